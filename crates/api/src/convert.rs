@@ -1,0 +1,448 @@
+//! Conversion between the wire types ([`crate::pb`]) and the domain model.
+//!
+//! Proto → domain collects structural violations (a missing timestamp, an enum number out of
+//! range, no payload) with the same field paths the domain validator uses, so a client gets
+//! every problem of a request in one answer.
+
+use chrono::{DateTime, Utc};
+use leadledger_domain::event::{
+    Company, Contact, Feedback, LeadCaptured, LeadSource, Owner, PocOutcome, Segment, SourceRef,
+    TouchRecorded,
+};
+use leadledger_domain::{Event, Payload, Stage, Violations};
+use uuid::Uuid;
+
+use crate::pb;
+use crate::pb::event::Payload as P;
+
+/// How strict the decoding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A client request: a missing payload is a violation.
+    Request,
+    /// A record read back from the log: a missing payload is a type this reader does not know
+    /// (a newer writer), kept as [`Payload::Unknown`].
+    Log,
+}
+
+/// Converts a wire timestamp.
+pub fn time_from_proto(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+    u32::try_from(t.nanos)
+        .ok()
+        .and_then(|n| DateTime::from_timestamp(t.seconds, n))
+}
+
+/// Converts to a wire timestamp.
+pub fn time_to_proto(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+/// Converts an event. `event_type` is the type named by the log header, used for payloads
+/// this reader does not know. Returns `None` when structural violations were added.
+pub fn event_from_proto(
+    e: &pb::Event,
+    mode: Mode,
+    event_type: &str,
+    v: &mut Violations,
+) -> Option<Event> {
+    let before = v.len();
+    let event_id = if e.event_id.is_empty() {
+        Uuid::nil()
+    } else {
+        match Uuid::parse_str(&e.event_id) {
+            Ok(id) => id,
+            Err(_) => {
+                v.add("event_id", "must be a UUID");
+                Uuid::nil()
+            }
+        }
+    };
+    let occurred_at = required_time(v, "occurred_at", e.occurred_at.as_ref());
+    let recorded_at = match (&e.recorded_at, mode) {
+        (Some(t), _) => time_from_proto(t).unwrap_or_else(|| {
+            v.add("recorded_at", "not a valid timestamp");
+            DateTime::UNIX_EPOCH
+        }),
+        (None, Mode::Request) => DateTime::UNIX_EPOCH,
+        (None, Mode::Log) => {
+            v.add("recorded_at", "required");
+            DateTime::UNIX_EPOCH
+        }
+    };
+    let source = e.source.as_ref().map_or_else(SourceRef::default, |s| SourceRef {
+        system: s.system.clone(),
+        event_id: s.event_id.clone(),
+    });
+    let payload = match &e.payload {
+        Some(p) => payload_from_proto(p, v),
+        None if mode == Mode::Log => Payload::Unknown {
+            event_type: if event_type.is_empty() {
+                "unknown".to_string()
+            } else {
+                event_type.to_string()
+            },
+        },
+        None => {
+            v.add("payload", "required: exactly one payload must be set");
+            Payload::Unknown {
+                event_type: String::new(),
+            }
+        }
+    };
+    (v.len() == before).then(|| Event {
+        event_id,
+        tenant_id: e.tenant_id.clone(),
+        lead_id: e.lead_id.clone(),
+        occurred_at,
+        recorded_at,
+        source,
+        schema_version: e.schema_version.max(1),
+        payload,
+    })
+}
+
+fn required_time(
+    v: &mut Violations,
+    field: &str,
+    t: Option<&prost_types::Timestamp>,
+) -> DateTime<Utc> {
+    match t {
+        None => {
+            v.add(field, "required");
+            DateTime::UNIX_EPOCH
+        }
+        Some(t) => time_from_proto(t).unwrap_or_else(|| {
+            v.add(field, "not a valid timestamp");
+            DateTime::UNIX_EPOCH
+        }),
+    }
+}
+
+/// Checks that `n` is a value of the proto enum `E` other than 0 (unspecified).
+fn required_enum<E: TryFrom<i32>>(v: &mut Violations, field: &str, n: i32) -> i32 {
+    if n == 0 {
+        v.add(field, "required");
+    } else if E::try_from(n).is_err() {
+        v.add(field, format!("unknown enum value {n}"));
+    }
+    n
+}
+
+fn contact(c: Option<&pb::Contact>) -> Contact {
+    c.map(|c| Contact {
+        email: c.email.clone(),
+        phone: c.phone.clone(),
+        name: c.name.clone(),
+        title: c.title.clone(),
+    })
+    .unwrap_or_default()
+}
+
+fn company(v: &mut Violations, field: &str, c: Option<&pb::Company>) -> Company {
+    let Some(c) = c else {
+        return Company::default();
+    };
+    let segment = match pb::Segment::try_from(c.segment) {
+        Ok(pb::Segment::Unspecified) => Segment::Unspecified,
+        Ok(pb::Segment::Ka) => Segment::Ka,
+        Ok(pb::Segment::Smb) => Segment::Smb,
+        Err(_) => {
+            v.add(format!("{field}.segment"), format!("unknown enum value {}", c.segment));
+            Segment::Unspecified
+        }
+    };
+    Company {
+        name: c.name.clone(),
+        domain: c.domain.clone(),
+        region: c.region.clone(),
+        industry: c.industry.clone(),
+        segment,
+        employees: c.employees,
+    }
+}
+
+fn lead_source(s: Option<&pb::LeadSource>) -> LeadSource {
+    s.map(|s| LeadSource {
+        channel: s.channel.clone(),
+        campaign: s.campaign.clone(),
+        medium: s.medium.clone(),
+        keyword: s.keyword.clone(),
+        utm_source: s.utm_source.clone(),
+        utm_medium: s.utm_medium.clone(),
+        utm_campaign: s.utm_campaign.clone(),
+        utm_term: s.utm_term.clone(),
+        utm_content: s.utm_content.clone(),
+        landing_page: s.landing_page.clone(),
+        referrer: s.referrer.clone(),
+        offline_activity_id: s.offline_activity_id.clone(),
+    })
+    .unwrap_or_default()
+}
+
+/// Converts a captured lead (also used by `CaptureLead`).
+pub fn lead_captured(c: &pb::LeadCaptured, field: &str, v: &mut Violations) -> LeadCaptured {
+    if c.contact.is_none() {
+        v.add(format!("{field}.contact"), "required");
+    }
+    if c.source.is_none() {
+        v.add(format!("{field}.source"), "required");
+    }
+    LeadCaptured {
+        contact: contact(c.contact.as_ref()),
+        company: company(v, &format!("{field}.company"), c.company.as_ref()),
+        source: lead_source(c.source.as_ref()),
+    }
+}
+
+fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
+    match p {
+        P::LeadCaptured(c) => Payload::LeadCaptured(lead_captured(c, "payload.lead_captured", v)),
+        P::TouchRecorded(t) => {
+            let touch_type = t.touch_type;
+            if pb::TouchType::try_from(touch_type).is_err() {
+                v.add(
+                    "payload.touch_recorded.touch_type",
+                    format!("unknown enum value {touch_type}"),
+                );
+            }
+            Payload::TouchRecorded(TouchRecorded {
+                channel: t.channel.clone(),
+                campaign: t.campaign.clone(),
+                touch_type,
+                content_id: t.content_id.clone(),
+                keyword: t.keyword.clone(),
+            })
+        }
+        P::MqlQualified(m) => Payload::MqlQualified {
+            score: m.score,
+            reason: m.reason.clone(),
+        },
+        P::HandedOff(h) => Payload::HandedOff(Owner {
+            team: h.team.clone(),
+            queue: h.queue.clone(),
+            rep_id: h.rep_id.clone(),
+            partner_id: h.partner_id.clone(),
+        }),
+        P::SalesAccepted(a) => Payload::SalesAccepted {
+            rep_id: a.rep_id.clone(),
+        },
+        P::SalesRejected(r) => Payload::SalesRejected {
+            reason: required_enum::<pb::RejectReason>(v, "payload.sales_rejected.reason", r.reason),
+            text: r.text.clone(),
+            rep_id: r.rep_id.clone(),
+        },
+        P::FollowUpLogged(f) => Payload::FollowUpLogged {
+            activity_type: required_enum::<pb::ActivityType>(
+                v,
+                "payload.follow_up_logged.activity_type",
+                f.activity_type,
+            ),
+            rep_id: f.rep_id.clone(),
+            note: f.note.clone(),
+        },
+        P::FeedbackRecorded(f) => {
+            let stage = Stage::from_number(f.stage);
+            if f.stage != 0 && stage.is_none() {
+                v.add(
+                    "payload.feedback_recorded.stage",
+                    format!("unknown enum value {}", f.stage),
+                );
+            }
+            Payload::FeedbackRecorded(Feedback {
+                stage: stage.or((f.stage != 0).then_some(Stage::Captured)),
+                rep_id: f.rep_id.clone(),
+                business_situation: f.business_situation.clone(),
+                trigger: f.trigger.clone(),
+                timeline: f.timeline.clone(),
+                risks: f.risks.clone(),
+                competitors: f.competitors.clone(),
+                progress: f.progress.clone(),
+                commercial: f.commercial.clone(),
+            })
+        }
+        P::PocStarted(s) => Payload::PocStarted {
+            owner_id: s.owner_id.clone(),
+            use_case: s.use_case.clone(),
+        },
+        P::PocCompleted(c) => {
+            let outcome = match pb::PocOutcome::try_from(c.outcome) {
+                Ok(pb::PocOutcome::Success) => Some(PocOutcome::Success),
+                Ok(pb::PocOutcome::Failure) => Some(PocOutcome::Failure),
+                Ok(pb::PocOutcome::Abandoned) => Some(PocOutcome::Abandoned),
+                Ok(pb::PocOutcome::Unspecified) => None,
+                Err(_) => {
+                    v.add(
+                        "payload.poc_completed.outcome",
+                        format!("unknown enum value {}", c.outcome),
+                    );
+                    None
+                }
+            };
+            Payload::PocCompleted {
+                outcome,
+                notes: c.notes.clone(),
+            }
+        }
+        P::Signed(s) => Payload::Signed {
+            amount_minor: s.amount_minor,
+            currency: s.currency.clone(),
+            contract_id: s.contract_id.clone(),
+        },
+        P::Lost(l) => Payload::Lost {
+            reason: l.reason.clone(),
+            competitor: l.competitor.clone(),
+        },
+        P::Recycled(r) => Payload::Recycled {
+            reason: r.reason.clone(),
+        },
+        P::Disqualified(d) => Payload::Disqualified {
+            reason: d.reason.clone(),
+        },
+    }
+}
+
+/// The proto number of a stage.
+pub fn stage_to_proto(s: Option<Stage>) -> i32 {
+    s.map_or(0, Stage::number)
+}
+
+/// Domain owner → wire owner.
+pub fn owner_to_proto(o: &Owner) -> pb::Owner {
+    pb::Owner {
+        team: o.team.clone(),
+        queue: o.queue.clone(),
+        rep_id: o.rep_id.clone(),
+        partner_id: o.partner_id.clone(),
+    }
+}
+
+/// Domain contact → wire contact.
+pub fn contact_to_proto(c: &Contact) -> pb::Contact {
+    pb::Contact {
+        email: c.email.clone(),
+        phone: c.phone.clone(),
+        name: c.name.clone(),
+        title: c.title.clone(),
+    }
+}
+
+/// Domain company → wire company.
+pub fn company_to_proto(c: &Company) -> pb::Company {
+    pb::Company {
+        name: c.name.clone(),
+        domain: c.domain.clone(),
+        region: c.region.clone(),
+        industry: c.industry.clone(),
+        segment: match c.segment {
+            Segment::Unspecified => pb::Segment::Unspecified,
+            Segment::Ka => pb::Segment::Ka,
+            Segment::Smb => pb::Segment::Smb,
+        } as i32,
+        employees: c.employees,
+    }
+}
+
+/// Domain source → wire source.
+pub fn source_to_proto(s: &LeadSource) -> pb::LeadSource {
+    pb::LeadSource {
+        channel: s.channel.clone(),
+        campaign: s.campaign.clone(),
+        medium: s.medium.clone(),
+        keyword: s.keyword.clone(),
+        utm_source: s.utm_source.clone(),
+        utm_medium: s.utm_medium.clone(),
+        utm_campaign: s.utm_campaign.clone(),
+        utm_term: s.utm_term.clone(),
+        utm_content: s.utm_content.clone(),
+        landing_page: s.landing_page.clone(),
+        referrer: s.referrer.clone(),
+        offline_activity_id: s.offline_activity_id.clone(),
+    }
+}
+
+/// The event type name of a wire payload (the `ll-event-type` header).
+pub fn event_type_of(e: &pb::Event) -> &'static str {
+    match &e.payload {
+        None => "unknown",
+        Some(p) => match p {
+            P::LeadCaptured(_) => "lead_captured",
+            P::TouchRecorded(_) => "touch_recorded",
+            P::MqlQualified(_) => "mql_qualified",
+            P::HandedOff(_) => "handed_off",
+            P::SalesAccepted(_) => "sales_accepted",
+            P::SalesRejected(_) => "sales_rejected",
+            P::FollowUpLogged(_) => "follow_up_logged",
+            P::FeedbackRecorded(_) => "feedback_recorded",
+            P::PocStarted(_) => "poc_started",
+            P::PocCompleted(_) => "poc_completed",
+            P::Signed(_) => "signed",
+            P::Lost(_) => "lost",
+            P::Recycled(_) => "recycled",
+            P::Disqualified(_) => "disqualified",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: i64) -> Option<prost_types::Timestamp> {
+        Some(prost_types::Timestamp {
+            seconds: s,
+            nanos: 0,
+        })
+    }
+
+    #[test]
+    fn missing_payload_is_a_violation_in_requests_but_unknown_in_the_log() {
+        let e = pb::Event {
+            lead_id: "l1".into(),
+            occurred_at: ts(1_700_000_000),
+            recorded_at: ts(1_700_000_001),
+            ..Default::default()
+        };
+        let mut v = Violations::default();
+        assert!(event_from_proto(&e, Mode::Request, "", &mut v).is_none());
+        assert_eq!(v.0[0].field, "payload");
+
+        let mut v = Violations::default();
+        let got = event_from_proto(&e, Mode::Log, "sla_breached", &mut v).unwrap();
+        assert_eq!(got.payload.event_type(), "sla_breached");
+    }
+
+    #[test]
+    fn bad_enum_numbers_are_named() {
+        let e = pb::Event {
+            occurred_at: ts(1_700_000_000),
+            payload: Some(P::SalesRejected(pb::SalesRejected {
+                reason: 99,
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let mut v = Violations::default();
+        assert!(event_from_proto(&e, Mode::Request, "", &mut v).is_none());
+        assert_eq!(v.0[0].field, "payload.sales_rejected.reason");
+        assert!(v.0[0].description.contains("99"));
+    }
+
+    #[test]
+    fn wire_type_names_match_domain_names() {
+        let e = pb::Event {
+            occurred_at: ts(1_700_000_000),
+            payload: Some(P::Signed(pb::Signed {
+                amount_minor: 100,
+                currency: "CNY".into(),
+                contract_id: "c".into(),
+            })),
+            ..Default::default()
+        };
+        let mut v = Violations::default();
+        let d = event_from_proto(&e, Mode::Request, "", &mut v).unwrap();
+        assert_eq!(d.payload.event_type(), event_type_of(&e));
+    }
+}

@@ -1,0 +1,119 @@
+//! The error contract: every failure a client can see, and the gRPC code it maps to.
+//!
+//! | variant | code | when |
+//! |---|---|---|
+//! | `Invalid` | INVALID_ARGUMENT + `google.rpc.BadRequest` | a field violates a rule; nothing was appended |
+//! | `NotFound` | NOT_FOUND | the lead does not exist for this tenant |
+//! | `NotYetConsistent` | DEADLINE_EXCEEDED | the projection had not applied the consistency token before the deadline |
+//! | `Unavailable` | UNAVAILABLE + `google.rpc.RetryInfo` | the log or the database cannot be reached; safe to retry (ids are idempotent) |
+//! | `Internal` | INTERNAL | a bug: logged with its cause |
+
+use leadledger_domain::Violations;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// An error a service returns to a client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        violations: Violations,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    NotYetConsistent(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// An INVALID_ARGUMENT with one violation.
+    pub fn invalid_field(field: impl Into<String>, description: impl Into<String>) -> Self {
+        let mut v = Violations::default();
+        v.add(field, description);
+        Self::invalid(v)
+    }
+
+    /// An INVALID_ARGUMENT listing `violations` (must not be empty).
+    pub fn invalid(violations: Violations) -> Self {
+        let message = match violations.0.first() {
+            Some(first) if violations.len() == 1 => {
+                format!("invalid request: {}: {}", first.field, first.description)
+            }
+            Some(first) => format!(
+                "invalid request: {}: {} (and {} more field violations)",
+                first.field,
+                first.description,
+                violations.len() - 1
+            ),
+            None => "invalid request".to_string(),
+        };
+        Self::Invalid {
+            message,
+            violations,
+        }
+    }
+
+    /// The gRPC code of this error.
+    pub fn code(&self) -> Code {
+        match self {
+            ApiError::Invalid { .. } => Code::InvalidArgument,
+            ApiError::NotFound(_) => Code::NotFound,
+            ApiError::NotYetConsistent(_) => Code::DeadlineExceeded,
+            ApiError::Unavailable(_) => Code::Unavailable,
+            ApiError::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(e: ApiError) -> Status {
+        let code = e.code();
+        let message = e.to_string();
+        match e {
+            ApiError::Invalid { violations, .. } => {
+                let mut details = ErrorDetails::new();
+                for v in violations.0 {
+                    details.add_bad_request_violation(v.field, v.description);
+                }
+                Status::with_error_details(code, message, details)
+            }
+            ApiError::Unavailable(_) => Status::with_error_details(
+                code,
+                message,
+                ErrorDetails::with_retry_info(Some(std::time::Duration::from_millis(500))),
+            ),
+            _ => Status::new(code, message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_carries_bad_request_details() {
+        let mut v = Violations::default();
+        v.add("events[2].lead_id", "required");
+        v.add("events[3].payload.signed.currency", "must be an ISO 4217 code");
+        let status: Status = ApiError::invalid(v).into();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().contains("events[2].lead_id"));
+        let details = status.get_error_details();
+        let br = details.bad_request().expect("bad request details");
+        assert_eq!(br.field_violations.len(), 2);
+        assert_eq!(br.field_violations[1].field, "events[3].payload.signed.currency");
+    }
+
+    #[test]
+    fn unavailable_is_retryable() {
+        let status: Status = ApiError::Unavailable("log down".into()).into();
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(status.get_error_details().retry_info().is_some());
+    }
+}

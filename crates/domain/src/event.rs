@@ -1,0 +1,239 @@
+//! The event model: one fact about one lead, as the folds see it.
+//!
+//! These types mirror `proto/leadledger/v1/events.proto` but are plain Rust with no wire
+//! concerns: enums are closed, timestamps are `DateTime<Utc>`, and a payload type this
+//! reader does not know is [`Payload::Unknown`] (kept in the timeline, skipped by folds).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The current payload schema version. Readers fold versions up to this one.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One fact about one lead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub event_id: Uuid,
+    pub tenant_id: String,
+    pub lead_id: String,
+    /// Business time at the source. Folds order by `(occurred_at, event_id)`.
+    pub occurred_at: DateTime<Utc>,
+    /// Ingest time.
+    pub recorded_at: DateTime<Utc>,
+    pub source: SourceRef,
+    pub schema_version: u32,
+    pub payload: Payload,
+}
+
+/// The system that told us and its own id for the fact.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRef {
+    pub system: String,
+    pub event_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub email: String,
+    pub phone: String,
+    pub name: String,
+    pub title: String,
+}
+
+/// Key account or small/medium business.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Segment {
+    #[default]
+    Unspecified,
+    Ka,
+    Smb,
+}
+
+impl Segment {
+    /// The name used in read models and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Segment::Unspecified => "",
+            Segment::Ka => "KA",
+            Segment::Smb => "SMB",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Company {
+    pub name: String,
+    pub domain: String,
+    pub region: String,
+    pub industry: String,
+    pub segment: Segment,
+    pub employees: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadSource {
+    pub channel: String,
+    pub campaign: String,
+    pub medium: String,
+    pub keyword: String,
+    pub utm_source: String,
+    pub utm_medium: String,
+    pub utm_campaign: String,
+    pub utm_term: String,
+    pub utm_content: String,
+    pub landing_page: String,
+    pub referrer: String,
+    pub offline_activity_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadCaptured {
+    pub contact: Contact,
+    pub company: Company,
+    pub source: LeadSource,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TouchRecorded {
+    pub channel: String,
+    pub campaign: String,
+    /// Proto `TouchType` number (0 = unspecified); kept open so new kinds need no reader change.
+    pub touch_type: i32,
+    pub content_id: String,
+    pub keyword: String,
+}
+
+/// Who a lead was handed to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub team: String,
+    pub queue: String,
+    pub rep_id: String,
+    pub partner_id: String,
+}
+
+impl Owner {
+    pub fn is_empty(&self) -> bool {
+        self.team.is_empty()
+            && self.queue.is_empty()
+            && self.rep_id.is_empty()
+            && self.partner_id.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    pub stage: Option<crate::Stage>,
+    pub rep_id: String,
+    pub business_situation: String,
+    pub trigger: String,
+    pub timeline: String,
+    pub risks: String,
+    pub competitors: String,
+    pub progress: String,
+    pub commercial: String,
+}
+
+/// Outcome of a proof of concept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PocOutcome {
+    Success,
+    Failure,
+    Abandoned,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Payload {
+    LeadCaptured(LeadCaptured),
+    TouchRecorded(TouchRecorded),
+    MqlQualified {
+        score: u32,
+        reason: String,
+    },
+    HandedOff(Owner),
+    SalesAccepted {
+        rep_id: String,
+    },
+    SalesRejected {
+        /// Proto `RejectReason` number, never 0 once validated.
+        reason: i32,
+        text: String,
+        rep_id: String,
+    },
+    FollowUpLogged {
+        /// Proto `ActivityType` number, never 0 once validated.
+        activity_type: i32,
+        rep_id: String,
+        note: String,
+    },
+    FeedbackRecorded(Feedback),
+    PocStarted {
+        owner_id: String,
+        use_case: String,
+    },
+    PocCompleted {
+        outcome: Option<PocOutcome>,
+        notes: String,
+    },
+    Signed {
+        amount_minor: i64,
+        currency: String,
+        contract_id: String,
+    },
+    Lost {
+        reason: String,
+        competitor: String,
+    },
+    Recycled {
+        reason: String,
+    },
+    Disqualified {
+        reason: String,
+    },
+    /// A payload this reader does not know (a newer writer): kept, never folded.
+    Unknown {
+        event_type: String,
+    },
+}
+
+impl Payload {
+    /// The event type name written to the `ll-event-type` header and the timeline.
+    pub fn event_type(&self) -> &str {
+        match self {
+            Payload::LeadCaptured(_) => "lead_captured",
+            Payload::TouchRecorded(_) => "touch_recorded",
+            Payload::MqlQualified { .. } => "mql_qualified",
+            Payload::HandedOff(_) => "handed_off",
+            Payload::SalesAccepted { .. } => "sales_accepted",
+            Payload::SalesRejected { .. } => "sales_rejected",
+            Payload::FollowUpLogged { .. } => "follow_up_logged",
+            Payload::FeedbackRecorded(_) => "feedback_recorded",
+            Payload::PocStarted { .. } => "poc_started",
+            Payload::PocCompleted { .. } => "poc_completed",
+            Payload::Signed { .. } => "signed",
+            Payload::Lost { .. } => "lost",
+            Payload::Recycled { .. } => "recycled",
+            Payload::Disqualified { .. } => "disqualified",
+            Payload::Unknown { event_type } => event_type,
+        }
+    }
+
+    /// The stage this fact moves the lead into, if it is a stage change.
+    pub fn target_stage(&self) -> Option<crate::Stage> {
+        use crate::Stage;
+        Some(match self {
+            Payload::LeadCaptured(_) => Stage::Captured,
+            Payload::MqlQualified { .. } => Stage::Mql,
+            Payload::SalesAccepted { .. } => Stage::Sql,
+            Payload::PocStarted { .. } => Stage::Poc,
+            Payload::Signed { .. } => Stage::Signed,
+            Payload::SalesRejected { .. } => Stage::Rejected,
+            Payload::Recycled { .. } => Stage::Recycled,
+            Payload::Disqualified { .. } => Stage::Disqualified,
+            Payload::Lost { .. } => Stage::Lost,
+            _ => return None,
+        })
+    }
+}

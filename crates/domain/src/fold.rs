@@ -1,0 +1,171 @@
+//! The lifecycle fold: a lead's derived state as a pure function of its timeline.
+//!
+//! Facts arrive late, duplicated and out of order from several systems, so the state is
+//! never updated incrementally from arrival order: [`fold`] sorts the whole timeline by
+//! `(occurred_at, event_id)`, drops duplicate ids and replays it. The same set of events
+//! always gives the same state, whatever order they were appended in (property-tested).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::event::{Company, Contact, Event, LeadSource, Owner, Payload, PocOutcome};
+use crate::stage::{Stage, TransitionKind};
+
+/// One stay in a stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    pub stage: Stage,
+    pub entered_at: DateTime<Utc>,
+    pub exited_at: Option<DateTime<Utc>>,
+}
+
+/// One stage change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    pub from: Option<Stage>,
+    pub to: Stage,
+    pub at: DateTime<Utc>,
+    pub event_id: Uuid,
+    pub kind: TransitionKind,
+    pub skipped: Vec<Stage>,
+}
+
+/// A lead's derived state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadState {
+    /// Current stage; `None` when no stage-changing fact has arrived yet (e.g. only touches).
+    pub stage: Option<Stage>,
+    pub owner: Owner,
+    pub contact: Contact,
+    pub company: Company,
+    pub source: LeadSource,
+    /// Business time of the earliest capture.
+    pub captured_at: Option<DateTime<Utc>>,
+    pub visits: Vec<Visit>,
+    pub transitions: Vec<Transition>,
+    /// Highest main-line rank ever entered (0 = none). Funnels count "reached or beyond".
+    pub max_rank: u8,
+    /// First entry into each main-line stage, by rank - 1.
+    pub first_entered: [Option<DateTime<Utc>>; 5],
+    pub signed_amount_minor: i64,
+    pub signed_currency: String,
+    pub poc_outcome: Option<PocOutcome>,
+    /// Distinct events, including ones of unknown type.
+    pub event_count: u32,
+    /// Events of a type this reader does not know (kept, not folded).
+    pub unknown_count: u32,
+    pub last_event_at: Option<DateTime<Utc>>,
+    pub touch_count: u32,
+    pub follow_up_count: u32,
+    /// Business time of the first sales follow-up.
+    pub first_follow_up_at: Option<DateTime<Utc>>,
+}
+
+impl LeadState {
+    /// When the lead first entered `stage` (main line only).
+    pub fn entered(&self, stage: Stage) -> Option<DateTime<Utc>> {
+        stage
+            .rank()
+            .and_then(|r| self.first_entered[usize::from(r) - 1])
+    }
+
+    /// Whether the lead reached `stage` or a later main-line stage.
+    pub fn reached(&self, stage: Stage) -> bool {
+        stage.rank().is_some_and(|r| self.max_rank >= r)
+    }
+}
+
+/// Folds a lead's events (any order, duplicates allowed) into its state.
+pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> LeadState {
+    let mut sorted: Vec<&Event> = events.into_iter().collect();
+    sorted.sort_by(|a, b| {
+        (a.occurred_at, a.event_id).cmp(&(b.occurred_at, b.event_id))
+    });
+    sorted.dedup_by_key(|e| e.event_id);
+
+    let mut st = LeadState::default();
+    for e in sorted {
+        apply(&mut st, e);
+    }
+    st
+}
+
+fn apply(st: &mut LeadState, e: &Event) {
+    st.event_count += 1;
+    st.last_event_at = Some(st.last_event_at.map_or(e.occurred_at, |t| t.max(e.occurred_at)));
+    if e.schema_version > crate::SCHEMA_VERSION {
+        st.unknown_count += 1;
+        return;
+    }
+    match &e.payload {
+        Payload::Unknown { .. } => {
+            st.unknown_count += 1;
+            return;
+        }
+        Payload::LeadCaptured(c) => {
+            if st.captured_at.is_none() {
+                st.captured_at = Some(e.occurred_at);
+                st.contact = c.contact.clone();
+                st.company = c.company.clone();
+                st.source = c.source.clone();
+            }
+        }
+        Payload::TouchRecorded(_) => st.touch_count += 1,
+        Payload::HandedOff(owner) => st.owner = owner.clone(),
+        Payload::SalesAccepted { rep_id } if !rep_id.is_empty() => {
+            st.owner.rep_id = rep_id.clone();
+        }
+        Payload::FollowUpLogged { .. } => {
+            st.follow_up_count += 1;
+            st.first_follow_up_at.get_or_insert(e.occurred_at);
+        }
+        Payload::PocCompleted { outcome, .. } => st.poc_outcome = *outcome,
+        Payload::Signed {
+            amount_minor,
+            currency,
+            ..
+        } => {
+            st.signed_amount_minor = *amount_minor;
+            st.signed_currency = currency.clone();
+        }
+        Payload::Recycled { .. } => st.owner = Owner::default(),
+        _ => {}
+    }
+    if let Some(to) = e.payload.target_stage() {
+        enter(st, to, e);
+    }
+}
+
+fn enter(st: &mut LeadState, to: Stage, e: &Event) {
+    // A capture only opens the lifecycle; a later capture of a lead already in the funnel
+    // (another form fill) is data, not a move back to "captured".
+    if to == Stage::Captured && st.stage.is_some() {
+        return;
+    }
+    if st.stage == Some(to) {
+        return;
+    }
+    let (kind, skipped) = TransitionKind::classify(st.stage, to);
+    if let Some(open) = st.visits.last_mut() {
+        open.exited_at = Some(e.occurred_at);
+    }
+    st.visits.push(Visit {
+        stage: to,
+        entered_at: e.occurred_at,
+        exited_at: None,
+    });
+    st.transitions.push(Transition {
+        from: st.stage,
+        to,
+        at: e.occurred_at,
+        event_id: e.event_id,
+        kind,
+        skipped,
+    });
+    if let Some(rank) = to.rank() {
+        st.max_rank = st.max_rank.max(rank);
+        st.first_entered[usize::from(rank) - 1].get_or_insert(e.occurred_at);
+    }
+    st.stage = Some(to);
+}

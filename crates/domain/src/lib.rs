@@ -1,0 +1,23 @@
+//! leadledger's pure core: the event model, the lifecycle fold and the validation rules.
+//!
+//! Nothing here does I/O or reads the clock: every function is a plain function of its
+//! arguments (the validator takes `now` as a parameter), so the same log always folds to
+//! the same read models, and everything is unit- and property-testable.
+//!
+//! # Layout
+//! - [`event`]: the event model (mirrors `proto/leadledger/v1/events.proto`).
+//! - [`stage`]: lifecycle stages and transition kinds.
+//! - [`fold`]: a lead's derived state from its timeline, ordered by business time.
+//! - [`ids`]: deterministic event ids (UUIDv5).
+//! - [`validate`]: every rule a request must pass, reported as field violations.
+
+pub mod event;
+pub mod fold;
+pub mod ids;
+pub mod stage;
+pub mod validate;
+
+pub use event::{Event, Payload, SCHEMA_VERSION};
+pub use fold::{fold, LeadState, Transition, Visit};
+pub use stage::{Stage, TransitionKind};
+pub use validate::{FieldViolation, Violations};

@@ -1,0 +1,359 @@
+//! Validation rules for everything a user can get wrong, reported as field violations.
+//!
+//! Rules never read the clock: the caller passes `now`. A violation names the field by its
+//! path in the request (`events[3].payload.signed.currency`) so a client can point at it.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use crate::event::{Company, Contact, Event, LeadSource, Payload};
+
+/// Most events one `Append` may carry.
+pub const MAX_BATCH: usize = 500;
+/// Largest signed amount accepted, in minor units (10^15: a thousand billion in major units).
+pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000_000;
+
+const SHORT: usize = 200;
+const ID: usize = 128;
+const TEXT: usize = 1_000;
+const NOTE: usize = 4_000;
+const URL: usize = 2_048;
+
+/// One invalid field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+/// Collects violations under a path prefix.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Violations(pub Vec<FieldViolation>);
+
+impl Violations {
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Appends another collection, prefixing each path with `prefix.`.
+    pub fn extend_prefixed(&mut self, prefix: &str, other: Violations) {
+        for v in other.0 {
+            self.add(format!("{prefix}.{}", v.field), v.description);
+        }
+    }
+}
+
+/// The earliest business time accepted.
+pub fn earliest_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap()
+}
+
+/// How far in the future a business time may be (clock skew between systems).
+pub fn max_future() -> Duration {
+    Duration::hours(24)
+}
+
+/// Checks a tenant id: 1..64 characters of `[A-Za-z0-9_.-]`.
+pub fn tenant_id(v: &mut Violations, field: &str, t: &str) {
+    if t.is_empty() {
+        v.add(field, "required");
+    } else if t.len() > 64 || !t.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+        v.add(field, "must be 1..64 characters of A-Z a-z 0-9 _ . -");
+    }
+}
+
+/// Checks a lead id: 1..128 characters, no control characters.
+pub fn lead_id(v: &mut Violations, field: &str, id: &str) {
+    if id.is_empty() {
+        v.add(field, "required");
+    } else {
+        text(v, field, id, ID);
+    }
+}
+
+/// Checks one event (already decoded from the wire) at `now`.
+pub fn event(e: &Event, now: DateTime<Utc>) -> Violations {
+    let mut v = Violations::default();
+    tenant_id(&mut v, "tenant_id", &e.tenant_id);
+    lead_id(&mut v, "lead_id", &e.lead_id);
+    if e.source.system.is_empty() {
+        v.add("source.system", "required");
+    } else if e.source.system.len() > 64
+        || !e
+            .source
+            .system
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
+        v.add("source.system", "must be 1..64 characters of A-Z a-z 0-9 _ . -");
+    }
+    text(&mut v, "source.event_id", &e.source.event_id, 256);
+    if e.occurred_at < earliest_time() {
+        v.add("occurred_at", "must not be before 2000-01-01T00:00:00Z");
+    } else if e.occurred_at > now + max_future() {
+        v.add("occurred_at", "must not be more than 24 hours in the future");
+    }
+    if e.schema_version > crate::SCHEMA_VERSION {
+        v.add(
+            "schema_version",
+            format!("unknown schema version; this server writes up to {}", crate::SCHEMA_VERSION),
+        );
+    }
+    payload(&mut v, &e.payload);
+    v
+}
+
+fn payload(v: &mut Violations, p: &Payload) {
+    match p {
+        Payload::LeadCaptured(c) => {
+            let f = "payload.lead_captured";
+            contact(v, &format!("{f}.contact"), &c.contact);
+            company(v, &format!("{f}.company"), &c.company);
+            source(v, &format!("{f}.source"), &c.source);
+        }
+        Payload::TouchRecorded(t) => {
+            let f = "payload.touch_recorded";
+            slug(v, &format!("{f}.channel"), &t.channel, true);
+            text(v, &format!("{f}.campaign"), &t.campaign, SHORT);
+            text(v, &format!("{f}.content_id"), &t.content_id, SHORT);
+            text(v, &format!("{f}.keyword"), &t.keyword, SHORT);
+        }
+        Payload::MqlQualified { score, reason } => {
+            if *score > 1000 {
+                v.add("payload.mql_qualified.score", "must be 0..1000");
+            }
+            text(v, "payload.mql_qualified.reason", reason, TEXT);
+        }
+        Payload::HandedOff(o) => {
+            let f = "payload.handed_off";
+            if o.is_empty() {
+                v.add(f, "one of team, queue, rep_id or partner_id is required");
+            }
+            text(v, &format!("{f}.team"), &o.team, ID);
+            text(v, &format!("{f}.queue"), &o.queue, ID);
+            text(v, &format!("{f}.rep_id"), &o.rep_id, ID);
+            text(v, &format!("{f}.partner_id"), &o.partner_id, ID);
+        }
+        Payload::SalesAccepted { rep_id } => text(v, "payload.sales_accepted.rep_id", rep_id, ID),
+        Payload::SalesRejected { text: t, rep_id, .. } => {
+            text(v, "payload.sales_rejected.text", t, TEXT);
+            text(v, "payload.sales_rejected.rep_id", rep_id, ID);
+        }
+        Payload::FollowUpLogged { rep_id, note, .. } => {
+            text(v, "payload.follow_up_logged.rep_id", rep_id, ID);
+            text(v, "payload.follow_up_logged.note", note, NOTE);
+        }
+        Payload::FeedbackRecorded(fb) => {
+            let f = "payload.feedback_recorded";
+            if fb.stage.is_none() {
+                v.add(format!("{f}.stage"), "required");
+            }
+            text(v, &format!("{f}.rep_id"), &fb.rep_id, ID);
+            for (name, value) in [
+                ("business_situation", &fb.business_situation),
+                ("trigger", &fb.trigger),
+                ("timeline", &fb.timeline),
+                ("risks", &fb.risks),
+                ("competitors", &fb.competitors),
+                ("progress", &fb.progress),
+                ("commercial", &fb.commercial),
+            ] {
+                text(v, &format!("{f}.{name}"), value, NOTE);
+            }
+        }
+        Payload::PocStarted { owner_id, use_case } => {
+            text(v, "payload.poc_started.owner_id", owner_id, ID);
+            text(v, "payload.poc_started.use_case", use_case, TEXT);
+        }
+        Payload::PocCompleted { outcome, notes } => {
+            if outcome.is_none() {
+                v.add("payload.poc_completed.outcome", "required");
+            }
+            text(v, "payload.poc_completed.notes", notes, NOTE);
+        }
+        Payload::Signed {
+            amount_minor,
+            currency,
+            contract_id,
+        } => {
+            if *amount_minor <= 0 {
+                v.add("payload.signed.amount_minor", "must be greater than 0");
+            } else if *amount_minor > MAX_AMOUNT_MINOR {
+                v.add("payload.signed.amount_minor", "must be at most 10^15");
+            }
+            if !is_currency(currency) {
+                v.add(
+                    "payload.signed.currency",
+                    "must be an ISO 4217 code such as CNY, USD or EUR",
+                );
+            }
+            text(v, "payload.signed.contract_id", contract_id, ID);
+        }
+        Payload::Lost { reason, competitor } => {
+            required_text(v, "payload.lost.reason", reason, TEXT);
+            text(v, "payload.lost.competitor", competitor, SHORT);
+        }
+        Payload::Recycled { reason } => required_text(v, "payload.recycled.reason", reason, TEXT),
+        Payload::Disqualified { reason } => {
+            required_text(v, "payload.disqualified.reason", reason, TEXT)
+        }
+        Payload::Unknown { .. } => v.add("payload", "required: exactly one payload must be set"),
+    }
+}
+
+fn contact(v: &mut Violations, f: &str, c: &Contact) {
+    if c.email.is_empty() && c.phone.is_empty() {
+        v.add(f, "an email or a phone is required");
+    }
+    if !c.email.is_empty() && !is_email(&c.email) {
+        v.add(format!("{f}.email"), "not a valid e-mail address");
+    }
+    if !c.phone.is_empty()
+        && (c.phone.len() > 32
+            || !c.phone.chars().all(|ch| ch.is_ascii_digit() || "+-() ".contains(ch))
+            || c.phone.chars().filter(char::is_ascii_digit).count() < 5)
+    {
+        v.add(format!("{f}.phone"), "must be at most 32 characters of digits, + - ( ) and spaces");
+    }
+    text(v, &format!("{f}.name"), &c.name, SHORT);
+    text(v, &format!("{f}.title"), &c.title, SHORT);
+}
+
+fn company(v: &mut Violations, f: &str, c: &Company) {
+    text(v, &format!("{f}.name"), &c.name, SHORT);
+    if !c.domain.is_empty() && !is_domain(&c.domain) {
+        v.add(format!("{f}.domain"), "not a valid domain name");
+    }
+    text(v, &format!("{f}.region"), &c.region, 64);
+    text(v, &format!("{f}.industry"), &c.industry, 64);
+}
+
+fn source(v: &mut Violations, f: &str, s: &LeadSource) {
+    slug(v, &format!("{f}.channel"), &s.channel, true);
+    for (name, value, max) in [
+        ("campaign", &s.campaign, SHORT),
+        ("medium", &s.medium, SHORT),
+        ("keyword", &s.keyword, SHORT),
+        ("utm_source", &s.utm_source, SHORT),
+        ("utm_medium", &s.utm_medium, SHORT),
+        ("utm_campaign", &s.utm_campaign, SHORT),
+        ("utm_term", &s.utm_term, SHORT),
+        ("utm_content", &s.utm_content, SHORT),
+        ("landing_page", &s.landing_page, URL),
+        ("referrer", &s.referrer, URL),
+        ("offline_activity_id", &s.offline_activity_id, ID),
+    ] {
+        text(v, &format!("{f}.{name}"), value, max);
+    }
+}
+
+/// A lower-case identifier such as a channel name: 1..64 of `[a-z0-9_-]`.
+fn slug(v: &mut Violations, f: &str, s: &str, required: bool) {
+    if s.is_empty() {
+        if required {
+            v.add(f, "required");
+        }
+    } else if s.len() > 64
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    {
+        v.add(f, "must be 1..64 characters of a-z 0-9 _ -");
+    }
+}
+
+fn required_text(v: &mut Violations, f: &str, s: &str, max: usize) {
+    if s.trim().is_empty() {
+        v.add(f, "required");
+    } else {
+        text(v, f, s, max);
+    }
+}
+
+/// Optional free text: at most `max` characters, no control characters except tab/newline.
+fn text(v: &mut Violations, f: &str, s: &str, max: usize) {
+    let n = s.chars().count();
+    if n > max {
+        v.add(f, format!("must be at most {max} characters (got {n})"));
+    } else if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        v.add(f, "must not contain control characters");
+    }
+}
+
+/// A pragmatic e-mail shape check: `local@domain.tld`, no spaces, at most 254 characters.
+pub fn is_email(s: &str) -> bool {
+    if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty() && local.len() <= 64 && !local.contains('@') && is_domain(domain)
+}
+
+/// A host name with at least two labels, each 1..63 of letters, digits and inner hyphens.
+pub fn is_domain(s: &str) -> bool {
+    let labels: Vec<&str> = s.split('.').collect();
+    s.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+        && labels.last().is_some_and(|tld| tld.chars().all(char::is_alphabetic))
+}
+
+/// Active ISO 4217 currency codes.
+const CURRENCIES: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
+    "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD",
+    "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ",
+    "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD",
+    "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR",
+    "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR",
+    "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN",
+    "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR",
+    "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
+    "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS",
+    "VES", "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+];
+
+pub fn is_currency(s: &str) -> bool {
+    CURRENCIES.binary_search(&s).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currency_list_is_sorted_for_binary_search() {
+        assert!(CURRENCIES.windows(2).all(|w| w[0] < w[1]));
+        assert!(is_currency("CNY") && is_currency("USD") && is_currency("EUR"));
+        assert!(!is_currency("cny") && !is_currency("XXX") && !is_currency("CN"));
+    }
+
+    #[test]
+    fn emails() {
+        for ok in ["a@b.co", "li.wei+crm@example.com.cn", "张@例子.中国"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in ["", "a", "a@", "@b.co", "a@b", "a b@c.co", "a@b.c0", "a@-b.co"] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The idempotent producer. An event is acknowledged to a client only after the broker
+//! acknowledged it with `acks=all`; the producer's idempotence means librdkafka's own
+//! retries never write a record twice.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use leadledger_api::pb;
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+
+use crate::envelope;
+use crate::LogError;
+
+/// Where a record was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Position {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Producer configuration shared by the event and dead-letter producers.
+pub fn producer_config(brokers: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "2")
+        .set("message.timeout.ms", "30000")
+        .set("compression.type", "none");
+    c
+}
+
+/// Appends events to the events topic.
+#[derive(Clone)]
+pub struct EventProducer {
+    producer: FutureProducer,
+    topic: String,
+}
+
+impl EventProducer {
+    pub fn new(brokers: &str, topic: &str) -> Result<Self, LogError> {
+        Ok(Self {
+            producer: producer_config(brokers).create()?,
+            topic: topic.to_string(),
+        })
+    }
+
+    /// The topic written to.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Appends events (already validated, ids set) and waits for every acknowledgement.
+    /// Returns their positions in input order. On error some events may have been written:
+    /// retrying with the same events is safe because their ids are deterministic.
+    pub async fn append(&self, events: &[pb::Event]) -> Result<Vec<Position>, LogError> {
+        let sends = events.iter().map(|e| self.send_one(e));
+        join_all(sends).await.into_iter().collect()
+    }
+
+    async fn send_one(&self, e: &pb::Event) -> Result<Position, LogError> {
+        let value = envelope::encode(e);
+        let record = FutureRecord::to(&self.topic)
+            .key(e.lead_id.as_bytes())
+            .payload(&value)
+            .headers(envelope::headers(e));
+        self.producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .map(|d| Position {
+                partition: d.partition,
+                offset: d.offset,
+            })
+            .map_err(|(err, _)| LogError::Kafka(err))
+    }
+
+    /// Waits for everything in flight (graceful shutdown).
+    pub fn flush(&self, timeout: Duration) -> Result<(), LogError> {
+        self.producer.flush(timeout).map_err(LogError::Kafka)
+    }
+}

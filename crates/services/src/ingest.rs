@@ -1,0 +1,310 @@
+//! The ingest service: validates facts, gives them deterministic ids and appends them to the
+//! log. Nothing is acknowledged before the broker has it with `acks=all`.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::stream::{FuturesOrdered, StreamExt};
+use futures::Stream;
+use leadledger_api::convert::{self, Mode};
+use leadledger_api::pb::{self, ingest_service_server::IngestService};
+use leadledger_api::ApiError;
+use leadledger_domain::{ids, validate, Violations};
+use leadledger_log::{EventProducer, Position};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument;
+
+use crate::{tenant, token::Token, trace};
+
+/// Events in flight per `StreamEvents` stream before the server stops reading.
+pub const STREAM_IN_FLIGHT: usize = 256;
+
+/// The ingest gRPC service.
+#[derive(Clone)]
+pub struct Ingest {
+    producer: EventProducer,
+}
+
+impl Ingest {
+    pub fn new(producer: EventProducer) -> Self {
+        Self { producer }
+    }
+
+    async fn write(&self, events: &[pb::Event]) -> Result<Vec<Position>, ApiError> {
+        self.producer.append(events).await.map_err(|e| {
+            tracing::warn!(error = %e, "append failed");
+            ApiError::Unavailable(format!("the log did not acknowledge the events ({e}); retry: ids are idempotent"))
+        })
+    }
+
+    fn acks(&self, events: &[pb::Event], positions: &[Position]) -> (Vec<pb::EventAck>, String) {
+        let acks = events
+            .iter()
+            .zip(positions)
+            .map(|(e, p)| pb::EventAck {
+                event_id: e.event_id.clone(),
+                position: Some(pb::LogPosition {
+                    partition: p.partition,
+                    offset: p.offset,
+                }),
+            })
+            .collect();
+        (acks, Token::new(self.producer.topic(), positions).encode())
+    }
+}
+
+/// Validates one wire event for `tenant` at `now` and returns it ready for the log (id,
+/// tenant, recorded_at, schema version and trace context set). Violations are reported under
+/// `prefix` (e.g. `events[3]`).
+pub fn prepare(
+    mut e: pb::Event,
+    tenant: &str,
+    now: DateTime<Utc>,
+    traceparent: &str,
+    prefix: &str,
+    violations: &mut Violations,
+) -> Option<pb::Event> {
+    let mut v = Violations::default();
+    if e.tenant_id.is_empty() {
+        e.tenant_id = tenant.to_string();
+    } else if e.tenant_id != tenant {
+        v.add("tenant_id", "differs from the request's tenant");
+    }
+    if e.schema_version == 0 {
+        e.schema_version = leadledger_domain::SCHEMA_VERSION;
+    }
+    let domain = convert::event_from_proto(&e, Mode::Request, "", &mut v);
+    if let Some(d) = &domain {
+        v.0.extend(validate::event(d, now).0);
+    }
+    let ok = v.is_empty();
+    violations.extend_prefixed(prefix, v);
+    if !ok {
+        return None;
+    }
+    let source = e.source.clone().unwrap_or_default();
+    e.event_id = if !source.event_id.is_empty() {
+        ids::source_event_id(tenant, &source.system, &source.event_id).to_string()
+    } else if !e.event_id.is_empty() {
+        e.event_id.to_lowercase()
+    } else {
+        uuid::Uuid::now_v7().to_string()
+    };
+    e.recorded_at = Some(convert::time_to_proto(now));
+    e.trace = Some(pb::TraceContext {
+        traceparent: traceparent.to_string(),
+        tracestate: String::new(),
+    });
+    Some(e)
+}
+
+fn check_batch_size(n: usize) -> Result<(), ApiError> {
+    if n == 0 {
+        return Err(ApiError::invalid_field("events", "at least one event is required"));
+    }
+    if n > validate::MAX_BATCH {
+        return Err(ApiError::invalid_field(
+            "events",
+            format!("at most {} events per request (got {n})", validate::MAX_BATCH),
+        ));
+    }
+    Ok(())
+}
+
+type ResponseStream = Pin<Box<dyn Stream<Item = Result<pb::StreamEventsResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl IngestService for Ingest {
+    async fn append(
+        &self,
+        request: Request<pb::AppendRequest>,
+    ) -> Result<Response<pb::AppendResponse>, Status> {
+        let tp = trace::traceparent(request.metadata());
+        let span = tracing::info_span!("append", trace_id = %trace::trace_id(&tp), events = tracing::field::Empty);
+        async move {
+            let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
+            let req = request.into_inner();
+            check_batch_size(req.events.len())?;
+            tracing::Span::current().record("events", req.events.len());
+            let now = Utc::now();
+            let mut violations = Violations::default();
+            let events: Vec<pb::Event> = req
+                .events
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, e)| prepare(e, &tenant, now, &tp, &format!("events[{i}]"), &mut violations))
+                .collect();
+            if !violations.is_empty() {
+                return Err(ApiError::invalid(violations).into());
+            }
+            let positions = self.write(&events).await?;
+            let (acks, consistency_token) = self.acks(&events, &positions);
+            Ok(Response::new(pb::AppendResponse {
+                acks,
+                consistency_token,
+            }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    type StreamEventsStream = ResponseStream;
+
+    async fn stream_events(
+        &self,
+        request: Request<Streaming<pb::StreamEventsRequest>>,
+    ) -> Result<Response<Self::StreamEventsStream>, Status> {
+        let tp = trace::traceparent(request.metadata());
+        let metadata = request.metadata().clone();
+        let mut inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(STREAM_IN_FLIGHT);
+        let this = self.clone();
+        let span = tracing::info_span!("stream_events", trace_id = %trace::trace_id(&tp));
+        tokio::spawn(
+            async move {
+                let mut tenant: Option<String> = None;
+                let mut in_flight = FuturesOrdered::new();
+                let mut seq: u64 = 0;
+                let mut open = true;
+                while open || !in_flight.is_empty() {
+                    tokio::select! {
+                        // Read only while under the in-flight bound: backpressure.
+                        msg = inbound.next(), if open && in_flight.len() < STREAM_IN_FLIGHT => {
+                            match msg {
+                                None => open = false,
+                                Some(Err(status)) => {
+                                    tracing::info!(%status, "stream ended by the client");
+                                    open = false;
+                                }
+                                Some(Ok(m)) => {
+                                    let t = match (&tenant, m.tenant_id.as_str()) {
+                                        (None, _) => tenant::resolve(&metadata, &m.tenant_id).map(|t| {
+                                            tenant = Some(t.clone());
+                                            t
+                                        }),
+                                        (Some(t), "") => Ok(t.clone()),
+                                        (Some(t), r) if r == t => Ok(t.clone()),
+                                        (Some(_), _) => Err(ApiError::invalid_field(
+                                            "tenant_id",
+                                            "differs from the stream's tenant",
+                                        )),
+                                    };
+                                    in_flight.push_back(this.clone().one(seq, t, m.event, tp.clone()));
+                                    seq += 1;
+                                }
+                            }
+                        }
+                        Some(resp) = in_flight.next(), if !in_flight.is_empty() => {
+                            if tx.send(Ok(resp)).await.is_err() {
+                                return; // the client went away
+                            }
+                        }
+                    }
+                }
+            }
+            .instrument(span),
+        );
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn capture_lead(
+        &self,
+        request: Request<pb::CaptureLeadRequest>,
+    ) -> Result<Response<pb::CaptureLeadResponse>, Status> {
+        let tp = trace::traceparent(request.metadata());
+        let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
+        let r = request.into_inner();
+        let now = Utc::now();
+        let event = pb::Event {
+            tenant_id: tenant.clone(),
+            lead_id: r.lead_id,
+            occurred_at: Some(r.occurred_at.unwrap_or_else(|| convert::time_to_proto(now))),
+            source: Some(pb::SourceRef {
+                system: r.source_system,
+                event_id: r.source_event_id,
+            }),
+            payload: Some(pb::event::Payload::LeadCaptured(r.lead.unwrap_or_default())),
+            ..Default::default()
+        };
+        let mut v = Violations::default();
+        let Some(event) = prepare(event, &tenant, now, &tp, "", &mut v) else {
+            // Name fields as they are in CaptureLeadRequest.
+            for f in &mut v.0 {
+                f.field = f
+                    .field
+                    .trim_start_matches('.')
+                    .replace("payload.lead_captured", "lead")
+                    .replace("source.system", "source_system")
+                    .replace("source.event_id", "source_event_id");
+            }
+            return Err(ApiError::invalid(v).into());
+        };
+        let events = [event];
+        let positions = self.write(&events).await?;
+        let (mut acks, consistency_token) = self.acks(&events, &positions);
+        Ok(Response::new(pb::CaptureLeadResponse {
+            ack: acks.pop(),
+            consistency_token,
+        }))
+    }
+}
+
+impl Ingest {
+    /// Handles one streamed event: validate, append, answer.
+    async fn one(
+        self,
+        seq: u64,
+        tenant: Result<String, ApiError>,
+        event: Option<pb::Event>,
+        tp: String,
+    ) -> pb::StreamEventsResponse {
+        let result = async {
+            let tenant = tenant?;
+            let event = event.ok_or_else(|| ApiError::invalid_field("event", "required"))?;
+            let mut v = Violations::default();
+            let Some(e) = prepare(event, &tenant, Utc::now(), &tp, "event", &mut v) else {
+                return Err(ApiError::invalid(v));
+            };
+            let events = [e];
+            let positions = tokio::time::timeout(Duration::from_secs(60), self.write(&events))
+                .await
+                .map_err(|_| ApiError::Unavailable("the log did not answer in 60 s".into()))??;
+            Ok(self.acks(&events, &positions))
+        }
+        .await;
+        match result {
+            Ok((mut acks, token)) => pb::StreamEventsResponse {
+                sequence: seq,
+                result: Some(pb::stream_events_response::Result::Ack(acks.remove(0))),
+                consistency_token: token,
+            },
+            Err(e) => {
+                let code = e.code() as i32;
+                let message = e.to_string();
+                let violations = match e {
+                    ApiError::Invalid { violations, .. } => violations
+                        .0
+                        .into_iter()
+                        .map(|v| pb::FieldViolation {
+                            field: v.field,
+                            description: v.description,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                pb::StreamEventsResponse {
+                    sequence: seq,
+                    result: Some(pb::stream_events_response::Result::Error(pb::EventError {
+                        code,
+                        message,
+                        violations,
+                    })),
+                    consistency_token: String::new(),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! leadledger's services: the gRPC ingest and query services, the projector, and the server
+//! that hosts any combination of them (one binary, several roles).
+//!
+//! # Layout
+//! - [`ingest`]: `IngestService` (validate → deterministic ids → idempotent producer).
+//! - [`projector`]: log → PostgreSQL, one transaction per batch with the checkpoint.
+//! - [`query`]: `QueryService` over the read models, with read-your-writes.
+//! - [`server`]: `serve(listener, services, shutdown)` with health and reflection.
+//! - [`tenant`]: the one place a request's tenant is decided.
+//! - [`token`]: consistency tokens.
+//! - [`trace`]: W3C trace context from gRPC metadata to Kafka headers.
+
+pub mod ingest;
+pub mod projector;
+pub mod query;
+pub mod server;
+pub mod tenant;
+pub mod token;
+pub mod trace;

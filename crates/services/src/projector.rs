@@ -1,0 +1,333 @@
+//! The projector: consumes the events topic and applies it to the read models with
+//! exactly-once effects and no Kafka transactions.
+//!
+//! - Each batch is applied in ONE PostgreSQL transaction together with the checkpoint
+//!   `(topic, partition, next_offset)` (see `leadledger_store::projection`).
+//! - On partition assignment the projector seeks each partition to its stored checkpoint
+//!   (to the beginning when none is stored: PostgreSQL, not the Kafka group, is the arbiter).
+//!   Records below the checkpoint that were already fetched are skipped.
+//! - Kafka offsets are committed after PostgreSQL commits, for lag monitoring only.
+//! - A record that cannot be decoded is copied to the dead-letter topic (acknowledged before
+//!   the checkpoint moves past it) and the projector carries on.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use leadledger_api::convert::{self, Mode};
+use leadledger_domain::Violations;
+use leadledger_log::consumer::{consumer_config, AssignmentContext};
+use leadledger_log::dead_letter::DeadLetters;
+use leadledger_log::envelope;
+use leadledger_log::LogConfig;
+use leadledger_store::checkpoints::{self, CORE};
+use leadledger_store::projection::{self, BatchOutcome, Record};
+use leadledger_store::{Store, StoreError};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+
+/// Projector settings.
+#[derive(Debug, Clone)]
+pub struct ProjectorConfig {
+    pub log: LogConfig,
+    /// Consumer group id.
+    pub group: String,
+    /// Most records per transaction.
+    pub batch_max: usize,
+    /// How long to wait for more records once a batch has started.
+    pub batch_linger: Duration,
+}
+
+impl ProjectorConfig {
+    pub fn new(log: LogConfig) -> Self {
+        Self {
+            group: format!("{}.projector", log.topic),
+            log,
+            batch_max: 2000,
+            batch_linger: Duration::from_millis(2),
+        }
+    }
+}
+
+/// Errors that stop the projector.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectorError {
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("log: {0}")]
+    Log(#[from] leadledger_log::LogError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Running totals, for logs and tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub applied: u64,
+    pub duplicates: u64,
+    pub dead_letters: u64,
+    pub batches: u64,
+}
+
+/// Runs until `shutdown` is cancelled; the batch in progress is finished first.
+pub async fn run(
+    cfg: ProjectorConfig,
+    store: Store,
+    shutdown: CancellationToken,
+) -> Result<Totals, ProjectorError> {
+    let ctx = AssignmentContext::default();
+    let consumer: StreamConsumer<AssignmentContext> =
+        consumer_config(&cfg.log.brokers, &cfg.group).create_with_context(ctx.clone())?;
+    consumer.subscribe(&[&cfg.log.topic])?;
+    let dlq = DeadLetters::new(&cfg.log.brokers, &cfg.log.dead_letter_topic())?;
+    let mut p = Projector {
+        cfg,
+        store,
+        consumer,
+        ctx,
+        dlq,
+        next: BTreeMap::new(),
+        totals: Totals::default(),
+    };
+    tracing::info!(topic = %p.cfg.log.topic, group = %p.cfg.group, "projector started");
+    loop {
+        let first = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            m = p.consumer.recv() => m,
+        };
+        let first = match first {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "consumer error");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let mut batch = vec![first];
+        while batch.len() < p.cfg.batch_max {
+            match tokio::time::timeout(p.cfg.batch_linger, p.consumer.recv()).await {
+                Ok(Ok(m)) => batch.push(m),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "consumer error");
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let owned: Vec<_> = batch.iter().map(BorrowedMessage::detach).collect();
+        drop(batch);
+        p.process(owned, &shutdown).await?;
+    }
+    if let Err(e) = p.consumer.commit_consumer_state(CommitMode::Sync) {
+        tracing::debug!(error = %e, "final offset commit (monitoring only)");
+    }
+    tracing::info!(totals = ?p.totals, "projector stopped");
+    Ok(p.totals)
+}
+
+struct Projector {
+    cfg: ProjectorConfig,
+    store: Store,
+    consumer: StreamConsumer<AssignmentContext>,
+    ctx: AssignmentContext,
+    dlq: DeadLetters,
+    /// Next offset to apply, per partition this projector owns.
+    next: BTreeMap<i32, i64>,
+    totals: Totals,
+}
+
+impl Projector {
+    /// Seeks newly assigned partitions to their stored checkpoints. Returns the partitions
+    /// that were sought: records of them already in hand are stale and dropped.
+    async fn sync_assignment(&mut self, seen: &BTreeSet<i32>) -> Result<BTreeSet<i32>, ProjectorError> {
+        let changes = self.ctx.take();
+        for p in &changes.revoked {
+            self.next.remove(p);
+        }
+        let mut need: BTreeSet<i32> = changes.newly_assigned;
+        need.extend(seen.iter().filter(|p| !self.next.contains_key(p)));
+        if need.is_empty() {
+            return Ok(need);
+        }
+        let stored = retry_store(|| checkpoints::load(&self.store.pool, CORE, &self.cfg.log.topic)).await?;
+        for p in &need {
+            let offset = stored.get(p).copied();
+            let target = offset.map_or(Offset::Beginning, Offset::Offset);
+            if let Err(e) = self.consumer.seek(&self.cfg.log.topic, *p, target, Duration::from_secs(10)) {
+                // Not fatal: records below the checkpoint are skipped anyway.
+                tracing::debug!(partition = p, error = %e, "seek failed");
+            }
+            self.next.insert(*p, offset.unwrap_or(0));
+            tracing::info!(partition = p, checkpoint = ?offset, "seeked to stored checkpoint");
+        }
+        Ok(need)
+    }
+
+    async fn process(
+        &mut self,
+        batch: Vec<rdkafka::message::OwnedMessage>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), ProjectorError> {
+        let seen: BTreeSet<i32> = batch.iter().map(Message::partition).collect();
+        let sought = self.sync_assignment(&seen).await?;
+        let mut records = Vec::with_capacity(batch.len());
+        let mut next_offsets: BTreeMap<i32, i64> = BTreeMap::new();
+        for m in &batch {
+            let p = m.partition();
+            if sought.contains(&p) {
+                continue; // fetched before the seek: will be read again from the checkpoint
+            }
+            let expected = self.next.get(&p).copied().unwrap_or(0);
+            if m.offset() < expected {
+                continue; // already applied (checkpoint is ahead of what was fetched)
+            }
+            next_offsets.insert(p, m.offset() + 1);
+            match decode(m) {
+                Ok(event) => records.push(Record {
+                    partition: p,
+                    offset: m.offset(),
+                    event,
+                    raw: m.payload().unwrap_or_default().to_vec(),
+                }),
+                Err(reason) => {
+                    tracing::warn!(partition = p, offset = m.offset(), %reason, "dead-lettering record");
+                    self.dlq.send(m, &reason).await?;
+                    self.totals.dead_letters += 1;
+                }
+            }
+        }
+        if next_offsets.is_empty() {
+            return Ok(());
+        }
+        let outcome = self.apply(&records, &next_offsets, &batch, shutdown).await?;
+        self.totals.applied += outcome.applied as u64;
+        self.totals.duplicates += outcome.duplicates as u64;
+        self.totals.batches += 1;
+        self.next.extend(next_offsets.iter());
+        tracing::debug!(
+            records = records.len(),
+            applied = outcome.applied,
+            duplicates = outcome.duplicates,
+            leads = outcome.leads,
+            "batch committed"
+        );
+        let mut tpl = TopicPartitionList::new();
+        for (p, o) in &next_offsets {
+            tpl.add_partition_offset(&self.cfg.log.topic, *p, Offset::Offset(*o))?;
+        }
+        if let Err(e) = self.consumer.commit(&tpl, CommitMode::Async) {
+            tracing::debug!(error = %e, "offset commit (monitoring only) failed");
+        }
+        Ok(())
+    }
+
+    /// Applies a batch, retrying transient database errors. A batch that fails for another
+    /// reason is applied record by record so one bad record cannot stall the partition: the
+    /// record that fails alone goes to the dead-letter topic.
+    async fn apply(
+        &mut self,
+        records: &[Record],
+        next_offsets: &BTreeMap<i32, i64>,
+        batch: &[rdkafka::message::OwnedMessage],
+        shutdown: &CancellationToken,
+    ) -> Result<BatchOutcome, ProjectorError> {
+        let topic = self.cfg.log.topic.clone();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match projection::apply_batch(&self.store.pool, CORE, &topic, records, next_offsets).await {
+                Ok(o) => return Ok(o),
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(error = %e, retry_in_ms = pause.as_millis(), "database unavailable; retrying batch");
+                    if shutdown.is_cancelled() && pause >= Duration::from_secs(5) {
+                        return Err(e.into());
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "batch failed; applying record by record");
+                    break;
+                }
+            }
+        }
+        let mut total = BatchOutcome::default();
+        for r in records {
+            let one = BTreeMap::from([(r.partition, r.offset + 1)]);
+            match retry_store(|| projection::apply_batch(&self.store.pool, CORE, &topic, std::slice::from_ref(r), &one)).await {
+                Ok(o) => {
+                    total.applied += o.applied;
+                    total.duplicates += o.duplicates;
+                    total.leads += o.leads;
+                }
+                Err(ProjectorError::Store(e)) => {
+                    let m = batch
+                        .iter()
+                        .find(|m| m.partition() == r.partition && m.offset() == r.offset)
+                        .expect("record comes from the batch");
+                    self.dlq.send(m, &format!("could not be applied: {e}")).await?;
+                    self.totals.dead_letters += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // Move the checkpoints over everything the batch covered.
+        retry_store(|| projection::apply_batch(&self.store.pool, CORE, &topic, &[], next_offsets)).await?;
+        Ok(total)
+    }
+}
+
+/// Retries a store call while its error is transient (database restarting, connection lost).
+async fn retry_store<T, F, Fut>(mut f: F) -> Result<T, ProjectorError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_transient() => {
+                tracing::warn!(error = %e, "database unavailable; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Decodes a record into a domain event, or says why it cannot be applied.
+pub fn decode<M: Message>(m: &M) -> Result<leadledger_domain::Event, String> {
+    let wire = envelope::decode(m.payload()).map_err(|e| e.to_string())?;
+    let event_type = envelope::header(m.headers(), envelope::EVENT_TYPE).unwrap_or("");
+    let mut v = Violations::default();
+    let event = convert::event_from_proto(&wire, Mode::Log, event_type, &mut v)
+        .ok_or_else(|| describe(&v))?;
+    if event.event_id.is_nil() {
+        return Err("invalid event: event_id: required".into());
+    }
+    if event.tenant_id.is_empty() || event.lead_id.is_empty() {
+        return Err("invalid event: tenant_id and lead_id are required".into());
+    }
+    // PostgreSQL text cannot hold NUL; the ingest validator refuses control characters, but
+    // records produced straight to the topic bypass it.
+    if serde_json::to_value(&event).map_or(true, |v| has_nul(&v)) {
+        return Err("invalid event: a string contains a NUL character".into());
+    }
+    Ok(event)
+}
+
+fn has_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(a) => a.iter().any(has_nul),
+        serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
+fn describe(v: &Violations) -> String {
+    let parts: Vec<String> = v.0.iter().map(|f| format!("{}: {}", f.field, f.description)).collect();
+    format!("invalid event: {}", parts.join("; "))
+}

@@ -1,0 +1,352 @@
+//! The query service: leads, timelines and funnels from the read models, with
+//! read-your-writes through consistency tokens.
+
+use std::time::{Duration, Instant};
+
+use leadledger_api::convert::{time_from_proto, time_to_proto};
+use leadledger_api::pb::{self, query_service_server::QueryService};
+use leadledger_api::ApiError;
+use leadledger_domain::Stage;
+use leadledger_store::checkpoints::CORE;
+use leadledger_store::queries::{self, Cursor, Dimension, LeadFilter, LeadRow};
+use leadledger_store::{Store, StoreError};
+use prost::Message as _;
+use tonic::{Request, Response, Status};
+
+use crate::{tenant, token::Token};
+
+/// How long a query waits for its consistency token when the client set no deadline.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
+
+/// The query gRPC service.
+#[derive(Clone)]
+pub struct Query {
+    store: Store,
+    topic: String,
+}
+
+fn db_error(e: StoreError) -> ApiError {
+    if e.is_transient() {
+        ApiError::Unavailable(format!("the read-model database is unavailable: {e}"))
+    } else {
+        tracing::error!(error = %e, "query failed");
+        ApiError::Internal("query failed; see server log".into())
+    }
+}
+
+impl Query {
+    pub fn new(store: Store, topic: &str) -> Self {
+        Self {
+            store,
+            topic: topic.to_string(),
+        }
+    }
+
+    /// Waits until the projection has applied `token`, until shortly before the request's
+    /// deadline (`grpc-timeout`) or [`DEFAULT_WAIT`].
+    async fn wait_for<T>(&self, request: &Request<T>, token: &str) -> Result<(), ApiError> {
+        let Some(token) = Token::parse(token)? else {
+            return Ok(());
+        };
+        if token.topic != self.topic {
+            return Err(ApiError::invalid_field(
+                "consistency_token",
+                format!("names topic {} but this service reads {}", token.topic, self.topic),
+            ));
+        }
+        let budget = grpc_timeout(request)
+            .map(|t| t.saturating_sub(Duration::from_millis(20)))
+            .unwrap_or(DEFAULT_WAIT);
+        let deadline = Instant::now() + budget;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let applied = queries::applied_offsets(&self.store.pool, CORE, &self.topic)
+                .await
+                .map_err(db_error)?;
+            if token.satisfied_by(&applied) {
+                return Ok(());
+            }
+            if Instant::now() + pause > deadline {
+                return Err(ApiError::NotYetConsistent(format!(
+                    "the projection has not yet applied the consistency token's positions \
+                     (waited {} ms; applied up to {applied:?}, token needs {:?}); retry later",
+                    budget.as_millis(),
+                    token.offsets
+                )));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(10));
+        }
+    }
+}
+
+/// The request deadline from the `grpc-timeout` header.
+fn grpc_timeout<T>(request: &Request<T>) -> Option<Duration> {
+    let v = request.metadata().get("grpc-timeout")?.to_str().ok()?;
+    let (num, unit) = v.split_at(v.len().checked_sub(1)?);
+    let n: u64 = num.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+fn stage_number(s: Option<&str>) -> i32 {
+    s.and_then(Stage::parse).map_or(0, Stage::number)
+}
+
+fn lead_to_proto(r: &LeadRow) -> pb::Lead {
+    pb::Lead {
+        tenant_id: r.tenant_id.clone(),
+        lead_id: r.lead_id.clone(),
+        stage: stage_number(r.stage.as_deref()),
+        owner: Some(pb::Owner {
+            team: r.owner_team.clone(),
+            queue: r.owner_queue.clone(),
+            rep_id: r.owner_rep_id.clone(),
+            partner_id: r.owner_partner_id.clone(),
+        }),
+        contact: Some(pb::Contact {
+            email: r.email.clone(),
+            phone: r.phone.clone(),
+            name: r.contact_name.clone(),
+            title: r.contact_title.clone(),
+        }),
+        company: Some(pb::Company {
+            name: r.company_name.clone(),
+            domain: r.company_domain.clone(),
+            region: r.region.clone(),
+            industry: r.industry.clone(),
+            segment: match r.segment.as_str() {
+                "KA" => pb::Segment::Ka,
+                "SMB" => pb::Segment::Smb,
+                _ => pb::Segment::Unspecified,
+            } as i32,
+            employees: u32::try_from(r.employees).unwrap_or(0),
+        }),
+        source: Some(pb::LeadSource {
+            channel: r.channel.clone(),
+            campaign: r.campaign.clone(),
+            medium: r.medium.clone(),
+            keyword: r.keyword.clone(),
+            utm_source: r.utm_source.clone(),
+            utm_medium: r.utm_medium.clone(),
+            utm_campaign: r.utm_campaign.clone(),
+            utm_term: r.utm_term.clone(),
+            utm_content: r.utm_content.clone(),
+            landing_page: r.landing_page.clone(),
+            referrer: r.referrer.clone(),
+            offline_activity_id: r.offline_activity_id.clone(),
+        }),
+        captured_at: r.captured_at.map(time_to_proto),
+        visits: Vec::new(),
+        event_count: u32::try_from(r.event_count).unwrap_or(0),
+        last_event_at: r.last_event_at.map(time_to_proto),
+        signed_amount_minor: r.signed_amount_minor,
+        signed_currency: r.signed_currency.clone(),
+    }
+}
+
+fn encode_cursor(r: &LeadRow) -> String {
+    let ts = r.captured_at.map_or(0, |t| t.timestamp_micros());
+    format!("{ts}:{}", r.lead_id)
+}
+
+fn decode_cursor(s: &str) -> Result<Option<Cursor>, ApiError> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let bad = || ApiError::invalid_field("page_token", "not a page token issued by this service");
+    let (ts, lead) = s.split_once(':').ok_or_else(bad)?;
+    let micros: i64 = ts.parse().map_err(|_| bad())?;
+    let captured_at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+    Ok(Some(Cursor {
+        captured_at,
+        lead_id: lead.to_string(),
+    }))
+}
+
+fn optional_time(
+    field: &str,
+    t: Option<&prost_types::Timestamp>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    t.map(|t| time_from_proto(t).ok_or_else(|| ApiError::invalid_field(field, "not a valid timestamp")))
+        .transpose()
+}
+
+#[tonic::async_trait]
+impl QueryService for Query {
+    async fn get_lead(
+        &self,
+        request: Request<pb::GetLeadRequest>,
+    ) -> Result<Response<pb::GetLeadResponse>, Status> {
+        let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
+        self.wait_for(&request, &request.get_ref().consistency_token).await?;
+        let lead_id = &request.get_ref().lead_id;
+        if lead_id.is_empty() {
+            return Err(ApiError::invalid_field("lead_id", "required").into());
+        }
+        let detail = queries::get_lead(&self.store.pool, &tenant, lead_id)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| ApiError::NotFound(format!("no lead {lead_id} for tenant {tenant}")))?;
+        let mut lead = lead_to_proto(&detail.lead);
+        lead.visits = detail
+            .visits
+            .iter()
+            .map(|v| pb::StageVisit {
+                stage: stage_number(Some(&v.stage)),
+                entered_at: Some(time_to_proto(v.entered_at)),
+                exited_at: v.exited_at.map(time_to_proto),
+            })
+            .collect();
+        let transitions = detail
+            .transitions
+            .iter()
+            .map(|t| pb::StageTransition {
+                from: stage_number(t.from_stage.as_deref()),
+                to: stage_number(Some(&t.to_stage)),
+                at: Some(time_to_proto(t.at)),
+                event_id: t.event_id.to_string(),
+                kind: leadledger_domain::TransitionKind::parse(&t.kind).map_or(0, |k| k as i32),
+                skipped: t.skipped.iter().map(|s| stage_number(Some(s))).collect(),
+            })
+            .collect();
+        let timeline = detail
+            .timeline
+            .iter()
+            .map(|t| {
+                // Decoded with this reader's schema; unknown payloads come back unset.
+                let event = pb::Event::decode(t.raw.as_slice()).ok();
+                pb::TimelineEntry {
+                    event,
+                    event_type: t.event_type.clone(),
+                    position: Some(pb::LogPosition {
+                        partition: t.log_partition,
+                        offset: t.log_offset,
+                    }),
+                }
+            })
+            .collect();
+        Ok(Response::new(pb::GetLeadResponse {
+            lead: Some(lead),
+            timeline,
+            transitions,
+        }))
+    }
+
+    async fn list_leads(
+        &self,
+        request: Request<pb::ListLeadsRequest>,
+    ) -> Result<Response<pb::ListLeadsResponse>, Status> {
+        let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
+        self.wait_for(&request, &request.get_ref().consistency_token).await?;
+        let r = request.get_ref();
+        let page_size = match r.page_size {
+            0 => 100,
+            n @ 1..=1000 => i64::from(n),
+            _ => return Err(ApiError::invalid_field("page_size", "must be 1..1000").into()),
+        };
+        let mut stages = Vec::new();
+        for (i, s) in r.stages.iter().enumerate() {
+            let st = Stage::from_number(*s).ok_or_else(|| {
+                ApiError::invalid_field(format!("stages[{i}]"), format!("unknown stage {s}"))
+            })?;
+            stages.push(st.as_str().to_string());
+        }
+        let segment = match pb::Segment::try_from(r.segment) {
+            Ok(pb::Segment::Unspecified) => "",
+            Ok(pb::Segment::Ka) => "KA",
+            Ok(pb::Segment::Smb) => "SMB",
+            Err(_) => return Err(ApiError::invalid_field("segment", "unknown segment").into()),
+        };
+        let filter = LeadFilter {
+            stages,
+            channel: r.channel.clone(),
+            campaign: r.campaign.clone(),
+            region: r.region.clone(),
+            industry: r.industry.clone(),
+            segment: segment.to_string(),
+            owner_rep_id: r.owner_rep_id.clone(),
+            captured_from: optional_time("captured_from", r.captured_from.as_ref())?,
+            captured_to: optional_time("captured_to", r.captured_to.as_ref())?,
+        };
+        let cursor = decode_cursor(&r.page_token)?;
+        let mut rows = queries::list_leads(&self.store.pool, &tenant, &filter, cursor.as_ref(), page_size + 1)
+            .await
+            .map_err(db_error)?;
+        let more = rows.len() as i64 > page_size;
+        rows.truncate(usize::try_from(page_size).unwrap_or(100));
+        let next_page_token = if more {
+            rows.last().map(encode_cursor).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListLeadsResponse {
+            leads: rows.iter().map(lead_to_proto).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn funnel(
+        &self,
+        request: Request<pb::FunnelRequest>,
+    ) -> Result<Response<pb::FunnelResponse>, Status> {
+        let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
+        self.wait_for(&request, &request.get_ref().consistency_token).await?;
+        let r = request.get_ref();
+        let mut dims = Vec::new();
+        for (i, d) in r.group_by.iter().enumerate() {
+            let dim = match pb::FunnelDimension::try_from(*d) {
+                Ok(pb::FunnelDimension::Channel) => Dimension::Channel,
+                Ok(pb::FunnelDimension::Campaign) => Dimension::Campaign,
+                Ok(pb::FunnelDimension::Region) => Dimension::Region,
+                Ok(pb::FunnelDimension::Industry) => Dimension::Industry,
+                Ok(pb::FunnelDimension::Segment) => Dimension::Segment,
+                Ok(pb::FunnelDimension::CaptureMonth) => Dimension::CaptureMonth,
+                _ => {
+                    return Err(ApiError::invalid_field(
+                        format!("group_by[{i}]"),
+                        format!("unknown dimension {d}"),
+                    )
+                    .into())
+                }
+            };
+            dims.push(dim);
+        }
+        let from = optional_time("captured_from", r.captured_from.as_ref())?;
+        let to = optional_time("captured_to", r.captured_to.as_ref())?;
+        let rows = queries::funnel(&self.store.pool, &tenant, &dims, from, to)
+            .await
+            .map_err(db_error)?;
+        let groups = rows
+            .into_iter()
+            .map(|row| pb::FunnelGroup {
+                key: row.key,
+                stages: Stage::MAIN_LINE
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| pb::StageCount {
+                        stage: s.number(),
+                        leads: row.reached[i],
+                        conversion_from_previous: if i == 0 || row.reached[i - 1] == 0 {
+                            0.0
+                        } else {
+                            row.reached[i] as f64 / row.reached[i - 1] as f64
+                        },
+                    })
+                    .collect(),
+                signed_amount_minor: row.signed.into_iter().collect(),
+            })
+            .collect();
+        Ok(Response::new(pb::FunnelResponse {
+            group_by: r.group_by.clone(),
+            groups,
+        }))
+    }
+}

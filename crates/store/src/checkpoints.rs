@@ -1,0 +1,29 @@
+//! Projector checkpoints: the next offset to apply per partition, stored with the read
+//! models in one transaction. The projector seeks to them on assignment; queries compare a
+//! consistency token against them to read their own writes.
+
+use std::collections::BTreeMap;
+
+use sqlx::PgPool;
+
+use crate::StoreError;
+
+/// The name of the core projection (leads, timeline, stages).
+pub const CORE: &str = "core";
+
+/// Next offset to apply, by partition.
+pub async fn load(
+    pool: &PgPool,
+    projection: &str,
+    topic: &str,
+) -> Result<BTreeMap<i32, i64>, StoreError> {
+    let rows: Vec<(i32, i64)> = sqlx::query_as(
+        "SELECT partition, next_offset FROM projector_checkpoints \
+         WHERE projection = $1 AND topic = $2",
+    )
+    .bind(projection)
+    .bind(topic)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}

@@ -1,0 +1,80 @@
+//! Connecting to PostgreSQL and running migrations.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+use crate::StoreError;
+
+/// The migrations in `crates/store/migrations`, embedded at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A handle on the read-model database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub pool: PgPool,
+}
+
+impl Store {
+    /// Connects with a pool of `max_connections`.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let opts: PgConnectOptions = url.parse()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts.log_statements(tracing::log::LevelFilter::Trace))
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Runs pending migrations (idempotent; safe from several processes at once).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Creates the database named in `url` if it does not exist, connecting to the
+    /// `postgres` database of the same server to do so.
+    pub async fn create_database(url: &str) -> Result<(), StoreError> {
+        let opts: PgConnectOptions = url.parse()?;
+        let name = opts
+            .get_database()
+            .ok_or_else(|| StoreError::Corrupt("database url names no database".into()))?
+            .to_string();
+        let mut conn = sqlx::PgConnection::connect_with(&opts.clone().database("postgres")).await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(&name)
+                .fetch_one(&mut conn)
+                .await?;
+        if !exists {
+            let stmt = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+            if let Err(e) = sqlx::query(&stmt).execute(&mut conn).await {
+                // Another process may have created it at the same moment.
+                let dup = matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42P04"));
+                if !dup {
+                    return Err(e.into());
+                }
+            }
+        }
+        conn.close().await?;
+        Ok(())
+    }
+
+    /// Drops the database named in `url` (tests clean up with this).
+    pub async fn drop_database(url: &str) -> Result<(), StoreError> {
+        let opts: PgConnectOptions = url.parse()?;
+        let Some(name) = opts.get_database().map(str::to_string) else {
+            return Ok(());
+        };
+        let mut conn = sqlx::PgConnection::connect_with(&opts.database("postgres")).await?;
+        let stmt = format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            name.replace('"', "\"\"")
+        );
+        sqlx::query(&stmt).execute(&mut conn).await?;
+        conn.close().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,43 @@
+//! leadledger's PostgreSQL side: migrations, the projection transaction, checkpoints and the
+//! read-model queries. SQL schema lives in `migrations/` (documented in docs/READ_MODELS.md).
+//!
+//! # Layout
+//! - [`db`]: connecting, creating a database, running migrations.
+//! - [`projection`]: applying a batch of events in ONE transaction with the checkpoint.
+//! - [`checkpoints`]: reading checkpoints (seek on assignment, read-your-writes waits).
+//! - [`queries`]: lead lookup, timeline, listing and funnel.
+
+#![recursion_limit = "256"]
+
+pub mod checkpoints;
+pub mod db;
+pub mod projection;
+pub mod queries;
+
+pub use db::Store;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether retrying later may succeed (connection lost, server restarting, serialization).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::Database(e)) => e
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57") || c == "40001" || c == "40P01"),
+            StoreError::Db(
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed,
+            ) => true,
+            _ => false,
+        }
+    }
+}

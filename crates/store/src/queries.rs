@@ -1,0 +1,299 @@
+//! Read-model queries. Every one is scoped to a tenant.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use crate::StoreError;
+
+/// A row of `leads`.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct LeadRow {
+    pub tenant_id: String,
+    pub lead_id: String,
+    pub stage: Option<String>,
+    pub owner_team: String,
+    pub owner_queue: String,
+    pub owner_rep_id: String,
+    pub owner_partner_id: String,
+    pub email: String,
+    pub phone: String,
+    pub contact_name: String,
+    pub contact_title: String,
+    pub company_name: String,
+    pub company_domain: String,
+    pub region: String,
+    pub industry: String,
+    pub segment: String,
+    pub employees: i32,
+    pub channel: String,
+    pub campaign: String,
+    pub medium: String,
+    pub keyword: String,
+    pub utm_source: String,
+    pub utm_medium: String,
+    pub utm_campaign: String,
+    pub utm_term: String,
+    pub utm_content: String,
+    pub landing_page: String,
+    pub referrer: String,
+    pub offline_activity_id: String,
+    pub captured_at: Option<DateTime<Utc>>,
+    pub max_rank: i16,
+    pub signed_amount_minor: i64,
+    pub signed_currency: String,
+    pub event_count: i32,
+    pub last_event_at: Option<DateTime<Utc>>,
+}
+
+const LEAD_SELECT: &str = "SELECT tenant_id, lead_id, stage, owner_team, owner_queue, \
+    owner_rep_id, owner_partner_id, email, phone, contact_name, contact_title, company_name, \
+    company_domain, region, industry, segment, employees, channel, campaign, medium, keyword, \
+    utm_source, utm_medium, utm_campaign, utm_term, utm_content, landing_page, referrer, \
+    offline_activity_id, captured_at, max_rank, signed_amount_minor, signed_currency, \
+    event_count, last_event_at FROM leads";
+
+/// A stay in a stage.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct VisitRow {
+    pub stage: String,
+    pub entered_at: DateTime<Utc>,
+    pub exited_at: Option<DateTime<Utc>>,
+}
+
+/// A stage change.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TransitionRow {
+    pub from_stage: Option<String>,
+    pub to_stage: String,
+    pub at: DateTime<Utc>,
+    pub event_id: uuid::Uuid,
+    pub kind: String,
+    pub skipped: Vec<String>,
+}
+
+/// An entry of the timeline.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TimelineRow {
+    pub event_type: String,
+    pub log_partition: i32,
+    pub log_offset: i64,
+    pub raw: Vec<u8>,
+}
+
+/// A lead with everything `GetLead` returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadDetail {
+    pub lead: LeadRow,
+    pub visits: Vec<VisitRow>,
+    pub transitions: Vec<TransitionRow>,
+    pub timeline: Vec<TimelineRow>,
+}
+
+/// One lead, or `None` if this tenant has no such lead.
+pub async fn get_lead(
+    pool: &PgPool,
+    tenant: &str,
+    lead: &str,
+) -> Result<Option<LeadDetail>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let row: Option<LeadRow> =
+        sqlx::query_as(&format!("{LEAD_SELECT} WHERE tenant_id = $1 AND lead_id = $2"))
+            .bind(tenant)
+            .bind(lead)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(lead_row) = row else {
+        return Ok(None);
+    };
+    let visits = sqlx::query_as(
+        "SELECT stage, entered_at, exited_at FROM stage_visits \
+         WHERE tenant_id = $1 AND lead_id = $2 ORDER BY seq",
+    )
+    .bind(tenant)
+    .bind(lead)
+    .fetch_all(&mut *tx)
+    .await?;
+    let transitions = sqlx::query_as(
+        "SELECT from_stage, to_stage, at, event_id, kind, skipped FROM stage_transitions \
+         WHERE tenant_id = $1 AND lead_id = $2 ORDER BY seq",
+    )
+    .bind(tenant)
+    .bind(lead)
+    .fetch_all(&mut *tx)
+    .await?;
+    let timeline = sqlx::query_as(
+        "SELECT event_type, log_partition, log_offset, raw FROM lead_events \
+         WHERE tenant_id = $1 AND lead_id = $2 ORDER BY occurred_at, event_id",
+    )
+    .bind(tenant)
+    .bind(lead)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(LeadDetail {
+        lead: lead_row,
+        visits,
+        transitions,
+        timeline,
+    }))
+}
+
+/// Filters of `ListLeads`; empty strings and `None` mean "any".
+#[derive(Debug, Clone, Default)]
+pub struct LeadFilter {
+    pub stages: Vec<String>,
+    pub channel: String,
+    pub campaign: String,
+    pub region: String,
+    pub industry: String,
+    pub segment: String,
+    pub owner_rep_id: String,
+    pub captured_from: Option<DateTime<Utc>>,
+    pub captured_to: Option<DateTime<Utc>>,
+}
+
+/// Where a page starts: the sort key of the last lead of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub captured_at: DateTime<Utc>,
+    pub lead_id: String,
+}
+
+/// Leads matching `filter`, newest capture first (leads without a capture last), at most
+/// `limit`, after `cursor`.
+pub async fn list_leads(
+    pool: &PgPool,
+    tenant: &str,
+    filter: &LeadFilter,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<LeadRow>, StoreError> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(LEAD_SELECT);
+    q.push(" WHERE tenant_id = ").push_bind(tenant);
+    if !filter.stages.is_empty() {
+        q.push(" AND stage = ANY(").push_bind(filter.stages.clone()).push(")");
+    }
+    for (col, value) in [
+        ("channel", &filter.channel),
+        ("campaign", &filter.campaign),
+        ("region", &filter.region),
+        ("industry", &filter.industry),
+        ("segment", &filter.segment),
+        ("owner_rep_id", &filter.owner_rep_id),
+    ] {
+        if !value.is_empty() {
+            q.push(format!(" AND {col} = ")).push_bind(value.clone());
+        }
+    }
+    if let Some(from) = filter.captured_from {
+        q.push(" AND captured_at >= ").push_bind(from);
+    }
+    if let Some(to) = filter.captured_to {
+        q.push(" AND captured_at < ").push_bind(to);
+    }
+    if let Some(c) = cursor {
+        q.push(" AND (coalesce(captured_at, 'epoch'::timestamptz), lead_id) < (")
+            .push_bind(c.captured_at)
+            .push(", ")
+            .push_bind(c.lead_id.clone())
+            .push(")");
+    }
+    q.push(" ORDER BY coalesce(captured_at, 'epoch'::timestamptz) DESC, lead_id DESC LIMIT ")
+        .push_bind(limit);
+    Ok(q.build_query_as().fetch_all(pool).await?)
+}
+
+/// A funnel dimension, mapped to a fixed SQL expression (never user text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    Channel,
+    Campaign,
+    Region,
+    Industry,
+    Segment,
+    CaptureMonth,
+}
+
+impl Dimension {
+    fn sql(self) -> &'static str {
+        match self {
+            Dimension::Channel => "channel",
+            Dimension::Campaign => "campaign",
+            Dimension::Region => "region",
+            Dimension::Industry => "industry",
+            Dimension::Segment => "segment",
+            Dimension::CaptureMonth => {
+                "coalesce(to_char(captured_at AT TIME ZONE 'UTC', 'YYYY-MM'), '')"
+            }
+        }
+    }
+}
+
+/// One group of a funnel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunnelRow {
+    pub key: Vec<String>,
+    /// Leads that reached captured, MQL, SQL, POC, signed (or a later main-line stage).
+    pub reached: [i64; 5],
+    /// Signed revenue by currency, in minor units.
+    pub signed: Vec<(String, i64)>,
+}
+
+/// Funnel counts grouped by `dims`, over leads captured in `[from, to)`.
+pub async fn funnel(
+    pool: &PgPool,
+    tenant: &str,
+    dims: &[Dimension],
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Vec<FunnelRow>, StoreError> {
+    let key_expr = if dims.is_empty() {
+        "ARRAY[]::text[]".to_string()
+    } else {
+        format!(
+            "ARRAY[{}]::text[]",
+            dims.iter().map(|d| d.sql()).collect::<Vec<_>>().join(", ")
+        )
+    };
+    let sql = format!(
+        "SELECT {key_expr} AS key, count(*), \
+           count(*) FILTER (WHERE max_rank >= 2), count(*) FILTER (WHERE max_rank >= 3), \
+           count(*) FILTER (WHERE max_rank >= 4), count(*) FILTER (WHERE max_rank >= 5), \
+           coalesce(array_agg(signed_currency) FILTER (WHERE max_rank >= 5), '{{}}'), \
+           coalesce(array_agg(signed_amount_minor) FILTER (WHERE max_rank >= 5), '{{}}') \
+         FROM leads WHERE tenant_id = $1 \
+           AND ($2::timestamptz IS NULL OR captured_at >= $2) \
+           AND ($3::timestamptz IS NULL OR captured_at < $3) \
+         GROUP BY 1 ORDER BY 1"
+    );
+    type Row = (Vec<String>, i64, i64, i64, i64, i64, Vec<String>, Vec<i64>);
+    let rows: Vec<Row> = sqlx::query_as(&sql)
+        .bind(tenant)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, c, m, s, p, w, currencies, amounts)| {
+            let mut signed: std::collections::BTreeMap<String, i64> = Default::default();
+            for (cur, amt) in currencies.into_iter().zip(amounts) {
+                *signed.entry(cur).or_default() += amt;
+            }
+            FunnelRow {
+                key,
+                reached: [c, m, s, p, w],
+                signed: signed.into_iter().collect(),
+            }
+        })
+        .collect())
+}
+
+/// Next offset applied by `projection`, per partition of `topic` (for read-your-writes).
+pub async fn applied_offsets(
+    pool: &PgPool,
+    projection: &str,
+    topic: &str,
+) -> Result<std::collections::BTreeMap<i32, i64>, StoreError> {
+    crate::checkpoints::load(pool, projection, topic).await
+}
