@@ -1,0 +1,242 @@
+//! End-to-end test harness: a real gRPC server (ingest + query) on port 0, a real projector,
+//! the real Kafka-protocol broker and the real PostgreSQL.
+//!
+//! Every [`TestEnv`] has its own topic and its own database, so tests run in parallel and
+//! leave nothing behind ([`TestEnv::cleanup`] drops the database).
+//!
+//! The broker and database addresses come from `LEADLEDGER_KAFKA` (default
+//! `127.0.0.1:9092`) and `LEADLEDGER_TEST_PG` (default `postgres://postgres@127.0.0.1:5432`);
+//! `make test` brings both up first.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
+use leadledger_api::pb::query_service_client::QueryServiceClient;
+use leadledger_log::LogConfig;
+use leadledger_services::ingest::Ingest;
+use leadledger_services::projector::{self, ProjectorConfig, Totals};
+use leadledger_services::query::Query;
+use leadledger_services::server::{serve, Services};
+use leadledger_store::Store;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::ClientConfig;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+pub mod events;
+
+/// The broker under test.
+pub fn brokers() -> String {
+    std::env::var("LEADLEDGER_KAFKA").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// The PostgreSQL server under test (no database part).
+pub fn pg_server() -> String {
+    std::env::var("LEADLEDGER_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// A short unique suffix for names.
+pub fn unique() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+/// A fresh, migrated database; returns its URL and store.
+pub async fn fresh_database(tag: &str) -> anyhow::Result<(String, Store)> {
+    let url = format!("{}/ll_{tag}_{}", pg_server(), unique());
+    Store::create_database(&url).await?;
+    let store = Store::connect(&url, 8).await?;
+    store.migrate().await?;
+    Ok((url, store))
+}
+
+/// One isolated deployment: topic, database, server and projector.
+pub struct TestEnv {
+    pub log: LogConfig,
+    pub db_url: String,
+    pub store: Store,
+    pub addr: SocketAddr,
+    server_stop: CancellationToken,
+    server: Option<JoinHandle<()>>,
+    projector_stop: CancellationToken,
+    projector: Option<JoinHandle<anyhow::Result<Totals>>>,
+    extra_dbs: Vec<String>,
+}
+
+impl TestEnv {
+    /// Starts everything with a new topic of `partitions` partitions.
+    pub async fn start(partitions: i32) -> anyhow::Result<Self> {
+        let _ = tracing_init();
+        let log = LogConfig {
+            brokers: brokers(),
+            topic: format!("t{}.events", unique()),
+            partitions,
+            replication: 1,
+            headers: false,
+        };
+        leadledger_log::admin::ensure_topics(&log).await?;
+        let (db_url, store) = fresh_database("e2e").await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let services = Services {
+            ingest: Some(Ingest::new(leadledger_log::EventProducer::new(&log)?)),
+            query: Some(Query::new(store.clone(), &log.topic)),
+        };
+        let server_stop = CancellationToken::new();
+        let stop = server_stop.clone();
+        let server = tokio::spawn(async move {
+            serve(listener, services, stop.cancelled_owned()).await.expect("server");
+        });
+        let mut env = Self {
+            log,
+            db_url,
+            store,
+            addr,
+            server_stop,
+            server: Some(server),
+            projector_stop: CancellationToken::new(),
+            projector: None,
+            extra_dbs: Vec::new(),
+        };
+        env.start_projector();
+        Ok(env)
+    }
+
+    /// Starts (or restarts) the projector task.
+    pub fn start_projector(&mut self) {
+        self.projector_stop = CancellationToken::new();
+        let cfg = ProjectorConfig::new(self.log.clone());
+        let store = self.store.clone();
+        let stop = self.projector_stop.clone();
+        self.projector = Some(tokio::spawn(async move {
+            Ok(projector::run(cfg, store, stop).await?)
+        }));
+    }
+
+    /// Kills the projector task wherever it is (mid-batch, mid-transaction): no shutdown.
+    pub async fn kill_projector(&mut self) {
+        if let Some(h) = self.projector.take() {
+            h.abort();
+            let _ = h.await;
+        }
+    }
+
+    /// Stops the projector gracefully and returns its totals.
+    pub async fn stop_projector(&mut self) -> anyhow::Result<Totals> {
+        self.projector_stop.cancel();
+        match self.projector.take() {
+            Some(h) => h.await?,
+            None => Ok(Totals::default()),
+        }
+    }
+
+    pub async fn ingest(&self) -> anyhow::Result<IngestServiceClient<Channel>> {
+        Ok(IngestServiceClient::connect(format!("http://{}", self.addr)).await?)
+    }
+
+    pub async fn query(&self) -> anyhow::Result<QueryServiceClient<Channel>> {
+        Ok(QueryServiceClient::connect(format!("http://{}", self.addr)).await?)
+    }
+
+    /// High watermark (end offset) of every partition of `topic`.
+    pub fn end_offsets(&self, topic: &str) -> anyhow::Result<Vec<i64>> {
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.log.brokers)
+            .set("group.id", format!("watermarks-{}", unique()))
+            .create()?;
+        let md = c.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+        let parts = md.topics().first().map(|t| t.partitions().len()).unwrap_or(0);
+        (0..parts)
+            .map(|p| {
+                let (_, high) = c.fetch_watermarks(topic, i32::try_from(p)?, Duration::from_secs(10))?;
+                Ok(high)
+            })
+            .collect()
+    }
+
+    /// Waits until `lead_events` holds `n` rows (the projector applied them).
+    pub async fn wait_for_events(&self, n: i64, within: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + within;
+        loop {
+            let got: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_events")
+                .fetch_one(&self.store.pool)
+                .await?;
+            if got == n {
+                return Ok(());
+            }
+            anyhow::ensure!(got < n, "more events applied ({got}) than expected ({n})");
+            anyhow::ensure!(Instant::now() < deadline, "only {got} of {n} events applied in {within:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// A second, empty database that [`TestEnv::cleanup`] also drops.
+    pub async fn extra_database(&mut self, tag: &str) -> anyhow::Result<(String, Store)> {
+        let (url, store) = fresh_database(tag).await?;
+        self.extra_dbs.push(url.clone());
+        Ok((url, store))
+    }
+
+    /// Stops everything and drops the databases.
+    pub async fn cleanup(mut self) -> anyhow::Result<()> {
+        let _ = self.stop_projector().await;
+        self.server_stop.cancel();
+        if let Some(s) = self.server.take() {
+            let _ = s.await;
+        }
+        self.store.pool.close().await;
+        Store::drop_database(&self.db_url).await?;
+        for url in &self.extra_dbs {
+            Store::drop_database(url).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Appends a batch and returns the response.
+pub async fn append(
+    client: &mut IngestServiceClient<Channel>,
+    tenant: &str,
+    events: Vec<pb::Event>,
+) -> Result<pb::AppendResponse, tonic::Status> {
+    client
+        .append(pb::AppendRequest {
+            tenant_id: tenant.to_string(),
+            events,
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Every row of the read models, as text, in a stable order (to compare two databases).
+pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (table, order) in [
+        ("leads", "tenant_id, lead_id"),
+        ("lead_events", "event_id"),
+        ("stage_visits", "tenant_id, lead_id, seq"),
+        ("stage_transitions", "tenant_id, lead_id, seq"),
+        ("projector_checkpoints", "projection, partition"),
+    ] {
+        let sql = format!("SELECT t::text FROM {table} t ORDER BY {order}");
+        let rows: Vec<String> = sqlx::query_scalar(&sql).fetch_all(&store.pool).await?;
+        out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
+    }
+    Ok(out)
+}
+
+fn tracing_init() -> Result<(), ()> {
+    use std::sync::Once;
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("LEADLEDGER_TEST_LOG")
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
+    });
+    Ok(())
+}

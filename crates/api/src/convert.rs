@@ -121,11 +121,10 @@ fn required_time(
     }
 }
 
-/// Checks that `n` is a value of the proto enum `E` other than 0 (unspecified).
-fn required_enum<E: TryFrom<i32>>(v: &mut Violations, field: &str, n: i32) -> i32 {
-    if n == 0 {
-        v.add(field, "required");
-    } else if E::try_from(n).is_err() {
+/// Checks that `n` is a value of the proto enum `E` (0, "unspecified", is left to the domain
+/// validator, which says "required").
+fn known_enum<E: TryFrom<i32>>(v: &mut Violations, field: &str, n: i32) -> i32 {
+    if E::try_from(n).is_err() {
         v.add(field, format!("unknown enum value {n}"));
     }
     n
@@ -230,12 +229,12 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
             rep_id: a.rep_id.clone(),
         },
         P::SalesRejected(r) => Payload::SalesRejected {
-            reason: required_enum::<pb::RejectReason>(v, "payload.sales_rejected.reason", r.reason),
+            reason: known_enum::<pb::RejectReason>(v, "payload.sales_rejected.reason", r.reason),
             text: r.text.clone(),
             rep_id: r.rep_id.clone(),
         },
         P::FollowUpLogged(f) => Payload::FollowUpLogged {
-            activity_type: required_enum::<pb::ActivityType>(
+            activity_type: known_enum::<pb::ActivityType>(
                 v,
                 "payload.follow_up_logged.activity_type",
                 f.activity_type,

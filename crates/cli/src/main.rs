@@ -1,1 +1,95 @@
-fn main() {}
+//! `leadledger`: one binary, several roles.
+//!
+//! # Layout
+//! - [`config`]: settings from flags, environment, an optional file and defaults.
+//! - [`serve`]: `serve --role all|ingest|projector|query` with graceful shutdown.
+//! - [`simulate`]: streams a seeded synthetic quarter to the ingest RPC.
+//! - [`report`]: the funnel by channel as a table.
+
+mod config;
+mod report;
+mod serve;
+mod simulate;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Env, File, Pairs, Source};
+
+/// leadledger: the neutral ledger between marketing and sales.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Optional TOML configuration file (see docs/CONFIGURATION.md).
+    #[arg(long, global = true, env = "LEADLEDGER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Override a setting: `--set kafka.brokers=host:9092` (repeatable; beats env and file).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one role, or all of them in one process.
+    Serve {
+        #[arg(long, value_enum, default_value = "all")]
+        role: serve::Role,
+    },
+    /// Create the database if missing and apply migrations.
+    Migrate,
+    /// Stream a realistic synthetic quarter to the ingest RPC.
+    Simulate(simulate::Args),
+    /// Print the funnel by channel for a tenant.
+    Report(report::Args),
+    /// Print every setting with its resolved value.
+    Config,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LEADLEDGER_LOG")
+                .unwrap_or_else(|_| "info,librdkafka=warn,rdkafka=warn,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut flags = Pairs::default();
+    for kv in &cli.set {
+        let (k, v) = kv
+            .split_once('=')
+            .with_context(|| format!("--set expects KEY=VALUE, got {kv:?}"))?;
+        if !config::KEYS.iter().any(|(key, _, _)| *key == k) {
+            anyhow::bail!("--set: unknown setting {k} (see `leadledger config`)");
+        }
+        flags.0.insert(k.to_string(), v.to_string());
+    }
+    let file = match &cli.config {
+        Some(p) => File::load(p)?,
+        None => File::default(),
+    };
+    let cfg = Config::resolve(&[&flags as &dyn Source, &Env, &file])?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Serve { role } => serve::run(cfg, role).await,
+            Command::Migrate => serve::migrate(&cfg).await.map(|_| ()),
+            Command::Simulate(args) => simulate::run(&cfg, args).await,
+            Command::Report(args) => report::run(&cfg, args).await,
+            Command::Config => {
+                for (key, default, help) in config::KEYS {
+                    let value = [&flags as &dyn Source, &Env, &file]
+                        .iter()
+                        .find_map(|s| s.get(key))
+                        .unwrap_or_else(|| (*default).to_string());
+                    println!("{key:26} = {value:48} # {help} (env {})", Env::var_name(key));
+                }
+                Ok(())
+            }
+        }
+    })
+}

@@ -144,6 +144,9 @@ pub enum PocOutcome {
 }
 
 /// What happened.
+// A capture is much larger than the other payloads, but events are built once and then
+// borrowed; boxing it would only add an allocation per capture.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Payload {
     LeadCaptured(LeadCaptured),

@@ -79,10 +79,15 @@ impl LeadState {
 /// Folds a lead's events (any order, duplicates allowed) into its state.
 pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> LeadState {
     let mut sorted: Vec<&Event> = events.into_iter().collect();
+    // Duplicates first: one version per id wherever the copies sit in time (the earliest, and
+    // among equal times the smallest by content, so the choice never depends on input order).
     sorted.sort_by(|a, b| {
-        (a.occurred_at, a.event_id).cmp(&(b.occurred_at, b.event_id))
+        (a.event_id, a.occurred_at)
+            .cmp(&(b.event_id, b.occurred_at))
+            .then_with(|| format!("{:?}", a.payload).cmp(&format!("{:?}", b.payload)))
     });
     sorted.dedup_by_key(|e| e.event_id);
+    sorted.sort_by_key(|e| (e.occurred_at, e.event_id));
 
     let mut st = LeadState::default();
     for e in sorted {
@@ -103,13 +108,11 @@ fn apply(st: &mut LeadState, e: &Event) {
             st.unknown_count += 1;
             return;
         }
-        Payload::LeadCaptured(c) => {
-            if st.captured_at.is_none() {
-                st.captured_at = Some(e.occurred_at);
-                st.contact = c.contact.clone();
-                st.company = c.company.clone();
-                st.source = c.source.clone();
-            }
+        Payload::LeadCaptured(c) if st.captured_at.is_none() => {
+            st.captured_at = Some(e.occurred_at);
+            st.contact = c.contact.clone();
+            st.company = c.company.clone();
+            st.source = c.source.clone();
         }
         Payload::TouchRecorded(_) => st.touch_count += 1,
         Payload::HandedOff(owner) => st.owner = owner.clone(),

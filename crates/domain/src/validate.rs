@@ -72,9 +72,9 @@ pub fn tenant_id(v: &mut Violations, field: &str, t: &str) {
     }
 }
 
-/// Checks a lead id: 1..128 characters, no control characters.
+/// Checks a lead id: 1..128 characters, not blank, no control characters.
 pub fn lead_id(v: &mut Violations, field: &str, id: &str) {
-    if id.is_empty() {
+    if id.trim().is_empty() {
         v.add(field, "required");
     } else {
         text(v, field, id, ID);
@@ -145,11 +145,25 @@ fn payload(v: &mut Violations, p: &Payload) {
             text(v, &format!("{f}.partner_id"), &o.partner_id, ID);
         }
         Payload::SalesAccepted { rep_id } => text(v, "payload.sales_accepted.rep_id", rep_id, ID),
-        Payload::SalesRejected { text: t, rep_id, .. } => {
+        Payload::SalesRejected {
+            reason,
+            text: t,
+            rep_id,
+        } => {
+            if *reason == 0 {
+                v.add("payload.sales_rejected.reason", "required");
+            }
             text(v, "payload.sales_rejected.text", t, TEXT);
             text(v, "payload.sales_rejected.rep_id", rep_id, ID);
         }
-        Payload::FollowUpLogged { rep_id, note, .. } => {
+        Payload::FollowUpLogged {
+            activity_type,
+            rep_id,
+            note,
+        } => {
+            if *activity_type == 0 {
+                v.add("payload.follow_up_logged.activity_type", "required");
+            }
             text(v, "payload.follow_up_logged.rep_id", rep_id, ID);
             text(v, "payload.follow_up_logged.note", note, NOTE);
         }
@@ -280,7 +294,7 @@ fn required_text(v: &mut Violations, f: &str, s: &str, max: usize) {
     }
 }
 
-/// Optional free text: at most `max` characters, no control characters except tab/newline.
+/// Optional free text: at most `max` characters, no control characters except tab, CR and LF.
 fn text(v: &mut Violations, f: &str, s: &str, max: usize) {
     let n = s.chars().count();
     if n > max {
@@ -313,7 +327,13 @@ pub fn is_domain(s: &str) -> bool {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_alphanumeric() || c == '-')
         })
-        && labels.last().is_some_and(|tld| tld.chars().all(char::is_alphabetic))
+        && labels.last().is_some_and(|tld| {
+            // An internationalised TLD may come as punycode (`xn--fiqs8s` for .中国).
+            tld.chars().all(char::is_alphabetic)
+                || (tld.len() > 4
+                    && tld.starts_with("xn--")
+                    && tld.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        })
 }
 
 /// Active ISO 4217 currency codes.

@@ -11,6 +11,11 @@ pub struct LogConfig {
     pub partitions: i32,
     /// Replication factor when this process creates topics (1 on a laptop, 3 in production).
     pub replication: i32,
+    /// Write Kafka headers (event type, schema version, tenant, event id, traceparent) on
+    /// event records. leadledger never needs them to read its own log (the value carries all
+    /// of it); they serve other consumers. Off for the Tansu dev broker, whose SQLite engine
+    /// makes every fetch slower as header rows accumulate (see docs/ARCHITECTURE.md).
+    pub headers: bool,
 }
 
 impl LogConfig {
@@ -27,6 +32,17 @@ impl Default for LogConfig {
             topic: "leadledger.events".into(),
             partitions: 6,
             replication: 1,
+            headers: true,
+        }
+    }
+}
+
+/// Turns on librdkafka's own debug contexts (e.g. `fetch,cgrp`) when `LEADLEDGER_KAFKA_DEBUG`
+/// is set; they are logged through `tracing` at target `librdkafka`.
+pub fn apply_debug(c: &mut rdkafka::ClientConfig) {
+    if let Ok(contexts) = std::env::var("LEADLEDGER_KAFKA_DEBUG") {
+        if !contexts.is_empty() {
+            c.set("debug", contexts);
         }
     }
 }

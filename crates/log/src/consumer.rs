@@ -1,12 +1,13 @@
-//! Consumer configuration and a context that tells the projector which partitions it was
-//! just given, so it can seek each to the checkpoint stored in PostgreSQL.
+//! Consumer configuration and a context that starts each assigned partition at the
+//! checkpoint stored in PostgreSQL.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
-use rdkafka::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 /// Consumer settings: no auto commit (PostgreSQL holds the real checkpoint; Kafka commits
 /// are only for lag monitoring), start from the beginning when nothing is known.
@@ -21,52 +22,108 @@ pub fn consumer_config(brokers: &str, group: &str) -> ClientConfig {
         .set("heartbeat.interval.ms", "1000")
         .set("fetch.wait.max.ms", "20")
         .set("enable.partition.eof", "false");
+    crate::config::apply_debug(&mut c);
     c
+}
+
+/// Where the consumer must start reading each partition it is given: the checkpoints stored
+/// in PostgreSQL. Called from the rebalance callback, so it is synchronous.
+pub trait CheckpointSource: Send + Sync {
+    /// Next offset to read per partition of `topic`; partitions without one are absent.
+    fn next_offsets(&self, topic: &str, partitions: &[i32]) -> Result<BTreeMap<i32, i64>, String>;
 }
 
 /// Partition assignment as seen by the rebalance callbacks.
 #[derive(Debug, Default)]
 pub struct Assignment {
-    /// Partitions assigned since the projector last looked: they need a seek.
+    /// Partitions assigned since the projector last looked.
     pub newly_assigned: BTreeSet<i32>,
     /// Partitions revoked since the projector last looked: drop their state.
     pub revoked: BTreeSet<i32>,
 }
 
-/// A consumer context recording assignment changes.
-#[derive(Clone, Default)]
+/// A consumer context that starts every assigned partition at its stored checkpoint
+/// (the beginning when none is stored) and records assignment changes.
+///
+/// Setting the offsets in the assignment itself, rather than seeking afterwards, means no
+/// record before the checkpoint is fetched and no seek round trip is needed.
+#[derive(Clone)]
 pub struct AssignmentContext {
-    pub changes: Arc<Mutex<Assignment>>,
+    changes: Arc<Mutex<Assignment>>,
+    checkpoints: Arc<dyn CheckpointSource>,
 }
 
 impl AssignmentContext {
+    pub fn new(checkpoints: Arc<dyn CheckpointSource>) -> Self {
+        Self {
+            changes: Arc::default(),
+            checkpoints,
+        }
+    }
+
     /// Takes the changes recorded since the last call.
     pub fn take(&self) -> Assignment {
         std::mem::take(&mut *self.changes.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn start_at_checkpoints(&self, tpl: &mut TopicPartitionList) {
+        let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+        for e in tpl.elements() {
+            by_topic.entry(e.topic().to_string()).or_default().push(e.partition());
+        }
+        for (topic, partitions) in by_topic {
+            match self.checkpoints.next_offsets(&topic, &partitions) {
+                Ok(stored) => {
+                    for p in partitions {
+                        let offset = stored.get(&p).map_or(Offset::Beginning, |o| Offset::Offset(*o));
+                        if let Err(e) = tpl.set_partition_offset(&topic, p, offset) {
+                            tracing::warn!(%topic, partition = p, error = %e, "cannot set start offset");
+                        }
+                        tracing::info!(%topic, partition = p, start = ?offset, "assigned at stored checkpoint");
+                    }
+                }
+                // Still correct, only slower: the projector skips records below the checkpoint.
+                Err(e) => tracing::warn!(%topic, error = %e, "checkpoints unavailable; starting at committed offsets"),
+            }
+        }
     }
 }
 
 impl ClientContext for AssignmentContext {}
 
 impl ConsumerContext for AssignmentContext {
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
         let mut changes = self.changes.lock().unwrap_or_else(|p| p.into_inner());
-        match rebalance {
-            Rebalance::Assign(tpl) => {
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.start_at_checkpoints(tpl);
+                if let Err(e) = consumer.assign(tpl) {
+                    tracing::error!(error = %e, "assign failed");
+                }
                 for e in tpl.elements() {
                     changes.revoked.remove(&e.partition());
                     changes.newly_assigned.insert(e.partition());
-                    tracing::info!(topic = e.topic(), partition = e.partition(), "assigned");
                 }
             }
-            Rebalance::Revoke(tpl) => {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                if let Err(e) = consumer.unassign() {
+                    tracing::error!(error = %e, "unassign failed");
+                }
                 for e in tpl.elements() {
                     changes.newly_assigned.remove(&e.partition());
                     changes.revoked.insert(e.partition());
                     tracing::info!(topic = e.topic(), partition = e.partition(), "revoked");
                 }
             }
-            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
+            other => {
+                tracing::warn!(error = ?other, "rebalance error");
+                let _ = consumer.unassign();
+            }
         }
     }
 }

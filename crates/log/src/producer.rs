@@ -28,6 +28,7 @@ pub fn producer_config(brokers: &str) -> ClientConfig {
         .set("linger.ms", "2")
         .set("message.timeout.ms", "30000")
         .set("compression.type", "none");
+    crate::config::apply_debug(&mut c);
     c
 }
 
@@ -36,13 +37,16 @@ pub fn producer_config(brokers: &str) -> ClientConfig {
 pub struct EventProducer {
     producer: FutureProducer,
     topic: String,
+    headers: bool,
 }
 
 impl EventProducer {
-    pub fn new(brokers: &str, topic: &str) -> Result<Self, LogError> {
+    /// A producer for the events topic of `cfg`.
+    pub fn new(cfg: &crate::LogConfig) -> Result<Self, LogError> {
         Ok(Self {
-            producer: producer_config(brokers).create()?,
-            topic: topic.to_string(),
+            producer: producer_config(&cfg.brokers).create()?,
+            topic: cfg.topic.clone(),
+            headers: cfg.headers,
         })
     }
 
@@ -61,10 +65,12 @@ impl EventProducer {
 
     async fn send_one(&self, e: &pb::Event) -> Result<Position, LogError> {
         let value = envelope::encode(e);
-        let record = FutureRecord::to(&self.topic)
+        let mut record = FutureRecord::to(&self.topic)
             .key(e.lead_id.as_bytes())
-            .payload(&value)
-            .headers(envelope::headers(e));
+            .payload(&value);
+        if self.headers {
+            record = record.headers(envelope::headers(e));
+        }
         self.producer
             .send(record, Duration::from_secs(30))
             .await

@@ -94,6 +94,7 @@ pub fn prepare(
         uuid::Uuid::now_v7().to_string()
     };
     e.recorded_at = Some(convert::time_to_proto(now));
+    e.event_type = convert::event_type_of(&e).to_string();
     e.trace = Some(pb::TraceContext {
         traceparent: traceparent.to_string(),
         tracestate: String::new(),

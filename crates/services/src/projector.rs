@@ -3,19 +3,21 @@
 //!
 //! - Each batch is applied in ONE PostgreSQL transaction together with the checkpoint
 //!   `(topic, partition, next_offset)` (see `leadledger_store::projection`).
-//! - On partition assignment the projector seeks each partition to its stored checkpoint
-//!   (to the beginning when none is stored: PostgreSQL, not the Kafka group, is the arbiter).
-//!   Records below the checkpoint that were already fetched are skipped.
+//! - On partition assignment each partition starts at its stored checkpoint (the beginning
+//!   when none is stored: PostgreSQL, not the Kafka group, is the arbiter): the offsets are
+//!   set in the assignment itself by the rebalance callback ([`PgCheckpoints`]). Records
+//!   below the checkpoint that arrive anyway are skipped.
 //! - Kafka offsets are committed after PostgreSQL commits, for lag monitoring only.
 //! - A record that cannot be decoded is copied to the dead-letter topic (acknowledged before
 //!   the checkpoint moves past it) and the projector carries on.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use leadledger_api::convert::{self, Mode};
 use leadledger_domain::Violations;
-use leadledger_log::consumer::{consumer_config, AssignmentContext};
+use leadledger_log::consumer::{consumer_config, AssignmentContext, CheckpointSource};
 use leadledger_log::dead_letter::DeadLetters;
 use leadledger_log::envelope;
 use leadledger_log::LogConfig;
@@ -76,7 +78,9 @@ pub async fn run(
     store: Store,
     shutdown: CancellationToken,
 ) -> Result<Totals, ProjectorError> {
-    let ctx = AssignmentContext::default();
+    let ctx = AssignmentContext::new(Arc::new(PgCheckpoints {
+        options: (*store.pool.connect_options()).clone(),
+    }));
     let consumer: StreamConsumer<AssignmentContext> =
         consumer_config(&cfg.log.brokers, &cfg.group).create_with_context(ctx.clone())?;
     consumer.subscribe(&[&cfg.log.topic])?;
@@ -104,6 +108,7 @@ pub async fn run(
                 continue;
             }
         };
+        tracing::trace!("first record of a batch received");
         let mut batch = vec![first];
         while batch.len() < p.cfg.batch_max {
             match tokio::time::timeout(p.cfg.batch_linger, p.consumer.recv()).await {
@@ -118,9 +123,6 @@ pub async fn run(
         let owned: Vec<_> = batch.iter().map(BorrowedMessage::detach).collect();
         drop(batch);
         p.process(owned, &shutdown).await?;
-    }
-    if let Err(e) = p.consumer.commit_consumer_state(CommitMode::Sync) {
-        tracing::debug!(error = %e, "final offset commit (monitoring only)");
     }
     tracing::info!(totals = ?p.totals, "projector stopped");
     Ok(p.totals)
@@ -138,9 +140,9 @@ struct Projector {
 }
 
 impl Projector {
-    /// Seeks newly assigned partitions to their stored checkpoints. Returns the partitions
-    /// that were sought: records of them already in hand are stale and dropped.
-    async fn sync_assignment(&mut self, seen: &BTreeSet<i32>) -> Result<BTreeSet<i32>, ProjectorError> {
+    /// Learns the checkpoints of partitions newly assigned (or seen for the first time), so
+    /// records below them that were fetched anyway are skipped.
+    async fn sync_assignment(&mut self, seen: &BTreeSet<i32>) -> Result<(), ProjectorError> {
         let changes = self.ctx.take();
         for p in &changes.revoked {
             self.next.remove(p);
@@ -148,20 +150,13 @@ impl Projector {
         let mut need: BTreeSet<i32> = changes.newly_assigned;
         need.extend(seen.iter().filter(|p| !self.next.contains_key(p)));
         if need.is_empty() {
-            return Ok(need);
+            return Ok(());
         }
         let stored = retry_store(|| checkpoints::load(&self.store.pool, CORE, &self.cfg.log.topic)).await?;
-        for p in &need {
-            let offset = stored.get(p).copied();
-            let target = offset.map_or(Offset::Beginning, Offset::Offset);
-            if let Err(e) = self.consumer.seek(&self.cfg.log.topic, *p, target, Duration::from_secs(10)) {
-                // Not fatal: records below the checkpoint are skipped anyway.
-                tracing::debug!(partition = p, error = %e, "seek failed");
-            }
-            self.next.insert(*p, offset.unwrap_or(0));
-            tracing::info!(partition = p, checkpoint = ?offset, "seeked to stored checkpoint");
+        for p in need {
+            self.next.insert(p, stored.get(&p).copied().unwrap_or(0));
         }
-        Ok(need)
+        Ok(())
     }
 
     async fn process(
@@ -170,14 +165,11 @@ impl Projector {
         shutdown: &CancellationToken,
     ) -> Result<(), ProjectorError> {
         let seen: BTreeSet<i32> = batch.iter().map(Message::partition).collect();
-        let sought = self.sync_assignment(&seen).await?;
+        self.sync_assignment(&seen).await?;
         let mut records = Vec::with_capacity(batch.len());
         let mut next_offsets: BTreeMap<i32, i64> = BTreeMap::new();
         for m in &batch {
             let p = m.partition();
-            if sought.contains(&p) {
-                continue; // fetched before the seek: will be read again from the checkpoint
-            }
             let expected = self.next.get(&p).copied().unwrap_or(0);
             if m.offset() < expected {
                 continue; // already applied (checkpoint is ahead of what was fetched)
@@ -200,6 +192,7 @@ impl Projector {
         if next_offsets.is_empty() {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let outcome = self.apply(&records, &next_offsets, &batch, shutdown).await?;
         self.totals.applied += outcome.applied as u64;
         self.totals.duplicates += outcome.duplicates as u64;
@@ -210,6 +203,7 @@ impl Projector {
             applied = outcome.applied,
             duplicates = outcome.duplicates,
             leads = outcome.leads,
+            ms = started.elapsed().as_millis(),
             "batch committed"
         );
         let mut tpl = TopicPartitionList::new();
@@ -277,6 +271,48 @@ impl Projector {
     }
 }
 
+/// Reads checkpoints for the rebalance callback. The callback is synchronous and runs on the
+/// thread polling the consumer, so the query runs on a short-lived thread with its own
+/// runtime and connection (rebalances are rare; this takes milliseconds).
+pub struct PgCheckpoints {
+    pub options: sqlx::postgres::PgConnectOptions,
+}
+
+impl CheckpointSource for PgCheckpoints {
+    fn next_offsets(&self, topic: &str, partitions: &[i32]) -> Result<BTreeMap<i32, i64>, String> {
+        let options = self.options.clone();
+        let topic = topic.to_string();
+        let wanted: BTreeSet<i32> = partitions.iter().copied().collect();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    let mut conn = sqlx::PgConnection::connect_with(&options)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let rows: Vec<(i32, i64)> = sqlx::query_as(
+                        "SELECT partition, next_offset FROM projector_checkpoints \
+                         WHERE projection = $1 AND topic = $2",
+                    )
+                    .bind(CORE)
+                    .bind(&topic)
+                    .fetch_all(&mut conn)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                    let _ = conn.close().await;
+                    Ok(rows.into_iter().filter(|(p, _)| wanted.contains(p)).collect())
+                })
+            })
+            .join()
+            .map_err(|_| "checkpoint thread panicked".to_string())?
+        })
+    }
+}
+
 /// Retries a store call while its error is transient (database restarting, connection lost).
 async fn retry_store<T, F, Fut>(mut f: F) -> Result<T, ProjectorError>
 where
@@ -300,7 +336,11 @@ where
 /// Decodes a record into a domain event, or says why it cannot be applied.
 pub fn decode<M: Message>(m: &M) -> Result<leadledger_domain::Event, String> {
     let wire = envelope::decode(m.payload()).map_err(|e| e.to_string())?;
-    let event_type = envelope::header(m.headers(), envelope::EVENT_TYPE).unwrap_or("");
+    let event_type = if wire.event_type.is_empty() {
+        envelope::header(m.headers(), envelope::EVENT_TYPE).unwrap_or("")
+    } else {
+        wire.event_type.as_str()
+    };
     let mut v = Violations::default();
     let event = convert::event_from_proto(&wire, Mode::Log, event_type, &mut v)
         .ok_or_else(|| describe(&v))?;

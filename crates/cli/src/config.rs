@@ -1,0 +1,233 @@
+//! Configuration: flags, then environment, then an optional TOML file, then defaults.
+//!
+//! Every setting has a dotted key (`kafka.brokers`). Sources are read through the
+//! [`Source`] trait so the precedence rules are tested without touching the process
+//! environment. Environment names are `LEADLEDGER_` + the key upper-cased with `.` → `_`
+//! (`LEADLEDGER_KAFKA_BROKERS`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use leadledger_log::LogConfig;
+
+/// Every key, its default and what it means (printed by `leadledger config`).
+pub const KEYS: &[(&str, &str, &str)] = &[
+    ("kafka.brokers", "127.0.0.1:9092", "bootstrap servers of the Kafka-protocol broker"),
+    ("kafka.topic", "leadledger.events", "the events topic (its dead letters go to <topic>.dlq)"),
+    ("kafka.partitions", "6", "partitions of the events topic when leadledger creates it"),
+    ("kafka.replication", "1", "replication factor when leadledger creates topics"),
+    ("kafka.headers", "true", "write Kafka headers on event records (false for the Tansu dev broker)"),
+    ("database.url", "postgres://postgres@127.0.0.1:5432/leadledger", "PostgreSQL read-model database (created if missing)"),
+    ("database.max_connections", "8", "connection pool size per process"),
+    ("server.listen", "127.0.0.1:50051", "gRPC listen address"),
+    ("projector.group", "", "consumer group (default: <topic>.projector)"),
+    ("projector.batch_max", "2000", "most records applied per PostgreSQL transaction"),
+    ("shutdown.grace_ms", "10000", "how long a graceful shutdown may take"),
+];
+
+/// A place settings come from.
+pub trait Source {
+    /// The value of `key`, if this source sets it.
+    fn get(&self, key: &str) -> Option<String>;
+}
+
+/// Settings given as `key=value` pairs (flags).
+#[derive(Debug, Default, Clone)]
+pub struct Pairs(pub BTreeMap<String, String>);
+
+impl Source for Pairs {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+}
+
+/// The process environment.
+pub struct Env;
+
+impl Env {
+    pub fn var_name(key: &str) -> String {
+        format!("LEADLEDGER_{}", key.replace('.', "_").to_uppercase())
+    }
+}
+
+impl Source for Env {
+    fn get(&self, key: &str) -> Option<String> {
+        std::env::var(Self::var_name(key)).ok().filter(|v| !v.is_empty())
+    }
+}
+
+/// A TOML file with tables (`[kafka] brokers = "..."`).
+#[derive(Debug, Default)]
+pub struct File(Pairs);
+
+impl File {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("reading {}: {e}", path.display())))?;
+        Self::parse(&text).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
+    }
+
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let value: toml::Table = text.parse().map_err(|e| ConfigError(format!("{e}")))?;
+        let mut pairs = BTreeMap::new();
+        flatten("", &toml::Value::Table(value), &mut pairs);
+        for key in pairs.keys() {
+            if !KEYS.iter().any(|(k, _, _)| k == key) {
+                return Err(ConfigError(format!("unknown setting {key}")));
+            }
+        }
+        Ok(Self(Pairs(pairs)))
+    }
+}
+
+fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&key, v, out);
+            }
+        }
+        toml::Value::String(s) => {
+            out.insert(prefix.to_string(), s.clone());
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
+}
+
+impl Source for File {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0.get(key)
+    }
+}
+
+/// A configuration error, naming the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub log: LogConfig,
+    pub database_url: String,
+    pub max_connections: u32,
+    pub listen: String,
+    pub projector_group: String,
+    pub batch_max: usize,
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// Resolves every key from the first source that sets it, else its default.
+    pub fn resolve(sources: &[&dyn Source]) -> Result<Self, ConfigError> {
+        let get = |key: &str| -> String {
+            sources
+                .iter()
+                .find_map(|s| s.get(key))
+                .unwrap_or_else(|| {
+                    KEYS.iter()
+                        .find(|(k, _, _)| *k == key)
+                        .map(|(_, d, _)| (*d).to_string())
+                        .unwrap_or_default()
+                })
+        };
+        let log = LogConfig {
+            brokers: non_empty("kafka.brokers", get("kafka.brokers"))?,
+            topic: non_empty("kafka.topic", get("kafka.topic"))?,
+            partitions: number("kafka.partitions", &get("kafka.partitions"), 1, 10_000)?,
+            replication: number("kafka.replication", &get("kafka.replication"), 1, 16)?,
+            headers: boolean("kafka.headers", &get("kafka.headers"))?,
+        };
+        let group = get("projector.group");
+        Ok(Self {
+            projector_group: if group.is_empty() { format!("{}.projector", log.topic) } else { group },
+            log,
+            database_url: non_empty("database.url", get("database.url"))?,
+            max_connections: number("database.max_connections", &get("database.max_connections"), 1, 1000)?,
+            listen: non_empty("server.listen", get("server.listen"))?,
+            batch_max: number("projector.batch_max", &get("projector.batch_max"), 1, 100_000)?,
+            shutdown_grace: Duration::from_millis(number("shutdown.grace_ms", &get("shutdown.grace_ms"), 0, 600_000)?),
+        })
+    }
+}
+
+fn non_empty(key: &str, v: String) -> Result<String, ConfigError> {
+    if v.trim().is_empty() {
+        Err(ConfigError(format!("{key} must not be empty")))
+    } else {
+        Ok(v)
+    }
+}
+
+fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
+    key: &str,
+    v: &str,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError> {
+    let n: T = v
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError(format!("{key} must be a number, got {v:?}")))?;
+    if n < min || n > max {
+        return Err(ConfigError(format!("{key} must be {min}..{max}, got {n}")));
+    }
+    Ok(n)
+}
+
+fn boolean(key: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError(format!("{key} must be true or false, got {v:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(items: &[(&str, &str)]) -> Pairs {
+        Pairs(items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn defaults_work_on_this_machine() {
+        let c = Config::resolve(&[]).unwrap();
+        assert_eq!(c.log.brokers, "127.0.0.1:9092");
+        assert_eq!(c.listen, "127.0.0.1:50051");
+        assert_eq!(c.projector_group, "leadledger.events.projector");
+        assert!(c.log.headers);
+    }
+
+    #[test]
+    fn first_source_wins() {
+        let flags = pairs(&[("kafka.topic", "flags.events")]);
+        let file = File::parse("[kafka]\ntopic = \"file.events\"\npartitions = 3\n").unwrap();
+        let c = Config::resolve(&[&flags, &file]).unwrap();
+        assert_eq!(c.log.topic, "flags.events");
+        assert_eq!(c.log.partitions, 3);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let e = Config::resolve(&[&pairs(&[("kafka.partitions", "many")])]).unwrap_err();
+        assert!(e.to_string().contains("kafka.partitions"), "{e}");
+        let e = Config::resolve(&[&pairs(&[("kafka.headers", "maybe")])]).unwrap_err();
+        assert!(e.to_string().contains("kafka.headers"), "{e}");
+        let e = File::parse("[kafka]\nbrokerz = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("kafka.brokerz"), "{e}");
+        let e = File::parse("not toml [").unwrap_err();
+        assert!(e.to_string().contains("configuration"));
+    }
+
+    #[test]
+    fn env_names() {
+        assert_eq!(Env::var_name("kafka.brokers"), "LEADLEDGER_KAFKA_BROKERS");
+        assert_eq!(Env::var_name("database.max_connections"), "LEADLEDGER_DATABASE_MAX_CONNECTIONS");
+    }
+}

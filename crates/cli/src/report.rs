@@ -1,0 +1,97 @@
+//! `leadledger report`: the funnel by channel, as a table a person reads.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use leadledger_api::pb::{self, query_service_client::QueryServiceClient};
+
+use crate::config::Config;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Tenant to report on.
+    #[arg(long, default_value = "demo")]
+    tenant: String,
+    /// Query endpoint (default: http://<server.listen>).
+    #[arg(long)]
+    addr: Option<String>,
+    /// Wait until the projection has applied this consistency token.
+    #[arg(long, default_value = "")]
+    token: String,
+    /// Read the consistency token from a file (as written by `simulate --token-out`).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// How long to wait for the token.
+    #[arg(long, default_value_t = 60)]
+    wait_secs: u64,
+}
+
+pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
+    let addr = args.addr.clone().unwrap_or_else(|| format!("http://{}", cfg.listen));
+    let token = match &args.token_file {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?.trim().to_string(),
+        None => args.token.clone(),
+    };
+    let mut client = QueryServiceClient::connect(addr.clone())
+        .await
+        .with_context(|| format!("connecting to {addr}"))?;
+    let funnel = |group_by: Vec<i32>| {
+        let mut req = tonic::Request::new(pb::FunnelRequest {
+            tenant_id: args.tenant.clone(),
+            group_by,
+            consistency_token: token.clone(),
+            ..Default::default()
+        });
+        req.set_timeout(Duration::from_secs(args.wait_secs));
+        req
+    };
+    let by_channel = client
+        .funnel(funnel(vec![pb::FunnelDimension::Channel as i32]))
+        .await
+        .map_err(|s| anyhow::anyhow!("funnel query failed: {s}"))?
+        .into_inner();
+    let total = client
+        .funnel(funnel(vec![]))
+        .await
+        .map_err(|s| anyhow::anyhow!("funnel query failed: {s}"))?
+        .into_inner();
+    print!("{}", render(&args.tenant, &by_channel, &total));
+    Ok(())
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// Renders the funnel table.
+pub fn render(tenant: &str, by_channel: &pb::FunnelResponse, total: &pb::FunnelResponse) -> String {
+    let mut rows: Vec<(String, &pb::FunnelGroup)> = by_channel
+        .groups
+        .iter()
+        .map(|g| (g.key.first().cloned().unwrap_or_default(), g))
+        .collect();
+    rows.sort_by_key(|(_, g)| std::cmp::Reverse(g.stages.first().map_or(0, |s| s.leads)));
+    rows.extend(total.groups.iter().map(|g| ("TOTAL".to_string(), g)));
+    let mut out = format!("Funnel by channel — tenant {tenant}\n");
+    out.push_str(&format!(
+        "{:<12} {:>7} {:>6} {:>6} {:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>14}\n",
+        "channel", "leads", "MQL", "SQL", "POC", "signed", "→MQL", "MQL→SQL", "SQL→POC", "POC→won", "lead→won", "revenue CNY"
+    ));
+    for (name, g) in rows {
+        let n: Vec<i64> = g.stages.iter().map(|s| s.leads).collect();
+        let conv: Vec<f64> = g.stages.iter().map(|s| s.conversion_from_previous).collect();
+        if n.len() < 5 {
+            continue;
+        }
+        let won = if n[0] > 0 { n[4] as f64 / n[0] as f64 } else { 0.0 };
+        let revenue = g.signed_amount_minor.get("CNY").copied().unwrap_or(0) as f64 / 100.0;
+        out.push_str(&format!(
+            "{:<12} {:>7} {:>6} {:>6} {:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>14.2}\n",
+            name, n[0], n[1], n[2], n[3], n[4],
+            pct(conv[1]), pct(conv[2]), pct(conv[3]), pct(conv[4]), pct(won), revenue
+        ));
+    }
+    out.push_str("A lead counts at a stage if it reached that stage or a later one; → is the share of the previous stage.\n");
+    out
+}

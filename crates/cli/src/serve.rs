@@ -1,0 +1,141 @@
+//! `leadledger serve`: runs ingest, projector and query roles, alone or together, and shuts
+//! down gracefully on SIGTERM or Ctrl-C (the server drains in-flight calls, the projector
+//! finishes its batch and commits, the producer flushes).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use leadledger_log::EventProducer;
+use leadledger_services::ingest::Ingest;
+use leadledger_services::projector::{self, ProjectorConfig};
+use leadledger_services::query::Query;
+use leadledger_services::server::{serve, Services};
+use leadledger_store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+
+/// What a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Ingest, projector and query in one process.
+    All,
+    /// gRPC ingest only.
+    Ingest,
+    /// The projector only (plus gRPC health on the listen address).
+    Projector,
+    /// gRPC query only.
+    Query,
+}
+
+/// Creates the database if needed, migrates it and returns a connected store.
+pub async fn migrate(cfg: &Config) -> anyhow::Result<Store> {
+    Store::create_database(&cfg.database_url)
+        .await
+        .with_context(|| format!("creating database {}", redact(&cfg.database_url)))?;
+    let store = Store::connect(&cfg.database_url, cfg.max_connections)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&cfg.database_url)))?;
+    store.migrate().await.context("applying migrations")?;
+    tracing::info!(database = %redact(&cfg.database_url), "migrations applied");
+    Ok(store)
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+            None => url.to_string(),
+        },
+        _ => url.to_string(),
+    }
+}
+
+pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    tokio::spawn(signals(shutdown.clone()));
+
+    let needs_store = matches!(role, Role::All | Role::Projector | Role::Query);
+    let store = if needs_store { Some(migrate(&cfg).await?) } else { None };
+    if matches!(role, Role::All | Role::Ingest | Role::Projector) {
+        leadledger_log::admin::ensure_topics(&cfg.log)
+            .await
+            .with_context(|| format!("creating topics on {}", cfg.log.brokers))?;
+    }
+
+    let producer = match role {
+        Role::All | Role::Ingest => Some(EventProducer::new(&cfg.log)?),
+        _ => None,
+    };
+    let services = Services {
+        ingest: producer.clone().map(Ingest::new),
+        query: match (role, &store) {
+            (Role::All | Role::Query, Some(s)) => Some(Query::new(s.clone(), &cfg.log.topic)),
+            _ => None,
+        },
+    };
+
+    let projector = match (role, &store) {
+        (Role::All | Role::Projector, Some(s)) => {
+            let mut pc = ProjectorConfig::new(cfg.log.clone());
+            pc.group = cfg.projector_group.clone();
+            pc.batch_max = cfg.batch_max;
+            let stop = shutdown.clone();
+            let store = s.clone();
+            Some(tokio::spawn(async move { projector::run(pc, store, stop).await }))
+        }
+        _ => None,
+    };
+
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
+    tracing::info!(?role, listen = %cfg.listen, topic = %cfg.log.topic, "leadledger serving");
+    let stop = shutdown.clone();
+    let server = serve(listener, services, async move { stop.cancelled().await });
+    let result = server.await.context("gRPC server");
+    shutdown.cancel();
+
+    let grace = cfg.shutdown_grace;
+    if let Some(p) = projector {
+        match tokio::time::timeout(grace, p).await {
+            Ok(Ok(Ok(totals))) => tracing::info!(?totals, "projector drained"),
+            Ok(Ok(Err(e))) => tracing::error!(error = %e, "projector failed"),
+            Ok(Err(e)) => tracing::error!(error = %e, "projector task failed"),
+            Err(_) => tracing::warn!("projector did not stop within the grace period"),
+        }
+    }
+    if let Some(p) = producer {
+        p.flush(grace.max(Duration::from_millis(100)))
+            .context("flushing the producer")?;
+    }
+    result
+}
+
+async fn signals(shutdown: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM");
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupt: shutting down"),
+    }
+    shutdown.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

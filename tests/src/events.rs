@@ -1,0 +1,92 @@
+//! Terse builders for wire events in tests.
+
+use chrono::{DateTime, TimeZone, Utc};
+use leadledger_api::convert::time_to_proto;
+use leadledger_api::pb::{self, event::Payload};
+
+/// 2026-`month`-`day` `hour`:00 UTC.
+pub fn at(month: u32, day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, month, day, hour, 0, 0).unwrap()
+}
+
+/// An event of `lead` from `system` with source id `src`.
+pub fn event(lead: &str, system: &str, src: &str, when: DateTime<Utc>, payload: Payload) -> pb::Event {
+    pb::Event {
+        lead_id: lead.to_string(),
+        occurred_at: Some(time_to_proto(when)),
+        source: Some(pb::SourceRef {
+            system: system.to_string(),
+            event_id: src.to_string(),
+        }),
+        payload: Some(payload),
+        ..Default::default()
+    }
+}
+
+/// A capture from `channel`.
+pub fn captured(lead: &str, src: &str, when: DateTime<Utc>, channel: &str) -> pb::Event {
+    event(
+        lead,
+        "marketo",
+        src,
+        when,
+        Payload::LeadCaptured(pb::LeadCaptured {
+            contact: Some(pb::Contact {
+                email: format!("{}@example.com", lead.to_lowercase()),
+                name: "Li Wei".into(),
+                ..Default::default()
+            }),
+            company: Some(pb::Company {
+                name: "Example Co".into(),
+                domain: "example.com".into(),
+                region: "华东".into(),
+                industry: "finance".into(),
+                segment: pb::Segment::Ka as i32,
+                employees: 800,
+            }),
+            source: Some(pb::LeadSource {
+                channel: channel.into(),
+                campaign: "2026q2-launch".into(),
+                utm_source: "google".into(),
+                ..Default::default()
+            }),
+        }),
+    )
+}
+
+pub fn mql(lead: &str, src: &str, when: DateTime<Utc>) -> pb::Event {
+    event(
+        lead,
+        "marketo",
+        src,
+        when,
+        Payload::MqlQualified(pb::MqlQualified {
+            score: 80,
+            reason: "visited pricing twice".into(),
+        }),
+    )
+}
+
+pub fn accepted(lead: &str, src: &str, when: DateTime<Utc>, rep: &str) -> pb::Event {
+    event(
+        lead,
+        "salesforce",
+        src,
+        when,
+        Payload::SalesAccepted(pb::SalesAccepted { rep_id: rep.into() }),
+    )
+}
+
+pub fn signed(lead: &str, src: &str, when: DateTime<Utc>, amount_minor: i64) -> pb::Event {
+    event(
+        lead,
+        "salesforce",
+        src,
+        when,
+        Payload::Signed(pb::Signed {
+            amount_minor,
+            currency: "CNY".into(),
+            contract_id: format!("C-{lead}"),
+        }),
+    )
+}

@@ -1,0 +1,402 @@
+//! The spine end to end: gRPC ingest → Kafka → projector → PostgreSQL → query RPCs, against
+//! the real broker and the real database.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use leadledger_api::pb::{self, event::Payload};
+use leadledger_e2e::events::{accepted, at, captured, event, mql, signed};
+use leadledger_e2e::{append, dump_read_models, TestEnv};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+const T: &str = "acme";
+
+fn get(lead: &str, token: &str) -> pb::GetLeadRequest {
+    pb::GetLeadRequest {
+        tenant_id: T.into(),
+        lead_id: lead.into(),
+        consistency_token: token.into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_then_query_round_trip() -> anyhow::Result<()> {
+    let env = TestEnv::start(3).await?;
+    let mut ingest = env.ingest().await?;
+    let mut query = env.query().await?;
+
+    let resp = append(
+        &mut ingest,
+        T,
+        vec![
+            captured("L-1", "c1", at(4, 1, 9), "webinar"),
+            mql("L-1", "m1", at(4, 3, 10)),
+            accepted("L-1", "a1", at(4, 4, 11), "rep-07"),
+            signed("L-1", "s1", at(5, 20, 12), 12_345_600),
+            captured("L-2", "c2", at(4, 2, 9), "website"),
+        ],
+    )
+    .await?;
+    assert_eq!(resp.acks.len(), 5);
+    let ids: BTreeSet<_> = resp.acks.iter().map(|a| a.event_id.clone()).collect();
+    assert_eq!(ids.len(), 5, "distinct event ids");
+
+    let lead = query
+        .get_lead(get("L-1", &resp.consistency_token))
+        .await?
+        .into_inner();
+    let state = lead.lead.expect("lead");
+    assert_eq!(state.stage, pb::Stage::Signed as i32);
+    assert_eq!(state.owner.unwrap().rep_id, "rep-07");
+    assert_eq!(state.signed_amount_minor, 12_345_600);
+    assert_eq!(state.source.unwrap().channel, "webinar");
+    assert_eq!(lead.timeline.len(), 4);
+    assert_eq!(lead.timeline[0].event_type, "lead_captured");
+    assert_eq!(lead.timeline[0].event.as_ref().unwrap().event_id, resp.acks[0].event_id);
+    // SQL → signed skips POC, and says so.
+    let last = lead.transitions.last().unwrap();
+    assert_eq!(last.kind, pb::TransitionKind::Skip as i32);
+    assert_eq!(last.skipped, vec![pb::Stage::Poc as i32]);
+
+    let list = query
+        .list_leads(pb::ListLeadsRequest {
+            tenant_id: T.into(),
+            page_size: 1,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    assert_eq!(list.leads.len(), 1);
+    assert_eq!(list.leads[0].lead_id, "L-2", "newest capture first");
+    let page2 = query
+        .list_leads(pb::ListLeadsRequest {
+            tenant_id: T.into(),
+            page_size: 1,
+            page_token: list.next_page_token,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    assert_eq!(page2.leads[0].lead_id, "L-1");
+    assert!(page2.next_page_token.is_empty());
+
+    let funnel = query
+        .funnel(pb::FunnelRequest {
+            tenant_id: T.into(),
+            group_by: vec![pb::FunnelDimension::Channel as i32],
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let webinar = funnel.groups.iter().find(|g| g.key == ["webinar"]).unwrap();
+    let counts: Vec<i64> = webinar.stages.iter().map(|s| s.leads).collect();
+    assert_eq!(counts, [1, 1, 1, 1, 1], "signed counts as having passed every stage");
+    assert_eq!(webinar.signed_amount_minor["CNY"], 12_345_600);
+    let website = funnel.groups.iter().find(|g| g.key == ["website"]).unwrap();
+    assert_eq!(website.stages[0].leads, 1);
+    assert_eq!(website.stages[1].leads, 0);
+
+    // Another tenant sees nothing of acme's.
+    let other = query
+        .get_lead(pb::GetLeadRequest {
+            tenant_id: "globex".into(),
+            lead_id: "L-1".into(),
+            consistency_token: String::new(),
+        })
+        .await;
+    assert_eq!(other.unwrap_err().code(), Code::NotFound);
+    env.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_source_event_three_times_counts_once() -> anyhow::Result<()> {
+    let env = TestEnv::start(3).await?;
+    let mut ingest = env.ingest().await?;
+    let batch = vec![
+        captured("L-9", "c9", at(4, 1, 9), "referral"),
+        mql("L-9", "m9", at(4, 2, 9)),
+    ];
+    let mut tokens = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let r = append(&mut ingest, T, batch.clone()).await?;
+        ids.push(r.acks.iter().map(|a| a.event_id.clone()).collect::<Vec<_>>());
+        tokens.push(r.consistency_token);
+    }
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "same source ids give the same event ids");
+    // The log holds all six records; the read models count two events once.
+    assert_eq!(env.end_offsets(&env.log.topic)?.iter().sum::<i64>(), 6);
+    let mut query = env.query().await?;
+    let lead = query.get_lead(get("L-9", &tokens[2])).await?.into_inner();
+    assert_eq!(lead.timeline.len(), 2);
+    assert_eq!(lead.lead.unwrap().event_count, 2);
+    let funnel = query
+        .funnel(pb::FunnelRequest {
+            tenant_id: T.into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    assert_eq!(funnel.groups[0].stages[0].leads, 1);
+    assert_eq!(funnel.groups[0].stages[1].leads, 1);
+    env.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_arriving_before_mql_ends_in_the_right_state() -> anyhow::Result<()> {
+    let env = TestEnv::start(3).await?;
+    let mut ingest = env.ingest().await?;
+    // The CRM adapter is faster than marketing automation: SQL is appended first.
+    append(&mut ingest, T, vec![accepted("L-5", "a5", at(4, 5, 9), "rep-02")]).await?;
+    append(&mut ingest, T, vec![mql("L-5", "m5", at(4, 4, 9))]).await?;
+    let r = append(&mut ingest, T, vec![captured("L-5", "c5", at(4, 1, 9), "sem")]).await?;
+    let mut query = env.query().await?;
+    let lead = query.get_lead(get("L-5", &r.consistency_token)).await?.into_inner();
+    let state = lead.lead.unwrap();
+    assert_eq!(state.stage, pb::Stage::Sql as i32);
+    let kinds: Vec<i32> = lead.transitions.iter().map(|t| t.kind).collect();
+    let forward = pb::TransitionKind::Forward as i32;
+    assert_eq!(kinds, [forward, forward, forward], "no skip, no regression");
+    let order: Vec<&str> = lead.timeline.iter().map(|t| t.event_type.as_str()).collect();
+    assert_eq!(order, ["lead_captured", "mql_qualified", "sales_accepted"]);
+    assert_eq!(state.visits.len(), 3);
+    assert!(state.visits[2].exited_at.is_none());
+    env.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_requests_get_field_violations_and_append_nothing() -> anyhow::Result<()> {
+    let env = TestEnv::start(3).await?;
+    let mut ingest = env.ingest().await?;
+    let before = env.end_offsets(&env.log.topic)?;
+
+    let mut bad_currency = signed("L-1", "s1", at(4, 2, 9), 100);
+    if let Some(Payload::Signed(s)) = bad_currency.payload.as_mut() {
+        s.currency = "cny".into();
+    }
+    let mut no_lead = mql("", "m1", at(4, 2, 9));
+    no_lead.lead_id.clear();
+    let err = append(
+        &mut ingest,
+        T,
+        vec![
+            captured("L-1", "c1", at(4, 1, 9), "website"), // valid: must not be appended either
+            no_lead,
+            bad_currency,
+            event("L-1", "marketo", "x", at(4, 1, 9), Payload::Recycled(pb::Recycled::default())),
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let details = err.get_error_details();
+    let fields: Vec<&str> = details
+        .bad_request()
+        .expect("google.rpc.BadRequest")
+        .field_violations
+        .iter()
+        .map(|v| v.field.as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["events[1].lead_id", "events[2].payload.signed.currency", "events[3].payload.recycled.reason"]
+    );
+
+    let empty = append(&mut ingest, T, vec![]).await.unwrap_err();
+    assert_eq!(empty.code(), Code::InvalidArgument);
+    let too_many = (0..501).map(|i| mql("L-1", &format!("m{i}"), at(4, 2, 9))).collect();
+    let err = append(&mut ingest, T, too_many).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("at most 500"), "{}", err.message());
+    let mut future = mql("L-1", "f1", chrono::Utc::now() + chrono::Duration::hours(30));
+    future.tenant_id = "other".into();
+    let err = append(&mut ingest, T, vec![future]).await.unwrap_err();
+    let details = err.get_error_details();
+    let fields: Vec<&str> = details
+        .bad_request()
+        .unwrap()
+        .field_violations
+        .iter()
+        .map(|v| v.field.as_str())
+        .collect();
+    assert_eq!(fields, ["events[0].tenant_id", "events[0].occurred_at"]);
+
+    assert_eq!(env.end_offsets(&env.log.topic)?, before, "nothing appended");
+    env.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_garbage_record_goes_to_the_dead_letter_topic_and_the_rest_is_applied() -> anyhow::Result<()> {
+    let env = TestEnv::start(1).await?;
+    let mut ingest = env.ingest().await?;
+    append(&mut ingest, T, vec![captured("L-1", "c1", at(4, 1, 9), "website")]).await?;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &env.log.brokers)
+        .create()?;
+    producer
+        .send(
+            FutureRecord::to(&env.log.topic)
+                .key("L-1")
+                .payload(&b"\xff\xfe not protobuf at all"[..])
+                .headers(OwnedHeaders::new().insert(Header {
+                    key: "ll-event-type",
+                    value: Some("mql_qualified"),
+                })),
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(e, _)| e)?;
+    let r = append(&mut ingest, T, vec![mql("L-1", "m1", at(4, 2, 9))]).await?;
+    let mut query = env.query().await?;
+    let lead = query.get_lead(get("L-1", &r.consistency_token)).await?.into_inner();
+    assert_eq!(lead.lead.unwrap().stage, pb::Stage::Mql as i32);
+    assert_eq!(lead.timeline.len(), 2);
+
+    let dlq = env.log.dead_letter_topic();
+    assert_eq!(env.end_offsets(&dlq)?, [1]);
+    let reason = read_one_header(&env.log.brokers, &dlq, "ll-dlq-reason").await?;
+    assert!(reason.contains("not a leadledger.v1.Event"), "{reason}");
+    env.cleanup().await
+}
+
+async fn read_one_header(brokers: &str, topic: &str, key: &str) -> anyhow::Result<String> {
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::message::{Headers, Message};
+    let c: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("read-{}", leadledger_e2e::unique()))
+        .set("auto.offset.reset", "earliest")
+        .create()?;
+    c.subscribe(&[topic])?;
+    let m = tokio::time::timeout(Duration::from_secs(20), c.recv()).await??;
+    let h = m.headers().and_then(|h| h.iter().find(|h| h.key == key));
+    Ok(h.and_then(|h| h.value)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .unwrap_or_default())
+}
+
+/// Appends `leads` leads with 4 events each, in batches, and returns the event count.
+async fn workload(addr: std::net::SocketAddr, leads: usize) -> anyhow::Result<i64> {
+    let mut ingest =
+        pb::ingest_service_client::IngestServiceClient::connect(format!("http://{addr}")).await?;
+    let mut batch = Vec::new();
+    for i in 0..leads {
+        let l = format!("L-{i:05}");
+        let day = u32::try_from(i % 28).unwrap() + 1;
+        batch.push(captured(&l, &format!("c{i}"), at(4, day, 9), ["website", "sem", "webinar"][i % 3]));
+        batch.push(mql(&l, &format!("m{i}"), at(5, day, 9)));
+        if i % 2 == 0 {
+            batch.push(accepted(&l, &format!("a{i}"), at(5, day, 15), "rep-01"));
+        }
+        if i % 4 == 0 {
+            batch.push(signed(&l, &format!("s{i}"), at(6, day, 9), 1000 + i64::try_from(i)?));
+        }
+        if batch.len() >= 400 {
+            append(&mut ingest, T, std::mem::take(&mut batch)).await?;
+        }
+    }
+    if !batch.is_empty() {
+        append(&mut ingest, T, batch).await?;
+    }
+    let n = leads * 2 + leads.div_ceil(2) + leads.div_ceil(4);
+    Ok(i64::try_from(n)?)
+}
+
+async fn assert_exact_counts(env: &TestEnv, leads: i64, events: i64) -> anyhow::Result<()> {
+    let (n_leads, n_sql, n_signed, amount): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE max_rank >= 3), count(*) FILTER (WHERE stage = 'signed'), \
+         coalesce(sum(signed_amount_minor), 0)::int8 FROM leads",
+    )
+    .fetch_one(&env.store.pool)
+    .await?;
+    assert_eq!(n_leads, leads);
+    assert_eq!(n_sql, (leads + 1) / 2);
+    assert_eq!(n_signed, (leads + 3) / 4);
+    let expected_amount: i64 = (0..leads).filter(|i| i % 4 == 0).map(|i| 1000 + i).sum();
+    assert_eq!(amount, expected_amount);
+    let n_events: i64 = sqlx::query_scalar("SELECT sum(event_count)::int8 FROM leads")
+        .fetch_one(&env.store.pool)
+        .await?;
+    assert_eq!(n_events, events);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projector_killed_mid_stream_and_restarted_gives_exact_counts() -> anyhow::Result<()> {
+    let mut env = TestEnv::start(3).await?;
+    let leads = 1500;
+    // Kill the projector repeatedly while the workload streams in.
+    let mut load = tokio::spawn(workload(env.addr, leads));
+    let mut kills = 0;
+    let total = loop {
+        tokio::select! {
+            n = &mut load => break n??,
+            _ = tokio::time::sleep(Duration::from_millis(150)) => {
+                env.kill_projector().await;
+                kills += 1;
+                env.start_projector();
+            }
+        }
+    };
+    env.kill_projector().await;
+    let applied_before: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_events")
+        .fetch_one(&env.store.pool)
+        .await?;
+    assert!(applied_before < total, "the kill happened mid-stream ({applied_before}/{total})");
+    env.start_projector();
+    env.wait_for_events(total, Duration::from_secs(60)).await?;
+    assert_exact_counts(&env, i64::try_from(leads)?, total).await?;
+    let totals = env.stop_projector().await?;
+    assert_eq!(totals.dead_letters, 0);
+    assert!(kills >= 1);
+    env.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_from_offset_zero_into_a_fresh_database_gives_identical_rows() -> anyhow::Result<()> {
+    let mut env = TestEnv::start(3).await?;
+    let total = workload(env.addr, 600).await?;
+    // Duplicates and out-of-order facts are part of what must replay identically.
+    let mut ingest = env.ingest().await?;
+    append(&mut ingest, T, vec![mql("L-00001", "m1", at(5, 2, 9)), accepted("L-99999", "late", at(5, 1, 9), "rep-9")]).await?;
+    let total = total + 1;
+    env.wait_for_events(total, Duration::from_secs(60)).await?;
+    env.stop_projector().await?;
+    let live = dump_read_models(&env.store).await?;
+
+    let (_, fresh) = env.extra_database("replay").await?;
+    let mut cfg = leadledger_services::projector::ProjectorConfig::new(env.log.clone());
+    cfg.group = format!("replay-{}", leadledger_e2e::unique());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(leadledger_services::projector::run(cfg, fresh.clone(), stop.clone()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_events").fetch_one(&fresh.pool).await?;
+        if n == total {
+            break;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "replay applied only {n}/{total}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let it finish the batch that moved the checkpoint.
+    let ends = env.end_offsets(&env.log.topic)?;
+    loop {
+        let cps = leadledger_store::checkpoints::load(&fresh.pool, "core", &env.log.topic).await?;
+        if ends.iter().enumerate().all(|(p, e)| *e == 0 || cps.get(&i32::try_from(p).unwrap()) == Some(e)) {
+            break;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "checkpoints {cps:?} never reached {ends:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    task.await??;
+    let replayed = dump_read_models(&fresh).await?;
+    assert_eq!(live.len(), replayed.len());
+    assert!(live == replayed, "replayed rows differ");
+    fresh.pool.close().await;
+    env.cleanup().await
+}
