@@ -2,6 +2,7 @@
 # Brings up the Kafka-protocol broker for development and tests: Tansu 0.6.0 on 127.0.0.1:9092.
 #   scripts/broker.sh up      install if missing (cached), start if not listening, wait until ready
 #   scripts/broker.sh down    stop the broker this script started
+#   scripts/broker.sh reset   stop it, delete its data, start it fresh
 #   scripts/broker.sh path    print the tansu binary's path (installing it if needed)
 # Environment:
 #   LEADLEDGER_TOOLS        cache of built tools          (default ~/.cache/leadledger)
@@ -34,11 +35,11 @@ up() {
   local bin; bin=$(tansu_bin)
   mkdir -p "$DIR"
   echo "broker: starting tansu on 127.0.0.1:$PORT, data in $DIR/tansu.db"
-  (cd "$DIR" && CLUSTER_ID=leadledger nohup "$bin" broker \
+  (cd "$DIR" && CLUSTER_ID=leadledger exec nohup "$bin" broker \
       --listener-url "tcp://127.0.0.1:$PORT" \
       --advertised-listener-url "tcp://127.0.0.1:$PORT" \
-      --storage-engine "sqlite://tansu.db" >"$DIR/tansu.log" 2>&1 &
-   echo $! >"$DIR/tansu.pid")
+      --storage-engine "sqlite://tansu.db" >"$DIR/tansu.log" 2>&1) &
+  echo $! >"$DIR/tansu.pid"
   for _ in $(seq 1 300); do
     if listening; then echo "broker: ready"; return; fi
     if ! kill -0 "$(cat "$DIR/tansu.pid")" 2>/dev/null; then
@@ -51,7 +52,11 @@ up() {
 
 down() {
   if [ -f "$DIR/tansu.pid" ]; then
-    kill "$(cat "$DIR/tansu.pid")" 2>/dev/null || true
+    local pid; pid=$(cat "$DIR/tansu.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true  # tansu 0.6.0 may ignore SIGTERM
+    for _ in $(seq 1 50); do listening || break; sleep 0.1; done
     rm -f "$DIR/tansu.pid"
     echo "broker: stopped"
   fi
@@ -60,6 +65,7 @@ down() {
 case "${1:-up}" in
   up) up ;;
   down) down ;;
+  reset) down; sleep 0.5; rm -f "$DIR"/tansu.db*; up ;;
   path) tansu_bin ;;
   *) echo "usage: $0 up|down|path" >&2; exit 2 ;;
 esac

@@ -10,7 +10,13 @@ pub fn at(month: u32, day: u32, hour: u32) -> DateTime<Utc> {
 }
 
 /// An event of `lead` from `system` with source id `src`.
-pub fn event(lead: &str, system: &str, src: &str, when: DateTime<Utc>, payload: Payload) -> pb::Event {
+pub fn event(
+    lead: &str,
+    system: &str,
+    src: &str,
+    when: DateTime<Utc>,
+    payload: Payload,
+) -> pb::Event {
     pb::Event {
         lead_id: lead.to_string(),
         occurred_at: Some(time_to_proto(when)),

@@ -11,8 +11,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
 use leadledger_api::pb::query_service_client::QueryServiceClient;
+use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
 use leadledger_log::LogConfig;
 use leadledger_services::ingest::Ingest;
 use leadledger_services::projector::{self, ProjectorConfig, Totals};
@@ -34,7 +34,8 @@ pub fn brokers() -> String {
 
 /// The PostgreSQL server under test (no database part).
 pub fn pg_server() -> String {
-    std::env::var("LEADLEDGER_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("LEADLEDGER_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 /// A short unique suffix for names.
@@ -57,6 +58,8 @@ pub struct TestEnv {
     pub db_url: String,
     pub store: Store,
     pub addr: SocketAddr,
+    /// Batch size of projectors started from now on.
+    pub projector_batch_max: usize,
     server_stop: CancellationToken,
     server: Option<JoinHandle<()>>,
     projector_stop: CancellationToken,
@@ -65,15 +68,21 @@ pub struct TestEnv {
 }
 
 impl TestEnv {
-    /// Starts everything with a new topic of `partitions` partitions.
+    /// Starts everything with a new topic of `partitions` partitions (no Kafka headers, as
+    /// against the Tansu dev broker).
     pub async fn start(partitions: i32) -> anyhow::Result<Self> {
+        Self::start_with(partitions, false).await
+    }
+
+    /// Starts everything; `headers` turns Kafka record headers on.
+    pub async fn start_with(partitions: i32, headers: bool) -> anyhow::Result<Self> {
         let _ = tracing_init();
         let log = LogConfig {
             brokers: brokers(),
             topic: format!("t{}.events", unique()),
             partitions,
             replication: 1,
-            headers: false,
+            headers,
         };
         leadledger_log::admin::ensure_topics(&log).await?;
         let (db_url, store) = fresh_database("e2e").await?;
@@ -86,13 +95,16 @@ impl TestEnv {
         let server_stop = CancellationToken::new();
         let stop = server_stop.clone();
         let server = tokio::spawn(async move {
-            serve(listener, services, stop.cancelled_owned()).await.expect("server");
+            serve(listener, services, stop.cancelled_owned())
+                .await
+                .expect("server");
         });
         let mut env = Self {
             log,
             db_url,
             store,
             addr,
+            projector_batch_max: 2000,
             server_stop,
             server: Some(server),
             projector_stop: CancellationToken::new(),
@@ -106,7 +118,8 @@ impl TestEnv {
     /// Starts (or restarts) the projector task.
     pub fn start_projector(&mut self) {
         self.projector_stop = CancellationToken::new();
-        let cfg = ProjectorConfig::new(self.log.clone());
+        let mut cfg = ProjectorConfig::new(self.log.clone());
+        cfg.batch_max = self.projector_batch_max;
         let store = self.store.clone();
         let stop = self.projector_stop.clone();
         self.projector = Some(tokio::spawn(async move {
@@ -146,10 +159,15 @@ impl TestEnv {
             .set("group.id", format!("watermarks-{}", unique()))
             .create()?;
         let md = c.fetch_metadata(Some(topic), Duration::from_secs(10))?;
-        let parts = md.topics().first().map(|t| t.partitions().len()).unwrap_or(0);
+        let parts = md
+            .topics()
+            .first()
+            .map(|t| t.partitions().len())
+            .unwrap_or(0);
         (0..parts)
             .map(|p| {
-                let (_, high) = c.fetch_watermarks(topic, i32::try_from(p)?, Duration::from_secs(10))?;
+                let (_, high) =
+                    c.fetch_watermarks(topic, i32::try_from(p)?, Duration::from_secs(10))?;
                 Ok(high)
             })
             .collect()
@@ -166,7 +184,10 @@ impl TestEnv {
                 return Ok(());
             }
             anyhow::ensure!(got < n, "more events applied ({got}) than expected ({n})");
-            anyhow::ensure!(Instant::now() < deadline, "only {got} of {n} events applied in {within:?}");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "only {got} of {n} events applied in {within:?}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

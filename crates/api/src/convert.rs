@@ -72,10 +72,13 @@ pub fn event_from_proto(
             DateTime::UNIX_EPOCH
         }
     };
-    let source = e.source.as_ref().map_or_else(SourceRef::default, |s| SourceRef {
-        system: s.system.clone(),
-        event_id: s.event_id.clone(),
-    });
+    let source = e
+        .source
+        .as_ref()
+        .map_or_else(SourceRef::default, |s| SourceRef {
+            system: s.system.clone(),
+            event_id: s.event_id.clone(),
+        });
     let payload = match &e.payload {
         Some(p) => payload_from_proto(p, v),
         None if mode == Mode::Log => Payload::Unknown {
@@ -149,7 +152,10 @@ fn company(v: &mut Violations, field: &str, c: Option<&pb::Company>) -> Company 
         Ok(pb::Segment::Ka) => Segment::Ka,
         Ok(pb::Segment::Smb) => Segment::Smb,
         Err(_) => {
-            v.add(format!("{field}.segment"), format!("unknown enum value {}", c.segment));
+            v.add(
+                format!("{field}.segment"),
+                format!("unknown enum value {}", c.segment),
+            );
             Segment::Unspecified
         }
     };

@@ -100,14 +100,20 @@ mod tests {
     fn invalid_carries_bad_request_details() {
         let mut v = Violations::default();
         v.add("events[2].lead_id", "required");
-        v.add("events[3].payload.signed.currency", "must be an ISO 4217 code");
+        v.add(
+            "events[3].payload.signed.currency",
+            "must be an ISO 4217 code",
+        );
         let status: Status = ApiError::invalid(v).into();
         assert_eq!(status.code(), Code::InvalidArgument);
         assert!(status.message().contains("events[2].lead_id"));
         let details = status.get_error_details();
         let br = details.bad_request().expect("bad request details");
         assert_eq!(br.field_violations.len(), 2);
-        assert_eq!(br.field_violations[1].field, "events[3].payload.signed.currency");
+        assert_eq!(
+            br.field_violations[1].field,
+            "events[3].payload.signed.currency"
+        );
     }
 
     #[test]

@@ -13,17 +13,57 @@ use leadledger_log::LogConfig;
 
 /// Every key, its default and what it means (printed by `leadledger config`).
 pub const KEYS: &[(&str, &str, &str)] = &[
-    ("kafka.brokers", "127.0.0.1:9092", "bootstrap servers of the Kafka-protocol broker"),
-    ("kafka.topic", "leadledger.events", "the events topic (its dead letters go to <topic>.dlq)"),
-    ("kafka.partitions", "6", "partitions of the events topic when leadledger creates it"),
-    ("kafka.replication", "1", "replication factor when leadledger creates topics"),
-    ("kafka.headers", "true", "write Kafka headers on event records (false for the Tansu dev broker)"),
-    ("database.url", "postgres://postgres@127.0.0.1:5432/leadledger", "PostgreSQL read-model database (created if missing)"),
-    ("database.max_connections", "8", "connection pool size per process"),
+    (
+        "kafka.brokers",
+        "127.0.0.1:9092",
+        "bootstrap servers of the Kafka-protocol broker",
+    ),
+    (
+        "kafka.topic",
+        "leadledger.events",
+        "the events topic (its dead letters go to <topic>.dlq)",
+    ),
+    (
+        "kafka.partitions",
+        "6",
+        "partitions of the events topic when leadledger creates it",
+    ),
+    (
+        "kafka.replication",
+        "1",
+        "replication factor when leadledger creates topics",
+    ),
+    (
+        "kafka.headers",
+        "true",
+        "write Kafka headers on event records (false for the Tansu dev broker)",
+    ),
+    (
+        "database.url",
+        "postgres://postgres@127.0.0.1:5432/leadledger",
+        "PostgreSQL read-model database (created if missing)",
+    ),
+    (
+        "database.max_connections",
+        "8",
+        "connection pool size per process",
+    ),
     ("server.listen", "127.0.0.1:50051", "gRPC listen address"),
-    ("projector.group", "", "consumer group (default: <topic>.projector)"),
-    ("projector.batch_max", "2000", "most records applied per PostgreSQL transaction"),
-    ("shutdown.grace_ms", "10000", "how long a graceful shutdown may take"),
+    (
+        "projector.group",
+        "",
+        "consumer group (default: <topic>.projector)",
+    ),
+    (
+        "projector.batch_max",
+        "2000",
+        "most records applied per PostgreSQL transaction",
+    ),
+    (
+        "shutdown.grace_ms",
+        "10000",
+        "how long a graceful shutdown may take",
+    ),
 ];
 
 /// A place settings come from.
@@ -53,7 +93,9 @@ impl Env {
 
 impl Source for Env {
     fn get(&self, key: &str) -> Option<String> {
-        std::env::var(Self::var_name(key)).ok().filter(|v| !v.is_empty())
+        std::env::var(Self::var_name(key))
+            .ok()
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -85,7 +127,11 @@ fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
     match v {
         toml::Value::Table(t) => {
             for (k, v) in t {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&key, v, out);
             }
         }
@@ -125,15 +171,12 @@ impl Config {
     /// Resolves every key from the first source that sets it, else its default.
     pub fn resolve(sources: &[&dyn Source]) -> Result<Self, ConfigError> {
         let get = |key: &str| -> String {
-            sources
-                .iter()
-                .find_map(|s| s.get(key))
-                .unwrap_or_else(|| {
-                    KEYS.iter()
-                        .find(|(k, _, _)| *k == key)
-                        .map(|(_, d, _)| (*d).to_string())
-                        .unwrap_or_default()
-                })
+            sources.iter().find_map(|s| s.get(key)).unwrap_or_else(|| {
+                KEYS.iter()
+                    .find(|(k, _, _)| *k == key)
+                    .map(|(_, d, _)| (*d).to_string())
+                    .unwrap_or_default()
+            })
         };
         let log = LogConfig {
             brokers: non_empty("kafka.brokers", get("kafka.brokers"))?,
@@ -144,13 +187,32 @@ impl Config {
         };
         let group = get("projector.group");
         Ok(Self {
-            projector_group: if group.is_empty() { format!("{}.projector", log.topic) } else { group },
+            projector_group: if group.is_empty() {
+                format!("{}.projector", log.topic)
+            } else {
+                group
+            },
             log,
             database_url: non_empty("database.url", get("database.url"))?,
-            max_connections: number("database.max_connections", &get("database.max_connections"), 1, 1000)?,
+            max_connections: number(
+                "database.max_connections",
+                &get("database.max_connections"),
+                1,
+                1000,
+            )?,
             listen: non_empty("server.listen", get("server.listen"))?,
-            batch_max: number("projector.batch_max", &get("projector.batch_max"), 1, 100_000)?,
-            shutdown_grace: Duration::from_millis(number("shutdown.grace_ms", &get("shutdown.grace_ms"), 0, 600_000)?),
+            batch_max: number(
+                "projector.batch_max",
+                &get("projector.batch_max"),
+                1,
+                100_000,
+            )?,
+            shutdown_grace: Duration::from_millis(number(
+                "shutdown.grace_ms",
+                &get("shutdown.grace_ms"),
+                0,
+                600_000,
+            )?),
         })
     }
 }
@@ -183,7 +245,9 @@ fn boolean(key: &str, v: &str) -> Result<bool, ConfigError> {
     match v.trim() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(ConfigError(format!("{key} must be true or false, got {v:?}"))),
+        _ => Err(ConfigError(format!(
+            "{key} must be true or false, got {v:?}"
+        ))),
     }
 }
 
@@ -192,7 +256,12 @@ mod tests {
     use super::*;
 
     fn pairs(items: &[(&str, &str)]) -> Pairs {
-        Pairs(items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Pairs(
+            items
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -228,6 +297,9 @@ mod tests {
     #[test]
     fn env_names() {
         assert_eq!(Env::var_name("kafka.brokers"), "LEADLEDGER_KAFKA_BROKERS");
-        assert_eq!(Env::var_name("database.max_connections"), "LEADLEDGER_DATABASE_MAX_CONNECTIONS");
+        assert_eq!(
+            Env::var_name("database.max_connections"),
+            "LEADLEDGER_DATABASE_MAX_CONNECTIONS"
+        );
     }
 }

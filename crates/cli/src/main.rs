@@ -73,7 +73,9 @@ fn main() -> anyhow::Result<()> {
         None => File::default(),
     };
     let cfg = Config::resolve(&[&flags as &dyn Source, &Env, &file])?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         match cli.command {
             Command::Serve { role } => serve::run(cfg, role).await,
@@ -86,7 +88,10 @@ fn main() -> anyhow::Result<()> {
                         .iter()
                         .find_map(|s| s.get(key))
                         .unwrap_or_else(|| (*default).to_string());
-                    println!("{key:26} = {value:48} # {help} (env {})", Env::var_name(key));
+                    println!(
+                        "{key:26} = {value:48} # {help} (env {})",
+                        Env::var_name(key)
+                    );
                 }
                 Ok(())
             }

@@ -28,9 +28,15 @@ pub struct Args {
 }
 
 pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
-    let addr = args.addr.clone().unwrap_or_else(|| format!("http://{}", cfg.listen));
+    let addr = args
+        .addr
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", cfg.listen));
     let token = match &args.token_file {
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?.trim().to_string(),
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("reading {}", p.display()))?
+            .trim()
+            .to_string(),
         None => args.token.clone(),
     };
     let mut client = QueryServiceClient::connect(addr.clone())
@@ -76,20 +82,49 @@ pub fn render(tenant: &str, by_channel: &pb::FunnelResponse, total: &pb::FunnelR
     let mut out = format!("Funnel by channel — tenant {tenant}\n");
     out.push_str(&format!(
         "{:<12} {:>7} {:>6} {:>6} {:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>14}\n",
-        "channel", "leads", "MQL", "SQL", "POC", "signed", "→MQL", "MQL→SQL", "SQL→POC", "POC→won", "lead→won", "revenue CNY"
+        "channel",
+        "leads",
+        "MQL",
+        "SQL",
+        "POC",
+        "signed",
+        "→MQL",
+        "MQL→SQL",
+        "SQL→POC",
+        "POC→won",
+        "lead→won",
+        "revenue CNY"
     ));
     for (name, g) in rows {
         let n: Vec<i64> = g.stages.iter().map(|s| s.leads).collect();
-        let conv: Vec<f64> = g.stages.iter().map(|s| s.conversion_from_previous).collect();
+        let conv: Vec<f64> = g
+            .stages
+            .iter()
+            .map(|s| s.conversion_from_previous)
+            .collect();
         if n.len() < 5 {
             continue;
         }
-        let won = if n[0] > 0 { n[4] as f64 / n[0] as f64 } else { 0.0 };
+        let won = if n[0] > 0 {
+            n[4] as f64 / n[0] as f64
+        } else {
+            0.0
+        };
         let revenue = g.signed_amount_minor.get("CNY").copied().unwrap_or(0) as f64 / 100.0;
         out.push_str(&format!(
             "{:<12} {:>7} {:>6} {:>6} {:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>14.2}\n",
-            name, n[0], n[1], n[2], n[3], n[4],
-            pct(conv[1]), pct(conv[2]), pct(conv[3]), pct(conv[4]), pct(won), revenue
+            name,
+            n[0],
+            n[1],
+            n[2],
+            n[3],
+            n[4],
+            pct(conv[1]),
+            pct(conv[2]),
+            pct(conv[3]),
+            pct(conv[4]),
+            pct(won),
+            revenue
         ));
     }
     out.push_str("A lead counts at a stage if it reached that stage or a later one; → is the share of the previous stage.\n");

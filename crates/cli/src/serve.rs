@@ -56,7 +56,11 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     tokio::spawn(signals(shutdown.clone()));
 
     let needs_store = matches!(role, Role::All | Role::Projector | Role::Query);
-    let store = if needs_store { Some(migrate(&cfg).await?) } else { None };
+    let store = if needs_store {
+        Some(migrate(&cfg).await?)
+    } else {
+        None
+    };
     if matches!(role, Role::All | Role::Ingest | Role::Projector) {
         leadledger_log::admin::ensure_topics(&cfg.log)
             .await
@@ -82,7 +86,16 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
             pc.batch_max = cfg.batch_max;
             let stop = shutdown.clone();
             let store = s.clone();
-            Some(tokio::spawn(async move { projector::run(pc, store, stop).await }))
+            Some(tokio::spawn(async move {
+                let result = projector::run(pc, store, stop.clone()).await;
+                // A projector that stops on its own takes the process down with it: a server
+                // whose read models silently stopped moving would be worse than none.
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, "projector failed; shutting down");
+                }
+                stop.cancel();
+                result
+            }))
         }
         _ => None,
     };
@@ -97,11 +110,12 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     shutdown.cancel();
 
     let grace = cfg.shutdown_grace;
+    let mut failure = None;
     if let Some(p) = projector {
         match tokio::time::timeout(grace, p).await {
             Ok(Ok(Ok(totals))) => tracing::info!(?totals, "projector drained"),
-            Ok(Ok(Err(e))) => tracing::error!(error = %e, "projector failed"),
-            Ok(Err(e)) => tracing::error!(error = %e, "projector task failed"),
+            Ok(Ok(Err(e))) => failure = Some(anyhow::Error::new(e).context("projector")),
+            Ok(Err(e)) => failure = Some(anyhow::Error::new(e).context("projector task")),
             Err(_) => tracing::warn!("projector did not stop within the grace period"),
         }
     }
@@ -109,7 +123,10 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         p.flush(grace.max(Duration::from_millis(100)))
             .context("flushing the producer")?;
     }
-    result
+    match failure {
+        Some(e) => Err(e),
+        None => result,
+    }
 }
 
 async fn signals(shutdown: CancellationToken) {

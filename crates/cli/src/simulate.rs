@@ -45,7 +45,10 @@ pub struct Args {
 
 pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
     anyhow::ensure!((1..=500).contains(&args.batch), "--batch must be 1..500");
-    let addr = args.addr.clone().unwrap_or_else(|| format!("http://{}", cfg.listen));
+    let addr = args
+        .addr
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", cfg.listen));
     let sim = generate(&SimConfig {
         seed: args.seed,
         leads: args.leads,
@@ -61,13 +64,21 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("connecting to {addr}"))?
         .max_decoding_message_size(16 * 1024 * 1024);
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(total as u64) };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total as u64)
+    };
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let batches: Vec<Vec<pb::Event>> = sim.deliveries.chunks(args.batch).map(<[_]>::to_vec).collect();
+    let batches: Vec<Vec<pb::Event>> = sim
+        .deliveries
+        .chunks(args.batch)
+        .map(<[_]>::to_vec)
+        .collect();
     let tenant = args.tenant.clone();
     let mut token = Token::default();
     let mut results = stream::iter(batches.into_iter().map(|events| {
@@ -84,7 +95,9 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
     .buffer_unordered(args.concurrency.max(1));
     while let Some(r) = results.next().await {
         let resp = r?;
-        if let Some(t) = Token::parse(&resp.consistency_token).map_err(|e| anyhow::anyhow!("{e}"))? {
+        if let Some(t) =
+            Token::parse(&resp.consistency_token).map_err(|e| anyhow::anyhow!("{e}"))?
+        {
             token.topic = t.topic;
             for (p, o) in t.offsets {
                 let e = token.offsets.entry(p).or_insert(o);

@@ -98,7 +98,10 @@ pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> LeadState {
 
 fn apply(st: &mut LeadState, e: &Event) {
     st.event_count += 1;
-    st.last_event_at = Some(st.last_event_at.map_or(e.occurred_at, |t| t.max(e.occurred_at)));
+    st.last_event_at = Some(
+        st.last_event_at
+            .map_or(e.occurred_at, |t| t.max(e.occurred_at)),
+    );
     if e.schema_version > crate::SCHEMA_VERSION {
         st.unknown_count += 1;
         return;

@@ -51,7 +51,13 @@ mod tests {
     #[test]
     fn derived_ids_are_stable() {
         let t = source_event_id("acme", "hubspot", "42");
-        assert_eq!(derived_event_id(t, "sla_breached"), derived_event_id(t, "sla_breached"));
-        assert_ne!(derived_event_id(t, "sla_breached"), derived_event_id(t, "sla_at_risk"));
+        assert_eq!(
+            derived_event_id(t, "sla_breached"),
+            derived_event_id(t, "sla_breached")
+        );
+        assert_ne!(
+            derived_event_id(t, "sla_breached"),
+            derived_event_id(t, "sla_at_risk")
+        );
     }
 }

@@ -67,7 +67,11 @@ pub fn max_future() -> Duration {
 pub fn tenant_id(v: &mut Violations, field: &str, t: &str) {
     if t.is_empty() {
         v.add(field, "required");
-    } else if t.len() > 64 || !t.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+    } else if t.len() > 64
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
         v.add(field, "must be 1..64 characters of A-Z a-z 0-9 _ . -");
     }
 }
@@ -95,18 +99,27 @@ pub fn event(e: &Event, now: DateTime<Utc>) -> Violations {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
     {
-        v.add("source.system", "must be 1..64 characters of A-Z a-z 0-9 _ . -");
+        v.add(
+            "source.system",
+            "must be 1..64 characters of A-Z a-z 0-9 _ . -",
+        );
     }
     text(&mut v, "source.event_id", &e.source.event_id, 256);
     if e.occurred_at < earliest_time() {
         v.add("occurred_at", "must not be before 2000-01-01T00:00:00Z");
     } else if e.occurred_at > now + max_future() {
-        v.add("occurred_at", "must not be more than 24 hours in the future");
+        v.add(
+            "occurred_at",
+            "must not be more than 24 hours in the future",
+        );
     }
     if e.schema_version > crate::SCHEMA_VERSION {
         v.add(
             "schema_version",
-            format!("unknown schema version; this server writes up to {}", crate::SCHEMA_VERSION),
+            format!(
+                "unknown schema version; this server writes up to {}",
+                crate::SCHEMA_VERSION
+            ),
         );
     }
     payload(&mut v, &e.payload);
@@ -234,10 +247,16 @@ fn contact(v: &mut Violations, f: &str, c: &Contact) {
     }
     if !c.phone.is_empty()
         && (c.phone.len() > 32
-            || !c.phone.chars().all(|ch| ch.is_ascii_digit() || "+-() ".contains(ch))
+            || !c
+                .phone
+                .chars()
+                .all(|ch| ch.is_ascii_digit() || "+-() ".contains(ch))
             || c.phone.chars().filter(char::is_ascii_digit).count() < 5)
     {
-        v.add(format!("{f}.phone"), "must be at most 32 characters of digits, + - ( ) and spaces");
+        v.add(
+            format!("{f}.phone"),
+            "must be at most 32 characters of digits, + - ( ) and spaces",
+        );
     }
     text(v, &format!("{f}.name"), &c.name, SHORT);
     text(v, &format!("{f}.title"), &c.title, SHORT);
@@ -299,7 +318,10 @@ fn text(v: &mut Violations, f: &str, s: &str, max: usize) {
     let n = s.chars().count();
     if n > max {
         v.add(f, format!("must be at most {max} characters (got {n})"));
-    } else if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    } else if s
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         v.add(f, "must not contain control characters");
     }
 }
@@ -372,7 +394,9 @@ mod tests {
         for ok in ["a@b.co", "li.wei+crm@example.com.cn", "张@例子.中国"] {
             assert!(is_email(ok), "{ok}");
         }
-        for bad in ["", "a", "a@", "@b.co", "a@b", "a b@c.co", "a@b.c0", "a@-b.co"] {
+        for bad in [
+            "", "a", "a@", "@b.co", "a@b", "a b@c.co", "a@b.c0", "a@-b.co",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
     }

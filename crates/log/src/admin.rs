@@ -17,7 +17,11 @@ pub async fn ensure_topics(cfg: &LogConfig) -> Result<(), LogError> {
         .create()?;
     let dlq = cfg.dead_letter_topic();
     let topics = [
-        NewTopic::new(&cfg.topic, cfg.partitions, TopicReplication::Fixed(cfg.replication)),
+        NewTopic::new(
+            &cfg.topic,
+            cfg.partitions,
+            TopicReplication::Fixed(cfg.replication),
+        ),
         NewTopic::new(&dlq, 1, TopicReplication::Fixed(cfg.replication)),
     ];
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));

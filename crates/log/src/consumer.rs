@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use rdkafka::types::RDKafkaRespErr;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 /// Consumer settings: no auto commit (PostgreSQL holds the real checkpoint; Kafka commits
@@ -69,13 +69,18 @@ impl AssignmentContext {
     fn start_at_checkpoints(&self, tpl: &mut TopicPartitionList) {
         let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
         for e in tpl.elements() {
-            by_topic.entry(e.topic().to_string()).or_default().push(e.partition());
+            by_topic
+                .entry(e.topic().to_string())
+                .or_default()
+                .push(e.partition());
         }
         for (topic, partitions) in by_topic {
             match self.checkpoints.next_offsets(&topic, &partitions) {
                 Ok(stored) => {
                     for p in partitions {
-                        let offset = stored.get(&p).map_or(Offset::Beginning, |o| Offset::Offset(*o));
+                        let offset = stored
+                            .get(&p)
+                            .map_or(Offset::Beginning, |o| Offset::Offset(*o));
                         if let Err(e) = tpl.set_partition_offset(&topic, p, offset) {
                             tracing::warn!(%topic, partition = p, error = %e, "cannot set start offset");
                         }
@@ -83,7 +88,9 @@ impl AssignmentContext {
                     }
                 }
                 // Still correct, only slower: the projector skips records below the checkpoint.
-                Err(e) => tracing::warn!(%topic, error = %e, "checkpoints unavailable; starting at committed offsets"),
+                Err(e) => {
+                    tracing::warn!(%topic, error = %e, "checkpoints unavailable; starting at committed offsets")
+                }
             }
         }
     }

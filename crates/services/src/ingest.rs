@@ -36,7 +36,9 @@ impl Ingest {
     async fn write(&self, events: &[pb::Event]) -> Result<Vec<Position>, ApiError> {
         self.producer.append(events).await.map_err(|e| {
             tracing::warn!(error = %e, "append failed");
-            ApiError::Unavailable(format!("the log did not acknowledge the events ({e}); retry: ids are idempotent"))
+            ApiError::Unavailable(format!(
+                "the log did not acknowledge the events ({e}); retry: ids are idempotent"
+            ))
         })
     }
 
@@ -104,15 +106,42 @@ pub fn prepare(
 
 fn check_batch_size(n: usize) -> Result<(), ApiError> {
     if n == 0 {
-        return Err(ApiError::invalid_field("events", "at least one event is required"));
+        return Err(ApiError::invalid_field(
+            "events",
+            "at least one event is required",
+        ));
     }
     if n > validate::MAX_BATCH {
         return Err(ApiError::invalid_field(
             "events",
-            format!("at most {} events per request (got {n})", validate::MAX_BATCH),
+            format!(
+                "at most {} events per request (got {n})",
+                validate::MAX_BATCH
+            ),
         ));
     }
     Ok(())
+}
+
+/// The tenant of one streamed message: the first message decides it (from its field or the
+/// metadata); later messages may repeat it or leave it empty.
+fn stream_tenant(
+    current: &mut Option<String>,
+    metadata: &tonic::metadata::MetadataMap,
+    requested: &str,
+) -> Result<String, ApiError> {
+    match current {
+        None => {
+            let t = tenant::resolve(metadata, requested)?;
+            *current = Some(t.clone());
+            Ok(t)
+        }
+        Some(t) if requested.is_empty() || requested == t => Ok(t.clone()),
+        Some(_) => Err(ApiError::invalid_field(
+            "tenant_id",
+            "differs from the stream's tenant",
+        )),
+    }
 }
 
 type ResponseStream = Pin<Box<dyn Stream<Item = Result<pb::StreamEventsResponse, Status>> + Send>>;
@@ -136,7 +165,16 @@ impl IngestService for Ingest {
                 .events
                 .into_iter()
                 .enumerate()
-                .filter_map(|(i, e)| prepare(e, &tenant, now, &tp, &format!("events[{i}]"), &mut violations))
+                .filter_map(|(i, e)| {
+                    prepare(
+                        e,
+                        &tenant,
+                        now,
+                        &tp,
+                        &format!("events[{i}]"),
+                        &mut violations,
+                    )
+                })
                 .collect();
             if !violations.is_empty() {
                 return Err(ApiError::invalid(violations).into());
@@ -181,18 +219,7 @@ impl IngestService for Ingest {
                                     open = false;
                                 }
                                 Some(Ok(m)) => {
-                                    let t = match (&tenant, m.tenant_id.as_str()) {
-                                        (None, _) => tenant::resolve(&metadata, &m.tenant_id).map(|t| {
-                                            tenant = Some(t.clone());
-                                            t
-                                        }),
-                                        (Some(t), "") => Ok(t.clone()),
-                                        (Some(t), r) if r == t => Ok(t.clone()),
-                                        (Some(_), _) => Err(ApiError::invalid_field(
-                                            "tenant_id",
-                                            "differs from the stream's tenant",
-                                        )),
-                                    };
+                                    let t = stream_tenant(&mut tenant, &metadata, &m.tenant_id);
                                     in_flight.push_back(this.clone().one(seq, t, m.event, tp.clone()));
                                     seq += 1;
                                 }

@@ -61,6 +61,17 @@ pub enum ProjectorError {
     Log(#[from] leadledger_log::LogError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error(
+        "the read models were built from another log: checkpoint {checkpoint} of \
+         {topic}/{partition} is beyond its end ({high}), so the topic was recreated; \
+         rebuild into a fresh database or use a new topic"
+    )]
+    CheckpointBeyondLog {
+        topic: String,
+        partition: i32,
+        checkpoint: i64,
+        high: i64,
+    },
 }
 
 /// Running totals, for logs and tests.
@@ -152,9 +163,28 @@ impl Projector {
         if need.is_empty() {
             return Ok(());
         }
-        let stored = retry_store(|| checkpoints::load(&self.store.pool, CORE, &self.cfg.log.topic)).await?;
+        let stored =
+            retry_store(|| checkpoints::load(&self.store.pool, CORE, &self.cfg.log.topic)).await?;
         for p in need {
-            self.next.insert(p, stored.get(&p).copied().unwrap_or(0));
+            let checkpoint = stored.get(&p).copied().unwrap_or(0);
+            if checkpoint > 0 {
+                // A checkpoint beyond the end of the log means these read models were built
+                // from another log (the topic was deleted and recreated): applying this one
+                // would silently skip its first records.
+                let topic = &self.cfg.log.topic;
+                let (_, high) =
+                    self.consumer
+                        .fetch_watermarks(topic, p, Duration::from_secs(10))?;
+                if checkpoint > high {
+                    return Err(ProjectorError::CheckpointBeyondLog {
+                        topic: topic.clone(),
+                        partition: p,
+                        checkpoint,
+                        high,
+                    });
+                }
+            }
+            self.next.insert(p, checkpoint);
         }
         Ok(())
     }
@@ -193,7 +223,9 @@ impl Projector {
             return Ok(());
         }
         let started = std::time::Instant::now();
-        let outcome = self.apply(&records, &next_offsets, &batch, shutdown).await?;
+        let outcome = self
+            .apply(&records, &next_offsets, &batch, shutdown)
+            .await?;
         self.totals.applied += outcome.applied as u64;
         self.totals.duplicates += outcome.duplicates as u64;
         self.totals.batches += 1;
@@ -229,7 +261,9 @@ impl Projector {
         let topic = self.cfg.log.topic.clone();
         let mut pause = Duration::from_millis(100);
         loop {
-            match projection::apply_batch(&self.store.pool, CORE, &topic, records, next_offsets).await {
+            match projection::apply_batch(&self.store.pool, CORE, &topic, records, next_offsets)
+                .await
+            {
                 Ok(o) => return Ok(o),
                 Err(e) if e.is_transient() => {
                     tracing::warn!(error = %e, retry_in_ms = pause.as_millis(), "database unavailable; retrying batch");
@@ -248,7 +282,17 @@ impl Projector {
         let mut total = BatchOutcome::default();
         for r in records {
             let one = BTreeMap::from([(r.partition, r.offset + 1)]);
-            match retry_store(|| projection::apply_batch(&self.store.pool, CORE, &topic, std::slice::from_ref(r), &one)).await {
+            match retry_store(|| {
+                projection::apply_batch(
+                    &self.store.pool,
+                    CORE,
+                    &topic,
+                    std::slice::from_ref(r),
+                    &one,
+                )
+            })
+            .await
+            {
                 Ok(o) => {
                     total.applied += o.applied;
                     total.duplicates += o.duplicates;
@@ -259,14 +303,17 @@ impl Projector {
                         .iter()
                         .find(|m| m.partition() == r.partition && m.offset() == r.offset)
                         .expect("record comes from the batch");
-                    self.dlq.send(m, &format!("could not be applied: {e}")).await?;
+                    self.dlq
+                        .send(m, &format!("could not be applied: {e}"))
+                        .await?;
                     self.totals.dead_letters += 1;
                 }
                 Err(e) => return Err(e),
             }
         }
         // Move the checkpoints over everything the batch covered.
-        retry_store(|| projection::apply_batch(&self.store.pool, CORE, &topic, &[], next_offsets)).await?;
+        retry_store(|| projection::apply_batch(&self.store.pool, CORE, &topic, &[], next_offsets))
+            .await?;
         Ok(total)
     }
 }
@@ -304,7 +351,10 @@ impl CheckpointSource for PgCheckpoints {
                     .await
                     .map_err(|e| e.to_string())?;
                     let _ = conn.close().await;
-                    Ok(rows.into_iter().filter(|(p, _)| wanted.contains(p)).collect())
+                    Ok(rows
+                        .into_iter()
+                        .filter(|(p, _)| wanted.contains(p))
+                        .collect())
                 })
             })
             .join()
@@ -368,6 +418,9 @@ fn has_nul(v: &serde_json::Value) -> bool {
 }
 
 fn describe(v: &Violations) -> String {
-    let parts: Vec<String> = v.0.iter().map(|f| format!("{}: {}", f.field, f.description)).collect();
+    let parts: Vec<String> =
+        v.0.iter()
+            .map(|f| format!("{}: {}", f.field, f.description))
+            .collect();
     format!("invalid event: {}", parts.join("; "))
 }

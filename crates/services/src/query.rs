@@ -51,7 +51,10 @@ impl Query {
         if token.topic != self.topic {
             return Err(ApiError::invalid_field(
                 "consistency_token",
-                format!("names topic {} but this service reads {}", token.topic, self.topic),
+                format!(
+                    "names topic {} but this service reads {}",
+                    token.topic, self.topic
+                ),
             ));
         }
         let budget = grpc_timeout(request)
@@ -175,8 +178,10 @@ fn optional_time(
     field: &str,
     t: Option<&prost_types::Timestamp>,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
-    t.map(|t| time_from_proto(t).ok_or_else(|| ApiError::invalid_field(field, "not a valid timestamp")))
-        .transpose()
+    t.map(|t| {
+        time_from_proto(t).ok_or_else(|| ApiError::invalid_field(field, "not a valid timestamp"))
+    })
+    .transpose()
 }
 
 #[tonic::async_trait]
@@ -186,7 +191,8 @@ impl QueryService for Query {
         request: Request<pb::GetLeadRequest>,
     ) -> Result<Response<pb::GetLeadResponse>, Status> {
         let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
-        self.wait_for(&request, &request.get_ref().consistency_token).await?;
+        self.wait_for(&request, &request.get_ref().consistency_token)
+            .await?;
         let lead_id = &request.get_ref().lead_id;
         if lead_id.is_empty() {
             return Err(ApiError::invalid_field("lead_id", "required").into());
@@ -245,7 +251,8 @@ impl QueryService for Query {
         request: Request<pb::ListLeadsRequest>,
     ) -> Result<Response<pb::ListLeadsResponse>, Status> {
         let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
-        self.wait_for(&request, &request.get_ref().consistency_token).await?;
+        self.wait_for(&request, &request.get_ref().consistency_token)
+            .await?;
         let r = request.get_ref();
         let page_size = match r.page_size {
             0 => 100,
@@ -277,9 +284,15 @@ impl QueryService for Query {
             captured_to: optional_time("captured_to", r.captured_to.as_ref())?,
         };
         let cursor = decode_cursor(&r.page_token)?;
-        let mut rows = queries::list_leads(&self.store.pool, &tenant, &filter, cursor.as_ref(), page_size + 1)
-            .await
-            .map_err(db_error)?;
+        let mut rows = queries::list_leads(
+            &self.store.pool,
+            &tenant,
+            &filter,
+            cursor.as_ref(),
+            page_size + 1,
+        )
+        .await
+        .map_err(db_error)?;
         let more = rows.len() as i64 > page_size;
         rows.truncate(usize::try_from(page_size).unwrap_or(100));
         let next_page_token = if more {
@@ -298,7 +311,8 @@ impl QueryService for Query {
         request: Request<pb::FunnelRequest>,
     ) -> Result<Response<pb::FunnelResponse>, Status> {
         let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
-        self.wait_for(&request, &request.get_ref().consistency_token).await?;
+        self.wait_for(&request, &request.get_ref().consistency_token)
+            .await?;
         let r = request.get_ref();
         let mut dims = Vec::new();
         for (i, d) in r.group_by.iter().enumerate() {

@@ -52,15 +52,20 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_optional_service(services.ingest.map(|s| {
-            IngestServiceServer::new(s)
-                .max_decoding_message_size(MAX_MESSAGE)
-        }))
-        .add_optional_service(services.query.map(|s| {
-            QueryServiceServer::new(s).max_decoding_message_size(MAX_MESSAGE)
-        }));
+        .add_optional_service(
+            services
+                .ingest
+                .map(|s| IngestServiceServer::new(s).max_decoding_message_size(MAX_MESSAGE)),
+        )
+        .add_optional_service(
+            services
+                .query
+                .map(|s| QueryServiceServer::new(s).max_decoding_message_size(MAX_MESSAGE)),
+        );
     let _ = &mut router;
-    health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    health
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, "gRPC server listening");
     router

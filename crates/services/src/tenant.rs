@@ -13,7 +13,10 @@ pub const HEADER: &str = "x-tenant-id";
 
 /// Decides the tenant of a request.
 pub fn resolve(metadata: &MetadataMap, requested: &str) -> Result<String, ApiError> {
-    let header = metadata.get(HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let header = metadata
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let tenant = match (requested, header) {
         ("", h) => h,
         (r, "") => r,

@@ -44,7 +44,8 @@ impl Token {
         if s.is_empty() {
             return Ok(None);
         }
-        let bad = || ApiError::invalid_field("consistency_token", "not a token issued by this service");
+        let bad =
+            || ApiError::invalid_field("consistency_token", "not a token issued by this service");
         let rest = s.strip_prefix("ct1:").ok_or_else(bad)?;
         let (topic, list) = rest.rsplit_once(':').ok_or_else(bad)?;
         let mut offsets = BTreeMap::new();
@@ -78,9 +79,18 @@ mod tests {
     #[test]
     fn round_trip_and_satisfaction() {
         let positions = [
-            Position { partition: 0, offset: 5 },
-            Position { partition: 2, offset: 9 },
-            Position { partition: 0, offset: 7 },
+            Position {
+                partition: 0,
+                offset: 5,
+            },
+            Position {
+                partition: 2,
+                offset: 9,
+            },
+            Position {
+                partition: 0,
+                offset: 7,
+            },
         ];
         let t = Token::new("leadledger.events", &positions);
         let s = t.encode();

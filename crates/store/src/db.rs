@@ -52,7 +52,8 @@ impl Store {
             let stmt = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
             if let Err(e) = sqlx::query(&stmt).execute(&mut conn).await {
                 // Another process may have created it at the same moment.
-                let dup = matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42P04"));
+                let dup =
+                    matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42P04"));
                 if !dup {
                     return Err(e.into());
                 }

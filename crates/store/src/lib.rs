@@ -31,9 +31,9 @@ impl StoreError {
     /// Whether retrying later may succeed (connection lost, server restarting, serialization).
     pub fn is_transient(&self) -> bool {
         match self {
-            StoreError::Db(sqlx::Error::Database(e)) => e
-                .code()
-                .is_some_and(|c| c.starts_with("08") || c.starts_with("57") || c == "40001" || c == "40P01"),
+            StoreError::Db(sqlx::Error::Database(e)) => e.code().is_some_and(|c| {
+                c.starts_with("08") || c.starts_with("57") || c == "40001" || c == "40P01"
+            }),
             StoreError::Db(
                 sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed,
             ) => true,

@@ -140,8 +140,9 @@ async fn refold(
 
     let mut timelines: HashMap<(String, String), Vec<Event>> = HashMap::new();
     for (tenant, lead, body) in rows {
-        let event: Event = serde_json::from_value(body)
-            .map_err(|e| StoreError::Corrupt(format!("lead_events.body of {tenant}/{lead}: {e}")))?;
+        let event: Event = serde_json::from_value(body).map_err(|e| {
+            StoreError::Corrupt(format!("lead_events.body of {tenant}/{lead}: {e}"))
+        })?;
         timelines.entry((tenant, lead)).or_default().push(event);
     }
 
@@ -199,13 +200,47 @@ async fn refold(
 
 /// Columns of `leads` that the fold writes (all of them but the key).
 const LEAD_COLUMNS: &[&str] = &[
-    "stage", "owner_team", "owner_queue", "owner_rep_id", "owner_partner_id", "email", "phone",
-    "contact_name", "contact_title", "company_name", "company_domain", "region", "industry",
-    "segment", "employees", "channel", "campaign", "medium", "keyword", "utm_source",
-    "utm_medium", "utm_campaign", "utm_term", "utm_content", "landing_page", "referrer",
-    "offline_activity_id", "captured_at", "mql_at", "sql_at", "poc_at", "signed_at", "max_rank",
-    "signed_amount_minor", "signed_currency", "poc_outcome", "event_count",
-    "unknown_event_count", "touch_count", "follow_up_count", "first_follow_up_at",
+    "stage",
+    "owner_team",
+    "owner_queue",
+    "owner_rep_id",
+    "owner_partner_id",
+    "email",
+    "phone",
+    "contact_name",
+    "contact_title",
+    "company_name",
+    "company_domain",
+    "region",
+    "industry",
+    "segment",
+    "employees",
+    "channel",
+    "campaign",
+    "medium",
+    "keyword",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "landing_page",
+    "referrer",
+    "offline_activity_id",
+    "captured_at",
+    "mql_at",
+    "sql_at",
+    "poc_at",
+    "signed_at",
+    "max_rank",
+    "signed_amount_minor",
+    "signed_currency",
+    "poc_outcome",
+    "event_count",
+    "unknown_event_count",
+    "touch_count",
+    "follow_up_count",
+    "first_follow_up_at",
     "last_event_at",
 ];
 

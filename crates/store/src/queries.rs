@@ -96,12 +96,13 @@ pub async fn get_lead(
     lead: &str,
 ) -> Result<Option<LeadDetail>, StoreError> {
     let mut tx = pool.begin().await?;
-    let row: Option<LeadRow> =
-        sqlx::query_as(&format!("{LEAD_SELECT} WHERE tenant_id = $1 AND lead_id = $2"))
-            .bind(tenant)
-            .bind(lead)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let row: Option<LeadRow> = sqlx::query_as(&format!(
+        "{LEAD_SELECT} WHERE tenant_id = $1 AND lead_id = $2"
+    ))
+    .bind(tenant)
+    .bind(lead)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(lead_row) = row else {
         return Ok(None);
     };
@@ -171,7 +172,9 @@ pub async fn list_leads(
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new(LEAD_SELECT);
     q.push(" WHERE tenant_id = ").push_bind(tenant);
     if !filter.stages.is_empty() {
-        q.push(" AND stage = ANY(").push_bind(filter.stages.clone()).push(")");
+        q.push(" AND stage = ANY(")
+            .push_bind(filter.stages.clone())
+            .push(")");
     }
     for (col, value) in [
         ("channel", &filter.channel),

@@ -1,0 +1,30 @@
+# leadledger: the two commands a newcomer needs are `make run` and `make test`.
+.PHONY: run test bench up down lint fmt
+
+# Bring up broker and database if needed, start the service, stream a simulated quarter,
+# print the funnel report.
+run:
+	bash scripts/run.sh
+
+# Unit, property and integration tests against the real broker and PostgreSQL.
+test:
+	bash scripts/test.sh
+
+# Throughput and freshness against raw baselines; figures go to docs/BENCHMARKS.md.
+bench:
+	bash scripts/bench.sh
+
+# Broker and database only.
+up:
+	bash scripts/broker.sh up
+	bash scripts/postgres.sh
+
+down:
+	bash scripts/broker.sh down
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all

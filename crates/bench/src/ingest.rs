@@ -1,0 +1,90 @@
+//! Ingest throughput: an in-process gRPC server hosting only `IngestService` (on
+//! 127.0.0.1:0, the real `serve`), and a tonic client sending the workload's wire events in
+//! `Append` calls of `batch` events, `concurrency` calls in flight.
+//!
+//! Timed: from the first call to the last response; every event must come back acked. The
+//! requests are built before the clock starts.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures::stream::{self, StreamExt};
+use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
+use leadledger_log::{EventProducer, LogConfig};
+use leadledger_services::ingest::Ingest;
+use leadledger_services::server::{serve, Services};
+use tokio_util::sync::CancellationToken;
+
+use crate::report::{Percentiles, Throughput};
+use crate::workload::Workload;
+
+/// What the ingest phase measured.
+pub struct IngestRun {
+    pub run: Throughput,
+    /// Latency of one `Append` call.
+    pub calls: Percentiles,
+}
+
+/// Runs the workload through `Append` into `log`'s topic.
+pub async fn run(
+    log: &LogConfig,
+    w: &Workload,
+    batch: usize,
+    concurrency: usize,
+) -> anyhow::Result<IngestRun> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let services = Services {
+        ingest: Some(Ingest::new(EventProducer::new(log)?)),
+        query: None,
+    };
+    let stop = CancellationToken::new();
+    let server = tokio::spawn(serve(listener, services, stop.clone().cancelled_owned()));
+    let client = IngestServiceClient::connect(format!("http://{addr}"))
+        .await
+        .context("connecting to the in-process ingest server")?;
+
+    let requests: Vec<pb::AppendRequest> = w
+        .wire
+        .chunks(batch)
+        .map(|events| pb::AppendRequest {
+            tenant_id: w.tenant.clone(),
+            events: events.to_vec(),
+        })
+        .collect();
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<(usize, Duration)>> = stream::iter(requests)
+        .map(|req| {
+            let mut c = client.clone();
+            async move {
+                let n = req.events.len();
+                let t0 = Instant::now();
+                let resp = c.append(req).await.context("Append")?.into_inner();
+                anyhow::ensure!(resp.acks.len() == n, "{n} events, {} acks", resp.acks.len());
+                Ok((n, t0.elapsed()))
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    stop.cancel();
+    server.await??;
+
+    let mut acked = 0;
+    let mut calls = Vec::with_capacity(results.len());
+    for r in results {
+        let (n, d) = r?;
+        acked += n;
+        calls.push(d);
+    }
+    anyhow::ensure!(acked == w.count(), "{acked} of {} events acked", w.count());
+    Ok(IngestRun {
+        run: Throughput {
+            events: acked,
+            elapsed,
+            startup: None,
+        },
+        calls: Percentiles::of(calls),
+    })
+}

@@ -1,0 +1,216 @@
+//! `leadledger-bench`: what `make bench` runs. Measures ingest and projector throughput
+//! against raw Kafka and PostgreSQL baselines taken in the same run, and append → read
+//! freshness, against the real broker and PostgreSQL; prints a summary and writes
+//! docs/BENCHMARKS.md.
+//!
+//! Phases, in order, each on fresh topics (unique names) and fresh databases (dropped at
+//! the end):
+//! 1. raw producer → topic A; 2. ingest `Append` → topic B; 3. raw consumer ← topic B;
+//! 4. projector ← topic B into database 1; 5. raw `COPY` into a scratch table of database 1;
+//! 6. raw log latency (producer ack → consumer receipt, one record at a time) on topic C,
+//!    then freshness: ingest + query + projector on topic D and database 2.
+//!
+//! # Layout
+//! - `main.rs`: flags, orchestration, writing the doc.
+//! - [`setup`]: fresh topics and databases, end offsets.
+//! - [`workload`]: the seeded simulated events, in wire and log form.
+//! - [`baseline`]: raw producer, raw consumer, raw `COPY`.
+//! - [`ingest`]: `Append` through an in-process server.
+//! - [`projector`]: the real projector over a filled topic.
+//! - [`freshness`]: fixed-rate append + read-your-write latency.
+//! - [`report`]: figures, machine description, stdout summary and Markdown.
+
+mod baseline;
+mod freshness;
+mod ingest;
+mod projector;
+mod report;
+mod setup;
+mod workload;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+
+use crate::report::{Figures, Machine};
+use crate::setup::Env;
+use crate::workload::Workload;
+
+/// Throughput and freshness of leadledger against raw baselines measured in the same run.
+#[derive(Parser, Debug)]
+#[command(name = "leadledger-bench")]
+struct Args {
+    /// Events per throughput phase.
+    #[arg(long, default_value_t = 20_000)]
+    events: usize,
+    /// Seed of the simulated quarter the events come from.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Partitions of every topic the bench creates.
+    #[arg(long, default_value_t = 6)]
+    partitions: i32,
+    /// Events per `Append` call in the ingest phase (1..500).
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    /// `Append` calls in flight in the ingest phase.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// One-event appends per second in the freshness phase.
+    #[arg(long, default_value_t = 500.0)]
+    fresh_rate: f64,
+    /// Duration of the freshness phase, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    fresh_secs: f64,
+    /// Kafka bootstrap servers.
+    #[arg(long, env = "LEADLEDGER_KAFKA", default_value = "127.0.0.1:9092")]
+    brokers: String,
+    /// PostgreSQL server URL, without a database (databases are created and dropped).
+    #[arg(
+        long,
+        env = "LEADLEDGER_BENCH_PG",
+        default_value = "postgres://postgres@127.0.0.1:5432"
+    )]
+    pg: String,
+    /// Where to write the Markdown report.
+    #[arg(long, default_value = "docs/BENCHMARKS.md")]
+    out: PathBuf,
+    /// Print the summary only; do not write the report.
+    #[arg(long)]
+    no_write: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LEADLEDGER_BENCH_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    anyhow::ensure!(
+        (1..=leadledger_domain::validate::MAX_BATCH).contains(&args.batch),
+        "--batch must be 1..{}",
+        leadledger_domain::validate::MAX_BATCH
+    );
+    if cfg!(debug_assertions) {
+        eprintln!("bench: WARNING: debug build; figures are not representative (use --release)");
+    }
+    let mut env = Env {
+        brokers: args.brokers.clone(),
+        pg: args.pg.trim_end_matches('/').to_string(),
+        partitions: args.partitions,
+        databases: Vec::new(),
+    };
+    let result = run(&args, &mut env).await;
+    env.drop_databases().await;
+    let (figures, machine) = result?;
+
+    print!("{}", report::summary(&figures));
+    if !args.no_write {
+        let when = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+        let command = std::env::args().collect::<Vec<_>>().join(" ");
+        let text = report::markdown(&figures, &machine, &when, &command);
+        if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&args.out, text)
+            .with_context(|| format!("writing {}", args.out.display()))?;
+        println!("bench: wrote {}", args.out.display());
+    }
+    Ok(())
+}
+
+async fn run(args: &Args, env: &mut Env) -> anyhow::Result<(Figures, Machine)> {
+    let step = |s: &str| eprintln!("bench: {s}");
+    step(&format!(
+        "generating {} events (seed {})",
+        args.events, args.seed
+    ));
+    let w = Workload::build(args.seed, args.events)?;
+
+    step("1/6 raw producer");
+    let raw_topic = env.topic("raw").await?;
+    let produce = baseline::produce(&env.brokers, &raw_topic.topic, &w).await?;
+
+    step("2/6 ingest Append");
+    let ingest_log = env.topic("ingest").await?;
+    let ingest = ingest::run(&ingest_log, &w, args.batch, args.concurrency).await?;
+    let ends = env.end_offsets(&ingest_log.topic).await?;
+    let written: i64 = ends.values().sum();
+    anyhow::ensure!(
+        written == w.count() as i64,
+        "topic {} holds {written} records, expected {}",
+        ingest_log.topic,
+        w.count()
+    );
+
+    step("3/6 raw consumer");
+    let consume = baseline::consume(&env.brokers, &ingest_log.topic, w.count()).await?;
+
+    step("4/6 projector");
+    let store = env.database("projector").await?;
+    let postgres: String = sqlx::query_scalar("SELECT version()")
+        .fetch_one(&store.pool)
+        .await?;
+    let projected = projector::run(&ingest_log, &store, &ends, w.count()).await?;
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_events")
+        .fetch_one(&store.pool)
+        .await?;
+    anyhow::ensure!(
+        rows == w.distinct as i64,
+        "projector wrote {rows} events, expected {} distinct",
+        w.distinct
+    );
+
+    step("5/6 raw COPY");
+    let copy = baseline::copy(&store, &w, args.partitions).await?;
+    store.pool.close().await;
+
+    step(&format!(
+        "6/6 raw log latency, then freshness ({} appends/s for {} s each)",
+        args.fresh_rate, args.fresh_secs
+    ));
+    let latency_log = env.topic("latency").await?;
+    let log_latency = baseline::log_latency(
+        &env.brokers,
+        &latency_log.topic,
+        &w,
+        args.fresh_rate,
+        args.fresh_secs,
+    )
+    .await?;
+    let fresh_log = env.topic("fresh").await?;
+    let fresh_store = env.database("fresh").await?;
+    let freshness = freshness::run(
+        &fresh_log,
+        &fresh_store,
+        &w,
+        args.fresh_rate,
+        args.fresh_secs,
+    )
+    .await?;
+    fresh_store.pool.close().await;
+
+    let figures = Figures {
+        events: w.count(),
+        distinct: w.distinct,
+        leads: w.leads,
+        value_bytes: w.value_bytes(),
+        partitions: args.partitions,
+        batch: args.batch,
+        concurrency: args.concurrency,
+        produce,
+        ingest: ingest.run,
+        ingest_calls: ingest.calls,
+        consume,
+        projector: projected.run,
+        projector_totals: projected.totals,
+        copy,
+        freshness,
+        log_latency,
+    };
+    Ok((figures, Machine::probe(postgres)))
+}
