@@ -12,3 +12,6 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 cargo nextest run --workspace --no-fail-fast "$@"
+# A third-party client (grpcurl, reflection v1alpha) against the real binary.
+cargo build -q -p leadledger
+bash scripts/smoke-grpcurl.sh

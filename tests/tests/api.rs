@@ -333,3 +333,24 @@ async fn a_simulated_quarter_projects_exactly_the_expected_funnel() -> anyhow::R
     assert_eq!(u64::try_from(events)?, sim.expected.distinct_events);
     env.cleanup().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_request_is_refused_and_appends_nothing() -> anyhow::Result<()> {
+    let env = TestEnv::start(1).await?;
+    let mut ingest = env.ingest().await?;
+    // 400 events of ~12 KiB each: under the 500-event limit, over the 4 MiB message limit.
+    let events: Vec<pb::Event> = (0..400)
+        .map(|i| {
+            let mut e = mql("L-1", &format!("m{i}"), at(4, 2, 9));
+            if let Some(Payload::MqlQualified(m)) = e.payload.as_mut() {
+                m.reason = "x".repeat(12 * 1024);
+            }
+            e
+        })
+        .collect();
+    let err = append(&mut ingest, T, events).await.unwrap_err();
+    assert_eq!(err.code(), Code::OutOfRange, "{err}");
+    assert!(err.message().contains("too large"), "{}", err.message());
+    assert_eq!(env.end_offsets(&env.log.topic)?, [0]);
+    env.cleanup().await
+}

@@ -7,6 +7,9 @@
 //! | `NotYetConsistent` | DEADLINE_EXCEEDED | the projection had not applied the consistency token before the deadline |
 //! | `Unavailable` | UNAVAILABLE + `google.rpc.RetryInfo` | the log or the database cannot be reached; safe to retry (ids are idempotent) |
 //! | `Internal` | INTERNAL | a bug: logged with its cause |
+//!
+//! A request over the 4 MiB message limit is refused by tonic itself with OUT_OF_RANGE
+//! before any service code runs.
 
 use leadledger_domain::Violations;
 use tonic::{Code, Status};

@@ -14,7 +14,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::{ingest::Ingest, query::Query};
 
-/// Largest request accepted (4 MiB); larger ones get RESOURCE_EXHAUSTED from tonic.
+/// Largest request accepted (4 MiB); tonic answers larger ones with OUT_OF_RANGE.
 pub const MAX_MESSAGE: usize = 4 * 1024 * 1024;
 
 /// The services one process hosts.
