@@ -261,3 +261,45 @@ fn tracing_init() -> Result<(), ()> {
     });
     Ok(())
 }
+
+/// The field paths of the `google.rpc.BadRequest` violations of an error, in order.
+pub fn violation_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|br| {
+            br.field_violations
+                .iter()
+                .map(|v| v.field.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Produces one record straight to a topic, bypassing ingest (poison records, newer writers).
+pub async fn produce_raw(
+    brokers: &str,
+    topic: &str,
+    key: &str,
+    value: &[u8],
+    event_type_header: Option<&str>,
+) -> anyhow::Result<()> {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()?;
+    let mut record = FutureRecord::to(topic).key(key).payload(value);
+    if let Some(t) = event_type_header {
+        record = record.headers(OwnedHeaders::new().insert(Header {
+            key: leadledger_log::envelope::EVENT_TYPE,
+            value: Some(t),
+        }));
+    }
+    producer
+        .send(record, Duration::from_secs(10))
+        .await
+        .map_err(|(e, _)| e)?;
+    Ok(())
+}

@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use leadledger_api::pb::{self, event::Payload};
 use leadledger_e2e::events::{at, captured, mql, signed};
-use leadledger_e2e::{append, TestEnv};
+use leadledger_e2e::{append, produce_raw, violation_fields, TestEnv};
 use prost::Message as _;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use tonic::Code;
 
@@ -150,16 +149,7 @@ async fn capture_lead_is_one_call_and_names_its_own_fields() -> anyhow::Result<(
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    use tonic_types::StatusExt;
-    let details = err.get_error_details();
-    let fields: Vec<&str> = details
-        .bad_request()
-        .unwrap()
-        .field_violations
-        .iter()
-        .map(|v| v.field.as_str())
-        .collect();
-    assert_eq!(fields, ["lead_id", "lead.contact.email"]);
+    assert_eq!(violation_fields(&err), ["lead_id", "lead.contact.email"]);
     env.cleanup().await
 }
 
@@ -216,15 +206,7 @@ async fn an_event_type_from_a_newer_writer_is_kept_but_not_folded() -> anyhow::R
     }
     .encode_to_vec();
     future.extend_from_slice(&[0x9a, 0x06, 0x02, 0x08, 0x01]); // field 99, bytes {1: 1}
-    let p: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", &env.log.brokers)
-        .create()?;
-    p.send(
-        FutureRecord::to(&env.log.topic).key("L-3").payload(&future),
-        Duration::from_secs(10),
-    )
-    .await
-    .map_err(|(e, _)| e)?;
+    produce_raw(&env.log.brokers, &env.log.topic, "L-3", &future, None).await?;
     let r = append(&mut ingest, T, vec![mql("L-3", "m3", at(4, 3, 9))]).await?;
     let mut query = env.query().await?;
     let lead = query

@@ -6,12 +6,9 @@ use std::time::Duration;
 
 use leadledger_api::pb::{self, event::Payload};
 use leadledger_e2e::events::{accepted, at, captured, event, mql, signed};
-use leadledger_e2e::{append, dump_read_models, TestEnv};
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use leadledger_e2e::{append, dump_read_models, produce_raw, violation_fields, TestEnv};
 use rdkafka::ClientConfig;
 use tonic::Code;
-use tonic_types::StatusExt;
 
 const T: &str = "acme";
 
@@ -231,16 +228,8 @@ async fn invalid_requests_get_field_violations_and_append_nothing() -> anyhow::R
     .await
     .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    let details = err.get_error_details();
-    let fields: Vec<&str> = details
-        .bad_request()
-        .expect("google.rpc.BadRequest")
-        .field_violations
-        .iter()
-        .map(|v| v.field.as_str())
-        .collect();
     assert_eq!(
-        fields,
+        violation_fields(&err),
         [
             "events[1].lead_id",
             "events[2].payload.signed.currency",
@@ -263,15 +252,10 @@ async fn invalid_requests_get_field_violations_and_append_nothing() -> anyhow::R
     );
     future.tenant_id = "other".into();
     let err = append(&mut ingest, T, vec![future]).await.unwrap_err();
-    let details = err.get_error_details();
-    let fields: Vec<&str> = details
-        .bad_request()
-        .unwrap()
-        .field_violations
-        .iter()
-        .map(|v| v.field.as_str())
-        .collect();
-    assert_eq!(fields, ["events[0].tenant_id", "events[0].occurred_at"]);
+    assert_eq!(
+        violation_fields(&err),
+        ["events[0].tenant_id", "events[0].occurred_at"]
+    );
 
     assert_eq!(env.end_offsets(&env.log.topic)?, before, "nothing appended");
     env.cleanup().await
@@ -288,22 +272,15 @@ async fn a_garbage_record_goes_to_the_dead_letter_topic_and_the_rest_is_applied(
         vec![captured("L-1", "c1", at(4, 1, 9), "website")],
     )
     .await?;
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", &env.log.brokers)
-        .create()?;
-    producer
-        .send(
-            FutureRecord::to(&env.log.topic)
-                .key("L-1")
-                .payload(&b"\xff\xfe not protobuf at all"[..])
-                .headers(OwnedHeaders::new().insert(Header {
-                    key: "ll-event-type",
-                    value: Some("mql_qualified"),
-                })),
-            Duration::from_secs(10),
-        )
-        .await
-        .map_err(|(e, _)| e)?;
+    let garbage = b"\xff\xfe not protobuf at all";
+    produce_raw(
+        &env.log.brokers,
+        &env.log.topic,
+        "L-1",
+        garbage,
+        Some("mql_qualified"),
+    )
+    .await?;
     let r = append(&mut ingest, T, vec![mql("L-1", "m1", at(4, 2, 9))]).await?;
     let mut query = env.query().await?;
     let lead = query
