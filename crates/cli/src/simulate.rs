@@ -1,6 +1,7 @@
 //! `leadledger simulate`: generates a seeded synthetic quarter (see `leadledger-sim`) and
-//! sends it to the ingest RPC as a marketing tool and a CRM adapter would: in delivery order,
-//! with duplicates and late facts, in batches, retrying UNAVAILABLE (ids are idempotent).
+//! sends it to the ingest RPC as a marketing tool and a CRM adapter would: marketing facts in
+//! `Append` batches, CRM facts over one `StreamEvents` stream, both in delivery order with
+//! duplicates and late facts, retrying UNAVAILABLE (ids are idempotent).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -74,36 +75,36 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let batches: Vec<Vec<pb::Event>> = sim
+    // Marketing automation appends in batches; the CRM adapter streams its facts one by one.
+    let (crm, marketing): (Vec<pb::Event>, Vec<pb::Event>) = sim
         .deliveries
-        .chunks(args.batch)
-        .map(<[_]>::to_vec)
-        .collect();
+        .into_iter()
+        .partition(|e| e.source.as_ref().is_some_and(|s| s.system == CRM_SYSTEM));
+    let batches: Vec<Vec<pb::Event>> = marketing.chunks(args.batch).map(<[_]>::to_vec).collect();
     let tenant = args.tenant.clone();
-    let mut token = Token::default();
-    let mut results = stream::iter(batches.into_iter().map(|events| {
-        let mut c = client.clone();
-        let tenant = tenant.clone();
-        let bar = bar.clone();
-        async move {
-            let n = events.len() as u64;
-            let r = append_with_retry(&mut c, &tenant, events).await;
-            bar.inc(n);
-            r
-        }
-    }))
-    .buffer_unordered(args.concurrency.max(1));
-    while let Some(r) = results.next().await {
-        let resp = r?;
-        if let Some(t) =
-            Token::parse(&resp.consistency_token).map_err(|e| anyhow::anyhow!("{e}"))?
-        {
-            token.topic = t.topic;
-            for (p, o) in t.offsets {
-                let e = token.offsets.entry(p).or_insert(o);
-                *e = (*e).max(o);
+    let appends = async {
+        let mut token = Token::default();
+        let mut results = stream::iter(batches.into_iter().map(|events| {
+            let mut c = client.clone();
+            let tenant = tenant.clone();
+            let bar = bar.clone();
+            async move {
+                let n = events.len() as u64;
+                let r = append_with_retry(&mut c, &tenant, events).await;
+                bar.inc(n);
+                r
             }
+        }))
+        .buffer_unordered(args.concurrency.max(1));
+        while let Some(r) = results.next().await {
+            merge(&mut token, &r?.consistency_token)?;
         }
+        anyhow::Ok(token)
+    };
+    let streamed = stream_crm(client.clone(), &tenant, crm, &bar);
+    let (mut token, streamed) = tokio::try_join!(appends, streamed)?;
+    for t in streamed {
+        merge(&mut token, &t)?;
     }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
@@ -125,6 +126,70 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
     }
     println!("{encoded}");
     Ok(())
+}
+
+/// The source system whose facts the simulated CRM adapter streams.
+const CRM_SYSTEM: &str = "salesforce";
+
+/// Folds a consistency token into `into` (highest offset per partition).
+fn merge(into: &mut Token, token: &str) -> anyhow::Result<()> {
+    if let Some(t) = Token::parse(token).map_err(|e| anyhow::anyhow!("{e}"))? {
+        into.topic = t.topic;
+        for (p, o) in t.offsets {
+            let e = into.offsets.entry(p).or_insert(o);
+            *e = (*e).max(o);
+        }
+    }
+    Ok(())
+}
+
+/// Streams `events` over one `StreamEvents` call, as a CRM adapter does. Events the server
+/// could not append (UNAVAILABLE) are re-sent with `Append` afterwards; any other refusal is
+/// an error (the simulator only generates valid facts). Returns the tokens of the acks.
+async fn stream_crm(
+    mut client: IngestServiceClient<tonic::transport::Channel>,
+    tenant: &str,
+    events: Vec<pb::Event>,
+    bar: &ProgressBar,
+) -> anyhow::Result<Vec<String>> {
+    use pb::stream_events_response::Result as R;
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let requests: Vec<pb::StreamEventsRequest> = events
+        .iter()
+        .map(|e| pb::StreamEventsRequest {
+            tenant_id: tenant.to_string(),
+            event: Some(e.clone()),
+        })
+        .collect();
+    let mut responses = client
+        .stream_events(stream::iter(requests))
+        .await
+        .map_err(|s| anyhow::anyhow!("StreamEvents failed: {s}"))?
+        .into_inner();
+    let mut tokens = Vec::new();
+    let mut retry = Vec::new();
+    while let Some(r) = responses
+        .message()
+        .await
+        .map_err(|s| anyhow::anyhow!("StreamEvents broke: {s}"))?
+    {
+        bar.inc(1);
+        match r.result {
+            Some(R::Ack(_)) => tokens.push(r.consistency_token),
+            Some(R::Error(e)) if e.code == Code::Unavailable as i32 => {
+                let i = usize::try_from(r.sequence)?;
+                retry.push(events[i].clone());
+            }
+            Some(R::Error(e)) => anyhow::bail!("event {} refused: {}", r.sequence, e.message),
+            None => anyhow::bail!("empty stream response {}", r.sequence),
+        }
+    }
+    for chunk in retry.chunks(500) {
+        tokens.push(append_with_retry(&mut client, tenant, chunk.to_vec()).await?.consistency_token);
+    }
+    Ok(tokens)
 }
 
 async fn append_with_retry(

@@ -206,12 +206,22 @@ impl Projector {
             }
             next_offsets.insert(p, m.offset() + 1);
             match decode(m) {
-                Ok(event) => records.push(Record {
-                    partition: p,
-                    offset: m.offset(),
-                    event,
-                    raw: m.payload().unwrap_or_default().to_vec(),
-                }),
+                Ok((event, traceparent)) => {
+                    // Continues the trace of the request that appended the event.
+                    tracing::debug!(
+                        trace_id = crate::trace::trace_id(&traceparent),
+                        event_id = %event.event_id,
+                        partition = p,
+                        offset = m.offset(),
+                        "projecting"
+                    );
+                    records.push(Record {
+                        partition: p,
+                        offset: m.offset(),
+                        event,
+                        raw: m.payload().unwrap_or_default().to_vec(),
+                    })
+                }
                 Err(reason) => {
                     tracing::warn!(partition = p, offset = m.offset(), %reason, "dead-lettering record");
                     self.dlq.send(m, &reason).await?;
@@ -383,8 +393,9 @@ where
     }
 }
 
-/// Decodes a record into a domain event, or says why it cannot be applied.
-pub fn decode<M: Message>(m: &M) -> Result<leadledger_domain::Event, String> {
+/// Decodes a record into a domain event and its traceparent, or says why it cannot be
+/// applied.
+pub fn decode<M: Message>(m: &M) -> Result<(leadledger_domain::Event, String), String> {
     let wire = envelope::decode(m.payload()).map_err(|e| e.to_string())?;
     let event_type = if wire.event_type.is_empty() {
         envelope::header(m.headers(), envelope::EVENT_TYPE).unwrap_or("")
@@ -405,7 +416,8 @@ pub fn decode<M: Message>(m: &M) -> Result<leadledger_domain::Event, String> {
     if serde_json::to_value(&event).map_or(true, |v| has_nul(&v)) {
         return Err("invalid event: a string contains a NUL character".into());
     }
-    Ok(event)
+    let traceparent = wire.trace.map(|t| t.traceparent).unwrap_or_default();
+    Ok((event, traceparent))
 }
 
 fn has_nul(v: &serde_json::Value) -> bool {
