@@ -76,8 +76,9 @@ impl LeadState {
     }
 }
 
-/// Folds a lead's events (any order, duplicates allowed) into its state.
-pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> LeadState {
+/// A lead's timeline as every fold reads it: one version per event id, in
+/// `(occurred_at, event_id)` order, whatever order and duplicates the input has.
+pub fn timeline<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<&'a Event> {
     let mut sorted: Vec<&Event> = events.into_iter().collect();
     // Duplicates first: one version per id wherever the copies sit in time (the earliest, and
     // among equal times the smallest by content, so the choice never depends on input order).
@@ -88,9 +89,13 @@ pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> LeadState {
     });
     sorted.dedup_by_key(|e| e.event_id);
     sorted.sort_by_key(|e| (e.occurred_at, e.event_id));
+    sorted
+}
 
+/// Folds a lead's events (any order, duplicates allowed) into its state.
+pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> LeadState {
     let mut st = LeadState::default();
-    for e in sorted {
+    for e in timeline(events) {
         apply(&mut st, e);
     }
     st

@@ -18,6 +18,6 @@ pub mod stage;
 pub mod validate;
 
 pub use event::{Event, Payload, SCHEMA_VERSION};
-pub use fold::{fold, LeadState, Transition, Visit};
+pub use fold::{fold, timeline, LeadState, Transition, Visit};
 pub use stage::{Stage, TransitionKind};
 pub use validate::{FieldViolation, Violations};

@@ -1,0 +1,224 @@
+//! Accounts: which leads belong to the same company, and the account-level path.
+//!
+//! B2B deals are bought by several people, so a deal may owe something to a colleague's
+//! webinar visit. Leads join an account by **company domain** (the capture's
+//! `company.domain`, or the contact e-mail's domain when that is empty or free mail),
+//! normalised: lower-cased, scheme, `www.`, path and trailing dot removed. Sub-domains stay
+//! distinct (`cn.acme.com` ≠ `acme.com`): merging them needs a public-suffix list and a
+//! business decision.
+//!
+//! **Free-mail domains never form an account**: two people writing from `qq.com` are not
+//! colleagues. Such a lead, and a lead without any domain, is its own account.
+//!
+//! The **account-level path** of a conversion is the converting lead's own path (all of it,
+//! as on the contact level) plus every touchpoint of the account's other leads that lies in
+//! the lookback window `[conversion − lookback, conversion]`. The window bounds how far
+//! back a colleague's activity counts; the lead's own history is never cut, so the account
+//! level equals the contact level exactly when no colleague touch lies in the window. The
+//! milestones stay the converting lead's (LC is its capture, OC/CW its SQL and signing), and
+//! FT is the first touch of the merged path, which may be a colleague's.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::touch::{Journey, Path};
+
+/// Default lookback for colleagues' touches: one quarter, about the 84-day lead →
+/// opportunity cycle of the field study.
+pub const DEFAULT_LOOKBACK_DAYS: u32 = 90;
+
+/// Consumer mail providers: a shared domain here says nothing about a shared employer.
+pub const FREE_MAIL_DOMAINS: &[&str] = &[
+    "126.com",
+    "139.com",
+    "163.com",
+    "188.com",
+    "189.cn",
+    "aliyun.com",
+    "aol.com",
+    "foxmail.com",
+    "gmail.com",
+    "gmx.com",
+    "gmx.de",
+    "googlemail.com",
+    "hotmail.com",
+    "icloud.com",
+    "live.com",
+    "mac.com",
+    "mail.ru",
+    "me.com",
+    "msn.com",
+    "outlook.com",
+    "proton.me",
+    "protonmail.com",
+    "qq.com",
+    "sina.cn",
+    "sina.com",
+    "sohu.com",
+    "tom.com",
+    "vip.163.com",
+    "vip.qq.com",
+    "vip.sina.com",
+    "wo.cn",
+    "yahoo.co.jp",
+    "yahoo.com",
+    "yahoo.com.cn",
+    "yandex.com",
+    "yandex.ru",
+    "yeah.net",
+    "ymail.com",
+    "zoho.com",
+];
+
+/// Which account a lead belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AccountKey {
+    /// A company domain shared by its leads.
+    Domain(String),
+    /// A lead on its own (free-mail or no domain), by lead id.
+    Lead(String),
+}
+
+/// The normalised domain of a company domain, URL or e-mail address; `None` if empty.
+pub fn normalize_domain(raw: &str) -> Option<String> {
+    let mut d = raw.trim().to_ascii_lowercase();
+    if let Some(at) = d.rfind('@') {
+        d = d[at + 1..].to_string();
+    }
+    for scheme in ["https://", "http://"] {
+        if let Some(rest) = d.strip_prefix(scheme) {
+            d = rest.to_string();
+        }
+    }
+    if let Some(slash) = d.find('/') {
+        d.truncate(slash);
+    }
+    let d = d.strip_prefix("www.").unwrap_or(&d).trim_end_matches('.');
+    (!d.is_empty()).then(|| d.to_string())
+}
+
+/// Whether `domain` (normalised) is a consumer mail provider.
+pub fn is_free_mail(domain: &str) -> bool {
+    FREE_MAIL_DOMAINS.contains(&domain)
+}
+
+/// The account of a lead: the first of its company domain and its e-mail domain that names
+/// an employer (present and not free mail); with neither, the lead is its own account.
+pub fn account_key(lead_id: &str, company_domain: &str, email: &str) -> AccountKey {
+    // Only a real address names a domain; "alice" alone does not.
+    let email_domain = email
+        .contains('@')
+        .then(|| normalize_domain(email))
+        .flatten();
+    match [normalize_domain(company_domain), email_domain]
+        .into_iter()
+        .flatten()
+        .find(|d| !is_free_mail(d))
+    {
+        Some(d) => AccountKey::Domain(d),
+        None => AccountKey::Lead(lead_id.to_string()),
+    }
+}
+
+/// The account of a journey.
+pub fn key_of(j: &Journey) -> AccountKey {
+    account_key(&j.lead_id, &j.company_domain, &j.email)
+}
+
+/// The journeys of each account, as indices into `journeys` (in their order).
+pub fn group(journeys: &[Journey]) -> BTreeMap<AccountKey, Vec<usize>> {
+    let mut out: BTreeMap<AccountKey, Vec<usize>> = BTreeMap::new();
+    for (i, j) in journeys.iter().enumerate() {
+        out.entry(key_of(j)).or_default().push(i);
+    }
+    out
+}
+
+/// The account-level path of `lead`'s conversion at `at`: the lead's own path plus its
+/// colleagues' (`members`, which may include `lead` itself) touchpoints in
+/// `[at − lookback, at]`, with `lead`'s milestones.
+pub fn account_path(
+    members: &[&Journey],
+    lead: &Journey,
+    at: DateTime<Utc>,
+    lookback: Duration,
+) -> Path {
+    let from = at - lookback;
+    let mut touches = lead.path.touches.clone();
+    for m in members.iter().filter(|m| m.lead_id != lead.lead_id) {
+        touches.extend(
+            m.path
+                .touches
+                .iter()
+                .filter(|t| t.at >= from && t.at <= at)
+                .cloned(),
+        );
+    }
+    Path::new(touches, lead.path.milestones.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_normalised() {
+        assert_eq!(normalize_domain(" Acme.COM "), Some("acme.com".into()));
+        assert_eq!(
+            normalize_domain("https://www.acme.com/about"),
+            Some("acme.com".into())
+        );
+        assert_eq!(normalize_domain("li.lei@Acme.com"), Some("acme.com".into()));
+        assert_eq!(normalize_domain("acme.com."), Some("acme.com".into()));
+        assert_eq!(normalize_domain("  "), None);
+        assert_eq!(normalize_domain("cn.acme.com"), Some("cn.acme.com".into()));
+    }
+
+    #[test]
+    fn company_domain_first_then_email() {
+        assert_eq!(
+            account_key("l1", "ACME.com", "x@other.com"),
+            AccountKey::Domain("acme.com".into())
+        );
+        assert_eq!(
+            account_key("l1", "", "x@Acme.com"),
+            AccountKey::Domain("acme.com".into())
+        );
+        assert_eq!(account_key("l1", "", ""), AccountKey::Lead("l1".into()));
+        assert_eq!(
+            account_key("l1", "", "alice"),
+            AccountKey::Lead("l1".into())
+        );
+    }
+
+    #[test]
+    fn free_mail_never_forms_an_account() {
+        for d in [
+            "gmail.com",
+            "QQ.com",
+            "163.com",
+            "126.com",
+            "outlook.com",
+            "foxmail.com",
+        ] {
+            assert_eq!(
+                account_key("l1", d, ""),
+                AccountKey::Lead("l1".into()),
+                "{d}"
+            );
+            assert_eq!(
+                account_key("l1", "", &format!("zhang@{d}")),
+                AccountKey::Lead("l1".into()),
+                "{d}"
+            );
+        }
+        // A free-mail company domain (a form that copied the e-mail's) falls back to a
+        // corporate e-mail domain.
+        assert_eq!(
+            account_key("l2", "gmail.com", "x@acme.com"),
+            AccountKey::Domain("acme.com".into())
+        );
+    }
+}
