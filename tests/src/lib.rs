@@ -303,3 +303,61 @@ pub async fn produce_raw(
         .map_err(|(e, _)| e)?;
     Ok(())
 }
+
+impl TestEnv {
+    /// Waits until the projector's checkpoint of every partition of the events topic has
+    /// reached the topic's end offset (every record, duplicates and dead letters included,
+    /// has been dealt with). Database errors while polling (a connection killed by a test)
+    /// are retried until the deadline.
+    pub async fn wait_caught_up(&self, within: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + within;
+        let ends = self.end_offsets(&self.log.topic)?;
+        loop {
+            let last = match leadledger_store::checkpoints::load(
+                &self.store.pool,
+                leadledger_store::checkpoints::CORE,
+                &self.log.topic,
+            )
+            .await
+            {
+                Ok(cps) => {
+                    let done = ends.iter().enumerate().all(|(p, end)| {
+                        let cp = i32::try_from(p)
+                            .ok()
+                            .and_then(|p| cps.get(&p).copied())
+                            .unwrap_or(0);
+                        cp == *end
+                    });
+                    if done {
+                        return Ok(());
+                    }
+                    format!("checkpoints {cps:?}, end offsets {ends:?}")
+                }
+                Err(e) => format!("database error: {e}"),
+            };
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "not caught up within {within:?}: {last}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// `SELECT count(*)`-style scalar on `store`, retried while the database answers with an
+/// error (tests that kill connections poll through this) until `within` has passed.
+pub async fn scalar_retrying(store: &Store, sql: &str, within: Duration) -> anyhow::Result<i64> {
+    let deadline = Instant::now() + within;
+    loop {
+        match sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&store.pool)
+            .await
+        {
+            Ok(v) => return Ok(v),
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
