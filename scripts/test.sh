@@ -7,6 +7,12 @@ bash scripts/broker.sh up
 bash scripts/postgres.sh
 export LEADLEDGER_KAFKA=${LEADLEDGER_KAFKA:-127.0.0.1:${LEADLEDGER_BROKER_PORT:-9092}}
 export LEADLEDGER_TEST_PG=${LEADLEDGER_TEST_PG:-postgres://postgres@127.0.0.1:${PGPORT:-5432}}
+# Databases a previous run left behind (a failing test skips its cleanup).
+for db in $(psql -Atq -h 127.0.0.1 -p "${PGPORT:-5432}" -U postgres -d postgres \
+    -c "SELECT datname FROM pg_database WHERE datname LIKE 'll\_%'"); do
+  psql -q -h 127.0.0.1 -p "${PGPORT:-5432}" -U postgres -d postgres \
+    -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null || true
+done
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "test: installing cargo-nextest"
   cargo install cargo-nextest --locked

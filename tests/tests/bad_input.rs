@@ -251,6 +251,20 @@ fn cases() -> Vec<Case> {
             FieldsAndMessage(&["events[0].payload.lead_captured.company.segment"], "9"),
         ),
         case(
+            "segment 9 and a bad email: both reported in one answer",
+            || {
+                cap_with(|c| {
+                    c.company.as_mut().unwrap().segment = 9;
+                    c.contact.as_mut().unwrap().email = "not-an-email".into();
+                })
+            },
+            INVALID,
+            Fields(&[
+                "events[0].payload.lead_captured.company.segment",
+                "events[0].payload.lead_captured.contact.email",
+            ]),
+        ),
+        case(
             "reject reason 99",
             || {
                 one(crm(Payload::SalesRejected(pb::SalesRejected {
@@ -744,7 +758,7 @@ fn cases() -> Vec<Case> {
                 Call::Capture(Box::new(r), None)
             },
             INVALID,
-            Fields(&["lead.contact", "lead.source"]),
+            Fields(&["lead"]),
         ),
         case(
             "CaptureLead without lead_id",

@@ -49,6 +49,19 @@ pub fn event_from_proto(
     v: &mut Violations,
 ) -> Option<Event> {
     let before = v.len();
+    let event = event_from_proto_best_effort(e, mode, event_type, v);
+    (v.len() == before).then_some(event)
+}
+
+/// Like [`event_from_proto`], but always returns an event, with neutral placeholders where
+/// a field was structurally invalid, so the domain rules can still report every other
+/// problem of the same event in one answer.
+pub fn event_from_proto_best_effort(
+    e: &pb::Event,
+    mode: Mode,
+    event_type: &str,
+    v: &mut Violations,
+) -> Event {
     let event_id = if e.event_id.is_empty() {
         Uuid::nil()
     } else {
@@ -95,7 +108,7 @@ pub fn event_from_proto(
             }
         }
     };
-    (v.len() == before).then(|| Event {
+    Event {
         event_id,
         tenant_id: e.tenant_id.clone(),
         lead_id: e.lead_id.clone(),
@@ -104,7 +117,7 @@ pub fn event_from_proto(
         source,
         schema_version: e.schema_version.max(1),
         payload,
-    })
+    }
 }
 
 fn required_time(

@@ -8,8 +8,9 @@
 //! | `Unavailable` | UNAVAILABLE + `google.rpc.RetryInfo` | the log or the database cannot be reached; safe to retry (ids are idempotent) |
 //! | `Internal` | INTERNAL | a bug: logged with its cause |
 //!
-//! A request over the 4 MiB message limit is refused by tonic itself with OUT_OF_RANGE
-//! before any service code runs.
+//! Two refusals happen in tonic itself, before any service code runs: a request over the
+//! 4 MiB message limit gets OUT_OF_RANGE, and bytes that are not valid protobuf (e.g.
+//! invalid UTF-8 in a string field) get INTERNAL with a "failed to decode" message.
 
 use leadledger_domain::Violations;
 use tonic::{Code, Status};

@@ -78,9 +78,13 @@ pub fn prepare(
     if e.schema_version == 0 {
         e.schema_version = leadledger_domain::SCHEMA_VERSION;
     }
-    let domain = convert::event_from_proto(&e, Mode::Request, "", &mut v);
-    if let Some(d) = &domain {
-        v.0.extend(validate::event(d, now).0);
+    let domain = convert::event_from_proto_best_effort(&e, Mode::Request, "", &mut v);
+    // Every problem of the event in one answer: the domain rules run even when a field was
+    // structurally invalid, but a field already reported is not reported twice.
+    for rule in validate::event(&domain, now).0 {
+        if !v.0.iter().any(|s| s.field == rule.field) {
+            v.0.push(rule);
+        }
     }
     let ok = v.is_empty();
     violations.extend_prefixed(prefix, v);
@@ -246,6 +250,7 @@ impl IngestService for Ingest {
         let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
         let r = request.into_inner();
         let now = Utc::now();
+        let lead_missing = r.lead.is_none();
         let event = pb::Event {
             tenant_id: tenant.clone(),
             lead_id: r.lead_id,
@@ -267,6 +272,11 @@ impl IngestService for Ingest {
                     .replace("payload.lead_captured", "lead")
                     .replace("source.system", "source_system")
                     .replace("source.event_id", "source_event_id");
+            }
+            if lead_missing {
+                // One violation for the missing message, not one per field inside it.
+                v.0.retain(|f| !f.field.starts_with("lead."));
+                v.add("lead", "required");
             }
             return Err(ApiError::invalid(v).into());
         };
