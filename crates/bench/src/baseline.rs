@@ -1,8 +1,8 @@
 //! The raw baselines: what the broker and PostgreSQL do with no leadledger code in the way.
 //!
 //! - [`produce`]: an rdkafka `FutureProducer` with leadledger's own producer settings
-//!   (`producer_config`: idempotent, `acks=all`, `linger.ms=2`), every record in flight at
-//!   once, then every acknowledgement awaited.
+//!   (`producer_config`: idempotent, `acks=all`, `linger.ms=2`), warmed up with one record,
+//!   then every record in flight at once and every acknowledgement awaited.
 //! - [`consume`]: a `StreamConsumer` with leadledger's consumer settings (`consumer_config`,
 //!   fresh group, so it starts at offset 0) reading until it has N records.
 //! - [`log_latency`]: the broker's own freshness: one record at a time on a fixed schedule,
@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
-use futures::future::join_all;
+use futures::stream::{FuturesUnordered, StreamExt};
 use leadledger_api::convert::{self, Mode};
 use leadledger_domain::Violations;
 use leadledger_log::consumer::consumer_config;
@@ -28,9 +28,14 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
-use crate::report::{Percentiles, Throughput};
+use crate::figures::{Percentiles, Throughput};
 use crate::setup::unique;
 use crate::workload::Workload;
+
+/// Key of the one untimed record a producer sends before the clock starts. A new
+/// idempotent librdkafka producer spends 0.5–1 s acquiring its producer id (a 500 ms PID
+/// timer against Tansu) before it sends anything: a once-per-process cost, not throughput.
+pub const WARM_UP: &str = "warm-up";
 
 /// How long a phase may wait for the broker before the bench gives up.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -38,6 +43,18 @@ const PATIENCE: Duration = Duration::from_secs(120);
 /// Sends every prepared event (key = lead id, no headers) and waits for all the acks.
 pub async fn produce(brokers: &str, topic: &str, w: &Workload) -> anyhow::Result<Throughput> {
     let producer: FutureProducer = producer_config(brokers).create()?;
+    // Warm-up, untimed: producer id and topic metadata (see `WARM_UP`).
+    let warm = Instant::now();
+    producer
+        .send(
+            FutureRecord::to(topic)
+                .key(WARM_UP)
+                .payload(w.values[0].as_slice()),
+            PATIENCE,
+        )
+        .await
+        .map_err(|(e, _)| e)?;
+    let warmup = warm.elapsed();
     let started = Instant::now();
     let mut pending = Vec::with_capacity(w.count());
     for (e, value) in w.prepared.iter().zip(&w.values) {
@@ -58,16 +75,20 @@ pub async fn produce(brokers: &str, topic: &str, w: &Workload) -> anyhow::Result
             }
         }
     }
-    for d in join_all(pending).await {
+    let mut pending: FuturesUnordered<_> = pending.into_iter().collect();
+    let mut first = None;
+    while let Some(d) = pending.next().await {
         d.map_err(|_| anyhow!("producer dropped a delivery"))?
             .map_err(|(e, _)| e)?;
+        first.get_or_insert_with(|| started.elapsed());
     }
     let elapsed = started.elapsed();
     producer.flush(Duration::from_secs(10))?;
     Ok(Throughput {
         events: w.count(),
         elapsed,
-        startup: None,
+        startup: first,
+        warmup: Some(warmup),
     })
 }
 
@@ -96,19 +117,20 @@ pub async fn consume(brokers: &str, topic: &str, n: usize) -> anyhow::Result<Thr
         events: n,
         elapsed,
         startup: first,
+        warmup: None,
     })
 }
 
 /// Sends one record at a time at `rate` per second for `seconds` (open loop) to an empty
 /// `topic` that a consumer (leadledger's consumer settings) is already reading, and returns
-/// the producer-ack → consumer-receipt latencies.
+/// the send → ack and ack → consumer-receipt latencies.
 pub async fn log_latency(
     brokers: &str,
     topic: &str,
     w: &Workload,
     rate: f64,
     seconds: f64,
-) -> anyhow::Result<Percentiles> {
+) -> anyhow::Result<LogLatency> {
     let group = format!("bench-latency-{}", unique());
     let consumer: StreamConsumer = consumer_config(brokers, &group).create()?;
     consumer.subscribe(&[topic])?;
@@ -119,7 +141,7 @@ pub async fn log_latency(
     producer
         .send(
             FutureRecord::to(topic)
-                .key("warm-up")
+                .key(WARM_UP)
                 .payload(w.values[0].as_slice()),
             PATIENCE,
         )
@@ -129,7 +151,7 @@ pub async fn log_latency(
         let m = tokio::time::timeout(PATIENCE, consumer.recv())
             .await
             .context("latency baseline: warm-up record not received")??;
-        if m.key() == Some(b"warm-up".as_slice()) {
+        if m.key() == Some(WARM_UP.as_bytes()) {
             break;
         }
     }
@@ -164,25 +186,40 @@ pub async fn log_latency(
         let value = w.values[i % w.count()].clone();
         sends.spawn(async move {
             let key = i.to_string();
+            let sent = Instant::now();
             producer
                 .send(FutureRecord::to(&topic).key(&key).payload(&value), PATIENCE)
                 .await
-                .map(|_| (i, Instant::now()))
+                .map(|_| (i, sent, Instant::now()))
                 .map_err(|(e, _)| e)
         });
     }
     let mut acked: Vec<Option<Instant>> = vec![None; count];
+    let mut ack = Vec::with_capacity(count);
     while let Some(r) = sends.join_next().await {
-        let (i, at) = r??;
+        let (i, sent, at) = r??;
         acked[i] = Some(at);
+        ack.push(at - sent);
     }
     let received = receiver.await??;
-    let latencies = acked
+    let receipt = acked
         .iter()
         .zip(&received)
         .filter_map(|(a, r)| Some(r.as_ref()?.saturating_duration_since(*a.as_ref()?)))
         .collect();
-    Ok(Percentiles::of(latencies))
+    Ok(LogLatency {
+        ack: Percentiles::of(ack),
+        receipt: Percentiles::of(receipt),
+    })
+}
+
+/// What [`log_latency`] measured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogLatency {
+    /// Send → the broker's ack (`acks=all`).
+    pub ack: Percentiles,
+    /// The ack → the consumer receiving the record.
+    pub receipt: Percentiles,
 }
 
 /// COPYs the workload, as `lead_events` rows, into a scratch table of `store`.
@@ -210,6 +247,7 @@ pub async fn copy(store: &Store, w: &Workload, partitions: i32) -> anyhow::Resul
         events: w.count(),
         elapsed,
         startup: None,
+        warmup: None,
     })
 }
 

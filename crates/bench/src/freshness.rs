@@ -24,7 +24,7 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
-use crate::report::Percentiles;
+use crate::figures::Percentiles;
 use crate::workload::Workload;
 
 /// Deadline of each `GetLead` (the query waits for the token up to shortly before it).

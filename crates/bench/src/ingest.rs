@@ -2,8 +2,8 @@
 //! 127.0.0.1:0, the real `serve`), and a tonic client sending the workload's wire events in
 //! `Append` calls of `batch` events, `concurrency` calls in flight.
 //!
-//! Timed: from the first call to the last response; every event must come back acked. The
-//! requests are built before the clock starts.
+//! Untimed warm-up: one one-event `Append`. Timed: from the first call to the last response;
+//! every event must come back acked. The requests are built before the clock starts.
 
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use leadledger_services::ingest::Ingest;
 use leadledger_services::server::{serve, Services};
 use tokio_util::sync::CancellationToken;
 
-use crate::report::{Percentiles, Throughput};
+use crate::figures::{Percentiles, Throughput};
 use crate::workload::Workload;
 
 /// What the ingest phase measured.
@@ -44,6 +44,20 @@ pub async fn run(
         .await
         .context("connecting to the in-process ingest server")?;
 
+    // Warm-up, untimed: one event through the whole path, so the server's producer has its
+    // producer id and the topic's metadata (see `baseline::WARM_UP`). The topic then holds
+    // N + 1 records, the extra one a duplicate of the first event.
+    let warm = Instant::now();
+    client
+        .clone()
+        .append(pb::AppendRequest {
+            tenant_id: w.tenant.clone(),
+            events: vec![w.wire[0].clone()],
+        })
+        .await
+        .context("warm-up Append")?;
+    let warmup = warm.elapsed();
+
     let requests: Vec<pb::AppendRequest> = w
         .wire
         .chunks(batch)
@@ -53,7 +67,7 @@ pub async fn run(
         })
         .collect();
     let started = Instant::now();
-    let results: Vec<anyhow::Result<(usize, Duration)>> = stream::iter(requests)
+    let results: Vec<anyhow::Result<(usize, Duration, Duration)>> = stream::iter(requests)
         .map(|req| {
             let mut c = client.clone();
             async move {
@@ -61,7 +75,7 @@ pub async fn run(
                 let t0 = Instant::now();
                 let resp = c.append(req).await.context("Append")?.into_inner();
                 anyhow::ensure!(resp.acks.len() == n, "{n} events, {} acks", resp.acks.len());
-                Ok((n, t0.elapsed()))
+                Ok((n, t0.elapsed(), started.elapsed()))
             }
         })
         .buffer_unordered(concurrency.max(1))
@@ -73,17 +87,20 @@ pub async fn run(
 
     let mut acked = 0;
     let mut calls = Vec::with_capacity(results.len());
+    let mut first: Option<Duration> = None;
     for r in results {
-        let (n, d) = r?;
+        let (n, d, done) = r?;
         acked += n;
         calls.push(d);
+        first = Some(first.map_or(done, |f| f.min(done)));
     }
     anyhow::ensure!(acked == w.count(), "{acked} of {} events acked", w.count());
     Ok(IngestRun {
         run: Throughput {
             events: acked,
             elapsed,
-            startup: None,
+            startup: first,
+            warmup: Some(warmup),
         },
         calls: Percentiles::of(calls),
     })

@@ -3,12 +3,12 @@
 //! freshness, against the real broker and PostgreSQL; prints a summary and writes
 //! docs/BENCHMARKS.md.
 //!
-//! Phases, in order, each on fresh topics (unique names) and fresh databases (dropped at
-//! the end):
-//! 1. raw producer → topic A; 2. ingest `Append` → topic B; 3. raw consumer ← topic B;
-//! 4. projector ← topic B into database 1; 5. raw `COPY` into a scratch table of database 1;
-//! 6. raw log latency (producer ack → consumer receipt, one record at a time) on topic C,
-//!    then freshness: ingest + query + projector on topic D and database 2.
+//! Phases, each on fresh topics (unique names) and fresh databases (dropped when done):
+//! `--rounds` times (median reported): 1. raw producer → topic A; 2. ingest `Append` →
+//! topic B; 3. raw consumer ← topic B; 4. projector ← topic B into a new database;
+//! 5. raw `COPY` into a scratch table of that database. Then once: 6. raw log latency
+//! (producer ack → consumer receipt, one record at a time) on topic C, and freshness:
+//! ingest + query + projector on topic D and a new database.
 //!
 //! # Layout
 //! - `main.rs`: flags, orchestration, writing the doc.
@@ -18,9 +18,11 @@
 //! - [`ingest`]: `Append` through an in-process server.
 //! - [`projector`]: the real projector over a filled topic.
 //! - [`freshness`]: fixed-rate append + read-your-write latency.
-//! - [`report`]: figures, machine description, stdout summary and Markdown.
+//! - [`figures`]: what was measured (rounds, medians, targets) and the machine.
+//! - [`report`]: the stdout summary and the Markdown of docs/BENCHMARKS.md.
 
 mod baseline;
+mod figures;
 mod freshness;
 mod ingest;
 mod projector;
@@ -33,7 +35,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 
-use crate::report::{Figures, Machine};
+use crate::figures::{Figures, Machine, Round};
 use crate::setup::Env;
 use crate::workload::Workload;
 
@@ -50,6 +52,9 @@ struct Args {
     /// Partitions of every topic the bench creates.
     #[arg(long, default_value_t = 6)]
     partitions: i32,
+    /// Rounds of the throughput phases (1–5); the report gives medians.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Events per `Append` call in the ingest phase (1..500).
     #[arg(long, default_value_t = 500)]
     batch: usize,
@@ -130,47 +135,16 @@ async fn run(args: &Args, env: &mut Env) -> anyhow::Result<(Figures, Machine)> {
         args.events, args.seed
     ));
     let w = Workload::build(args.seed, args.events)?;
+    let postgres = postgres_version(&env.pg).await?;
 
-    step("1/6 raw producer");
-    let raw_topic = env.topic("raw").await?;
-    let produce = baseline::produce(&env.brokers, &raw_topic.topic, &w).await?;
-
-    step("2/6 ingest Append");
-    let ingest_log = env.topic("ingest").await?;
-    let ingest = ingest::run(&ingest_log, &w, args.batch, args.concurrency).await?;
-    let ends = env.end_offsets(&ingest_log.topic).await?;
-    let written: i64 = ends.values().sum();
-    anyhow::ensure!(
-        written == w.count() as i64,
-        "topic {} holds {written} records, expected {}",
-        ingest_log.topic,
-        w.count()
-    );
-
-    step("3/6 raw consumer");
-    let consume = baseline::consume(&env.brokers, &ingest_log.topic, w.count()).await?;
-
-    step("4/6 projector");
-    let store = env.database("projector").await?;
-    let postgres: String = sqlx::query_scalar("SELECT version()")
-        .fetch_one(&store.pool)
-        .await?;
-    let projected = projector::run(&ingest_log, &store, &ends, w.count()).await?;
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_events")
-        .fetch_one(&store.pool)
-        .await?;
-    anyhow::ensure!(
-        rows == w.distinct as i64,
-        "projector wrote {rows} events, expected {} distinct",
-        w.distinct
-    );
-
-    step("5/6 raw COPY");
-    let copy = baseline::copy(&store, &w, args.partitions).await?;
-    store.pool.close().await;
+    let mut rounds = Vec::with_capacity(args.rounds);
+    for r in 1..=args.rounds.max(1) {
+        step(&format!("round {r}/{}", args.rounds.max(1)));
+        rounds.push(round(args, env, &w).await?);
+    }
 
     step(&format!(
-        "6/6 raw log latency, then freshness ({} appends/s for {} s each)",
+        "6 raw log latency, then freshness ({} appends/s for {} s each)",
         args.fresh_rate, args.fresh_secs
     ));
     let latency_log = env.topic("latency").await?;
@@ -202,6 +176,53 @@ async fn run(args: &Args, env: &mut Env) -> anyhow::Result<(Figures, Machine)> {
         partitions: args.partitions,
         batch: args.batch,
         concurrency: args.concurrency,
+        rounds,
+        freshness,
+        log_latency,
+    };
+    Ok((figures, Machine::probe(postgres)))
+}
+
+/// Phases 1–5 on fresh topics and a fresh database.
+async fn round(args: &Args, env: &mut Env, w: &Workload) -> anyhow::Result<Round> {
+    let step = |s: &str| eprintln!("bench:   {s}");
+    step("1 raw producer");
+    let raw_topic = env.topic("raw").await?;
+    let produce = baseline::produce(&env.brokers, &raw_topic.topic, w).await?;
+
+    step("2 ingest Append");
+    let ingest_log = env.topic("ingest").await?;
+    let ingest = ingest::run(&ingest_log, w, args.batch, args.concurrency).await?;
+    let ends = env.end_offsets(&ingest_log.topic).await?;
+    // N events and the warm-up one.
+    let records = w.count() + 1;
+    let written: i64 = ends.values().sum();
+    anyhow::ensure!(
+        written == records as i64,
+        "topic {} holds {written} records, expected {records}",
+        ingest_log.topic,
+    );
+
+    step("3 raw consumer");
+    let consume = baseline::consume(&env.brokers, &ingest_log.topic, records).await?;
+
+    step("4 projector");
+    let store = env.database("projector").await?;
+    let projected = projector::run(&ingest_log, &store, &ends, records).await?;
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_events")
+        .fetch_one(&store.pool)
+        .await?;
+    anyhow::ensure!(
+        rows == w.distinct as i64,
+        "projector wrote {rows} events, expected {} distinct",
+        w.distinct
+    );
+
+    step("5 raw COPY");
+    let copy = baseline::copy(&store, w, args.partitions).await?;
+    store.pool.close().await;
+    env.drop_databases().await;
+    Ok(Round {
         produce,
         ingest: ingest.run,
         ingest_calls: ingest.calls,
@@ -209,8 +230,18 @@ async fn run(args: &Args, env: &mut Env) -> anyhow::Result<(Figures, Machine)> {
         projector: projected.run,
         projector_totals: projected.totals,
         copy,
-        freshness,
-        log_latency,
-    };
-    Ok((figures, Machine::probe(postgres)))
+    })
+}
+
+/// `SELECT version()` of the server.
+async fn postgres_version(pg: &str) -> anyhow::Result<String> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(&format!("{pg}/postgres"))
+        .await
+        .with_context(|| format!("connecting to {pg}"))?;
+    let v: String = sqlx::query_scalar("SELECT version()")
+        .fetch_one(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(v)
 }

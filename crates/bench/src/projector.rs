@@ -16,7 +16,7 @@ use leadledger_store::checkpoints::{self, CORE};
 use leadledger_store::Store;
 use tokio_util::sync::CancellationToken;
 
-use crate::report::Throughput;
+use crate::figures::Throughput;
 use crate::setup::unique;
 
 /// Longest the projector may take before the bench gives up.
@@ -70,6 +70,7 @@ pub async fn run(
             events,
             elapsed,
             startup: first,
+            warmup: None,
         },
         totals,
     })

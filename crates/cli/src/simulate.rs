@@ -187,7 +187,11 @@ async fn stream_crm(
         }
     }
     for chunk in retry.chunks(500) {
-        tokens.push(append_with_retry(&mut client, tenant, chunk.to_vec()).await?.consistency_token);
+        tokens.push(
+            append_with_retry(&mut client, tenant, chunk.to_vec())
+                .await?
+                .consistency_token,
+        );
     }
     Ok(tokens)
 }

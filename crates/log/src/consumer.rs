@@ -20,7 +20,9 @@ pub fn consumer_config(brokers: &str, group: &str) -> ClientConfig {
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
-        .set("fetch.wait.max.ms", "20")
+        // Tansu answers a fetch only when this runs out, even when records arrived sooner;
+        // it bounds freshness (measured: 20 ms → 29 ms p50 log latency, 5 ms → 7 ms).
+        .set("fetch.wait.max.ms", "5")
         .set("enable.partition.eof", "false");
     crate::config::apply_debug(&mut c);
     c

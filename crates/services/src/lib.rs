@@ -5,11 +5,13 @@
 //! - [`ingest`]: `IngestService` (validate → deterministic ids → idempotent producer).
 //! - [`projector`]: log → PostgreSQL, one transaction per batch with the checkpoint.
 //! - [`query`]: `QueryService` over the read models, with read-your-writes.
+//! - [`applied`]: one watcher per process of what the projection has applied.
 //! - [`server`]: `serve(listener, services, shutdown)` with health and reflection.
 //! - [`tenant`]: the one place a request's tenant is decided.
 //! - [`token`]: consistency tokens.
 //! - [`trace`]: W3C trace context from gRPC metadata to Kafka headers.
 
+pub mod applied;
 pub mod ingest;
 pub mod projector;
 pub mod query;

@@ -206,7 +206,7 @@ impl Projector {
             }
             next_offsets.insert(p, m.offset() + 1);
             match decode(m) {
-                Ok((event, traceparent)) => {
+                Ok((event, body, traceparent)) => {
                     // Continues the trace of the request that appended the event.
                     tracing::debug!(
                         trace_id = crate::trace::trace_id(&traceparent),
@@ -219,6 +219,7 @@ impl Projector {
                         partition: p,
                         offset: m.offset(),
                         event,
+                        body,
                         raw: m.payload().unwrap_or_default().to_vec(),
                     })
                 }
@@ -395,7 +396,9 @@ where
 
 /// Decodes a record into a domain event and its traceparent, or says why it cannot be
 /// applied.
-pub fn decode<M: Message>(m: &M) -> Result<(leadledger_domain::Event, String), String> {
+pub fn decode<M: Message>(
+    m: &M,
+) -> Result<(leadledger_domain::Event, serde_json::Value, String), String> {
     let wire = envelope::decode(m.payload()).map_err(|e| e.to_string())?;
     let event_type = if wire.event_type.is_empty() {
         envelope::header(m.headers(), envelope::EVENT_TYPE).unwrap_or("")
@@ -413,11 +416,12 @@ pub fn decode<M: Message>(m: &M) -> Result<(leadledger_domain::Event, String), S
     }
     // PostgreSQL text cannot hold NUL; the ingest validator refuses control characters, but
     // records produced straight to the topic bypass it.
-    if serde_json::to_value(&event).map_or(true, |v| has_nul(&v)) {
+    let body = serde_json::to_value(&event).map_err(|e| format!("cannot encode: {e}"))?;
+    if has_nul(&body) {
         return Err("invalid event: a string contains a NUL character".into());
     }
     let traceparent = wire.trace.map(|t| t.traceparent).unwrap_or_default();
-    Ok((event, traceparent))
+    Ok((event, body, traceparent))
 }
 
 fn has_nul(v: &serde_json::Value) -> bool {

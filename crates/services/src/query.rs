@@ -1,19 +1,18 @@
 //! The query service: leads, timelines and funnels from the read models, with
 //! read-your-writes through consistency tokens.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use leadledger_api::convert::{time_from_proto, time_to_proto};
 use leadledger_api::pb::{self, query_service_server::QueryService};
 use leadledger_api::ApiError;
 use leadledger_domain::Stage;
-use leadledger_store::checkpoints::CORE;
 use leadledger_store::queries::{self, Cursor, Dimension, LeadFilter, LeadRow};
 use leadledger_store::{Store, StoreError};
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 
-use crate::{tenant, token::Token};
+use crate::{applied::Applied, tenant, token::Token};
 
 /// How long a query waits for its consistency token when the client set no deadline.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
@@ -23,6 +22,7 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
 pub struct Query {
     store: Store,
     topic: String,
+    applied: Applied,
 }
 
 fn db_error(e: StoreError) -> ApiError {
@@ -35,8 +35,11 @@ fn db_error(e: StoreError) -> ApiError {
 }
 
 impl Query {
+    /// A query service over `store` for the events topic `topic`. Starts the process's
+    /// checkpoint watcher, so it must be called inside a tokio runtime.
     pub fn new(store: Store, topic: &str) -> Self {
         Self {
+            applied: Applied::spawn(store.clone(), topic),
             store,
             topic: topic.to_string(),
         }
@@ -60,26 +63,18 @@ impl Query {
         let budget = grpc_timeout(request)
             .map(|t| t.saturating_sub(Duration::from_millis(20)))
             .unwrap_or(DEFAULT_WAIT);
-        let deadline = Instant::now() + budget;
-        let mut pause = Duration::from_millis(1);
-        loop {
-            let applied = queries::applied_offsets(&self.store.pool, CORE, &self.topic)
-                .await
-                .map_err(db_error)?;
-            if token.satisfied_by(&applied) {
-                return Ok(());
-            }
-            if Instant::now() + pause > deadline {
-                return Err(ApiError::NotYetConsistent(format!(
+        let deadline = tokio::time::Instant::now() + budget;
+        self.applied
+            .wait_for(&token, deadline)
+            .await
+            .map_err(|applied| {
+                ApiError::NotYetConsistent(format!(
                     "the projection has not yet applied the consistency token's positions \
-                     (waited {} ms; applied up to {applied:?}, token needs {:?}); retry later",
+                 (waited {} ms; applied up to {applied:?}, token needs {:?}); retry later",
                     budget.as_millis(),
                     token.offsets
-                )));
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(10));
-        }
+                ))
+            })
     }
 }
 

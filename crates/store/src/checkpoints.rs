@@ -11,6 +11,10 @@ use crate::StoreError;
 /// The name of the core projection (leads, timeline, stages).
 pub const CORE: &str = "core";
 
+/// The channel notified (inside the projection transaction, so at commit) whenever
+/// checkpoints move; the payload is the topic.
+pub const NOTIFY_CHANNEL: &str = "leadledger_applied";
+
 /// Next offset to apply, by partition.
 pub async fn load(
     pool: &PgPool,

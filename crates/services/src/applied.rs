@@ -1,0 +1,111 @@
+//! What the projection has applied, watched once per process.
+//!
+//! Queries that carry a consistency token wait until the projector's checkpoints cover it.
+//! Rather than every waiting request polling PostgreSQL (thousands of checkpoint reads per
+//! second under load, competing with the projector for connections), one task per process
+//! keeps the latest checkpoints in a `watch` channel. It reloads them when the projector's
+//! transaction commits (`NOTIFY leadledger_applied`, sent inside that transaction, so it is
+//! delivered exactly at commit) and at least every [`POLL`] in case a notification is lost
+//! (a reconnect, a projector in another process on a database without notifications).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use leadledger_store::checkpoints::{self, CORE, NOTIFY_CHANNEL};
+use leadledger_store::Store;
+use sqlx::postgres::PgListener;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::token::Token;
+
+/// Longest time between two reloads without a notification.
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// Next offset applied per partition, kept current by a background task.
+#[derive(Clone)]
+pub struct Applied {
+    rx: watch::Receiver<BTreeMap<i32, i64>>,
+}
+
+impl Applied {
+    /// Starts the watcher for `topic` (must be called inside a tokio runtime). The task ends
+    /// when the last [`Applied`] handle is dropped.
+    pub fn spawn(store: Store, topic: &str) -> Self {
+        let (tx, rx) = watch::channel(BTreeMap::new());
+        tokio::spawn(watch_loop(store, topic.to_string(), tx));
+        Self { rx }
+    }
+
+    /// The latest known checkpoints.
+    pub fn current(&self) -> BTreeMap<i32, i64> {
+        self.rx.borrow().clone()
+    }
+
+    /// Waits until `token` is applied or `deadline` passes; on timeout returns the last
+    /// checkpoints seen.
+    pub async fn wait_for(
+        &self,
+        token: &Token,
+        deadline: Instant,
+    ) -> Result<(), BTreeMap<i32, i64>> {
+        let mut rx = self.rx.clone();
+        loop {
+            if token.satisfied_by(&rx.borrow_and_update()) {
+                return Ok(());
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => {}
+                // Watcher gone or deadline passed.
+                Ok(Err(_)) | Err(_) => return Err(rx.borrow().clone()),
+            }
+        }
+    }
+}
+
+async fn watch_loop(store: Store, topic: String, tx: watch::Sender<BTreeMap<i32, i64>>) {
+    let mut listener: Option<PgListener> = None;
+    loop {
+        if tx.is_closed() {
+            return;
+        }
+        if listener.is_none() {
+            listener = listen(&store).await;
+        }
+        match checkpoints::load(&store.pool, CORE, &topic).await {
+            Ok(applied) => {
+                tx.send_if_modified(|cur| {
+                    let changed = *cur != applied;
+                    *cur = applied;
+                    changed
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "reading checkpoints"),
+        }
+        match listener.as_mut() {
+            Some(l) => match tokio::time::timeout(POLL, l.try_recv()).await {
+                Ok(Ok(Some(_))) | Err(_) => {}
+                // The connection dropped: reconnect on the next turn.
+                Ok(Ok(None)) | Ok(Err(_)) => listener = None,
+            },
+            None => tokio::time::sleep(POLL).await,
+        }
+    }
+}
+
+async fn listen(store: &Store) -> Option<PgListener> {
+    let mut l = match PgListener::connect_with(&store.pool).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for checkpoint notifications; polling");
+            return None;
+        }
+    };
+    match l.listen(NOTIFY_CHANNEL).await {
+        Ok(()) => Some(l),
+        Err(e) => {
+            tracing::warn!(error = %e, "LISTEN failed; polling");
+            None
+        }
+    }
+}
