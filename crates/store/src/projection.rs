@@ -53,6 +53,12 @@ pub async fn apply_batch(
     next_offsets: &BTreeMap<i32, i64>,
 ) -> Result<BatchOutcome, StoreError> {
     let mut tx = pool.begin().await?;
+    // Safe for a projection: a crash can lose only whole recent transactions, each together
+    // with its checkpoint, and the projector re-applies them from the log. Saves a WAL flush
+    // per batch, which is most of a small batch's latency.
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut *tx)
+        .await?;
     let mut outcome = BatchOutcome::default();
 
     let inserted = insert_events(&mut tx, records).await?;
@@ -181,24 +187,21 @@ async fn refold(tx: &mut Transaction<'_, Postgres>, new: &[&Record]) -> Result<u
     }
 
     let mut lead_rows = Vec::with_capacity(timelines.len());
-    let mut visit_rows = Vec::new();
-    let mut transition_rows = Vec::new();
+    let mut visits = StageRows::default();
+    let mut transitions = StageRows::default();
     for ((tenant, lead), events) in &timelines {
         let st = fold(events);
         lead_rows.push(lead_row(tenant, lead, &st));
         for (seq, v) in st.visits.iter().enumerate() {
-            visit_rows.push(json!({
-                "tenant_id": tenant, "lead_id": lead, "seq": seq,
-                "stage": v.stage.as_str(), "entered_at": v.entered_at, "exited_at": v.exited_at,
-            }));
+            visits.push(tenant, lead, seq, v.stage.as_str(), v.entered_at, v.exited_at);
         }
         for (seq, t) in st.transitions.iter().enumerate() {
-            transition_rows.push(json!({
-                "tenant_id": tenant, "lead_id": lead, "seq": seq,
-                "from_stage": t.from.map(|s| s.as_str()), "to_stage": t.to.as_str(),
-                "at": t.at, "event_id": t.event_id, "kind": t.kind.as_str(),
-                "skipped": t.skipped.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-            }));
+            transitions.push(tenant, lead, seq, t.to.as_str(), t.at, None);
+            transitions.from.push(t.from.map(|s| s.as_str()));
+            transitions.event_id.push(t.event_id);
+            transitions.kind.push(t.kind.as_str());
+            let skipped: Vec<&str> = t.skipped.iter().map(|s| s.as_str()).collect();
+            transitions.skipped.push(skipped.join(","));
         }
     }
 
@@ -216,20 +219,80 @@ async fn refold(tx: &mut Transaction<'_, Postgres>, new: &[&Record]) -> Result<u
         .execute(&mut **tx)
         .await?;
     }
-    for (table, rows) in [
-        ("stage_visits", visit_rows),
-        ("stage_transitions", transition_rows),
-    ] {
-        if !rows.is_empty() {
-            sqlx::query(&format!(
-                "INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, $1)"
-            ))
-            .bind(Value::Array(rows))
-            .execute(&mut **tx)
-            .await?;
-        }
+    if !visits.seq.is_empty() {
+        sqlx::query(
+            "INSERT INTO stage_visits (tenant_id, lead_id, seq, stage, entered_at, exited_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int4[], $4::text[], \
+               $5::timestamptz[], $6::timestamptz[])",
+        )
+        .bind(&visits.tenant)
+        .bind(&visits.lead)
+        .bind(&visits.seq)
+        .bind(&visits.stage)
+        .bind(&visits.at)
+        .bind(&visits.exited)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !transitions.seq.is_empty() {
+        // `skipped` travels as a comma-joined string: PostgreSQL arrays of arrays must be
+        // rectangular.
+        sqlx::query(
+            "INSERT INTO stage_transitions \
+               (tenant_id, lead_id, seq, from_stage, to_stage, at, event_id, kind, skipped) \
+             SELECT t, l, n, f, s, a, e, k, \
+                    CASE WHEN sk = '' THEN '{}'::text[] ELSE string_to_array(sk, ',') END \
+             FROM UNNEST($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[], \
+               $6::timestamptz[], $7::uuid[], $8::text[], $9::text[]) \
+               AS r(t, l, n, f, s, a, e, k, sk)",
+        )
+        .bind(&transitions.tenant)
+        .bind(&transitions.lead)
+        .bind(&transitions.seq)
+        .bind(&transitions.from)
+        .bind(&transitions.stage)
+        .bind(&transitions.at)
+        .bind(&transitions.event_id)
+        .bind(&transitions.kind)
+        .bind(&transitions.skipped)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(timelines.len())
+}
+
+/// Column arrays of `stage_visits` / `stage_transitions` rows, bound with UNNEST.
+#[derive(Default)]
+struct StageRows<'a> {
+    tenant: Vec<&'a str>,
+    lead: Vec<&'a str>,
+    seq: Vec<i32>,
+    stage: Vec<&'a str>,
+    at: Vec<DateTime<Utc>>,
+    exited: Vec<Option<DateTime<Utc>>>,
+    from: Vec<Option<&'a str>>,
+    event_id: Vec<uuid::Uuid>,
+    kind: Vec<&'a str>,
+    skipped: Vec<String>,
+}
+
+impl<'a> StageRows<'a> {
+    fn push(
+        &mut self,
+        tenant: &'a str,
+        lead: &'a str,
+        seq: usize,
+        stage: &'a str,
+        at: DateTime<Utc>,
+        exited: Option<DateTime<Utc>>,
+    ) {
+        self.tenant.push(tenant);
+        self.lead.push(lead);
+        self.seq.push(i32::try_from(seq).unwrap_or(i32::MAX));
+        self.stage.push(stage);
+        self.at.push(at);
+        self.exited.push(exited);
+    }
 }
 
 /// Columns of `leads` that the fold writes (all of them but the key).
