@@ -174,24 +174,38 @@ async fn refold(tx: &mut Transaction<'_, Postgres>, new: &[&Record]) -> Result<u
     .fetch_all(&mut **tx)
     .await?;
 
-    let mut timelines: HashMap<(String, String), Vec<Event>> = HashMap::new();
-    for r in new {
-        let key = (r.event.tenant_id.clone(), r.event.lead_id.clone());
-        timelines.entry(key).or_default().push(r.event.clone());
-    }
+    // Per lead: the events already stored (what its current rows were folded from) and all.
+    let mut older: HashMap<(String, String), Vec<Event>> = HashMap::new();
     for (tenant, lead, body) in rows {
         let event: Event = serde_json::from_value(body).map_err(|e| {
             StoreError::Corrupt(format!("lead_events.body of {tenant}/{lead}: {e}"))
         })?;
-        timelines.entry((tenant, lead)).or_default().push(event);
+        older.entry((tenant, lead)).or_default().push(event);
+    }
+    let mut timelines: HashMap<(String, String), Vec<Event>> = older.clone();
+    for r in new {
+        let key = (r.event.tenant_id.clone(), r.event.lead_id.clone());
+        timelines.entry(key).or_default().push(r.event.clone());
     }
 
     let mut lead_rows = Vec::with_capacity(timelines.len());
     let mut visits = StageRows::default();
     let mut transitions = StageRows::default();
+    let (mut stale_tenants, mut stale_leads) = (Vec::new(), Vec::new());
     for ((tenant, lead), events) in &timelines {
         let st = fold(events);
         lead_rows.push(lead_row(tenant, lead, &st));
+        // Stage rows are rewritten only when the stages changed: most facts (touches,
+        // follow-ups, feedback, hand-offs) do not move a lead.
+        let before = older.get(&(tenant.clone(), lead.clone()));
+        if let Some(before) = before {
+            let old = fold(before);
+            if old.visits == st.visits && old.transitions == st.transitions {
+                continue;
+            }
+            stale_tenants.push(tenant.as_str());
+            stale_leads.push(lead.as_str());
+        }
         for (seq, v) in st.visits.iter().enumerate() {
             visits.push(tenant, lead, seq, v.stage.as_str(), v.entered_at, v.exited_at);
         }
@@ -210,12 +224,15 @@ async fn refold(tx: &mut Transaction<'_, Postgres>, new: &[&Record]) -> Result<u
         .execute(&mut **tx)
         .await?;
     for table in ["stage_visits", "stage_transitions"] {
+        if stale_leads.is_empty() {
+            break;
+        }
         sqlx::query(&format!(
             "DELETE FROM {table} t USING UNNEST($1::text[], $2::text[]) AS d(tenant_id, lead_id) \
              WHERE t.tenant_id = d.tenant_id AND t.lead_id = d.lead_id"
         ))
-        .bind(&tenants)
-        .bind(&ids)
+        .bind(&stale_tenants)
+        .bind(&stale_leads)
         .execute(&mut **tx)
         .await?;
     }
