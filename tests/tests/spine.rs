@@ -477,8 +477,16 @@ async fn replay_from_offset_zero_into_a_fresh_database_gives_identical_rows() ->
     stop.cancel();
     task.await??;
     let replayed = dump_read_models(&fresh).await?;
-    let only_live: Vec<_> = live.iter().filter(|r| !replayed.contains(r)).take(3).collect();
-    let only_replayed: Vec<_> = replayed.iter().filter(|r| !live.contains(r)).take(3).collect();
+    let only_live: Vec<_> = live
+        .iter()
+        .filter(|r| !replayed.contains(r))
+        .take(3)
+        .collect();
+    let only_replayed: Vec<_> = replayed
+        .iter()
+        .filter(|r| !live.contains(r))
+        .take(3)
+        .collect();
     assert!(
         only_live.is_empty() && only_replayed.is_empty() && live.len() == replayed.len(),
         "replayed rows differ: live only {only_live:#?}, replay only {only_replayed:#?}"

@@ -333,7 +333,7 @@ and each ack is immediately followed by `GetLead` with its consistency token (th
 waits until the projection applied it). Freshness = ack → `GetLead` response. Achieved \
 rate = acked appends / (first call → last ack).
 - **The raw log latency is mostly `fetch.wait.max.ms`.** leadledger's `consumer_config` \
-sets it to 20 ms, and Tansu 0.6.0 answers a fetch only when that wait expires, even when \
+sets it to 5 ms because Tansu 0.6.0 answers a fetch only when that wait expires, even when \
 records arrive meanwhile (measured on this machine with the raw latency phase: 5 ms → p50 \
 7 ms, 20 ms → p50 29 ms, 100 ms → p50 148 ms). Freshness sits on top of that floor.
 - Every phase uses fresh topics (unique names) and the projector phases fresh databases, \

@@ -207,7 +207,14 @@ async fn refold(tx: &mut Transaction<'_, Postgres>, new: &[&Record]) -> Result<u
             stale_leads.push(lead.as_str());
         }
         for (seq, v) in st.visits.iter().enumerate() {
-            visits.push(tenant, lead, seq, v.stage.as_str(), v.entered_at, v.exited_at);
+            visits.push(
+                tenant,
+                lead,
+                seq,
+                v.stage.as_str(),
+                v.entered_at,
+                v.exited_at,
+            );
         }
         for (seq, t) in st.transitions.iter().enumerate() {
             transitions.push(tenant, lead, seq, t.to.as_str(), t.at, None);
