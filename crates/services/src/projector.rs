@@ -61,8 +61,6 @@ pub enum ProjectorError {
     Log(#[from] leadledger_log::LogError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
-    #[error("projector task: {0}")]
-    Task(String),
     #[error(
         "the read models were built from another log: checkpoint {checkpoint} of \
          {topic}/{partition} is beyond its end ({high}), so the topic was recreated; \
@@ -85,11 +83,7 @@ pub struct Totals {
     pub batches: u64,
 }
 
-/// Runs until `shutdown` is cancelled; the batches in progress are finished first.
-///
-/// Reading and writing overlap: a reader prepares the next batch (fetch, decode, dead
-/// letters) while a writer task applies the previous one in PostgreSQL. At most one prepared
-/// batch waits between them, so memory stays bounded.
+/// Runs until `shutdown` is cancelled; the batch in progress is finished first.
 pub async fn run(
     cfg: ProjectorConfig,
     store: Store,
@@ -101,30 +95,8 @@ pub async fn run(
     let consumer: StreamConsumer<AssignmentContext> =
         consumer_config(&cfg.log.brokers, &cfg.group).create_with_context(ctx.clone())?;
     consumer.subscribe(&[&cfg.log.topic])?;
-    let consumer = Arc::new(consumer);
     let dlq = DeadLetters::new(&cfg.log.brokers, &cfg.log.dead_letter_topic())?;
-    tracing::info!(topic = %cfg.log.topic, group = %cfg.group, "projector started");
-
-    // Stops the reader when the writer fails (or on shutdown).
-    let halt = shutdown.child_token();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Prepared>(1);
-    let writer = Projector {
-        cfg: cfg.clone(),
-        store: store.clone(),
-        consumer: consumer.clone(),
-        ctx: ctx.clone(),
-        dlq: dlq.clone(),
-        next: BTreeMap::new(),
-        totals: Totals::default(),
-    };
-    // If this future is dropped (the task aborted), the writer goes with it.
-    let mut writer = AbortOnDrop(Some(tokio::spawn(write_loop(
-        writer,
-        rx,
-        shutdown.clone(),
-        halt.clone(),
-    ))));
-    let mut reader = Projector {
+    let mut p = Projector {
         cfg,
         store,
         consumer,
@@ -133,47 +105,10 @@ pub async fn run(
         next: BTreeMap::new(),
         totals: Totals::default(),
     };
-    let read = read_loop(&mut reader, tx, &halt).await;
-    halt.cancel();
-    let written = match writer.0.take() {
-        Some(handle) => handle
-            .await
-            .map_err(|e| ProjectorError::Task(e.to_string()))?,
-        None => Ok(Totals::default()),
-    };
-    read?;
-    let mut totals = written?;
-    totals.dead_letters += reader.totals.dead_letters;
-    tracing::info!(?totals, "projector stopped");
-    Ok(totals)
-}
-
-/// Aborts a task when dropped.
-struct AbortOnDrop<T>(Option<tokio::task::JoinHandle<T>>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        if let Some(h) = self.0.take() {
-            h.abort();
-        }
-    }
-}
-
-/// A batch ready to apply.
-struct Prepared {
-    records: Vec<Record>,
-    next_offsets: BTreeMap<i32, i64>,
-    batch: Vec<rdkafka::message::OwnedMessage>,
-}
-
-async fn read_loop(
-    p: &mut Projector,
-    tx: tokio::sync::mpsc::Sender<Prepared>,
-    halt: &CancellationToken,
-) -> Result<(), ProjectorError> {
+    tracing::info!(topic = %p.cfg.log.topic, group = %p.cfg.group, "projector started");
     loop {
         let first = tokio::select! {
-            _ = halt.cancelled() => return Ok(()),
+            _ = shutdown.cancelled() => break,
             m = p.consumer.recv() => m,
         };
         let first = match first {
@@ -184,6 +119,7 @@ async fn read_loop(
                 continue;
             }
         };
+        tracing::trace!("first record of a batch received");
         let mut batch = vec![first];
         while batch.len() < p.cfg.batch_max {
             match tokio::time::timeout(p.cfg.batch_linger, p.consumer.recv()).await {
@@ -197,37 +133,19 @@ async fn read_loop(
         }
         let owned: Vec<_> = batch.iter().map(BorrowedMessage::detach).collect();
         drop(batch);
-        if let Some(prepared) = p.prepare(owned).await? {
-            tokio::select! {
-                _ = halt.cancelled() => return Ok(()),
-                sent = tx.send(prepared) => if sent.is_err() { return Ok(()) },
-            }
-        }
+        p.process(owned, &shutdown).await?;
     }
-}
-
-async fn write_loop(
-    mut p: Projector,
-    mut rx: tokio::sync::mpsc::Receiver<Prepared>,
-    shutdown: CancellationToken,
-    halt: CancellationToken,
-) -> Result<Totals, ProjectorError> {
-    while let Some(prepared) = rx.recv().await {
-        if let Err(e) = p.commit(prepared, &shutdown).await {
-            halt.cancel();
-            return Err(e);
-        }
-    }
+    tracing::info!(totals = ?p.totals, "projector stopped");
     Ok(p.totals)
 }
 
 struct Projector {
     cfg: ProjectorConfig,
     store: Store,
-    consumer: Arc<StreamConsumer<AssignmentContext>>,
+    consumer: StreamConsumer<AssignmentContext>,
     ctx: AssignmentContext,
     dlq: DeadLetters,
-    /// Next offset to read, per partition this projector owns (reader side).
+    /// Next offset to apply, per partition this projector owns.
     next: BTreeMap<i32, i64>,
     totals: Totals,
 }
@@ -271,12 +189,11 @@ impl Projector {
         Ok(())
     }
 
-    /// Reader side: skips records below the checkpoint, decodes the rest and dead-letters
-    /// what cannot be decoded (acknowledged before the batch can be checkpointed).
-    async fn prepare(
+    async fn process(
         &mut self,
         batch: Vec<rdkafka::message::OwnedMessage>,
-    ) -> Result<Option<Prepared>, ProjectorError> {
+        shutdown: &CancellationToken,
+    ) -> Result<(), ProjectorError> {
         let seen: BTreeSet<i32> = batch.iter().map(Message::partition).collect();
         self.sync_assignment(&seen).await?;
         let mut records = Vec::with_capacity(batch.len());
@@ -314,27 +231,8 @@ impl Projector {
             }
         }
         if next_offsets.is_empty() {
-            return Ok(None);
+            return Ok(());
         }
-        self.next.extend(next_offsets.iter());
-        Ok(Some(Prepared {
-            records,
-            next_offsets,
-            batch,
-        }))
-    }
-
-    /// Writer side: one PostgreSQL transaction, then the (monitoring-only) offset commit.
-    async fn commit(
-        &mut self,
-        prepared: Prepared,
-        shutdown: &CancellationToken,
-    ) -> Result<(), ProjectorError> {
-        let Prepared {
-            records,
-            next_offsets,
-            batch,
-        } = prepared;
         let started = std::time::Instant::now();
         let outcome = self
             .apply(&records, &next_offsets, &batch, shutdown)
@@ -342,6 +240,7 @@ impl Projector {
         self.totals.applied += outcome.applied as u64;
         self.totals.duplicates += outcome.duplicates as u64;
         self.totals.batches += 1;
+        self.next.extend(next_offsets.iter());
         tracing::debug!(
             records = records.len(),
             applied = outcome.applied,
