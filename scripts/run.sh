@@ -39,4 +39,4 @@ echo "run: leadledger serving on $LEADLEDGER_SERVER_LISTEN (log: $state/serve.lo
 
 "$bin" simulate --seed "$SEED" --leads "$LEADS" --token-out "$state/token" >/dev/null
 echo
-"$bin" report --token-file "$state/token"
+"$bin" report --attribution --token-file "$state/token"

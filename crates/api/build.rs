@@ -8,8 +8,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::env::set_var("PROTOC", protoc);
     let include = protoc_bin_vendored::include_path()?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let files =
-        ["events.proto", "ingest.proto", "query.proto"].map(|f| root.join("leadledger/v1").join(f));
+    let files = [
+        "events.proto",
+        "ingest.proto",
+        "query.proto",
+        "attribution.proto",
+    ]
+    .map(|f| root.join("leadledger/v1").join(f));
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     tonic_prost_build::configure()
         .file_descriptor_set_path(out.join("leadledger_descriptor.bin"))

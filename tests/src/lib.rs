@@ -88,9 +88,13 @@ impl TestEnv {
         let (db_url, store) = fresh_database("e2e").await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let query = Query::new(store.clone(), &log.topic);
         let services = Services {
             ingest: Some(Ingest::new(leadledger_log::EventProducer::new(&log)?)),
-            query: Some(Query::new(store.clone(), &log.topic)),
+            attribution: Some(leadledger_services::attribution::AttributionSvc::new(
+                query.clone(),
+            )),
+            query: Some(query),
         };
         let server_stop = CancellationToken::new();
         let stop = server_stop.clone();

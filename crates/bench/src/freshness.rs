@@ -71,6 +71,7 @@ pub async fn run(
     let services = Services {
         ingest: Some(Ingest::new(EventProducer::new(log)?)),
         query: Some(Query::new(store.clone(), &log.topic)),
+        attribution: None,
     };
     let stop = CancellationToken::new();
     let server = tokio::spawn(serve(listener, services, stop.clone().cancelled_owned()));

@@ -37,6 +37,7 @@ pub async fn run(
     let services = Services {
         ingest: Some(Ingest::new(EventProducer::new(log)?)),
         query: None,
+        attribution: None,
     };
     let stop = CancellationToken::new();
     let server = tokio::spawn(serve(listener, services, stop.clone().cancelled_owned()));

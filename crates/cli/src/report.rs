@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use leadledger_api::pb::attribution_service_client::AttributionServiceClient;
 use leadledger_api::pb::{self, query_service_client::QueryServiceClient};
 
 use crate::config::Config;
@@ -25,6 +26,9 @@ pub struct Args {
     /// How long to wait for the token.
     #[arg(long, default_value_t = 60)]
     wait_secs: u64,
+    /// Also print signed revenue by channel under every attribution model, side by side.
+    #[arg(long)]
+    attribution: bool,
 }
 
 pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
@@ -63,7 +67,88 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
         .map_err(|s| anyhow::anyhow!("funnel query failed: {s}"))?
         .into_inner();
     print!("{}", render(&args.tenant, &by_channel, &total));
+    if args.attribution {
+        let channel = tonic::transport::Channel::from_shared(addr.clone())?
+            .connect()
+            .await
+            .with_context(|| format!("connecting to {addr}"))?;
+        let mut attribution = AttributionServiceClient::new(channel);
+        let mut req = tonic::Request::new(pb::CompareModelsRequest {
+            tenant_id: args.tenant.clone(),
+            conversion: pb::ConversionKind::Revenue as i32,
+            consistency_token: token.clone(),
+            ..Default::default()
+        });
+        req.set_timeout(Duration::from_secs(args.wait_secs));
+        let revenue = attribution
+            .compare_models(req)
+            .await
+            .map_err(|s| anyhow::anyhow!("attribution query failed: {s}"))?
+            .into_inner();
+        print!("\n{}", render_attribution(&revenue));
+    }
     Ok(())
+}
+
+/// Short column titles for the models.
+fn short(model: &str) -> &str {
+    match model {
+        "first_touch" => "first",
+        "last_touch" => "last",
+        "time_decay" => "decay7d",
+        "u_shaped" => "U",
+        "u_shaped_lead_creation" => "U-FT/LC",
+        "w_shaped" => "W",
+        "full_path" => "full",
+        "inverse_j" => "inv-J",
+        other => other,
+    }
+}
+
+/// Renders each channel's share of signed revenue under every model.
+pub fn render_attribution(r: &pb::CompareModelsResponse) -> String {
+    let mut channels: Vec<String> = r
+        .models
+        .iter()
+        .flat_map(|m| m.channels.iter().map(|c| c.channel.clone()))
+        .collect();
+    channels.sort();
+    channels.dedup();
+    let total = r.models.first().map_or(0, |m| m.total);
+    // Order channels by their linear credit, largest first.
+    let linear = r.models.iter().find(|m| m.model == "linear");
+    let credit_of = |m: &pb::ModelCredits, ch: &str| {
+        m.channels
+            .iter()
+            .find(|c| c.channel == ch)
+            .map_or(0, |c| c.credit)
+    };
+    channels.sort_by_key(|ch| std::cmp::Reverse(linear.map_or(0, |m| credit_of(m, ch))));
+    let mut out = format!(
+        "Signed revenue by channel under each attribution model (share of {:.2} CNY; {} deals, {} without a touch)\n",
+        total as f64 / 100.0,
+        r.conversions,
+        r.unattributed
+    );
+    out.push_str(&format!("{:<12}", "channel"));
+    for m in &r.models {
+        out.push_str(&format!(" {:>8}", short(&m.model)));
+    }
+    out.push('\n');
+    for ch in &channels {
+        out.push_str(&format!("{ch:<12}"));
+        for m in &r.models {
+            let share = if m.total == 0 {
+                0.0
+            } else {
+                credit_of(m, ch) as f64 / m.total as f64
+            };
+            out.push_str(&format!(" {:>7.1}%", share * 100.0));
+        }
+        out.push('\n');
+    }
+    out.push_str("Every column sums to 100 % of the same revenue; docs/ATTRIBUTION.md gives each model's rule.\n");
+    out
 }
 
 fn pct(x: f64) -> String {

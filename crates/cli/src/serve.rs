@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use leadledger_log::EventProducer;
+use leadledger_services::attribution::AttributionSvc;
 use leadledger_services::ingest::Ingest;
 use leadledger_services::projector::{self, ProjectorConfig};
 use leadledger_services::query::Query;
@@ -71,12 +72,14 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         Role::All | Role::Ingest => Some(EventProducer::new(&cfg.log)?),
         _ => None,
     };
+    let query = match (role, &store) {
+        (Role::All | Role::Query, Some(s)) => Some(Query::new(s.clone(), &cfg.log.topic)),
+        _ => None,
+    };
     let services = Services {
         ingest: producer.clone().map(Ingest::new),
-        query: match (role, &store) {
-            (Role::All | Role::Query, Some(s)) => Some(Query::new(s.clone(), &cfg.log.topic)),
-            _ => None,
-        },
+        attribution: query.clone().map(AttributionSvc::new),
+        query,
     };
 
     let projector = match (role, &store) {

@@ -6,12 +6,14 @@
 //! - [`projector`]: log → PostgreSQL, one transaction per batch with the checkpoint.
 //! - [`query`]: `QueryService` over the read models, with read-your-writes.
 //! - [`applied`]: one watcher per process of what the projection has applied.
+//! - [`attribution`]: `AttributionService`, models side by side and Markov diagnostics.
 //! - [`server`]: `serve(listener, services, shutdown)` with health and reflection.
 //! - [`tenant`]: the one place a request's tenant is decided.
 //! - [`token`]: consistency tokens.
 //! - [`trace`]: W3C trace context from gRPC metadata to Kafka headers.
 
 pub mod applied;
+pub mod attribution;
 pub mod ingest;
 pub mod projector;
 pub mod query;

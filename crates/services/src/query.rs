@@ -25,7 +25,8 @@ pub struct Query {
     applied: Applied,
 }
 
-fn db_error(e: StoreError) -> ApiError {
+/// Maps a store error to the API contract (transient → UNAVAILABLE, else INTERNAL, logged).
+pub(crate) fn db_error(e: StoreError) -> ApiError {
     if e.is_transient() {
         ApiError::Unavailable(format!("the read-model database is unavailable: {e}"))
     } else {
@@ -35,6 +36,11 @@ fn db_error(e: StoreError) -> ApiError {
 }
 
 impl Query {
+    /// The read-model store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// A query service over `store` for the events topic `topic`. Starts the process's
     /// checkpoint watcher, so it must be called inside a tokio runtime.
     pub fn new(store: Store, topic: &str) -> Self {
@@ -47,7 +53,7 @@ impl Query {
 
     /// Waits until the projection has applied `token`, until shortly before the request's
     /// deadline (`grpc-timeout`) or [`DEFAULT_WAIT`].
-    async fn wait_for<T>(&self, request: &Request<T>, token: &str) -> Result<(), ApiError> {
+    pub async fn wait_for<T>(&self, request: &Request<T>, token: &str) -> Result<(), ApiError> {
         let Some(token) = Token::parse(token)? else {
             return Ok(());
         };

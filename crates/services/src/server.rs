@@ -6,13 +6,14 @@
 
 use std::future::Future;
 
+use leadledger_api::pb::attribution_service_server::AttributionServiceServer;
 use leadledger_api::pb::ingest_service_server::IngestServiceServer;
 use leadledger_api::pb::query_service_server::QueryServiceServer;
 use leadledger_api::pb::FILE_DESCRIPTOR_SET;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::{ingest::Ingest, query::Query};
+use crate::{attribution::AttributionSvc, ingest::Ingest, query::Query};
 
 /// Largest request accepted (4 MiB); tonic answers larger ones with OUT_OF_RANGE.
 pub const MAX_MESSAGE: usize = 4 * 1024 * 1024;
@@ -22,6 +23,7 @@ pub const MAX_MESSAGE: usize = 4 * 1024 * 1024;
 pub struct Services {
     pub ingest: Option<Ingest>,
     pub query: Option<Query>,
+    pub attribution: Option<AttributionSvc>,
 }
 
 /// Errors starting or running the server.
@@ -48,7 +50,7 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let mut router = tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -61,8 +63,12 @@ pub async fn serve(
             services
                 .query
                 .map(|s| QueryServiceServer::new(s).max_decoding_message_size(MAX_MESSAGE)),
+        )
+        .add_optional_service(
+            services
+                .attribution
+                .map(|s| AttributionServiceServer::new(s).max_decoding_message_size(MAX_MESSAGE)),
         );
-    let _ = &mut router;
     health
         .set_service_status("", tonic_health::ServingStatus::Serving)
         .await;

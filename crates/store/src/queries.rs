@@ -300,3 +300,32 @@ pub async fn applied_offsets(
 ) -> Result<std::collections::BTreeMap<i32, i64>, StoreError> {
     crate::checkpoints::load(pool, projection, topic).await
 }
+
+/// Every event of the tenant's leads captured in `[from, to)` (every lead, captured or not,
+/// when neither bound is given), decoded from `lead_events.body`.
+pub async fn tenant_events(
+    pool: &PgPool,
+    tenant: &str,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Vec<leadledger_domain::Event>, StoreError> {
+    let bodies: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT e.body FROM lead_events e \
+         JOIN leads l ON l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id \
+         WHERE l.tenant_id = $1 \
+           AND ($2::timestamptz IS NULL OR l.captured_at >= $2) \
+           AND ($3::timestamptz IS NULL OR l.captured_at < $3)",
+    )
+    .bind(tenant)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    bodies
+        .into_iter()
+        .map(|b| {
+            serde_json::from_value(b)
+                .map_err(|e| StoreError::Corrupt(format!("lead_events.body: {e}")))
+        })
+        .collect()
+}
