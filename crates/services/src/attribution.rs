@@ -17,7 +17,6 @@ use leadledger_store::queries;
 use tonic::{Request, Response, Status};
 
 use crate::query::Query;
-use crate::tenant;
 
 /// Highest Markov order accepted.
 pub const MAX_ORDER: u32 = 4;
@@ -166,9 +165,10 @@ impl AttributionService for AttributionSvc {
         &self,
         request: Request<pb::CompareModelsRequest>,
     ) -> Result<Response<pb::CompareModelsResponse>, Status> {
-        let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
-        self.query
-            .wait_for(&request, &request.get_ref().consistency_token)
+        let r = request.get_ref();
+        let tenant = self
+            .query
+            .admit(&request, &r.tenant_id, &r.consistency_token)
             .await?;
         let r = request.into_inner();
         let kind = conversion(r.conversion)?;
@@ -214,9 +214,10 @@ impl AttributionService for AttributionSvc {
         &self,
         request: Request<pb::MarkovDiagnosticsRequest>,
     ) -> Result<Response<pb::MarkovDiagnosticsResponse>, Status> {
-        let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
-        self.query
-            .wait_for(&request, &request.get_ref().consistency_token)
+        let r = request.get_ref();
+        let tenant = self
+            .query
+            .admit(&request, &r.tenant_id, &r.consistency_token)
             .await?;
         let r = request.into_inner();
         let kind = conversion(r.conversion)?;

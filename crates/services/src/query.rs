@@ -36,6 +36,18 @@ pub(crate) fn db_error(e: StoreError) -> ApiError {
 }
 
 impl Query {
+    /// Admits a request: decides its tenant and waits for its consistency token.
+    pub async fn admit<T>(
+        &self,
+        request: &Request<T>,
+        tenant_id: &str,
+        token: &str,
+    ) -> Result<String, ApiError> {
+        let tenant = tenant::resolve(request.metadata(), tenant_id)?;
+        self.wait_for(request, token).await?;
+        Ok(tenant)
+    }
+
     /// The read-model store.
     pub fn store(&self) -> &Store {
         &self.store
@@ -191,10 +203,11 @@ impl QueryService for Query {
         &self,
         request: Request<pb::GetLeadRequest>,
     ) -> Result<Response<pb::GetLeadResponse>, Status> {
-        let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
-        self.wait_for(&request, &request.get_ref().consistency_token)
+        let r = request.get_ref();
+        let tenant = self
+            .admit(&request, &r.tenant_id, &r.consistency_token)
             .await?;
-        let lead_id = &request.get_ref().lead_id;
+        let lead_id = &r.lead_id;
         if lead_id.is_empty() {
             return Err(ApiError::invalid_field("lead_id", "required").into());
         }
@@ -251,10 +264,10 @@ impl QueryService for Query {
         &self,
         request: Request<pb::ListLeadsRequest>,
     ) -> Result<Response<pb::ListLeadsResponse>, Status> {
-        let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
-        self.wait_for(&request, &request.get_ref().consistency_token)
-            .await?;
         let r = request.get_ref();
+        let tenant = self
+            .admit(&request, &r.tenant_id, &r.consistency_token)
+            .await?;
         let page_size = match r.page_size {
             0 => 100,
             n @ 1..=1000 => i64::from(n),
@@ -311,10 +324,10 @@ impl QueryService for Query {
         &self,
         request: Request<pb::FunnelRequest>,
     ) -> Result<Response<pb::FunnelResponse>, Status> {
-        let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
-        self.wait_for(&request, &request.get_ref().consistency_token)
-            .await?;
         let r = request.get_ref();
+        let tenant = self
+            .admit(&request, &r.tenant_id, &r.consistency_token)
+            .await?;
         let mut dims = Vec::new();
         for (i, d) in r.group_by.iter().enumerate() {
             let dim = match pb::FunnelDimension::try_from(*d) {
