@@ -15,7 +15,7 @@ export LEADLEDGER_SERVER_LISTEN=${LEADLEDGER_SERVER_LISTEN:-127.0.0.1:50051}
 export LEADLEDGER_KAFKA_TOPIC=${LEADLEDGER_KAFKA_TOPIC:-leadledger.run$(date +%s).events}
 if [ -z "${LEADLEDGER_DATABASE_URL:-}" ]; then
   export LEADLEDGER_DATABASE_URL=postgres://postgres@127.0.0.1:${PGPORT:-5432}/leadledger_run
-  psql -q -h 127.0.0.1 -p "${PGPORT:-5432}" -U postgres -d postgres \
+  PGOPTIONS="--client-min-messages=warning" psql -q -h 127.0.0.1 -p "${PGPORT:-5432}" -U postgres -d postgres \
     -c "DROP DATABASE IF EXISTS leadledger_run WITH (FORCE)" >/dev/null
 fi
 SEED=${SEED:-42}
