@@ -37,11 +37,6 @@ impl Applied {
         Self { rx }
     }
 
-    /// The latest known checkpoints.
-    pub fn current(&self) -> BTreeMap<i32, i64> {
-        self.rx.borrow().clone()
-    }
-
     /// Waits until `token` is applied or `deadline` passes; on timeout returns the last
     /// checkpoints seen.
     pub async fn wait_for(

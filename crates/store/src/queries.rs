@@ -292,15 +292,6 @@ pub async fn funnel(
         .collect())
 }
 
-/// Next offset applied by `projection`, per partition of `topic` (for read-your-writes).
-pub async fn applied_offsets(
-    pool: &PgPool,
-    projection: &str,
-    topic: &str,
-) -> Result<std::collections::BTreeMap<i32, i64>, StoreError> {
-    crate::checkpoints::load(pool, projection, topic).await
-}
-
 /// Every event of the tenant's leads captured in `[from, to)` (every lead, captured or not,
 /// when neither bound is given), decoded from `lead_events.body`.
 pub async fn tenant_events(
