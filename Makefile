@@ -1,5 +1,5 @@
 # leadledger: the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test bench up down lint fmt
+.PHONY: run test bench faults up down lint fmt
 
 # Bring up broker and database if needed, start the service, stream a simulated quarter,
 # print the funnel report.
@@ -13,6 +13,12 @@ test:
 # Throughput and freshness against raw baselines; figures go to docs/BENCHMARKS.md.
 bench:
 	bash scripts/bench.sh
+
+# The fault scenarios alone (they also run in `make test`); see docs/RELIABILITY.md.
+faults:
+	bash scripts/broker.sh up
+	bash scripts/postgres.sh
+	cargo nextest run -p leadledger-e2e --test faults --test bad_input
 
 # Broker and database only.
 up:
