@@ -41,10 +41,8 @@ pub const WARM_UP: &str = "warm-up";
 const PATIENCE: Duration = Duration::from_secs(120);
 
 /// Sends every prepared event (key = lead id, no headers) and waits for all the acks.
-pub async fn produce(brokers: &str, topic: &str, w: &Workload) -> anyhow::Result<Throughput> {
-    let producer: FutureProducer = producer_config(brokers).create()?;
-    // Warm-up, untimed: producer id and topic metadata (see `WARM_UP`).
-    let warm = Instant::now();
+/// Sends one untimed record keyed [`WARM_UP`] (a copy of the first workload value).
+async fn send_warm_up(producer: &FutureProducer, topic: &str, w: &Workload) -> anyhow::Result<()> {
     producer
         .send(
             FutureRecord::to(topic)
@@ -54,6 +52,14 @@ pub async fn produce(brokers: &str, topic: &str, w: &Workload) -> anyhow::Result
         )
         .await
         .map_err(|(e, _)| e)?;
+    Ok(())
+}
+
+pub async fn produce(brokers: &str, topic: &str, w: &Workload) -> anyhow::Result<Throughput> {
+    let producer: FutureProducer = producer_config(brokers).create()?;
+    // Warm-up, untimed: producer id and topic metadata (see `WARM_UP`).
+    let warm = Instant::now();
+    send_warm_up(&producer, topic, w).await?;
     let warmup = warm.elapsed();
     let started = Instant::now();
     let mut pending = Vec::with_capacity(w.count());
@@ -138,15 +144,7 @@ pub async fn log_latency(
     let count = ((rate * seconds).round() as usize).max(1);
 
     // Warm-up: the consumer joins its group and reads a first record.
-    producer
-        .send(
-            FutureRecord::to(topic)
-                .key(WARM_UP)
-                .payload(w.values[0].as_slice()),
-            PATIENCE,
-        )
-        .await
-        .map_err(|(e, _)| e)?;
+    send_warm_up(&producer, topic, w).await?;
     loop {
         let m = tokio::time::timeout(PATIENCE, consumer.recv())
             .await

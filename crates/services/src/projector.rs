@@ -352,17 +352,11 @@ impl CheckpointSource for PgCheckpoints {
                     let mut conn = sqlx::PgConnection::connect_with(&options)
                         .await
                         .map_err(|e| e.to_string())?;
-                    let rows: Vec<(i32, i64)> = sqlx::query_as(
-                        "SELECT partition, next_offset FROM projector_checkpoints \
-                         WHERE projection = $1 AND topic = $2",
-                    )
-                    .bind(CORE)
-                    .bind(&topic)
-                    .fetch_all(&mut conn)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    let stored = checkpoints::load(&mut conn, CORE, &topic)
+                        .await
+                        .map_err(|e| e.to_string())?;
                     let _ = conn.close().await;
-                    Ok(rows
+                    Ok(stored
                         .into_iter()
                         .filter(|(p, _)| wanted.contains(p))
                         .collect())

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::PgPool;
+use sqlx::PgExecutor;
 
 use crate::StoreError;
 
@@ -15,9 +15,10 @@ pub const CORE: &str = "core";
 /// checkpoints move; the payload is the topic.
 pub const NOTIFY_CHANNEL: &str = "leadledger_applied";
 
-/// Next offset to apply, by partition.
-pub async fn load(
-    pool: &PgPool,
+/// Next offset to apply, by partition. Takes a pool or a single connection (the rebalance
+/// callback reads on a connection of its own).
+pub async fn load<'e>(
+    db: impl PgExecutor<'e>,
     projection: &str,
     topic: &str,
 ) -> Result<BTreeMap<i32, i64>, StoreError> {
@@ -27,7 +28,7 @@ pub async fn load(
     )
     .bind(projection)
     .bind(topic)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(rows.into_iter().collect())
 }
