@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use leadledger_api::pb::query_service_client::QueryServiceClient;
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
+use leadledger_attribution::precompute::ModelSet;
 use leadledger_log::LogConfig;
 use leadledger_services::ingest::Ingest;
 use leadledger_services::projector::{self, ProjectorConfig, Totals};
@@ -64,6 +65,8 @@ pub struct TestEnv {
     server: Option<JoinHandle<()>>,
     projector_stop: CancellationToken,
     projector: Option<JoinHandle<anyhow::Result<Totals>>>,
+    credits_stop: CancellationToken,
+    credits: Option<JoinHandle<()>>,
     extra_dbs: Vec<String>,
 }
 
@@ -113,9 +116,17 @@ impl TestEnv {
             server: Some(server),
             projector_stop: CancellationToken::new(),
             projector: None,
+            credits_stop: CancellationToken::new(),
+            credits: None,
             extra_dbs: Vec::new(),
         };
         env.start_projector();
+        env.credits = Some(tokio::spawn(leadledger_services::credits::run(
+            env.store.clone(),
+            env.log.topic.clone(),
+            leadledger_services::credits::CreditsConfig::new(ModelSet::default_set()),
+            env.credits_stop.clone(),
+        )));
         Ok(env)
     }
 
@@ -206,6 +217,10 @@ impl TestEnv {
     /// Stops everything and drops the databases.
     pub async fn cleanup(mut self) -> anyhow::Result<()> {
         let _ = self.stop_projector().await;
+        self.credits_stop.cancel();
+        if let Some(c) = self.credits.take() {
+            let _ = c.await;
+        }
         self.server_stop.cancel();
         if let Some(s) = self.server.take() {
             let _ = s.await;
@@ -244,7 +259,52 @@ pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
         ("stage_transitions", "tenant_id, lead_id, seq"),
         ("projector_checkpoints", "projection, partition"),
     ] {
-        let sql = format!("SELECT t::text FROM {table} t ORDER BY {order}");
+        // The credits keep their own checkpoints (see `dump_credits`).
+        let only_core = if table == "projector_checkpoints" {
+            "WHERE projection = 'core'"
+        } else {
+            ""
+        };
+        let sql = format!("SELECT t::text FROM {table} t {only_core} ORDER BY {order}");
+        let rows: Vec<String> = sqlx::query_scalar(&sql).fetch_all(&store.pool).await?;
+        out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
+    }
+    Ok(out)
+}
+
+/// Every row of the precomputed credits, as text, in a stable order (the queue itself is
+/// left out: its ids differ between databases).
+pub async fn dump_credits(store: &Store) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (table, order) in [
+        ("attribution_state", "singleton"),
+        ("attribution_accounts", "tenant_id, lead_id"),
+        (
+            "attribution_conversions",
+            "tenant_id, lead_id, conversion, level",
+        ),
+        (
+            "attribution_credits",
+            "tenant_id, lead_id, conversion, level, touch_index",
+        ),
+        (
+            "attribution_totals",
+            "tenant_id, level, conversion, basis, dimension, day, currency, value",
+        ),
+        (
+            "attribution_period_totals",
+            "tenant_id, level, conversion, basis, day, currency",
+        ),
+    ] {
+        // Cells netted to zero by later facts are the same as absent ones.
+        let nonzero = match table {
+            "attribution_totals" => "WHERE credits <> array_fill(0::int8, ARRAY[10])",
+            "attribution_period_totals" => {
+                "WHERE (conversions, unattributed, value_minor) <> (0, 0, 0)"
+            }
+            _ => "",
+        };
+        let sql = format!("SELECT t::text FROM {table} t {nonzero} ORDER BY {order}");
         let rows: Vec<String> = sqlx::query_scalar(&sql).fetch_all(&store.pool).await?;
         out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
     }
@@ -342,6 +402,41 @@ impl TestEnv {
             anyhow::ensure!(
                 Instant::now() < deadline,
                 "not caught up within {within:?}: {last}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl TestEnv {
+    /// Waits until the core projection has applied the whole topic and the credits are
+    /// level with it (queue empty, credits checkpoints = core checkpoints).
+    pub async fn wait_credits_caught_up(&self, within: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + within;
+        self.wait_caught_up(within).await?;
+        loop {
+            let core = leadledger_store::checkpoints::load(
+                &self.store.pool,
+                leadledger_store::checkpoints::CORE,
+                &self.log.topic,
+            )
+            .await?;
+            let credits = leadledger_store::checkpoints::load(
+                &self.store.pool,
+                leadledger_store::credits::PROJECTION,
+                &self.log.topic,
+            )
+            .await?;
+            let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM attribution_dirty")
+                .fetch_one(&self.store.pool)
+                .await?;
+            if core == credits && queued == 0 {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "credits not level within {within:?}: core {core:?}, credits {credits:?}, \
+                 {queued} queued"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -25,6 +25,7 @@
 pub mod account;
 pub mod markov;
 pub mod models;
+pub mod precompute;
 pub mod shapley;
 pub mod split;
 pub mod touch;

@@ -186,6 +186,14 @@ pub struct Journey {
     pub company_domain: String,
     /// The contact's e-mail: its domain is the account key when the company has none.
     pub email: String,
+    /// The company's region, industry and segment (`KA`, `SMB` or empty) as the lead's
+    /// current state has them: the dimensions reports group conversions by.
+    pub region: String,
+    pub industry: String,
+    pub segment: String,
+    /// When the lead was captured; the lead's first fact when the log has no capture.
+    /// Reports put a conversion in a period by this date or by the conversion's own.
+    pub captured_at: Option<DateTime<Utc>>,
     /// The whole path (every touchpoint, all milestones); cut per conversion.
     pub path: Path,
     /// What the lead converted to, in time order (see [`Conversion`]).
@@ -275,6 +283,10 @@ pub fn journey(events: &[Event]) -> Journey {
         lead_id,
         company_domain: state.company.domain.clone(),
         email: state.contact.email.clone(),
+        region: state.company.region.clone(),
+        industry: state.company.industry.clone(),
+        segment: state.company.segment.as_str().to_string(),
+        captured_at: state.captured_at.or(events.first().map(|e| e.occurred_at)),
         path: Path::new(
             touches,
             Milestones {

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use leadledger_attribution::precompute::ModelSet;
+use leadledger_attribution::{Model, PositionWeights};
 use leadledger_log::LogConfig;
 
 /// Every key, its default and what it means (printed by `leadledger config`).
@@ -63,6 +65,21 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "shutdown.grace_ms",
         "10000",
         "how long a graceful shutdown may take",
+    ),
+    (
+        "attribution.half_life_hours",
+        "168",
+        "time-decay half-life of the precomputed credits",
+    ),
+    (
+        "attribution.lookback_days",
+        "90",
+        "account-level lookback of the precomputed credits",
+    ),
+    (
+        "attribution.custom_models",
+        "",
+        "extra precomputed position models: name:first=4000,last=4000,others=2000;name2:...",
     ),
 ];
 
@@ -165,6 +182,8 @@ pub struct Config {
     pub projector_group: String,
     pub batch_max: usize,
     pub shutdown_grace: Duration,
+    /// The precomputed attribution models (changing them re-projects every credit).
+    pub attribution: ModelSet,
 }
 
 impl Config {
@@ -213,8 +232,79 @@ impl Config {
                 0,
                 600_000,
             )?),
+            attribution: ModelSet::new(
+                number(
+                    "attribution.half_life_hours",
+                    &get("attribution.half_life_hours"),
+                    1,
+                    87_600,
+                )?,
+                number(
+                    "attribution.lookback_days",
+                    &get("attribution.lookback_days"),
+                    1,
+                    3_650,
+                )?,
+                &custom_models(&get("attribution.custom_models"))?,
+            )
+            .map_err(|e| ConfigError(format!("attribution: {e}")))?,
         })
     }
+}
+
+/// `name:first=4000,last=4000,others=2000;name2:...` (weights in basis points, summing to
+/// 10000; keys first, lead_creation, opportunity_creation, closed_won, last, others).
+fn custom_models(v: &str) -> Result<Vec<(String, PositionWeights)>, ConfigError> {
+    const KEY: &str = "attribution.custom_models";
+    let builtin = Model::rule_based();
+    let mut out: Vec<(String, PositionWeights)> = Vec::new();
+    for part in v.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, weights) = part
+            .split_once(':')
+            .ok_or_else(|| ConfigError(format!("{KEY}: {part:?} is not name:weights")))?;
+        let name = name.trim();
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid
+            || builtin.iter().any(|m| m.name() == name)
+            || ["custom", "markov", "shapley"].contains(&name)
+            || out.iter().any(|(n, _)| n == name)
+        {
+            return Err(ConfigError(format!(
+                "{KEY}: {name:?} must be a new lower_snake_case name"
+            )));
+        }
+        let mut w = PositionWeights::default();
+        for kv in weights.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, n) = kv
+                .split_once('=')
+                .ok_or_else(|| ConfigError(format!("{KEY}: {name}: {kv:?} is not key=points")))?;
+            let n: u32 = n
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError(format!("{KEY}: {name}: {kv:?} is not a number")))?;
+            let slot = match k.trim() {
+                "first" => &mut w.first,
+                "lead_creation" => &mut w.lead_creation,
+                "opportunity_creation" => &mut w.opportunity_creation,
+                "closed_won" => &mut w.closed_won,
+                "last" => &mut w.last,
+                "others" => &mut w.others,
+                other => {
+                    return Err(ConfigError(format!(
+                        "{KEY}: {name}: unknown position {other:?}"
+                    )))
+                }
+            };
+            *slot = n;
+        }
+        w.validate()
+            .map_err(|e| ConfigError(format!("{KEY}: {name}: {e}")))?;
+        out.push((name.to_string(), w));
+    }
+    Ok(out)
 }
 
 fn non_empty(key: &str, v: String) -> Result<String, ConfigError> {
@@ -292,6 +382,33 @@ mod tests {
         assert!(e.to_string().contains("kafka.brokerz"), "{e}");
         let e = File::parse("not toml [").unwrap_err();
         assert!(e.to_string().contains("configuration"));
+    }
+
+    #[test]
+    fn custom_attribution_models_parse_and_bad_ones_are_named() {
+        let c = Config::resolve(&[&pairs(&[(
+            "attribution.custom_models",
+            "forty_forty:first=4000,last=4000,others=2000; oc_heavy:opportunity_creation=10000",
+        )])])
+        .unwrap();
+        let names: Vec<&str> = c
+            .attribution
+            .models
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(names.len(), 12);
+        assert_eq!(&names[10..], ["forty_forty", "oc_heavy"]);
+        for (bad, says) in [
+            ("x:first=1", "10000"),
+            ("linear:first=10000", "new lower_snake_case name"),
+            ("x:middle=10000", "unknown position"),
+            ("x", "not name:weights"),
+        ] {
+            let e = Config::resolve(&[&pairs(&[("attribution.custom_models", bad)])]).unwrap_err();
+            assert!(e.0.contains("attribution"), "{e}");
+            assert!(e.0.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -45,6 +45,9 @@ enum Command {
     Simulate(simulate::Args),
     /// Print the funnel by channel for a tenant.
     Report(report::Args),
+    /// Re-project every precomputed attribution credit from the timelines (after changing
+    /// `attribution.*` settings the projector does it by itself on start).
+    RebuildCredits,
     /// Print every setting with its resolved value.
     Config,
 }
@@ -82,6 +85,23 @@ fn main() -> anyhow::Result<()> {
             Command::Migrate => serve::migrate(&cfg).await.map(|_| ()),
             Command::Simulate(args) => simulate::run(&cfg, args).await,
             Command::Report(args) => report::run(&cfg, args).await,
+            Command::RebuildCredits => {
+                let store = serve::migrate(&cfg).await?;
+                let started = std::time::Instant::now();
+                let leads = leadledger_services::credits::rebuild(
+                    &store,
+                    &cfg.log.topic,
+                    &leadledger_services::credits::CreditsConfig::new(cfg.attribution.clone()),
+                    std::time::Duration::from_secs(24 * 3600),
+                )
+                .await?;
+                println!(
+                    "re-projected the credits of {leads} leads ({} models) in {:.1} s",
+                    cfg.attribution.models.len(),
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(())
+            }
             Command::Config => {
                 for (key, default, help) in config::KEYS {
                     let value = [&flags as &dyn Source, &Env, &file]

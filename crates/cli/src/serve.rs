@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use leadledger_log::EventProducer;
 use leadledger_services::attribution::AttributionSvc;
+use leadledger_services::credits::{self, CreditsConfig};
 use leadledger_services::ingest::Ingest;
 use leadledger_services::projector::{self, ProjectorConfig};
 use leadledger_services::query::Query;
@@ -78,7 +79,9 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     };
     let services = Services {
         ingest: producer.clone().map(Ingest::new),
-        attribution: query.clone().map(AttributionSvc::new),
+        attribution: query
+            .clone()
+            .map(|q| AttributionSvc::with_models(q, cfg.attribution.clone())),
         query,
     };
 
@@ -103,6 +106,17 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         _ => None,
     };
 
+    // The credits worker runs beside each projector; one of them works at a time.
+    let credits = match (role, &store) {
+        (Role::All | Role::Projector, Some(s)) => Some(tokio::spawn(credits::run(
+            s.clone(),
+            cfg.log.topic.clone(),
+            CreditsConfig::new(cfg.attribution.clone()),
+            shutdown.clone(),
+        ))),
+        _ => None,
+    };
+
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
@@ -120,6 +134,11 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
             Ok(Ok(Err(e))) => failure = Some(anyhow::Error::new(e).context("projector")),
             Ok(Err(e)) => failure = Some(anyhow::Error::new(e).context("projector task")),
             Err(_) => tracing::warn!("projector did not stop within the grace period"),
+        }
+    }
+    if let Some(c) = credits {
+        if tokio::time::timeout(grace, c).await.is_err() {
+            tracing::warn!("credits worker did not stop within the grace period");
         }
     }
     if let Some(p) = producer {

@@ -32,8 +32,25 @@ impl Applied {
     /// Starts the watcher for `topic` (must be called inside a tokio runtime). The task ends
     /// when the last [`Applied`] handle is dropped.
     pub fn spawn(store: Store, topic: &str) -> Self {
+        Self::spawn_for(store, topic, CORE, NOTIFY_CHANNEL)
+    }
+
+    /// Watches another projection's checkpoints (e.g. the precomputed credits), woken by
+    /// its own notification channel.
+    pub fn spawn_for(
+        store: Store,
+        topic: &str,
+        projection: &'static str,
+        channel: &'static str,
+    ) -> Self {
         let (tx, rx) = watch::channel(BTreeMap::new());
-        tokio::spawn(watch_loop(store, topic.to_string(), tx));
+        tokio::spawn(watch_loop(
+            store,
+            topic.to_string(),
+            projection,
+            channel,
+            tx,
+        ));
         Self { rx }
     }
 
@@ -58,16 +75,22 @@ impl Applied {
     }
 }
 
-async fn watch_loop(store: Store, topic: String, tx: watch::Sender<BTreeMap<i32, i64>>) {
+async fn watch_loop(
+    store: Store,
+    topic: String,
+    projection: &'static str,
+    channel: &'static str,
+    tx: watch::Sender<BTreeMap<i32, i64>>,
+) {
     let mut listener: Option<PgListener> = None;
     loop {
         if tx.is_closed() {
             return;
         }
         if listener.is_none() {
-            listener = listen(&store).await;
+            listener = listen(&store, channel).await;
         }
-        match checkpoints::load(&store.pool, CORE, &topic).await {
+        match checkpoints::load(&store.pool, projection, &topic).await {
             Ok(applied) => {
                 tx.send_if_modified(|cur| {
                     let changed = *cur != applied;
@@ -88,7 +111,7 @@ async fn watch_loop(store: Store, topic: String, tx: watch::Sender<BTreeMap<i32,
     }
 }
 
-async fn listen(store: &Store) -> Option<PgListener> {
+async fn listen(store: &Store, channel: &str) -> Option<PgListener> {
     let mut l = match PgListener::connect_with(&store.pool).await {
         Ok(l) => l,
         Err(e) => {
@@ -96,7 +119,7 @@ async fn listen(store: &Store) -> Option<PgListener> {
             return None;
         }
     };
-    match l.listen(NOTIFY_CHANNEL).await {
+    match l.listen(channel).await {
         Ok(()) => Some(l),
         Err(e) => {
             tracing::warn!(error = %e, "LISTEN failed; polling");

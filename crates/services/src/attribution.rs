@@ -1,35 +1,65 @@
-//! The attribution service: credits conversions to channels under several models side by
-//! side, computed on request from the timeline read model with the pure
-//! `leadledger-attribution` crate (same events, same rules as docs/ATTRIBUTION.md).
-//!
-//! This first version computes per request; precomputed credits (and their BI view) are the
-//! next step for large tenants.
+//! The attribution service: credits conversions to channels, campaigns, keywords, regions,
+//! industries or segments, one model grouped (`Attribution`) or several side by side
+//! (`CompareModels`), plus the data-driven models' diagnostics. Same events, same rules
+//! (docs/ATTRIBUTION.md) on both of its paths:
+//! - **precomputed**: a configured rule-based model with the configured parameters is read
+//!   from the totals the credits worker keeps (`leadledger_store::credits`); a consistency
+//!   token waits for the credits' own checkpoints;
+//! - **on request**: anything else (Markov, Shapley, custom weights, another half-life or
+//!   lookback) is computed from the timelines with the pure `leadledger-attribution` crate.
 
 use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
 
 use leadledger_api::convert::time_from_proto;
 use leadledger_api::pb::{self, attribution_service_server::AttributionService};
 use leadledger_api::ApiError;
+use leadledger_attribution::precompute::{self, Basis, Dimension, ModelSet};
 use leadledger_attribution::{
     self as attr, markov, shapley, Attribution, ConversionKind, Journey, Level, Model,
+    PositionWeights,
 };
-use leadledger_store::queries;
+use leadledger_store::{credits, queries};
 use tonic::{Request, Response, Status};
 
+use crate::applied::Applied;
 use crate::query::Query;
 
 /// Highest Markov order accepted.
 pub const MAX_ORDER: u32 = 4;
 
+/// Most Shapley samples a request may ask for.
+pub const MAX_SAMPLES: u32 = 100_000;
+
 /// The attribution gRPC service (shares the query service's store and consistency waits).
 #[derive(Clone)]
 pub struct AttributionSvc {
     query: Query,
+    /// What the credits worker precomputes (must be the projector's configuration).
+    set: ModelSet,
+    credits: Applied,
 }
 
 impl AttributionSvc {
+    /// The service over the default precomputed model set.
     pub fn new(query: Query) -> Self {
-        Self { query }
+        Self::with_models(query, ModelSet::default_set())
+    }
+
+    /// The service over the precomputed model set `set`.
+    pub fn with_models(query: Query, set: ModelSet) -> Self {
+        let credits = Applied::spawn_for(
+            query.store().clone(),
+            query.topic(),
+            credits::PROJECTION,
+            credits::NOTIFY_CHANNEL,
+        );
+        Self {
+            query,
+            set,
+            credits,
+        }
     }
 
     async fn journeys(
@@ -96,71 +126,368 @@ pub fn model_names() -> Vec<&'static str> {
     names
 }
 
-/// Resolves model names; the data-driven ones are fitted on `journeys` first.
-fn models(
-    names: &[String],
+/// Parameters of the models a request names.
+struct Params<'a> {
+    half_life_hours: u32,
+    markov_order: usize,
+    custom: &'a [(String, PositionWeights)],
+}
+
+fn half_life(n: u32) -> Result<u32, ApiError> {
+    match n {
+        0 => Ok(attr::models::DEFAULT_HALF_LIFE_HOURS),
+        1..=87_600 => Ok(n),
+        _ => Err(ApiError::invalid_field(
+            "half_life_hours",
+            "must be 1..87600 (ten years)",
+        )),
+    }
+}
+
+fn markov_order(field: &str, n: u32) -> Result<usize, ApiError> {
+    match n {
+        0 => Ok(1),
+        1..=MAX_ORDER => Ok(n as usize),
+        _ => Err(ApiError::invalid_field(
+            field,
+            format!("must be 1..{MAX_ORDER}"),
+        )),
+    }
+}
+
+fn weights(field: &str, w: Option<&pb::PositionWeights>) -> Result<PositionWeights, ApiError> {
+    let w = w.ok_or_else(|| ApiError::invalid_field(field, "required for a custom model"))?;
+    let w = PositionWeights {
+        first: w.first,
+        lead_creation: w.lead_creation,
+        opportunity_creation: w.opportunity_creation,
+        closed_won: w.closed_won,
+        last: w.last,
+        others: w.others,
+    };
+    w.validate()
+        .map_err(|e| ApiError::invalid_field(field, e.to_string()))?;
+    Ok(w)
+}
+
+/// Resolves one model name; the data-driven ones are fitted on `journeys` first.
+fn model(
+    field: &str,
+    name: &str,
+    p: &Params<'_>,
     journeys: &[Journey],
     kind: ConversionKind,
     lvl: Level,
-) -> Result<Vec<Model>, ApiError> {
-    let names: Vec<String> = if names.is_empty() {
-        model_names().into_iter().map(String::from).collect()
-    } else {
-        names.to_vec()
-    };
+) -> Result<Model, ApiError> {
     let paths = || attr::channel_paths(journeys, kind, lvl);
-    names
-        .iter()
-        .enumerate()
-        .map(|(i, name)| match name.as_str() {
-            "markov" => markov::fit(&paths(), 1)
-                .map(|m| Model::Markov(m.channel_weights()))
-                .map_err(|e| ApiError::Internal(e.to_string())),
-            "shapley" => Ok(Model::Shapley(
-                shapley::fit(&paths(), &shapley::ShapleyConfig::default()).channel_weights(),
-            )),
-            other => Model::parse(other).ok_or_else(|| {
+    match name {
+        "markov" => markov::fit(&paths(), p.markov_order)
+            .map(|m| Model::Markov(m.channel_weights()))
+            .map_err(|e| ApiError::invalid_field(field, e.to_string())),
+        "shapley" => Ok(Model::Shapley(
+            shapley::fit(&paths(), &shapley::ShapleyConfig::default()).channel_weights(),
+        )),
+        "time_decay" => Ok(Model::TimeDecay {
+            half_life_hours: p.half_life_hours,
+        }),
+        other => {
+            if let Some((_, w)) = p.custom.iter().find(|(n, _)| n == other) {
+                return Ok(Model::Custom(*w));
+            }
+            Model::parse(other).ok_or_else(|| {
                 ApiError::invalid_field(
-                    format!("models[{i}]"),
+                    field,
                     format!(
                         "unknown model {other:?}; one of {}",
                         model_names().join(", ")
                     ),
                 )
-            }),
-        })
-        .collect()
+            })
+        }
+    }
 }
 
-fn model_credits(model: &Model, a: &Attribution) -> pb::ModelCredits {
-    let by_channel: BTreeMap<String, i64> = a.by_channel();
-    let total: i64 = by_channel.values().sum();
-    let mut channels: Vec<pb::ChannelCredit> = by_channel
+fn credits_by_value(by: BTreeMap<String, i64>) -> (Vec<(String, i64, f64)>, i64) {
+    let total: i64 = by.values().sum();
+    let mut rows: Vec<(String, i64, f64)> = by
         .into_iter()
-        .map(|(channel, credit)| pb::ChannelCredit {
-            channel,
-            credit,
-            share: if total == 0 {
+        .map(|(v, c)| {
+            let share = if total == 0 {
                 0.0
             } else {
-                credit as f64 / total as f64
-            },
+                c as f64 / total as f64
+            };
+            (v, c, share)
         })
         .collect();
-    channels.sort_by(|a, b| {
-        b.credit
-            .cmp(&a.credit)
-            .then_with(|| a.channel.cmp(&b.channel))
-    });
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    (rows, total)
+}
+
+fn model_credits(name: &str, a: &Attribution) -> pb::ModelCredits {
+    let (rows, total) = credits_by_value(a.by_channel());
     pb::ModelCredits {
-        model: model.name().to_string(),
-        channels,
+        model: name.to_string(),
+        channels: rows
+            .into_iter()
+            .map(|(channel, credit, share)| pb::ChannelCredit {
+                channel,
+                credit,
+                share,
+            })
+            .collect(),
         total,
+    }
+}
+
+fn unit(kind: ConversionKind, currency: &str) -> String {
+    if kind == ConversionKind::Revenue {
+        format!("{currency} minor units")
+    } else {
+        "milli-conversions".to_string()
+    }
+}
+
+fn group_by(n: i32) -> Result<Dimension, ApiError> {
+    Ok(match pb::GroupBy::try_from(n) {
+        Ok(pb::GroupBy::Unspecified | pb::GroupBy::Channel) => Dimension::Channel,
+        Ok(pb::GroupBy::Campaign) => Dimension::Campaign,
+        Ok(pb::GroupBy::Keyword) => Dimension::Keyword,
+        Ok(pb::GroupBy::Region) => Dimension::Region,
+        Ok(pb::GroupBy::Industry) => Dimension::Industry,
+        Ok(pb::GroupBy::Segment) => Dimension::Segment,
+        Err(_) => {
+            return Err(ApiError::invalid_field(
+                "group_by",
+                format!("unknown value {n}"),
+            ))
+        }
+    })
+}
+
+fn basis(n: i32) -> Result<Basis, ApiError> {
+    Ok(match pb::PeriodBasis::try_from(n) {
+        Ok(pb::PeriodBasis::Unspecified | pb::PeriodBasis::Captured) => Basis::Captured,
+        Ok(pb::PeriodBasis::Converted) => Basis::Converted,
+        Err(_) => {
+            return Err(ApiError::invalid_field(
+                "period_basis",
+                format!("unknown value {n}"),
+            ))
+        }
+    })
+}
+
+fn day(field: &str, t: Option<&prost_types::Timestamp>) -> Result<Option<NaiveDate>, ApiError> {
+    t.map(|t| {
+        time_from_proto(t)
+            .map(|t| t.date_naive())
+            .ok_or_else(|| ApiError::invalid_field(field, "not a valid timestamp"))
+    })
+    .transpose()
+}
+
+fn currency_or_default(c: &str) -> String {
+    if c.is_empty() {
+        "CNY".to_string()
+    } else {
+        c.to_string()
+    }
+}
+
+fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::Contact => precompute::LEVELS[0],
+        Level::Account { .. } => precompute::LEVELS[1],
+    }
+}
+
+/// What an `Attribution` request asks, decoded.
+struct Ask {
+    kind: ConversionKind,
+    lvl: Level,
+    dimension: Dimension,
+    basis: Basis,
+    currency: String,
+}
+
+impl AttributionSvc {
+    /// Whether the request can be read from the precomputed totals: a stored model with
+    /// the stored parameters.
+    fn precomputed(&self, r: &pb::AttributionRequest, lvl: Level) -> bool {
+        let Some(i) = self.set.position(&r.model) else {
+            return false;
+        };
+        let stored = &self.set.models[i].1;
+        let half_life_ok = match stored {
+            Model::TimeDecay { half_life_hours } => {
+                r.half_life_hours == 0 || r.half_life_hours == *half_life_hours
+            }
+            _ => true,
+        };
+        let lookback_ok = match lvl {
+            Level::Contact => true,
+            Level::Account { lookback_days } => {
+                r.lookback_days == 0 || lookback_days == self.set.lookback_days
+            }
+        };
+        half_life_ok && lookback_ok && r.custom_weights.is_none()
+    }
+
+    async fn attribution_precomputed(
+        &self,
+        tenant: &str,
+        r: &pb::AttributionRequest,
+        ask: &Ask,
+    ) -> Result<pb::AttributionResponse, ApiError> {
+        let Ask {
+            kind,
+            lvl,
+            dimension,
+            basis,
+            ref currency,
+        } = *ask;
+        let cur = if kind == ConversionKind::Revenue {
+            currency.as_str()
+        } else {
+            ""
+        };
+        let report = credits::Report {
+            tenant,
+            level: level_name(lvl),
+            conversion: kind.as_str(),
+            model: &r.model,
+            basis: basis.as_str(),
+            dimension: dimension.as_str(),
+            currency: cur,
+            from: day("period_from", r.period_from.as_ref())?,
+            to: day("period_to", r.period_to.as_ref())?,
+        };
+        let (groups, conversions, unattributed) =
+            credits::report(&self.query.store().pool, &report)
+                .await
+                .map_err(crate::query::db_error)?
+                .ok_or_else(|| {
+                    ApiError::Unavailable(format!(
+                        "model {:?} is not among the stored precomputed credits: the \
+                         projector's attribution settings differ from this server's, or a \
+                         rebuild is under way",
+                        r.model
+                    ))
+                })?;
+        let (rows, total) = credits_by_value(groups.into_iter().collect());
+        Ok(pb::AttributionResponse {
+            model: r.model.clone(),
+            conversion: r.conversion,
+            unit: unit(kind, currency),
+            conversions,
+            unattributed,
+            total,
+            groups: rows
+                .into_iter()
+                .map(|(value, credit, share)| pb::GroupCredit {
+                    value,
+                    credit,
+                    share,
+                })
+                .collect(),
+            precomputed: true,
+        })
     }
 }
 
 #[tonic::async_trait]
 impl AttributionService for AttributionSvc {
+    async fn attribution(
+        &self,
+        request: Request<pb::AttributionRequest>,
+    ) -> Result<Response<pb::AttributionResponse>, Status> {
+        let r = request.get_ref();
+        let tenant = crate::tenant::resolve(request.metadata(), &r.tenant_id)?;
+        if r.model.is_empty() {
+            return Err(ApiError::invalid_field("model", "required").into());
+        }
+        let kind = conversion(r.conversion)?;
+        let lvl = level(r.level, r.lookback_days)?;
+        let dimension = group_by(r.group_by)?;
+        let basis = basis(r.period_basis)?;
+        let currency = currency_or_default(&r.currency);
+        let (from, to) = (
+            day("period_from", r.period_from.as_ref())?,
+            day("period_to", r.period_to.as_ref())?,
+        );
+        if self.precomputed(r, lvl) {
+            self.query
+                .wait_on(&self.credits, &request, &r.consistency_token)
+                .await?;
+            let ask = Ask {
+                kind,
+                lvl,
+                dimension,
+                basis,
+                currency,
+            };
+            let out = self.attribution_precomputed(&tenant, r, &ask).await?;
+            return Ok(Response::new(out));
+        }
+        self.query.wait_for(&request, &r.consistency_token).await?;
+        let lvl = match lvl {
+            Level::Account { .. } if r.lookback_days == 0 => Level::Account {
+                lookback_days: self.set.lookback_days,
+            },
+            l => l,
+        };
+        let r = request.into_inner();
+        let custom = if r.model == "custom" {
+            vec![(
+                "custom".to_string(),
+                weights("custom_weights", r.custom_weights.as_ref())?,
+            )]
+        } else {
+            Vec::new()
+        };
+        let half_life_hours = half_life(r.half_life_hours)?;
+        let order = markov_order("markov_order", r.markov_order)?;
+        // Colleagues and late conversions may lie outside any capture window: read all.
+        let journeys = self.journeys(&tenant, None, None).await?;
+        let response = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+            let params = Params {
+                half_life_hours,
+                markov_order: order,
+                custom: &custom,
+            };
+            let m = model("model", &r.model, &params, &journeys, kind, lvl)?;
+            let mut a = attr::attribute(&journeys, kind, lvl, &m)
+                .map_err(|e| ApiError::invalid_field("model", e.to_string()))?;
+            if kind == ConversionKind::Revenue {
+                a.credited.retain(|c| c.conversion.currency == currency);
+                a.unattributed.retain(|c| c.currency == currency);
+            }
+            let g = precompute::group(&journeys, &a, basis, dimension, from, to);
+            let (rows, total) = credits_by_value(g.groups);
+            Ok(pb::AttributionResponse {
+                model: r.model.clone(),
+                conversion: r.conversion,
+                unit: unit(kind, &currency),
+                conversions: g.conversions,
+                unattributed: g.unattributed,
+                total,
+                groups: rows
+                    .into_iter()
+                    .map(|(value, credit, share)| pb::GroupCredit {
+                        value,
+                        credit,
+                        share,
+                    })
+                    .collect(),
+                precomputed: false,
+            })
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("attribution task: {e}")))??;
+        Ok(Response::new(response))
+    }
+
     async fn compare_models(
         &self,
         request: Request<pb::CompareModelsRequest>,
@@ -173,35 +500,55 @@ impl AttributionService for AttributionSvc {
         let r = request.into_inner();
         let kind = conversion(r.conversion)?;
         let lvl = level(r.level, r.lookback_days)?;
-        let currency = if r.currency.is_empty() {
-            "CNY".to_string()
-        } else {
-            r.currency.clone()
-        };
+        let currency = currency_or_default(&r.currency);
+        let half_life_hours = half_life(r.half_life_hours)?;
+        let order = markov_order("markov_order", r.markov_order)?;
+        let mut custom = Vec::new();
+        for (i, c) in r.custom.iter().enumerate() {
+            let field = format!("custom[{i}]");
+            if c.name.is_empty() || model_names().contains(&c.name.as_str()) {
+                return Err(ApiError::invalid_field(
+                    format!("{field}.name"),
+                    "required, and not a built-in model's name",
+                )
+                .into());
+            }
+            custom.push((
+                c.name.clone(),
+                weights(&format!("{field}.weights"), c.weights.as_ref())?,
+            ));
+        }
         let journeys = self
             .journeys(&tenant, r.captured_from.as_ref(), r.captured_to.as_ref())
             .await?;
         let response = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-            let models = models(&r.models, &journeys, kind, lvl)?;
+            let mut names: Vec<String> = if r.models.is_empty() {
+                model_names().into_iter().map(String::from).collect()
+            } else {
+                r.models.clone()
+            };
+            names.extend(custom.iter().map(|(n, _)| n.clone()));
+            let params = Params {
+                half_life_hours,
+                markov_order: order,
+                custom: &custom,
+            };
             let keep =
                 |c: &attr::Conversion| kind != ConversionKind::Revenue || c.currency == currency;
             let mut out = pb::CompareModelsResponse {
                 conversion: r.conversion,
-                unit: if kind == ConversionKind::Revenue {
-                    format!("{currency} minor units")
-                } else {
-                    "milli-conversions".to_string()
-                },
+                unit: unit(kind, &currency),
                 ..Default::default()
             };
-            for model in &models {
-                let mut a = attr::attribute(&journeys, kind, lvl, model)
+            for (i, name) in names.iter().enumerate() {
+                let m = model(&format!("models[{i}]"), name, &params, &journeys, kind, lvl)?;
+                let mut a = attr::attribute(&journeys, kind, lvl, &m)
                     .map_err(|e| ApiError::invalid_field("models", e.to_string()))?;
                 a.credited.retain(|c| keep(&c.conversion));
                 a.unattributed.retain(|c| keep(c));
                 out.conversions = a.credited.len() as i64;
                 out.unattributed = a.unattributed.len() as i64;
-                out.models.push(model_credits(model, &a));
+                out.models.push(model_credits(name, &a));
             }
             Ok(out)
         })
@@ -222,20 +569,12 @@ impl AttributionService for AttributionSvc {
         let r = request.into_inner();
         let kind = conversion(r.conversion)?;
         let lvl = level(r.level, 0)?;
-        let order = match r.order {
-            0 => 1,
-            n @ 1..=MAX_ORDER => n,
-            _ => {
-                return Err(
-                    ApiError::invalid_field("order", format!("must be 1..{MAX_ORDER}")).into(),
-                )
-            }
-        };
+        let order = markov_order("order", r.order)?;
         let journeys = self
             .journeys(&tenant, r.captured_from.as_ref(), r.captured_to.as_ref())
             .await?;
         let m = tokio::task::spawn_blocking(move || {
-            markov::fit(&attr::channel_paths(&journeys, kind, lvl), order as usize)
+            markov::fit(&attr::channel_paths(&journeys, kind, lvl), order)
         })
         .await
         .map_err(|e| ApiError::Internal(format!("attribution task: {e}")))?
@@ -252,7 +591,7 @@ impl AttributionService for AttributionSvc {
             .collect();
         removal_effects.sort_by(|a, b| b.removal_effect.total_cmp(&a.removal_effect));
         Ok(Response::new(pb::MarkovDiagnosticsResponse {
-            order,
+            order: order as u32,
             paths: m.paths as u64,
             conversions: m.conversions as u64,
             conversion_probability: m.conversion_probability,
@@ -267,6 +606,75 @@ impl AttributionService for AttributionSvc {
                     probability: t.probability,
                 })
                 .collect(),
+        }))
+    }
+
+    async fn shapley_diagnostics(
+        &self,
+        request: Request<pb::ShapleyDiagnosticsRequest>,
+    ) -> Result<Response<pb::ShapleyDiagnosticsResponse>, Status> {
+        let r = request.get_ref();
+        let tenant = self
+            .query
+            .admit(&request, &r.tenant_id, &r.consistency_token)
+            .await?;
+        let r = request.into_inner();
+        let kind = conversion(r.conversion)?;
+        let lvl = level(r.level, 0)?;
+        let mut config = shapley::ShapleyConfig::default();
+        if r.seed != 0 {
+            config.seed = r.seed;
+        }
+        match r.samples {
+            0 => {}
+            n @ 1..=MAX_SAMPLES => config.samples = n,
+            _ => {
+                return Err(
+                    ApiError::invalid_field("samples", format!("must be 1..{MAX_SAMPLES}")).into(),
+                )
+            }
+        }
+        let journeys = self
+            .journeys(&tenant, r.captured_from.as_ref(), r.captured_to.as_ref())
+            .await?;
+        let (m, conversions) = tokio::task::spawn_blocking(move || {
+            let paths = attr::channel_paths(&journeys, kind, lvl);
+            let conversions = paths.iter().filter(|p| p.converted).count() as u64;
+            (shapley::fit(&paths, &config), conversions)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("attribution task: {e}")))?;
+        let total: f64 = m.values.values().filter(|v| **v > 0.0).sum();
+        let mut values: Vec<pb::ShapleyValue> = m
+            .values
+            .iter()
+            .map(|(channel, v)| pb::ShapleyValue {
+                channel: channel.clone(),
+                value: *v,
+                share: if total > 0.0 && *v > 0.0 {
+                    v / total
+                } else {
+                    0.0
+                },
+            })
+            .collect();
+        values.sort_by(|a, b| {
+            b.value
+                .total_cmp(&a.value)
+                .then_with(|| a.channel.cmp(&b.channel))
+        });
+        let (method, samples, seed) = match m.method {
+            shapley::Method::Exact => ("exact", 0, 0),
+            shapley::Method::Sampled { samples, seed } => ("sampled", samples, seed),
+        };
+        Ok(Response::new(pb::ShapleyDiagnosticsResponse {
+            method: method.to_string(),
+            samples,
+            seed,
+            channels: m.values.len() as u32,
+            conversions,
+            total_value: i64::try_from(m.total_value).unwrap_or(i64::MAX),
+            values,
         }))
     }
 }

@@ -6,7 +6,9 @@
 //! - [`projector`]: log → PostgreSQL, one transaction per batch with the checkpoint.
 //! - [`query`]: `QueryService` over the read models, with read-your-writes.
 //! - [`applied`]: one watcher per process of what the projection has applied.
-//! - [`attribution`]: `AttributionService`, models side by side and Markov diagnostics.
+//! - [`attribution`]: `AttributionService`: credits by group, models side by side, Markov and
+//!   Shapley diagnostics.
+//! - [`credits`]: the worker keeping the precomputed credits level with the projection.
 //! - [`server`]: `serve(listener, services, shutdown)` with health and reflection.
 //! - [`tenant`]: the one place a request's tenant is decided.
 //! - [`token`]: consistency tokens.
@@ -14,6 +16,7 @@
 
 pub mod applied;
 pub mod attribution;
+pub mod credits;
 pub mod ingest;
 pub mod projector;
 pub mod query;

@@ -48,6 +48,11 @@ impl Query {
         Ok(tenant)
     }
 
+    /// The events topic the read models come from.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
     /// The read-model store.
     pub fn store(&self) -> &Store {
         &self.store
@@ -66,6 +71,17 @@ impl Query {
     /// Waits until the projection has applied `token`, until shortly before the request's
     /// deadline (`grpc-timeout`) or [`DEFAULT_WAIT`].
     pub async fn wait_for<T>(&self, request: &Request<T>, token: &str) -> Result<(), ApiError> {
+        self.wait_on(&self.applied, request, token).await
+    }
+
+    /// [`Query::wait_for`] against another projection's checkpoints (the precomputed
+    /// credits keep their own).
+    pub async fn wait_on<T>(
+        &self,
+        applied: &Applied,
+        request: &Request<T>,
+        token: &str,
+    ) -> Result<(), ApiError> {
         let Some(token) = Token::parse(token)? else {
             return Ok(());
         };
@@ -82,17 +98,14 @@ impl Query {
             .map(|t| t.saturating_sub(Duration::from_millis(20)))
             .unwrap_or(DEFAULT_WAIT);
         let deadline = tokio::time::Instant::now() + budget;
-        self.applied
-            .wait_for(&token, deadline)
-            .await
-            .map_err(|applied| {
-                ApiError::NotYetConsistent(format!(
-                    "the projection has not yet applied the consistency token's positions \
+        applied.wait_for(&token, deadline).await.map_err(|applied| {
+            ApiError::NotYetConsistent(format!(
+                "the projection has not yet applied the consistency token's positions \
                  (waited {} ms; applied up to {applied:?}, token needs {:?}); retry later",
-                    budget.as_millis(),
-                    token.offsets
-                ))
-            })
+                budget.as_millis(),
+                token.offsets
+            ))
+        })
     }
 }
 

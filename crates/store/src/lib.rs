@@ -4,12 +4,14 @@
 //! # Layout
 //! - [`db`]: connecting, creating a database, running migrations.
 //! - [`projection`]: applying a batch of events in ONE transaction with the checkpoint.
+//! - [`credits`]: the precomputed attribution credits, kept level with the core projection.
 //! - [`checkpoints`]: reading checkpoints (seek on assignment, read-your-writes waits).
 //! - [`queries`]: lead lookup, timeline, listing and funnel.
 
 #![recursion_limit = "256"]
 
 pub mod checkpoints;
+pub mod credits;
 pub mod db;
 pub mod projection;
 pub mod queries;

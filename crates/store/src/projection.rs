@@ -160,6 +160,16 @@ async fn refold(tx: &mut Transaction<'_, Postgres>, new: &[&Record]) -> Result<u
         .collect();
     let (tenants, ids): (Vec<&str>, Vec<&str>) = leads.iter().copied().unzip();
     let new_ids: Vec<uuid::Uuid> = new.iter().map(|r| r.event.event_id).collect();
+    // Queue the leads for the credits worker (crate::credits) in this same transaction: the
+    // credits it computes can never miss a fact the checkpoint below covers.
+    sqlx::query(
+        "INSERT INTO attribution_dirty (tenant_id, lead_id) \
+         SELECT * FROM UNNEST($1::text[], $2::text[])",
+    )
+    .bind(&tenants)
+    .bind(&ids)
+    .execute(&mut **tx)
+    .await?;
     // Only the older part of each timeline comes from the database: this batch's events are
     // already in memory.
     let rows: Vec<(String, String, Value)> = sqlx::query_as(

@@ -1,0 +1,160 @@
+//! The credits worker: keeps the precomputed attribution credits level with the core
+//! projection (`leadledger_store::credits` does the work in each step).
+//!
+//! Runs beside the projector (roles `projector` and `all`). Several processes may run it;
+//! one at a time works, elected by a session advisory lock on a connection of its own, so
+//! the additive totals are never written by two workers at once. If that connection drops,
+//! the lock goes with it and another process (or this one, after a pause) takes over.
+
+use std::time::Duration;
+
+use leadledger_attribution::precompute::ModelSet;
+use leadledger_store::checkpoints::NOTIFY_CHANNEL;
+use leadledger_store::{credits, Store, StoreError};
+use sqlx::postgres::PgListener;
+use sqlx::PgConnection;
+use tokio_util::sync::CancellationToken;
+
+/// Settings of the credits worker.
+#[derive(Debug, Clone)]
+pub struct CreditsConfig {
+    /// The models whose credits are kept.
+    pub set: ModelSet,
+    /// Queued rows taken per transaction.
+    pub batch: i64,
+    /// Longest wait between two looks at the queue without a notification.
+    pub poll: Duration,
+}
+
+impl CreditsConfig {
+    pub fn new(set: ModelSet) -> Self {
+        Self {
+            set,
+            batch: 1000,
+            poll: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Runs until `stop` is cancelled. Errors are logged and retried after a pause: credits are
+/// derived data and must not take the projector down with them.
+pub async fn run(store: Store, topic: String, cfg: CreditsConfig, stop: CancellationToken) {
+    while !stop.is_cancelled() {
+        match lead(&store, &topic, &cfg, &stop).await {
+            Ok(()) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "credits worker: retrying in 1 s");
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Waits to become the worker, then works until `stop` or an error.
+async fn lead(
+    store: &Store,
+    topic: &str,
+    cfg: &CreditsConfig,
+    stop: &CancellationToken,
+) -> Result<(), StoreError> {
+    // A connection outside the pool: the session lock lives exactly as long as it does.
+    let mut conn: PgConnection = store.pool.acquire().await?.detach();
+    loop {
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(credits::LOCK_KEY)
+            .fetch_one(&mut conn)
+            .await?;
+        if got {
+            break;
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+    if credits::ensure_model_set(&mut conn, &cfg.set).await? {
+        tracing::info!(
+            models = cfg.set.models.len(),
+            "credits: model set changed or new; re-projecting every lead's credits"
+        );
+    }
+    let mut listener = PgListener::connect_with(&store.pool).await.ok();
+    if let Some(l) = listener.as_mut() {
+        if l.listen(NOTIFY_CHANNEL).await.is_err() {
+            listener = None;
+        }
+    }
+    while !stop.is_cancelled() {
+        let out = credits::step(&mut conn, &cfg.set, topic, cfg.batch).await?;
+        if out.changed > 0 {
+            tracing::debug!(?out, "credits step");
+        }
+        if !out.caught_up {
+            continue;
+        }
+        // Idle: a rebuild may have been asked for (`rebuild` from another process).
+        if credits::ensure_model_set(&mut conn, &cfg.set).await? {
+            tracing::info!("credits: rebuild requested; re-projecting every lead's credits");
+            continue;
+        }
+        // Level with the core projection: wait for it to commit more.
+        let wait = async {
+            match listener.as_mut() {
+                Some(l) => {
+                    let _ = tokio::time::timeout(cfg.poll, l.try_recv()).await;
+                }
+                None => tokio::time::sleep(cfg.poll).await,
+            }
+        };
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = wait => {}
+        }
+    }
+    Ok(())
+}
+
+/// Re-projects every credit and waits until they are level with the core projection
+/// again; returns the number of leads re-projected. If no worker runs, this task does the
+/// work; if one does, it is asked to and this waits for it (at most `within`).
+pub async fn rebuild(
+    store: &Store,
+    topic: &str,
+    cfg: &CreditsConfig,
+    within: Duration,
+) -> Result<i64, StoreError> {
+    let mut conn: PgConnection = store.pool.acquire().await?.detach();
+    let leads: i64 = sqlx::query_scalar("SELECT count(*) FROM leads")
+        .fetch_one(&mut conn)
+        .await?;
+    let alone: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(credits::LOCK_KEY)
+        .fetch_one(&mut conn)
+        .await?;
+    if alone {
+        credits::rebuild(&mut conn, &cfg.set).await?;
+        while !credits::step(&mut conn, &cfg.set, topic, cfg.batch)
+            .await?
+            .caught_up
+        {}
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(credits::LOCK_KEY)
+            .execute(&mut conn)
+            .await?;
+        return Ok(leads);
+    }
+    credits::request_rebuild(&mut conn).await?;
+    let deadline = tokio::time::Instant::now() + within;
+    while !credits::level(&mut conn, topic).await? {
+        if tokio::time::Instant::now() > deadline {
+            return Err(StoreError::Corrupt(format!(
+                "the running credits worker did not finish the rebuild within {within:?}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(leads)
+}
