@@ -431,8 +431,10 @@ async fn replay_from_offset_zero_into_a_fresh_database_gives_identical_rows() ->
     // The duplicate adds no row: wait for the checkpoints too, or the live side may stop
     // one record short of the replay.
     env.wait_caught_up(Duration::from_secs(60)).await?;
+    env.wait_credits_caught_up(Duration::from_secs(60)).await?;
     env.stop_projector().await?;
     let live = dump_read_models(&env.store).await?;
+    let live_credits = leadledger_e2e::dump_credits(&env.store).await?;
 
     let (_, fresh) = env.extra_database("replay").await?;
     let mut cfg = leadledger_services::projector::ProjectorConfig::new(env.log.clone());
@@ -491,6 +493,24 @@ async fn replay_from_offset_zero_into_a_fresh_database_gives_identical_rows() ->
         only_live.is_empty() && only_replayed.is_empty() && live.len() == replayed.len(),
         "replayed rows differ: live only {only_live:#?}, replay only {only_replayed:#?}"
     );
+    // The precomputed credits too: re-projected from the replayed timelines, they equal
+    // the ones the live worker kept up to date fact by fact.
+    leadledger_services::credits::rebuild(
+        &fresh,
+        &env.log.topic,
+        &leadledger_services::credits::CreditsConfig::new(
+            leadledger_attribution::precompute::ModelSet::default_set(),
+        ),
+        Duration::from_secs(60),
+    )
+    .await?;
+    let replayed_credits = leadledger_e2e::dump_credits(&fresh).await?;
+    assert!(
+        live_credits.len() > 100,
+        "{} credit rows",
+        live_credits.len()
+    );
+    assert_eq!(live_credits, replayed_credits);
     fresh.pool.close().await;
     env.cleanup().await
 }

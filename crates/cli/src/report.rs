@@ -86,8 +86,56 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
             .map_err(|s| anyhow::anyhow!("attribution query failed: {s}"))?
             .into_inner();
         print!("\n{}", render_attribution(&revenue));
+        // The precomputed side: the credits worker's totals, read-your-writes on the token.
+        for (level, name) in [
+            (pb::AttributionLevel::Contact, "contact"),
+            (pb::AttributionLevel::Account, "account"),
+        ] {
+            let mut req = tonic::Request::new(pb::AttributionRequest {
+                tenant_id: args.tenant.clone(),
+                model: "w_shaped".into(),
+                level: level as i32,
+                conversion: pb::ConversionKind::Revenue as i32,
+                group_by: pb::GroupBy::Campaign as i32,
+                consistency_token: token.clone(),
+                ..Default::default()
+            });
+            req.set_timeout(Duration::from_secs(args.wait_secs));
+            let r = attribution
+                .attribution(req)
+                .await
+                .map_err(|s| anyhow::anyhow!("attribution query failed: {s}"))?
+                .into_inner();
+            print!("\n{}", render_grouped(&r, name));
+        }
     }
     Ok(())
+}
+
+/// The top campaigns of a grouped attribution.
+pub fn render_grouped(r: &pb::AttributionResponse, level: &str) -> String {
+    let mut out = format!(
+        "Signed revenue by campaign, W-shaped, {level} level ({}; top 8 of {}):\n",
+        if r.precomputed {
+            "precomputed"
+        } else {
+            "computed on request"
+        },
+        r.groups.len()
+    );
+    for g in r.groups.iter().take(8) {
+        let name = if g.value.is_empty() {
+            "(none)"
+        } else {
+            &g.value
+        };
+        out.push_str(&format!(
+            "  {name:28} {:>16.2} CNY {:>6.1} %\n",
+            g.credit as f64 / 100.0,
+            g.share * 100.0
+        ));
+    }
+    out
 }
 
 /// Short column titles for the models.

@@ -80,6 +80,7 @@ async fn lead(
             models = cfg.set.models.len(),
             "credits: model set changed or new; re-projecting every lead's credits"
         );
+        bulk_drain(&mut conn, topic, cfg).await?;
     }
     let mut listener = PgListener::connect_with(&store.pool).await.ok();
     if let Some(l) = listener.as_mut() {
@@ -98,6 +99,7 @@ async fn lead(
         // Idle: a rebuild may have been asked for (`rebuild` from another process).
         if credits::ensure_model_set(&mut conn, &cfg.set).await? {
             tracing::info!("credits: rebuild requested; re-projecting every lead's credits");
+            bulk_drain(&mut conn, topic, cfg).await?;
             continue;
         }
         // Level with the core projection: wait for it to commit more.
@@ -114,6 +116,26 @@ async fn lead(
             _ = wait => {}
         }
     }
+    Ok(())
+}
+
+/// Works through a freshly rebuilt queue gathering the totals in memory, writes them once,
+/// then steps normally until level (which stores the checkpoints).
+async fn bulk_drain(
+    conn: &mut PgConnection,
+    topic: &str,
+    cfg: &CreditsConfig,
+) -> Result<(), StoreError> {
+    let mut totals = credits::BulkTotals::new();
+    while !credits::step_into(conn, &cfg.set, topic, cfg.batch, Some(&mut totals))
+        .await?
+        .caught_up
+    {}
+    credits::write_bulk_totals(conn, cfg.set.models.len(), totals).await?;
+    while !credits::step(conn, &cfg.set, topic, cfg.batch)
+        .await?
+        .caught_up
+    {}
     Ok(())
 }
 
@@ -136,10 +158,7 @@ pub async fn rebuild(
         .await?;
     if alone {
         credits::rebuild(&mut conn, &cfg.set).await?;
-        while !credits::step(&mut conn, &cfg.set, topic, cfg.batch)
-            .await?
-            .caught_up
-        {}
+        bulk_drain(&mut conn, topic, cfg).await?;
         sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(credits::LOCK_KEY)
             .execute(&mut conn)

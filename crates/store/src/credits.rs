@@ -137,6 +137,22 @@ pub async fn step(
     topic: &str,
     limit: i64,
 ) -> Result<StepOutcome, StoreError> {
+    step_into(conn, set, topic, limit, None).await
+}
+
+/// Totals per tenant, gathered in memory by a bulk rebuild ([`step_into`]).
+pub type BulkTotals = BTreeMap<String, Totals>;
+
+/// [`step`], except that with `bulk` the totals' changes are added there instead of being
+/// written, and the checkpoints are left alone: a rebuild writes every total once at the
+/// end ([`write_bulk_totals`]) instead of upserting the same cells batch after batch.
+pub async fn step_into(
+    conn: &mut PgConnection,
+    set: &ModelSet,
+    topic: &str,
+    limit: i64,
+    mut bulk: Option<&mut BulkTotals>,
+) -> Result<StepOutcome, StoreError> {
     let mut tx = conn.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         .execute(&mut *tx)
@@ -161,14 +177,15 @@ pub async fn step(
             .map(|(_, t, l)| (t.clone(), l.clone()))
             .collect();
         out.queued = dirty.len();
-        (out.recomputed, out.changed) = recompute(&mut tx, set, &dirty).await?;
+        (out.recomputed, out.changed) =
+            recompute(&mut tx, set, &dirty, bulk.as_deref_mut()).await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
         sqlx::query("DELETE FROM attribution_dirty WHERE id = ANY($1)")
             .bind(&ids)
             .execute(&mut *tx)
             .await?;
     }
-    if out.caught_up {
+    if out.caught_up && bulk.is_none() {
         let mine = checkpoints::load(&mut *tx, PROJECTION, topic).await?;
         if mine != core && !core.is_empty() {
             let (parts, offs): (Vec<i32>, Vec<i64>) = core.iter().map(|(p, o)| (*p, *o)).unzip();
@@ -209,6 +226,7 @@ async fn recompute(
     tx: &mut Transaction<'_, Postgres>,
     set: &ModelSet,
     dirty: &BTreeSet<LeadKey>,
+    bulk: Option<&mut BulkTotals>,
 ) -> Result<(usize, usize), StoreError> {
     let mut journeys = load_journeys(tx, dirty).await?;
     // Colleagues under the stored keys (where the lead was) and the new ones (where it is).
@@ -269,7 +287,26 @@ async fn recompute(
         changed.push((lead, new));
     }
     write_rows(tx, &changed).await?;
-    write_totals(tx, totals).await?;
+    match bulk {
+        Some(sink) => {
+            for (tenant, t) in totals {
+                let into = sink.entry(tenant).or_default();
+                for (k, v) in t.credits {
+                    let cell = into.credits.entry(k).or_insert_with(|| vec![0; v.len()]);
+                    for (a, b) in cell.iter_mut().zip(v) {
+                        *a += b;
+                    }
+                }
+                for (k, v) in t.periods {
+                    let p = into.periods.entry(k).or_default();
+                    p.conversions += v.conversions;
+                    p.unattributed += v.unattributed;
+                    p.value_minor += v.value_minor;
+                }
+            }
+        }
+        None => write_totals(tx, set.models.len(), totals).await?,
+    }
     let accounts_rows: Vec<(&str, &str, String)> = journeys
         .iter()
         .filter(|(k, _)| dirty.contains(*k))
@@ -618,8 +655,38 @@ impl<'a> CreditColumns<'a> {
     }
 }
 
+/// Writes the totals a bulk rebuild gathered, in chunks (one transaction each: until the
+/// credits' checkpoints are stored again, a token waits anyway).
+pub async fn write_bulk_totals(
+    conn: &mut PgConnection,
+    models: usize,
+    totals: BulkTotals,
+) -> Result<(), StoreError> {
+    const CHUNK: usize = 20_000;
+    for (tenant, t) in totals {
+        let credits: Vec<_> = t.credits.into_iter().collect();
+        for part in credits.chunks(CHUNK) {
+            let mut one = Totals::default();
+            one.credits.extend(part.iter().cloned());
+            let mut tx = conn.begin().await?;
+            write_totals(&mut tx, models, BTreeMap::from([(tenant.clone(), one)])).await?;
+            tx.commit().await?;
+        }
+        let periods: Vec<_> = t.periods.into_iter().collect();
+        for part in periods.chunks(CHUNK) {
+            let mut one = Totals::default();
+            one.periods.extend(part.iter().cloned());
+            let mut tx = conn.begin().await?;
+            write_totals(&mut tx, models, BTreeMap::from([(tenant.clone(), one)])).await?;
+            tx.commit().await?;
+        }
+    }
+    Ok(())
+}
+
 async fn write_totals(
     tx: &mut Transaction<'_, Postgres>,
+    models: usize,
     mut totals: BTreeMap<String, Totals>,
 ) -> Result<(), StoreError> {
     let mut t = TotalColumns::default();
@@ -650,8 +717,15 @@ async fn write_totals(
         }
     }
     if !t.tenant.is_empty() {
+        // Element-wise sum written out (ARRAY[a[1] + b[1], ...]): far cheaper for the server
+        // than unnesting both arrays per conflicting row.
+        let add = (1..=models)
+            .map(|i| format!("attribution_totals.credits[{i}] + EXCLUDED.credits[{i}]"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let add = format!("ARRAY[{add}]");
         // Rows in key order (BTreeMap): concurrent writers could not deadlock on them.
-        sqlx::query(
+        let sql = format!(
             "INSERT INTO attribution_totals (tenant_id, level, conversion, basis, dimension, \
                day, currency, value, credits) \
              SELECT t, l, c, b, d, y, cu, v, cr::int8[] \
@@ -659,21 +733,20 @@ async fn write_totals(
                $6::date[], $7::text[], $8::text[], $9::text[]) \
                AS r(t, l, c, b, d, y, cu, v, cr) \
              ON CONFLICT (tenant_id, level, conversion, basis, dimension, day, currency, value) \
-             DO UPDATE SET credits = ARRAY( \
-               SELECT a + b FROM unnest(attribution_totals.credits, EXCLUDED.credits) \
-               WITH ORDINALITY AS u(a, b, i) ORDER BY i)",
-        )
-        .bind(&t.tenant)
-        .bind(&t.level)
-        .bind(&t.conversion)
-        .bind(&t.basis)
-        .bind(&t.dimension)
-        .bind(&t.day)
-        .bind(&t.currency)
-        .bind(&t.value)
-        .bind(&t.credits)
-        .execute(&mut **tx)
-        .await?;
+             DO UPDATE SET credits = {add}",
+        );
+        sqlx::query(&sql)
+            .bind(&t.tenant)
+            .bind(&t.level)
+            .bind(&t.conversion)
+            .bind(&t.basis)
+            .bind(&t.dimension)
+            .bind(&t.day)
+            .bind(&t.currency)
+            .bind(&t.value)
+            .bind(&t.credits)
+            .execute(&mut **tx)
+            .await?;
     }
     if !p.tenant.is_empty() {
         sqlx::query(

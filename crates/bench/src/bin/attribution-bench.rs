@@ -1,0 +1,482 @@
+//! `attribution-bench`: precomputed attribution at scale (part of `make bench`).
+//!
+//! 1. Generates `--leads` seeded leads (capture + `--touches`−1 touches each, accounts of
+//!    several leads, funnel conversions at field-like rates) and COPYs their timelines into
+//!    `lead_events` and `leads` of a fresh database. The log is bypassed on purpose: this
+//!    measures the credits, not the projector (`leadledger-bench` measures that).
+//! 2. Re-projects every credit from the timelines (`leadledger rebuild-credits`' code path)
+//!    and times it.
+//! 3. Runs `Attribution` queries for one quarter through the gRPC server (precomputed
+//!    models, rotating model × level × conversion × grouping × period basis) and reports
+//!    p50/p99 against the 50 ms target.
+//!
+//! Writes docs/BENCHMARKS-attribution.md.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{DateTime, TimeZone, Utc};
+use clap::Parser;
+use leadledger_api::pb::{self, attribution_service_client::AttributionServiceClient};
+use leadledger_attribution::precompute::ModelSet;
+use leadledger_domain::event::{Company, Contact, LeadCaptured, LeadSource, Segment, SourceRef};
+use leadledger_domain::event::{Payload, TouchRecorded};
+use leadledger_domain::Event;
+use leadledger_services::attribution::AttributionSvc;
+use leadledger_services::credits::{self, CreditsConfig};
+use leadledger_services::query::Query;
+use leadledger_services::server::{serve, Services};
+use leadledger_store::Store;
+use tokio_util::sync::CancellationToken;
+
+const TENANT: &str = "bench";
+const TOPIC: &str = "bench.attribution.events";
+const CHANNELS: [&str; 10] = [
+    "sem",
+    "seo",
+    "webinar",
+    "trade_show",
+    "email",
+    "social",
+    "referral",
+    "partner",
+    "content",
+    "direct",
+];
+
+#[derive(Parser, Debug)]
+#[command(name = "attribution-bench")]
+struct Args {
+    /// Leads generated.
+    #[arg(long, default_value_t = 1_000_000)]
+    leads: usize,
+    /// Touchpoints per lead (the capture and touches − 1 `TouchRecorded`).
+    #[arg(long, default_value_t = 10)]
+    touches: usize,
+    /// Queries timed.
+    #[arg(long, default_value_t = 400)]
+    queries: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// PostgreSQL server URL, without a database.
+    #[arg(
+        long,
+        env = "LEADLEDGER_BENCH_PG",
+        default_value = "postgres://postgres@127.0.0.1:5432"
+    )]
+    pg: String,
+    /// Keep the database afterwards (to look at it).
+    #[arg(long)]
+    keep: bool,
+    /// Where to write the Markdown report.
+    #[arg(long, default_value = "docs/BENCHMARKS-attribution.md")]
+    out: PathBuf,
+}
+
+/// splitmix64: a seeded stream without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+}
+
+fn quarter_start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap()
+}
+
+/// One lead's timeline.
+fn lead(i: usize, touches: usize, rng: &mut Rng, accounts: &mut Vec<u64>) -> Vec<Event> {
+    let lead_id = format!("L{i:08}");
+    let account = if !accounts.is_empty() && rng.chance(0.2) {
+        accounts[rng.below(accounts.len() as u64) as usize]
+    } else {
+        accounts.push(i as u64);
+        i as u64
+    };
+    let free_mail = rng.chance(0.1);
+    let captured = quarter_start() + chrono::Duration::minutes(rng.below(91 * 24 * 60) as i64);
+    let mut n = 0u128;
+    let mut event = |at: DateTime<Utc>, payload: Payload| {
+        n += 1;
+        Event {
+            event_id: uuid::Uuid::from_u128(((i as u128) << 16) | n),
+            tenant_id: TENANT.into(),
+            lead_id: lead_id.clone(),
+            occurred_at: at,
+            recorded_at: at,
+            source: SourceRef {
+                system: "bench".into(),
+                event_id: format!("{i}-{n}"),
+            },
+            schema_version: 1,
+            payload,
+        }
+    };
+    let channel = |rng: &mut Rng| CHANNELS[rng.below(CHANNELS.len() as u64) as usize];
+    let first = channel(rng);
+    let mut out = vec![event(
+        captured,
+        Payload::LeadCaptured(LeadCaptured {
+            contact: Contact {
+                email: if free_mail {
+                    format!("u{i}@qq.com")
+                } else {
+                    format!("u{i}@co{account}.com")
+                },
+                ..Default::default()
+            },
+            company: Company {
+                name: format!("Company {account}"),
+                domain: if free_mail {
+                    String::new()
+                } else {
+                    format!("co{account}.com")
+                },
+                region: ["east", "north", "south", "west"][(account % 4) as usize].into(),
+                industry: ["manufacturing", "retail", "finance", "software", "health"]
+                    [(account % 5) as usize]
+                    .into(),
+                segment: if account % 7 == 0 {
+                    Segment::Ka
+                } else {
+                    Segment::Smb
+                },
+                employees: 100,
+            },
+            source: LeadSource {
+                channel: first.into(),
+                campaign: format!("{first}-c{}", rng.below(5)),
+                keyword: format!("kw{}", rng.below(200)),
+                ..Default::default()
+            },
+        }),
+    )];
+    for _ in 1..touches {
+        let at = captured + chrono::Duration::minutes(rng.below(90 * 24 * 60) as i64)
+            - chrono::Duration::days(30);
+        let ch = channel(rng);
+        out.push(event(
+            at,
+            Payload::TouchRecorded(TouchRecorded {
+                channel: ch.into(),
+                campaign: format!("{ch}-c{}", rng.below(5)),
+                touch_type: 1,
+                keyword: format!("kw{}", rng.below(200)),
+                ..Default::default()
+            }),
+        ));
+    }
+    let mut at = captured;
+    let mut step = |rng: &mut Rng, days: u64| {
+        at += chrono::Duration::hours(24 + rng.below(days * 24) as i64);
+        at
+    };
+    if rng.chance(0.4) {
+        let t = step(rng, 30);
+        out.push(event(
+            t,
+            Payload::MqlQualified {
+                score: 80,
+                reason: String::new(),
+            },
+        ));
+        if rng.chance(0.375) {
+            let t = step(rng, 40);
+            out.push(event(
+                t,
+                Payload::SalesAccepted {
+                    rep_id: "rep".into(),
+                },
+            ));
+            if rng.chance(0.5) {
+                let t = step(rng, 30);
+                out.push(event(
+                    t,
+                    Payload::PocStarted {
+                        owner_id: "se".into(),
+                        use_case: String::new(),
+                    },
+                ));
+                if rng.chance(0.5) {
+                    let t = step(rng, 45);
+                    out.push(event(
+                        t,
+                        Payload::Signed {
+                            amount_minor: 100_000 + rng.below(5_000_000) as i64,
+                            currency: "CNY".into(),
+                            contract_id: format!("K{i}"),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Generates and COPYs every lead; returns (events, touches).
+async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
+    let mut rng = Rng(args.seed);
+    let mut accounts = Vec::new();
+    let mut conn = store.pool.acquire().await?;
+    let (mut events, mut touchpoints) = (0u64, 0u64);
+    let chunk = 20_000;
+    let mut i = 0;
+    while i < args.leads {
+        let mut ev = String::new();
+        let mut leads = String::new();
+        for l in i..(i + chunk).min(args.leads) {
+            let timeline = lead(l, args.touches, &mut rng, &mut accounts);
+            let touches = timeline
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e.payload,
+                        Payload::TouchRecorded(_) | Payload::LeadCaptured(_)
+                    )
+                })
+                .count();
+            touchpoints += touches as u64;
+            let captured = timeline[0].occurred_at.to_rfc3339();
+            writeln!(
+                leads,
+                "{TENANT},L{l:08},1,{},0,{},0,{captured}",
+                timeline.len(),
+                touches - 1
+            )?;
+            for e in &timeline {
+                events += 1;
+                writeln!(
+                    ev,
+                    "{},{TENANT},{},{},1,{},{},bench,{},0,{events},t,{},\\x",
+                    e.event_id,
+                    e.lead_id,
+                    e.payload.event_type(),
+                    e.occurred_at.to_rfc3339(),
+                    e.recorded_at.to_rfc3339(),
+                    quote(&e.source.event_id),
+                    quote(&serde_json::to_string(e)?),
+                )?;
+            }
+        }
+        let mut copy = conn
+            .copy_in_raw("COPY lead_events FROM STDIN (FORMAT csv)")
+            .await?;
+        copy.send(ev.as_bytes()).await?;
+        copy.finish().await?;
+        let mut copy = conn
+            .copy_in_raw(
+                "COPY leads (tenant_id, lead_id, max_rank, event_count, unknown_event_count, \
+                 touch_count, follow_up_count, captured_at) FROM STDIN (FORMAT csv)",
+            )
+            .await?;
+        copy.send(leads.as_bytes()).await?;
+        copy.finish().await?;
+        i += chunk;
+        if i % 200_000 == 0 {
+            eprintln!("attribution-bench: loaded {i} leads");
+        }
+    }
+    sqlx::query("ANALYZE").execute(&mut *conn).await?;
+    Ok((events, touchpoints))
+}
+
+async fn scalar(store: &Store, sql: &str) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(sql).fetch_one(&store.pool).await?)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let db = format!(
+        "{}/ll_bench_attr_{}",
+        args.pg.trim_end_matches('/'),
+        std::process::id()
+    );
+    Store::create_database(&db).await?;
+    let store = Store::connect(&db, 8).await?;
+    store.migrate().await?;
+
+    eprintln!(
+        "attribution-bench: generating and loading {} leads",
+        args.leads
+    );
+    let started = Instant::now();
+    let (events, touchpoints) = load(&store, &args).await?;
+    let load_time = started.elapsed();
+    eprintln!("attribution-bench: {events} events loaded in {load_time:?}; re-projecting credits");
+
+    let set = ModelSet::default_set();
+    let cfg = CreditsConfig::new(set.clone());
+    let started = Instant::now();
+    credits::rebuild(&store, TOPIC, &cfg, Duration::from_secs(24 * 3600))
+        .await
+        .context("re-projecting the credits")?;
+    let rebuild_time = started.elapsed();
+    sqlx::query("ANALYZE").execute(&store.pool).await?;
+    let conversions = scalar(&store, "SELECT count(*) FROM attribution_conversions").await?;
+    let credit_rows = scalar(&store, "SELECT count(*) FROM attribution_credits").await?;
+    let total_rows = scalar(&store, "SELECT count(*) FROM attribution_totals").await?;
+    let credits_mb = scalar(
+        &store,
+        "SELECT (pg_total_relation_size('attribution_credits') \
+           + pg_total_relation_size('attribution_conversions') \
+           + pg_total_relation_size('attribution_totals')) / 1048576",
+    )
+    .await?;
+    eprintln!("attribution-bench: credits re-projected in {rebuild_time:?}; querying");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let query = Query::new(store.clone(), TOPIC);
+    let services = Services {
+        ingest: None,
+        attribution: Some(AttributionSvc::with_models(query.clone(), set.clone())),
+        query: Some(query),
+    };
+    let stop = CancellationToken::new();
+    let server = tokio::spawn(serve(listener, services, stop.clone().cancelled_owned()));
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))?
+        .connect()
+        .await?;
+    let mut client = AttributionServiceClient::new(channel);
+    let ts = |t: DateTime<Utc>| prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: 0,
+    };
+    let groups = [
+        pb::GroupBy::Channel,
+        pb::GroupBy::Campaign,
+        pb::GroupBy::Keyword,
+        pb::GroupBy::Region,
+        pb::GroupBy::Segment,
+    ];
+    let kinds = [
+        pb::ConversionKind::Revenue,
+        pb::ConversionKind::Mql,
+        pb::ConversionKind::Sql,
+        pb::ConversionKind::Signed,
+    ];
+    let mut samples = Vec::with_capacity(args.queries);
+    let mut revenue_total = 0;
+    for q in 0..(args.queries + 20) {
+        let request = pb::AttributionRequest {
+            tenant_id: TENANT.into(),
+            model: set.models[q % set.models.len()].0.clone(),
+            level: if q % 2 == 0 {
+                pb::AttributionLevel::Contact
+            } else {
+                pb::AttributionLevel::Account
+            } as i32,
+            conversion: kinds[(q / 3) % kinds.len()] as i32,
+            group_by: groups[(q / 7) % groups.len()] as i32,
+            period_basis: if (q / 11) % 2 == 0 {
+                pb::PeriodBasis::Captured
+            } else {
+                pb::PeriodBasis::Converted
+            } as i32,
+            period_from: Some(ts(quarter_start())),
+            period_to: Some(ts(quarter_start() + chrono::Duration::days(91))),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let r = client.attribution(request).await?.into_inner();
+        let took = t.elapsed();
+        anyhow::ensure!(r.precomputed, "query {q} was not precomputed");
+        if q >= 20 {
+            samples.push(took);
+        }
+        if r.conversion == pb::ConversionKind::Revenue as i32 && r.model == "linear" {
+            revenue_total = revenue_total.max(r.total);
+        }
+    }
+    samples.sort();
+    let (p50, p99, max) = (
+        percentile(&samples, 0.5),
+        percentile(&samples, 0.99),
+        *samples.last().unwrap(),
+    );
+    stop.cancel();
+    let _ = server.await;
+
+    let verdict = if p99 <= Duration::from_millis(50) {
+        "met"
+    } else {
+        "missed"
+    };
+    let md = format!(
+        "# Attribution at scale\n\n\
+         Written by `attribution-bench` (`make bench`, or `cargo run --release -p leadledger-bench \
+         --bin attribution-bench -- --leads N`) on {when}. Release build, PostgreSQL on this \
+         machine, one process.\n\n\
+         ## Data\n\n\
+         | | |\n|---|---|\n\
+         | leads | {leads} |\n| events | {events} |\n| touchpoints (captures + touches) | {touchpoints} |\n\
+         | conversions × levels stored | {conversions} |\n| credit rows (conversion × touch × level; 10 models each) | {credit_rows} |\n\
+         | pre-aggregated total rows | {total_rows} |\n| credits on disk (tables + indexes) | {credits_mb} MB |\n\n\
+         Timelines are generated (seed {seed}: capture in Q2 2026, {touches} touchpoints per lead over \
+         [capture − 30 d, capture + 60 d], 20 % of leads join an earlier lead's account, 10 % free mail; \
+         MQL 40 %, SQL 37.5 % of MQL, POC 50 % of SQL, signed 50 % of POC) and COPYed into `lead_events` \
+         and `leads`, bypassing the log: the projector has its own figures in BENCHMARKS.md.\n\n\
+         ## Re-projection\n\n\
+         Loading the timelines: {load:.1} s. **Re-projecting every credit** (10 rule-based models × contact and \
+         account level × 5 conversions, rows + pre-aggregated totals) from the timelines: **{rebuild:.1} s** \
+         ({rate:.0} leads/s). This is what `leadledger rebuild-credits` and a change of the `attribution.*` \
+         settings cost.\n\n\
+         ## Queries\n\n\
+         `Attribution` for one quarter through gRPC, precomputed models, rotating model × level × conversion \
+         × grouping (channel, campaign, keyword, region, segment) × period basis; {n} timed after 20 warm-up \
+         queries.\n\n\
+         | p50 | p99 | max | target p99 | |\n|---|---|---|---|---|\n\
+         | {p50} ms | {p99} ms | {max} ms | 50 ms | {verdict} |\n\n\
+         Models computed on request (Markov, Shapley, custom weights, another half-life or lookback) read \
+         every timeline of the tenant and are not part of this figure.\n",
+        when = Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        leads = args.leads,
+        seed = args.seed,
+        touches = args.touches,
+        load = load_time.as_secs_f64(),
+        rebuild = rebuild_time.as_secs_f64(),
+        rate = args.leads as f64 / rebuild_time.as_secs_f64(),
+        n = samples.len(),
+        p50 = ms(p50),
+        p99 = ms(p99),
+        max = ms(max),
+    );
+    std::fs::write(&args.out, &md)?;
+    println!("{md}");
+    eprintln!("attribution-bench: linear revenue credited {revenue_total} minor units");
+    store.pool.close().await;
+    if !args.keep {
+        Store::drop_database(&db).await?;
+    }
+    Ok(())
+}
