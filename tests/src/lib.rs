@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
 pub mod events;
+pub mod process;
 pub mod workload;
 
 /// The broker under test.
