@@ -15,10 +15,11 @@ bench:
 	bash scripts/bench.sh
 
 # The fault scenarios alone (they also run in `make test`); see docs/RELIABILITY.md.
+# kill.rs belongs to the leadledger package: Cargo builds the binary it kills for it.
 faults:
 	bash scripts/broker.sh up
 	bash scripts/postgres.sh
-	cargo nextest run -p leadledger-e2e --test faults --test bad_input
+	cargo nextest run -p leadledger-e2e -p leadledger --test faults --test bad_input --test kill
 
 # Broker and database only.
 up:

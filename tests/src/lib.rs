@@ -27,6 +27,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
 pub mod events;
+pub mod process;
+pub mod workload;
 
 /// The broker under test.
 pub fn brokers() -> String {
@@ -79,9 +81,14 @@ impl TestEnv {
 
     /// Starts everything; `headers` turns Kafka record headers on.
     pub async fn start_with(partitions: i32, headers: bool) -> anyhow::Result<Self> {
+        Self::start_on(&brokers(), partitions, headers).await
+    }
+
+    /// Starts everything against the broker at `brokers` (a test's own broker process).
+    pub async fn start_on(brokers: &str, partitions: i32, headers: bool) -> anyhow::Result<Self> {
         let _ = tracing_init();
         let log = LogConfig {
-            brokers: brokers(),
+            brokers: brokers.to_string(),
             topic: format!("t{}.events", unique()),
             partitions,
             replication: 1,

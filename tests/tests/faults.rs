@@ -11,13 +11,15 @@
 //! docs/RELIABILITY.md for what each scenario proves and the last measured results.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use leadledger_api::convert::time_to_proto;
 use leadledger_api::pb::{self, event::Payload, ingest_service_client::IngestServiceClient};
 use leadledger_e2e::events::{accepted, at, captured, event, mql, signed};
+use leadledger_e2e::workload::{
+    assert_exact, funnel_workload, ms, send_all, Expected, Rng, TENANT as T,
+};
 use leadledger_e2e::{append, dump_read_models, produce_raw, scalar_retrying, TestEnv};
 use leadledger_services::projector::{self, ProjectorConfig, Totals};
 use leadledger_store::StoreError;
@@ -28,132 +30,7 @@ use rdkafka::ClientConfig;
 use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
-const T: &str = "acme";
 const WAIT: Duration = Duration::from_secs(45);
-
-/// SplitMix64: a tiny deterministic generator, so every run shuffles the same way.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n`.
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % u64::try_from(n).unwrap()).unwrap()
-    }
-
-    fn shuffle<X>(&mut self, v: &mut [X]) {
-        for i in (1..v.len()).rev() {
-            let j = self.below(i + 1);
-            v.swap(i, j);
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// The funnel workload and its exact expectations
-// ---------------------------------------------------------------------------------------
-
-/// Per lead i: capture, MQL; SQL when i is even; signed (1000 + i) when i % 4 == 0.
-fn funnel_workload(leads: usize) -> Vec<pb::Event> {
-    let mut out = Vec::new();
-    for i in 0..leads {
-        let l = format!("L-{i:05}");
-        let day = u32::try_from(i % 28).unwrap() + 1;
-        out.push(captured(
-            &l,
-            &format!("c{i}"),
-            at(4, day, 9),
-            ["website", "sem", "webinar"][i % 3],
-        ));
-        out.push(mql(&l, &format!("m{i}"), at(5, day, 9)));
-        if i % 2 == 0 {
-            out.push(accepted(&l, &format!("a{i}"), at(5, day, 15), "rep-01"));
-        }
-        if i % 4 == 0 {
-            out.push(signed(
-                &l,
-                &format!("s{i}"),
-                at(6, day, 9),
-                1000 + i64::try_from(i).unwrap(),
-            ));
-        }
-    }
-    out
-}
-
-/// What the read models must hold after [`funnel_workload`]`(leads)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Expected {
-    leads: i64,
-    events: i64,
-    sql: i64,
-    signed: i64,
-    amount: i64,
-}
-
-impl Expected {
-    fn of(leads: usize) -> Self {
-        let n = i64::try_from(leads).unwrap();
-        Self {
-            leads: n,
-            events: 2 * n + (n + 1) / 2 + (n + 3) / 4,
-            sql: (n + 1) / 2,
-            signed: (n + 3) / 4,
-            amount: (0..n).filter(|i| i % 4 == 0).map(|i| 1000 + i).sum(),
-        }
-    }
-}
-
-/// Asserts the read models hold exactly `e`. Every event of the funnel workload opens one
-/// stage visit and one transition, so those tables must count `e.events` rows too.
-async fn assert_exact(env: &TestEnv, e: Expected) -> anyhow::Result<()> {
-    let s = &env.store;
-    let q = |sql: &'static str| scalar_retrying(s, sql, Duration::from_secs(10));
-    let got = Expected {
-        leads: q("SELECT count(*) FROM leads").await?,
-        events: q("SELECT count(*) FROM lead_events").await?,
-        sql: q("SELECT count(*) FROM leads WHERE max_rank >= 3").await?,
-        signed: q("SELECT count(*) FROM leads WHERE stage = 'signed'").await?,
-        amount: q("SELECT coalesce(sum(signed_amount_minor), 0)::int8 FROM leads").await?,
-    };
-    assert_eq!(got, e, "read models");
-    assert_eq!(
-        q("SELECT coalesce(sum(event_count), 0)::int8 FROM leads").await?,
-        e.events,
-        "sum of leads.event_count"
-    );
-    assert_eq!(
-        q("SELECT count(*) FROM stage_visits").await?,
-        e.events,
-        "stage visits"
-    );
-    assert_eq!(
-        q("SELECT count(*) FROM stage_transitions").await?,
-        e.events,
-        "stage transitions"
-    );
-    Ok(())
-}
-
-/// Appends `events` in order, `batch` at a time, on one connection.
-async fn send_all(addr: SocketAddr, events: Vec<pb::Event>, batch: usize) -> anyhow::Result<()> {
-    let mut ingest = IngestServiceClient::connect(format!("http://{addr}")).await?;
-    for chunk in events.chunks(batch) {
-        append(&mut ingest, T, chunk.to_vec()).await?;
-    }
-    Ok(())
-}
-
-fn ms(d: Duration) -> u128 {
-    d.as_millis()
-}
 
 // ---------------------------------------------------------------------------------------
 // a. PostgreSQL connections killed while the projector applies
@@ -322,7 +199,7 @@ async fn projector_survives_killed_database_connections_with_exact_counts() -> a
     assert!(killed >= 5, "the kills terminated only {killed} backends");
 
     env.wait_caught_up(WAIT).await?;
-    assert_exact(&env, expected).await?;
+    assert_exact(&env.store, expected).await?;
     let totals = env.stop_projector().await?;
     assert_eq!(totals.dead_letters, 0, "{totals:?}");
     assert_eq!(
@@ -1097,7 +974,7 @@ async fn a_second_projector_joins_and_leaves_under_load() -> anyhow::Result<()> 
     gate.add_permits(total_batches);
     load.await??;
     env.wait_caught_up(WAIT).await?;
-    assert_exact(&env, expected).await?;
+    assert_exact(&env.store, expected).await?;
     let totals1 = env.stop_projector().await?;
     eprintln!(
         "rebalance: second projector applying after {join_ms} ms ({during_join} batches sent \

@@ -28,6 +28,7 @@ pub fn producer_config(brokers: &str) -> ClientConfig {
         .set("linger.ms", "2")
         .set("message.timeout.ms", "30000")
         .set("compression.type", "none");
+    crate::config::apply_reconnect(&mut c);
     crate::config::apply_debug(&mut c);
     c
 }

@@ -1,0 +1,204 @@
+//! Workloads with exact expected totals, shared by the fault scenarios (`tests/faults.rs`)
+//! and the kill -9 scenarios (`crates/cli/tests/kill.rs`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
+use leadledger_store::Store;
+
+use crate::events::{accepted, at, captured, mql, signed};
+use crate::{append, scalar_retrying};
+
+/// The tenant of every workload event.
+pub const TENANT: &str = "acme";
+
+/// SplitMix64: a tiny deterministic generator, so every run makes the same choices.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next_u64() % u64::try_from(n).unwrap()).unwrap()
+    }
+
+    /// Uniform in `lo..hi`.
+    pub fn between(&mut self, lo: usize, hi: usize) -> usize {
+        lo + self.below(hi - lo)
+    }
+
+    pub fn shuffle<X>(&mut self, v: &mut [X]) {
+        for i in (1..v.len()).rev() {
+            let j = self.below(i + 1);
+            v.swap(i, j);
+        }
+    }
+}
+
+/// The funnel workload. Per lead i: capture, MQL; SQL when i is even; signed (1000 + i) when
+/// i % 4 == 0. Every event has a deterministic source id, so a resend is a duplicate.
+pub fn funnel_workload(leads: usize) -> Vec<pb::Event> {
+    let mut out = Vec::new();
+    for i in 0..leads {
+        let l = format!("L-{i:05}");
+        let day = u32::try_from(i % 28).unwrap() + 1;
+        out.push(captured(
+            &l,
+            &format!("c{i}"),
+            at(4, day, 9),
+            ["website", "sem", "webinar"][i % 3],
+        ));
+        out.push(mql(&l, &format!("m{i}"), at(5, day, 9)));
+        if i % 2 == 0 {
+            out.push(accepted(&l, &format!("a{i}"), at(5, day, 15), "rep-01"));
+        }
+        if i % 4 == 0 {
+            out.push(signed(
+                &l,
+                &format!("s{i}"),
+                at(6, day, 9),
+                1000 + i64::try_from(i).unwrap(),
+            ));
+        }
+    }
+    out
+}
+
+/// What the read models must hold after [`funnel_workload`]`(leads)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expected {
+    pub leads: i64,
+    pub events: i64,
+    pub sql: i64,
+    pub signed: i64,
+    pub amount: i64,
+}
+
+impl Expected {
+    pub fn of(leads: usize) -> Self {
+        let n = i64::try_from(leads).unwrap();
+        Self {
+            leads: n,
+            events: 2 * n + (n + 1) / 2 + (n + 3) / 4,
+            sql: (n + 1) / 2,
+            signed: (n + 3) / 4,
+            amount: (0..n).filter(|i| i % 4 == 0).map(|i| 1000 + i).sum(),
+        }
+    }
+}
+
+/// Asserts the read models of `store` hold exactly `e`. Every event of the funnel workload
+/// opens one stage visit and one transition, so those tables must count `e.events` rows too.
+pub async fn assert_exact(store: &Store, e: Expected) -> anyhow::Result<()> {
+    let q = |sql: &'static str| scalar_retrying(store, sql, Duration::from_secs(10));
+    let got = Expected {
+        leads: q("SELECT count(*) FROM leads").await?,
+        events: q("SELECT count(*) FROM lead_events").await?,
+        sql: q("SELECT count(*) FROM leads WHERE max_rank >= 3").await?,
+        signed: q("SELECT count(*) FROM leads WHERE stage = 'signed'").await?,
+        amount: q("SELECT coalesce(sum(signed_amount_minor), 0)::int8 FROM leads").await?,
+    };
+    assert_eq!(got, e, "read models");
+    assert_eq!(
+        q("SELECT coalesce(sum(event_count), 0)::int8 FROM leads").await?,
+        e.events,
+        "sum of leads.event_count"
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM stage_visits").await?,
+        e.events,
+        "stage visits"
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM stage_transitions").await?,
+        e.events,
+        "stage transitions"
+    );
+    Ok(())
+}
+
+/// Appends `events` in order, `batch` at a time, on one connection.
+pub async fn send_all(
+    addr: SocketAddr,
+    events: Vec<pb::Event>,
+    batch: usize,
+) -> anyhow::Result<()> {
+    let mut ingest = IngestServiceClient::connect(format!("http://{addr}")).await?;
+    for chunk in events.chunks(batch) {
+        append(&mut ingest, TENANT, chunk.to_vec()).await?;
+    }
+    Ok(())
+}
+
+/// Milliseconds, for the measurements the tests print.
+pub fn ms(d: Duration) -> u128 {
+    d.as_millis()
+}
+
+/// Every record of `topic` from offset 0 to its end offsets as they are now: the event id at
+/// each `(partition, offset)` (empty for a record that does not decode).
+pub async fn log_event_ids(
+    brokers: &str,
+    topic: &str,
+    within: Duration,
+) -> anyhow::Result<std::collections::BTreeMap<(i32, i64), String>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("read-{}", crate::unique()))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .create()?;
+    let md = c.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    let partitions = md
+        .topics()
+        .first()
+        .map(|t| t.partitions().len())
+        .unwrap_or(0);
+    let mut ends = std::collections::BTreeMap::new();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..i32::try_from(partitions)? {
+        let (_, high) = c.fetch_watermarks(topic, p, Duration::from_secs(10))?;
+        ends.insert(p, high);
+        tpl.add_partition_offset(topic, p, Offset::Beginning)?;
+    }
+    let total: i64 = ends.values().sum();
+    c.assign(&tpl)?;
+    let mut out = std::collections::BTreeMap::new();
+    let deadline = std::time::Instant::now() + within;
+    // Read on a blocking thread: BaseConsumer::poll blocks.
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        while i64::try_from(out.len())? < total {
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "read only {} of {total} records of {topic} within {within:?}",
+                out.len()
+            );
+            let Some(m) = c.poll(Duration::from_millis(200)) else {
+                continue;
+            };
+            let m = m?;
+            if m.offset() >= ends[&m.partition()] {
+                continue;
+            }
+            let id = leadledger_log::envelope::decode(m.payload())
+                .map(|e| e.event_id)
+                .unwrap_or_default();
+            out.insert((m.partition(), m.offset()), id);
+        }
+        Ok(out)
+    })
+    .await?
+}
