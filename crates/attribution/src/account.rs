@@ -29,6 +29,11 @@ use crate::touch::{Journey, Path};
 /// opportunity cycle of the field study.
 pub const DEFAULT_LOOKBACK_DAYS: u32 = 90;
 
+/// Most colleague touchpoints an account-level path takes: the latest ones in the window.
+/// Without a bound, an account with hundreds of active leads makes every conversion's path
+/// (and its stored credits) grow with the account — quadratic in its size.
+pub const MAX_COLLEAGUE_TOUCHES: usize = 50;
+
 /// Consumer mail providers: a shared domain here says nothing about a shared employer.
 pub const FREE_MAIL_DOMAINS: &[&str] = &[
     "126.com",
@@ -146,22 +151,63 @@ pub fn account_path(
     lookback: Duration,
 ) -> Path {
     let from = at - lookback;
-    let mut touches = lead.path.touches.clone();
-    for m in members.iter().filter(|m| m.lead_id != lead.lead_id) {
-        touches.extend(
-            m.path
-                .touches
-                .iter()
-                .filter(|t| t.at >= from && t.at <= at)
-                .cloned(),
-        );
+    let mut colleagues: Vec<&crate::Touchpoint> = members
+        .iter()
+        .filter(|m| m.lead_id != lead.lead_id)
+        .flat_map(|m| m.path.touches.iter())
+        .filter(|t| t.at >= from && t.at <= at)
+        .collect();
+    if colleagues.len() > MAX_COLLEAGUE_TOUCHES {
+        // The most recent ones, in path order.
+        colleagues.sort_by_key(|t| std::cmp::Reverse(t.order_key()));
+        colleagues.truncate(MAX_COLLEAGUE_TOUCHES);
     }
+    let mut touches = lead.path.touches.clone();
+    touches.extend(colleagues.into_iter().cloned());
     Path::new(touches, lead.path.milestones.clone())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_account_contributes_only_its_latest_colleague_touches() {
+        use crate::touch::{Milestones, TouchKind, Touchpoint};
+        use chrono::TimeZone;
+        let t0 = Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap();
+        let touch = |lead: &str, n: u128, minutes: i64| Touchpoint {
+            at: t0 + Duration::minutes(minutes),
+            event_id: uuid::Uuid::from_u128(n),
+            lead_id: lead.into(),
+            channel: format!("c{n}"),
+            campaign: String::new(),
+            keyword: String::new(),
+            kind: TouchKind::Touch,
+        };
+        let me = Journey {
+            lead_id: "me".into(),
+            path: Path::new(vec![touch("me", 1, 0)], Milestones::default()),
+            ..Default::default()
+        };
+        let crowd: Vec<Journey> = (0..200u128)
+            .map(|i| Journey {
+                lead_id: format!("x{i}"),
+                path: Path::new(
+                    vec![touch(&format!("x{i}"), 1000 + i, i as i64 + 1)],
+                    Milestones::default(),
+                ),
+                ..Default::default()
+            })
+            .collect();
+        let members: Vec<&Journey> = crowd.iter().chain([&me]).collect();
+        let p = account_path(&members, &me, t0 + Duration::days(1), Duration::days(90));
+        assert_eq!(p.len(), 1 + MAX_COLLEAGUE_TOUCHES);
+        // The lead's own touch stays; the colleagues' are the latest 50.
+        assert_eq!(p.touches[0].lead_id, "me");
+        assert_eq!(p.touches[1].lead_id, "x150");
+        assert_eq!(p.touches.last().unwrap().lead_id, "x199");
+    }
 
     #[test]
     fn domains_are_normalised() {
