@@ -38,13 +38,15 @@ pub fn captured(lead: &str, src: &str, when: DateTime<Utc>, channel: &str) -> pb
         when,
         Payload::LeadCaptured(pb::LeadCaptured {
             contact: Some(pb::Contact {
-                email: format!("{}@example.com", lead.to_lowercase()),
+                // One company per lead: fixtures with thousands of leads must not form one
+                // giant account (account-level credits are what accounts cost).
+                email: format!("li.wei@{}.example.com", lead.to_lowercase()),
                 name: "Li Wei".into(),
                 ..Default::default()
             }),
             company: Some(pb::Company {
                 name: "Example Co".into(),
-                domain: "example.com".into(),
+                domain: format!("{}.example.com", lead.to_lowercase()),
                 region: "华东".into(),
                 industry: "finance".into(),
                 segment: pb::Segment::Ka as i32,

@@ -73,7 +73,7 @@ async fn wait_applied_to_end(
     loop {
         let at = scalar(
             store,
-            "SELECT coalesce(sum(next_offset), 0)::int8 FROM projector_checkpoints",
+            "SELECT coalesce(sum(next_offset), 0)::int8 FROM projector_checkpoints WHERE projection = 'core'",
         )
         .await?;
         if at == ends {
@@ -119,7 +119,8 @@ async fn open_write_transaction(store: &Store) -> anyhow::Result<i64> {
         let (open, committed): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 \
                      AND backend_xid IS NOT NULL), \
-                    (SELECT coalesce(sum(next_offset), 0)::int8 FROM projector_checkpoints)",
+                    (SELECT coalesce(sum(next_offset), 0)::int8 FROM projector_checkpoints \
+                     WHERE projection = 'core')",
         )
         .bind(CHILD_APP)
         .fetch_one(&store.pool)
@@ -142,7 +143,8 @@ async fn child_connections_gone(store: &Store) -> anyhow::Result<i64> {
     loop {
         let (left, committed): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = $1), \
-                    (SELECT coalesce(sum(next_offset), 0)::int8 FROM projector_checkpoints)",
+                    (SELECT coalesce(sum(next_offset), 0)::int8 FROM projector_checkpoints \
+                     WHERE projection = 'core')",
         )
         .bind(CHILD_APP)
         .fetch_one(&store.pool)
@@ -220,7 +222,7 @@ async fn projector_process_killed_mid_batch_again_and_again() -> anyhow::Result<
         let deadline = Instant::now() + WAIT;
         while scalar(
             &env.store,
-            "SELECT coalesce(sum(next_offset), 0)::int8 FROM projector_checkpoints",
+            "SELECT coalesce(sum(next_offset), 0)::int8 FROM projector_checkpoints WHERE projection = 'core'",
         )
         .await?
             == committed_after
@@ -651,7 +653,7 @@ async fn unapplied(env: &TestEnv, watermarks: &BaseConsumer) -> anyhow::Result<i
     })?;
     let applied = scalar(
         &env.store,
-        "SELECT coalesce(sum(next_offset), 0)::int8 FROM projector_checkpoints",
+        "SELECT coalesce(sum(next_offset), 0)::int8 FROM projector_checkpoints WHERE projection = 'core'",
     )
     .await?;
     Ok(ends - applied)

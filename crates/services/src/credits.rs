@@ -127,7 +127,9 @@ async fn bulk_drain(
     cfg: &CreditsConfig,
 ) -> Result<(), StoreError> {
     let mut totals = credits::BulkTotals::new();
-    while !credits::step_into(conn, &cfg.set, topic, cfg.batch, Some(&mut totals))
+    // Larger steps: nothing waits on a rebuild's intermediate states.
+    let batch = cfg.batch.max(5_000);
+    while !credits::step_into(conn, &cfg.set, topic, batch, Some(&mut totals))
         .await?
         .caught_up
     {}

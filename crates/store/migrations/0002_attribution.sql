@@ -19,11 +19,13 @@ CREATE TABLE attribution_state (
     models       text[]  NOT NULL     -- credits[i] of attribution_credits is models[i]
 );
 
--- Which account each lead is in ("domain:<d>" or "lead:<id>"), to find colleagues.
+-- Which account each lead is in ("domain:<d>" or "lead:<id>"), to find colleagues, and a
+-- fingerprint of its touchpoints: colleagues are recomputed only when these change.
 CREATE TABLE attribution_accounts (
-    tenant_id    text NOT NULL,
-    lead_id      text NOT NULL,
-    account_key  text NOT NULL,
+    tenant_id    text   NOT NULL,
+    lead_id      text   NOT NULL,
+    account_key  text   NOT NULL,
+    touches      bigint NOT NULL,
     PRIMARY KEY (tenant_id, lead_id)
 );
 CREATE INDEX attribution_accounts_by_key ON attribution_accounts (tenant_id, account_key);

@@ -22,7 +22,6 @@ use leadledger_attribution::precompute::{
 };
 use leadledger_attribution::{journey, ConversionKind, Journey};
 use leadledger_domain::Event;
-use serde_json::Value;
 use sqlx::{Acquire, PgConnection, Postgres, Transaction};
 
 use crate::checkpoints::{self, CORE};
@@ -229,22 +228,41 @@ async fn recompute(
     bulk: Option<&mut BulkTotals>,
 ) -> Result<(usize, usize), StoreError> {
     let mut journeys = load_journeys(tx, dirty).await?;
-    // Colleagues under the stored keys (where the lead was) and the new ones (where it is).
-    let stored = stored_keys(tx, dirty).await?;
-    let mut keys: BTreeSet<(String, String)> = stored
-        .into_iter()
-        .map(|((t, _), k)| (t, k))
-        .filter(|(_, k)| k.starts_with("domain:"))
-        .collect();
-    for ((t, _), j) in &journeys {
+    // Colleagues' account-level paths change only when a lead's touchpoints or account do
+    // (a stage change does not): only then are they recomputed, under the stored key (where
+    // the lead was) and the new one (where it is).
+    let stored: HashMap<LeadKey, (String, i64)> =
+        stored_keys(tx, dirty).await?.into_iter().collect();
+    // `keys`: accounts whose members are recomputed; `current`: the dirty leads' own
+    // accounts, whose members are read (a lead's account-level path needs them) but not
+    // recomputed unless their account is in `keys` too.
+    let mut keys: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut current: BTreeSet<(String, String)> = BTreeSet::new();
+    for (lead, j) in &journeys {
         let k = key_text(&account::key_of(j));
         if k.starts_with("domain:") {
-            keys.insert((t.clone(), k));
+            current.insert((lead.0.clone(), k.clone()));
+        }
+        let before = stored.get(lead);
+        if before.is_some_and(|(bk, bh)| *bk == k && *bh == touches_fingerprint(j)) {
+            continue;
+        }
+        for key in before.map(|(bk, _)| bk.clone()).into_iter().chain([k]) {
+            if key.starts_with("domain:") {
+                keys.insert((lead.0.clone(), key));
+            }
         }
     }
-    let members = members_of(tx, &keys).await?;
-    let missing: BTreeSet<LeadKey> = members
+    let targets: BTreeSet<LeadKey> = members_of(tx, &keys)
+        .await?
         .into_iter()
+        .chain(dirty.iter().cloned())
+        .collect();
+    let readers: BTreeSet<(String, String)> = current.difference(&keys).cloned().collect();
+    let missing: BTreeSet<LeadKey> = members_of(tx, &readers)
+        .await?
+        .into_iter()
+        .chain(targets.iter().cloned())
         .filter(|m| !journeys.contains_key(m))
         .collect();
     journeys.extend(load_journeys(tx, &missing).await?);
@@ -260,6 +278,9 @@ async fn recompute(
     let mut fresh: BTreeMap<LeadKey, LeadCredits> = BTreeMap::new();
     for ((t, key), members) in &accounts {
         for j in members {
+            if !targets.contains(&(t.clone(), j.lead_id.clone())) {
+                continue;
+            }
             let colleagues: &[&Journey] = match key {
                 AccountKey::Domain(_) => members,
                 AccountKey::Lead(_) => &[],
@@ -270,8 +291,7 @@ async fn recompute(
             fresh.insert((t.clone(), j.lead_id.clone()), rows);
         }
     }
-    let leads: BTreeSet<LeadKey> = journeys.keys().cloned().collect();
-    let old = stored_rows(tx, &leads).await?;
+    let old = stored_rows(tx, &targets).await?;
 
     let mut totals: BTreeMap<String, Totals> = BTreeMap::new();
     let mut changed: Vec<(&LeadKey, &LeadCredits)> = Vec::new();
@@ -307,10 +327,17 @@ async fn recompute(
         }
         None => write_totals(tx, set.models.len(), totals).await?,
     }
-    let accounts_rows: Vec<(&str, &str, String)> = journeys
+    let accounts_rows: Vec<(&str, &str, String, i64)> = journeys
         .iter()
         .filter(|(k, _)| dirty.contains(*k))
-        .map(|((t, l), j)| (t.as_str(), l.as_str(), key_text(&account::key_of(j))))
+        .map(|((t, l), j)| {
+            (
+                t.as_str(),
+                l.as_str(),
+                key_text(&account::key_of(j)),
+                touches_fingerprint(j),
+            )
+        })
         .collect();
     write_accounts(tx, &accounts_rows).await?;
     Ok((fresh.len(), changed.len()))
@@ -328,8 +355,9 @@ async fn load_journeys(
         return Ok(HashMap::new());
     }
     let (tenants, ids) = unzip_leads(leads);
-    let rows: Vec<(String, String, Value)> = sqlx::query_as(
-        "SELECT e.tenant_id, e.lead_id, e.body FROM lead_events e \
+    // The body as text: parsing it once into an `Event` is cheaper than via a `Value`.
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT e.tenant_id, e.lead_id, e.body::text FROM lead_events e \
          JOIN UNNEST($1::text[], $2::text[]) AS d(tenant_id, lead_id) \
            ON e.tenant_id = d.tenant_id AND e.lead_id = d.lead_id",
     )
@@ -339,7 +367,7 @@ async fn load_journeys(
     .await?;
     let mut events: HashMap<LeadKey, Vec<Event>> = HashMap::new();
     for (tenant, lead, body) in rows {
-        let event: Event = serde_json::from_value(body).map_err(|e| {
+        let event: Event = serde_json::from_str(&body).map_err(|e| {
             StoreError::Corrupt(format!("lead_events.body of {tenant}/{lead}: {e}"))
         })?;
         events.entry((tenant, lead)).or_default().push(event);
@@ -350,13 +378,35 @@ async fn load_journeys(
         .collect())
 }
 
+/// FNV-1a over the lead's touchpoints (stable across builds, unlike `DefaultHasher`): a
+/// changed fingerprint means its colleagues' account-level paths may have changed.
+fn touches_fingerprint(j: &Journey) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    for t in &j.path.touches {
+        eat(t.event_id.as_bytes());
+        eat(&t.at.timestamp_micros().to_le_bytes());
+        eat(t.channel.as_bytes());
+        eat(t.campaign.as_bytes());
+        eat(t.keyword.as_bytes());
+    }
+    h as i64
+}
+
 async fn stored_keys(
     tx: &mut Transaction<'_, Postgres>,
     leads: &BTreeSet<LeadKey>,
-) -> Result<Vec<(LeadKey, String)>, StoreError> {
+) -> Result<Vec<(LeadKey, (String, i64))>, StoreError> {
     let (tenants, ids) = unzip_leads(leads);
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT a.tenant_id, a.lead_id, a.account_key FROM attribution_accounts a \
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT a.tenant_id, a.lead_id, a.account_key, a.touches FROM attribution_accounts a \
          JOIN UNNEST($1::text[], $2::text[]) AS d(tenant_id, lead_id) \
            ON a.tenant_id = d.tenant_id AND a.lead_id = d.lead_id",
     )
@@ -364,7 +414,10 @@ async fn stored_keys(
     .bind(&ids)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows.into_iter().map(|(t, l, k)| ((t, l), k)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(t, l, k, h)| ((t, l), (k, h)))
+        .collect())
 }
 
 async fn members_of(
@@ -809,7 +862,7 @@ struct PeriodColumns {
 
 async fn write_accounts(
     tx: &mut Transaction<'_, Postgres>,
-    rows: &[(&str, &str, String)],
+    rows: &[(&str, &str, String, i64)],
 ) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
@@ -817,14 +870,17 @@ async fn write_accounts(
     let tenants: Vec<&str> = rows.iter().map(|r| r.0).collect();
     let leads: Vec<&str> = rows.iter().map(|r| r.1).collect();
     let keys: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+    let hashes: Vec<i64> = rows.iter().map(|r| r.3).collect();
     sqlx::query(
-        "INSERT INTO attribution_accounts (tenant_id, lead_id, account_key) \
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) \
-         ON CONFLICT (tenant_id, lead_id) DO UPDATE SET account_key = EXCLUDED.account_key",
+        "INSERT INTO attribution_accounts (tenant_id, lead_id, account_key, touches) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[]) \
+         ON CONFLICT (tenant_id, lead_id) DO UPDATE SET account_key = EXCLUDED.account_key, \
+           touches = EXCLUDED.touches",
     )
     .bind(&tenants)
     .bind(&leads)
     .bind(&keys)
+    .bind(&hashes)
     .execute(&mut **tx)
     .await?;
     Ok(())
