@@ -108,6 +108,39 @@ pub fn prepare(
     Some(e)
 }
 
+/// Validates the events of one `Append` for `tenant` at `now`: the batch size, then every
+/// event with [`prepare`], each reported under `events[i]`. Returns the events ready for the
+/// log, in request order, or every violation of the batch (nothing is appended then). No I/O
+/// (the clock only stamps a fresh UUIDv7 on an event that comes with no id): `Append` is
+/// this plus the write. Public for the `validate_request` fuzz target.
+pub fn prepare_batch(
+    events: Vec<pb::Event>,
+    tenant: &str,
+    now: DateTime<Utc>,
+    traceparent: &str,
+) -> Result<Vec<pb::Event>, ApiError> {
+    check_batch_size(events.len())?;
+    let mut violations = Violations::default();
+    let events: Vec<pb::Event> = events
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            prepare(
+                e,
+                tenant,
+                now,
+                traceparent,
+                &format!("events[{i}]"),
+                &mut violations,
+            )
+        })
+        .collect();
+    if !violations.is_empty() {
+        return Err(ApiError::invalid(violations));
+    }
+    Ok(events)
+}
+
 fn check_batch_size(n: usize) -> Result<(), ApiError> {
     if n == 0 {
         return Err(ApiError::invalid_field(
@@ -161,28 +194,8 @@ impl IngestService for Ingest {
         async move {
             let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
             let req = request.into_inner();
-            check_batch_size(req.events.len())?;
             tracing::Span::current().record("events", req.events.len());
-            let now = Utc::now();
-            let mut violations = Violations::default();
-            let events: Vec<pb::Event> = req
-                .events
-                .into_iter()
-                .enumerate()
-                .filter_map(|(i, e)| {
-                    prepare(
-                        e,
-                        &tenant,
-                        now,
-                        &tp,
-                        &format!("events[{i}]"),
-                        &mut violations,
-                    )
-                })
-                .collect();
-            if !violations.is_empty() {
-                return Err(ApiError::invalid(violations).into());
-            }
+            let events = prepare_batch(req.events, &tenant, Utc::now(), &tp)?;
             let positions = self.write(&events).await?;
             let (acks, consistency_token) = self.acks(&events, &positions);
             Ok(Response::new(pb::AppendResponse {
@@ -346,3 +359,4 @@ impl Ingest {
         }
     }
 }
+
