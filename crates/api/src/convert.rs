@@ -25,10 +25,14 @@ pub enum Mode {
     Log,
 }
 
-/// Converts a wire timestamp.
+/// Converts a wire timestamp; `None` when it is not a valid `google.protobuf.Timestamp`.
+///
+/// Nanos must be 0..=999,999,999. chrono also takes 10⁹..2·10⁹ at a second :59 (a leap
+/// second), which the protobuf spec, and so any other reader of the log, does not.
 pub fn time_from_proto(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
     u32::try_from(t.nanos)
         .ok()
+        .filter(|n| *n < 1_000_000_000)
         .and_then(|n| DateTime::from_timestamp(t.seconds, n))
 }
 
@@ -446,6 +450,23 @@ mod tests {
         assert!(event_from_proto(&e, Mode::Request, "", &mut v).is_none());
         assert_eq!(v.0[0].field, "payload.sales_rejected.reason");
         assert!(v.0[0].description.contains("99"));
+    }
+
+    #[test]
+    fn a_leap_second_is_not_a_valid_timestamp() {
+        // Found by the validate_request fuzz target's invariants: chrono reads nanos
+        // 1.5·10⁹ at a second :59 as a leap second, so ingest accepted a Timestamp that the
+        // protobuf spec calls invalid.
+        let leap = prost_types::Timestamp {
+            seconds: 1_767_225_599,
+            nanos: 1_500_000_000,
+        };
+        assert_eq!(time_from_proto(&leap), None);
+        let last = prost_types::Timestamp {
+            seconds: 1_767_225_599,
+            nanos: 999_999_999,
+        };
+        assert_eq!(time_to_proto(time_from_proto(&last).unwrap()), last);
     }
 
     #[test]
