@@ -70,6 +70,11 @@ pub fn event_from_proto_best_effort(
         Uuid::nil()
     } else {
         match Uuid::parse_str(&e.event_id) {
+            // The nil UUID means "no id" everywhere else (the projector refuses it).
+            Ok(id) if id.is_nil() && mode == Mode::Request => {
+                v.add("event_id", "must not be the nil UUID");
+                id
+            }
             Ok(id) => id,
             Err(_) => {
                 v.add("event_id", "must be a UUID");
@@ -467,6 +472,27 @@ mod tests {
             nanos: 999_999_999,
         };
         assert_eq!(time_to_proto(time_from_proto(&last).unwrap()), last);
+    }
+
+    #[test]
+    fn a_client_cannot_send_the_nil_event_id() {
+        // Found by the validate_request fuzz target: ingest accepted it and the projector
+        // dead-lettered the event ("event_id: required").
+        let e = pb::Event {
+            event_id: "00000000-0000-0000-0000-000000000000".into(),
+            occurred_at: ts(1_700_000_000),
+            recorded_at: ts(1_700_000_001),
+            payload: Some(P::Recycled(pb::Recycled {
+                reason: "later".into(),
+            })),
+            ..Default::default()
+        };
+        let mut v = Violations::default();
+        assert!(event_from_proto(&e, Mode::Request, "", &mut v).is_none());
+        assert_eq!(v.0[0].field, "event_id");
+        // Read back from the log it is the projector's to refuse, with its own reason.
+        let mut v = Violations::default();
+        assert!(event_from_proto(&e, Mode::Log, "", &mut v).is_some_and(|d| d.event_id.is_nil()));
     }
 
     #[test]
