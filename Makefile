@@ -1,5 +1,5 @@
 # leadledger: the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test bench faults up down lint fmt
+.PHONY: run test bench faults fuzz up down lint fmt
 
 # Bring up broker and database if needed, start the service, stream a simulated quarter,
 # print the funnel report.
@@ -20,6 +20,11 @@ faults:
 	bash scripts/broker.sh up
 	bash scripts/postgres.sh
 	cargo nextest run -p leadledger-e2e -p leadledger --test faults --test bad_input --test kill
+
+# Each cargo-fuzz target for 30 s (`bash scripts/fuzz.sh 600` for longer); see
+# docs/RELIABILITY.md.
+fuzz:
+	bash scripts/fuzz.sh
 
 # Broker and database only.
 up:

@@ -25,10 +25,14 @@ pub enum Mode {
     Log,
 }
 
-/// Converts a wire timestamp.
+/// Converts a wire timestamp; `None` when it is not a valid `google.protobuf.Timestamp`.
+///
+/// Nanos must be 0..=999,999,999. chrono also takes 10⁹..2·10⁹ at a second :59 (a leap
+/// second), which the protobuf spec, and so any other reader of the log, does not.
 pub fn time_from_proto(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
     u32::try_from(t.nanos)
         .ok()
+        .filter(|n| *n < 1_000_000_000)
         .and_then(|n| DateTime::from_timestamp(t.seconds, n))
 }
 
@@ -66,6 +70,11 @@ pub fn event_from_proto_best_effort(
         Uuid::nil()
     } else {
         match Uuid::parse_str(&e.event_id) {
+            // The nil UUID means "no id" everywhere else (the projector refuses it).
+            Ok(id) if id.is_nil() && mode == Mode::Request => {
+                v.add("event_id", "must not be the nil UUID");
+                id
+            }
             Ok(id) => id,
             Err(_) => {
                 v.add("event_id", "must be a UUID");
@@ -446,6 +455,44 @@ mod tests {
         assert!(event_from_proto(&e, Mode::Request, "", &mut v).is_none());
         assert_eq!(v.0[0].field, "payload.sales_rejected.reason");
         assert!(v.0[0].description.contains("99"));
+    }
+
+    #[test]
+    fn a_leap_second_is_not_a_valid_timestamp() {
+        // Found by the validate_request fuzz target's invariants: chrono reads nanos
+        // 1.5·10⁹ at a second :59 as a leap second, so ingest accepted a Timestamp that the
+        // protobuf spec calls invalid.
+        let leap = prost_types::Timestamp {
+            seconds: 1_767_225_599,
+            nanos: 1_500_000_000,
+        };
+        assert_eq!(time_from_proto(&leap), None);
+        let last = prost_types::Timestamp {
+            seconds: 1_767_225_599,
+            nanos: 999_999_999,
+        };
+        assert_eq!(time_to_proto(time_from_proto(&last).unwrap()), last);
+    }
+
+    #[test]
+    fn a_client_cannot_send_the_nil_event_id() {
+        // Found by the validate_request fuzz target: ingest accepted it and the projector
+        // dead-lettered the event ("event_id: required").
+        let e = pb::Event {
+            event_id: "00000000-0000-0000-0000-000000000000".into(),
+            occurred_at: ts(1_700_000_000),
+            recorded_at: ts(1_700_000_001),
+            payload: Some(P::Recycled(pb::Recycled {
+                reason: "later".into(),
+            })),
+            ..Default::default()
+        };
+        let mut v = Violations::default();
+        assert!(event_from_proto(&e, Mode::Request, "", &mut v).is_none());
+        assert_eq!(v.0[0].field, "event_id");
+        // Read back from the log it is the projector's to refuse, with its own reason.
+        let mut v = Violations::default();
+        assert!(event_from_proto(&e, Mode::Log, "", &mut v).is_some_and(|d| d.event_id.is_nil()));
     }
 
     #[test]

@@ -95,7 +95,9 @@ pub fn prepare(
     e.event_id = if !source.event_id.is_empty() {
         ids::source_event_id(tenant, &source.system, &source.event_id).to_string()
     } else if !e.event_id.is_empty() {
-        e.event_id.to_lowercase()
+        // The canonical form of the client's UUID (it may come upper-case, braced, as a URN
+        // or without hyphens): the ack names the event as the read models do.
+        domain.event_id.to_string()
     } else {
         uuid::Uuid::now_v7().to_string()
     };
@@ -106,6 +108,39 @@ pub fn prepare(
         tracestate: String::new(),
     });
     Some(e)
+}
+
+/// Validates the events of one `Append` for `tenant` at `now`: the batch size, then every
+/// event with [`prepare`], each reported under `events[i]`. Returns the events ready for the
+/// log, in request order, or every violation of the batch (nothing is appended then). No I/O
+/// (the clock only stamps a fresh UUIDv7 on an event that comes with no id): `Append` is
+/// this plus the write. Public for the `validate_request` fuzz target.
+pub fn prepare_batch(
+    events: Vec<pb::Event>,
+    tenant: &str,
+    now: DateTime<Utc>,
+    traceparent: &str,
+) -> Result<Vec<pb::Event>, ApiError> {
+    check_batch_size(events.len())?;
+    let mut violations = Violations::default();
+    let events: Vec<pb::Event> = events
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            prepare(
+                e,
+                tenant,
+                now,
+                traceparent,
+                &format!("events[{i}]"),
+                &mut violations,
+            )
+        })
+        .collect();
+    if !violations.is_empty() {
+        return Err(ApiError::invalid(violations));
+    }
+    Ok(events)
 }
 
 fn check_batch_size(n: usize) -> Result<(), ApiError> {
@@ -161,28 +196,8 @@ impl IngestService for Ingest {
         async move {
             let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
             let req = request.into_inner();
-            check_batch_size(req.events.len())?;
             tracing::Span::current().record("events", req.events.len());
-            let now = Utc::now();
-            let mut violations = Violations::default();
-            let events: Vec<pb::Event> = req
-                .events
-                .into_iter()
-                .enumerate()
-                .filter_map(|(i, e)| {
-                    prepare(
-                        e,
-                        &tenant,
-                        now,
-                        &tp,
-                        &format!("events[{i}]"),
-                        &mut violations,
-                    )
-                })
-                .collect();
-            if !violations.is_empty() {
-                return Err(ApiError::invalid(violations).into());
-            }
+            let events = prepare_batch(req.events, &tenant, Utc::now(), &tp)?;
             let positions = self.write(&events).await?;
             let (acks, consistency_token) = self.acks(&events, &positions);
             Ok(Response::new(pb::AppendResponse {
@@ -344,5 +359,58 @@ impl Ingest {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(event_id: &str) -> pb::Event {
+        pb::Event {
+            event_id: event_id.into(),
+            lead_id: "lead-1".into(),
+            occurred_at: Some(convert::time_to_proto(now() - chrono::Duration::hours(1))),
+            source: Some(pb::SourceRef {
+                system: "hubspot".into(),
+                event_id: String::new(),
+            }),
+            payload: Some(pb::event::Payload::Recycled(pb::Recycled {
+                reason: "later".into(),
+            })),
+            ..Default::default()
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_225_600, 0).unwrap()
+    }
+
+    #[test]
+    fn a_client_event_id_is_acked_in_canonical_form() {
+        // Found by the validate_request fuzz target: the id was only lower-cased, so a
+        // braced or URN id was acked in a form the read models never show.
+        let canonical = "6f1c9a8e-5b7d-4c3e-9a2f-1d0e8b7c6a5f";
+        for sent in [
+            canonical,
+            "6F1C9A8E-5B7D-4C3E-9A2F-1D0E8B7C6A5F",
+            "{6f1c9a8e-5b7d-4c3e-9a2f-1d0e8b7c6a5f}",
+            "urn:uuid:6f1c9a8e-5b7d-4c3e-9a2f-1d0e8b7c6a5f",
+            "6f1c9a8e5b7d4c3e9a2f1d0e8b7c6a5f",
+        ] {
+            let out = prepare_batch(vec![event(sent)], "acme", now(), "").unwrap();
+            assert_eq!(out[0].event_id, canonical, "{sent}");
+        }
+    }
+
+    #[test]
+    fn the_nil_event_id_is_refused_under_its_index() {
+        let batch = vec![event(""), event("00000000-0000-0000-0000-000000000000")];
+        let Err(ApiError::Invalid { violations, .. }) = prepare_batch(batch, "acme", now(), "")
+        else {
+            panic!("the nil event id was accepted");
+        };
+        assert_eq!(violations.0.len(), 1);
+        assert_eq!(violations.0[0].field, "events[1].event_id");
     }
 }

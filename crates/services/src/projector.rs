@@ -390,9 +390,11 @@ where
 
 /// Decodes a record into a domain event and its traceparent, or says why it cannot be
 /// applied.
-pub fn decode<M: Message>(
-    m: &M,
-) -> Result<(leadledger_domain::Event, serde_json::Value, String), String> {
+pub fn decode<M>(m: &M) -> Result<(leadledger_domain::Event, serde_json::Value, String), String>
+where
+    M: Message,
+    M::Headers: envelope::RawHeaders,
+{
     let wire = envelope::decode(m.payload()).map_err(|e| e.to_string())?;
     let event_type = if wire.event_type.is_empty() {
         envelope::header(m.headers(), envelope::EVENT_TYPE).unwrap_or("")

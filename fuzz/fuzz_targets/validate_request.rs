@@ -1,0 +1,187 @@
+//! An `Append` request through the ingest validation path: tenant resolution, trace context,
+//! `ingest::prepare_batch` (batch size, proto → domain conversion, domain rules, ids).
+//!
+//! Input: byte 0 even, the rest is an encoded `AppendRequest` (the wire form, as tonic
+//! decodes it); odd, the rest is an `arbitrary` request (extreme values reached quickly).
+#![no_main]
+
+use std::collections::BTreeSet;
+
+use arbitrary::{Arbitrary, Unstructured};
+use leadledger_api::convert;
+use leadledger_api::pb;
+use leadledger_api::ApiError;
+use leadledger_domain::{ids, validate, Violations};
+use leadledger_fuzz::arb::{self, Str};
+use leadledger_fuzz::{now, record, seeds};
+use leadledger_log::envelope;
+use leadledger_services::{ingest, projector, tenant, trace};
+use libfuzzer_sys::fuzz_target;
+use prost::Message as _;
+use tonic::metadata::{MetadataMap, MetadataValue};
+
+#[derive(Debug, Arbitrary)]
+struct Request {
+    tenant_id: Str,
+    header_tenant: Option<Str>,
+    traceparent: Option<Str>,
+    events: Vec<arb::EventSpec>,
+    /// 0..=250: the events as they are; 251: repeated to exactly `MAX_BATCH`; 252..=255:
+    /// repeated to 1..4 past it (the boundary without a huge input, and without making
+    /// every run validate hundreds of events).
+    size: u8,
+}
+
+fuzz_target!(
+    init: seeds::write_if_asked("validate_request"),
+    |data: &[u8]| run(data)
+);
+
+fn run(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    if mode & 1 == 0 {
+        // Bytes tonic would refuse ("failed to decode") never reach the service.
+        if let Ok(r) = pb::AppendRequest::decode(rest) {
+            append(&MetadataMap::new(), &r.tenant_id, r.events);
+        }
+        return;
+    }
+    let Ok(r) = Request::arbitrary_take_rest(Unstructured::new(rest)) else {
+        return;
+    };
+    let mut md = MetadataMap::new();
+    if let Some(Ok(v)) = r.header_tenant.map(|t| MetadataValue::try_from(t.get())) {
+        md.insert(tenant::HEADER, v);
+    }
+    if let Some(Ok(v)) = r.traceparent.map(|t| MetadataValue::try_from(t.get())) {
+        md.insert("traceparent", v);
+    }
+    let one: Vec<pb::Event> = r.events.iter().map(arb::EventSpec::get).collect();
+    let n = match r.size {
+        0..=250 => one.len(),
+        251 => validate::MAX_BATCH,
+        s => validate::MAX_BATCH + usize::from(s - 251),
+    };
+    let events = one.iter().cycle().take(n).cloned().collect();
+    append(&md, &r.tenant_id.get(), events);
+}
+
+/// What `Append` does before writing: the tenant, the trace context, the batch.
+fn append(md: &MetadataMap, requested_tenant: &str, events: Vec<pb::Event>) {
+    let tp = trace::traceparent(md);
+    assert!(trace::is_valid(&tp), "{tp}");
+    if let Some(incoming) = md.get("traceparent").and_then(|v| v.to_str().ok()) {
+        if trace::is_valid(incoming) {
+            assert_eq!(trace::trace_id(&tp), trace::trace_id(incoming));
+        }
+    }
+    let tenant = match tenant::resolve(md, requested_tenant) {
+        Ok(t) => t,
+        Err(ApiError::Invalid { violations, .. }) => {
+            assert!(!violations.is_empty());
+            assert!(violations.0.iter().all(|v| v.field == "tenant_id"));
+            return;
+        }
+        Err(e) => panic!("tenant resolution: {e:?}"),
+    };
+    let mut v = Violations::default();
+    validate::tenant_id(&mut v, "tenant_id", &tenant);
+    assert!(v.is_empty(), "resolved an invalid tenant {tenant:?}");
+    batch(&tenant, &tp, events);
+}
+
+fn batch(tenant: &str, tp: &str, events: Vec<pb::Event>) {
+    let n = events.len();
+    let sized = (1..=validate::MAX_BATCH).contains(&n);
+    match ingest::prepare_batch(events.clone(), tenant, now(), tp) {
+        Err(ApiError::Invalid { violations, .. }) => {
+            assert!(!violations.is_empty());
+            if !sized {
+                assert_eq!(violations.len(), 1);
+                assert_eq!(violations.0[0].field, "events");
+                return;
+            }
+            // Every violation names an event of the batch; an event is named iff it is
+            // refused on its own.
+            let mut named = BTreeSet::new();
+            for f in &violations.0 {
+                assert!(!f.description.is_empty(), "{f:?}");
+                let i = event_index(&f.field).unwrap_or_else(|| panic!("field path {f:?}"));
+                assert!(i < n, "{f:?} in a batch of {n}");
+                named.insert(i);
+            }
+            for (i, e) in events.into_iter().enumerate() {
+                let mut v = Violations::default();
+                let alone = ingest::prepare(e, tenant, now(), tp, "event", &mut v);
+                assert_eq!(alone.is_none(), named.contains(&i), "events[{i}]: {v:?}");
+            }
+        }
+        Err(e) => panic!("validation can only refuse with violations: {e:?}"),
+        Ok(out) => {
+            assert!(sized, "a batch of {n} was accepted");
+            assert_eq!(out.len(), n);
+            for (e, original) in out.iter().zip(&events) {
+                accepted(tenant, tp, e, original);
+            }
+            // Validating what validation produced changes nothing (a retry of the same
+            // request gets the same ids).
+            let again = ingest::prepare_batch(out.clone(), tenant, now(), tp)
+                .unwrap_or_else(|e| panic!("accepted events refused the second time: {e:?}"));
+            assert_eq!(again, out);
+        }
+    }
+}
+
+/// The `i` of a field path `events[i]` or `events[i].…`.
+fn event_index(field: &str) -> Option<usize> {
+    let rest = field.strip_prefix("events[")?;
+    let (i, rest) = rest.split_once(']')?;
+    if !(rest.is_empty() || rest.starts_with('.')) || i.is_empty() {
+        return None;
+    }
+    if !i.bytes().all(|b| b.is_ascii_digit()) || (i.len() > 1 && i.starts_with('0')) {
+        return None;
+    }
+    i.parse().ok()
+}
+
+/// An accepted event is ready for the log, and the projector applies it.
+fn accepted(tenant: &str, tp: &str, e: &pb::Event, original: &pb::Event) {
+    assert_eq!(e.tenant_id, tenant);
+    assert_eq!(e.recorded_at, Some(convert::time_to_proto(now())));
+    assert_eq!(e.event_type, convert::event_type_of(e));
+    assert!(e.payload.is_some());
+    assert_eq!(e.trace.as_ref().map(|t| t.traceparent.as_str()), Some(tp));
+    assert_eq!(e.schema_version, leadledger_domain::SCHEMA_VERSION);
+    assert_eq!(e.payload, original.payload);
+    assert_eq!(e.lead_id, original.lead_id);
+
+    // The id: a canonical, non-nil UUID; the deterministic one when the source names the fact.
+    let id = uuid::Uuid::parse_str(&e.event_id)
+        .unwrap_or_else(|_| panic!("event_id {:?} is not a UUID", e.event_id));
+    assert!(!id.is_nil(), "accepted the nil event id");
+    assert_eq!(e.event_id, id.to_string(), "event_id is not canonical");
+    let source = e.source.clone().unwrap_or_default();
+    if !source.event_id.is_empty() {
+        assert_eq!(
+            id,
+            ids::source_event_id(tenant, &source.system, &source.event_id)
+        );
+    }
+
+    // Business time: a valid protobuf Timestamp within the accepted window.
+    let t = e.occurred_at.expect("occurred_at");
+    assert!((0..1_000_000_000).contains(&t.nanos), "occurred_at {t:?}");
+    let d = convert::time_from_proto(&t).expect("occurred_at converts");
+    assert!(d >= validate::earliest_time() && d <= now() + validate::max_future());
+
+    // Ingest → log → projector.
+    let m = record::message(Some(envelope::encode(e)), Some(envelope::headers(e)));
+    let (d, _, got_tp) = projector::decode(&m)
+        .unwrap_or_else(|r| panic!("ingest accepted {e:?} but the projector refuses it: {r}"));
+    assert_eq!(d.event_id, id);
+    assert_eq!(got_tp, tp);
+    assert!(validate::event(&d, now()).is_empty());
+}
