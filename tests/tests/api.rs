@@ -162,11 +162,11 @@ async fn a_token_not_applied_before_the_deadline_fails_clearly() -> anyhow::Resu
         lead_id: "L-1".into(),
         consistency_token: format!("ct1:{}:0@999999", env.log.topic),
     });
-    req.set_timeout(Duration::from_millis(400));
+    req.set_timeout(Duration::from_millis(1000));
     let started = std::time::Instant::now();
     let err = query.get_lead(req).await.unwrap_err();
-    assert_eq!(err.code(), Code::DeadlineExceeded);
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
     let bad = query
         .get_lead(pb::GetLeadRequest {
             tenant_id: T.into(),

@@ -94,8 +94,13 @@ impl Query {
                 ),
             ));
         }
+        // Answer before the client's own deadline fires (it would see CANCELLED, not the
+        // reason): a tenth of the deadline, between 20 and 250 ms, is kept for the reply.
         let budget = grpc_timeout(request)
-            .map(|t| t.saturating_sub(Duration::from_millis(20)))
+            .map(|t| {
+                let margin = (t / 10).clamp(Duration::from_millis(20), Duration::from_millis(250));
+                t.saturating_sub(margin)
+            })
             .unwrap_or(DEFAULT_WAIT);
         let deadline = tokio::time::Instant::now() + budget;
         applied.wait_for(&token, deadline).await.map_err(|applied| {
