@@ -213,7 +213,8 @@ pub fn markdown(f: &Figures, m: &Machine, when: &str, command: &str) -> String {
         "Written by `make bench` (crate `crates/bench`, binary `leadledger-bench`); every \
          figure below comes from one run, and every ratio compares two figures of that same \
          run (the machine is shared and noisy: compare ratios, not absolute rates, across \
-         runs).\n"
+         runs). Precomputed attribution at scale (`attribution-bench`) writes its own page, \
+         BENCHMARKS-attribution.md.\n"
     );
     let _ = writeln!(s, "- Run: {when}");
     let _ = writeln!(s, "- Command: `{command}`");
