@@ -224,6 +224,29 @@ fn credits_by_value(by: BTreeMap<String, i64>) -> (Vec<(String, i64, f64)>, i64)
     (rows, total)
 }
 
+/// The groups, counts and total of an `Attribution` answer (either path).
+fn grouped(
+    by: BTreeMap<String, i64>,
+    conversions: i64,
+    unattributed: i64,
+) -> pb::AttributionResponse {
+    let (rows, total) = credits_by_value(by);
+    pb::AttributionResponse {
+        conversions,
+        unattributed,
+        total,
+        groups: rows
+            .into_iter()
+            .map(|(value, credit, share)| pb::GroupCredit {
+                value,
+                credit,
+                share,
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
 fn model_credits(name: &str, a: &Attribution) -> pb::ModelCredits {
     let (rows, total) = credits_by_value(a.by_channel());
     pb::ModelCredits {
@@ -375,24 +398,12 @@ impl AttributionSvc {
                         r.model
                     ))
                 })?;
-        let (rows, total) = credits_by_value(groups.into_iter().collect());
-        Ok(pb::AttributionResponse {
-            model: r.model.clone(),
-            conversion: r.conversion,
-            unit: unit(kind, currency),
-            conversions,
-            unattributed,
-            total,
-            groups: rows
-                .into_iter()
-                .map(|(value, credit, share)| pb::GroupCredit {
-                    value,
-                    credit,
-                    share,
-                })
-                .collect(),
-            precomputed: true,
-        })
+        let mut out = grouped(groups.into_iter().collect(), conversions, unattributed);
+        out.model = r.model.clone();
+        out.conversion = r.conversion;
+        out.unit = unit(kind, currency);
+        out.precomputed = true;
+        Ok(out)
     }
 }
 
@@ -464,24 +475,11 @@ impl AttributionService for AttributionSvc {
                 a.unattributed.retain(|c| c.currency == currency);
             }
             let g = precompute::group(&journeys, &a, basis, dimension, from, to);
-            let (rows, total) = credits_by_value(g.groups);
-            Ok(pb::AttributionResponse {
-                model: r.model.clone(),
-                conversion: r.conversion,
-                unit: unit(kind, &currency),
-                conversions: g.conversions,
-                unattributed: g.unattributed,
-                total,
-                groups: rows
-                    .into_iter()
-                    .map(|(value, credit, share)| pb::GroupCredit {
-                        value,
-                        credit,
-                        share,
-                    })
-                    .collect(),
-                precomputed: false,
-            })
+            let mut out = grouped(g.groups, g.conversions, g.unattributed);
+            out.model = r.model.clone();
+            out.conversion = r.conversion;
+            out.unit = unit(kind, &currency);
+            Ok(out)
         })
         .await
         .map_err(|e| ApiError::Internal(format!("attribution task: {e}")))??;
