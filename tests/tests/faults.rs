@@ -776,8 +776,10 @@ async fn record_checkpoint_writers(store: &leadledger_store::Store) -> anyhow::R
          BEGIN INSERT INTO test_checkpoint_writers (app, partition, next_offset) \
          VALUES (current_setting('application_name'), NEW.partition, NEW.next_offset); \
          RETURN NEW; END $$",
+        // The core projection's writers only: the credits worker moves its own checkpoints.
         "CREATE TRIGGER test_checkpoint_writers AFTER INSERT OR UPDATE ON projector_checkpoints \
-         FOR EACH ROW EXECUTE FUNCTION test_record_checkpoint_writer()",
+         FOR EACH ROW WHEN (NEW.projection = 'core') \
+         EXECUTE FUNCTION test_record_checkpoint_writer()",
     ] {
         sqlx::query(stmt).execute(&store.pool).await?;
     }
