@@ -74,8 +74,19 @@ pub async fn serve(
         .await;
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, "gRPC server listening");
+    // TCP_NODELAY on every accepted connection: without it a response written as several
+    // segments (headers, data, trailers) waits for the client's delayed ACK — measured here
+    // as a ~40 ms floor on small queries.
+    let incoming = tokio_stream::StreamExt::map(TcpListenerStream::new(listener), |s| {
+        if let Ok(stream) = &s {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+            }
+        }
+        s
+    });
     router
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
 }
