@@ -79,9 +79,7 @@ impl AttributionSvc {
         let events = queries::tenant_events(&self.query.store().pool, tenant, from, to)
             .await
             .map_err(crate::query::db_error)?;
-        tokio::task::spawn_blocking(move || attr::journeys(&events))
-            .await
-            .map_err(|e| ApiError::Internal(format!("attribution task: {e}")))
+        blocking(move || attr::journeys(&events)).await
     }
 }
 
@@ -222,6 +220,23 @@ fn credits_by_value(by: BTreeMap<String, i64>) -> (Vec<(String, i64, f64)>, i64)
         .collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     (rows, total)
+}
+
+/// Runs CPU-heavy attribution work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("attribution task: {e}")))
+}
+
+/// Revenue is credited in one currency: drops the other currencies' conversions.
+fn keep_currency(a: &mut Attribution, kind: ConversionKind, currency: &str) {
+    if kind == ConversionKind::Revenue {
+        a.credited.retain(|c| c.conversion.currency == currency);
+        a.unattributed.retain(|c| c.currency == currency);
+    }
 }
 
 /// The groups, counts and total of an `Attribution` answer (either path).
@@ -461,7 +476,7 @@ impl AttributionService for AttributionSvc {
         let order = markov_order("markov_order", r.markov_order)?;
         // Colleagues and late conversions may lie outside any capture window: read all.
         let journeys = self.journeys(&tenant, None, None).await?;
-        let response = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let response = blocking(move || -> Result<_, ApiError> {
             let params = Params {
                 half_life_hours,
                 markov_order: order,
@@ -470,10 +485,7 @@ impl AttributionService for AttributionSvc {
             let m = model("model", &r.model, &params, &journeys, kind, lvl)?;
             let mut a = attr::attribute(&journeys, kind, lvl, &m)
                 .map_err(|e| ApiError::invalid_field("model", e.to_string()))?;
-            if kind == ConversionKind::Revenue {
-                a.credited.retain(|c| c.conversion.currency == currency);
-                a.unattributed.retain(|c| c.currency == currency);
-            }
+            keep_currency(&mut a, kind, &currency);
             let g = precompute::group(&journeys, &a, basis, dimension, from, to);
             let mut out = grouped(g.groups, g.conversions, g.unattributed);
             out.model = r.model.clone();
@@ -481,8 +493,7 @@ impl AttributionService for AttributionSvc {
             out.unit = unit(kind, &currency);
             Ok(out)
         })
-        .await
-        .map_err(|e| ApiError::Internal(format!("attribution task: {e}")))??;
+        .await??;
         Ok(Response::new(response))
     }
 
@@ -519,7 +530,7 @@ impl AttributionService for AttributionSvc {
         let journeys = self
             .journeys(&tenant, r.captured_from.as_ref(), r.captured_to.as_ref())
             .await?;
-        let response = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let response = blocking(move || -> Result<_, ApiError> {
             let mut names: Vec<String> = if r.models.is_empty() {
                 model_names().into_iter().map(String::from).collect()
             } else {
@@ -531,8 +542,6 @@ impl AttributionService for AttributionSvc {
                 markov_order: order,
                 custom: &custom,
             };
-            let keep =
-                |c: &attr::Conversion| kind != ConversionKind::Revenue || c.currency == currency;
             let mut out = pb::CompareModelsResponse {
                 conversion: r.conversion,
                 unit: unit(kind, &currency),
@@ -542,16 +551,14 @@ impl AttributionService for AttributionSvc {
                 let m = model(&format!("models[{i}]"), name, &params, &journeys, kind, lvl)?;
                 let mut a = attr::attribute(&journeys, kind, lvl, &m)
                     .map_err(|e| ApiError::invalid_field("models", e.to_string()))?;
-                a.credited.retain(|c| keep(&c.conversion));
-                a.unattributed.retain(|c| keep(c));
+                keep_currency(&mut a, kind, &currency);
                 out.conversions = a.credited.len() as i64;
                 out.unattributed = a.unattributed.len() as i64;
                 out.models.push(model_credits(name, &a));
             }
             Ok(out)
         })
-        .await
-        .map_err(|e| ApiError::Internal(format!("attribution task: {e}")))??;
+        .await??;
         Ok(Response::new(response))
     }
 
@@ -571,12 +578,9 @@ impl AttributionService for AttributionSvc {
         let journeys = self
             .journeys(&tenant, r.captured_from.as_ref(), r.captured_to.as_ref())
             .await?;
-        let m = tokio::task::spawn_blocking(move || {
-            markov::fit(&attr::channel_paths(&journeys, kind, lvl), order)
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("attribution task: {e}")))?
-        .map_err(|e| ApiError::invalid_field("order", e.to_string()))?;
+        let m = blocking(move || markov::fit(&attr::channel_paths(&journeys, kind, lvl), order))
+            .await?
+            .map_err(|e| ApiError::invalid_field("order", e.to_string()))?;
         let total: f64 = m.removal_effects.values().sum();
         let mut removal_effects: Vec<pb::RemovalEffect> = m
             .removal_effects
@@ -635,13 +639,12 @@ impl AttributionService for AttributionSvc {
         let journeys = self
             .journeys(&tenant, r.captured_from.as_ref(), r.captured_to.as_ref())
             .await?;
-        let (m, conversions) = tokio::task::spawn_blocking(move || {
+        let (m, conversions) = blocking(move || {
             let paths = attr::channel_paths(&journeys, kind, lvl);
             let conversions = paths.iter().filter(|p| p.converted).count() as u64;
             (shapley::fit(&paths, &config), conversions)
         })
-        .await
-        .map_err(|e| ApiError::Internal(format!("attribution task: {e}")))?;
+        .await?;
         let total: f64 = m.values.values().filter(|v| **v > 0.0).sum();
         let mut values: Vec<pb::ShapleyValue> = m
             .values
