@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use leadledger_domain::event::{
-    Company, Contact, Feedback, LeadCaptured, LeadSource, Owner, PocOutcome, Segment, SourceRef,
-    TouchRecorded,
+    Company, Contact, Feedback, LeadCaptured, LeadSource, Owner, OwnershipMode, OwnershipRequest,
+    PocOutcome, Routing, Segment, SlaAlert, SourceRef, TouchRecorded,
 };
 use leadledger_domain::{Event, Payload, Stage, Violations};
 use uuid::Uuid;
@@ -328,7 +328,148 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
         P::Disqualified(d) => Payload::Disqualified {
             reason: d.reason.clone(),
         },
+        P::SlaAtRisk(a) => Payload::SlaAtRisk(sla_alert(v, "payload.sla_at_risk", a)),
+        P::SlaBreached(a) => Payload::SlaBreached(sla_alert(v, "payload.sla_breached", a)),
+        P::LeadRouted(r) => Payload::LeadRouted(Routing {
+            owner: Owner {
+                team: r.team.clone(),
+                queue: r.queue.clone(),
+                rep_id: r.rep_id.clone(),
+                partner_id: r.partner_id.clone(),
+            },
+            rule_id: r.rule_id.clone(),
+            reason: r.reason.clone(),
+            weights: r
+                .weights
+                .iter()
+                .map(|w| (w.rep_id.clone(), w.weight))
+                .collect(),
+            skipped: r
+                .skipped
+                .iter()
+                .map(|s| (s.rep_id.clone(), s.reason.clone()))
+                .collect(),
+            mql_event_id: uuid_field(v, "payload.lead_routed.mql_event_id", &r.mql_event_id),
+        }),
+        P::OwnershipRequested(o) => Payload::OwnershipRequested(OwnershipRequest {
+            mode: match pb::OwnershipMode::try_from(o.mode) {
+                Ok(pb::OwnershipMode::Assign) => OwnershipMode::Assign,
+                Ok(pb::OwnershipMode::Claim) => OwnershipMode::Claim,
+                _ => {
+                    v.add(
+                        "payload.ownership_requested.mode",
+                        format!("must be CLAIM or ASSIGN, got {}", o.mode),
+                    );
+                    OwnershipMode::Claim
+                }
+            },
+            rep_id: o.rep_id.clone(),
+            team: o.team.clone(),
+            requested_by: o.requested_by.clone(),
+            expected_rep_id: o.expected_rep_id.clone(),
+        }),
     }
+}
+
+fn uuid_field(v: &mut Violations, field: &str, s: &str) -> Uuid {
+    Uuid::parse_str(s).unwrap_or_else(|_| {
+        v.add(field, "not a UUID");
+        Uuid::nil()
+    })
+}
+
+fn sla_alert(v: &mut Violations, f: &str, a: &pb::SlaAlert) -> SlaAlert {
+    let mut time = |name: &str, t: &Option<prost_types::Timestamp>| {
+        t.as_ref().and_then(time_from_proto).unwrap_or_else(|| {
+            v.add(format!("{f}.{name}"), "required: a valid timestamp");
+            DateTime::<Utc>::UNIX_EPOCH
+        })
+    };
+    let started_at = time("started_at", &a.started_at);
+    let due_at = time("due_at", &a.due_at);
+    SlaAlert {
+        policy_id: a.policy_id.clone(),
+        policy_version: a.policy_version,
+        start_event_id: uuid_field(v, &format!("{f}.start_event_id"), &a.start_event_id),
+        started_at,
+        due_at,
+    }
+}
+
+/// A payload leadledger writes itself, for the log. `None` for payloads clients send.
+pub fn internal_payload_to_proto(p: &Payload) -> Option<P> {
+    let alert = |a: &SlaAlert| pb::SlaAlert {
+        policy_id: a.policy_id.clone(),
+        policy_version: a.policy_version,
+        start_event_id: a.start_event_id.to_string(),
+        started_at: Some(time_to_proto(a.started_at)),
+        due_at: Some(time_to_proto(a.due_at)),
+    };
+    Some(match p {
+        Payload::SlaAtRisk(a) => P::SlaAtRisk(alert(a)),
+        Payload::SlaBreached(a) => P::SlaBreached(alert(a)),
+        Payload::LeadRouted(r) => P::LeadRouted(pb::LeadRouted {
+            team: r.owner.team.clone(),
+            queue: r.owner.queue.clone(),
+            rep_id: r.owner.rep_id.clone(),
+            partner_id: r.owner.partner_id.clone(),
+            rule_id: r.rule_id.clone(),
+            reason: r.reason.clone(),
+            weights: r
+                .weights
+                .iter()
+                .map(|(rep_id, weight)| pb::RepWeight {
+                    rep_id: rep_id.clone(),
+                    weight: *weight,
+                })
+                .collect(),
+            skipped: r
+                .skipped
+                .iter()
+                .map(|(rep_id, reason)| pb::SkippedRep {
+                    rep_id: rep_id.clone(),
+                    reason: reason.clone(),
+                })
+                .collect(),
+            mql_event_id: r.mql_event_id.to_string(),
+        }),
+        Payload::OwnershipRequested(o) => P::OwnershipRequested(pb::OwnershipRequested {
+            mode: match o.mode {
+                OwnershipMode::Claim => pb::OwnershipMode::Claim,
+                OwnershipMode::Assign => pb::OwnershipMode::Assign,
+            } as i32,
+            rep_id: o.rep_id.clone(),
+            team: o.team.clone(),
+            requested_by: o.requested_by.clone(),
+            expected_rep_id: o.expected_rep_id.clone(),
+        }),
+        _ => return None,
+    })
+}
+
+/// A complete log record for an event leadledger writes itself (SLA alerts, routing,
+/// ownership requests): every envelope field set, as `ingest::prepare` sets them for client
+/// events. `None` for payloads clients send.
+pub fn internal_event_to_proto(e: &Event, traceparent: &str) -> Option<pb::Event> {
+    let payload = internal_payload_to_proto(&e.payload)?;
+    Some(pb::Event {
+        event_id: e.event_id.to_string(),
+        tenant_id: e.tenant_id.clone(),
+        lead_id: e.lead_id.clone(),
+        occurred_at: Some(time_to_proto(e.occurred_at)),
+        recorded_at: Some(time_to_proto(e.recorded_at)),
+        source: Some(pb::SourceRef {
+            system: e.source.system.clone(),
+            event_id: e.source.event_id.clone(),
+        }),
+        schema_version: e.schema_version,
+        trace: Some(pb::TraceContext {
+            traceparent: traceparent.to_string(),
+            tracestate: String::new(),
+        }),
+        event_type: e.payload.event_type().to_string(),
+        payload: Some(payload),
+    })
 }
 
 /// The proto number of a stage.
@@ -409,6 +550,10 @@ pub fn event_type_of(e: &pb::Event) -> &'static str {
             P::Lost(_) => "lost",
             P::Recycled(_) => "recycled",
             P::Disqualified(_) => "disqualified",
+            P::SlaAtRisk(_) => "sla_at_risk",
+            P::SlaBreached(_) => "sla_breached",
+            P::LeadRouted(_) => "lead_routed",
+            P::OwnershipRequested(_) => "ownership_requested",
         },
     }
 }
@@ -493,6 +638,67 @@ mod tests {
         // Read back from the log it is the projector's to refuse, with its own reason.
         let mut v = Violations::default();
         assert!(event_from_proto(&e, Mode::Log, "", &mut v).is_some_and(|d| d.event_id.is_nil()));
+    }
+
+    #[test]
+    fn internal_events_round_trip_through_the_wire() {
+        use chrono::TimeZone;
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        let payloads = [
+            Payload::SlaBreached(SlaAlert {
+                policy_id: "mql-follow-up".into(),
+                policy_version: 2,
+                start_event_id: Uuid::from_u128(7),
+                started_at: at,
+                due_at: at + chrono::Duration::hours(24),
+            }),
+            Payload::LeadRouted(Routing {
+                owner: Owner {
+                    team: "east".into(),
+                    rep_id: "ann".into(),
+                    ..Default::default()
+                },
+                rule_id: "ka".into(),
+                reason: "rule `ka` matched".into(),
+                weights: vec![("ann".into(), 0.75), ("bob".into(), 0.05)],
+                skipped: vec![("cat".into(), "unavailable".into())],
+                mql_event_id: Uuid::from_u128(9),
+            }),
+            Payload::OwnershipRequested(OwnershipRequest {
+                mode: OwnershipMode::Assign,
+                rep_id: "ann".into(),
+                team: "east".into(),
+                requested_by: "boss".into(),
+                expected_rep_id: "bob".into(),
+            }),
+        ];
+        for payload in payloads {
+            let e = Event {
+                event_id: Uuid::from_u128(42),
+                tenant_id: "t".into(),
+                lead_id: "l".into(),
+                occurred_at: at,
+                recorded_at: at,
+                source: SourceRef {
+                    system: "leadledger".into(),
+                    event_id: String::new(),
+                },
+                schema_version: 1,
+                payload,
+            };
+            let wire = internal_event_to_proto(&e, "").unwrap();
+            let mut v = Violations::default();
+            let back = event_from_proto(&wire, Mode::Log, "", &mut v).unwrap();
+            assert_eq!(back, e);
+            assert_eq!(wire.event_type, event_type_of(&wire));
+            // Clients cannot send it.
+            let mut v = Violations::default();
+            let d = event_from_proto(&wire, Mode::Request, "", &mut v).unwrap();
+            assert!(leadledger_domain::validate::event(&d, at)
+                .0
+                .iter()
+                .any(|f| f.field == "payload" && f.description.contains("leadledger itself")));
+        }
     }
 
     #[test]

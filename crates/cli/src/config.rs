@@ -12,6 +12,7 @@ use std::time::Duration;
 use leadledger_attribution::precompute::ModelSet;
 use leadledger_attribution::{Model, PositionWeights};
 use leadledger_log::LogConfig;
+use leadledger_sla::PolicySet;
 
 /// Every key, its default and what it means (printed by `leadledger config`).
 pub const KEYS: &[(&str, &str, &str)] = &[
@@ -75,6 +76,16 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "attribution.lookback_days",
         "90",
         "account-level lookback of the precomputed credits",
+    ),
+    (
+        "sla.policy_file",
+        "",
+        "SLA policies, business calendar, feedback requirements and routing (TOML, docs/SLA.md); empty: the shipped defaults",
+    ),
+    (
+        "sla.tick_ms",
+        "1000",
+        "how often the SLA worker looks for clocks to alert on and MQLs to route",
     ),
     (
         "attribution.custom_models",
@@ -184,6 +195,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// The precomputed attribution models (changing them re-projects every credit).
     pub attribution: ModelSet,
+    /// SLA policies, calendar, feedback requirements and routing, validated at start.
+    pub sla: PolicySet,
+    /// The SLA worker's scan interval.
+    pub sla_tick: Duration,
 }
 
 impl Config {
@@ -248,8 +263,26 @@ impl Config {
                 &custom_models(&get("attribution.custom_models"))?,
             )
             .map_err(|e| ConfigError(format!("attribution: {e}")))?,
+            sla: policy_file(&get("sla.policy_file"))?,
+            sla_tick: Duration::from_millis(number(
+                "sla.tick_ms",
+                &get("sla.tick_ms"),
+                10,
+                3_600_000,
+            )?),
         })
     }
+}
+
+/// The policy file, or the shipped defaults when none is named. A bad file is refused with
+/// the file's path and the policy and field at fault.
+fn policy_file(path: &str) -> Result<PolicySet, ConfigError> {
+    if path.is_empty() {
+        return Ok(PolicySet::defaults());
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("sla.policy_file: reading {path}: {e}")))?;
+    PolicySet::from_toml(&text).map_err(|e| ConfigError(format!("sla.policy_file: {path}: {e}")))
 }
 
 /// `name:first=4000,last=4000,others=2000;name2:...` (weights in basis points, summing to

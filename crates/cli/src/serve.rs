@@ -12,6 +12,7 @@ use leadledger_services::ingest::Ingest;
 use leadledger_services::projector::{self, ProjectorConfig};
 use leadledger_services::query::Query;
 use leadledger_services::server::{serve, Services};
+use leadledger_store::handoff::Derivations;
 use leadledger_store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -90,6 +91,9 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
             let mut pc = ProjectorConfig::new(cfg.log.clone());
             pc.group = cfg.projector_group.clone();
             pc.batch_max = cfg.batch_max;
+            pc.derive = std::sync::Arc::new(Derivations {
+                sla: cfg.sla.clone(),
+            });
             let stop = shutdown.clone();
             let store = s.clone();
             Some(tokio::spawn(async move {

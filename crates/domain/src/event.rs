@@ -143,6 +143,51 @@ pub enum PocOutcome {
     Abandoned,
 }
 
+/// An SLA clock crossed a threshold (see `SlaAtRisk` / `SlaBreached`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaAlert {
+    pub policy_id: String,
+    pub policy_version: u32,
+    /// The event that opened the clock; the alert's id is derived from it.
+    pub start_event_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+}
+
+/// leadledger's router assigned an MQL, and why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Routing {
+    pub owner: Owner,
+    /// Empty when the default target was used.
+    pub rule_id: String,
+    pub reason: String,
+    /// Eligible reps and their weights, in rep id order.
+    pub weights: Vec<(String, f64)>,
+    /// Team members not eligible and why.
+    pub skipped: Vec<(String, String)>,
+    pub mql_event_id: Uuid,
+}
+
+/// Claim (a rep takes a lead nobody else owns) or assign (a manager decides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OwnershipMode {
+    Claim,
+    Assign,
+}
+
+/// An intent to change a lead's owner, decided in log order by the projector
+/// ([`crate::ownership::decide`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnershipRequest {
+    pub mode: OwnershipMode,
+    pub rep_id: String,
+    /// Kept from the current owner when empty.
+    pub team: String,
+    pub requested_by: String,
+    /// Assign only: the rep the manager expects to own the lead now; empty: any.
+    pub expected_rep_id: String,
+}
+
 /// What happened.
 // A capture is much larger than the other payloads, but events are built once and then
 // borrowed; boxing it would only add an allocation per capture.
@@ -195,6 +240,14 @@ pub enum Payload {
     Disqualified {
         reason: String,
     },
+    /// Written by the SLA worker.
+    SlaAtRisk(SlaAlert),
+    /// Written by the SLA worker.
+    SlaBreached(SlaAlert),
+    /// Written by the router.
+    LeadRouted(Routing),
+    /// Written by the ownership commands; applied by folds only when granted.
+    OwnershipRequested(OwnershipRequest),
     /// A payload this reader does not know (a newer writer): kept, never folded.
     Unknown {
         event_type: String,
@@ -219,8 +272,23 @@ impl Payload {
             Payload::Lost { .. } => "lost",
             Payload::Recycled { .. } => "recycled",
             Payload::Disqualified { .. } => "disqualified",
+            Payload::SlaAtRisk(_) => "sla_at_risk",
+            Payload::SlaBreached(_) => "sla_breached",
+            Payload::LeadRouted(_) => "lead_routed",
+            Payload::OwnershipRequested(_) => "ownership_requested",
             Payload::Unknown { event_type } => event_type,
         }
+    }
+
+    /// Whether leadledger writes this payload itself (clients may not send it).
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            Payload::SlaAtRisk(_)
+                | Payload::SlaBreached(_)
+                | Payload::LeadRouted(_)
+                | Payload::OwnershipRequested(_)
+        )
     }
 
     /// The stage this fact moves the lead into, if it is a stage change.

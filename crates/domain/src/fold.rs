@@ -5,6 +5,8 @@
 //! `(occurred_at, event_id)`, drops duplicate ids and replays it. The same set of events
 //! always gives the same state, whatever order they were appended in (property-tested).
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -37,6 +39,9 @@ pub struct LeadState {
     /// Current stage; `None` when no stage-changing fact has arrived yet (e.g. only touches).
     pub stage: Option<Stage>,
     pub owner: Owner,
+    /// Business time of the last owner change (hand-off, routing, acceptance by another rep,
+    /// a granted claim or assignment); `None` when nobody owns the lead.
+    pub owner_since: Option<DateTime<Utc>>,
     pub contact: Contact,
     pub company: Company,
     pub source: LeadSource,
@@ -92,16 +97,36 @@ pub fn timeline<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<&'a Even
     sorted
 }
 
-/// Folds a lead's events (any order, duplicates allowed) into its state.
+/// Folds a lead's events (any order, duplicates allowed) into its state. Ownership requests
+/// count as not granted; see [`fold_with`].
 pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> LeadState {
+    fold_with(events, &HashSet::new())
+}
+
+/// Like [`fold`], applying the `OwnershipRequested` events whose ids are in `granted`.
+///
+/// Whether a request is granted is decided once, in log order, by
+/// [`crate::ownership::decide`] and stored; the fold takes the decisions as input because
+/// they depend on log order, which a business-time fold cannot see.
+pub fn fold_with<'a>(
+    events: impl IntoIterator<Item = &'a Event>,
+    granted: &HashSet<Uuid>,
+) -> LeadState {
     let mut st = LeadState::default();
     for e in timeline(events) {
-        apply(&mut st, e);
+        apply(&mut st, e, granted);
     }
     st
 }
 
-fn apply(st: &mut LeadState, e: &Event) {
+fn set_owner(st: &mut LeadState, owner: Owner, at: DateTime<Utc>) {
+    if st.owner != owner {
+        st.owner_since = (!owner.is_empty()).then_some(at);
+        st.owner = owner;
+    }
+}
+
+fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
     st.event_count += 1;
     st.last_event_at = Some(
         st.last_event_at
@@ -123,9 +148,16 @@ fn apply(st: &mut LeadState, e: &Event) {
             st.source = c.source.clone();
         }
         Payload::TouchRecorded(_) => st.touch_count += 1,
-        Payload::HandedOff(owner) => st.owner = owner.clone(),
+        Payload::HandedOff(owner) => set_owner(st, owner.clone(), e.occurred_at),
+        Payload::LeadRouted(r) => set_owner(st, r.owner.clone(), e.occurred_at),
+        Payload::OwnershipRequested(req) if granted.contains(&e.event_id) => {
+            let owner = crate::ownership::owner_after(&st.owner, req);
+            set_owner(st, owner, e.occurred_at);
+        }
         Payload::SalesAccepted { rep_id } if !rep_id.is_empty() => {
-            st.owner.rep_id = rep_id.clone();
+            let mut owner = st.owner.clone();
+            owner.rep_id.clone_from(rep_id);
+            set_owner(st, owner, e.occurred_at);
         }
         Payload::FollowUpLogged { .. } => {
             st.follow_up_count += 1;
@@ -140,7 +172,7 @@ fn apply(st: &mut LeadState, e: &Event) {
             st.signed_amount_minor = *amount_minor;
             st.signed_currency = currency.clone();
         }
-        Payload::Recycled { .. } => st.owner = Owner::default(),
+        Payload::Recycled { .. } => set_owner(st, Owner::default(), e.occurred_at),
         _ => {}
     }
     if let Some(to) = e.payload.target_stage() {

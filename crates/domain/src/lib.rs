@@ -9,15 +9,17 @@
 //! - [`stage`]: lifecycle stages and transition kinds.
 //! - [`fold`]: a lead's derived state from its timeline, ordered by business time.
 //! - [`ids`]: deterministic event ids (UUIDv5).
+//! - [`ownership`]: claim / assign requests decided in log order.
 //! - [`validate`]: every rule a request must pass, reported as field violations.
 
 pub mod event;
 pub mod fold;
 pub mod ids;
+pub mod ownership;
 pub mod stage;
 pub mod validate;
 
 pub use event::{Event, Payload, SCHEMA_VERSION};
-pub use fold::{fold, timeline, LeadState, Transition, Visit};
+pub use fold::{fold, fold_with, timeline, LeadState, Transition, Visit};
 pub use stage::{Stage, TransitionKind};
 pub use validate::{FieldViolation, Violations};

@@ -234,6 +234,17 @@ fn payload(v: &mut Violations, p: &Payload) {
         Payload::Disqualified { reason } => {
             required_text(v, "payload.disqualified.reason", reason, TEXT)
         }
+        Payload::SlaAtRisk(_)
+        | Payload::SlaBreached(_)
+        | Payload::LeadRouted(_)
+        | Payload::OwnershipRequested(_) => v.add(
+            "payload",
+            format!(
+                "`{}` is written by leadledger itself (SLA worker, router, ownership \
+                 commands); clients cannot append it",
+                p.event_type()
+            ),
+        ),
         Payload::Unknown { .. } => v.add("payload", "required: exactly one payload must be set"),
     }
 }

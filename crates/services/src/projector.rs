@@ -22,6 +22,7 @@ use leadledger_log::dead_letter::DeadLetters;
 use leadledger_log::envelope;
 use leadledger_log::LogConfig;
 use leadledger_store::checkpoints::{self, CORE};
+use leadledger_store::handoff::Derivations;
 use leadledger_store::projection::{self, BatchOutcome, Record};
 use leadledger_store::{Store, StoreError};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -39,6 +40,8 @@ pub struct ProjectorConfig {
     pub batch_max: usize,
     /// How long to wait for more records once a batch has started.
     pub batch_linger: Duration,
+    /// SLA policies and feedback requirements the read models are derived with.
+    pub derive: Arc<Derivations>,
 }
 
 impl ProjectorConfig {
@@ -48,6 +51,7 @@ impl ProjectorConfig {
             log,
             batch_max: 2000,
             batch_linger: Duration::from_millis(2),
+            derive: Arc::new(Derivations::default()),
         }
     }
 }
@@ -272,8 +276,15 @@ impl Projector {
         let topic = self.cfg.log.topic.clone();
         let mut pause = Duration::from_millis(100);
         loop {
-            match projection::apply_batch(&self.store.pool, CORE, &topic, records, next_offsets)
-                .await
+            match projection::apply_batch(
+                &self.store.pool,
+                CORE,
+                &topic,
+                records,
+                next_offsets,
+                &self.cfg.derive,
+            )
+            .await
             {
                 Ok(o) => return Ok(o),
                 Err(e) if e.is_transient() => {
@@ -300,6 +311,7 @@ impl Projector {
                     &topic,
                     std::slice::from_ref(r),
                     &one,
+                    &self.cfg.derive,
                 )
             })
             .await
@@ -323,8 +335,17 @@ impl Projector {
             }
         }
         // Move the checkpoints over everything the batch covered.
-        retry_store(|| projection::apply_batch(&self.store.pool, CORE, &topic, &[], next_offsets))
-            .await?;
+        retry_store(|| {
+            projection::apply_batch(
+                &self.store.pool,
+                CORE,
+                &topic,
+                &[],
+                next_offsets,
+                &self.cfg.derive,
+            )
+        })
+        .await?;
         Ok(total)
     }
 }

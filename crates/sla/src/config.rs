@@ -139,6 +139,8 @@ impl PolicySet {
             calendar,
             policies,
             feedback,
+            // The `[routing]` section is read by a later change.
+            routing: None,
         })
     }
 }

@@ -6,7 +6,8 @@
 //!
 //! | kind | matches |
 //! |---|---|
-//! | `handed_off_to_partner` | `HandedOff` whose owner has a non-empty `partner_id` |
+//! | `handed_off` | `HandedOff`, or leadledger's own `LeadRouted` |
+//! | `handed_off_to_partner` | `HandedOff` / `LeadRouted` whose owner has a non-empty `partner_id` |
 //! | `partner_accepted` | `SalesAccepted` while the lead's owner is a partner |
 //! | `partner_rejected` | `SalesRejected` while the lead's owner is a partner |
 //!
@@ -112,6 +113,11 @@ impl EventKind {
             | (Payload::Recycled { .. }, EventKind::Recycled)
             | (Payload::Disqualified { .. }, EventKind::Disqualified) => true,
             (Payload::HandedOff(o), EventKind::HandedOffToPartner) => !o.partner_id.is_empty(),
+            // leadledger's own routing is a hand-off like one a CRM reports.
+            (Payload::LeadRouted(_), EventKind::HandedOff) => true,
+            (Payload::LeadRouted(r), EventKind::HandedOffToPartner) => {
+                !r.owner.partner_id.is_empty()
+            }
             (Payload::SalesAccepted { .. }, EventKind::PartnerAccepted)
             | (Payload::SalesRejected { .. }, EventKind::PartnerRejected) => partner_owned,
             _ => false,
@@ -124,8 +130,11 @@ pub fn any_matches(kinds: &[EventKind], e: &Event, owner_before: &Owner) -> bool
     kinds.iter().any(|k| k.matches(e, owner_before))
 }
 
-/// The lead's owner as events are replayed, updated exactly like the lifecycle fold updates
-/// `LeadState::owner`.
+/// The lead's owner as events are replayed, updated like the lifecycle fold updates
+/// `LeadState::owner`, except that ownership requests (claims, assignments) are not applied:
+/// their outcome is decided in log order and only moves a lead to a rep, which matters to
+/// the partner-derived kinds only when a partner-owned lead is claimed (then the partner's
+/// later acceptance is still counted as a partner's).
 #[derive(Debug, Clone, Default)]
 pub struct Ownership(pub Owner);
 
@@ -133,6 +142,7 @@ impl Ownership {
     pub fn apply(&mut self, e: &Event) {
         match &e.payload {
             Payload::HandedOff(o) => self.0 = o.clone(),
+            Payload::LeadRouted(r) => self.0 = r.owner.clone(),
             Payload::SalesAccepted { rep_id } if !rep_id.is_empty() => {
                 self.0.rep_id = rep_id.clone();
             }

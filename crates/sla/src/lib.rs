@@ -32,4 +32,6 @@ pub use config::PolicyError;
 pub use feedback::{lead_feedback, rep_completeness, FeedbackField, FeedbackRequirements};
 pub use kind::EventKind;
 pub use policy::{PolicySet, Scope, SlaPolicy, Trigger};
-pub use routing::{assign, Assignment, RepRecord, RoutingRules, Rule, Target};
+pub use routing::{
+    assign, Assignment, RepConfig, RepRecord, RoutingRules, RoutingSetup, Rule, Target,
+};

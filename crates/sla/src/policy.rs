@@ -20,6 +20,7 @@ use leadledger_domain::LeadState;
 use crate::calendar::BusinessCalendar;
 use crate::feedback::FeedbackRequirements;
 use crate::kind::EventKind;
+use crate::routing::RoutingSetup;
 
 /// The policy file format version this build reads.
 pub const FILE_VERSION: i64 = 1;
@@ -126,6 +127,8 @@ pub struct PolicySet {
     pub calendar: BusinessCalendar,
     pub policies: Vec<SlaPolicy>,
     pub feedback: FeedbackRequirements,
+    /// Lead routing on MQL; `None`: leadledger does not route (the CRM hands leads off).
+    pub routing: Option<RoutingSetup>,
 }
 
 impl PolicySet {
@@ -148,6 +151,7 @@ impl PolicySet {
             calendar: BusinessCalendar::standard(Tz::UTC),
             policies: default_policies(),
             feedback: FeedbackRequirements::default(),
+            routing: None,
         }
     }
 

@@ -172,6 +172,26 @@ impl RoutingRules {
     }
 }
 
+/// A rep on the roster of the policy file: team, cap and availability. The rest of a rep's
+/// [`RepRecord`] (speed, feedback, conversion, open leads) is read from the read models when
+/// a lead is routed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepConfig {
+    pub rep_id: String,
+    pub team: String,
+    /// Most open leads; `None`: no cap.
+    pub cap: Option<u32>,
+    /// False while out of office.
+    pub available: bool,
+}
+
+/// The routing section of the policy file: rules and the rep roster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingSetup {
+    pub rules: RoutingRules,
+    pub reps: Vec<RepConfig>,
+}
+
 /// A rep's record as the rotation sees it (folded by the caller from the log).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepRecord {

@@ -5,6 +5,8 @@
 //! - [`db`]: connecting, creating a database, running migrations.
 //! - [`projection`]: applying a batch of events in ONE transaction with the checkpoint.
 //! - [`credits`]: the precomputed attribution credits, kept level with the core projection.
+//! - [`handoff`]: ownership decisions, SLA clocks, feedback completeness (in the projection
+//!   transaction).
 //! - [`checkpoints`]: reading checkpoints (seek on assignment, read-your-writes waits).
 //! - [`queries`]: lead lookup, timeline, listing and funnel.
 
@@ -13,6 +15,7 @@
 pub mod checkpoints;
 pub mod credits;
 pub mod db;
+pub mod handoff;
 pub mod projection;
 pub mod queries;
 

@@ -14,10 +14,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use leadledger_domain::event::PocOutcome;
-use leadledger_domain::{fold, Event, LeadState};
+use leadledger_domain::{fold_with, Event, LeadState};
+use leadledger_sla::feedback::LeadFeedback;
+use leadledger_sla::lead_feedback;
 use serde_json::{json, Value};
 use sqlx::{Postgres, Transaction};
 
+use crate::handoff::{self, ClockRows, Derivations};
 use crate::StoreError;
 
 /// One decoded record of the events topic.
@@ -51,6 +54,7 @@ pub async fn apply_batch(
     topic: &str,
     records: &[Record],
     next_offsets: &BTreeMap<i32, i64>,
+    derive: &Derivations,
 ) -> Result<BatchOutcome, StoreError> {
     let mut tx = pool.begin().await?;
     // Safe for a projection: a crash can lose only whole recent transactions, each together
@@ -66,7 +70,9 @@ pub async fn apply_batch(
     outcome.duplicates = records.len() - inserted.len();
 
     if !inserted.is_empty() {
-        outcome.leads = refold(&mut tx, &inserted).await?;
+        // Ownership requests first: the re-fold applies the granted ones.
+        handoff::decide_ownership(&mut tx, &inserted).await?;
+        outcome.leads = refold(&mut tx, &inserted, derive).await?;
     }
     store_checkpoints(&mut tx, projection, topic, next_offsets).await?;
     tx.commit().await?;
@@ -153,7 +159,11 @@ async fn insert_events<'r>(
 
 /// Re-folds the given leads from their whole timelines and replaces their derived rows.
 /// Returns how many leads were re-folded.
-async fn refold(tx: &mut Transaction<'_, Postgres>, new: &[&Record]) -> Result<usize, StoreError> {
+async fn refold(
+    tx: &mut Transaction<'_, Postgres>,
+    new: &[&Record],
+    derive: &Derivations,
+) -> Result<usize, StoreError> {
     let leads: BTreeSet<(&str, &str)> = new
         .iter()
         .map(|r| (r.event.tenant_id.as_str(), r.event.lead_id.as_str()))
@@ -192,6 +202,7 @@ async fn refold(tx: &mut Transaction<'_, Postgres>, new: &[&Record]) -> Result<u
         })?;
         older.entry((tenant, lead)).or_default().push(event);
     }
+    let granted = handoff::granted(tx, &tenants, &ids).await?;
     let mut timelines: HashMap<(String, String), Vec<Event>> = older.clone();
     for r in new {
         let key = (r.event.tenant_id.clone(), r.event.lead_id.clone());
@@ -201,15 +212,18 @@ async fn refold(tx: &mut Transaction<'_, Postgres>, new: &[&Record]) -> Result<u
     let mut lead_rows = Vec::with_capacity(timelines.len());
     let mut visits = StageRows::default();
     let mut transitions = StageRows::default();
+    let mut clocks = ClockRows::default();
     let (mut stale_tenants, mut stale_leads) = (Vec::new(), Vec::new());
     for ((tenant, lead), events) in &timelines {
-        let st = fold(events);
-        lead_rows.push(lead_row(tenant, lead, &st));
+        let st = fold_with(events, &granted);
+        let feedback = lead_feedback(events, &derive.sla.feedback);
+        lead_rows.push(lead_row(tenant, lead, &st, &feedback));
+        clocks.push_lead(derive, tenant, lead, events, &st);
         // Stage rows are rewritten only when the stages changed: most facts (touches,
         // follow-ups, feedback, hand-offs) do not move a lead.
         let before = older.get(&(tenant.clone(), lead.clone()));
         if let Some(before) = before {
-            let old = fold(before);
+            let old = fold_with(before, &granted);
             if old.visits == st.visits && old.transitions == st.transitions {
                 continue;
             }
@@ -240,6 +254,7 @@ async fn refold(tx: &mut Transaction<'_, Postgres>, new: &[&Record]) -> Result<u
         .bind(Value::Array(lead_rows))
         .execute(&mut **tx)
         .await?;
+    clocks.write(tx).await?;
     for table in ["stage_visits", "stage_transitions"] {
         if stale_leads.is_empty() {
             break;
@@ -373,6 +388,9 @@ const LEAD_COLUMNS: &[&str] = &[
     "follow_up_count",
     "first_follow_up_at",
     "last_event_at",
+    "owner_since",
+    "feedback_required",
+    "feedback_filled",
 ];
 
 fn upsert_leads_sql() -> String {
@@ -387,7 +405,7 @@ fn upsert_leads_sql() -> String {
     )
 }
 
-fn lead_row(tenant: &str, lead: &str, st: &LeadState) -> Value {
+fn lead_row(tenant: &str, lead: &str, st: &LeadState, feedback: &LeadFeedback) -> Value {
     use leadledger_domain::Stage;
     let at = |s: Stage| -> Option<DateTime<Utc>> { st.entered(s) };
     json!({
@@ -440,6 +458,9 @@ fn lead_row(tenant: &str, lead: &str, st: &LeadState) -> Value {
         "follow_up_count": st.follow_up_count,
         "first_follow_up_at": st.first_follow_up_at,
         "last_event_at": st.last_event_at,
+        "owner_since": st.owner_since,
+        "feedback_required": feedback.required,
+        "feedback_filled": feedback.filled,
     })
 }
 
