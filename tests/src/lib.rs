@@ -264,6 +264,12 @@ pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
         ("lead_events", "event_id"),
         ("stage_visits", "tenant_id, lead_id, seq"),
         ("stage_transitions", "tenant_id, lead_id, seq"),
+        ("sla_clocks", "tenant_id, lead_id, policy_id, start_event_id"),
+        ("ownership_decisions", "intent_id"),
+        (
+            "funnel_cells",
+            "tenant_id, capture_day, channel, campaign, region, industry, segment, currency",
+        ),
         ("projector_checkpoints", "projection, partition"),
     ] {
         // The credits keep their own checkpoints (see `dump_credits`).

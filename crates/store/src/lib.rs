@@ -5,19 +5,23 @@
 //! - [`db`]: connecting, creating a database, running migrations.
 //! - [`projection`]: applying a batch of events in ONE transaction with the checkpoint.
 //! - [`credits`]: the precomputed attribution credits, kept level with the core projection.
+//! - [`funnel_cells`]: the pre-aggregated funnel, moved by "new − old" per re-folded lead.
 //! - [`handoff`]: ownership decisions, SLA clocks, feedback completeness (in the projection
 //!   transaction).
 //! - [`checkpoints`]: reading checkpoints (seek on assignment, read-your-writes waits).
 //! - [`queries`]: lead lookup, timeline, listing and funnel.
+//! - [`reps`]: the rep leaderboard.
 
 #![recursion_limit = "256"]
 
 pub mod checkpoints;
 pub mod credits;
 pub mod db;
+pub mod funnel_cells;
 pub mod handoff;
 pub mod projection;
 pub mod queries;
+pub mod reps;
 
 pub use db::Store;
 

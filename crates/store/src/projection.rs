@@ -20,6 +20,7 @@ use leadledger_sla::lead_feedback;
 use serde_json::{json, Value};
 use sqlx::{Postgres, Transaction};
 
+use crate::funnel_cells::{self, LeadCell};
 use crate::handoff::{self, ClockRows, Derivations};
 use crate::StoreError;
 
@@ -203,6 +204,8 @@ async fn refold(
         older.entry((tenant, lead)).or_default().push(event);
     }
     let granted = handoff::granted(tx, &tenants, &ids).await?;
+    let old_cells = funnel_cells::stored(tx, &tenants, &ids).await?;
+    let mut new_cells = Vec::with_capacity(ids.len());
     let mut timelines: HashMap<(String, String), Vec<Event>> = older.clone();
     for r in new {
         let key = (r.event.tenant_id.clone(), r.event.lead_id.clone());
@@ -218,6 +221,7 @@ async fn refold(
         let st = fold_with(events, &granted);
         let feedback = lead_feedback(events, &derive.sla.feedback);
         lead_rows.push(lead_row(tenant, lead, &st, &feedback));
+        new_cells.push(LeadCell::of_state(tenant, &st));
         clocks.push_lead(derive, tenant, lead, events, &st);
         // Stage rows are rewritten only when the stages changed: most facts (touches,
         // follow-ups, feedback, hand-offs) do not move a lead.
@@ -255,6 +259,7 @@ async fn refold(
         .execute(&mut **tx)
         .await?;
     clocks.write(tx).await?;
+    funnel_cells::apply(tx, &old_cells, &new_cells).await?;
     for table in ["stage_visits", "stage_transitions"] {
         if stale_leads.is_empty() {
             break;

@@ -1,6 +1,6 @@
 //! Read-model queries. Every one is scoped to a tenant.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::StoreError;
@@ -218,6 +218,17 @@ pub enum Dimension {
 }
 
 impl Dimension {
+    /// The column or expression over `funnel_cells`.
+    fn cell_sql(self) -> &'static str {
+        match self {
+            Dimension::CaptureMonth => {
+                "CASE WHEN capture_day = DATE '1970-01-01' THEN '' \
+                 ELSE to_char(capture_day, 'YYYY-MM') END"
+            }
+            other => other.sql(),
+        }
+    }
+
     fn sql(self) -> &'static str {
         match self {
             Dimension::Channel => "channel",
@@ -243,6 +254,9 @@ pub struct FunnelRow {
 }
 
 /// Funnel counts grouped by `dims`, over leads captured in `[from, to)`.
+///
+/// Bounds on whole UTC days (or none) read the pre-aggregated `funnel_cells`
+/// ([`crate::funnel_cells`]); other bounds aggregate `leads`. Both give the same rows.
 pub async fn funnel(
     pool: &PgPool,
     tenant: &str,
@@ -250,14 +264,83 @@ pub async fn funnel(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<FunnelRow>, StoreError> {
-    let key_expr = if dims.is_empty() {
+    let whole_day = |t: Option<DateTime<Utc>>| t.is_none_or(|t| t.time() == NaiveTime::MIN);
+    if whole_day(from) && whole_day(to) {
+        funnel_from_cells(pool, tenant, dims, from, to).await
+    } else {
+        funnel_from_leads(pool, tenant, dims, from, to).await
+    }
+}
+
+fn key_expr(dims: &[Dimension], sql: fn(Dimension) -> &'static str) -> String {
+    if dims.is_empty() {
         "ARRAY[]::text[]".to_string()
     } else {
         format!(
             "ARRAY[{}]::text[]",
-            dims.iter().map(|d| d.sql()).collect::<Vec<_>>().join(", ")
+            dims.iter().map(|d| sql(*d)).collect::<Vec<_>>().join(", ")
         )
-    };
+    }
+}
+
+async fn funnel_from_cells(
+    pool: &PgPool,
+    tenant: &str,
+    dims: &[Dimension],
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Vec<FunnelRow>, StoreError> {
+    let sql = format!(
+        "SELECT {} AS key, currency, sum(captured)::int8, sum(mql)::int8, sum(sql)::int8, \
+           sum(poc)::int8, sum(signed)::int8, sum(signed_amount_minor)::int8 \
+         FROM funnel_cells WHERE tenant_id = $1 \
+           AND ($2::date IS NULL OR (capture_day >= $2 AND capture_day <> DATE '1970-01-01')) \
+           AND ($3::date IS NULL OR (capture_day < $3 AND capture_day <> DATE '1970-01-01')) \
+         GROUP BY 1, 2 ORDER BY 1, 2",
+        key_expr(dims, Dimension::cell_sql)
+    );
+    type Row = (Vec<String>, String, i64, i64, i64, i64, i64, i64);
+    let rows: Vec<Row> = sqlx::query_as(&sql)
+        .bind(tenant)
+        .bind(from.map(|t| t.date_naive()))
+        .bind(to.map(|t| t.date_naive()))
+        .fetch_all(pool)
+        .await?;
+    // Rows come ordered by key (the database's collation, as the `leads` path orders them),
+    // one per currency: merge consecutive rows of one key.
+    let mut out: Vec<FunnelRow> = Vec::new();
+    for (key, currency, c, m, s, p, w, amount) in rows {
+        if out.last().is_none_or(|r| r.key != key) {
+            out.push(FunnelRow {
+                key,
+                reached: [0; 5],
+                signed: Vec::new(),
+            });
+        }
+        let row = out.last_mut().expect("pushed above");
+        for (slot, n) in row.reached.iter_mut().zip([c, m, s, p, w]) {
+            *slot += n;
+        }
+        if w > 0 {
+            row.signed.push((currency, amount));
+        }
+    }
+    for row in &mut out {
+        row.signed.sort();
+    }
+    Ok(out)
+}
+
+/// The funnel aggregated from `leads` directly: what `funnel_cells` must always equal (the
+/// tests compare them), and the path for bounds that are not whole days.
+pub async fn funnel_from_leads(
+    pool: &PgPool,
+    tenant: &str,
+    dims: &[Dimension],
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Vec<FunnelRow>, StoreError> {
+    let key_expr = key_expr(dims, Dimension::sql);
     let sql = format!(
         "SELECT {key_expr} AS key, count(*), \
            count(*) FILTER (WHERE max_rank >= 2), count(*) FILTER (WHERE max_rank >= 3), \

@@ -1,0 +1,198 @@
+//! The pre-aggregated funnel (`funnel_cells`), moved by "new − old" inside the projection
+//! transaction.
+//!
+//! Aggregating `leads` is a scan of every lead of the tenant: at 1M leads that is hundreds of
+//! milliseconds per funnel query. The cells hold the same counts per (capture day, channel,
+//! campaign, region, industry, segment, signed currency), so a quarter's funnel reads tens of
+//! thousands of small rows instead. Each re-folded lead takes its old contribution out of its
+//! old cell and puts its new one in its new cell; sums commute, so any batching (live or a
+//! replay) gives the same cells.
+//!
+//! Cells are updated in key order so two projector instances (different partitions, same
+//! cells) always lock rows in the same order and cannot deadlock.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use leadledger_domain::LeadState;
+use sqlx::{Postgres, Transaction};
+
+use crate::StoreError;
+
+/// The cell key, in primary-key order after the tenant.
+type Key = (NaiveDate, String, String, String, String, String, String);
+
+/// What one lead contributes to its cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LeadCell {
+    pub tenant: String,
+    pub key: Key,
+    pub max_rank: i16,
+    pub amount: i64,
+}
+
+/// The day leads not captured yet sit on: no capture can have it (the earliest accepted
+/// business time is 2000-01-01).
+pub const NOT_CAPTURED: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d,
+    None => unreachable!(),
+};
+
+/// UTC day of a capture.
+fn day(captured_at: Option<DateTime<Utc>>) -> NaiveDate {
+    captured_at.map_or(NOT_CAPTURED, |t| t.date_naive())
+}
+
+impl LeadCell {
+    pub(crate) fn of_state(tenant: &str, st: &LeadState) -> LeadCell {
+        let signed = st.max_rank >= 5;
+        LeadCell {
+            tenant: tenant.to_string(),
+            key: (
+                day(st.captured_at),
+                st.source.channel.clone(),
+                st.source.campaign.clone(),
+                st.company.region.clone(),
+                st.company.industry.clone(),
+                st.company.segment.as_str().to_string(),
+                if signed {
+                    st.signed_currency.clone()
+                } else {
+                    String::new()
+                },
+            ),
+            max_rank: i16::from(st.max_rank),
+            amount: if signed { st.signed_amount_minor } else { 0 },
+        }
+    }
+}
+
+/// The stored contribution of the given leads (their `leads` rows before this batch).
+pub(crate) async fn stored(
+    tx: &mut Transaction<'_, Postgres>,
+    tenants: &[&str],
+    leads: &[&str],
+) -> Result<Vec<LeadCell>, StoreError> {
+    type Row = (
+        String,
+        Option<DateTime<Utc>>,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i16,
+        String,
+        i64,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT l.tenant_id, l.captured_at, l.channel, l.campaign, l.region, l.industry, \
+           l.segment, l.max_rank, l.signed_currency, l.signed_amount_minor \
+         FROM leads l JOIN UNNEST($1::text[], $2::text[]) AS d(t, l2) \
+           ON l.tenant_id = d.t AND l.lead_id = d.l2",
+    )
+    .bind(tenants)
+    .bind(leads)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(tenant, at, ch, camp, region, ind, seg, rank, cur, amount)| {
+            let signed = rank >= 5;
+            LeadCell {
+                tenant,
+                key: (
+                    day(at),
+                    ch,
+                    camp,
+                    region,
+                    ind,
+                    seg,
+                    if signed { cur } else { String::new() },
+                ),
+                max_rank: rank,
+                amount: if signed { amount } else { 0 },
+            }
+        })
+        .collect())
+}
+
+/// Moves the cells from the `old` contributions to the `new` ones.
+pub(crate) async fn apply(
+    tx: &mut Transaction<'_, Postgres>,
+    old: &[LeadCell],
+    new: &[LeadCell],
+) -> Result<(), StoreError> {
+    // (tenant, key) → [captured, mql, sql, poc, signed, amount]
+    let mut delta: BTreeMap<(&str, &Key), [i64; 6]> = BTreeMap::new();
+    for (cells, sign) in [(old, -1), (new, 1)] {
+        for c in cells {
+            let d = delta.entry((c.tenant.as_str(), &c.key)).or_default();
+            for (rank, slot) in (1..=5).zip(d.iter_mut()) {
+                if rank == 1 || c.max_rank >= rank {
+                    *slot += sign;
+                }
+            }
+            d[5] += sign * c.amount;
+        }
+    }
+    delta.retain(|_, d| d.iter().any(|x| *x != 0));
+    if delta.is_empty() {
+        return Ok(());
+    }
+    let n = delta.len();
+    let mut cols: (Vec<&str>, Vec<NaiveDate>, [Vec<&str>; 6]) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Default::default());
+    let mut counts: [Vec<i64>; 6] = Default::default();
+    for ((tenant, key), d) in &delta {
+        cols.0.push(tenant);
+        cols.1.push(key.0);
+        for (v, col) in [&key.1, &key.2, &key.3, &key.4, &key.5, &key.6]
+            .into_iter()
+            .zip(cols.2.iter_mut())
+        {
+            col.push(v.as_str());
+        }
+        for (x, col) in d.iter().zip(counts.iter_mut()) {
+            col.push(*x);
+        }
+    }
+    sqlx::query(
+        "INSERT INTO funnel_cells AS f \
+         SELECT t, dy, ch, ca, re, ind, seg, cur, c, m, s, p, w, a \
+         FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[], \
+           $7::text[], $8::text[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], \
+           $13::int8[], $14::int8[]) WITH ORDINALITY \
+           AS d(t, dy, ch, ca, re, ind, seg, cur, c, m, s, p, w, a, ord) \
+         ORDER BY ord \
+         ON CONFLICT (tenant_id, capture_day, channel, campaign, region, industry, segment, \
+           currency) DO UPDATE SET \
+           captured = f.captured + EXCLUDED.captured, mql = f.mql + EXCLUDED.mql, \
+           sql = f.sql + EXCLUDED.sql, poc = f.poc + EXCLUDED.poc, \
+           signed = f.signed + EXCLUDED.signed, \
+           signed_amount_minor = f.signed_amount_minor + EXCLUDED.signed_amount_minor",
+    )
+    .bind(&cols.0)
+    .bind(&cols.1)
+    .bind(&cols.2[0])
+    .bind(&cols.2[1])
+    .bind(&cols.2[2])
+    .bind(&cols.2[3])
+    .bind(&cols.2[4])
+    .bind(&cols.2[5])
+    .bind(&counts[0])
+    .bind(&counts[1])
+    .bind(&counts[2])
+    .bind(&counts[3])
+    .bind(&counts[4])
+    .bind(&counts[5])
+    .execute(&mut **tx)
+    .await?;
+    // `captured` counts every lead of a cell: zero means the cell is empty. Deleting empty
+    // cells keeps the table equal, row for row, to the aggregate of `leads`.
+    sqlx::query("DELETE FROM funnel_cells WHERE captured = 0 AND tenant_id = ANY($1)")
+        .bind(&cols.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
