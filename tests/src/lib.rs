@@ -264,7 +264,10 @@ pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
         ("lead_events", "event_id"),
         ("stage_visits", "tenant_id, lead_id, seq"),
         ("stage_transitions", "tenant_id, lead_id, seq"),
-        ("sla_clocks", "tenant_id, lead_id, policy_id, start_event_id"),
+        (
+            "sla_clocks",
+            "tenant_id, lead_id, policy_id, start_event_id",
+        ),
         ("ownership_decisions", "intent_id"),
         (
             "funnel_cells",

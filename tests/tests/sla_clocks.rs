@@ -35,16 +35,23 @@ async fn stored_clocks(
     env: &TestEnv,
     lead: Option<&str>,
 ) -> anyhow::Result<BTreeMap<String, Vec<ClockRow>>> {
-    let rows: Vec<(String, String, Uuid, DateTime<Utc>, DateTime<Utc>, DateTime<Utc>, String)> =
-        sqlx::query_as(
-            "SELECT lead_id, policy_id, start_event_id, started_at, at_risk_at, due_at, status \
+    let rows: Vec<(
+        String,
+        String,
+        Uuid,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        String,
+    )> = sqlx::query_as(
+        "SELECT lead_id, policy_id, start_event_id, started_at, at_risk_at, due_at, status \
              FROM sla_clocks WHERE tenant_id = $1 AND ($2::text IS NULL OR lead_id = $2) \
              ORDER BY lead_id, started_at, start_event_id, policy_id",
-        )
-        .bind(T)
-        .bind(lead)
-        .fetch_all(&env.store.pool)
-        .await?;
+    )
+    .bind(T)
+    .bind(lead)
+    .fetch_all(&env.store.pool)
+    .await?;
     let ends: Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>, Uuid, Uuid)> = sqlx::query_as(
         "SELECT ended_at, breached_at, at_risk_event_id, breach_event_id \
          FROM sla_clocks WHERE tenant_id = $1 AND ($2::text IS NULL OR lead_id = $2) \
@@ -104,8 +111,8 @@ fn expected_clocks(events: &[Event]) -> Vec<ClockRow> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clocks_and_feedback_of_a_simulated_quarter_equal_the_pure_functions(
-) -> anyhow::Result<()> {
+async fn clocks_and_feedback_of_a_simulated_quarter_equal_the_pure_functions() -> anyhow::Result<()>
+{
     let env = TestEnv::start(3).await?;
     let sim = leadledger_sim::generate(&leadledger_sim::SimConfig {
         seed: 5,
@@ -146,7 +153,10 @@ async fn clocks_and_feedback_of_a_simulated_quarter_equal_the_pure_functions(
     );
     // The quarter exercises every outcome, so the comparison above means something.
     for s in ["met", "met_late", "running", "stopped"] {
-        assert!(statuses.get(s).copied().unwrap_or(0) > 0, "no {s} clock: {statuses:?}");
+        assert!(
+            statuses.get(s).copied().unwrap_or(0) > 0,
+            "no {s} clock: {statuses:?}"
+        );
     }
 
     // Feedback completeness and the owner's start, per lead.
@@ -162,9 +172,17 @@ async fn clocks_and_feedback_of_a_simulated_quarter_equal_the_pure_functions(
     for (lead, required, filled, since, rep) in rows {
         let evs = &by_lead[&lead];
         let f = lead_feedback(evs, &feedback);
-        assert_eq!((required, filled), (f.required as i32, f.filled as i32), "{lead}");
+        assert_eq!(
+            (required, filled),
+            (f.required as i32, f.filled as i32),
+            "{lead}"
+        );
         let st = fold(evs);
-        assert_eq!((since, rep), (st.owner_since, st.owner.rep_id.clone()), "{lead}");
+        assert_eq!(
+            (since, rep),
+            (st.owner_since, st.owner.rep_id.clone()),
+            "{lead}"
+        );
         owed += required;
     }
     assert!(owed > 0, "the simulated quarter owes feedback");
@@ -229,7 +247,10 @@ async fn late_facts_turn_a_breach_into_met_late_then_met() -> anyhow::Result<()>
     append(
         &mut ingest,
         T,
-        vec![captured("l1", "c1", at(3, 2, 9), "webinar"), mql("l1", "m1", mql_at)],
+        vec![
+            captured("l1", "c1", at(3, 2, 9), "webinar"),
+            mql("l1", "m1", mql_at),
+        ],
     )
     .await?;
     env.wait_caught_up(Duration::from_secs(30)).await?;
@@ -241,7 +262,10 @@ async fn late_facts_turn_a_breach_into_met_late_then_met() -> anyhow::Result<()>
     append(&mut ingest, T, vec![follow_up("l1", "f1", at(3, 6, 10))]).await?;
     env.wait_caught_up(Duration::from_secs(30)).await?;
     let c = follow_up_clock(&stored_clocks(&env, Some("l1")).await?);
-    assert_eq!((c.5.as_str(), c.6, c.7), ("met_late", Some(at(3, 6, 10)), Some(at(3, 5, 16))));
+    assert_eq!(
+        (c.5.as_str(), c.6, c.7),
+        ("met_late", Some(at(3, 6, 10)), Some(at(3, 5, 16)))
+    );
 
     // An earlier call on Tuesday arrives late from another system: business time wins.
     append(&mut ingest, T, vec![follow_up("l1", "f0", at(3, 3, 11))]).await?;

@@ -97,24 +97,47 @@ pub(crate) async fn stored(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(tenant, at, ch, camp, region, ind, seg, rank, cur, amount)| {
-            let signed = rank >= 5;
-            LeadCell {
-                tenant,
-                key: (
-                    day(at),
-                    ch,
-                    camp,
-                    region,
-                    ind,
-                    seg,
-                    if signed { cur } else { String::new() },
-                ),
-                max_rank: rank,
-                amount: if signed { amount } else { 0 },
-            }
-        })
+        .map(
+            |(tenant, at, ch, camp, region, ind, seg, rank, cur, amount)| {
+                let signed = rank >= 5;
+                LeadCell {
+                    tenant,
+                    key: (
+                        day(at),
+                        ch,
+                        camp,
+                        region,
+                        ind,
+                        seg,
+                        if signed { cur } else { String::new() },
+                    ),
+                    max_rank: rank,
+                    amount: if signed { amount } else { 0 },
+                }
+            },
+        )
         .collect())
+}
+
+/// Recomputes every cell from `leads` (the migration's backfill; for tools that load `leads`
+/// without the projection).
+pub async fn rebuild(conn: &mut sqlx::PgConnection) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM funnel_cells")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO funnel_cells \
+         SELECT tenant_id, coalesce((captured_at AT TIME ZONE 'UTC')::date, DATE '1970-01-01'), \
+           channel, campaign, region, industry, segment, \
+           CASE WHEN max_rank >= 5 THEN signed_currency ELSE '' END, \
+           count(*), count(*) FILTER (WHERE max_rank >= 2), count(*) FILTER (WHERE max_rank >= 3), \
+           count(*) FILTER (WHERE max_rank >= 4), count(*) FILTER (WHERE max_rank >= 5), \
+           coalesce(sum(signed_amount_minor) FILTER (WHERE max_rank >= 5), 0) \
+         FROM leads GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Moves the cells from the `old` contributions to the `new` ones.
@@ -141,8 +164,11 @@ pub(crate) async fn apply(
         return Ok(());
     }
     let n = delta.len();
-    let mut cols: (Vec<&str>, Vec<NaiveDate>, [Vec<&str>; 6]) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Default::default());
+    let mut cols: (Vec<&str>, Vec<NaiveDate>, [Vec<&str>; 6]) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Default::default(),
+    );
     let mut counts: [Vec<i64>; 6] = Default::default();
     for ((tenant, key), d) in &delta {
         cols.0.push(tenant);

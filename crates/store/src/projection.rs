@@ -410,7 +410,21 @@ fn upsert_leads_sql() -> String {
     )
 }
 
-fn lead_row(tenant: &str, lead: &str, st: &LeadState, feedback: &LeadFeedback) -> Value {
+/// Inserts or replaces `leads` rows made by [`lead_row`] (the projection's own upsert; public
+/// for benchmarks that load folded leads without the log).
+pub async fn upsert_lead_rows(
+    conn: &mut sqlx::PgConnection,
+    rows: Vec<Value>,
+) -> Result<(), StoreError> {
+    sqlx::query(&upsert_leads_sql())
+        .bind(Value::Array(rows))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The `leads` row of a folded lead, as JSON for `jsonb_populate_recordset`.
+pub fn lead_row(tenant: &str, lead: &str, st: &LeadState, feedback: &LeadFeedback) -> Value {
     use leadledger_domain::Stage;
     let at = |s: Stage| -> Option<DateTime<Utc>> { st.entered(s) };
     json!({
