@@ -241,8 +241,8 @@ async fn late_facts_turn_a_breach_into_met_late_then_met() -> anyhow::Result<()>
             .cloned()
             .expect("a follow-up clock")
     };
-    // Monday 2 March 2026, 10:00 UTC: 24 business hours (Mon–Fri 09–18) end on Thursday
-    // 5 March at 16:00.
+    // Monday 2 March 2026, 10:00 UTC: 24 business hours (Mon–Fri 09–18: 8 h on Monday, 9 on
+    // Tuesday, 7 on Wednesday) end on Wednesday 4 March at 16:00.
     let mql_at = at(3, 2, 10);
     append(
         &mut ingest,
@@ -256,15 +256,15 @@ async fn late_facts_turn_a_breach_into_met_late_then_met() -> anyhow::Result<()>
     env.wait_caught_up(Duration::from_secs(30)).await?;
     let c = follow_up_clock(&stored_clocks(&env, Some("l1")).await?);
     assert_eq!(c.5, "running");
-    assert_eq!(c.4, at(3, 5, 16), "due after 24 business hours");
+    assert_eq!(c.4, at(3, 4, 16), "due after 24 business hours");
 
-    // The rep's call on Friday is recorded: the clock was met late.
-    append(&mut ingest, T, vec![follow_up("l1", "f1", at(3, 6, 10))]).await?;
+    // The rep's call on Thursday is recorded: the clock was met late.
+    append(&mut ingest, T, vec![follow_up("l1", "f1", at(3, 5, 10))]).await?;
     env.wait_caught_up(Duration::from_secs(30)).await?;
     let c = follow_up_clock(&stored_clocks(&env, Some("l1")).await?);
     assert_eq!(
         (c.5.as_str(), c.6, c.7),
-        ("met_late", Some(at(3, 6, 10)), Some(at(3, 5, 16)))
+        ("met_late", Some(at(3, 5, 10)), Some(at(3, 4, 16)))
     );
 
     // An earlier call on Tuesday arrives late from another system: business time wins.
