@@ -9,6 +9,8 @@
 //!   transaction).
 //! - [`checkpoints`]: reading checkpoints (seek on assignment, read-your-writes waits).
 //! - [`queries`]: lead lookup, timeline, listing and funnel.
+//! - [`ownership_queries`]: ownership decisions and account conflicts.
+//! - [`sla_queries`]: the SLA report at an instant, the alert stream, partner leakage.
 
 #![recursion_limit = "256"]
 
@@ -16,8 +18,10 @@ pub mod checkpoints;
 pub mod credits;
 pub mod db;
 pub mod handoff;
+pub mod ownership_queries;
 pub mod projection;
 pub mod queries;
+pub mod sla_queries;
 
 pub use db::Store;
 

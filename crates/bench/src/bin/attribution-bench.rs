@@ -361,6 +361,7 @@ async fn main() -> anyhow::Result<()> {
         ingest: None,
         attribution: Some(AttributionSvc::with_models(query.clone(), set.clone())),
         query: Some(query),
+        ..Default::default()
     };
     let stop = CancellationToken::new();
     let server = tokio::spawn(serve(listener, services, stop.clone().cancelled_owned()));
