@@ -287,9 +287,12 @@ async fn assign_unknown_closed_and_retried_requests() -> anyhow::Result<()> {
     assert_eq!((d.rep_id.as_str(), d.owner_before.as_str()), ("bob", "ann"));
     assert_eq!(lead_row(&env, "L-A").await?.0, "bob");
 
-    let unknown = c.claim_lead(claim("L-NOPE", "ann", "")).await.unwrap_err();
-    assert_eq!(unknown.code(), Code::FailedPrecondition);
-    assert!(unknown.message().contains("no such lead"), "{unknown:?}");
+    // Twice: the first refused intent must not make the lead "known" to the second.
+    for rep in ["ann", "bob"] {
+        let unknown = c.claim_lead(claim("L-NOPE", rep, "")).await.unwrap_err();
+        assert_eq!(unknown.code(), Code::FailedPrecondition);
+        assert!(unknown.message().contains("no such lead"), "{unknown:?}");
+    }
     let closed = c.claim_lead(claim("L-S", "ann", "")).await.unwrap_err();
     assert_eq!(closed.code(), Code::FailedPrecondition);
     assert!(closed.message().contains("closed"), "{closed:?}");
@@ -479,6 +482,7 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
     }
     assert_eq!(timelines.len(), 10);
     let mut saw_running_then_ended = false;
+    let mut seen_states: HashSet<&str> = HashSet::new();
     for as_of in [
         at(3, 3, 12),
         at(3, 6, 9),
@@ -488,6 +492,7 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
     ] {
         for (by_rep, group_by) in [(false, pb::SlaGroupBy::Policy), (true, pb::SlaGroupBy::Rep)] {
             let want = expected_report(&timelines, as_of, by_rep);
+            seen_states.extend(want.values().flat_map(|w| w.counts.keys().copied()));
             let got = client
                 .sla_report(pb::SlaReportRequest {
                     tenant_id: T.into(),
@@ -598,8 +603,22 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
             saw_running_then_ended = true;
         }
     }
-    // The instants chosen do see clocks that end later as still running.
+    // The instants chosen do see clocks that end later as still running, and every state.
     assert!(saw_running_then_ended);
+    let mut seen: Vec<_> = seen_states.into_iter().collect();
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        [
+            "at_risk",
+            "breached",
+            "met",
+            "met_late",
+            "open",
+            "stopped",
+            "stopped_breached"
+        ]
+    );
     // A window on the start and a policy filter.
     let got = client
         .sla_report(pb::SlaReportRequest {
