@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "ingest.proto",
         "query.proto",
         "attribution.proto",
+        "handoff.proto",
     ]
     .map(|f| root.join("leadledger/v1").join(f));
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

@@ -99,11 +99,17 @@ impl TestEnv {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let query = Query::new(store.clone(), &log.topic);
+        let producer = leadledger_log::EventProducer::new(&log)?;
         let services = Services {
-            ingest: Some(Ingest::new(leadledger_log::EventProducer::new(&log)?)),
+            ingest: Some(Ingest::new(producer.clone())),
             attribution: Some(leadledger_services::attribution::AttributionSvc::new(
                 query.clone(),
             )),
+            ownership: Some(leadledger_services::ownership::OwnershipSvc::new(
+                producer,
+                query.clone(),
+            )),
+            sla: Some(leadledger_services::sla::SlaSvc::new(query.clone())),
             query: Some(query),
         };
         let server_stop = CancellationToken::new();

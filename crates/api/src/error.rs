@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `Invalid` | INVALID_ARGUMENT + `google.rpc.BadRequest` | a field violates a rule; nothing was appended |
 //! | `NotFound` | NOT_FOUND | the lead does not exist for this tenant |
+//! | `Refused` | FAILED_PRECONDITION + `google.rpc.ErrorInfo` | a command was decided and refused (e.g. the lead is owned by another rep); the metadata names why |
 //! | `NotYetConsistent` | DEADLINE_EXCEEDED | the projection had not applied the consistency token before the deadline |
 //! | `Unavailable` | UNAVAILABLE + `google.rpc.RetryInfo` | the log or the database cannot be reached; safe to retry (ids are idempotent) |
 //! | `Internal` | INTERNAL | a bug: logged with its cause |
@@ -16,6 +17,9 @@ use leadledger_domain::Violations;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+/// The `google.rpc.ErrorInfo` domain of leadledger's errors.
+pub const ERROR_DOMAIN: &str = "leadledger.dev";
+
 /// An error a service returns to a client.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -26,6 +30,14 @@ pub enum ApiError {
     },
     #[error("{0}")]
     NotFound(String),
+    /// A decided refusal: `reason` is a stable UPPER_SNAKE code and `metadata` the facts a
+    /// client acts on (e.g. `owner_rep_id`), carried as `google.rpc.ErrorInfo`.
+    #[error("{message}")]
+    Refused {
+        message: String,
+        reason: String,
+        metadata: std::collections::HashMap<String, String>,
+    },
     #[error("{0}")]
     NotYetConsistent(String),
     #[error("{0}")]
@@ -67,6 +79,7 @@ impl ApiError {
         match self {
             ApiError::Invalid { .. } => Code::InvalidArgument,
             ApiError::NotFound(_) => Code::NotFound,
+            ApiError::Refused { .. } => Code::FailedPrecondition,
             ApiError::NotYetConsistent(_) => Code::DeadlineExceeded,
             ApiError::Unavailable(_) => Code::Unavailable,
             ApiError::Internal(_) => Code::Internal,
@@ -86,6 +99,13 @@ impl From<ApiError> for Status {
                 }
                 Status::with_error_details(code, message, details)
             }
+            ApiError::Refused {
+                reason, metadata, ..
+            } => Status::with_error_details(
+                code,
+                message,
+                ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
+            ),
             ApiError::Unavailable(_) => Status::with_error_details(
                 code,
                 message,
@@ -118,6 +138,22 @@ mod tests {
             br.field_violations[1].field,
             "events[3].payload.signed.currency"
         );
+    }
+
+    #[test]
+    fn refused_carries_error_info() {
+        let status: Status = ApiError::Refused {
+            message: "lead L-1 is already owned by rep `ann`".into(),
+            reason: "OWNERSHIP_REFUSED".into(),
+            metadata: [("owner_rep_id".to_string(), "ann".to_string())].into(),
+        }
+        .into();
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        let details = status.get_error_details();
+        let info = details.error_info().expect("error info");
+        assert_eq!(info.reason, "OWNERSHIP_REFUSED");
+        assert_eq!(info.domain, ERROR_DOMAIN);
+        assert_eq!(info.metadata["owner_rep_id"], "ann");
     }
 
     #[test]

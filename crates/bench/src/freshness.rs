@@ -72,6 +72,7 @@ pub async fn run(
         ingest: Some(Ingest::new(EventProducer::new(log)?)),
         query: Some(Query::new(store.clone(), &log.topic)),
         attribution: None,
+        ..Default::default()
     };
     let stop = CancellationToken::new();
     let server = tokio::spawn(serve(listener, services, stop.clone().cancelled_owned()));

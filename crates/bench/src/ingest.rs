@@ -38,6 +38,7 @@ pub async fn run(
         ingest: Some(Ingest::new(EventProducer::new(log)?)),
         query: None,
         attribution: None,
+        ..Default::default()
     };
     let stop = CancellationToken::new();
     let server = tokio::spawn(serve(listener, services, stop.clone().cancelled_owned()));

@@ -9,9 +9,11 @@ use leadledger_log::EventProducer;
 use leadledger_services::attribution::AttributionSvc;
 use leadledger_services::credits::{self, CreditsConfig};
 use leadledger_services::ingest::Ingest;
+use leadledger_services::ownership::OwnershipSvc;
 use leadledger_services::projector::{self, ProjectorConfig};
 use leadledger_services::query::Query;
 use leadledger_services::server::{serve, Services};
+use leadledger_services::sla::SlaSvc;
 use leadledger_store::handoff::Derivations;
 use leadledger_store::Store;
 use tokio_util::sync::CancellationToken;
@@ -27,7 +29,7 @@ pub enum Role {
     Ingest,
     /// The projector only (plus gRPC health on the listen address).
     Projector,
-    /// gRPC query only.
+    /// gRPC query, attribution, SLA and ownership (which appends intents to the log).
     Query,
 }
 
@@ -70,19 +72,29 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
             .with_context(|| format!("creating topics on {}", cfg.log.brokers))?;
     }
 
+    // The query role gets a producer too: ClaimLead/AssignLead append their intent and
+    // then read the decision, so they are served wherever queries are.
     let producer = match role {
-        Role::All | Role::Ingest => Some(EventProducer::new(&cfg.log)?),
-        _ => None,
+        Role::All | Role::Ingest | Role::Query => Some(EventProducer::new(&cfg.log)?),
+        Role::Projector => None,
     };
     let query = match (role, &store) {
         (Role::All | Role::Query, Some(s)) => Some(Query::new(s.clone(), &cfg.log.topic)),
         _ => None,
     };
     let services = Services {
-        ingest: producer.clone().map(Ingest::new),
+        ingest: producer
+            .clone()
+            .filter(|_| matches!(role, Role::All | Role::Ingest))
+            .map(Ingest::new),
         attribution: query
             .clone()
             .map(|q| AttributionSvc::with_models(q, cfg.attribution.clone())),
+        ownership: producer
+            .clone()
+            .zip(query.clone())
+            .map(|(p, q)| OwnershipSvc::new(p, q)),
+        sla: query.clone().map(SlaSvc::new),
         query,
     };
 

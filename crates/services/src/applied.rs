@@ -54,6 +54,12 @@ impl Applied {
         Self { rx }
     }
 
+    /// A receiver of the checkpoints, for tasks that react to every move of the projection
+    /// (the SLA alert stream) instead of waiting for one token.
+    pub fn subscribe(&self) -> watch::Receiver<BTreeMap<i32, i64>> {
+        self.rx.clone()
+    }
+
     /// Waits until `token` is applied or `deadline` passes; on timeout returns the last
     /// checkpoints seen.
     pub async fn wait_for(

@@ -8,6 +8,8 @@
 //! - [`applied`]: one watcher per process of what the projection has applied.
 //! - [`attribution`]: `AttributionService`: credits by group, models side by side, Markov and
 //!   Shapley diagnostics.
+//! - [`ownership`]: `OwnershipService`: claim/assign as intents decided in log order.
+//! - [`sla`], [`sla_watch`]: `SlaService`: the SLA report, partner leakage, the alert stream.
 //! - [`credits`]: the worker keeping the precomputed credits level with the projection.
 //! - [`server`]: `serve(listener, services, shutdown)` with health and reflection.
 //! - [`tenant`]: the one place a request's tenant is decided.
@@ -18,9 +20,12 @@ pub mod applied;
 pub mod attribution;
 pub mod credits;
 pub mod ingest;
+pub mod ownership;
 pub mod projector;
 pub mod query;
 pub mod server;
+pub mod sla;
+pub mod sla_watch;
 pub mod tenant;
 pub mod token;
 pub mod trace;

@@ -53,6 +53,11 @@ impl Query {
         &self.topic
     }
 
+    /// The process's watcher of the core projection's checkpoints.
+    pub fn applied(&self) -> &Applied {
+        &self.applied
+    }
+
     /// The read-model store.
     pub fn store(&self) -> &Store {
         &self.store

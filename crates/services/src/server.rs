@@ -8,7 +8,9 @@ use std::future::Future;
 
 use leadledger_api::pb::attribution_service_server::AttributionServiceServer;
 use leadledger_api::pb::ingest_service_server::IngestServiceServer;
+use leadledger_api::pb::ownership_service_server::OwnershipServiceServer;
 use leadledger_api::pb::query_service_server::QueryServiceServer;
+use leadledger_api::pb::sla_service_server::SlaServiceServer;
 use leadledger_api::pb::FILE_DESCRIPTOR_SET;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -24,6 +26,9 @@ pub struct Services {
     pub ingest: Option<Ingest>,
     pub query: Option<Query>,
     pub attribution: Option<AttributionSvc>,
+    /// Needs both the log and the read models (see `ownership`).
+    pub ownership: Option<crate::ownership::OwnershipSvc>,
+    pub sla: Option<crate::sla::SlaSvc>,
 }
 
 /// Errors starting or running the server.
@@ -68,7 +73,9 @@ pub async fn serve(
             services
                 .attribution
                 .map(|s| AttributionServiceServer::new(s).max_decoding_message_size(MAX_MESSAGE)),
-        );
+        )
+        .add_optional_service(services.ownership.map(OwnershipServiceServer::new))
+        .add_optional_service(services.sla.map(SlaServiceServer::new));
     health
         .set_service_status("", tonic_health::ServingStatus::Serving)
         .await;

@@ -72,8 +72,16 @@ pub(crate) async fn decide_ownership(
         .bind(r.offset)
         .fetch_all(&mut **tx)
         .await?;
-        let before = parse_events(&e.tenant_id, &e.lead_id, bodies)?;
         let granted_before = granted(tx, &[e.tenant_id.as_str()], &[e.lead_id.as_str()]).await?;
+        // Refused intents are not facts about the lead: left in, a refused claim on an
+        // unknown lead would make the next claim see "a lead with one event" and grant it.
+        let before: Vec<Event> = parse_events(&e.tenant_id, &e.lead_id, bodies)?
+            .into_iter()
+            .filter(|b| {
+                !matches!(b.payload, Payload::OwnershipRequested(_))
+                    || granted_before.contains(&b.event_id)
+            })
+            .collect();
         let state = fold_with(&before, &granted_before);
         let d = ownership::decide(&state, req);
         sqlx::query(

@@ -11,6 +11,8 @@
 //! - [`checkpoints`]: reading checkpoints (seek on assignment, read-your-writes waits).
 //! - [`queries`]: lead lookup, timeline, listing and funnel.
 //! - [`reps`]: the rep leaderboard.
+//! - [`ownership_queries`]: ownership decisions and account conflicts.
+//! - [`sla_queries`]: the SLA report at an instant, the alert stream, partner leakage.
 
 #![recursion_limit = "256"]
 
@@ -19,9 +21,11 @@ pub mod credits;
 pub mod db;
 pub mod funnel_cells;
 pub mod handoff;
+pub mod ownership_queries;
 pub mod projection;
 pub mod queries;
 pub mod reps;
+pub mod sla_queries;
 
 pub use db::Store;
 

@@ -387,6 +387,7 @@ async fn attribution(
         ingest: None,
         attribution: Some(AttributionSvc::with_models(query.clone(), set.clone())),
         query: Some(query),
+        ..Default::default()
     };
     let stop = CancellationToken::new();
     let server = tokio::spawn(serve(listener, services, stop.clone().cancelled_owned()));
@@ -521,9 +522,8 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
     let addr = listener.local_addr()?;
     let query = Query::new(store.clone(), TOPIC);
     let services = Services {
-        ingest: None,
-        attribution: None,
         query: Some(query),
+        ..Default::default()
     };
     let stop = CancellationToken::new();
     let server = tokio::spawn(serve(listener, services, stop.clone().cancelled_owned()));

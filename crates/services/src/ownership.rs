@@ -1,0 +1,335 @@
+//! `OwnershipService`: claim and assign as intents decided in log order.
+//!
+//! Two reps claiming one lead through two processes must not both win, and a replay must
+//! decide the same. So a command does not change anything itself: it appends an
+//! `OwnershipRequested` intent (key = lead id, so all of a lead's intents share a partition),
+//! the projector decides it against everything before it in that partition
+//! (`leadledger_domain::ownership::decide`), and the call waits — within its deadline, via
+//! the process's checkpoint watcher — until the projection has applied the intent's offset,
+//! then answers with the stored decision.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use leadledger_api::convert::{internal_event_to_proto, time_to_proto};
+use leadledger_api::pb::{self, ownership_service_server::OwnershipService};
+use leadledger_api::ApiError;
+use leadledger_domain::event::SourceRef;
+use leadledger_domain::event::{OwnershipMode, OwnershipRequest};
+use leadledger_domain::{ids, validate, Event, Payload, Violations};
+use leadledger_log::{EventProducer, Position};
+use leadledger_store::ownership_queries::{self, DecisionRow};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::query::{db_error, Query};
+use crate::{tenant, token::Token, trace};
+
+/// The source system of ownership intents; with the request id it makes the intent's id.
+pub const SOURCE_SYSTEM: &str = "leadledger.ownership";
+
+/// The `google.rpc.ErrorInfo` reason of a refused claim or assignment.
+pub const REFUSED: &str = "OWNERSHIP_REFUSED";
+
+/// The ownership gRPC service: needs the log (to append intents) and the read models (to
+/// wait for and read decisions).
+#[derive(Clone)]
+pub struct OwnershipSvc {
+    producer: EventProducer,
+    query: Query,
+}
+
+/// A command, validated.
+struct Command {
+    tenant: String,
+    lead_id: String,
+    request_id: String,
+    req: OwnershipRequest,
+}
+
+impl OwnershipSvc {
+    pub fn new(producer: EventProducer, query: Query) -> Self {
+        Self { producer, query }
+    }
+
+    /// Appends the intent (unless this request id was decided already), waits for its
+    /// decision and maps it to the answer.
+    async fn execute<T>(
+        &self,
+        request: &Request<T>,
+        cmd: Command,
+    ) -> Result<(pb::OwnershipDecision, String), ApiError> {
+        let intent_id = if cmd.request_id.is_empty() {
+            Uuid::now_v7()
+        } else {
+            ids::source_event_id(&cmd.tenant, SOURCE_SYSTEM, &cmd.request_id)
+        };
+        // A retry of a decided request answers from the stored decision: no second record.
+        let pool = &self.query.store().pool;
+        let decided = ownership_queries::decision(pool, &cmd.tenant, intent_id)
+            .await
+            .map_err(db_error)?;
+        let decision = match decided {
+            Some(d) => d,
+            None => {
+                let position = self.append(request, &cmd, intent_id).await?;
+                self.wait_decided(request, &cmd, intent_id, &position)
+                    .await?
+            }
+        };
+        let token = Token::new(
+            self.query.topic(),
+            &[Position {
+                partition: decision.log_partition,
+                offset: decision.log_offset,
+            }],
+        )
+        .encode();
+        if !decision.granted {
+            return Err(refusal(&decision));
+        }
+        Ok((decision_to_proto(&decision), token))
+    }
+
+    async fn append<T>(
+        &self,
+        request: &Request<T>,
+        cmd: &Command,
+        intent_id: Uuid,
+    ) -> Result<Position, ApiError> {
+        let now = Utc::now();
+        let event = Event {
+            event_id: intent_id,
+            tenant_id: cmd.tenant.clone(),
+            lead_id: cmd.lead_id.clone(),
+            occurred_at: now,
+            recorded_at: now,
+            source: SourceRef {
+                system: SOURCE_SYSTEM.into(),
+                event_id: cmd.request_id.clone(),
+            },
+            schema_version: leadledger_domain::SCHEMA_VERSION,
+            payload: Payload::OwnershipRequested(cmd.req.clone()),
+        };
+        let tp = trace::traceparent(request.metadata());
+        let wire = internal_event_to_proto(&event, &tp)
+            .ok_or_else(|| ApiError::Internal("ownership intent has no wire form".into()))?;
+        let mut positions = self.producer.append(&[wire]).await.map_err(|e| {
+            tracing::warn!(error = %e, "appending an ownership intent failed");
+            ApiError::Unavailable(format!(
+                "the log did not acknowledge the request ({e}); retry with the same request_id"
+            ))
+        })?;
+        positions
+            .pop()
+            .ok_or_else(|| ApiError::Internal("the log returned no position".into()))
+    }
+
+    async fn wait_decided<T>(
+        &self,
+        request: &Request<T>,
+        cmd: &Command,
+        intent_id: Uuid,
+        position: &Position,
+    ) -> Result<DecisionRow, ApiError> {
+        let token = Token::new(self.query.topic(), [position]).encode();
+        self.query
+            .wait_for(request, &token)
+            .await
+            .map_err(|e| match e {
+                ApiError::NotYetConsistent(_) => ApiError::NotYetConsistent(format!(
+                    "the request for lead {} is in the log (intent {intent_id}, partition {} \
+                     offset {}) but was not decided before the deadline; {}",
+                    cmd.lead_id,
+                    position.partition,
+                    position.offset,
+                    if cmd.request_id.is_empty() {
+                        "send a request_id to make retries return this decision"
+                    } else {
+                        "retry with the same request_id to get its decision"
+                    }
+                )),
+                other => other,
+            })?;
+        ownership_queries::decision(&self.query.store().pool, &cmd.tenant, intent_id)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| {
+                tracing::error!(%intent_id, "intent applied but no decision stored");
+                ApiError::Internal("the request was applied but has no decision".into())
+            })
+    }
+}
+
+/// FAILED_PRECONDITION naming the lead and its owner, with the owner in `ErrorInfo`.
+fn refusal(d: &DecisionRow) -> ApiError {
+    let verb = if d.mode == "assign" {
+        "assignment"
+    } else {
+        "claim"
+    };
+    ApiError::Refused {
+        message: format!(
+            "{verb} of lead {} for rep `{}` refused: {}",
+            d.lead_id, d.rep_id, d.reason
+        ),
+        reason: REFUSED.into(),
+        metadata: HashMap::from([
+            ("lead_id".to_string(), d.lead_id.clone()),
+            ("owner_rep_id".to_string(), d.owner_before.clone()),
+            ("intent_id".to_string(), d.intent_id.to_string()),
+            ("reason".to_string(), d.reason.clone()),
+        ]),
+    }
+}
+
+fn decision_to_proto(d: &DecisionRow) -> pb::OwnershipDecision {
+    pb::OwnershipDecision {
+        intent_id: d.intent_id.to_string(),
+        lead_id: d.lead_id.clone(),
+        rep_id: d.rep_id.clone(),
+        team: d.team.clone(),
+        owner_before: d.owner_before.clone(),
+        reason: d.reason.clone(),
+        position: Some(pb::LogPosition {
+            partition: d.log_partition,
+            offset: d.log_offset,
+        }),
+        requested_at: Some(time_to_proto(d.requested_at)),
+    }
+}
+
+/// Checks an optional id-like field (same rules as a lead id when set).
+fn optional_id(v: &mut Violations, field: &str, s: &str) {
+    if !s.is_empty() {
+        validate::lead_id(v, field, s);
+    }
+}
+
+/// Validates the fields both commands share; the tenant error (if any) comes first.
+#[allow(clippy::too_many_arguments)]
+fn command(
+    tenant: Result<String, ApiError>,
+    mode: OwnershipMode,
+    lead_id: &str,
+    rep_id: &str,
+    team: &str,
+    requested_by: &str,
+    expected_rep_id: &str,
+    request_id: &str,
+) -> Result<Command, ApiError> {
+    let tenant = tenant?;
+    let mut v = Violations::default();
+    validate::lead_id(&mut v, "lead_id", lead_id);
+    validate::lead_id(&mut v, "rep_id", rep_id);
+    optional_id(&mut v, "team", team);
+    match mode {
+        OwnershipMode::Assign => validate::lead_id(&mut v, "requested_by", requested_by),
+        OwnershipMode::Claim => optional_id(&mut v, "requested_by", requested_by),
+    }
+    optional_id(&mut v, "expected_rep_id", expected_rep_id);
+    optional_id(&mut v, "request_id", request_id);
+    if !v.is_empty() {
+        return Err(ApiError::invalid(v));
+    }
+    Ok(Command {
+        tenant,
+        lead_id: lead_id.to_string(),
+        request_id: request_id.to_string(),
+        req: OwnershipRequest {
+            mode,
+            rep_id: rep_id.to_string(),
+            team: team.to_string(),
+            requested_by: if requested_by.is_empty() {
+                rep_id.to_string()
+            } else {
+                requested_by.to_string()
+            },
+            expected_rep_id: expected_rep_id.to_string(),
+        },
+    })
+}
+
+#[tonic::async_trait]
+impl OwnershipService for OwnershipSvc {
+    async fn claim_lead(
+        &self,
+        request: Request<pb::ClaimLeadRequest>,
+    ) -> Result<Response<pb::ClaimLeadResponse>, Status> {
+        let r = request.get_ref();
+        let cmd = command(
+            tenant::resolve(request.metadata(), &r.tenant_id),
+            OwnershipMode::Claim,
+            &r.lead_id,
+            &r.rep_id,
+            &r.team,
+            &r.requested_by,
+            "",
+            &r.request_id,
+        )?;
+        let (decision, consistency_token) = self.execute(&request, cmd).await?;
+        Ok(Response::new(pb::ClaimLeadResponse {
+            decision: Some(decision),
+            consistency_token,
+        }))
+    }
+
+    async fn assign_lead(
+        &self,
+        request: Request<pb::AssignLeadRequest>,
+    ) -> Result<Response<pb::AssignLeadResponse>, Status> {
+        let r = request.get_ref();
+        let cmd = command(
+            tenant::resolve(request.metadata(), &r.tenant_id),
+            OwnershipMode::Assign,
+            &r.lead_id,
+            &r.rep_id,
+            &r.team,
+            &r.requested_by,
+            &r.expected_rep_id,
+            &r.request_id,
+        )?;
+        let (decision, consistency_token) = self.execute(&request, cmd).await?;
+        Ok(Response::new(pb::AssignLeadResponse {
+            decision: Some(decision),
+            consistency_token,
+        }))
+    }
+
+    async fn list_ownership_conflicts(
+        &self,
+        request: Request<pb::ListOwnershipConflictsRequest>,
+    ) -> Result<Response<pb::ListOwnershipConflictsResponse>, Status> {
+        let r = request.get_ref();
+        let tenant = self
+            .query
+            .admit(&request, &r.tenant_id, &r.consistency_token)
+            .await?;
+        let page_size = crate::sla::page_size(r.page_size)?;
+        let mut rows = ownership_queries::conflicts(
+            &self.query.store().pool,
+            &tenant,
+            &r.page_token,
+            page_size + 1,
+        )
+        .await
+        .map_err(db_error)?;
+        let more = rows.len() as i64 > page_size;
+        rows.truncate(usize::try_from(page_size).unwrap_or(100));
+        let next_page_token = match rows.last() {
+            Some(last) if more => last.company_domain.clone(),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListOwnershipConflictsResponse {
+            conflicts: rows
+                .into_iter()
+                .map(|c| pb::OwnershipConflict {
+                    company_domain: c.company_domain,
+                    rep_ids: c.reps,
+                    open_leads: c.open_leads,
+                })
+                .collect(),
+            next_page_token,
+        }))
+    }
+}

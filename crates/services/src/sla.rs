@@ -1,0 +1,277 @@
+//! `SlaService`: the SLA report at an instant, partner leakage, and (in [`crate::sla_watch`])
+//! the live alert stream. All of it reads the read models the projector keeps
+//! (`sla_clocks`, `leads`, `lead_events`); the SQL is in `leadledger_store::sla_queries`.
+
+use chrono::{DateTime, Duration, Utc};
+use leadledger_api::convert::{owner_to_proto, time_from_proto, time_to_proto};
+use leadledger_api::pb::{self, sla_service_server::SlaService};
+use leadledger_api::ApiError;
+use leadledger_domain::event::Owner;
+use leadledger_store::sla_queries::{self, AttentionCursor, ClockFilter, SlaDimension};
+use tonic::{Request, Response, Status};
+
+use crate::query::{db_error, Query};
+
+/// Default age (days with the partner) before a partner-held lead counts for leakage.
+pub const DEFAULT_MIN_DAYS: u32 = 14;
+
+/// The SLA gRPC service (shares the query service's store and consistency waits).
+#[derive(Clone)]
+pub struct SlaSvc {
+    pub(crate) query: Query,
+}
+
+impl SlaSvc {
+    pub fn new(query: Query) -> Self {
+        Self { query }
+    }
+}
+
+/// `page_size` of a request: 0 → 100, else 1..1000.
+pub(crate) fn page_size(n: u32) -> Result<i64, ApiError> {
+    match n {
+        0 => Ok(100),
+        1..=1000 => Ok(i64::from(n)),
+        _ => Err(ApiError::invalid_field("page_size", "must be 1..1000")),
+    }
+}
+
+/// An optional timestamp field; `default` when unset.
+fn time_or(
+    field: &str,
+    t: Option<&prost_types::Timestamp>,
+    default: Option<DateTime<Utc>>,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    match t {
+        None => Ok(default),
+        Some(t) => time_from_proto(t)
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid_field(field, "not a valid timestamp")),
+    }
+}
+
+fn dimension(n: i32) -> Result<SlaDimension, ApiError> {
+    Ok(match pb::SlaGroupBy::try_from(n) {
+        Ok(pb::SlaGroupBy::Rep) => SlaDimension::Rep,
+        Ok(pb::SlaGroupBy::Team) => SlaDimension::Team,
+        Ok(pb::SlaGroupBy::Segment) => SlaDimension::Segment,
+        Ok(pb::SlaGroupBy::Channel) => SlaDimension::Channel,
+        Ok(pb::SlaGroupBy::Region) => SlaDimension::Region,
+        Ok(pb::SlaGroupBy::Period) => SlaDimension::Period,
+        Ok(pb::SlaGroupBy::Policy | pb::SlaGroupBy::Unspecified) => SlaDimension::Policy,
+        Err(_) => {
+            return Err(ApiError::invalid_field(
+                "group_by",
+                format!("unknown value {n}"),
+            ))
+        }
+    })
+}
+
+fn state_number(s: &str) -> i32 {
+    (match s {
+        "open" => pb::SlaClockState::Open,
+        "at_risk" => pb::SlaClockState::AtRisk,
+        "breached" => pb::SlaClockState::Breached,
+        "met" => pb::SlaClockState::Met,
+        "met_late" => pb::SlaClockState::MetLate,
+        "stopped" => pb::SlaClockState::Stopped,
+        _ => pb::SlaClockState::Unspecified,
+    }) as i32
+}
+
+/// Page token of the attention list: `micros|start_event_id|policy|lead` (the lead last,
+/// so it may contain the separator).
+fn encode_cursor(c: &AttentionCursor) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        c.due_at.timestamp_micros(),
+        c.start_event_id,
+        c.policy_id,
+        c.lead_id
+    )
+}
+
+fn decode_cursor(s: &str) -> Result<Option<AttentionCursor>, ApiError> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let bad = || ApiError::invalid_field("page_token", "not a page token issued by this service");
+    let mut parts = s.splitn(4, '|');
+    let mut next = || parts.next().ok_or_else(bad);
+    let micros: i64 = next()?.parse().map_err(|_| bad())?;
+    let start_event_id = next()?.parse().map_err(|_| bad())?;
+    let policy_id = next()?.to_string();
+    let lead_id = next()?.to_string();
+    Ok(Some(AttentionCursor {
+        due_at: DateTime::from_timestamp_micros(micros).ok_or_else(bad)?,
+        lead_id,
+        policy_id,
+        start_event_id,
+    }))
+}
+
+fn report_group(r: sla_queries::ReportRow) -> pb::SlaReportGroup {
+    let measured = r.met + r.met_late + r.breached + r.stopped_breached;
+    pb::SlaReportGroup {
+        key: r.key,
+        policy_id: r.policy_id,
+        clocks: r.clocks,
+        met: r.met,
+        met_late: r.met_late,
+        breached: r.breached,
+        stopped: r.stopped,
+        stopped_breached: r.stopped_breached,
+        open: r.open,
+        at_risk: r.at_risk,
+        measured,
+        compliance_pct: (measured > 0).then(|| 100.0 * r.met as f64 / measured as f64),
+        median_seconds_to_target: r.median_s,
+        p90_seconds_to_target: r.p90_s,
+    }
+}
+
+#[tonic::async_trait]
+impl SlaService for SlaSvc {
+    async fn sla_report(
+        &self,
+        request: Request<pb::SlaReportRequest>,
+    ) -> Result<Response<pb::SlaReportResponse>, Status> {
+        let r = request.get_ref();
+        let tenant = self
+            .query
+            .admit(&request, &r.tenant_id, &r.consistency_token)
+            .await?;
+        let as_of = time_or("as_of", r.as_of.as_ref(), Some(Utc::now()))?.unwrap_or_default();
+        let filter = ClockFilter {
+            as_of,
+            started_from: time_or("started_from", r.started_from.as_ref(), None)?,
+            started_to: time_or("started_to", r.started_to.as_ref(), None)?,
+            policies: r.policy_ids.clone(),
+        };
+        if let (Some(from), Some(to)) = (filter.started_from, filter.started_to) {
+            if from >= to {
+                return Err(
+                    ApiError::invalid_field("started_to", "must be after started_from").into(),
+                );
+            }
+        }
+        let dim = dimension(r.group_by)?;
+        let page_size = page_size(r.page_size)?;
+        let cursor = decode_cursor(&r.page_token)?;
+        let pool = &self.query.store().pool;
+        let groups = sla_queries::report(pool, &tenant, dim, &filter)
+            .await
+            .map_err(db_error)?;
+        let mut rows =
+            sla_queries::attention(pool, &tenant, &filter, cursor.as_ref(), page_size + 1)
+                .await
+                .map_err(db_error)?;
+        let more = rows.len() as i64 > page_size;
+        rows.truncate(usize::try_from(page_size).unwrap_or(100));
+        let next_page_token = match rows.last() {
+            Some(l) if more => encode_cursor(&AttentionCursor {
+                due_at: l.due_at,
+                lead_id: l.lead_id.clone(),
+                policy_id: l.policy_id.clone(),
+                start_event_id: l.start_event_id,
+            }),
+            _ => String::new(),
+        };
+        let attention = rows
+            .into_iter()
+            .map(|c| pb::SlaClock {
+                lead_id: c.lead_id,
+                policy_id: c.policy_id,
+                policy_version: u32::try_from(c.policy_version).unwrap_or(0),
+                start_event_id: c.start_event_id.to_string(),
+                started_at: Some(time_to_proto(c.started_at)),
+                due_at: Some(time_to_proto(c.due_at)),
+                state: state_number(&c.state),
+                owner: Some(owner_to_proto(&Owner {
+                    team: c.owner_team,
+                    queue: c.owner_queue,
+                    rep_id: c.owner_rep_id,
+                    partner_id: c.owner_partner_id,
+                })),
+            })
+            .collect();
+        Ok(Response::new(pb::SlaReportResponse {
+            as_of: Some(time_to_proto(as_of)),
+            groups: groups.into_iter().map(report_group).collect(),
+            attention,
+            next_page_token,
+        }))
+    }
+
+    type WatchSlaStream = crate::sla_watch::AlertStream;
+
+    async fn watch_sla(
+        &self,
+        request: Request<pb::WatchSlaRequest>,
+    ) -> Result<Response<Self::WatchSlaStream>, Status> {
+        Ok(Response::new(crate::sla_watch::watch(self, request)?))
+    }
+
+    async fn partner_leakage(
+        &self,
+        request: Request<pb::PartnerLeakageRequest>,
+    ) -> Result<Response<pb::PartnerLeakageResponse>, Status> {
+        let r = request.get_ref();
+        let tenant = self
+            .query
+            .admit(&request, &r.tenant_id, &r.consistency_token)
+            .await?;
+        let as_of = time_or("as_of", r.as_of.as_ref(), Some(Utc::now()))?.unwrap_or_default();
+        let min_days = match r.min_days {
+            0 => DEFAULT_MIN_DAYS,
+            n @ 1..=3650 => n,
+            _ => return Err(ApiError::invalid_field("min_days", "must be 1..3650").into()),
+        };
+        let max_ids = match r.max_lead_ids {
+            0 => 100,
+            n @ 1..=1000 => i64::from(n),
+            _ => return Err(ApiError::invalid_field("max_lead_ids", "must be 0..1000").into()),
+        };
+        let cutoff = as_of - Duration::days(i64::from(min_days));
+        let rows =
+            sla_queries::partner_leakage(&self.query.store().pool, &tenant, as_of, cutoff, max_ids)
+                .await
+                .map_err(db_error)?;
+        Ok(Response::new(pb::PartnerLeakageResponse {
+            as_of: Some(time_to_proto(as_of)),
+            partners: rows
+                .into_iter()
+                .map(|p| pb::PartnerLeakage {
+                    leakage_pct: if p.handed_off > 0 {
+                        100.0 * p.leaked as f64 / p.handed_off as f64
+                    } else {
+                        0.0
+                    },
+                    partner_id: p.partner_id,
+                    handed_off: p.handed_off,
+                    leaked: p.leaked,
+                    leaked_lead_ids: p.leaked_lead_ids,
+                })
+                .collect(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attention_cursor_round_trips_with_separators_in_the_lead_id() {
+        let c = AttentionCursor {
+            due_at: DateTime::from_timestamp_micros(1_767_225_600_123_456).unwrap(),
+            lead_id: "L|1".into(),
+            policy_id: "mql-follow-up".into(),
+            start_event_id: uuid::Uuid::from_u128(7),
+        };
+        assert_eq!(decode_cursor(&encode_cursor(&c)).unwrap(), Some(c));
+        assert!(decode_cursor("nope").is_err());
+        assert_eq!(decode_cursor("").unwrap(), None);
+    }
+}

@@ -1,0 +1,302 @@
+//! Reads behind `SlaService`: the SLA report at an instant, the clocks needing attention,
+//! the alert stream's pages and partner leakage.
+//!
+//! `sla_clocks` holds every clock evaluated over the whole timeline. Evaluating at `as_of` is
+//! a filter on it, because a clock's past is a prefix of its future: a clock that started
+//! after `as_of` does not exist yet, and one whose end (`ended_at`) is after `as_of` was still
+//! running then, so its state comes from its thresholds (`sla_clock_state`) against `as_of`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgPool, Postgres};
+use uuid::Uuid;
+
+use crate::StoreError;
+
+/// What a report groups by, besides the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaDimension {
+    Rep,
+    Team,
+    Segment,
+    Channel,
+    Region,
+    /// Month the clock started, `YYYY-MM` (UTC).
+    Period,
+    Policy,
+}
+
+impl SlaDimension {
+    /// The SQL of the group key over the `clocks` CTE (fixed strings, never user input).
+    fn sql(self) -> &'static str {
+        match self {
+            SlaDimension::Rep => "owner_rep_id",
+            SlaDimension::Team => "owner_team",
+            SlaDimension::Segment => "segment",
+            SlaDimension::Channel => "channel",
+            SlaDimension::Region => "region",
+            SlaDimension::Period => "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM')",
+            SlaDimension::Policy => "policy_id",
+        }
+    }
+}
+
+/// Which clocks a report covers.
+#[derive(Debug, Clone)]
+pub struct ClockFilter {
+    pub as_of: DateTime<Utc>,
+    pub started_from: Option<DateTime<Utc>>,
+    pub started_to: Option<DateTime<Utc>>,
+    /// Empty: every policy.
+    pub policies: Vec<String>,
+}
+
+/// The tenant's clocks that exist at `as_of`, with their state then and the lead's current
+/// owner and dimensions (binds $1..$5).
+const CLOCKS_AT: &str = "WITH clocks AS ( \
+    SELECT c.lead_id, c.policy_id, c.policy_version, c.start_event_id, c.started_at, \
+      c.due_at, c.ended_at, c.breached_at, \
+      sla_clock_state(CASE WHEN c.ended_at <= $2 THEN c.status ELSE 'running' END, \
+                      c.at_risk_at, c.due_at, $2) AS state, \
+      l.owner_team, l.owner_queue, l.owner_rep_id, l.owner_partner_id, l.segment, l.channel, \
+      l.region \
+    FROM sla_clocks c JOIN leads l USING (tenant_id, lead_id) \
+    WHERE c.tenant_id = $1 AND c.started_at <= $2 \
+      AND ($3::timestamptz IS NULL OR c.started_at >= $3) \
+      AND ($4::timestamptz IS NULL OR c.started_at < $4) \
+      AND (cardinality($5::text[]) = 0 OR c.policy_id = ANY($5)) ) ";
+
+fn bind_clocks<'q>(
+    sql: &'q str,
+    tenant: &'q str,
+    f: &'q ClockFilter,
+) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(sql)
+        .bind(tenant)
+        .bind(f.as_of)
+        .bind(f.started_from)
+        .bind(f.started_to)
+        .bind(&f.policies)
+}
+
+/// One group × policy of a report.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ReportRow {
+    pub key: String,
+    pub policy_id: String,
+    pub clocks: i64,
+    pub met: i64,
+    pub met_late: i64,
+    pub breached: i64,
+    pub stopped: i64,
+    pub stopped_breached: i64,
+    pub open: i64,
+    pub at_risk: i64,
+    pub median_s: Option<f64>,
+    pub p90_s: Option<f64>,
+}
+
+/// Counts per state and the distribution of time to target, per group and policy.
+pub async fn report(
+    pool: &PgPool,
+    tenant: &str,
+    dim: SlaDimension,
+    f: &ClockFilter,
+) -> Result<Vec<ReportRow>, StoreError> {
+    let sql = format!(
+        "{CLOCKS_AT} SELECT coalesce({key}, '') AS key, policy_id, count(*) AS clocks, \
+           count(*) FILTER (WHERE state = 'met') AS met, \
+           count(*) FILTER (WHERE state = 'met_late') AS met_late, \
+           count(*) FILTER (WHERE state = 'breached') AS breached, \
+           count(*) FILTER (WHERE state = 'stopped') AS stopped, \
+           count(*) FILTER (WHERE state = 'stopped' AND breached_at IS NOT NULL) \
+             AS stopped_breached, \
+           count(*) FILTER (WHERE state = 'open') AS open, \
+           count(*) FILTER (WHERE state = 'at_risk') AS at_risk, \
+           percentile_cont(0.5) WITHIN GROUP \
+             (ORDER BY extract(epoch FROM ended_at - started_at)::float8) \
+             FILTER (WHERE state IN ('met', 'met_late')) AS median_s, \
+           percentile_cont(0.9) WITHIN GROUP \
+             (ORDER BY extract(epoch FROM ended_at - started_at)::float8) \
+             FILTER (WHERE state IN ('met', 'met_late')) AS p90_s \
+         FROM clocks GROUP BY 1, 2 ORDER BY 1, 2",
+        key = dim.sql()
+    );
+    let rows = bind_clocks(&sql, tenant, f).fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| sqlx::FromRow::from_row(r).map_err(StoreError::from))
+        .collect()
+}
+
+/// A clock at risk or breached at `as_of`, with the lead's current owner.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AttentionRow {
+    pub lead_id: String,
+    pub policy_id: String,
+    pub policy_version: i32,
+    pub start_event_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub state: String,
+    pub owner_team: String,
+    pub owner_queue: String,
+    pub owner_rep_id: String,
+    pub owner_partner_id: String,
+}
+
+/// Where a page of attention clocks continues: after this `(due_at, lead, policy, start)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttentionCursor {
+    pub due_at: DateTime<Utc>,
+    pub lead_id: String,
+    pub policy_id: String,
+    pub start_event_id: Uuid,
+}
+
+/// A page of the clocks at risk or breached at `as_of`, most overdue first.
+pub async fn attention(
+    pool: &PgPool,
+    tenant: &str,
+    f: &ClockFilter,
+    after: Option<&AttentionCursor>,
+    limit: i64,
+) -> Result<Vec<AttentionRow>, StoreError> {
+    let sql = format!(
+        "{CLOCKS_AT} SELECT lead_id, policy_id, policy_version, start_event_id, started_at, \
+           due_at, state, owner_team, owner_queue, owner_rep_id, owner_partner_id \
+         FROM clocks WHERE state IN ('at_risk', 'breached') \
+           AND ($6::timestamptz IS NULL \
+                OR (due_at, lead_id, policy_id, start_event_id) > ($6, $7, $8, $9)) \
+         ORDER BY due_at, lead_id, policy_id, start_event_id LIMIT $10"
+    );
+    let rows = bind_clocks(&sql, tenant, f)
+        .bind(after.map(|c| c.due_at))
+        .bind(after.map(|c| c.lead_id.as_str()))
+        .bind(after.map(|c| c.policy_id.as_str()))
+        .bind(after.map(|c| c.start_event_id))
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| sqlx::FromRow::from_row(r).map_err(StoreError::from))
+        .collect()
+}
+
+/// Lead filters of the alert stream (empty: any).
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub team: String,
+    pub rep_id: String,
+    pub segment: String,
+    pub region: String,
+}
+
+/// An `sla_at_risk` / `sla_breached` row of `lead_events` with its lead's current owner.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AlertRow {
+    pub event_id: Uuid,
+    pub lead_id: String,
+    pub event_type: String,
+    pub occurred_at: DateTime<Utc>,
+    pub log_partition: i32,
+    pub log_offset: i64,
+    pub body: Value,
+    pub owner_team: String,
+    pub owner_queue: String,
+    pub owner_rep_id: String,
+    pub owner_partner_id: String,
+    pub segment: String,
+    pub region: String,
+}
+
+/// The next alerts after `after` (partition → last offset considered, inclusive; absent
+/// partitions from the start) and below `applied` (partition → next offset to apply: rows
+/// under it are committed together with everything before them in that partition, so a
+/// page never skips a row that commits later). Ordered by `(partition, offset)`.
+pub async fn alerts(
+    pool: &PgPool,
+    tenant: &str,
+    filter: &AlertFilter,
+    after: &BTreeMap<i32, i64>,
+    applied: &BTreeMap<i32, i64>,
+    limit: i64,
+) -> Result<Vec<AlertRow>, StoreError> {
+    let (ap, an): (Vec<i32>, Vec<i64>) = applied.iter().map(|(p, o)| (*p, *o)).unzip();
+    let (pp, po): (Vec<i32>, Vec<i64>) = after.iter().map(|(p, o)| (*p, *o)).unzip();
+    Ok(sqlx::query_as(
+        "SELECT e.event_id, e.lead_id, e.event_type, e.occurred_at, e.log_partition, \
+           e.log_offset, e.body, coalesce(l.owner_team, '') AS owner_team, \
+           coalesce(l.owner_queue, '') AS owner_queue, \
+           coalesce(l.owner_rep_id, '') AS owner_rep_id, \
+           coalesce(l.owner_partner_id, '') AS owner_partner_id, \
+           coalesce(l.segment, '') AS segment, coalesce(l.region, '') AS region \
+         FROM lead_events e \
+         JOIN UNNEST($2::int4[], $3::int8[]) AS ap(p, next) \
+           ON ap.p = e.log_partition AND e.log_offset < ap.next \
+         LEFT JOIN UNNEST($4::int4[], $5::int8[]) AS pos(p, o) ON pos.p = e.log_partition \
+         LEFT JOIN leads l ON l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id \
+         WHERE e.tenant_id = $1 AND e.event_type IN ('sla_at_risk', 'sla_breached') \
+           AND e.log_offset > coalesce(pos.o, -1) \
+           AND ($6 = '' OR l.owner_team = $6) AND ($7 = '' OR l.owner_rep_id = $7) \
+           AND ($8 = '' OR l.segment = $8) AND ($9 = '' OR l.region = $9) \
+         ORDER BY e.log_partition, e.log_offset LIMIT $10",
+    )
+    .bind(tenant)
+    .bind(&ap)
+    .bind(&an)
+    .bind(&pp)
+    .bind(&po)
+    .bind(&filter.team)
+    .bind(&filter.rep_id)
+    .bind(&filter.segment)
+    .bind(&filter.region)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One partner's leakage.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct LeakageRow {
+    pub partner_id: String,
+    pub handed_off: i64,
+    pub leaked: i64,
+    pub leaked_lead_ids: Vec<String>,
+}
+
+/// Per partner: leads it has held since at least `cutoff` (`owner_since <= cutoff`), and of
+/// those the ones with no outcome and no follow-up logged between the hand-off and `as_of`
+/// (read from the timeline: a follow-up before the hand-off, by someone else, does not
+/// count), with up to `max_ids` of their ids, oldest hand-off first.
+pub async fn partner_leakage(
+    pool: &PgPool,
+    tenant: &str,
+    as_of: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+    max_ids: i64,
+) -> Result<Vec<LeakageRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "WITH held AS ( \
+           SELECT l.owner_partner_id AS partner_id, l.lead_id, l.owner_since, \
+             coalesce(l.stage, '') NOT IN \
+               ('signed', 'lost', 'disqualified', 'rejected', 'recycled') \
+             AND NOT EXISTS (SELECT 1 FROM lead_events f \
+               WHERE f.tenant_id = l.tenant_id AND f.lead_id = l.lead_id \
+                 AND f.event_type = 'follow_up_logged' \
+                 AND f.occurred_at >= l.owner_since AND f.occurred_at <= $2) AS leaked \
+           FROM leads l \
+           WHERE l.tenant_id = $1 AND l.owner_partner_id <> '' AND l.owner_since <= $3 ) \
+         SELECT partner_id, count(*) AS handed_off, count(*) FILTER (WHERE leaked) AS leaked, \
+           coalesce((array_agg(lead_id ORDER BY owner_since, lead_id) \
+             FILTER (WHERE leaked))[1:$4], '{}') AS leaked_lead_ids \
+         FROM held GROUP BY partner_id ORDER BY partner_id",
+    )
+    .bind(tenant)
+    .bind(as_of)
+    .bind(cutoff)
+    .bind(max_ids)
+    .fetch_all(pool)
+    .await?)
+}
