@@ -12,6 +12,7 @@ use leadledger_services::ingest::Ingest;
 use leadledger_services::projector::{self, ProjectorConfig};
 use leadledger_services::query::Query;
 use leadledger_services::server::{serve, Services};
+use leadledger_services::sla::{self, SlaConfig};
 use leadledger_store::handoff::Derivations;
 use leadledger_store::Store;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +30,8 @@ pub enum Role {
     Projector,
     /// gRPC query only.
     Query,
+    /// The SLA worker only: alerts and routing (plus gRPC health on the listen address).
+    Sla,
 }
 
 /// Creates the database if needed, migrates it and returns a connected store.
@@ -58,20 +61,20 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(signals(shutdown.clone()));
 
-    let needs_store = matches!(role, Role::All | Role::Projector | Role::Query);
+    let needs_store = matches!(role, Role::All | Role::Projector | Role::Query | Role::Sla);
     let store = if needs_store {
         Some(migrate(&cfg).await?)
     } else {
         None
     };
-    if matches!(role, Role::All | Role::Ingest | Role::Projector) {
+    if matches!(role, Role::All | Role::Ingest | Role::Projector | Role::Sla) {
         leadledger_log::admin::ensure_topics(&cfg.log)
             .await
             .with_context(|| format!("creating topics on {}", cfg.log.brokers))?;
     }
 
     let producer = match role {
-        Role::All | Role::Ingest => Some(EventProducer::new(&cfg.log)?),
+        Role::All | Role::Ingest | Role::Sla => Some(EventProducer::new(&cfg.log)?),
         _ => None,
     };
     let query = match (role, &store) {
@@ -79,7 +82,10 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         _ => None,
     };
     let services = Services {
-        ingest: producer.clone().map(Ingest::new),
+        ingest: producer
+            .clone()
+            .filter(|_| role != Role::Sla)
+            .map(Ingest::new),
         attribution: query
             .clone()
             .map(|q| AttributionSvc::with_models(q, cfg.attribution.clone())),
@@ -121,6 +127,18 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         _ => None,
     };
 
+    // The SLA worker (roles `sla` and `all`); one at a time works, by advisory lock.
+    let sla = match (role, &store, &producer) {
+        (Role::All | Role::Sla, Some(s), Some(p)) => Some(tokio::spawn(sla::run(
+            s.clone(),
+            p.clone(),
+            cfg.log.topic.clone(),
+            SlaConfig::new(std::sync::Arc::new(cfg.sla.clone()), cfg.sla_tick),
+            shutdown.clone(),
+        ))),
+        _ => None,
+    };
+
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
@@ -143,6 +161,11 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     if let Some(c) = credits {
         if tokio::time::timeout(grace, c).await.is_err() {
             tracing::warn!("credits worker did not stop within the grace period");
+        }
+    }
+    if let Some(w) = sla {
+        if tokio::time::timeout(grace, w).await.is_err() {
+            tracing::warn!("SLA worker did not stop within the grace period");
         }
     }
     if let Some(p) = producer {

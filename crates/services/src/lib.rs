@@ -9,6 +9,7 @@
 //! - [`attribution`]: `AttributionService`: credits by group, models side by side, Markov and
 //!   Shapley diagnostics.
 //! - [`credits`]: the worker keeping the precomputed credits level with the projection.
+//! - [`sla`]: the SLA worker: alerts for clocks past their thresholds, routing of MQLs.
 //! - [`server`]: `serve(listener, services, shutdown)` with health and reflection.
 //! - [`tenant`]: the one place a request's tenant is decided.
 //! - [`token`]: consistency tokens.
@@ -21,6 +22,7 @@ pub mod ingest;
 pub mod projector;
 pub mod query;
 pub mod server;
+pub mod sla;
 pub mod tenant;
 pub mod token;
 pub mod trace;

@@ -9,6 +9,7 @@
 //!   transaction).
 //! - [`checkpoints`]: reading checkpoints (seek on assignment, read-your-writes waits).
 //! - [`queries`]: lead lookup, timeline, listing and funnel.
+//! - [`sla_worker`]: what the SLA worker reads (due alerts, MQLs to route, rep records).
 
 #![recursion_limit = "256"]
 
@@ -18,6 +19,7 @@ pub mod db;
 pub mod handoff;
 pub mod projection;
 pub mod queries;
+pub mod sla_worker;
 
 pub use db::Store;
 
