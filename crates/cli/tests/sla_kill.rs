@@ -93,7 +93,7 @@ async fn sla_worker_killed_while_emitting_appends_every_alert_exactly_once() -> 
     let dir = test_dir(TMP, "kill-sla")?;
     let policy_file = dir.join("policies.toml");
     std::fs::write(&policy_file, POLICIES)?;
-    let mut settings = vec![
+    let settings = vec![
         ("kafka.brokers", env.log.brokers.clone()),
         ("kafka.topic", env.log.topic.clone()),
         ("kafka.partitions", env.log.partitions.to_string()),
