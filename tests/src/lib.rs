@@ -28,6 +28,7 @@ use tonic::transport::Channel;
 
 pub mod events;
 pub mod process;
+pub mod sla;
 pub mod workload;
 
 /// The broker under test.

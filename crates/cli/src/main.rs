@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! - [`config`]: settings from flags, environment, an optional file and defaults.
-//! - [`serve`]: `serve --role all|ingest|projector|query` with graceful shutdown.
+//! - [`serve`]: `serve --role all|ingest|projector|query|sla` with graceful shutdown.
 //! - [`simulate`]: streams a seeded synthetic quarter to the ingest RPC.
 //! - [`report`]: the funnel by channel as a table.
 

@@ -14,6 +14,7 @@ use leadledger_services::projector::{self, ProjectorConfig};
 use leadledger_services::query::Query;
 use leadledger_services::server::{serve, Services};
 use leadledger_services::sla::SlaSvc;
+use leadledger_services::sla_worker::{self, SlaConfig};
 use leadledger_store::handoff::Derivations;
 use leadledger_store::Store;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +32,8 @@ pub enum Role {
     Projector,
     /// gRPC query, attribution, SLA and ownership (which appends intents to the log).
     Query,
+    /// The SLA worker only: alerts and routing (plus gRPC health on the listen address).
+    Sla,
 }
 
 /// Creates the database if needed, migrates it and returns a connected store.
@@ -60,13 +63,13 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(signals(shutdown.clone()));
 
-    let needs_store = matches!(role, Role::All | Role::Projector | Role::Query);
+    let needs_store = matches!(role, Role::All | Role::Projector | Role::Query | Role::Sla);
     let store = if needs_store {
         Some(migrate(&cfg).await?)
     } else {
         None
     };
-    if matches!(role, Role::All | Role::Ingest | Role::Projector) {
+    if matches!(role, Role::All | Role::Ingest | Role::Projector | Role::Sla) {
         leadledger_log::admin::ensure_topics(&cfg.log)
             .await
             .with_context(|| format!("creating topics on {}", cfg.log.brokers))?;
@@ -75,7 +78,7 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     // The query role gets a producer too: ClaimLead/AssignLead append their intent and
     // then read the decision, so they are served wherever queries are.
     let producer = match role {
-        Role::All | Role::Ingest | Role::Query => Some(EventProducer::new(&cfg.log)?),
+        Role::All | Role::Ingest | Role::Query | Role::Sla => Some(EventProducer::new(&cfg.log)?),
         Role::Projector => None,
     };
     let query = match (role, &store) {
@@ -133,6 +136,18 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         _ => None,
     };
 
+    // The SLA worker (roles `sla` and `all`); one at a time works, by advisory lock.
+    let sla = match (role, &store, &producer) {
+        (Role::All | Role::Sla, Some(s), Some(p)) => Some(tokio::spawn(sla_worker::run(
+            s.clone(),
+            p.clone(),
+            cfg.log.topic.clone(),
+            SlaConfig::new(std::sync::Arc::new(cfg.sla.clone()), cfg.sla_tick),
+            shutdown.clone(),
+        ))),
+        _ => None,
+    };
+
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
@@ -155,6 +170,11 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     if let Some(c) = credits {
         if tokio::time::timeout(grace, c).await.is_err() {
             tracing::warn!("credits worker did not stop within the grace period");
+        }
+    }
+    if let Some(w) = sla {
+        if tokio::time::timeout(grace, w).await.is_err() {
+            tracing::warn!("SLA worker did not stop within the grace period");
         }
     }
     if let Some(p) = producer {

@@ -82,6 +82,25 @@ impl EventProducer {
             .map_err(|(err, _)| LogError::Kafka(err))
     }
 
+    /// The end offset (high watermark) of every partition of `topic`, as the broker reports
+    /// it now. Blocking: call it from a blocking thread.
+    pub fn end_offsets(
+        &self,
+        topic: &str,
+        timeout: Duration,
+    ) -> Result<std::collections::BTreeMap<i32, i64>, LogError> {
+        let client = self.producer.client();
+        let md = client.fetch_metadata(Some(topic), timeout)?;
+        let partitions = md.topics().first().map_or(0, |t| t.partitions().len());
+        (0..partitions)
+            .map(|p| {
+                let p = i32::try_from(p).unwrap_or(i32::MAX);
+                let (_, high) = client.fetch_watermarks(topic, p, timeout)?;
+                Ok((p, high))
+            })
+            .collect()
+    }
+
     /// Waits for everything in flight (graceful shutdown).
     pub fn flush(&self, timeout: Duration) -> Result<(), LogError> {
         self.producer.flush(timeout).map_err(LogError::Kafka)

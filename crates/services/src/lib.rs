@@ -11,6 +11,7 @@
 //! - [`ownership`]: `OwnershipService`: claim/assign as intents decided in log order.
 //! - [`sla`], [`sla_watch`]: `SlaService`: the SLA report, partner leakage, the alert stream.
 //! - [`credits`]: the worker keeping the precomputed credits level with the projection.
+//! - [`sla_worker`]: the SLA worker: alerts for clocks past their thresholds, routing of MQLs.
 //! - [`server`]: `serve(listener, services, shutdown)` with health and reflection.
 //! - [`tenant`]: the one place a request's tenant is decided.
 //! - [`token`]: consistency tokens.
@@ -26,6 +27,7 @@ pub mod query;
 pub mod server;
 pub mod sla;
 pub mod sla_watch;
+pub mod sla_worker;
 pub mod tenant;
 pub mod token;
 pub mod trace;

@@ -9,7 +9,10 @@
 //! # Layout
 //! - [`PolicyError`]: what can be wrong.
 //! - [`PolicySet::from_toml`]: the entry point; sections are read by `calendar`,
-//!   `feedback` and `policy` helpers over a small key reader (`Keys`).
+//!   `feedback` and `policy` helpers over a small key reader (`Keys`); the `[routing]`
+//!   section by the `routing_section` submodule.
+
+mod routing_section;
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -58,7 +61,7 @@ impl From<CalendarError> for PolicyError {
     }
 }
 
-const TOP_KEYS: &[&str] = &["version", "calendar", "feedback", "policy"];
+const TOP_KEYS: &[&str] = &["version", "calendar", "feedback", "policy", "routing"];
 const CALENDAR_KEYS: &[&str] = &[
     "time_zone",
     "hours",
@@ -134,13 +137,16 @@ impl PolicySet {
             Some(t) => feedback(t)?,
             None => FeedbackRequirements::default(),
         };
+        let routing = match keys.table("routing")? {
+            Some(t) => Some(routing_section::routing(t)?),
+            None => None,
+        };
         Ok(PolicySet {
             version: FILE_VERSION,
             calendar,
             policies,
             feedback,
-            // The `[routing]` section is read by a later change.
-            routing: None,
+            routing,
         })
     }
 }
@@ -223,19 +229,8 @@ fn policy(index: usize, t: &Table) -> Result<SlaPolicy, PolicyError> {
         Some(s) if s > 0.0 && s <= 1.0 => s,
         Some(s) => return Err(k.err("at_risk_share", format!("{s} must be in (0, 1]"))),
     };
-    let segments = k
-        .strings("segments")?
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-        .map(|(i, s)| match s.to_ascii_uppercase().as_str() {
-            "KA" => Ok(Segment::Ka),
-            "SMB" => Ok(Segment::Smb),
-            _ => Err(k.err(&format!("segments[{i}]"), format!("`{s}` is not KA or SMB"))),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let scope = Scope {
-        segments,
+        segments: k.segments("segments")?,
         regions: k.strings("regions")?.unwrap_or_default(),
         channels: k.strings("channels")?.unwrap_or_default(),
     };
@@ -417,6 +412,20 @@ impl<'a> Keys<'a> {
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
+    }
+
+    /// `["KA", "SMB"]`, any case; absent: empty (any segment).
+    fn segments(&self, key: &str) -> Result<Vec<Segment>, PolicyError> {
+        self.strings(key)?
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match s.to_ascii_uppercase().as_str() {
+                "KA" => Ok(Segment::Ka),
+                "SMB" => Ok(Segment::Smb),
+                _ => Err(self.err(&format!("{key}[{i}]"), format!("`{s}` is not KA or SMB"))),
+            })
+            .collect()
     }
 
     fn kinds(&self, key: &str) -> Result<Option<Vec<EventKind>>, PolicyError> {

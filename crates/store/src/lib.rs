@@ -13,6 +13,7 @@
 //! - [`reps`]: the rep leaderboard.
 //! - [`ownership_queries`]: ownership decisions and account conflicts.
 //! - [`sla_queries`]: the SLA report at an instant, the alert stream, partner leakage.
+//! - [`sla_worker`]: what the SLA worker reads (due alerts, MQLs to route, rep records).
 
 #![recursion_limit = "256"]
 
@@ -26,6 +27,7 @@ pub mod projection;
 pub mod queries;
 pub mod reps;
 pub mod sla_queries;
+pub mod sla_worker;
 
 pub use db::Store;
 

@@ -1,0 +1,227 @@
+//! kill -9 of the SLA worker process (`leadledger serve --role sla`) while it emits a
+//! backlog of alerts, against the real broker and the real PostgreSQL: every alert must be
+//! on the topic exactly once at the end.
+//!
+//! The workload's clocks are far past their thresholds (MQLs 100 days ago; a 1 h
+//! "accept" policy and a 10-year "follow-up" policy at risk after 1 % of it), so the worker
+//! has a few thousand alerts to append, 500 per one-second tick. It is SIGKILLed three
+//! times while the alerts pile up on the topic — each time some of what it appended is not
+//! projected yet — and restarted at once. A separate projector process (role `projector`,
+//! the same policy file) keeps `sla_clocks` and `lead_events` up to date.
+//!
+//! Why a test of the `leadledger` package: see `kill.rs` (the binary's path).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, DurationRound, Utc};
+use leadledger_api::pb;
+use leadledger_domain::ids;
+use leadledger_e2e::events::{accepted, captured, mql};
+use leadledger_e2e::process::{test_dir, Leadledger};
+use leadledger_e2e::workload::{log_event_ids, Rng, TENANT};
+use leadledger_e2e::{append, TestEnv};
+use leadledger_store::handoff::alert_event_id;
+use leadledger_store::Store;
+use uuid::Uuid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_leadledger");
+const TMP: &str = env!("CARGO_TARGET_TMPDIR");
+const WAIT: Duration = Duration::from_secs(90);
+
+const POLICIES: &str = r#"
+version = 1
+
+[[policy]]
+id = "accept"
+start = ["mql_qualified"]
+target = ["sales_accepted"]
+allowance = "1h"
+business_time = false
+
+[[policy]]
+id = "follow-up"
+start = ["mql_qualified"]
+target = ["follow_up_logged"]
+allowance = "3650d"
+business_time = false
+at_risk_share = 0.01
+"#;
+
+/// Per lead i: capture and MQL 100 days ago; every fifth lead accepted 30 min after its MQL
+/// (its "accept" clock met in time). So every lead's "follow-up" clock is at risk (since
+/// day 36.5, due in 10 years) and four leads in five breached "accept" long ago.
+fn workload(leads: usize, base: DateTime<Utc>) -> (Vec<pb::Event>, BTreeSet<Uuid>) {
+    let mut events = Vec::new();
+    let mut alerts = BTreeSet::new();
+    for i in 0..leads {
+        let lead = format!("L-{i:05}");
+        let t = base + chrono::Duration::seconds(i64::try_from(i).unwrap());
+        events.push(captured(&lead, &format!("c{i}"), t, "webinar"));
+        events.push(mql(
+            &lead,
+            &format!("m{i}"),
+            t + chrono::Duration::minutes(1),
+        ));
+        let mql_id = ids::source_event_id(TENANT, "marketo", &format!("m{i}"));
+        alerts.insert(alert_event_id(mql_id, "follow-up", "at_risk"));
+        if i % 5 == 0 {
+            events.push(accepted(
+                &lead,
+                &format!("a{i}"),
+                t + chrono::Duration::minutes(31),
+                "rep-1",
+            ));
+        } else {
+            alerts.insert(alert_event_id(mql_id, "accept", "breached"));
+        }
+    }
+    (events, alerts)
+}
+
+async fn scalar(store: &Store, sql: &str) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(sql).fetch_one(&store.pool).await?)
+}
+
+const ALERTS_APPLIED: &str = "SELECT count(*) FROM lead_events WHERE event_type LIKE 'sla_%'";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sla_worker_killed_while_emitting_appends_every_alert_exactly_once() -> anyhow::Result<()> {
+    let mut env = TestEnv::start(3).await?;
+    // The projector is a child process reading the same policy file.
+    env.stop_projector().await?;
+    let dir = test_dir(TMP, "kill-sla")?;
+    let policy_file = dir.join("policies.toml");
+    std::fs::write(&policy_file, POLICIES)?;
+    let settings = vec![
+        ("kafka.brokers", env.log.brokers.clone()),
+        ("kafka.topic", env.log.topic.clone()),
+        ("kafka.partitions", env.log.partitions.to_string()),
+        ("kafka.headers", env.log.headers.to_string()),
+        ("database.url", env.db_url.clone()),
+        ("database.max_connections", "4".to_string()),
+        ("sla.policy_file", policy_file.display().to_string()),
+        ("sla.tick_ms", "1000".to_string()),
+    ];
+    let mut projector = Leadledger::new(BIN, "projector", "projector", &settings, &dir)?;
+    projector.start().await?;
+
+    let leads = 2000;
+    let base =
+        (Utc::now() - chrono::Duration::days(100)).duration_trunc(chrono::Duration::seconds(1))?;
+    let (events, expected) = workload(leads, base);
+    let mut ingest = env.ingest().await?;
+    for chunk in events.chunks(500) {
+        append(&mut ingest, TENANT, chunk.to_vec()).await?;
+    }
+    env.wait_caught_up(WAIT).await?;
+    let client_records: i64 = env.end_offsets(&env.log.topic)?.iter().sum();
+    assert_eq!(client_records, i64::try_from(events.len())?);
+    assert_eq!(
+        scalar(
+            &env.store,
+            "SELECT count(*) FROM sla_clocks WHERE status = 'running'"
+        )
+        .await?,
+        i64::try_from(expected.len())?,
+        "one running clock per expected alert"
+    );
+
+    let mut sla = Leadledger::new(BIN, "sla", "sla", &settings, &dir)?;
+    sla.start().await?;
+
+    // Three kills, the k-th once between (10 + 25k)% and (25 + 25k)% of the alerts are on
+    // the topic (seeded), right away: often mid-append, always before all are projected.
+    let total = i64::try_from(expected.len())?;
+    let mut rng = Rng(20_261_123);
+    let mut kills = Vec::new();
+    for k in 0..3 {
+        let lo = usize::try_from(total)? * (10 + 25 * k) / 100;
+        let hi = usize::try_from(total)? * (25 + 25 * k) / 100;
+        let threshold = i64::try_from(rng.between(lo, hi))?;
+        let deadline = Instant::now() + WAIT;
+        let on_topic = loop {
+            let on_topic = env.end_offsets(&env.log.topic)?.iter().sum::<i64>() - client_records;
+            if on_topic >= threshold {
+                break on_topic;
+            }
+            sla.proc.check_running()?;
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "kill {k}: only {on_topic} of {threshold} alerts on the topic within {WAIT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        sla.kill9()?;
+        let applied = scalar(&env.store, ALERTS_APPLIED).await?;
+        anyhow::ensure!(
+            on_topic < total,
+            "kill {k} came too late: all {total} alerts were already appended"
+        );
+        kills.push((on_topic, applied));
+        sla.start().await?;
+    }
+
+    // Every alert applied, then a few more ticks of the last incarnation: nothing more.
+    let deadline = Instant::now() + WAIT;
+    while scalar(&env.store, ALERTS_APPLIED).await? < total {
+        sla.proc.check_running()?;
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "alerts not all applied within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    sla.proc.check_running()?;
+    sla.kill9()?;
+    env.wait_caught_up(WAIT).await?;
+
+    // The whole topic from offset 0: each expected alert exactly once, nothing else added.
+    let records = log_event_ids(&env.log.brokers, &env.log.topic, WAIT).await?;
+    let mut seen: BTreeMap<Uuid, usize> = BTreeMap::new();
+    for id in records.values() {
+        *seen.entry(Uuid::parse_str(id)?).or_default() += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).take(5).collect();
+    assert!(
+        twice.is_empty(),
+        "ids on the topic more than once: {twice:?}"
+    );
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|id| !seen.contains_key(id))
+        .take(5)
+        .collect();
+    assert!(missing.is_empty(), "alerts never appended: {missing:?}");
+    assert_eq!(
+        i64::try_from(records.len())?,
+        client_records + total,
+        "the topic holds the client's events and the expected alerts, nothing else"
+    );
+    let applied: BTreeSet<Uuid> =
+        sqlx::query_scalar("SELECT event_id FROM lead_events WHERE event_type LIKE 'sla_%'")
+            .fetch_all(&env.store.pool)
+            .await?
+            .into_iter()
+            .collect();
+    assert_eq!(applied, expected, "the alert ids are the expected set");
+    // Each alert happened at its threshold, whenever the worker got to it.
+    assert_eq!(
+        scalar(
+            &env.store,
+            "SELECT count(*) FROM lead_events e JOIN sla_clocks c \
+               ON e.event_id IN (c.at_risk_event_id, c.breach_event_id) \
+             WHERE e.occurred_at <> CASE WHEN e.event_id = c.breach_event_id \
+               THEN c.due_at ELSE c.at_risk_at END"
+        )
+        .await?,
+        0
+    );
+    println!(
+        "sla kill -9: {total} alerts, kills at (on topic, applied) {kills:?}, {} starts",
+        sla.proc.starts
+    );
+    projector.kill9()?;
+    env.cleanup().await
+}

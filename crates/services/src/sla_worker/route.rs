@@ -1,0 +1,157 @@
+//! The routing decisions of one tick: unowned MQLs → `LeadRouted` events.
+//!
+//! A rep's weight depends on read models that span every partition (follow-up speed,
+//! feedback, conversion, open leads); a replay could not re-read them as they were, in the
+//! same order. So the decision is made once, here, and recorded in the log with its inputs
+//! (the weights, the skipped reps); the projector and every replay only read it.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use leadledger_domain::event::{Routing, Segment};
+use leadledger_domain::{ids, Event, Payload};
+use leadledger_sla::routing::{LeadFacts, SkipReason};
+use leadledger_sla::{assign, RepRecord, RoutingSetup};
+use leadledger_store::sla_worker::{self, Candidate, RepStats};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{internal_event, Pending, SlaError, ROUTER_SOURCE};
+
+/// No history yet (routing.rs documents these as the neutral values).
+const NEUTRAL_FOLLOW_UP_HOURS: f64 = 24.0;
+const NEUTRAL_COMPLETENESS: f64 = 0.5;
+const NEUTRAL_CONVERSION: f64 = 0.0;
+
+/// The id of the routing of an MQL.
+pub fn routed_event_id(mql_event_id: Uuid) -> Uuid {
+    ids::derived_event_id(mql_event_id, "routed")
+}
+
+/// Routes up to `chunk` unowned MQLs not routed yet (neither applied nor `pending`).
+/// Returns each `LeadRouted` event with the rep it gave the lead to.
+pub(super) async fn decide(
+    conn: &mut PgConnection,
+    setup: &RoutingSetup,
+    pending: &HashMap<Uuid, Pending>,
+    chunk: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Event, Option<String>)>, SlaError> {
+    // Leads routed but not applied yet still look unowned: look past them.
+    let in_flight = pending
+        .values()
+        .filter(|p| matches!(p, Pending::Routed { .. }))
+        .count();
+    let limit = chunk.saturating_add(i64::try_from(in_flight).unwrap_or(i64::MAX));
+    let candidates = sla_worker::routing_candidates(conn, limit).await?;
+    let ids: Vec<Uuid> = candidates
+        .iter()
+        .map(|c| routed_event_id(c.mql_event_id))
+        .collect();
+    let applied = sla_worker::applied(conn, &ids).await?;
+    let todo: Vec<(Candidate, Uuid)> = candidates
+        .into_iter()
+        .zip(ids)
+        .filter(|(_, id)| !pending.contains_key(id) && !applied.contains(id))
+        .take(usize::try_from(chunk).unwrap_or(usize::MAX))
+        .collect();
+    if todo.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    let roster: Vec<String> = setup.reps.iter().map(|r| r.rep_id.clone()).collect();
+    let stats = sla_worker::rep_stats(conn, &roster).await?;
+    // Open leads the read models do not show yet: routed earlier (pending) or in this tick.
+    let mut extra: HashMap<(String, String), u32> = HashMap::new();
+    for p in pending.values() {
+        if let Pending::Routed {
+            tenant,
+            rep: Some(rep),
+        } = p
+        {
+            *extra.entry((tenant.clone(), rep.clone())).or_default() += 1;
+        }
+    }
+
+    let mut out = Vec::with_capacity(todo.len());
+    for (c, id) in todo {
+        let records: Vec<RepRecord> = setup
+            .reps
+            .iter()
+            .map(|r| {
+                let key = (c.tenant_id.clone(), r.rep_id.clone());
+                let open = extra.get(&key).copied().unwrap_or(0);
+                record(r, stats.get(&key), open)
+            })
+            .collect();
+        let facts = LeadFacts {
+            region: c.region.clone(),
+            industry: c.industry.clone(),
+            segment: match c.segment.as_str() {
+                "KA" => Segment::Ka,
+                "SMB" => Segment::Smb,
+                _ => Segment::Unspecified,
+            },
+            channel: c.channel.clone(),
+        };
+        let a = assign(&facts, &setup.rules, &records, c.mql_event_id);
+        if let Some(rep) = &a.rep_id {
+            *extra.entry((c.tenant_id.clone(), rep.clone())).or_default() += 1;
+        }
+        let routing = Routing {
+            owner: a.owner(),
+            rule_id: a.rule_id.clone().unwrap_or_default(),
+            reason: a.reason.clone(),
+            weights: a.weights.clone(),
+            skipped: a
+                .skipped
+                .iter()
+                .map(|(rep, why)| (rep.clone(), describe(why)))
+                .collect(),
+            mql_event_id: c.mql_event_id,
+        };
+        let event = internal_event(
+            id,
+            &c.tenant_id,
+            &c.lead_id,
+            c.mql_at,
+            now,
+            ROUTER_SOURCE,
+            Payload::LeadRouted(routing),
+        );
+        out.push((event, a.rep_id));
+    }
+    Ok(out)
+}
+
+/// A roster rep's record: read-model history (neutral values without any) plus `extra`
+/// open leads not in the read models yet.
+fn record(r: &leadledger_sla::RepConfig, s: Option<&RepStats>, extra: u32) -> RepRecord {
+    let open = s.map_or(0, |s| u32::try_from(s.open_leads).unwrap_or(u32::MAX));
+    RepRecord {
+        rep_id: r.rep_id.clone(),
+        team: r.team.clone(),
+        follow_up_median_hours: s
+            .and_then(|s| s.follow_up_median_hours)
+            .unwrap_or(NEUTRAL_FOLLOW_UP_HOURS),
+        feedback_completeness: s
+            .and_then(|s| s.feedback_completeness)
+            .unwrap_or(NEUTRAL_COMPLETENESS),
+        conversion_rate: s
+            .and_then(|s| s.conversion_rate)
+            .unwrap_or(NEUTRAL_CONVERSION),
+        open_leads: open.saturating_add(extra),
+        cap: r.cap,
+        available: r.available,
+    }
+}
+
+/// How a skipped rep is recorded in `LeadRouted.skipped`.
+fn describe(why: &SkipReason) -> String {
+    match why {
+        SkipReason::Unavailable => "unavailable".to_string(),
+        SkipReason::AtCap { open_leads, cap } => {
+            format!("at cap: {open_leads} open leads, cap {cap}")
+        }
+    }
+}

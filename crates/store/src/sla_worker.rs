@@ -1,0 +1,217 @@
+//! What the SLA worker reads: clocks whose alerts are due, MQLs waiting to be routed, reps'
+//! records, and which of its own events the projection has applied.
+//!
+//! Every query runs on the worker's lock connection, so nothing is read by a worker that
+//! has lost its lock. None writes: the worker's decisions go to the log
+//! (`leadledger_services::sla`).
+//!
+//! # Layout
+//! - [`LOCK_KEY`]: the session advisory lock electing one worker.
+//! - [`due_alerts`] → [`DueAlert`]; [`routing_candidates`] → [`Candidate`];
+//!   [`rep_stats`] → [`RepStats`]; [`applied`].
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::StoreError;
+
+/// The session advisory lock held by the one working SLA worker ("llsla").
+pub const LOCK_KEY: i64 = 0x006c_6c73_6c61;
+
+/// A threshold a running clock has crossed whose alert is not in the read models yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueAlert {
+    pub tenant_id: String,
+    pub lead_id: String,
+    pub policy_id: String,
+    pub policy_version: i32,
+    pub start_event_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub at_risk_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// `due_at < now`: the breach alert; else the at-risk alert.
+    pub breached: bool,
+    /// The alert's id (`sla_clocks.breach_event_id` or `at_risk_event_id`).
+    pub event_id: Uuid,
+}
+
+/// Running clocks at `now` whose alert — breach when `due_at < now`, at-risk when
+/// `at_risk_at <= now <= due_at` — has no `lead_events` row and is not in `skip` (appended,
+/// not yet applied). At most `limit`, oldest threshold first, so a backlog drains in order.
+pub async fn due_alerts(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    skip: &[Uuid],
+    limit: i64,
+) -> Result<Vec<DueAlert>, StoreError> {
+    type Row = (
+        String,
+        String,
+        String,
+        i32,
+        Uuid,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        bool,
+        Uuid,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT c.tenant_id, c.lead_id, c.policy_id, c.policy_version, c.start_event_id, \
+           c.started_at, c.at_risk_at, c.due_at, a.breached, a.id \
+         FROM sla_clocks c \
+         CROSS JOIN LATERAL (SELECT c.due_at < $1 AS breached, \
+           CASE WHEN c.due_at < $1 THEN c.breach_event_id ELSE c.at_risk_event_id END AS id) a \
+         WHERE c.status = 'running' AND c.at_risk_at <= $1 \
+           AND NOT (a.id = ANY($2)) \
+           AND NOT EXISTS (SELECT 1 FROM lead_events e WHERE e.event_id = a.id) \
+         ORDER BY CASE WHEN a.breached THEN c.due_at ELSE c.at_risk_at END, a.id \
+         LIMIT $3",
+    )
+    .bind(now)
+    .bind(skip)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DueAlert {
+            tenant_id: r.0,
+            lead_id: r.1,
+            policy_id: r.2,
+            policy_version: r.3,
+            start_event_id: r.4,
+            started_at: r.5,
+            at_risk_at: r.6,
+            due_at: r.7,
+            breached: r.8,
+            event_id: r.9,
+        })
+        .collect())
+}
+
+/// A lead in stage `mql` that nobody owns, with its latest MQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub tenant_id: String,
+    pub lead_id: String,
+    pub region: String,
+    pub industry: String,
+    /// `KA`, `SMB` or empty.
+    pub segment: String,
+    pub channel: String,
+    pub mql_event_id: Uuid,
+    pub mql_at: DateTime<Utc>,
+}
+
+/// Leads currently in `mql` with no owner at all (no team, queue, rep or partner), with the
+/// event of their latest transition into `mql`; oldest MQL first, at most `limit`.
+pub async fn routing_candidates(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<Candidate>, StoreError> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Uuid,
+        DateTime<Utc>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT l.tenant_id, l.lead_id, l.region, l.industry, l.segment, l.channel, \
+           t.event_id, t.at \
+         FROM leads l \
+         CROSS JOIN LATERAL (SELECT t.event_id, t.at FROM stage_transitions t \
+           WHERE t.tenant_id = l.tenant_id AND t.lead_id = l.lead_id AND t.to_stage = 'mql' \
+           ORDER BY t.seq DESC LIMIT 1) t \
+         WHERE l.stage = 'mql' AND l.owner_team = '' AND l.owner_queue = '' \
+           AND l.owner_rep_id = '' AND l.owner_partner_id = '' \
+         ORDER BY t.at, t.event_id \
+         LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Candidate {
+            tenant_id: r.0,
+            lead_id: r.1,
+            region: r.2,
+            industry: r.3,
+            segment: r.4,
+            channel: r.5,
+            mql_event_id: r.6,
+            mql_at: r.7,
+        })
+        .collect())
+}
+
+/// A rep's record as the read models show it, over the leads the rep owns now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepStats {
+    /// Median hours from MQL to first follow-up; `None` without such a lead.
+    pub follow_up_median_hours: Option<f64>,
+    /// Mean of `feedback_filled / feedback_required`; `None` when no lead owes feedback.
+    pub feedback_completeness: Option<f64>,
+    /// Share of owned leads that reached SQL; `None` without leads.
+    pub conversion_rate: Option<f64>,
+    /// Owned leads in `mql`, `sql` or `poc`.
+    pub open_leads: i64,
+}
+
+/// The records of the given reps, by `(tenant, rep)`; a rep who owns no lead in a tenant is
+/// absent for it.
+pub async fn rep_stats(
+    conn: &mut PgConnection,
+    reps: &[String],
+) -> Result<HashMap<(String, String), RepStats>, StoreError> {
+    type Row = (String, String, Option<f64>, Option<f64>, Option<f64>, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT tenant_id, owner_rep_id, \
+           percentile_cont(0.5) WITHIN GROUP \
+             (ORDER BY extract(epoch FROM first_follow_up_at - mql_at)::float8 / 3600) \
+             FILTER (WHERE first_follow_up_at >= mql_at), \
+           avg(feedback_filled::float8 / feedback_required) FILTER (WHERE feedback_required > 0), \
+           (count(*) FILTER (WHERE sql_at IS NOT NULL))::float8 / count(*), \
+           count(*) FILTER (WHERE stage IN ('mql', 'sql', 'poc')) \
+         FROM leads WHERE owner_rep_id = ANY($1) \
+         GROUP BY tenant_id, owner_rep_id",
+    )
+    .bind(reps)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                (r.0, r.1),
+                RepStats {
+                    follow_up_median_hours: r.2,
+                    feedback_completeness: r.3,
+                    conversion_rate: r.4,
+                    open_leads: r.5,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Which of `ids` the core projection has applied (`lead_events` rows).
+pub async fn applied(conn: &mut PgConnection, ids: &[Uuid]) -> Result<HashSet<Uuid>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let found: Vec<Uuid> =
+        sqlx::query_scalar("SELECT event_id FROM lead_events WHERE event_id = ANY($1)")
+            .bind(ids)
+            .fetch_all(conn)
+            .await?;
+    Ok(found.into_iter().collect())
+}

@@ -1,0 +1,58 @@
+//! Opt-in SLA worker for a [`TestEnv`] (off by default: other tests count events exactly).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use leadledger_services::sla_worker::{self, SlaConfig, TimeSource};
+use leadledger_sla::PolicySet;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::TestEnv;
+
+/// A running SLA worker task; stopped on [`SlaWorker::stop`] or when dropped.
+pub struct SlaWorker {
+    stop: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SlaWorker {
+    /// Stops it and waits until it has.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for SlaWorker {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl TestEnv {
+    /// Starts an SLA worker on this environment's topic and database, reading "now" from
+    /// `clock`, ticking every 50 ms.
+    pub fn start_sla_worker(
+        &self,
+        policies: PolicySet,
+        clock: Arc<dyn TimeSource>,
+    ) -> anyhow::Result<SlaWorker> {
+        let mut cfg = SlaConfig::new(Arc::new(policies), Duration::from_millis(50));
+        cfg.clock = clock;
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(sla_worker::run(
+            self.store.clone(),
+            leadledger_log::EventProducer::new(&self.log)?,
+            self.log.topic.clone(),
+            cfg,
+            stop.clone(),
+        ));
+        Ok(SlaWorker {
+            stop,
+            task: Some(task),
+        })
+    }
+}
