@@ -31,19 +31,26 @@ type ClockRow = (
     Uuid,                  // breach_event_id
 );
 
+/// lead, policy, start event, started, at risk, due, status.
+type ClockHead = (
+    String,
+    String,
+    Uuid,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    String,
+);
+/// ended, breached, at-risk alert id, breach alert id.
+type ClockEnd = (Option<DateTime<Utc>>, Option<DateTime<Utc>>, Uuid, Uuid);
+/// lead, feedback owed, filled, owner since, owner rep.
+type LeadHandoff = (String, i32, i32, Option<DateTime<Utc>>, String);
+
 async fn stored_clocks(
     env: &TestEnv,
     lead: Option<&str>,
 ) -> anyhow::Result<BTreeMap<String, Vec<ClockRow>>> {
-    let rows: Vec<(
-        String,
-        String,
-        Uuid,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        String,
-    )> = sqlx::query_as(
+    let rows: Vec<ClockHead> = sqlx::query_as(
         "SELECT lead_id, policy_id, start_event_id, started_at, at_risk_at, due_at, status \
              FROM sla_clocks WHERE tenant_id = $1 AND ($2::text IS NULL OR lead_id = $2) \
              ORDER BY lead_id, started_at, start_event_id, policy_id",
@@ -52,7 +59,7 @@ async fn stored_clocks(
     .bind(lead)
     .fetch_all(&env.store.pool)
     .await?;
-    let ends: Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>, Uuid, Uuid)> = sqlx::query_as(
+    let ends: Vec<ClockEnd> = sqlx::query_as(
         "SELECT ended_at, breached_at, at_risk_event_id, breach_event_id \
          FROM sla_clocks WHERE tenant_id = $1 AND ($2::text IS NULL OR lead_id = $2) \
          ORDER BY lead_id, started_at, start_event_id, policy_id",
@@ -160,7 +167,7 @@ async fn clocks_and_feedback_of_a_simulated_quarter_equal_the_pure_functions() -
     }
 
     // Feedback completeness and the owner's start, per lead.
-    let rows: Vec<(String, i32, i32, Option<DateTime<Utc>>, String)> = sqlx::query_as(
+    let rows: Vec<LeadHandoff> = sqlx::query_as(
         "SELECT lead_id, feedback_required, feedback_filled, owner_since, owner_rep_id \
          FROM leads WHERE tenant_id = $1",
     )
