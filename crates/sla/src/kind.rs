@@ -6,7 +6,6 @@
 //!
 //! | kind | matches |
 //! |---|---|
-//! | `handed_off` | `HandedOff`, or leadledger's own `LeadRouted` |
 //! | `handed_off_to_partner` | `HandedOff` / `LeadRouted` whose owner has a non-empty `partner_id` |
 //! | `partner_accepted` | `SalesAccepted` while the lead's owner is a partner |
 //! | `partner_rejected` | `SalesRejected` while the lead's owner is a partner |
@@ -113,8 +112,10 @@ impl EventKind {
             | (Payload::Recycled { .. }, EventKind::Recycled)
             | (Payload::Disqualified { .. }, EventKind::Disqualified) => true,
             (Payload::HandedOff(o), EventKind::HandedOffToPartner) => !o.partner_id.is_empty(),
-            // leadledger's own routing is a hand-off like one a CRM reports.
-            (Payload::LeadRouted(_), EventKind::HandedOff) => true,
+            // leadledger's own routing to a partner is a partner hand-off. It is not a plain
+            // `handed_off`: routing answers an MQL at the MQL's instant, and a clock that starts
+            // on "MQL or hand-off" must keep the MQL as its start (its alert ids derive from
+            // it), whichever of the two ids sorts first.
             (Payload::LeadRouted(r), EventKind::HandedOffToPartner) => {
                 !r.owner.partner_id.is_empty()
             }
