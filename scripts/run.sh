@@ -37,6 +37,8 @@ for _ in $(seq 1 600); do
 done
 echo "run: leadledger serving on $LEADLEDGER_SERVER_LISTEN (log: $state/serve.log)"
 
-"$bin" simulate --seed "$SEED" --leads "$LEADS" --token-out "$state/token" >/dev/null
+"$bin" simulate --seed "$SEED" --leads "$LEADS" --token-out "$state/token" \
+  --as-of-out "$state/as_of" >/dev/null
 echo
-"$bin" report --attribution --token-file "$state/token"
+# SLA clocks are evaluated at the end of the simulated quarter, not at today's date.
+"$bin" report --attribution --sla --as-of "$(cat "$state/as_of")" --token-file "$state/token"

@@ -8,6 +8,7 @@
 
 mod config;
 mod report;
+mod report_sla;
 mod serve;
 mod simulate;
 

@@ -1,4 +1,5 @@
-//! `leadledger report`: the funnel by channel, as a table a person reads.
+//! `leadledger report`: the funnel by channel, as a table a person reads; with `--attribution`
+//! revenue under every model, with `--sla` the hand-off sections (`report_sla`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,6 +30,12 @@ pub struct Args {
     /// Also print signed revenue by channel under every attribution model, side by side.
     #[arg(long)]
     attribution: bool,
+    /// Also print SLA compliance, the rep leaderboard and partner leakage.
+    #[arg(long)]
+    sla: bool,
+    /// The instant SLA clocks are evaluated at (RFC 3339); default now.
+    #[arg(long)]
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
@@ -108,6 +115,21 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
                 .into_inner();
             print!("\n{}", render_grouped(&r, name));
         }
+    }
+    if args.sla {
+        let channel = tonic::transport::Channel::from_shared(addr.clone())?
+            .connect()
+            .await
+            .with_context(|| format!("connecting to {addr}"))?;
+        let as_of = args.as_of.unwrap_or_else(chrono::Utc::now);
+        crate::report_sla::run(
+            channel,
+            &args.tenant,
+            &token,
+            as_of,
+            Duration::from_secs(args.wait_secs),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -39,6 +39,9 @@ pub struct Args {
     /// Write the final consistency token here (for `report --token-file`).
     #[arg(long)]
     token_out: Option<PathBuf>,
+    /// Write the end of the simulated quarter here, RFC 3339 (for `report --as-of`).
+    #[arg(long)]
+    as_of_out: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -56,6 +59,10 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
         tenant: args.tenant.clone(),
         ..SimConfig::default()
     });
+    if let Some(path) = &args.as_of_out {
+        let as_of = SimConfig::default().as_of.to_rfc3339();
+        std::fs::write(path, as_of).with_context(|| format!("writing {}", path.display()))?;
+    }
     let total = sim.deliveries.len();
     eprintln!(
         "simulate: {} leads, {} deliveries ({} distinct facts) for tenant {:?} → {addr}",

@@ -1,4 +1,4 @@
-//! `SlaService`: the SLA report at an instant, partner leakage, and (in [`crate::sla_watch`])
+//! `SlaService`: the SLA report at an instant, partner leakage, the rep leaderboard, and (in [`crate::sla_watch`])
 //! the live alert stream. All of it reads the read models the projector keeps
 //! (`sla_clocks`, `leads`, `lead_events`); the SQL is in `leadledger_store::sla_queries`.
 
@@ -7,6 +7,7 @@ use leadledger_api::convert::{owner_to_proto, time_from_proto, time_to_proto};
 use leadledger_api::pb::{self, sla_service_server::SlaService};
 use leadledger_api::ApiError;
 use leadledger_domain::event::Owner;
+use leadledger_store::reps;
 use leadledger_store::sla_queries::{self, AttentionCursor, ClockFilter, SlaDimension};
 use tonic::{Request, Response, Status};
 
@@ -211,6 +212,57 @@ impl SlaService for SlaSvc {
         request: Request<pb::WatchSlaRequest>,
     ) -> Result<Response<Self::WatchSlaStream>, Status> {
         Ok(Response::new(crate::sla_watch::watch(self, request)?))
+    }
+
+    async fn rep_leaderboard(
+        &self,
+        request: Request<pb::RepLeaderboardRequest>,
+    ) -> Result<Response<pb::RepLeaderboardResponse>, Status> {
+        let r = request.get_ref();
+        let tenant = self
+            .query
+            .admit(&request, &r.tenant_id, &r.consistency_token)
+            .await?;
+        let as_of = time_or("as_of", r.as_of.as_ref(), Some(Utc::now()))?.unwrap_or_default();
+        let policy = if r.policy_id.is_empty() {
+            "mql-follow-up"
+        } else {
+            r.policy_id.as_str()
+        };
+        let pool = &self.query.store().pool;
+        let currency = if r.currency.is_empty() {
+            reps::main_currency(pool, &tenant)
+                .await
+                .map_err(db_error)?
+                .unwrap_or_default()
+        } else if r.currency.len() == 3 && r.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            r.currency.clone()
+        } else {
+            return Err(ApiError::invalid_field("currency", "must be an ISO 4217 code").into());
+        };
+        let lines = reps::leaderboard(pool, &tenant, as_of, policy, &currency)
+            .await
+            .map_err(db_error)?;
+        Ok(Response::new(pb::RepLeaderboardResponse {
+            as_of: Some(time_to_proto(as_of)),
+            currency,
+            reps: lines
+                .into_iter()
+                .map(|l| pb::RepLine {
+                    compliance_pct: l.compliance().map(|c| 100.0 * c),
+                    feedback_pct: l.feedback.map(|f| 100.0 * f),
+                    median_follow_up_hours: l.median_hours,
+                    rep_id: l.rep_id,
+                    team: l.team,
+                    leads: l.leads,
+                    sqls: l.sqls,
+                    signed: l.signed,
+                    revenue_minor: l.revenue_minor,
+                    clocks: l.clocks,
+                    met: l.met,
+                })
+                .collect(),
+        }))
     }
 
     async fn partner_leakage(

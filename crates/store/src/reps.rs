@@ -58,3 +58,15 @@ pub async fn leaderboard(
         .fetch_all(pool)
         .await?)
 }
+
+/// The currency most of the tenant's signed leads are in (ties: alphabetical); `None`
+/// when nothing is signed.
+pub async fn main_currency(pool: &PgPool, tenant: &str) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT signed_currency FROM leads WHERE tenant_id = $1 AND max_rank >= 5 \
+         GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+    )
+    .bind(tenant)
+    .fetch_optional(pool)
+    .await?)
+}
