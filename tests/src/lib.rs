@@ -64,6 +64,8 @@ pub struct TestEnv {
     pub addr: SocketAddr,
     /// Batch size of projectors started from now on.
     pub projector_batch_max: usize,
+    /// Policy sets of projectors started from now on (default: the shipped defaults).
+    pub derive: std::sync::Arc<leadledger_store::handoff::Derivations>,
     server_stop: CancellationToken,
     server: Option<JoinHandle<()>>,
     projector_stop: CancellationToken,
@@ -126,6 +128,7 @@ impl TestEnv {
             store,
             addr,
             projector_batch_max: 2000,
+            derive: Default::default(),
             server_stop,
             server: Some(server),
             projector_stop: CancellationToken::new(),
@@ -149,6 +152,7 @@ impl TestEnv {
         self.projector_stop = CancellationToken::new();
         let mut cfg = ProjectorConfig::new(self.log.clone());
         cfg.batch_max = self.projector_batch_max;
+        cfg.derive = self.derive.clone();
         let store = self.store.clone();
         let stop = self.projector_stop.clone();
         self.projector = Some(tokio::spawn(async move {

@@ -40,7 +40,10 @@ impl TestEnv {
         policies: PolicySet,
         clock: Arc<dyn TimeSource>,
     ) -> anyhow::Result<SlaWorker> {
-        let mut cfg = SlaConfig::new(Arc::new(policies), Duration::from_millis(50));
+        let mut cfg = SlaConfig::new(
+            Arc::new(leadledger_sla::TenantPolicies::single(policies)),
+            Duration::from_millis(50),
+        );
         cfg.clock = clock;
         let stop = CancellationToken::new();
         let task = tokio::spawn(sla_worker::run(

@@ -281,3 +281,70 @@ async fn late_facts_turn_a_breach_into_met_late_then_met() -> anyhow::Result<()>
     assert_eq!((c.5.as_str(), c.6, c.7), ("met", Some(at(3, 3, 11)), None));
     env.cleanup().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_tenant_is_measured_with_its_own_calendar() -> anyhow::Result<()> {
+    // Shanghai: 09:00–12:00 and 13:00–18:00 local (UTC+8), the rest as the defaults.
+    let shanghai = r#"
+version = 1
+[calendar]
+time_zone = "Asia/Shanghai"
+[calendar.hours]
+mon = ["09:00-12:00", "13:00-18:00"]
+tue = ["09:00-12:00", "13:00-18:00"]
+wed = ["09:00-12:00", "13:00-18:00"]
+thu = ["09:00-12:00", "13:00-18:00"]
+fri = ["09:00-12:00", "13:00-18:00"]
+[[policy]]
+id = "mql-follow-up"
+start = ["mql_qualified", "handed_off"]
+target = ["follow_up_logged"]
+allowance = "24h"
+business_time = true
+"#;
+    let sh = PolicySet::from_toml(shanghai)?;
+    let mut env = TestEnv::start(2).await?;
+    env.stop_projector().await?;
+    let mut tenants = leadledger_sla::TenantPolicies::default();
+    tenants.tenants.insert("sh".into(), sh.clone());
+    env.derive = std::sync::Arc::new(leadledger_store::handoff::Derivations { sla: tenants });
+    env.start_projector();
+
+    let mql_at = at(3, 2, 10);
+    let mut ingest = env.ingest().await?;
+    for tenant in ["acme", "sh"] {
+        append(
+            &mut ingest,
+            tenant,
+            vec![
+                captured("l1", "c1", at(3, 2, 9), "webinar"),
+                mql("l1", "m1", mql_at),
+            ],
+        )
+        .await?;
+    }
+    env.wait_caught_up(Duration::from_secs(30)).await?;
+    let due: BTreeMap<String, DateTime<Utc>> = sqlx::query_as(
+        "SELECT tenant_id, due_at FROM sla_clocks WHERE policy_id = 'mql-follow-up'",
+    )
+    .fetch_all(&env.store.pool)
+    .await?
+    .into_iter()
+    .collect();
+    let defaults = PolicySet::defaults();
+    let want = |set: &PolicySet| {
+        set.get("mql-follow-up")
+            .expect("policy")
+            .due_at(&set.calendar, mql_at)
+    };
+    assert_eq!(due["acme"], want(&defaults));
+    assert_eq!(due["sh"], want(&sh));
+    assert_ne!(due["acme"], due["sh"], "the calendars differ");
+    // Only the Shanghai tenant's file applies to it: it has one policy, acme has five.
+    let policies: Vec<(String, i64)> =
+        sqlx::query_as("SELECT tenant_id, count(*) FROM sla_clocks GROUP BY 1 ORDER BY 1")
+            .fetch_all(&env.store.pool)
+            .await?;
+    assert_eq!(policies, vec![("acme".into(), 2), ("sh".into(), 1)]);
+    env.cleanup().await
+}

@@ -12,7 +12,7 @@ use std::time::Duration;
 use leadledger_attribution::precompute::ModelSet;
 use leadledger_attribution::{Model, PositionWeights};
 use leadledger_log::LogConfig;
-use leadledger_sla::PolicySet;
+use leadledger_sla::{PolicySet, TenantPolicies};
 
 /// Every key, its default and what it means (printed by `leadledger config`).
 pub const KEYS: &[(&str, &str, &str)] = &[
@@ -81,6 +81,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "sla.policy_file",
         "",
         "SLA policies, business calendar, feedback requirements and routing (TOML, docs/SLA.md); empty: the shipped defaults",
+    ),
+    (
+        "sla.tenant_policy_files",
+        "",
+        "tenants with their own policy file (calendar, policies, feedback, routing): tenant=path,tenant2=path; the others use sla.policy_file",
     ),
     (
         "sla.tick_ms",
@@ -195,8 +200,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// The precomputed attribution models (changing them re-projects every credit).
     pub attribution: ModelSet,
-    /// SLA policies, calendar, feedback requirements and routing, validated at start.
-    pub sla: PolicySet,
+    /// SLA policies, calendar, feedback requirements and routing per tenant, validated at
+    /// start.
+    pub sla: TenantPolicies,
     /// The SLA worker's scan interval.
     pub sla_tick: Duration,
 }
@@ -263,7 +269,10 @@ impl Config {
                 &custom_models(&get("attribution.custom_models"))?,
             )
             .map_err(|e| ConfigError(format!("attribution: {e}")))?,
-            sla: policy_file(&get("sla.policy_file"))?,
+            sla: TenantPolicies {
+                default: policy_file("sla.policy_file", &get("sla.policy_file"))?,
+                tenants: tenant_policy_files(&get("sla.tenant_policy_files"))?,
+            },
             sla_tick: Duration::from_millis(number(
                 "sla.tick_ms",
                 &get("sla.tick_ms"),
@@ -276,13 +285,33 @@ impl Config {
 
 /// The policy file, or the shipped defaults when none is named. A bad file is refused with
 /// the file's path and the policy and field at fault.
-fn policy_file(path: &str) -> Result<PolicySet, ConfigError> {
+fn policy_file(key: &str, path: &str) -> Result<PolicySet, ConfigError> {
     if path.is_empty() {
         return Ok(PolicySet::defaults());
     }
     let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError(format!("sla.policy_file: reading {path}: {e}")))?;
-    PolicySet::from_toml(&text).map_err(|e| ConfigError(format!("sla.policy_file: {path}: {e}")))
+        .map_err(|e| ConfigError(format!("{key}: reading {path}: {e}")))?;
+    PolicySet::from_toml(&text).map_err(|e| ConfigError(format!("{key}: {path}: {e}")))
+}
+
+/// `tenant=path,tenant2=path`: each file read and validated like `sla.policy_file`.
+fn tenant_policy_files(v: &str) -> Result<BTreeMap<String, PolicySet>, ConfigError> {
+    const KEY: &str = "sla.tenant_policy_files";
+    let mut out = BTreeMap::new();
+    for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (tenant, path) = part
+            .split_once('=')
+            .map(|(t, p)| (t.trim(), p.trim()))
+            .filter(|(t, p)| !t.is_empty() && !p.is_empty())
+            .ok_or_else(|| ConfigError(format!("{KEY}: {part:?} is not tenant=path")))?;
+        let set = policy_file(&format!("{KEY}[{tenant}]"), path)?;
+        if out.insert(tenant.to_string(), set).is_some() {
+            return Err(ConfigError(format!(
+                "{KEY}: tenant {tenant:?} is listed twice"
+            )));
+        }
+    }
+    Ok(out)
 }
 
 /// `name:first=4000,last=4000,others=2000;name2:...` (weights in basis points, summing to
@@ -415,6 +444,49 @@ mod tests {
         assert!(e.to_string().contains("kafka.brokerz"), "{e}");
         let e = File::parse("not toml [").unwrap_err();
         assert!(e.to_string().contains("configuration"));
+    }
+
+    #[test]
+    fn tenants_get_their_own_policy_files_and_bad_ones_are_named() {
+        let dir = std::env::temp_dir().join(format!("ll-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("sh.toml");
+        std::fs::write(
+            &good,
+            "version = 1\n[calendar]\ntime_zone = \"Asia/Shanghai\"\n",
+        )
+        .unwrap();
+        let bad = dir.join("bad.toml");
+        std::fs::write(
+            &bad,
+            "version = 1\n[calendar]\ntime_zone = \"Asia/Shangai\"\n",
+        )
+        .unwrap();
+        let c = Config::resolve(&[&pairs(&[(
+            "sla.tenant_policy_files",
+            &format!("sh={}", good.display()),
+        )])])
+        .unwrap();
+        assert_eq!(
+            c.sla.for_tenant("sh").calendar.tz().to_string(),
+            "Asia/Shanghai"
+        );
+        assert_eq!(c.sla.for_tenant("acme"), &PolicySet::defaults());
+        let e = Config::resolve(&[&pairs(&[(
+            "sla.tenant_policy_files",
+            &format!("acme={}", bad.display()),
+        )])])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("sla.tenant_policy_files[acme]") && e.contains("Shangai"),
+            "{e}"
+        );
+        let e = Config::resolve(&[&pairs(&[("sla.tenant_policy_files", "acme")])])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tenant=path"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

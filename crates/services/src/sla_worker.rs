@@ -39,7 +39,7 @@ use leadledger_api::pb;
 use leadledger_domain::event::{SlaAlert, SourceRef};
 use leadledger_domain::{Event, Payload, SCHEMA_VERSION};
 use leadledger_log::{EventProducer, LogError};
-use leadledger_sla::PolicySet;
+use leadledger_sla::TenantPolicies;
 use leadledger_store::checkpoints::{self, CORE};
 use leadledger_store::sla_worker::{self, DueAlert, LOCK_KEY};
 use leadledger_store::{Store, StoreError};
@@ -90,7 +90,8 @@ impl TimeSource for ManualClock {
 /// Settings of the SLA worker.
 #[derive(Clone)]
 pub struct SlaConfig {
-    pub policies: Arc<PolicySet>,
+    /// Each tenant's policy set (its `[routing]` decides whether and how it routes).
+    pub policies: Arc<TenantPolicies>,
     /// Pause between two ticks (`sla.tick_ms`).
     pub tick: Duration,
     pub clock: Arc<dyn TimeSource>,
@@ -101,7 +102,7 @@ pub struct SlaConfig {
 
 impl SlaConfig {
     /// Wall clock, 500 per tick.
-    pub fn new(policies: Arc<PolicySet>, tick: Duration) -> Self {
+    pub fn new(policies: Arc<TenantPolicies>, tick: Duration) -> Self {
         Self {
             policies,
             tick,
@@ -260,12 +261,14 @@ impl Worker<'_> {
         }
         let skip: Vec<Uuid> = self.pending.keys().copied().collect();
         let alerts = sla_worker::due_alerts(&mut tx, now, &skip, self.cfg.chunk).await?;
-        let routings = match &self.cfg.policies.routing {
-            Some(setup) => {
-                route::decide(&mut tx, setup, &self.pending, self.cfg.chunk, now).await?
-            }
-            None => Vec::new(),
-        };
+        let routings = route::decide(
+            &mut tx,
+            &self.cfg.policies,
+            &self.pending,
+            self.cfg.chunk,
+            now,
+        )
+        .await?;
         tx.commit().await?;
 
         let mut out = TickOutcome::default();

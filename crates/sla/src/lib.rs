@@ -16,6 +16,7 @@
 //! - [`config`]: the versioned TOML policy file and its errors.
 //! - [`clock`]: clock states of a lead at `now` ([`evaluate`]).
 //! - [`routing`]: first-match assignment rules and weighted, seeded rep rotation.
+//! - [`tenants`]: a policy set per tenant (own calendar, policies, routing) or the default.
 //! - [`feedback`]: required feedback fields per stage, completeness per lead and per rep.
 
 pub mod calendar;
@@ -25,6 +26,7 @@ pub mod feedback;
 pub mod kind;
 pub mod policy;
 pub mod routing;
+pub mod tenants;
 
 pub use calendar::{BusinessCalendar, CalendarError, CalendarSpec, WorkInterval};
 pub use clock::{evaluate, Clock, ClockState};
@@ -35,3 +37,4 @@ pub use policy::{PolicySet, Scope, SlaPolicy, Trigger};
 pub use routing::{
     assign, Assignment, RepConfig, RepRecord, RoutingRules, RoutingSetup, Rule, Target,
 };
+pub use tenants::TenantPolicies;

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use leadledger_domain::event::OwnershipMode;
 use leadledger_domain::{fold_with, ids, ownership, Event, LeadState, Payload};
-use leadledger_sla::{evaluate, ClockState, PolicySet};
+use leadledger_sla::{evaluate, ClockState, PolicySet, TenantPolicies};
 use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
@@ -21,19 +21,18 @@ use uuid::Uuid;
 use crate::projection::Record;
 use crate::StoreError;
 
-/// What the projector derives read models with. Changing it changes `sla_clocks` and the
-/// feedback columns of leads re-folded afterwards; `leadledger rebuild` into a fresh
-/// database recomputes every lead.
-#[derive(Debug, Clone)]
+/// What the projector derives read models with: each tenant's policy set. Changing it
+/// changes `sla_clocks` and the feedback columns of leads re-folded afterwards; a replay
+/// into a fresh database recomputes every lead.
+#[derive(Debug, Clone, Default)]
 pub struct Derivations {
-    pub sla: PolicySet,
+    pub sla: TenantPolicies,
 }
 
-impl Default for Derivations {
-    fn default() -> Self {
-        Derivations {
-            sla: PolicySet::defaults(),
-        }
+impl Derivations {
+    /// The policy set of `tenant`.
+    pub fn policies(&self, tenant: &str) -> &PolicySet {
+        self.sla.for_tenant(tenant)
     }
 }
 
@@ -184,9 +183,10 @@ impl<'a> ClockRows<'a> {
         state: &LeadState,
     ) {
         self.replaced.entry(tenant).or_default().push(lead);
+        let set = d.policies(tenant);
         let clocks = evaluate(
-            &d.sla.policies,
-            &d.sla.calendar,
+            &set.policies,
+            &set.calendar,
             events,
             state,
             DateTime::<Utc>::MAX_UTC,

@@ -219,7 +219,7 @@ async fn refold(
     let (mut stale_tenants, mut stale_leads) = (Vec::new(), Vec::new());
     for ((tenant, lead), events) in &timelines {
         let st = fold_with(events, &granted);
-        let feedback = lead_feedback(events, &derive.sla.feedback);
+        let feedback = lead_feedback(events, &derive.policies(tenant).feedback);
         lead_rows.push(lead_row(tenant, lead, &st, &feedback));
         new_cells.push(LeadCell::of_state(tenant, &st));
         clocks.push_lead(derive, tenant, lead, events, &st);

@@ -107,10 +107,22 @@ pub struct Candidate {
     pub mql_at: DateTime<Utc>,
 }
 
-/// Leads currently in `mql` with no owner at all (no team, queue, rep or partner), with the
-/// event of their latest transition into `mql`; oldest MQL first, at most `limit`.
+/// Which tenants route: every tenant but some (the default policy set routes), plus some
+/// listed ones (their own set routes).
+#[derive(Debug, Clone, Copy)]
+pub struct RoutingTenants<'a> {
+    /// `Some(excluded)`: every tenant except these.
+    pub all_but: Option<&'a [String]>,
+    /// These tenants.
+    pub only: &'a [String],
+}
+
+/// Leads of routing tenants currently in `mql` with no owner at all (no team, queue, rep or
+/// partner), with the event of their latest transition into `mql`; oldest MQL first, at most
+/// `limit`.
 pub async fn routing_candidates(
     conn: &mut PgConnection,
+    tenants: &RoutingTenants<'_>,
     limit: i64,
 ) -> Result<Vec<Candidate>, StoreError> {
     type Row = (
@@ -132,10 +144,14 @@ pub async fn routing_candidates(
            ORDER BY t.seq DESC LIMIT 1) t \
          WHERE l.stage = 'mql' AND l.owner_team = '' AND l.owner_queue = '' \
            AND l.owner_rep_id = '' AND l.owner_partner_id = '' \
+           AND (l.tenant_id = ANY($2) OR ($3 AND NOT l.tenant_id = ANY($4))) \
          ORDER BY t.at, t.event_id \
          LIMIT $1",
     )
     .bind(limit)
+    .bind(tenants.only)
+    .bind(tenants.all_but.is_some())
+    .bind(tenants.all_but.unwrap_or(&[]))
     .fetch_all(conn)
     .await?;
     Ok(rows

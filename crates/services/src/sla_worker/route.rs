@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use leadledger_domain::event::{Routing, Segment};
 use leadledger_domain::{ids, Event, Payload};
 use leadledger_sla::routing::{LeadFacts, SkipReason};
-use leadledger_sla::{assign, RepRecord, RoutingSetup};
+use leadledger_sla::{assign, RepRecord, TenantPolicies};
 use leadledger_store::sla_worker::{self, Candidate, RepStats};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -32,18 +32,30 @@ pub fn routed_event_id(mql_event_id: Uuid) -> Uuid {
 /// Returns each `LeadRouted` event with the rep it gave the lead to.
 pub(super) async fn decide(
     conn: &mut PgConnection,
-    setup: &RoutingSetup,
+    policies: &TenantPolicies,
     pending: &HashMap<Uuid, Pending>,
     chunk: i64,
     now: DateTime<Utc>,
 ) -> Result<Vec<(Event, Option<String>)>, SlaError> {
+    let (default_routes, routing, not_routing) = policies.routing_tenants();
+    if !default_routes && routing.is_empty() {
+        return Ok(Vec::new());
+    }
     // Leads routed but not applied yet still look unowned: look past them.
     let in_flight = pending
         .values()
         .filter(|p| matches!(p, Pending::Routed { .. }))
         .count();
     let limit = chunk.saturating_add(i64::try_from(in_flight).unwrap_or(i64::MAX));
-    let candidates = sla_worker::routing_candidates(conn, limit).await?;
+    let candidates = sla_worker::routing_candidates(
+        conn,
+        &sla_worker::RoutingTenants {
+            all_but: default_routes.then_some(not_routing.as_slice()),
+            only: &routing,
+        },
+        limit,
+    )
+    .await?;
     let ids: Vec<Uuid> = candidates
         .iter()
         .map(|c| routed_event_id(c.mql_event_id))
@@ -59,7 +71,13 @@ pub(super) async fn decide(
         return Ok(Vec::new());
     }
 
-    let roster: Vec<String> = setup.reps.iter().map(|r| r.rep_id.clone()).collect();
+    let mut roster: Vec<String> = todo
+        .iter()
+        .filter_map(|(c, _)| policies.for_tenant(&c.tenant_id).routing.as_ref())
+        .flat_map(|s| s.reps.iter().map(|r| r.rep_id.clone()))
+        .collect();
+    roster.sort();
+    roster.dedup();
     let stats = sla_worker::rep_stats(conn, &roster).await?;
     // Open leads the read models do not show yet: routed earlier (pending) or in this tick.
     let mut extra: HashMap<(String, String), u32> = HashMap::new();
@@ -75,6 +93,9 @@ pub(super) async fn decide(
 
     let mut out = Vec::with_capacity(todo.len());
     for (c, id) in todo {
+        let Some(setup) = policies.for_tenant(&c.tenant_id).routing.as_ref() else {
+            continue;
+        };
         let records: Vec<RepRecord> = setup
             .reps
             .iter()
