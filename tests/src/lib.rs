@@ -396,6 +396,46 @@ pub async fn produce_raw(
 }
 
 impl TestEnv {
+    /// Re-projects the whole topic into a fresh database (`tag` names it) with a new consumer
+    /// group and this env's derivations, waits until its checkpoints reach the topic's end,
+    /// stops that projector and returns the database: the "replay from offset 0" every
+    /// replay test compares with the live read models.
+    pub async fn replay(&mut self, tag: &str) -> anyhow::Result<Store> {
+        let (_, fresh) = self.extra_database(tag).await?;
+        let mut cfg = ProjectorConfig::new(self.log.clone());
+        cfg.group = format!("replay-{}", unique());
+        cfg.derive = self.derive.clone();
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(projector::run(cfg, fresh.clone(), stop.clone()));
+        let ends = self.end_offsets(&self.log.topic)?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let cps = leadledger_store::checkpoints::load(
+                &fresh.pool,
+                leadledger_store::checkpoints::CORE,
+                &self.log.topic,
+            )
+            .await?;
+            let done = ends
+                .iter()
+                .enumerate()
+                .all(|(p, e)| *e == 0 || i32::try_from(p).is_ok_and(|p| cps.get(&p) == Some(e)));
+            if done {
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "replay checkpoints {cps:?} never reached {ends:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop.cancel();
+        task.await??;
+        Ok(fresh)
+    }
+}
+
+impl TestEnv {
     /// Waits until the projector's checkpoint of every partition of the events topic has
     /// reached the topic's end offset (every record, duplicates and dead letters included,
     /// has been dealt with). Database errors while polling (a connection killed by a test)

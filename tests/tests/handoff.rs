@@ -136,39 +136,6 @@ async fn ownership_rows(store: &leadledger_store::Store) -> anyhow::Result<Vec<S
     Ok(out)
 }
 
-/// Re-projects the whole topic into a fresh database with a new consumer group.
-async fn replay(env: &mut TestEnv) -> anyhow::Result<leadledger_store::Store> {
-    let (_, fresh) = env.extra_database("replay").await?;
-    let mut cfg = leadledger_services::projector::ProjectorConfig::new(env.log.clone());
-    cfg.group = format!("replay-{}", leadledger_e2e::unique());
-    let stop = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(leadledger_services::projector::run(
-        cfg,
-        fresh.clone(),
-        stop.clone(),
-    ));
-    let ends = env.end_offsets(&env.log.topic)?;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let cps = leadledger_store::checkpoints::load(&fresh.pool, "core", &env.log.topic).await?;
-        if ends
-            .iter()
-            .enumerate()
-            .all(|(p, e)| *e == 0 || cps.get(&i32::try_from(p).unwrap()) == Some(e))
-        {
-            break;
-        }
-        anyhow::ensure!(
-            std::time::Instant::now() < deadline,
-            "replay checkpoints {cps:?} never reached {ends:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    stop.cancel();
-    task.await??;
-    Ok(fresh)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_claims_have_one_winner_and_a_replay_decides_the_same() -> anyhow::Result<()> {
     let mut env = TestEnv::start(3).await?;
@@ -246,7 +213,7 @@ async fn concurrent_claims_have_one_winner_and_a_replay_decides_the_same() -> an
     env.wait_caught_up(Duration::from_secs(30)).await?;
     env.stop_projector().await?;
     let live = ownership_rows(&env.store).await?;
-    let fresh = replay(&mut env).await?;
+    let fresh = env.replay("replay").await?;
     let replayed = ownership_rows(&fresh).await?;
     assert_eq!(live.len(), 6 + 2);
     assert_eq!(live, replayed);

@@ -429,19 +429,7 @@ async fn mqls_are_routed_by_rule_and_weighted_rotation_and_replay_identically() 
     // Replay the topic into a fresh database: the same owners and the same audit rows.
     let live = owners_and_audit(&env.store).await?;
     env.stop_projector().await?;
-    let (_, fresh) = env.extra_database("routing-replay").await?;
-    let mut cfg = leadledger_services::projector::ProjectorConfig::new(env.log.clone());
-    cfg.group = format!("replay-{}", leadledger_e2e::unique());
-    let stop = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(leadledger_services::projector::run(
-        cfg,
-        fresh.clone(),
-        stop.clone(),
-    ));
-    let total = count(&env.store, "SELECT count(*) FROM lead_events").await?;
-    wait_count(&fresh, "SELECT count(*) FROM lead_events", total).await?;
-    stop.cancel();
-    task.await??;
+    let fresh = env.replay("routing-replay").await?;
     let replayed = owners_and_audit(&fresh).await?;
     assert!(live.len() > w.routed * 2, "{} rows", live.len());
     assert_eq!(live, replayed, "owners and audit rows after replay");

@@ -436,48 +436,7 @@ async fn replay_from_offset_zero_into_a_fresh_database_gives_identical_rows() ->
     let live = dump_read_models(&env.store).await?;
     let live_credits = leadledger_e2e::dump_credits(&env.store).await?;
 
-    let (_, fresh) = env.extra_database("replay").await?;
-    let mut cfg = leadledger_services::projector::ProjectorConfig::new(env.log.clone());
-    cfg.group = format!("replay-{}", leadledger_e2e::unique());
-    let stop = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(leadledger_services::projector::run(
-        cfg,
-        fresh.clone(),
-        stop.clone(),
-    ));
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_events")
-            .fetch_one(&fresh.pool)
-            .await?;
-        if n == total {
-            break;
-        }
-        anyhow::ensure!(
-            std::time::Instant::now() < deadline,
-            "replay applied only {n}/{total}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // Let it finish the batch that moved the checkpoint.
-    let ends = env.end_offsets(&env.log.topic)?;
-    loop {
-        let cps = leadledger_store::checkpoints::load(&fresh.pool, "core", &env.log.topic).await?;
-        if ends
-            .iter()
-            .enumerate()
-            .all(|(p, e)| *e == 0 || cps.get(&i32::try_from(p).unwrap()) == Some(e))
-        {
-            break;
-        }
-        anyhow::ensure!(
-            std::time::Instant::now() < deadline,
-            "checkpoints {cps:?} never reached {ends:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    stop.cancel();
-    task.await??;
+    let fresh = env.replay("replay").await?;
     let replayed = dump_read_models(&fresh).await?;
     let only_live: Vec<_> = live
         .iter()
