@@ -580,6 +580,19 @@ impl Postgres {
     }
 }
 
+impl Postgres {
+    fn wait_gone_blocking(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while !processes_in(&self.data).is_empty() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         if let Some(pid) = self.proc.pid() {
@@ -589,6 +602,25 @@ impl Drop for Postgres {
             sigkill(pid);
         }
         drop(self.proc.child.take().map(|mut c| c.wait()));
+        let _ = self.wait_gone_blocking(Duration::from_secs(10));
+        // A SIGKILLed postmaster leaves its System V interlock segment behind (a restart
+        // removes the previous one, the last kill's stays): remove it, by the id that
+        // postmaster.pid records, once nothing is attached.
+        if let Some(id) = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()
+            .and_then(|pid_file| {
+                let line = pid_file.lines().nth(6)?.to_string();
+                line.split_whitespace().nth(1)?.parse::<libc::c_int>().ok()
+            })
+        {
+            // SAFETY: shmid_ds is plain data; shmctl writes it (IPC_STAT) or ignores it.
+            unsafe {
+                let mut ds: libc::shmid_ds = std::mem::zeroed();
+                if libc::shmctl(id, libc::IPC_STAT, &mut ds) == 0 && ds.shm_nattch == 0 {
+                    libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut());
+                }
+            }
+        }
         let _ = std::fs::remove_dir_all(&self.data);
     }
 }
