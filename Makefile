@@ -15,11 +15,12 @@ bench:
 	bash scripts/bench.sh
 
 # The fault scenarios alone (they also run in `make test`); see docs/RELIABILITY.md.
-# kill.rs belongs to the leadledger package: Cargo builds the binary it kills for it.
+# kill.rs and pg_kill.rs belong to the leadledger package: Cargo builds the binary they run
+# for it. pg_kill.rs starts its own PostgreSQL cluster (Debian binaries, /usr/lib/postgresql).
 faults:
 	bash scripts/broker.sh up
 	bash scripts/postgres.sh
-	cargo nextest run -p leadledger-e2e -p leadledger --test faults --test bad_input --test kill
+	cargo nextest run -p leadledger-e2e -p leadledger --test faults --test bad_input --test kill --test pg_kill
 
 # Each cargo-fuzz target for 30 s (`bash scripts/fuzz.sh 600` for longer); see
 # docs/RELIABILITY.md.

@@ -40,6 +40,8 @@ pub struct Proc {
     dir: Option<PathBuf>,
     log: PathBuf,
     child: Option<Child>,
+    /// Runs as this user and group (uid, gid) when set (PostgreSQL refuses to run as root).
+    user: Option<(u32, u32)>,
     /// How many times it was started.
     pub starts: u32,
 }
@@ -54,8 +56,20 @@ impl Proc {
             dir: None,
             log,
             child: None,
+            user: None,
             starts: 0,
         }
+    }
+
+    /// Runs it as `(uid, gid)` (the caller must be root to switch).
+    pub fn run_as(mut self, user: Option<(u32, u32)>) -> Self {
+        self.user = user;
+        self
+    }
+
+    /// The pid of the running child.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
@@ -96,6 +110,10 @@ impl Proc {
         if let Some(d) = &self.dir {
             cmd.current_dir(d);
         }
+        if let Some((uid, gid)) = self.user {
+            use std::os::unix::process::CommandExt as _;
+            cmd.uid(uid).gid(gid);
+        }
         let child = cmd
             .spawn()
             .with_context(|| format!("starting {}: {:?}", self.name, self.command))?;
@@ -107,6 +125,13 @@ impl Proc {
     /// SIGKILLs it and reaps it. Fails if it had already exited on its own (then the kill
     /// proved nothing), quoting the end of its log.
     pub fn kill9(&mut self) -> anyhow::Result<()> {
+        self.kill9_with(|c| Ok(c.kill()?))
+    }
+
+    fn kill9_with(
+        &mut self,
+        kill: impl FnOnce(&mut Child) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         let mut child = self
             .child
             .take()
@@ -118,7 +143,7 @@ impl Proc {
                 self.log_tail(30)
             );
         }
-        child.kill()?; // SIGKILL on Unix
+        kill(&mut child)?; // SIGKILL
         let status = child.wait()?;
         anyhow::ensure!(
             status.signal() == Some(9),
@@ -321,5 +346,281 @@ impl Tansu {
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.proc.spawn()?;
         self.proc.wait_listening(self.addr, START_WITHIN).await
+    }
+}
+
+/// The directory of the PostgreSQL server binaries: `$LEADLEDGER_PG_BIN`, else the newest
+/// `/usr/lib/postgresql/<version>/bin` (Debian's layout) that holds `initdb` and `postgres`.
+pub fn postgres_bin_dir() -> anyhow::Result<PathBuf> {
+    if let Ok(p) = std::env::var("LEADLEDGER_PG_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .context("no /usr/lib/postgresql (Debian's postgresql package; or set LEADLEDGER_PG_BIN)")?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let version: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            (bin.join("initdb").is_file() && bin.join("postgres").is_file())
+                .then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .map(|(_, bin)| bin)
+        .context("no /usr/lib/postgresql/<version>/bin with initdb and postgres")
+}
+
+/// `(uid, gid)` of the `postgres` user when this process runs as root (the server refuses
+/// to run as root), `None` otherwise (the server runs as the current user).
+fn postgres_user() -> anyhow::Result<Option<(u32, u32)>> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(None);
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd")?;
+    let line = passwd
+        .lines()
+        .find(|l| l.starts_with("postgres:"))
+        .context("running as root and there is no `postgres` user to run PostgreSQL as")?;
+    let fields: Vec<&str> = line.split(':').collect();
+    anyhow::ensure!(fields.len() >= 4, "odd /etc/passwd line: {line}");
+    Ok(Some((fields[2].parse()?, fields[3].parse()?)))
+}
+
+/// Pids of the live (not zombie) processes whose working directory is `dir`. A PostgreSQL
+/// server's processes all run in its data directory (the postmaster changes into it, every
+/// backend and background process inherits that), and they cannot be found by process group
+/// (each child calls `setsid`) nor by parent once the postmaster is gone (orphans are
+/// re-parented). Another cluster on the machine has another data directory.
+fn processes_in(dir: &Path) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            if std::fs::read_link(e.path().join("cwd")).ok()? != dir {
+                return None;
+            }
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // "pid (comm) state ...": comm may hold spaces and parentheses.
+            let state = stat[stat.rfind(')')? + 2..].split(' ').next()?;
+            (state != "Z").then_some(pid)
+        })
+        .collect()
+}
+
+fn sigkill(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// A private PostgreSQL cluster for one test: `initdb` into `dir/data` (on disk, trust
+/// authentication, user `postgres`), the server on a free port of 127.0.0.1 with its socket
+/// in `dir`, `fsync = on`, as the `postgres` user when the test runs as root. Dropping it
+/// SIGKILLs every process of the server that is left and deletes the data directory (the
+/// server's log, `dir/postgres.log`, stays with the test's directory).
+pub struct Postgres {
+    pub proc: Proc,
+    pub port: u16,
+    /// The data directory (canonical path: the server's processes run in it).
+    pub data: PathBuf,
+}
+
+impl Postgres {
+    pub async fn start(dir: &Path) -> anyhow::Result<Self> {
+        let bin = postgres_bin_dir()?;
+        let user = postgres_user()?;
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data)?;
+        let data = data.canonicalize()?;
+        if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(dir, Some(uid), Some(gid))?;
+            std::os::unix::fs::chown(&data, Some(uid), Some(gid))?;
+        }
+        let mut initdb = Proc::new(
+            "initdb",
+            vec![
+                bin.join("initdb").display().to_string(),
+                "-D".into(),
+                data.display().to_string(),
+                "-U".into(),
+                "postgres".into(),
+                "--auth=trust".into(),
+                "-E".into(),
+                "UTF8".into(),
+                "--locale=C.UTF-8".into(),
+                "--no-sync".into(),
+            ],
+            dir.join("initdb.log"),
+        )
+        .run_as(user);
+        initdb.spawn()?;
+        let status = initdb
+            .child
+            .take()
+            .context("initdb did not start")?
+            .wait()?;
+        anyhow::ensure!(
+            status.success(),
+            "initdb failed ({status}); log:\n{}",
+            initdb.log_tail(30)
+        );
+        let port = free_port()?;
+        let command = vec![
+            bin.join("postgres").display().to_string(),
+            "-D".into(),
+            data.display().to_string(),
+            "-p".into(),
+            port.to_string(),
+            "-k".into(),
+            dir.display().to_string(),
+            "-c".into(),
+            "listen_addresses=127.0.0.1".into(),
+            "-c".into(),
+            "fsync=on".into(),
+            "-c".into(),
+            "max_connections=50".into(),
+        ];
+        let proc = Proc::new("postgres", command, dir.join("postgres.log")).run_as(user);
+        let mut pg = Self { proc, port, data };
+        pg.restart().await?;
+        Ok(pg)
+    }
+
+    /// `postgres://postgres@127.0.0.1:<port>/<db>`.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Starts the server on the same data directory and port (after a crash: crash recovery)
+    /// and waits until it answers queries (not only accepts connections: during recovery it
+    /// refuses them with `57P03`). Returns how long that took.
+    pub async fn restart(&mut self) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        self.proc.spawn()?;
+        let url = self.url("postgres");
+        let deadline = started + START_WITHIN;
+        loop {
+            self.proc.check_running()?;
+            let ok = async {
+                use sqlx::Connection as _;
+                let mut c = sqlx::PgConnection::connect(&url).await?;
+                sqlx::query("SELECT 1").execute(&mut c).await?;
+                c.close().await
+            }
+            .await;
+            match ok {
+                Ok(()) => return Ok(started.elapsed()),
+                Err(e) => anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "postgres not answering on port {} within {START_WITHIN:?} ({e}); log:\n{}",
+                    self.port,
+                    self.proc.log_tail(30)
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGKILLs the postmaster alone. Its backends and background processes notice its death
+    /// and exit on their own ([`Postgres::wait_gone`]). Returns how many there were.
+    pub fn kill9_postmaster(&mut self) -> anyhow::Result<usize> {
+        let others = processes_in(&self.data).len().saturating_sub(1);
+        self.proc.kill9()?;
+        Ok(others)
+    }
+
+    /// SIGKILLs the whole server at once: the postmaster (first, so that it forks nothing
+    /// more) and every process it had forked. Returns how many of those there were.
+    pub fn kill9_server(&mut self) -> anyhow::Result<usize> {
+        let data = self.data.clone();
+        let mut others = 0;
+        self.proc.kill9_with(|c| {
+            let all = processes_in(&data);
+            sigkill(c.id());
+            for &pid in &all {
+                if pid != c.id() {
+                    sigkill(pid);
+                    others += 1;
+                }
+            }
+            Ok(())
+        })?;
+        // Anything forked between the listing and the postmaster's death.
+        for pid in processes_in(&self.data) {
+            sigkill(pid);
+            others += 1;
+        }
+        Ok(others)
+    }
+
+    /// Waits until no process of the server is left (a new postmaster refuses to start while
+    /// an old backend still holds the data directory's shared memory).
+    pub async fn wait_gone(&self, within: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = processes_in(&self.data);
+            if left.is_empty() {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "processes {left:?} of the killed postgres still alive after {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Postgres {
+    fn wait_gone_blocking(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while !processes_in(&self.data).is_empty() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Some(pid) = self.proc.pid() {
+            sigkill(pid);
+        }
+        for pid in processes_in(&self.data) {
+            sigkill(pid);
+        }
+        drop(self.proc.child.take().map(|mut c| c.wait()));
+        let _ = self.wait_gone_blocking(Duration::from_secs(10));
+        // A SIGKILLed postmaster leaves its System V interlock segment behind (a restart
+        // removes the previous one, the last kill's stays): remove it, by the id that
+        // postmaster.pid records, once nothing is attached.
+        if let Some(id) = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()
+            .and_then(|pid_file| {
+                let line = pid_file.lines().nth(6)?.to_string();
+                line.split_whitespace().nth(1)?.parse::<libc::c_int>().ok()
+            })
+        {
+            // SAFETY: shmid_ds is plain data; shmctl writes it (IPC_STAT) or ignores it.
+            unsafe {
+                let mut ds: libc::shmid_ds = std::mem::zeroed();
+                if libc::shmctl(id, libc::IPC_STAT, &mut ds) == 0 && ds.shm_nattch == 0 {
+                    libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut());
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.data);
     }
 }

@@ -85,6 +85,8 @@ pub struct Totals {
     pub duplicates: u64,
     pub dead_letters: u64,
     pub batches: u64,
+    /// Partitions read again because the database had lost committed batches.
+    pub rewinds: u64,
 }
 
 /// Runs until `shutdown` is cancelled; the batch in progress is finished first.
@@ -237,10 +239,23 @@ impl Projector {
         if next_offsets.is_empty() {
             return Ok(());
         }
+        // Where this batch continues from: the checkpoints this projector saw committed.
+        let committed: BTreeMap<i32, i64> = next_offsets
+            .keys()
+            .map(|p| (*p, self.next.get(p).copied().unwrap_or(0)))
+            .collect();
         let started = std::time::Instant::now();
-        let outcome = self
-            .apply(&records, &next_offsets, &batch, shutdown)
-            .await?;
+        let outcome = match self
+            .apply(&records, &committed, &next_offsets, &batch, shutdown)
+            .await
+        {
+            Ok(o) => o,
+            Err(ProjectorError::Store(e @ StoreError::CheckpointBehind { .. })) => {
+                tracing::warn!(error = %e, "batch not applied; reading again from the stored checkpoints");
+                return self.rewind().await;
+            }
+            Err(e) => return Err(e),
+        };
         self.totals.applied += outcome.applied as u64;
         self.totals.duplicates += outcome.duplicates as u64;
         self.totals.batches += 1;
@@ -269,6 +284,7 @@ impl Projector {
     async fn apply(
         &mut self,
         records: &[Record],
+        committed: &BTreeMap<i32, i64>,
         next_offsets: &BTreeMap<i32, i64>,
         batch: &[rdkafka::message::OwnedMessage],
         shutdown: &CancellationToken,
@@ -281,12 +297,15 @@ impl Projector {
                 CORE,
                 &topic,
                 records,
+                committed,
                 next_offsets,
                 &self.cfg.derive,
             )
             .await
             {
                 Ok(o) => return Ok(o),
+                // Not the batch's fault: the caller reads the partitions again.
+                Err(e @ StoreError::CheckpointBehind { .. }) => return Err(e.into()),
                 Err(e) if e.is_transient() => {
                     tracing::warn!(error = %e, retry_in_ms = pause.as_millis(), "database unavailable; retrying batch");
                     if shutdown.is_cancelled() && pause >= Duration::from_secs(5) {
@@ -310,6 +329,7 @@ impl Projector {
                     CORE,
                     &topic,
                     std::slice::from_ref(r),
+                    committed,
                     &one,
                     &self.cfg.derive,
                 )
@@ -320,6 +340,9 @@ impl Projector {
                     total.applied += o.applied;
                     total.duplicates += o.duplicates;
                     total.leads += o.leads;
+                }
+                Err(ProjectorError::Store(e @ StoreError::CheckpointBehind { .. })) => {
+                    return Err(e.into())
                 }
                 Err(ProjectorError::Store(e)) => {
                     let m = batch
@@ -341,12 +364,46 @@ impl Projector {
                 CORE,
                 &topic,
                 &[],
+                committed,
                 next_offsets,
                 &self.cfg.derive,
             )
         })
         .await?;
         Ok(total)
+    }
+}
+
+impl Projector {
+    /// The database lost committed batches (a crash lost asynchronous commits, or it was
+    /// restored): every partition whose stored checkpoint is behind what this projector saw
+    /// committed is read again from the stored checkpoint, so the lost records are applied
+    /// again instead of being skipped for good. Every other partition is read again from its
+    /// own checkpoint: the batch that found the loss is dropped, records of all its partitions
+    /// included, and must be fetched again too.
+    async fn rewind(&mut self) -> Result<(), ProjectorError> {
+        let stored =
+            retry_store(|| checkpoints::load(&self.store.pool, CORE, &self.cfg.log.topic)).await?;
+        for (p, next) in &mut self.next {
+            let at = stored.get(p).copied().unwrap_or(0).min(*next);
+            if at < *next {
+                tracing::warn!(
+                    partition = *p,
+                    from = *next,
+                    to = at,
+                    "the database lost committed batches; reading the partition again"
+                );
+                self.totals.rewinds += 1;
+            }
+            self.consumer.seek(
+                &self.cfg.log.topic,
+                *p,
+                Offset::Offset(at),
+                Duration::from_secs(10),
+            )?;
+            *next = at;
+        }
+        Ok(())
     }
 }
 

@@ -40,6 +40,20 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A stored checkpoint is behind one the caller saw committed: the database lost
+    /// committed transactions (a crash lost asynchronous commits, or it was restored from a
+    /// backup). Applying a later batch would skip the records in between for good; the
+    /// projector must read the partition again from the stored checkpoint.
+    #[error(
+        "checkpoint of {topic}/{partition} is {stored}, behind {committed} seen committed: \
+         the database lost committed transactions"
+    )]
+    CheckpointBehind {
+        topic: String,
+        partition: i32,
+        stored: i64,
+        committed: i64,
+    },
 }
 
 impl StoreError {

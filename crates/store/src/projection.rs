@@ -49,21 +49,34 @@ pub struct BatchOutcome {
 
 /// Applies `records` and moves the checkpoints of `projection` on `topic` to `next_offsets`
 /// (partition → next offset to read), all in one transaction.
+///
+/// `committed` holds, per partition of the batch, the checkpoint the caller last saw
+/// committed (where its records continue from). A stored checkpoint behind it means the
+/// database lost committed transactions since (see below): nothing is applied and
+/// [`StoreError::CheckpointBehind`] tells the caller to read the partition again from the
+/// stored checkpoint. Without this check the batch would move the checkpoint over the lost
+/// records and they would never be applied.
 pub async fn apply_batch(
     pool: &sqlx::PgPool,
     projection: &str,
     topic: &str,
     records: &[Record],
+    committed: &BTreeMap<i32, i64>,
     next_offsets: &BTreeMap<i32, i64>,
     derive: &Derivations,
 ) -> Result<BatchOutcome, StoreError> {
     let mut tx = pool.begin().await?;
     // Safe for a projection: a crash can lose only whole recent transactions, each together
-    // with its checkpoint, and the projector re-applies them from the log. Saves a WAL flush
-    // per batch, which is most of a small batch's latency.
+    // with its checkpoint (what is durable is always a prefix of the commit order), and the
+    // projector re-applies them from the log. Saves a WAL flush per batch, which is most of a
+    // small batch's latency. The check below is what makes the projector notice such a loss:
+    // its own view of the checkpoints is ahead of the database's after the crash, and even on
+    // a fresh connection (the pool replaces dead ones silently) the stored checkpoint is
+    // compared with it in the transaction that would move it.
     sqlx::query("SET LOCAL synchronous_commit = off")
         .execute(&mut *tx)
         .await?;
+    check_not_behind(&mut tx, projection, topic, committed).await?;
     let mut outcome = BatchOutcome::default();
 
     let inserted = insert_events(&mut tx, records).await?;
@@ -481,6 +494,33 @@ pub fn lead_row(tenant: &str, lead: &str, st: &LeadState, feedback: &LeadFeedbac
         "feedback_required": feedback.required,
         "feedback_filled": feedback.filled,
     })
+}
+
+/// Fails with [`StoreError::CheckpointBehind`] if a stored checkpoint is behind `committed`.
+/// A concurrent projector can only move a checkpoint forward (`GREATEST`), so a stored value
+/// behind one this caller saw committed can only come from a loss.
+async fn check_not_behind(
+    tx: &mut Transaction<'_, Postgres>,
+    projection: &str,
+    topic: &str,
+    committed: &BTreeMap<i32, i64>,
+) -> Result<(), StoreError> {
+    if committed.values().all(|o| *o <= 0) {
+        return Ok(());
+    }
+    let stored = crate::checkpoints::load(&mut **tx, projection, topic).await?;
+    for (p, c) in committed {
+        let s = stored.get(p).copied().unwrap_or(0);
+        if s < *c {
+            return Err(StoreError::CheckpointBehind {
+                topic: topic.to_string(),
+                partition: *p,
+                stored: s,
+                committed: *c,
+            });
+        }
+    }
+    Ok(())
 }
 
 async fn store_checkpoints(
