@@ -60,21 +60,9 @@ async fn lead(
     cfg: &CreditsConfig,
     stop: &CancellationToken,
 ) -> Result<(), StoreError> {
-    // A connection outside the pool: the session lock lives exactly as long as it does.
-    let mut conn: PgConnection = store.pool.acquire().await?.detach();
-    loop {
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(credits::LOCK_KEY)
-            .fetch_one(&mut conn)
-            .await?;
-        if got {
-            break;
-        }
-        tokio::select! {
-            _ = stop.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
+    let Some(mut conn) = crate::singleton::elect(store, credits::LOCK_KEY, stop).await? else {
+        return Ok(());
+    };
     if credits::ensure_model_set(&mut conn, &cfg.set).await? {
         tracing::info!(
             models = cfg.set.models.len(),

@@ -165,21 +165,9 @@ async fn term(
     cfg: &SlaConfig,
     stop: &CancellationToken,
 ) -> Result<(), SlaError> {
-    // A connection outside the pool: the session lock lives exactly as long as it does.
-    let mut conn: PgConnection = store.pool.acquire().await?.detach();
-    loop {
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(LOCK_KEY)
-            .fetch_one(&mut conn)
-            .await?;
-        if got {
-            break;
-        }
-        tokio::select! {
-            _ = stop.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
+    let Some(mut conn) = crate::singleton::elect(store, LOCK_KEY, stop).await? else {
+        return Ok(());
+    };
     if !catch_up(&mut conn, producer, topic, stop).await? {
         return Ok(());
     }
