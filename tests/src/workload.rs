@@ -202,3 +202,73 @@ pub async fn log_event_ids(
     })
     .await?
 }
+
+/// The sum of the core projection's checkpoints (records dealt with, over every partition).
+pub const CHECKPOINT_SUM: &str = "SELECT coalesce(sum(next_offset), 0)::int8 \
+     FROM projector_checkpoints WHERE projection = 'core'";
+
+/// Waits until the checkpoints in `store` have reached the end offsets of `topic`
+/// (database errors retried until the deadline).
+pub async fn wait_applied_to_end(
+    store: &Store,
+    brokers: &str,
+    topic: &str,
+    within: Duration,
+) -> anyhow::Result<()> {
+    let ends: i64 = log_event_ids(brokers, topic, within)
+        .await?
+        .len()
+        .try_into()?;
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let at = scalar_retrying(store, CHECKPOINT_SUM, within).await?;
+        if at == ends {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "checkpoints at {at} of {ends} records after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Applies the whole topic once, with one projector that is never interrupted, into `clean`
+/// (a fresh database), and asserts that every row equals `faulted` (the dump of the read
+/// models a fault scenario produced) and that exactly `events` events were applied.
+pub async fn assert_same_as_clean_run(
+    log: &leadledger_log::LogConfig,
+    clean: Store,
+    faulted: &[String],
+    events: i64,
+    within: Duration,
+) -> anyhow::Result<()> {
+    use leadledger_services::projector::{self, ProjectorConfig};
+    let mut cfg = ProjectorConfig::new(log.clone());
+    cfg.group = format!("clean-{}", crate::unique());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(projector::run(cfg, clean.clone(), stop.clone()));
+    wait_applied_to_end(&clean, &log.brokers, &log.topic, within).await?;
+    stop.cancel();
+    let totals = task.await??;
+    anyhow::ensure!(
+        i64::try_from(totals.applied)? == events,
+        "the clean run applied {totals:?}, expected {events} events"
+    );
+    anyhow::ensure!(
+        (totals.duplicates, totals.dead_letters) == (0, 0),
+        "the clean run saw duplicates or dead letters: {totals:?}"
+    );
+    let clean_run = crate::dump_read_models(&clean).await?;
+    clean.pool.close().await;
+    anyhow::ensure!(
+        faulted.len() == clean_run.len(),
+        "{} rows after the faults, {} in the clean run",
+        faulted.len(),
+        clean_run.len()
+    );
+    if let Some((a, b)) = faulted.iter().zip(&clean_run).find(|(a, b)| a != b) {
+        anyhow::bail!("first differing row:\n faulted: {a}\n clean:   {b}");
+    }
+    Ok(())
+}

@@ -29,14 +29,13 @@ use std::time::{Duration, Instant};
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
 use leadledger_e2e::process::{test_dir, Leadledger, Tansu};
 use leadledger_e2e::workload::{
-    assert_exact, funnel_workload, log_event_ids, ms, send_all, Expected, Rng, TENANT,
+    assert_exact, assert_same_as_clean_run, funnel_workload, log_event_ids, ms, send_all, Expected,
+    Rng, TENANT,
 };
 use leadledger_e2e::{append, dump_read_models, TestEnv};
-use leadledger_services::projector::{self, ProjectorConfig};
 use leadledger_store::Store;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::ClientConfig;
-use tokio_util::sync::CancellationToken;
 
 const BIN: &str = env!("CARGO_BIN_EXE_leadledger");
 /// On disk (`target/tmp`), not /dev/shm: child logs and the private broker's storage.
@@ -56,35 +55,6 @@ fn log_settings(env: &TestEnv) -> Vec<(&'static str, String)> {
 
 async fn scalar(store: &Store, sql: &str) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(sql).fetch_one(&store.pool).await?)
-}
-
-/// Waits until the checkpoints in `store` have reached the end offsets of `topic`.
-async fn wait_applied_to_end(
-    store: &Store,
-    brokers: &str,
-    topic: &str,
-    within: Duration,
-) -> anyhow::Result<()> {
-    let ends: i64 = log_event_ids(brokers, topic, within)
-        .await?
-        .len()
-        .try_into()?;
-    let deadline = Instant::now() + within;
-    loop {
-        let at = scalar(
-            store,
-            "SELECT coalesce(sum(next_offset), 0)::int8 FROM projector_checkpoints WHERE projection = 'core'",
-        )
-        .await?;
-        if at == ends {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "checkpoints at {at} of {ends} records after {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -271,29 +241,7 @@ async fn projector_process_killed_mid_batch_again_and_again() -> anyhow::Result<
     // The same log applied once by one projector that is never killed, into a fresh
     // database: every row (timeline, leads, stages, checkpoints) must be identical.
     let (_, clean) = env.extra_database("clean").await?;
-    let mut cfg = ProjectorConfig::new(env.log.clone());
-    cfg.group = format!("clean-{}", leadledger_e2e::unique());
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(projector::run(cfg, clean.clone(), stop.clone()));
-    wait_applied_to_end(&clean, &env.log.brokers, &env.log.topic, WAIT).await?;
-    stop.cancel();
-    let totals = task.await??;
-    assert_eq!(
-        i64::try_from(totals.applied)?,
-        expected.events,
-        "{totals:?}"
-    );
-    assert_eq!(
-        (totals.duplicates, totals.dead_letters),
-        (0, 0),
-        "{totals:?}"
-    );
-    let clean_run = dump_read_models(&clean).await?;
-    clean.pool.close().await;
-    assert_eq!(killed_run.len(), clean_run.len(), "rows");
-    if let Some((a, b)) = killed_run.iter().zip(&clean_run).find(|(a, b)| a != b) {
-        panic!("first differing row:\n killed: {a}\n clean:  {b}");
-    }
+    assert_same_as_clean_run(&env.log, clean, &killed_run, expected.events, WAIT).await?;
     child.kill9()?;
     eprintln!(
         "projector kill -9: {} kills, {mid_batch} mid-transaction; {} events / {} leads exact \

@@ -21,12 +21,10 @@ use std::time::{Duration, Instant};
 
 use leadledger_e2e::process::{test_dir, Leadledger, Postgres};
 use leadledger_e2e::workload::{
-    assert_exact, funnel_workload, log_event_ids, ms, send_all, Expected, Rng,
+    assert_exact, assert_same_as_clean_run, funnel_workload, ms, send_all, Expected, Rng,
 };
 use leadledger_e2e::{dump_read_models, scalar_retrying, unique, TestEnv};
-use leadledger_services::projector::{self, ProjectorConfig};
 use leadledger_store::Store;
-use tokio_util::sync::CancellationToken;
 
 const BIN: &str = env!("CARGO_BIN_EXE_leadledger");
 /// On disk (`target/tmp`), not /dev/shm: the cluster's data directory and the child logs.
@@ -35,8 +33,7 @@ const TMP: &str = env!("CARGO_TARGET_TMPDIR");
 const WAIT: Duration = Duration::from_secs(60);
 /// The application name of the child projector's database connections.
 const CHILD_APP: &str = "pg-kill-projector";
-const CHECKPOINTS: &str = "SELECT coalesce(sum(next_offset), 0)::int8 FROM projector_checkpoints \
-                           WHERE projection = 'core'";
+use leadledger_e2e::workload::{wait_applied_to_end, CHECKPOINT_SUM as CHECKPOINTS};
 
 /// `--set` settings of a child on the test's topic.
 fn log_settings(env: &TestEnv) -> Vec<(&'static str, String)> {
@@ -55,32 +52,6 @@ async fn database(pg: &Postgres, name: &str) -> anyhow::Result<(String, Store)> 
     let store = Store::connect(&url, 4).await?;
     store.migrate().await?;
     Ok((url, store))
-}
-
-/// Waits until the checkpoints in `store` have reached the end offsets of `topic`
-/// (database errors retried until the deadline).
-async fn wait_applied_to_end(
-    store: &Store,
-    brokers: &str,
-    topic: &str,
-    within: Duration,
-) -> anyhow::Result<()> {
-    let ends: i64 = log_event_ids(brokers, topic, within)
-        .await?
-        .len()
-        .try_into()?;
-    let deadline = Instant::now() + within;
-    loop {
-        let at = scalar_retrying(store, CHECKPOINTS, within).await?;
-        if at == ends {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "checkpoints at {at} of {ends} records after {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Polls until the child projector has a write transaction open (an xid assigned); returns
@@ -288,29 +259,7 @@ async fn postgres_killed_during_projection_again_and_again() -> anyhow::Result<(
     // The same log applied once by one projector that is never interrupted, into a fresh
     // database of the same cluster: every row (timeline, leads, stages, checkpoints) equal.
     let (_, clean) = database(&pg, &format!("ll_pgclean_{}", unique())).await?;
-    let mut cfg = ProjectorConfig::new(env.log.clone());
-    cfg.group = format!("clean-{}", unique());
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(projector::run(cfg, clean.clone(), stop.clone()));
-    wait_applied_to_end(&clean, &env.log.brokers, &env.log.topic, WAIT).await?;
-    stop.cancel();
-    let totals = task.await??;
-    assert_eq!(
-        i64::try_from(totals.applied)?,
-        expected.events,
-        "{totals:?}"
-    );
-    assert_eq!(
-        (totals.duplicates, totals.dead_letters),
-        (0, 0),
-        "{totals:?}"
-    );
-    let clean_run = dump_read_models(&clean).await?;
-    clean.pool.close().await;
-    assert_eq!(killed_run.len(), clean_run.len(), "rows");
-    if let Some((a, b)) = killed_run.iter().zip(&clean_run).find(|(a, b)| a != b) {
-        panic!("first differing row:\n killed: {a}\n clean:  {b}");
-    }
+    assert_same_as_clean_run(&env.log, clean, &killed_run, expected.events, WAIT).await?;
     child.kill9()?;
     store.pool.close().await;
     eprintln!(
