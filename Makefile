@@ -1,5 +1,5 @@
 # leadledger: the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test bench faults fuzz up down lint fmt
+.PHONY: run test bench soak faults fuzz up down lint fmt
 
 # Bring up broker and database if needed, start the service, stream a simulated quarter,
 # print the funnel report.
@@ -13,6 +13,12 @@ test:
 # Throughput and freshness against raw baselines; figures go to docs/BENCHMARKS.md.
 bench:
 	bash scripts/bench.sh
+
+# Issue 5's soak: each role its own release process, 2000 events/s for 10 min (SOAK_SECONDS,
+# SOAK_RATE...), RSS per role and projector lag sampled; docs/BENCHMARKS-soak.md and the
+# "RSS per role" section of docs/BENCHMARKS.md. Non-zero exit if a check fails.
+soak:
+	bash scripts/soak.sh
 
 # The fault scenarios alone (they also run in `make test`); see docs/RELIABILITY.md.
 # kill.rs and pg_kill.rs belong to the leadledger package: Cargo builds the binary they run

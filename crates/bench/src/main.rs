@@ -20,6 +20,7 @@
 //! - [`freshness`]: fixed-rate append + read-your-write latency.
 //! - [`figures`]: what was measured (rounds, medians, targets) and the machine.
 //! - [`report`]: the stdout summary and the Markdown of docs/BENCHMARKS.md.
+//! - [`splice`]: the soak's block in docs/BENCHMARKS.md (`make soak`), kept on rewrite.
 
 mod baseline;
 mod figures;
@@ -28,6 +29,7 @@ mod ingest;
 mod projector;
 mod report;
 mod setup;
+mod splice;
 mod workload;
 
 use std::path::PathBuf;
@@ -117,7 +119,12 @@ async fn main() -> anyhow::Result<()> {
     if !args.no_write {
         let when = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
         let command = std::env::args().collect::<Vec<_>>().join(" ");
-        let text = report::markdown(&figures, &machine, &when, &command);
+        let mut text = report::markdown(&figures, &machine, &when, &command);
+        // The soak's "RSS per role" section (`make soak`) lives in the same file: keep it.
+        let old = std::fs::read_to_string(&args.out).unwrap_or_default();
+        if let Some(block) = splice::extract(&old) {
+            text = splice::splice(&text, block);
+        }
         if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
