@@ -23,6 +23,12 @@ pub fn consumer_config(brokers: &str, group: &str) -> ClientConfig {
         // Tansu answers a fetch only when this runs out, even when records arrived sooner;
         // it bounds freshness (measured: 20 ms → 29 ms p50 log latency, 5 ms → 7 ms).
         .set("fetch.wait.max.ms", "5")
+        // Prefetch bounded: librdkafka's defaults (100 000 messages per partition, 64 MiB
+        // of payload, plus its per-message overhead) let a lagging projector grow past
+        // 400 MB (docs/BENCHMARKS-soak.md). A batch is at most a few thousand records, so
+        // 5 000 per partition and 8 MiB in all keep the next batches queued and no more.
+        .set("queued.min.messages", "5000")
+        .set("queued.max.messages.kbytes", "8192")
         .set("enable.partition.eof", "false");
     crate::config::apply_reconnect(&mut c);
     crate::config::apply_debug(&mut c);
