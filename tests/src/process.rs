@@ -438,11 +438,27 @@ impl Postgres {
     pub async fn start(dir: &Path) -> anyhow::Result<Self> {
         let bin = postgres_bin_dir()?;
         let user = postgres_user()?;
-        let data = dir.join("data");
+        // Run as `postgres`, the server must reach its directory, and a checkout may sit
+        // below a directory only its owner can enter (a CI clone in a `mktemp -d`): then the
+        // cluster lives in its own directory under the system's temporary directory (on disk
+        // here) and only the logs stay in `dir`.
+        let cluster = match user {
+            Some(_) => {
+                let c = std::env::temp_dir().join(format!(
+                    "leadledger-pg-{}-{}",
+                    std::process::id(),
+                    free_port()?
+                ));
+                std::fs::create_dir_all(&c)?;
+                c
+            }
+            None => dir.to_path_buf(),
+        };
+        let data = cluster.join("data");
         std::fs::create_dir_all(&data)?;
         let data = data.canonicalize()?;
         if let Some((uid, gid)) = user {
-            std::os::unix::fs::chown(dir, Some(uid), Some(gid))?;
+            std::os::unix::fs::chown(&cluster, Some(uid), Some(gid))?;
             std::os::unix::fs::chown(&data, Some(uid), Some(gid))?;
         }
         let mut initdb = Proc::new(
@@ -461,7 +477,8 @@ impl Postgres {
             ],
             dir.join("initdb.log"),
         )
-        .run_as(user);
+        .run_as(user)
+        .current_dir(&cluster);
         initdb.spawn()?;
         let status = initdb
             .child
@@ -481,7 +498,7 @@ impl Postgres {
             "-p".into(),
             port.to_string(),
             "-k".into(),
-            dir.display().to_string(),
+            cluster.display().to_string(),
             "-c".into(),
             "listen_addresses=127.0.0.1".into(),
             "-c".into(),
@@ -489,7 +506,9 @@ impl Postgres {
             "-c".into(),
             "max_connections=50".into(),
         ];
-        let proc = Proc::new("postgres", command, dir.join("postgres.log")).run_as(user);
+        let proc = Proc::new("postgres", command, dir.join("postgres.log"))
+            .run_as(user)
+            .current_dir(&cluster);
         let mut pg = Self { proc, port, data };
         pg.restart().await?;
         Ok(pg)
@@ -622,5 +641,11 @@ impl Drop for Postgres {
             }
         }
         let _ = std::fs::remove_dir_all(&self.data);
+        // The cluster's own directory when it is not the test's (see `start`).
+        if let Some(cluster) = self.data.parent() {
+            if cluster.starts_with(std::env::temp_dir()) {
+                let _ = std::fs::remove_dir_all(cluster);
+            }
+        }
     }
 }

@@ -43,9 +43,15 @@ impl Default for LogConfig {
 /// was already back: measured with a SIGKILLed broker down for ~1.9 s, the first ack came
 /// 6.2–8.9 s after the broker listened again (`crates/cli/tests/kill.rs`). One connection
 /// attempt a second to a broker that is down costs nothing.
+///
+/// `socket.timeout.ms` is lowered from 60 s to 10 s for the same reason: a Tansu broker
+/// restarted under load sometimes accepted the producer's connection and never answered its
+/// requests; librdkafka waited the full default socket timeout before reconnecting, so the
+/// first ack after the restart came ~60 s late (seen in `kill.rs` on a busy 2-core machine).
 pub fn apply_reconnect(c: &mut rdkafka::ClientConfig) {
     c.set("reconnect.backoff.ms", "100")
-        .set("reconnect.backoff.max.ms", "1000");
+        .set("reconnect.backoff.max.ms", "1000")
+        .set("socket.timeout.ms", "10000");
 }
 
 /// Turns on librdkafka's own debug contexts (e.g. `fetch,cgrp`) when `LEADLEDGER_KAFKA_DEBUG`
