@@ -214,7 +214,8 @@ pub fn markdown(f: &Figures, m: &Machine, when: &str, command: &str) -> String {
          figure below comes from one run, and every ratio compares two figures of that same \
          run (the machine is shared and noisy: compare ratios, not absolute rates, across \
          runs). Precomputed attribution at scale (`attribution-bench`) writes its own page, \
-         BENCHMARKS-attribution.md; the soak (`make soak`: each role its own process at a \
+         BENCHMARKS-attribution.md, and lead lookup / funnel / lead listing at the same scale \
+         BENCHMARKS-queries.md; the soak (`make soak`: each role its own process at a \
          fixed rate, memory and lag over time) writes BENCHMARKS-soak.md and the \
          \"RSS per role\" section here, which `make bench` keeps.\n"
     );
