@@ -410,12 +410,15 @@ pub fn page(run: &Run, v: &Verdict, m: &Machine, when: &str, command: &str) -> S
     );
     let _ = writeln!(
         s,
-        "- **Projector memory and lag.** While the projector is behind, librdkafka prefetches \
-         records into its consumer queue up to `queued.max.messages.kbytes` (default \
-         65 536 KiB; `consumer_config` does not set it, and the projector uses one queue), so \
-         part of its RSS rises with the lag. That bound explains at most ~67 MB: growth beyond \
-         it while the lag grows is not explained by the prefetch. A run whose lag keeps \
-         growing is not a steady state, and the bounded-memory check flags it."
+        "- **Projector memory (open).** The projector's consumer prefetch is bounded \
+         (`queued.min.messages = 5000`, `queued.max.messages.kbytes = 8192`, \
+         `consumer_config`): before that bound a 10-minute run reached 429 MB with a lag that \
+         never returned to zero. With it the lag returns to zero, but the projector process \
+         (projector plus the credits worker that runs beside it) still grows about 0.5–1 MB/s \
+         at 2 000 events/s. It is not allocator fragmentation: with `MALLOC_ARENA_MAX=2` a \
+         2-minute run grew the same (136 MB at 120 s, 138 MB without). Next step: a heap \
+         profile of that process; the connection buffers of its two pools and the credits \
+         worker are the first suspects."
     );
     let _ = writeln!(
         s,
