@@ -67,58 +67,6 @@ impl LeadCell {
     }
 }
 
-/// The stored contribution of the given leads (their `leads` rows before this batch).
-pub(crate) async fn stored(
-    tx: &mut Transaction<'_, Postgres>,
-    tenants: &[&str],
-    leads: &[&str],
-) -> Result<Vec<LeadCell>, StoreError> {
-    type Row = (
-        String,
-        Option<DateTime<Utc>>,
-        String,
-        String,
-        String,
-        String,
-        String,
-        i16,
-        String,
-        i64,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT l.tenant_id, l.captured_at, l.channel, l.campaign, l.region, l.industry, \
-           l.segment, l.max_rank, l.signed_currency, l.signed_amount_minor \
-         FROM leads l JOIN UNNEST($1::text[], $2::text[]) AS d(t, l2) \
-           ON l.tenant_id = d.t AND l.lead_id = d.l2",
-    )
-    .bind(tenants)
-    .bind(leads)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(tenant, at, ch, camp, region, ind, seg, rank, cur, amount)| {
-                let signed = rank >= 5;
-                LeadCell {
-                    tenant,
-                    key: (
-                        day(at),
-                        ch,
-                        camp,
-                        region,
-                        ind,
-                        seg,
-                        if signed { cur } else { String::new() },
-                    ),
-                    max_rank: rank,
-                    amount: if signed { amount } else { 0 },
-                }
-            },
-        )
-        .collect())
-}
-
 /// Recomputes every cell from `leads` (the migration's backfill; for tools that load `leads`
 /// without the projection).
 pub async fn rebuild(conn: &mut sqlx::PgConnection) -> Result<(), StoreError> {
@@ -183,7 +131,7 @@ pub(crate) async fn apply(
             col.push(*x);
         }
     }
-    sqlx::query(
+    let emptied: Vec<i64> = sqlx::query_scalar(
         "INSERT INTO funnel_cells AS f \
          SELECT t, dy, ch, ca, re, ind, seg, cur, c, m, s, p, w, a \
          FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[], \
@@ -196,7 +144,8 @@ pub(crate) async fn apply(
            captured = f.captured + EXCLUDED.captured, mql = f.mql + EXCLUDED.mql, \
            sql = f.sql + EXCLUDED.sql, poc = f.poc + EXCLUDED.poc, \
            signed = f.signed + EXCLUDED.signed, \
-           signed_amount_minor = f.signed_amount_minor + EXCLUDED.signed_amount_minor",
+           signed_amount_minor = f.signed_amount_minor + EXCLUDED.signed_amount_minor \
+         RETURNING f.captured",
     )
     .bind(&cols.0)
     .bind(&cols.1)
@@ -212,13 +161,16 @@ pub(crate) async fn apply(
     .bind(&counts[3])
     .bind(&counts[4])
     .bind(&counts[5])
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
     // `captured` counts every lead of a cell: zero means the cell is empty. Deleting empty
-    // cells keeps the table equal, row for row, to the aggregate of `leads`.
-    sqlx::query("DELETE FROM funnel_cells WHERE captured = 0 AND tenant_id = ANY($1)")
-        .bind(&cols.0)
-        .execute(&mut **tx)
-        .await?;
+    // cells keeps the table equal, row for row, to the aggregate of `leads`; most batches
+    // empty none and skip the statement.
+    if emptied.contains(&0) {
+        sqlx::query("DELETE FROM funnel_cells WHERE captured = 0 AND tenant_id = ANY($1)")
+            .bind(&cols.0)
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(())
 }

@@ -217,7 +217,9 @@ async fn refold(
         older.entry((tenant, lead)).or_default().push(event);
     }
     let granted = handoff::granted(tx, &tenants, &ids).await?;
-    let old_cells = funnel_cells::stored(tx, &tenants, &ids).await?;
+    // A lead's stored row is the fold of its stored events, so its old funnel cell comes from
+    // `older` without reading `leads` back.
+    let mut old_cells = Vec::with_capacity(older.len());
     let mut new_cells = Vec::with_capacity(ids.len());
     let mut timelines: HashMap<(String, String), Vec<Event>> = older.clone();
     for r in new {
@@ -241,6 +243,7 @@ async fn refold(
         let before = older.get(&(tenant.clone(), lead.clone()));
         if let Some(before) = before {
             let old = fold_with(before, &granted);
+            old_cells.push(LeadCell::of_state(tenant, &old));
             if old.visits == st.visits && old.transitions == st.transitions {
                 continue;
             }
