@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use leadledger_domain::event::PocOutcome;
-use leadledger_domain::{fold_with, Event, LeadState};
+use leadledger_domain::{fold_with, Event, LeadState, Payload};
 use leadledger_sla::feedback::LeadFeedback;
 use leadledger_sla::lead_feedback;
 use serde_json::{json, Value};
@@ -69,14 +69,13 @@ pub async fn apply_batch(
     // Safe for a projection: a crash can lose only whole recent transactions, each together
     // with its checkpoint (what is durable is always a prefix of the commit order), and the
     // projector re-applies them from the log. Saves a WAL flush per batch, which is most of a
-    // small batch's latency. The check below is what makes the projector notice such a loss:
-    // its own view of the checkpoints is ahead of the database's after the crash, and even on
-    // a fresh connection (the pool replaces dead ones silently) the stored checkpoint is
-    // compared with it in the transaction that would move it.
+    // small batch's latency. The check in `store_checkpoints` is what makes the projector
+    // notice such a loss: its own view of the checkpoints is ahead of the database's after the
+    // crash, and even on a fresh connection (the pool replaces dead ones silently) the stored
+    // checkpoint is compared with it in the transaction that would move it.
     sqlx::query("SET LOCAL synchronous_commit = off")
         .execute(&mut *tx)
         .await?;
-    check_not_behind(&mut tx, projection, topic, committed).await?;
     let mut outcome = BatchOutcome::default();
 
     let inserted = insert_events(&mut tx, records).await?;
@@ -88,7 +87,7 @@ pub async fn apply_batch(
         handoff::decide_ownership(&mut tx, &inserted).await?;
         outcome.leads = refold(&mut tx, &inserted, derive).await?;
     }
-    store_checkpoints(&mut tx, projection, topic, next_offsets).await?;
+    store_checkpoints(&mut tx, projection, topic, committed, next_offsets).await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -216,7 +215,17 @@ async fn refold(
         })?;
         older.entry((tenant, lead)).or_default().push(event);
     }
-    let granted = handoff::granted(tx, &tenants, &ids).await?;
+    // Decisions are read only for batches whose leads have ever asked for an owner.
+    let asked = older
+        .values()
+        .flatten()
+        .chain(new.iter().map(|r| &r.event))
+        .any(|e| matches!(e.payload, Payload::OwnershipRequested(_)));
+    let granted = if asked {
+        handoff::granted(tx, &tenants, &ids).await?
+    } else {
+        Default::default()
+    };
     // A lead's stored row is the fold of its stored events, so its old funnel cell comes from
     // `older` without reading `leads` back.
     let mut old_cells = Vec::with_capacity(older.len());
@@ -499,19 +508,15 @@ pub fn lead_row(tenant: &str, lead: &str, st: &LeadState, feedback: &LeadFeedbac
     })
 }
 
-/// Fails with [`StoreError::CheckpointBehind`] if a stored checkpoint is behind `committed`.
-/// A concurrent projector can only move a checkpoint forward (`GREATEST`), so a stored value
-/// behind one this caller saw committed can only come from a loss.
-async fn check_not_behind(
-    tx: &mut Transaction<'_, Postgres>,
-    projection: &str,
+/// Fails with [`StoreError::CheckpointBehind`] if a `stored` checkpoint (as this transaction
+/// found it) is behind `committed`. A concurrent projector can only move a checkpoint
+/// forward (`GREATEST`), so a stored value behind one this caller saw committed can only come
+/// from a loss. The caller drops the transaction: nothing of the batch commits.
+fn check_not_behind(
     topic: &str,
+    stored: &BTreeMap<i32, i64>,
     committed: &BTreeMap<i32, i64>,
 ) -> Result<(), StoreError> {
-    if committed.values().all(|o| *o <= 0) {
-        return Ok(());
-    }
-    let stored = crate::checkpoints::load(&mut **tx, projection, topic).await?;
     for (p, c) in committed {
         let s = stored.get(p).copied().unwrap_or(0);
         if s < *c {
@@ -526,29 +531,46 @@ async fn check_not_behind(
     Ok(())
 }
 
+/// Moves the checkpoints to `next_offsets`, after checking (in the same statement, one round
+/// trip) that none of the stored ones is behind `committed` ([`check_not_behind`]).
 async fn store_checkpoints(
     tx: &mut Transaction<'_, Postgres>,
     projection: &str,
     topic: &str,
+    committed: &BTreeMap<i32, i64>,
     next_offsets: &BTreeMap<i32, i64>,
 ) -> Result<(), StoreError> {
     if next_offsets.is_empty() {
+        if committed.values().any(|o| *o > 0) {
+            let stored = crate::checkpoints::load(&mut **tx, projection, topic).await?;
+            check_not_behind(topic, &stored, committed)?;
+        }
         return Ok(());
     }
     let (parts, offs): (Vec<i32>, Vec<i64>) = next_offsets.iter().map(|(p, o)| (*p, *o)).unzip();
+    // `prev` reads the checkpoints as they were before the upsert of the same statement.
     // GREATEST: a zombie projector that lost its partition can never move a checkpoint back.
-    sqlx::query(
-        "INSERT INTO projector_checkpoints (projection, topic, partition, next_offset) \
-         SELECT $1, $2, p, o FROM UNNEST($3::int4[], $4::int8[]) AS c(p, o) \
-         ON CONFLICT (projection, topic, partition) \
-         DO UPDATE SET next_offset = GREATEST(projector_checkpoints.next_offset, EXCLUDED.next_offset)",
+    let prev: Vec<(i32, i64)> = sqlx::query_as(
+        "WITH prev AS ( \
+           SELECT partition, next_offset FROM projector_checkpoints \
+           WHERE projection = $1 AND topic = $2 \
+         ), up AS ( \
+           INSERT INTO projector_checkpoints (projection, topic, partition, next_offset) \
+           SELECT $1, $2, p, o FROM UNNEST($3::int4[], $4::int8[]) AS c(p, o) \
+           ON CONFLICT (projection, topic, partition) \
+           DO UPDATE SET next_offset = \
+             GREATEST(projector_checkpoints.next_offset, EXCLUDED.next_offset) \
+           RETURNING 1 \
+         ) \
+         SELECT partition, next_offset FROM prev",
     )
     .bind(projection)
     .bind(topic)
     .bind(&parts)
     .bind(&offs)
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
+    check_not_behind(topic, &prev.into_iter().collect(), committed)?;
     // Delivered at commit: queries waiting on a consistency token wake up at once.
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(crate::checkpoints::NOTIFY_CHANNEL)
