@@ -51,6 +51,11 @@ fn time_or(
     }
 }
 
+/// A request's `as_of`: now when unset.
+fn as_of_or_now(t: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, ApiError> {
+    Ok(time_or("as_of", t, None)?.unwrap_or_else(Utc::now))
+}
+
 fn dimension(n: i32) -> Result<SlaDimension, ApiError> {
     Ok(match pb::SlaGroupBy::try_from(n) {
         Ok(pb::SlaGroupBy::Rep) => SlaDimension::Rep,
@@ -143,7 +148,7 @@ impl SlaService for SlaSvc {
             .query
             .admit(&request, &r.tenant_id, &r.consistency_token)
             .await?;
-        let as_of = time_or("as_of", r.as_of.as_ref(), Some(Utc::now()))?.unwrap_or_default();
+        let as_of = as_of_or_now(r.as_of.as_ref())?;
         let filter = ClockFilter {
             as_of,
             started_from: time_or("started_from", r.started_from.as_ref(), None)?,
@@ -223,7 +228,7 @@ impl SlaService for SlaSvc {
             .query
             .admit(&request, &r.tenant_id, &r.consistency_token)
             .await?;
-        let as_of = time_or("as_of", r.as_of.as_ref(), Some(Utc::now()))?.unwrap_or_default();
+        let as_of = as_of_or_now(r.as_of.as_ref())?;
         let policy = if r.policy_id.is_empty() {
             "mql-follow-up"
         } else {
@@ -235,7 +240,7 @@ impl SlaService for SlaSvc {
                 .await
                 .map_err(db_error)?
                 .unwrap_or_default()
-        } else if r.currency.len() == 3 && r.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        } else if leadledger_domain::validate::is_currency(&r.currency) {
             r.currency.clone()
         } else {
             return Err(ApiError::invalid_field("currency", "must be an ISO 4217 code").into());
@@ -274,7 +279,7 @@ impl SlaService for SlaSvc {
             .query
             .admit(&request, &r.tenant_id, &r.consistency_token)
             .await?;
-        let as_of = time_or("as_of", r.as_of.as_ref(), Some(Utc::now()))?.unwrap_or_default();
+        let as_of = as_of_or_now(r.as_of.as_ref())?;
         let min_days = match r.min_days {
             0 => DEFAULT_MIN_DAYS,
             n @ 1..=3650 => n,
