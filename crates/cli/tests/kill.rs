@@ -521,23 +521,60 @@ struct AppendReport {
     slowest_ms: u128,
 }
 
+/// What the appending client has had acknowledged so far, shared with the test.
+#[derive(Debug, Default)]
+struct Progress {
+    /// Events acked.
+    acked: AtomicUsize,
+    /// When each successful call returned, in order.
+    acked_at: std::sync::Mutex<Vec<Instant>>,
+}
+
+impl Progress {
+    fn acked(&self) -> usize {
+        self.acked.load(Ordering::SeqCst)
+    }
+
+    fn record(&self, events: usize) {
+        self.acked_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Instant::now());
+        self.acked.fetch_add(events, Ordering::SeqCst);
+    }
+
+    /// The first ack received at or after `t`.
+    fn first_ack_since(&self, t: Instant) -> Option<Instant> {
+        let at = self.acked_at.lock().unwrap_or_else(|p| p.into_inner());
+        at.iter().copied().find(|a| *a >= t)
+    }
+}
+
+/// Pause between two batches of the appending client. Unpaced, the client appended the rest
+/// of the workload within a second of a broker restart, sometimes before the test had
+/// looked (the test then waited for an ack that could no longer come), and left no workload
+/// for the second kill. At ~2 000 events/s the stream lasts several seconds, the kills land
+/// mid-stream and the recovery is measured under load.
+const CLIENT_PACE: Duration = Duration::from_millis(25);
+
 /// How long the appending client waits for one `Append` before it gives up and sends the
 /// same batch again (the abandoned call may still be written: duplicates).
 const CLIENT_DEADLINE: Duration = Duration::from_secs(1);
 
 /// Appends `events` in batches of `batch`; a batch that fails or takes longer than
-/// [`CLIENT_DEADLINE`] is sent again (same events, so same ids) until it is acked. Acked
-/// events are counted in `progress`.
+/// [`CLIENT_DEADLINE`] is sent again (same events, so same ids) until it is acked; batches
+/// are [`CLIENT_PACE`] apart. Acks are recorded in `progress`.
 async fn append_with_retries(
     addr: SocketAddr,
     events: Vec<pb::Event>,
     batch: usize,
-    progress: Arc<AtomicUsize>,
+    progress: Arc<Progress>,
 ) -> anyhow::Result<AppendReport> {
     let mut report = AppendReport::default();
     let mut client = IngestServiceClient::connect(format!("http://{addr}")).await?;
     let deadline = Instant::now() + Duration::from_secs(100);
     for chunk in events.chunks(batch) {
+        tokio::time::sleep(CLIENT_PACE).await;
         loop {
             let t = Instant::now();
             let call = append(&mut client, TENANT, chunk.to_vec());
@@ -562,7 +599,7 @@ async fn append_with_retries(
                             offset: pos.offset,
                         });
                     }
-                    progress.fetch_add(chunk.len(), Ordering::SeqCst);
+                    progress.record(chunk.len());
                     break;
                 }
                 Err(status) => {
@@ -621,7 +658,7 @@ async fn broker_killed_and_restarted_on_durable_storage() -> anyhow::Result<()> 
     let expected = Expected::of(leads);
     let events = funnel_workload(leads);
     let total = events.len();
-    let progress = Arc::new(AtomicUsize::new(0));
+    let progress = Arc::new(Progress::default());
     let client = tokio::spawn(append_with_retries(env.addr, events, 50, progress.clone()));
 
     // Two kills while the client appends and the projector applies: at a seeded number of
@@ -644,7 +681,7 @@ async fn broker_killed_and_restarted_on_durable_storage() -> anyhow::Result<()> 
         let down_for = Duration::from_millis(u64::try_from(rng.between(1000, 2500))?);
         let deadline = Instant::now() + WAIT;
         let (acked_at_kill, backlog_at_kill) = loop {
-            let acked = progress.load(Ordering::SeqCst);
+            let acked = progress.acked();
             if acked >= threshold {
                 let backlog = unapplied(&env, &watermarks).await?;
                 if backlog > 0 {
@@ -664,17 +701,20 @@ async fn broker_killed_and_restarted_on_durable_storage() -> anyhow::Result<()> 
         let restart = Instant::now();
         broker.restart().await?;
         let listening = restart.elapsed();
-        // The ingest path is back when the client gets its next ack.
-        let acked_at_restart = progress.load(Ordering::SeqCst);
+        // The ingest path is back when the client gets its next ack: the first one received
+        // after the restart began (it may come before this task looks again).
         let deadline = Instant::now() + WAIT;
-        while progress.load(Ordering::SeqCst) == acked_at_restart {
+        let next_ack = loop {
+            if let Some(at) = progress.first_ack_since(restart) {
+                break at - restart;
+            }
             anyhow::ensure!(
                 Instant::now() < deadline,
-                "no ack within {WAIT:?} of the broker restart"
+                "no ack within {WAIT:?} of the broker restart ({} of {total} acked)",
+                progress.acked()
             );
             tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        let next_ack = restart.elapsed();
+        };
         // The projection is back when it has applied the whole log as of the restart.
         let ends = env.end_offsets(&env.log.topic)?;
         let deadline = Instant::now() + WAIT;
