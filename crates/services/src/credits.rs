@@ -12,7 +12,7 @@ use leadledger_attribution::precompute::ModelSet;
 use leadledger_store::checkpoints::NOTIFY_CHANNEL;
 use leadledger_store::{credits, Store, StoreError};
 use sqlx::postgres::PgListener;
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 use tokio_util::sync::CancellationToken;
 
 /// Settings of the credits worker.
@@ -78,6 +78,10 @@ async fn lead(
     }
     while !stop.is_cancelled() {
         let out = credits::step(&mut conn, &cfg.set, topic, cfg.batch).await?;
+        // This connection is detached from the pool (it holds the lock), so the pool's
+        // shrink-on-release does not reach it: a step's multi-megabyte writes would stay
+        // allocated in its buffers for good.
+        conn.shrink_buffers();
         if out.changed > 0 {
             tracing::debug!(?out, "credits step");
         }
