@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
+use crate::funnel_cells::CellRanges;
 use crate::StoreError;
 
 /// A row of `leads`.
@@ -218,7 +219,8 @@ pub enum Dimension {
 }
 
 impl Dimension {
-    /// The column or expression over `funnel_cells`.
+    /// The column or expression over `funnel_cells` (and `funnel_month_cells`, whose
+    /// `capture_month` the funnel query names `capture_day`).
     fn cell_sql(self) -> &'static str {
         match self {
             Dimension::CaptureMonth => {
@@ -255,8 +257,9 @@ pub struct FunnelRow {
 
 /// Funnel counts grouped by `dims`, over leads captured in `[from, to)`.
 ///
-/// Bounds on whole UTC days (or none) read the pre-aggregated `funnel_cells`
-/// ([`crate::funnel_cells`]); other bounds aggregate `leads`. Both give the same rows.
+/// Bounds on whole UTC days (or none) read the pre-aggregated cells ([`crate::funnel_cells`]:
+/// whole months from `funnel_month_cells`, the partial months at the edges from
+/// `funnel_cells`); other bounds aggregate `leads`. Both give the same rows.
 pub async fn funnel(
     pool: &PgPool,
     tenant: &str,
@@ -283,6 +286,8 @@ fn key_expr(dims: &[Dimension], sql: fn(Dimension) -> &'static str) -> String {
     }
 }
 
+/// The funnel from the cells: whole months of the range from `funnel_month_cells`, the
+/// partial months at its edges from `funnel_cells` ([`CellRanges::split`]).
 async fn funnel_from_cells(
     pool: &PgPool,
     tenant: &str,
@@ -290,20 +295,55 @@ async fn funnel_from_cells(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<FunnelRow>, StoreError> {
+    let ranges = CellRanges::split(from.map(|t| t.date_naive()), to.map(|t| t.date_naive()));
+    // Grouped by the dimension expressions and the currency themselves (cheaper than by the
+    // `text[]` key), and ordered by them element by element: the order of the key arrays,
+    // which keeps the rows of one key consecutive and the groups in `funnel_from_leads`'
+    // order. The month branch names its month `capture_day` for the `CaptureMonth`
+    // expression (a month's first day is in that month).
+    let exprs: Vec<&str> = dims
+        .iter()
+        .map(|d| d.cell_sql())
+        .chain(["currency"])
+        .collect();
+    let by = exprs.join(", ");
+    let cols = "channel, campaign, region, industry, segment, currency, captured, mql, sql, \
+                poc, signed, signed_amount_minor";
+    let in_range = |col: &str, a: usize| {
+        format!(
+            "{col} >= coalesce(${a}::date, '-infinity') \
+             AND {col} < coalesce(${}::date, 'infinity') \
+             AND ($8 OR {col} <> DATE '1970-01-01')",
+            a + 1
+        )
+    };
     let sql = format!(
-        "SELECT {} AS key, currency, sum(captured)::int8, sum(mql)::int8, sum(sql)::int8, \
+        "SELECT {key} AS key, currency, sum(captured)::int8, sum(mql)::int8, sum(sql)::int8, \
            sum(poc)::int8, sum(signed)::int8, sum(signed_amount_minor)::int8 \
-         FROM funnel_cells WHERE tenant_id = $1 \
-           AND ($2::date IS NULL OR (capture_day >= $2 AND capture_day <> DATE '1970-01-01')) \
-           AND ($3::date IS NULL OR (capture_day < $3 AND capture_day <> DATE '1970-01-01')) \
-         GROUP BY 1, 2 ORDER BY 1, 2",
-        key_expr(dims, Dimension::cell_sql)
+         FROM ( \
+           SELECT capture_month AS capture_day, {cols} FROM funnel_month_cells \
+             WHERE tenant_id = $1 AND {m} \
+           UNION ALL \
+           SELECT capture_day, {cols} FROM funnel_cells WHERE tenant_id = $1 AND {d1} \
+           UNION ALL \
+           SELECT capture_day, {cols} FROM funnel_cells WHERE tenant_id = $1 AND {d2} \
+         ) c \
+         GROUP BY {by} ORDER BY {by}",
+        key = key_expr(dims, Dimension::cell_sql),
+        m = in_range("capture_month", 2),
+        d1 = in_range("capture_day", 4),
+        d2 = in_range("capture_day", 6),
     );
     type Row = (Vec<String>, String, i64, i64, i64, i64, i64, i64);
     let rows: Vec<Row> = sqlx::query_as(&sql)
         .bind(tenant)
-        .bind(from.map(|t| t.date_naive()))
-        .bind(to.map(|t| t.date_naive()))
+        .bind(ranges.months.from)
+        .bind(ranges.months.to)
+        .bind(ranges.days[0].from)
+        .bind(ranges.days[0].to)
+        .bind(ranges.days[1].from)
+        .bind(ranges.days[1].to)
+        .bind(ranges.not_captured)
         .fetch_all(pool)
         .await?;
     // Rows come ordered by key (the database's collation, as the `leads` path orders them),
@@ -331,7 +371,7 @@ async fn funnel_from_cells(
     Ok(out)
 }
 
-/// The funnel aggregated from `leads` directly: what `funnel_cells` must always equal (the
+/// The funnel aggregated from `leads` directly: what the cells must always give (the
 /// tests compare them), and the path for bounds that are not whole days.
 pub async fn funnel_from_leads(
     pool: &PgPool,
