@@ -296,46 +296,69 @@ async fn funnel_from_cells(
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<FunnelRow>, StoreError> {
     let ranges = CellRanges::split(from.map(|t| t.date_naive()), to.map(|t| t.date_naive()));
+    // Each of the three ranges is aggregated on its own and the partial sums are summed:
+    // aggregating the UNION ALL of the raw cells instead hides the columns' statistics from
+    // the planner, which then expects a group per ~10 cells and sorts ~65k cells on disk
+    // (measured: a quarter of day cells 166 ms instead of 57 ms).
+    //
     // Grouped by the dimension expressions and the currency themselves (cheaper than by the
     // `text[]` key), and ordered by them element by element: the order of the key arrays,
     // which keeps the rows of one key consecutive and the groups in `funnel_from_leads`'
     // order. The month branch names its month `capture_day` for the `CaptureMonth`
     // expression (a month's first day is in that month).
-    let exprs: Vec<&str> = dims
-        .iter()
-        .map(|d| d.cell_sql())
-        .chain(["currency"])
+    let names: Vec<String> = (0..dims.len())
+        .map(|i| format!("k{i}"))
+        .chain(["currency".to_string()])
         .collect();
-    let by = exprs.join(", ");
-    let cols = "channel, campaign, region, industry, segment, currency, captured, mql, sql, \
-                poc, signed, signed_amount_minor";
-    let in_range = |col: &str, a: usize| {
+    let select: Vec<String> = dims
+        .iter()
+        .enumerate()
+        .map(|(i, d)| format!("{} AS k{i}", d.cell_sql()))
+        .chain(["currency".to_string()])
+        .collect();
+    let partial = |from: &str, col: &str, a: usize| {
         format!(
-            "{col} >= coalesce(${a}::date, '-infinity') \
-             AND {col} < coalesce(${}::date, 'infinity') \
-             AND ($8 OR {col} <> DATE '1970-01-01')",
-            a + 1
+            "SELECT {}, sum(captured)::int8 AS c, sum(mql)::int8 AS m, sum(sql)::int8 AS s, \
+               sum(poc)::int8 AS p, sum(signed)::int8 AS w, \
+               sum(signed_amount_minor)::int8 AS a \
+             FROM {from} WHERE tenant_id = $1 \
+               AND {col} >= coalesce(${a}::date, '-infinity') \
+               AND {col} < coalesce(${}::date, 'infinity') \
+               AND ($8 OR {col} <> DATE '1970-01-01') \
+             GROUP BY {}",
+            select.join(", "),
+            a + 1,
+            (1..=names.len())
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         )
     };
+    let months = "(SELECT tenant_id, capture_month, capture_month AS capture_day, channel, \
+                  campaign, region, industry, segment, currency, captured, mql, sql, poc, \
+                  signed, signed_amount_minor FROM funnel_month_cells) mc";
+    let key = if dims.is_empty() {
+        "ARRAY[]::text[]".to_string()
+    } else {
+        format!("ARRAY[{}]::text[]", names[..dims.len()].join(", "))
+    };
+    let by = names.join(", ");
     let sql = format!(
-        "SELECT {key} AS key, currency, sum(captured)::int8, sum(mql)::int8, sum(sql)::int8, \
-           sum(poc)::int8, sum(signed)::int8, sum(signed_amount_minor)::int8 \
-         FROM ( \
-           SELECT capture_month AS capture_day, {cols} FROM funnel_month_cells \
-             WHERE tenant_id = $1 AND {m} \
-           UNION ALL \
-           SELECT capture_day, {cols} FROM funnel_cells WHERE tenant_id = $1 AND {d1} \
-           UNION ALL \
-           SELECT capture_day, {cols} FROM funnel_cells WHERE tenant_id = $1 AND {d2} \
-         ) c \
+        "SELECT {key} AS key, currency, sum(c)::int8, sum(m)::int8, sum(s)::int8, \
+           sum(p)::int8, sum(w)::int8, sum(a)::int8 \
+         FROM ({} UNION ALL {} UNION ALL {}) c \
          GROUP BY {by} ORDER BY {by}",
-        key = key_expr(dims, Dimension::cell_sql),
-        m = in_range("capture_month", 2),
-        d1 = in_range("capture_day", 4),
-        d2 = in_range("capture_day", 6),
+        partial(months, "capture_month", 2),
+        partial("funnel_cells", "capture_day", 4),
+        partial("funnel_cells", "capture_day", 6),
     );
     type Row = (Vec<String>, String, i64, i64, i64, i64, i64, i64);
+    // Not a prepared statement kept per connection: after five runs PostgreSQL may switch it
+    // to a generic plan, which cannot see which of the three ranges are empty (or a whole
+    // table) and plans them all alike (measured on 193k day cells: a whole month 12–19 ms
+    // instead of 2–5 ms). Planning each query costs ~0.5 ms.
     let rows: Vec<Row> = sqlx::query_as(&sql)
+        .persistent(false)
         .bind(tenant)
         .bind(ranges.months.from)
         .bind(ranges.months.to)
