@@ -255,8 +255,10 @@ async fn clocks_and_feedback_of_a_simulated_quarter_equal_the_pure_functions() -
 /// the day cells summed by month, row for row (no empty rows); and the funnel from the cells
 /// equals the aggregate of `leads` for every grouping and day-aligned bounds that start or end
 /// on a month's first day or inside a month, cross months (and a new year), lie within one
-/// month or are open-ended.
+/// month or are open-ended, and read a partial month by its days or as its month cell minus
+/// its other days (at the start, the end or both edges).
 async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
+    use leadledger_store::funnel_cells::CellRanges;
     use leadledger_store::queries::{funnel, funnel_from_leads, Dimension};
     let pool = &env.store.pool;
     let rows = |sql: &'static str| async move {
@@ -368,6 +370,8 @@ async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
                 day(2026, 4, 30),
                 day(2026, 5, 1),
                 day(2026, 5, 16),
+                day(2026, 5, 30),
+                day(2026, 5, 31),
                 day(2026, 6, 1),
                 day(2026, 6, 30),
                 day(2026, 7, 1),
@@ -379,6 +383,7 @@ async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
             vec![
                 None,
                 day(2025, 12, 1),
+                day(2025, 12, 2),
                 day(2025, 12, 17),
                 day(2026, 1, 1),
                 day(2026, 1, 2),
@@ -389,11 +394,21 @@ async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
         ),
     ];
     let (mut compared, mut queries) = (0, 0);
+    // Ranges that read an edge month as its month cell minus its days outside the range:
+    // at the start edge only, at the end edge only, at both.
+    let mut subtracted = [0; 3];
     for (tenant, bounds) in &bounds {
         for d in &dims {
             for from in bounds {
                 for to in bounds {
                     let (from, to) = (*from, *to);
+                    let (a, b) = (from.map(|t| t.date_naive()), to.map(|t| t.date_naive()));
+                    let parts = CellRanges::split(a, b).days;
+                    let before = parts.iter().any(|p| p.sign < 0 && p.range.to == a);
+                    let after = parts.iter().any(|p| p.sign < 0 && p.range.from == b);
+                    if d.is_empty() && (before || after) {
+                        subtracted[usize::from(after) + usize::from(before && after)] += 1;
+                    }
                     let cells = funnel(pool, tenant, d, from, to).await?;
                     let scan = funnel_from_leads(pool, tenant, d, from, to).await?;
                     assert_eq!(
@@ -410,6 +425,7 @@ async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
         compared > 10_000,
         "the comparison covered {compared} groups in {queries} queries"
     );
+    assert!(subtracted.iter().all(|n| *n > 0), "{subtracted:?}");
     Ok(())
 }
 

@@ -258,8 +258,9 @@ pub struct FunnelRow {
 /// Funnel counts grouped by `dims`, over leads captured in `[from, to)`.
 ///
 /// Bounds on whole UTC days (or none) read the pre-aggregated cells ([`crate::funnel_cells`]:
-/// whole months from `funnel_month_cells`, the partial months at the edges from
-/// `funnel_cells`); other bounds aggregate `leads`. Both give the same rows.
+/// whole months from `funnel_month_cells`, each partial month at the edges from the smaller
+/// of its days in or out of the range in `funnel_cells`, added or taken out of its month
+/// cell); other bounds aggregate `leads`. Both give the same rows.
 pub async fn funnel(
     pool: &PgPool,
     tenant: &str,
@@ -286,8 +287,10 @@ fn key_expr(dims: &[Dimension], sql: fn(Dimension) -> &'static str) -> String {
     }
 }
 
-/// The funnel from the cells: whole months of the range from `funnel_month_cells`, the
-/// partial months at its edges from `funnel_cells` ([`CellRanges::split`]).
+/// The funnel from the cells: the whole months of the range from `funnel_month_cells`, and
+/// each partial month at its edges either from its days in the range in `funnel_cells`, or,
+/// when they are more than half of it, as its month cell minus its days outside the range
+/// ([`CellRanges::split`]).
 async fn funnel_from_cells(
     pool: &PgPool,
     tenant: &str,
@@ -296,10 +299,14 @@ async fn funnel_from_cells(
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<FunnelRow>, StoreError> {
     let ranges = CellRanges::split(from.map(|t| t.date_naive()), to.map(|t| t.date_naive()));
-    // Each of the three ranges is aggregated on its own and the partial sums are summed:
-    // aggregating the UNION ALL of the raw cells instead hides the columns' statistics from
-    // the planner, which then expects a group per ~10 cells and sorts ~65k cells on disk
-    // (measured: a quarter of day cells 166 ms instead of 57 ms).
+    // Each of the three ranges is aggregated on its own (the day ranges with their sign: +1
+    // adds days, -1 takes out of a month cell the days it holds beyond the range) and the
+    // partial sums are summed: aggregating the UNION ALL of the raw cells instead hides the
+    // columns' statistics from the planner, which then expects a group per ~10 cells and
+    // sorts ~65k cells on disk (measured: a quarter of day cells 166 ms instead of 57 ms).
+    // A group whose `captured` sums to zero is empty (`captured` counts every lead; a
+    // subtraction can leave such a group, e.g. a currency signed only on excluded days) and
+    // is dropped, as the aggregate of `leads` has no such group.
     //
     // Grouped by the dimension expressions and the currency themselves (cheaper than by the
     // `text[]` key), and ordered by them element by element: the order of the key arrays,
@@ -316,11 +323,13 @@ async fn funnel_from_cells(
         .map(|(i, d)| format!("{} AS k{i}", d.cell_sql()))
         .chain(["currency".to_string()])
         .collect();
-    let partial = |from: &str, col: &str, a: usize| {
+    // `sign`: the parameter holding the range's sign (the month range is always added).
+    let partial = |from: &str, col: &str, a: usize, sign: Option<usize>| {
+        let sign = sign.map_or(String::new(), |s| format!(" * ${s}::int8"));
         format!(
-            "SELECT {}, sum(captured)::int8 AS c, sum(mql)::int8 AS m, sum(sql)::int8 AS s, \
-               sum(poc)::int8 AS p, sum(signed)::int8 AS w, \
-               sum(signed_amount_minor)::int8 AS a \
+            "SELECT {}, sum(captured)::int8{sign} AS c, sum(mql)::int8{sign} AS m, \
+               sum(sql)::int8{sign} AS s, sum(poc)::int8{sign} AS p, \
+               sum(signed)::int8{sign} AS w, sum(signed_amount_minor)::int8{sign} AS a \
              FROM {from} WHERE tenant_id = $1 \
                AND {col} >= coalesce(${a}::date, '-infinity') \
                AND {col} < coalesce(${}::date, 'infinity') \
@@ -347,10 +356,10 @@ async fn funnel_from_cells(
         "SELECT {key} AS key, currency, sum(c)::int8, sum(m)::int8, sum(s)::int8, \
            sum(p)::int8, sum(w)::int8, sum(a)::int8 \
          FROM ({} UNION ALL {} UNION ALL {}) c \
-         GROUP BY {by} ORDER BY {by}",
-        partial(months, "capture_month", 2),
-        partial("funnel_cells", "capture_day", 4),
-        partial("funnel_cells", "capture_day", 6),
+         GROUP BY {by} HAVING sum(c) <> 0 ORDER BY {by}",
+        partial(months, "capture_month", 2, None),
+        partial("funnel_cells", "capture_day", 4, Some(9)),
+        partial("funnel_cells", "capture_day", 6, Some(10)),
     );
     type Row = (Vec<String>, String, i64, i64, i64, i64, i64, i64);
     // Not a prepared statement kept per connection: after five runs PostgreSQL may switch it
@@ -362,11 +371,13 @@ async fn funnel_from_cells(
         .bind(tenant)
         .bind(ranges.months.from)
         .bind(ranges.months.to)
-        .bind(ranges.days[0].from)
-        .bind(ranges.days[0].to)
-        .bind(ranges.days[1].from)
-        .bind(ranges.days[1].to)
+        .bind(ranges.days[0].range.from)
+        .bind(ranges.days[0].range.to)
+        .bind(ranges.days[1].range.from)
+        .bind(ranges.days[1].range.to)
         .bind(ranges.not_captured)
+        .bind(ranges.days[0].sign)
+        .bind(ranges.days[1].sign)
         .fetch_all(pool)
         .await?;
     // Rows come ordered by key (the database's collation, as the `leads` path orders them),
