@@ -284,6 +284,10 @@ pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
             "funnel_cells",
             "tenant_id, capture_day, channel, campaign, region, industry, segment, currency",
         ),
+        (
+            "funnel_month_cells",
+            "tenant_id, capture_month, channel, campaign, region, industry, segment, currency",
+        ),
         ("projector_checkpoints", "projection, partition"),
     ] {
         // The credits keep their own checkpoints (see `dump_credits`).

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use leadledger_api::pb::{self, event::Payload as P};
 use leadledger_domain::{fold, Event};
 use leadledger_e2e::events::{at, captured, event, mql};
@@ -16,6 +16,8 @@ use leadledger_store::handoff::alert_event_id;
 use uuid::Uuid;
 
 const T: &str = "acme";
+/// A tenant whose leads are captured from December 2025 to January 2026.
+const WINTER: &str = "acme-winter";
 
 /// One `sla_clocks` row, as text columns in a fixed order.
 type ClockRow = (
@@ -129,10 +131,61 @@ async fn clocks_and_feedback_of_a_simulated_quarter_equal_the_pure_functions() -
         duplicate_rate: 0.1,
         ..Default::default()
     });
+    // A second tenant captured across a new year, for the funnel's month cells below.
+    let winter = leadledger_sim::generate(&leadledger_sim::SimConfig {
+        seed: 6,
+        leads: 120,
+        tenant: WINTER.into(),
+        start: Utc.with_ymd_and_hms(2025, 12, 1, 0, 0, 0).unwrap(),
+        capture_days: 62,
+        late_rate: 0.1,
+        duplicate_rate: 0.1,
+        ..Default::default()
+    });
     let mut ingest = env.ingest().await?;
     for chunk in sim.deliveries.chunks(400) {
         append(&mut ingest, T, chunk.to_vec()).await?;
     }
+    for chunk in winter.deliveries.chunks(400) {
+        append(&mut ingest, WINTER, chunk.to_vec()).await?;
+    }
+    // And leads whose cells move: touched only (the not-captured cell), captured in January
+    // and then found captured in December (a move across months that empties its January
+    // cells), and moved within January (the month cell stays).
+    let touch = |lead: &str, src: &str| {
+        event(
+            lead,
+            "marketo",
+            src,
+            at(1, 12, 9),
+            P::TouchRecorded(pb::TouchRecorded {
+                channel: "sem".into(),
+                touch_type: pb::TouchType::AdClick as i32,
+                ..Default::default()
+            }),
+        )
+    };
+    append(
+        &mut ingest,
+        WINTER,
+        vec![
+            touch("W-touched", "wt1"),
+            captured("W-moved", "wm1", at(1, 3, 9), "moved-across"),
+            captured("W-within", "ww1", at(1, 20, 9), "moved-within"),
+        ],
+    )
+    .await?;
+    env.wait_caught_up(Duration::from_secs(60)).await?;
+    let dec28 = Utc.with_ymd_and_hms(2025, 12, 28, 9, 0, 0).unwrap();
+    append(
+        &mut ingest,
+        WINTER,
+        vec![
+            captured("W-moved", "wm0", dec28, "moved-across"),
+            captured("W-within", "ww0", at(1, 5, 9), "moved-within"),
+        ],
+    )
+    .await?;
     env.wait_caught_up(Duration::from_secs(60)).await?;
 
     let events = leadledger_store::queries::tenant_events(&env.store.pool, T, None, None).await?;
@@ -194,33 +247,199 @@ async fn clocks_and_feedback_of_a_simulated_quarter_equal_the_pure_functions() -
     }
     assert!(owed > 0, "the simulated quarter owes feedback");
 
-    // The pre-aggregated funnel equals the aggregate of `leads` for every grouping and for
-    // day-aligned ranges (the quarter's months, and open-ended).
+    assert_funnel_cells(&env).await?;
+    env.cleanup().await
+}
+
+/// The pre-aggregated funnel: the day cells equal the aggregate of `leads` and the month cells
+/// the day cells summed by month, row for row (no empty rows); and the funnel from the cells
+/// equals the aggregate of `leads` for every grouping and day-aligned bounds that start or end
+/// on a month's first day or inside a month, cross months (and a new year), lie within one
+/// month or are open-ended, and read a partial month by its days or as its month cell minus
+/// its other days (at the start, the end or both edges).
+async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
+    use leadledger_store::funnel_cells::CellRanges;
     use leadledger_store::queries::{funnel, funnel_from_leads, Dimension};
+    let pool = &env.store.pool;
+    let rows = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, String>(sql).fetch_all(pool).await
+    };
+    let days = rows(
+        "SELECT t::text FROM funnel_cells t \
+         ORDER BY tenant_id, capture_day, channel, campaign, region, industry, segment, currency",
+    )
+    .await?;
+    let from_leads = rows(
+        "SELECT t::text FROM (SELECT tenant_id, \
+           coalesce((captured_at AT TIME ZONE 'UTC')::date, DATE '1970-01-01') AS capture_day, \
+           channel, campaign, region, industry, segment, \
+           CASE WHEN max_rank >= 5 THEN signed_currency ELSE '' END AS currency, \
+           count(*) AS captured, count(*) FILTER (WHERE max_rank >= 2) AS mql, \
+           count(*) FILTER (WHERE max_rank >= 3) AS sql, \
+           count(*) FILTER (WHERE max_rank >= 4) AS poc, \
+           count(*) FILTER (WHERE max_rank >= 5) AS signed, \
+           coalesce(sum(signed_amount_minor) FILTER (WHERE max_rank >= 5), 0)::int8 \
+             AS signed_amount_minor \
+         FROM leads GROUP BY 1, 2, 3, 4, 5, 6, 7, 8) t \
+         ORDER BY tenant_id, capture_day, channel, campaign, region, industry, segment, currency",
+    )
+    .await?;
+    assert_same_rows(&days, &from_leads, "funnel_cells = leads aggregated by day");
+    let months = rows(
+        "SELECT t::text FROM funnel_month_cells t \
+         ORDER BY tenant_id, capture_month, channel, campaign, region, industry, segment, \
+           currency",
+    )
+    .await?;
+    let from_days = rows(
+        "SELECT t::text FROM (SELECT tenant_id, \
+           date_trunc('month', capture_day::timestamp)::date AS capture_month, \
+           channel, campaign, region, industry, segment, currency, \
+           sum(captured)::int8, sum(mql)::int8, sum(sql)::int8, sum(poc)::int8, \
+           sum(signed)::int8, sum(signed_amount_minor)::int8 \
+         FROM funnel_cells GROUP BY 1, 2, 3, 4, 5, 6, 7, 8) t \
+         ORDER BY tenant_id, capture_month, channel, campaign, region, industry, segment, \
+           currency",
+    )
+    .await?;
+    assert_eq!(
+        months, from_days,
+        "funnel_month_cells = funnel_cells by month"
+    );
+    let empty: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM funnel_cells WHERE captured = 0) \
+           + (SELECT count(*) FROM funnel_month_cells WHERE captured = 0)",
+    )
+    .fetch_one(pool)
+    .await?;
+    assert_eq!(empty, 0, "empty cells left behind");
+    // Both tenants spread over several months, and some leads are not captured (1970-01-01).
+    let spread: Vec<(String, i64, bool)> = sqlx::query_as(
+        "SELECT tenant_id, count(DISTINCT capture_month) FILTER \
+           (WHERE capture_month <> DATE '1970-01-01'), \
+           bool_or(capture_month = DATE '1970-01-01') \
+         FROM funnel_month_cells GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?;
+    assert_eq!(
+        spread
+            .iter()
+            .map(|(t, n, _)| (t.as_str(), *n >= 2))
+            .collect::<Vec<_>>(),
+        [(T, true), (WINTER, true)],
+        "{spread:?}"
+    );
+    assert!(spread[1].2, "the touched lead is not captured: {spread:?}");
+    let moved: Vec<(String, String)> = sqlx::query_as(
+        "SELECT capture_month::text, channel FROM funnel_month_cells \
+         WHERE channel LIKE 'moved-%' ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await?;
+    assert_eq!(
+        moved,
+        [
+            ("2025-12-01".into(), "moved-across".into()),
+            ("2026-01-01".into(), "moved-within".into())
+        ]
+    );
+
     let dims = [
         vec![],
         vec![Dimension::Channel],
+        vec![Dimension::Campaign],
+        vec![Dimension::Region],
+        vec![Dimension::Industry],
+        vec![Dimension::Segment],
+        vec![Dimension::CaptureMonth],
         vec![Dimension::Campaign, Dimension::Segment],
         vec![Dimension::Region, Dimension::Industry],
         vec![Dimension::CaptureMonth, Dimension::Channel],
+        vec![Dimension::Channel, Dimension::CaptureMonth],
     ];
-    let ranges = [
-        (None, None),
-        (Some(at(5, 1, 0)), None),
-        (None, Some(at(5, 1, 0))),
-        (Some(at(4, 15, 0)), Some(at(6, 1, 0))),
+    let day = |y, m, d| Some(Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap());
+    let bounds = [
+        (
+            T,
+            vec![
+                None,
+                day(2026, 3, 20),
+                day(2026, 4, 1),
+                day(2026, 4, 2),
+                day(2026, 4, 30),
+                day(2026, 5, 1),
+                day(2026, 5, 16),
+                day(2026, 5, 30),
+                day(2026, 5, 31),
+                day(2026, 6, 1),
+                day(2026, 6, 30),
+                day(2026, 7, 1),
+                day(2026, 7, 9),
+            ],
+        ),
+        (
+            WINTER,
+            vec![
+                None,
+                day(2025, 12, 1),
+                day(2025, 12, 2),
+                day(2025, 12, 17),
+                day(2026, 1, 1),
+                day(2026, 1, 2),
+                day(2026, 1, 31),
+                day(2026, 2, 1),
+                day(2026, 2, 10),
+            ],
+        ),
     ];
-    let mut compared = 0;
-    for d in &dims {
-        for (from, to) in ranges {
-            let cells = funnel(&env.store.pool, T, d, from, to).await?;
-            let scan = funnel_from_leads(&env.store.pool, T, d, from, to).await?;
-            assert_eq!(cells, scan, "funnel by {d:?} in [{from:?}, {to:?})");
-            compared += cells.len();
+    let (mut compared, mut queries) = (0, 0);
+    // Ranges that read an edge month as its month cell minus its days outside the range:
+    // at the start edge only, at the end edge only, at both.
+    let mut subtracted = [0; 3];
+    for (tenant, bounds) in &bounds {
+        for d in &dims {
+            for from in bounds {
+                for to in bounds {
+                    let (from, to) = (*from, *to);
+                    let (a, b) = (from.map(|t| t.date_naive()), to.map(|t| t.date_naive()));
+                    let parts = CellRanges::split(a, b).days;
+                    let before = parts.iter().any(|p| p.sign < 0 && p.range.to == a);
+                    let after = parts.iter().any(|p| p.sign < 0 && p.range.from == b);
+                    if d.is_empty() && (before || after) {
+                        subtracted[usize::from(after) + usize::from(before && after)] += 1;
+                    }
+                    let cells = funnel(pool, tenant, d, from, to).await?;
+                    let scan = funnel_from_leads(pool, tenant, d, from, to).await?;
+                    assert_eq!(
+                        cells, scan,
+                        "{tenant}: funnel by {d:?} in [{from:?}, {to:?})"
+                    );
+                    compared += cells.len();
+                    queries += 1;
+                }
+            }
         }
     }
-    assert!(compared > 50, "the comparison covered {compared} groups");
-    env.cleanup().await
+    assert!(
+        compared > 10_000,
+        "the comparison covered {compared} groups in {queries} queries"
+    );
+    assert!(subtracted.iter().all(|n| *n > 0), "{subtracted:?}");
+    Ok(())
+}
+
+/// `got == want`, showing only the rows that differ.
+fn assert_same_rows(got: &[String], want: &[String], what: &str) {
+    if got != want {
+        let extra: Vec<_> = got.iter().filter(|r| !want.contains(r)).take(5).collect();
+        let missing: Vec<_> = want.iter().filter(|r| !got.contains(r)).take(5).collect();
+        panic!(
+            "{what}: {} rows, {} expected; extra {extra:?}; missing {missing:?}",
+            got.len(),
+            want.len()
+        );
+    }
 }
 
 fn follow_up(lead: &str, src: &str, when: DateTime<Utc>) -> pb::Event {

@@ -654,12 +654,16 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
          warm-up queries.\n\n\
          Data: {leads} leads, {events} events (the generator of docs/BENCHMARKS-attribution.md), \
          timelines COPYed into `lead_events`, `leads` rows made by the projection's own fold and \
-         row code, `funnel_cells` rebuilt from them (what the projection maintains batch by \
-         batch). Stage rows are not loaded: `GetLead` reads them (index lookups that return \
+         row code, `funnel_cells` and `funnel_month_cells` rebuilt from them (what the \
+         projection maintains batch by batch). Stage rows are not loaded: `GetLead` reads them (index lookups that return \
          nothing here).\n\n\
          | query | p50 | p99 | max | target p99 ≤ 50 ms |\n|---|---|---|---|---|\n{table}\n\
-         `Funnel` reads the pre-aggregated `funnel_cells` when its bounds are whole UTC days (all \
-         three ranges here); other bounds scan `leads` (at this size ~0.4–1.5 s: use day bounds).\n",
+         `Funnel` reads the pre-aggregated cells when its bounds are whole UTC days (all three \
+         ranges here): whole months from `funnel_month_cells`; a partial month at an edge from \
+         its days in the range in `funnel_cells`, or, when they are more than half of it, as \
+         its month cell minus its other days (the 30-day range 05-01..05-31 reads May's month \
+         cells and the day cells of May 31); other bounds scan `leads` (at this size \
+         ~0.4–1.5 s: use day bounds).\n",
         when = Utc::now().format("%Y-%m-%d %H:%M UTC"),
         leads = args.leads,
     );
