@@ -3,10 +3,11 @@
 //!
 //! The full deployment runs in process: one server hosting ingest and query, and a projector
 //! task, on a fresh topic and database. After one warm-up event (so the projector's group
-//! join is not counted), one-event `Append` calls are started on a fixed schedule
-//! (open loop: a slow call does not delay the next), and as soon as each is acked a
-//! `GetLead` with its consistency token is sent; the query waits until the projection has
-//! applied it. Freshness = ack → `GetLead` response.
+//! join is not counted), `Append` calls of `batch` events are started on a fixed schedule
+//! (open loop: a slow call does not delay the next; `rate` events per second in all), and
+//! as soon as each is acked a `GetLead` of its last event's lead with the call's
+//! consistency token is sent; the query waits until the projection has applied the whole
+//! call. Freshness = ack → `GetLead` response, one sample per call.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -32,7 +33,10 @@ const READ_DEADLINE: Duration = Duration::from_secs(30);
 
 /// What the freshness phase measured.
 pub struct FreshnessRun {
+    /// Events per second.
     pub target_rate: f64,
+    /// Events per `Append` call.
+    pub batch: usize,
     pub seconds: f64,
     /// Append calls started.
     pub sent: usize,
@@ -40,7 +44,7 @@ pub struct FreshnessRun {
     pub ok: usize,
     /// Failures by step and status code.
     pub errors: BTreeMap<String, usize>,
-    /// Acked appends per second, first call to last ack.
+    /// Acked events per second, first call to last ack.
     pub achieved_rate: f64,
     /// Ack → `GetLead` response.
     pub fresh: Percentiles,
@@ -60,11 +64,12 @@ pub async fn run(
     store: &Store,
     w: &Workload,
     rate: f64,
+    batch: usize,
     seconds: f64,
 ) -> anyhow::Result<FreshnessRun> {
     anyhow::ensure!(
-        rate > 0.0 && seconds > 0.0,
-        "rate and duration must be positive"
+        rate > 0.0 && seconds > 0.0 && batch > 0,
+        "rate, batch and duration must be positive"
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -92,24 +97,26 @@ pub async fn run(
         &ingest,
         &query,
         &w.tenant,
-        w.wire[0].clone(),
+        vec![w.wire[0].clone()],
         Duration::from_secs(60),
     )
     .await
     .map_err(|e| anyhow::anyhow!("warm-up append + read: {e}"))?;
 
-    let count = ((rate * seconds).round() as usize).max(1);
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    let calls = ((rate * seconds / batch as f64).round() as usize).max(1);
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(batch as f64 / rate));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let mut tasks = tokio::task::JoinSet::new();
     let started = Instant::now();
-    for i in 0..count {
+    for i in 0..calls {
         ticker.tick().await;
-        let event = w.wire[(1 + i) % w.count()].clone();
+        let events: Vec<pb::Event> = (0..batch)
+            .map(|j| w.wire[(1 + i * batch + j) % w.count()].clone())
+            .collect();
         let (ingest, query, tenant) = (ingest.clone(), query.clone(), w.tenant.clone());
         tasks.spawn(async move {
             let t0 = Instant::now();
-            one(&ingest, &query, &tenant, event, READ_DEADLINE)
+            one(&ingest, &query, &tenant, events, READ_DEADLINE)
                 .await
                 .map(|(append, fresh)| Sample {
                     append,
@@ -118,7 +125,7 @@ pub async fn run(
                 })
         });
     }
-    let mut samples = Vec::with_capacity(count);
+    let mut samples = Vec::with_capacity(calls);
     let mut errors = BTreeMap::new();
     while let Some(r) = tasks.join_next().await {
         match r? {
@@ -133,32 +140,33 @@ pub async fn run(
     let window = samples.iter().map(|s| s.acked_at).max().unwrap_or_default();
     Ok(FreshnessRun {
         target_rate: rate,
+        batch,
         seconds,
-        sent: count,
+        sent: calls,
         ok: samples.len(),
         errors,
-        achieved_rate: samples.len() as f64 / window.as_secs_f64().max(1e-9),
+        achieved_rate: (samples.len() * batch) as f64 / window.as_secs_f64().max(1e-9),
         fresh: Percentiles::of(samples.iter().map(|s| s.fresh).collect()),
         append: Percentiles::of(samples.iter().map(|s| s.append).collect()),
     })
 }
 
-/// Appends one event, then reads its lead with the consistency token. Returns (append
-/// latency, ack → read response), or the failing step and status code.
+/// Appends `events` in one call, then reads the last one's lead with the call's consistency
+/// token. Returns (append latency, ack → read response), or the failing step and status code.
 async fn one(
     ingest: &IngestServiceClient<Channel>,
     query: &QueryServiceClient<Channel>,
     tenant: &str,
-    event: pb::Event,
+    events: Vec<pb::Event>,
     deadline: Duration,
 ) -> Result<(Duration, Duration), String> {
-    let lead_id = event.lead_id.clone();
+    let lead_id = events.last().map(|e| e.lead_id.clone()).unwrap_or_default();
     let t0 = Instant::now();
     let resp = ingest
         .clone()
         .append(pb::AppendRequest {
             tenant_id: tenant.to_string(),
-            events: vec![event],
+            events,
         })
         .await
         .map_err(|s| format!("Append: {:?}", s.code()))?

@@ -144,8 +144,19 @@ fn table(f: &Figures) -> String {
     s
 }
 
+/// "one event" or "N events".
+fn events(n: usize) -> String {
+    if n == 1 {
+        "one event".into()
+    } else {
+        format!("{n} events")
+    }
+}
+
 fn freshness_table(f: &crate::freshness::FreshnessRun, l: &crate::baseline::LogLatency) -> String {
     let log = &l.receipt;
+    // The raw baselines send one record per send at the same event rate.
+    let records = (f.target_rate * f.seconds).round() as usize;
     let mut s = String::new();
     s.push_str("| Measure | Target rate | Achieved rate | Done / started | p50 | p99 | max |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
@@ -154,14 +165,15 @@ fn freshness_table(f: &crate::freshness::FreshnessRun, l: &crate::baseline::LogL
         "| Raw log: producer ack → consumer receipt (baseline) | {} /s | – | {} / {} | {} | {} | {} |",
         int(f.target_rate),
         log.count,
-        f.sent,
+        records,
         ms(log.p50),
         ms(log.p99),
         ms(log.max),
     );
     let _ = writeln!(
         s,
-        "| **Freshness: `Append` ack → `GetLead` response** | {} /s | {} /s | {} / {} | {} | {} | {} |",
+        "| **Freshness: `Append` ack → `GetLead` response** ({} per call) | {} /s | {} /s | {} / {} | {} | {} | {} |",
+        events(f.batch),
         int(f.target_rate),
         int(f.achieved_rate),
         f.ok,
@@ -175,14 +187,15 @@ fn freshness_table(f: &crate::freshness::FreshnessRun, l: &crate::baseline::LogL
         "| Raw producer: send → ack (baseline) | {} /s | – | {} / {} | {} | {} | {} |",
         int(f.target_rate),
         l.ack.count,
-        f.sent,
+        records,
         ms(l.ack.p50),
         ms(l.ack.p99),
         ms(l.ack.max),
     );
     let _ = writeln!(
         s,
-        "| `Append` call (one event) | {} /s | {} /s | {} / {} | {} | {} | {} |",
+        "| `Append` call ({}) | {} /s | {} /s | {} / {} | {} | {} | {} |",
+        events(f.batch),
         int(f.target_rate),
         int(f.achieved_rate),
         f.append.count,
@@ -193,8 +206,9 @@ fn freshness_table(f: &crate::freshness::FreshnessRun, l: &crate::baseline::LogL
     );
     let _ = writeln!(
         s,
-        "\nEach phase ran for {:.0} s at the target rate; freshness p50 is {:.1}× the raw \
-         log's p50.",
+        "\nRates are events per second; \"Done / started\" counts records for the raw log \
+         and calls for `Append`. Each phase ran for {:.0} s at the target rate; freshness p50 \
+         is {:.1}× the raw log's p50.",
         f.seconds,
         f.fresh.p50.as_secs_f64() / log.p50.as_secs_f64().max(1e-9)
     );
@@ -391,8 +405,9 @@ pub fn summary(f: &Figures) -> String {
     );
     let _ = writeln!(
         s,
-        "    Append ack → GetLead: {}/{} read back, achieved {} /s, p50 {} p99 {} max {} \
-         (Append p50 {})",
+        "    Append ({} per call) ack → GetLead: {}/{} calls read back, achieved {} events/s, \
+         p50 {} p99 {} max {} (Append p50 {})",
+        events(fr.batch),
         fr.ok,
         fr.sent,
         int(fr.achieved_rate),
