@@ -89,6 +89,9 @@ pub struct Totals {
     pub rewinds: u64,
 }
 
+/// Longest time between two commits of the consumed offsets to Kafka (monitoring only).
+const KAFKA_COMMIT_EVERY: Duration = Duration::from_secs(1);
+
 /// Runs until `shutdown` is cancelled; the batch in progress is finished first.
 pub async fn run(
     cfg: ProjectorConfig,
@@ -109,6 +112,7 @@ pub async fn run(
         ctx,
         dlq,
         next: BTreeMap::new(),
+        last_kafka_commit: None,
         totals: Totals::default(),
     };
     tracing::info!(topic = %p.cfg.log.topic, group = %p.cfg.group, "projector started");
@@ -153,6 +157,8 @@ struct Projector {
     dlq: DeadLetters,
     /// Next offset to apply, per partition this projector owns.
     next: BTreeMap<i32, i64>,
+    /// When offsets were last committed to Kafka (for lag monitoring only).
+    last_kafka_commit: Option<std::time::Instant>,
     totals: Totals,
 }
 
@@ -268,12 +274,22 @@ impl Projector {
             ms = started.elapsed().as_millis(),
             "batch committed"
         );
-        let mut tpl = TopicPartitionList::new();
-        for (p, o) in &next_offsets {
-            tpl.add_partition_offset(&self.cfg.log.topic, *p, Offset::Offset(*o))?;
-        }
-        if let Err(e) = self.consumer.commit(&tpl, CommitMode::Async) {
-            tracing::debug!(error = %e, "offset commit (monitoring only) failed");
+        // Kafka offsets serve lag monitoring only (PostgreSQL holds the real checkpoint), so
+        // they are committed at most once per KAFKA_COMMIT_EVERY: committed after every batch
+        // they cost the broker a write per batch (thousands a second under load, on the same
+        // cores as everything else on a laptop).
+        let due = self
+            .last_kafka_commit
+            .is_none_or(|t| t.elapsed() >= KAFKA_COMMIT_EVERY);
+        if due {
+            let mut tpl = TopicPartitionList::new();
+            for (p, o) in &self.next {
+                tpl.add_partition_offset(&self.cfg.log.topic, *p, Offset::Offset(*o))?;
+            }
+            if let Err(e) = self.consumer.commit(&tpl, CommitMode::Async) {
+                tracing::debug!(error = %e, "offset commit (monitoring only) failed");
+            }
+            self.last_kafka_commit = Some(std::time::Instant::now());
         }
         Ok(())
     }
