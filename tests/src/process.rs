@@ -23,6 +23,25 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// Settings that point a child `leadledger` process at `env`'s broker and topic. Its
+/// projector gets a consumer group of its own (`<topic>.child-projector`): `TestEnv` starts
+/// (and these tests stop at once) an in-process projector in the default group, and Tansu
+/// 0.6.0 sometimes still counted that member when the child joined, handing the child only
+/// some partitions and never the rest (seen in CI: "not caught up within 90s",
+/// checkpoints of one partition of three).
+pub fn child_log_settings(env: &crate::TestEnv) -> Vec<(&'static str, String)> {
+    vec![
+        ("kafka.brokers", env.log.brokers.clone()),
+        ("kafka.topic", env.log.topic.clone()),
+        ("kafka.partitions", env.log.partitions.to_string()),
+        ("kafka.headers", env.log.headers.to_string()),
+        (
+            "projector.group",
+            format!("{}.child-projector", env.log.topic),
+        ),
+    ]
+}
+
 /// A directory for one test's files (child logs, broker storage) under `root`, which should
 /// be on disk: the integration test's `env!("CARGO_TARGET_TMPDIR")` (`target/tmp`).
 pub fn test_dir(root: &str, tag: &str) -> anyhow::Result<PathBuf> {

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
-use leadledger_e2e::process::{test_dir, Leadledger, Tansu};
+use leadledger_e2e::process::{child_log_settings, test_dir, Leadledger, Tansu};
 use leadledger_e2e::workload::{
     assert_exact, assert_same_as_clean_run, funnel_workload, log_event_ids, ms, send_all, Expected,
     Rng, TENANT,
@@ -42,16 +42,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_leadledger");
 const TMP: &str = env!("CARGO_TARGET_TMPDIR");
 /// Bound of every wait for an outcome (generous: two cores shared with other tests).
 const WAIT: Duration = Duration::from_secs(60);
-
-/// `--set` settings of a child on the test's topic.
-fn log_settings(env: &TestEnv) -> Vec<(&'static str, String)> {
-    vec![
-        ("kafka.brokers", env.log.brokers.clone()),
-        ("kafka.topic", env.log.topic.clone()),
-        ("kafka.partitions", env.log.partitions.to_string()),
-        ("kafka.headers", env.log.headers.to_string()),
-    ]
-}
 
 async fn scalar(store: &Store, sql: &str) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(sql).fetch_one(&store.pool).await?)
@@ -137,7 +127,7 @@ async fn projector_process_killed_mid_batch_again_and_again() -> anyhow::Result<
     // The child process is the projector; the in-process one has applied nothing yet.
     env.stop_projector().await?;
     let dir = test_dir(TMP, "kill-projector")?;
-    let mut settings = log_settings(&env);
+    let mut settings = child_log_settings(&env);
     settings.extend([
         (
             "database.url",
@@ -422,7 +412,7 @@ async fn ingest_process_killed_while_a_client_streams() -> anyhow::Result<()> {
     // The in-process projector of the TestEnv applies the topic; the child only ingests.
     let mut env = TestEnv::start(3).await?;
     let dir = test_dir(TMP, "kill-ingest")?;
-    let mut child = Leadledger::new(BIN, "ingest", "ingest", &log_settings(&env), &dir)?;
+    let mut child = Leadledger::new(BIN, "ingest", "ingest", &child_log_settings(&env), &dir)?;
     child.start().await?;
 
     let leads = 3000;

@@ -19,7 +19,7 @@
 
 use std::time::{Duration, Instant};
 
-use leadledger_e2e::process::{test_dir, Leadledger, Postgres};
+use leadledger_e2e::process::{child_log_settings, test_dir, Leadledger, Postgres};
 use leadledger_e2e::workload::{
     assert_exact, assert_same_as_clean_run, funnel_workload, ms, send_all, Expected, Rng,
 };
@@ -34,16 +34,6 @@ const WAIT: Duration = Duration::from_secs(60);
 /// The application name of the child projector's database connections.
 const CHILD_APP: &str = "pg-kill-projector";
 use leadledger_e2e::workload::{wait_applied_to_end, CHECKPOINT_SUM as CHECKPOINTS};
-
-/// `--set` settings of a child on the test's topic.
-fn log_settings(env: &TestEnv) -> Vec<(&'static str, String)> {
-    vec![
-        ("kafka.brokers", env.log.brokers.clone()),
-        ("kafka.topic", env.log.topic.clone()),
-        ("kafka.partitions", env.log.partitions.to_string()),
-        ("kafka.headers", env.log.headers.to_string()),
-    ]
-}
 
 /// A fresh, migrated database `name` on the private cluster.
 async fn database(pg: &Postgres, name: &str) -> anyhow::Result<(String, Store)> {
@@ -125,7 +115,7 @@ async fn postgres_killed_during_projection_again_and_again() -> anyhow::Result<(
     env.stop_projector().await?;
     let (db_url, store) = database(&pg, &format!("ll_pgkill_{}", unique())).await?;
 
-    let mut settings = log_settings(&env);
+    let mut settings = child_log_settings(&env);
     settings.extend([
         (
             "database.url",

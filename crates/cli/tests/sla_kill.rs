@@ -18,7 +18,7 @@ use chrono::{DateTime, DurationRound, Utc};
 use leadledger_api::pb;
 use leadledger_domain::ids;
 use leadledger_e2e::events::{accepted, captured, mql};
-use leadledger_e2e::process::{test_dir, Leadledger};
+use leadledger_e2e::process::{child_log_settings, test_dir, Leadledger};
 use leadledger_e2e::workload::{log_event_ids, Rng, TENANT};
 use leadledger_e2e::{append, TestEnv};
 use leadledger_store::handoff::alert_event_id;
@@ -93,16 +93,13 @@ async fn sla_worker_killed_while_emitting_appends_every_alert_exactly_once() -> 
     let dir = test_dir(TMP, "kill-sla")?;
     let policy_file = dir.join("policies.toml");
     std::fs::write(&policy_file, POLICIES)?;
-    let settings = vec![
-        ("kafka.brokers", env.log.brokers.clone()),
-        ("kafka.topic", env.log.topic.clone()),
-        ("kafka.partitions", env.log.partitions.to_string()),
-        ("kafka.headers", env.log.headers.to_string()),
+    let mut settings = child_log_settings(&env);
+    settings.extend([
         ("database.url", env.db_url.clone()),
         ("database.max_connections", "4".to_string()),
         ("sla.policy_file", policy_file.display().to_string()),
         ("sla.tick_ms", "1000".to_string()),
-    ];
+    ]);
     let mut projector = Leadledger::new(BIN, "projector", "projector", &settings, &dir)?;
     projector.start().await?;
 
