@@ -16,6 +16,7 @@
 //! - [`workload`]: the seeded simulated events, in wire and log form.
 //! - [`baseline`]: raw producer, raw consumer, raw `COPY`.
 //! - [`ingest`]: `Append` through an in-process server.
+//! - [`machine`]: where it ran (also the soak's machine block).
 //! - [`projector`]: the real projector over a filled topic.
 //! - [`freshness`]: fixed-rate append + read-your-write latency.
 //! - [`figures`]: what was measured (rounds, medians, targets) and the machine.
@@ -26,6 +27,7 @@ mod baseline;
 mod figures;
 mod freshness;
 mod ingest;
+mod machine;
 mod projector;
 mod report;
 mod setup;

@@ -25,6 +25,8 @@ mod report;
 mod sample;
 mod verdict;
 
+#[path = "../../machine.rs"]
+mod machine;
 #[path = "../../splice.rs"]
 mod splice;
 
@@ -273,7 +275,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         back_to_zero: back_to_zero.map(|t| t.as_secs_f64()),
     };
     let v = verdict::judge(&run);
-    let machine = report::Machine::probe(postgres);
+    let machine = machine::Machine::probe(postgres);
     print!("{}", report::summary(&run, &v));
     if !args.no_write {
         let when = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();

@@ -6,57 +6,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::load::{lock, CHUNK_LEADS, READS_IN_FLIGHT, READ_DEADLINE, TICK};
+use crate::machine::Machine;
 use crate::sample::Phase;
 use crate::splice;
 use crate::verdict::{mb, Run, Verdict};
-
-/// Where the soak ran.
-pub struct Machine {
-    cpus: usize,
-    cpu_model: String,
-    memory: String,
-    kernel: String,
-    postgres: String,
-    build: &'static str,
-}
-
-impl Machine {
-    /// Reads /proc and `uname -r`; `postgres` comes from `SELECT version()`.
-    pub fn probe(postgres: String) -> Self {
-        let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-        let field = |text: &str, name: &str| -> Option<String> {
-            text.lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        };
-        let memory = field(&read("/proc/meminfo"), "MemTotal")
-            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-            .map_or_else(
-                || "unknown".into(),
-                |kb| format!("{:.1} GiB", kb / 1024.0 / 1024.0),
-            );
-        let kernel = std::process::Command::new("uname")
-            .arg("-r")
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "unknown".into());
-        Self {
-            cpus: std::thread::available_parallelism().map_or(0, usize::from),
-            cpu_model: field(&read("/proc/cpuinfo"), "model name").unwrap_or("unknown".into()),
-            memory,
-            kernel,
-            postgres,
-            build: if cfg!(debug_assertions) {
-                "debug (figures NOT representative)"
-            } else {
-                "release"
-            },
-        }
-    }
-}
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
@@ -185,10 +138,7 @@ pub fn page(run: &Run, v: &Verdict, m: &Machine, when: &str, command: &str) -> S
     let _ = writeln!(s, "- CPU: {} × {}", m.cpus, m.cpu_model);
     let _ = writeln!(s, "- Memory: {}", m.memory);
     let _ = writeln!(s, "- Kernel: {}", m.kernel);
-    let _ = writeln!(
-        s,
-        "- Broker: Tansu 0.6.0, SQLite storage engine on tmpfs (/dev/shm); Kafka headers off"
-    );
+    let _ = writeln!(s, "- Broker: {}; Kafka headers off", m.broker);
     let _ = writeln!(s, "- PostgreSQL: {}", m.postgres);
     let _ = writeln!(
         s,
