@@ -276,15 +276,10 @@ pub async fn funnel(
     }
 }
 
-fn key_expr(dims: &[Dimension], sql: fn(Dimension) -> &'static str) -> String {
-    if dims.is_empty() {
-        "ARRAY[]::text[]".to_string()
-    } else {
-        format!(
-            "ARRAY[{}]::text[]",
-            dims.iter().map(|d| sql(*d)).collect::<Vec<_>>().join(", ")
-        )
-    }
+/// The `text[]` group key built from its element expressions (an empty array for none).
+fn key_expr<S: AsRef<str>>(elements: &[S]) -> String {
+    let elements: Vec<&str> = elements.iter().map(AsRef::as_ref).collect();
+    format!("ARRAY[{}]::text[]", elements.join(", "))
 }
 
 /// The funnel from the cells: the whole months of the range from `funnel_month_cells`, and
@@ -346,11 +341,7 @@ async fn funnel_from_cells(
     let months = "(SELECT tenant_id, capture_month, capture_month AS capture_day, channel, \
                   campaign, region, industry, segment, currency, captured, mql, sql, poc, \
                   signed, signed_amount_minor FROM funnel_month_cells) mc";
-    let key = if dims.is_empty() {
-        "ARRAY[]::text[]".to_string()
-    } else {
-        format!("ARRAY[{}]::text[]", names[..dims.len()].join(", "))
-    };
+    let key = key_expr(&names[..dims.len()]);
     let by = names.join(", ");
     let sql = format!(
         "SELECT {key} AS key, currency, sum(c)::int8, sum(m)::int8, sum(s)::int8, \
@@ -414,7 +405,7 @@ pub async fn funnel_from_leads(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<FunnelRow>, StoreError> {
-    let key_expr = key_expr(dims, Dimension::sql);
+    let key_expr = key_expr(&dims.iter().map(|d| d.sql()).collect::<Vec<_>>());
     let sql = format!(
         "SELECT {key_expr} AS key, count(*), \
            count(*) FILTER (WHERE max_rank >= 2), count(*) FILTER (WHERE max_rank >= 3), \
