@@ -42,6 +42,24 @@ pub fn child_log_settings(env: &crate::TestEnv) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The settings of a child `serve --role projector` that a fault test kills mid-batch:
+/// [`child_log_settings`], the database `db_url` with its connections named `app` (so the
+/// test can watch its transactions in `pg_stat_activity`), and small batches (many
+/// transactions for the kills to land in).
+pub fn killable_projector_settings(
+    env: &crate::TestEnv,
+    db_url: &str,
+    app: &str,
+) -> Vec<(&'static str, String)> {
+    let mut settings = child_log_settings(env);
+    settings.extend([
+        ("database.url", format!("{db_url}?application_name={app}")),
+        ("database.max_connections", "4".to_string()),
+        ("projector.batch_max", "50".to_string()),
+    ]);
+    settings
+}
+
 /// A directory for one test's files (child logs, broker storage) under `root`, which should
 /// be on disk: the integration test's `env!("CARGO_TARGET_TMPDIR")` (`target/tmp`).
 pub fn test_dir(root: &str, tag: &str) -> anyhow::Result<PathBuf> {

@@ -27,7 +27,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
-use leadledger_e2e::process::{child_log_settings, test_dir, Leadledger, Tansu};
+use leadledger_e2e::process::{
+    child_log_settings, killable_projector_settings, test_dir, Leadledger, Tansu,
+};
 use leadledger_e2e::workload::{
     assert_exact, assert_same_as_clean_run, funnel_workload, log_event_ids, ms, send_all, Expected,
     Rng, TENANT,
@@ -63,6 +65,9 @@ const CHILD_APP: &str = "kill-projector";
 struct ProjectorKill {
     /// Events applied when the kill was decided.
     applied: i64,
+    /// The kill was made while the test held the committed checkpoint rows locked and the
+    /// child's transaction waited on that lock: read models written, checkpoint not yet.
+    held: bool,
     /// The child had a write transaction open (an xid assigned) when it was killed, and
     /// nothing committed between that observation and the death of its connections: the
     /// batch was cut mid-transaction and rolled back.
@@ -93,6 +98,51 @@ async fn open_write_transaction(store: &Store) -> anyhow::Result<i64> {
             "the projector opened no write transaction within {WAIT:?}"
         );
         tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Locks the committed `core` checkpoint rows (one per partition) in a transaction of the
+/// test and waits until a write transaction of the child waits on that lock: it has written
+/// its batch's read-model rows and blocks at the checkpoint upsert, so a kill now lands
+/// mid-transaction whatever the scheduling of this 2-core machine (a kill "at the next
+/// moment a transaction is open" can arrive after that transaction committed: a failed CI
+/// run saw 2 of 4). Returns the lock (roll it back once the child is dead) and the
+/// checkpoint sum committed then.
+async fn hold_checkpoint_write(
+    store: &Store,
+    partitions: i64,
+) -> anyhow::Result<(sqlx::Transaction<'static, sqlx::Postgres>, i64)> {
+    let mut lock = store.pool.begin().await?;
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT next_offset FROM projector_checkpoints WHERE projection = 'core' \
+         ORDER BY partition FOR UPDATE",
+    )
+    .fetch_all(&mut *lock)
+    .await?;
+    anyhow::ensure!(
+        i64::try_from(rows.len())? == partitions,
+        "{} checkpoint rows locked, {partitions} partitions: a batch of an unlocked partition \
+         could commit",
+        rows.len()
+    );
+    let committed: i64 = rows.iter().map(|(o,)| o).sum();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 \
+             AND backend_xid IS NOT NULL AND wait_event_type = 'Lock'",
+        )
+        .bind(CHILD_APP)
+        .fetch_one(&store.pool)
+        .await?;
+        if waiting > 0 {
+            return Ok((lock, committed));
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "no transaction of the projector waited on the checkpoint lock within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
 
@@ -127,16 +177,7 @@ async fn projector_process_killed_mid_batch_again_and_again() -> anyhow::Result<
     // The child process is the projector; the in-process one has applied nothing yet.
     env.stop_projector().await?;
     let dir = test_dir(TMP, "kill-projector")?;
-    let mut settings = child_log_settings(&env);
-    settings.extend([
-        (
-            "database.url",
-            format!("{}?application_name={CHILD_APP}", env.db_url),
-        ),
-        ("database.max_connections", "4".to_string()),
-        // Small batches: many transactions for the kills to land in.
-        ("projector.batch_max", "50".to_string()),
-    ]);
+    let settings = killable_projector_settings(&env, &env.db_url, CHILD_APP);
     let mut child = Leadledger::new(BIN, "projector", "projector", &settings, &dir)?;
     child.start().await?;
 
@@ -145,8 +186,10 @@ async fn projector_process_killed_mid_batch_again_and_again() -> anyhow::Result<
     let load = tokio::spawn(send_all(env.addr, funnel_workload(leads), 250));
 
     // Four kills, the k-th once between (5 + 21k)% and (5 + 21(k+1))% of the events are
-    // applied (seeded), after a seeded pause of 0–24 ms, at the next moment the child has a
-    // write transaction open. (Each restart costs ~12 s: see `resumed_ms`.)
+    // applied (seeded), after a seeded pause of 0–24 ms: the odd ones while the child's
+    // transaction waits at its checkpoint write on a lock of the test, the even ones at the
+    // next moment the child has a write transaction open. (Each restart costs ~12 s: see
+    // `resumed_ms`.)
     let mut rng = Rng(20_260_511);
     let kills_planned = 4;
     let mut kills = Vec::new();
@@ -169,9 +212,22 @@ async fn projector_process_killed_mid_batch_again_and_again() -> anyhow::Result<
             tokio::time::sleep(Duration::from_millis(2)).await;
         };
         tokio::time::sleep(pause).await;
-        let committed_before = open_write_transaction(&env.store).await?;
+        // Odd kills: held at the checkpoint write (certainly mid-transaction); even kills: at
+        // whatever statement the open transaction has reached (mid-transaction or, when it
+        // commits before the signal lands, right after a commit).
+        let held = k % 2 == 1;
+        let (lock, committed_before) = if held {
+            let (lock, committed) = hold_checkpoint_write(&env.store, 3).await?;
+            (Some(lock), committed)
+        } else {
+            (None, open_write_transaction(&env.store).await?)
+        };
         child.kill9()?;
         let killed_at = Instant::now();
+        if let Some(lock) = lock {
+            // The blocked backend notices its client is gone only once its statement ends.
+            lock.rollback().await?;
+        }
         let committed_after = child_connections_gone(&env.store).await?;
         // Restarted once the dead member's session (10 s) has run out: Tansu 0.6.0 can hand
         // a member that joins before then an empty assignment that it never revisits (see
@@ -196,6 +252,7 @@ async fn projector_process_killed_mid_batch_again_and_again() -> anyhow::Result<
         }
         kills.push(ProjectorKill {
             applied,
+            held,
             mid_batch: committed_after == committed_before,
             resumed_ms: ms(killed_at.elapsed()),
         });
@@ -208,8 +265,13 @@ async fn projector_process_killed_mid_batch_again_and_again() -> anyhow::Result<
         .iter()
         .map(|k| {
             format!(
-                "at {} applied: {}, next commit {} ms after the kill",
+                "at {} applied{}: {}, next commit {} ms after the kill",
                 k.applied,
+                if k.held {
+                    ", held at the checkpoint"
+                } else {
+                    ""
+                },
                 if k.mid_batch {
                     "mid-transaction"
                 } else {
@@ -221,7 +283,11 @@ async fn projector_process_killed_mid_batch_again_and_again() -> anyhow::Result<
         .collect();
     eprintln!("projector kills: {described:#?}");
     assert!(
-        mid_batch >= 3,
+        kills.iter().filter(|k| k.held).all(|k| k.mid_batch),
+        "a kill held at the checkpoint write did not roll its batch back: {kills:?}"
+    );
+    assert!(
+        mid_batch >= kills_planned / 2,
         "only {mid_batch} of {kills_planned} kills cut a batch mid-transaction: {kills:?}"
     );
     assert_exact(&env.store, expected).await?;

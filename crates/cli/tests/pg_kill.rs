@@ -19,7 +19,7 @@
 
 use std::time::{Duration, Instant};
 
-use leadledger_e2e::process::{child_log_settings, test_dir, Leadledger, Postgres};
+use leadledger_e2e::process::{killable_projector_settings, test_dir, Leadledger, Postgres};
 use leadledger_e2e::workload::{
     assert_exact, assert_same_as_clean_run, funnel_workload, ms, send_all, Expected, Rng,
 };
@@ -115,16 +115,7 @@ async fn postgres_killed_during_projection_again_and_again() -> anyhow::Result<(
     env.stop_projector().await?;
     let (db_url, store) = database(&pg, &format!("ll_pgkill_{}", unique())).await?;
 
-    let mut settings = child_log_settings(&env);
-    settings.extend([
-        (
-            "database.url",
-            format!("{db_url}?application_name={CHILD_APP}"),
-        ),
-        ("database.max_connections", "4".to_string()),
-        // Small batches: many transactions for the kills to land in.
-        ("projector.batch_max", "50".to_string()),
-    ]);
+    let settings = killable_projector_settings(&env, &db_url, CHILD_APP);
     let mut child = Leadledger::new(BIN, "projector", "projector", &settings, &dir)?;
     child.start().await?;
 
