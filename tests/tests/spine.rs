@@ -116,6 +116,149 @@ async fn ingest_then_query_round_trip() -> anyhow::Result<()> {
     env.cleanup().await
 }
 
+/// The `leads` upsert binds ~45 column arrays by position: each column must hold its own
+/// field. Every text field of the capture carries a value naming its column, so a swap of
+/// two columns cannot pass; and the upsert must write every column the table has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_column_of_a_leads_row_holds_its_own_field() -> anyhow::Result<()> {
+    let env = TestEnv::start(1).await?;
+    let table: BTreeSet<String> = sqlx::query_scalar(
+        "SELECT column_name::text FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name = 'leads' \
+           AND column_name NOT IN ('tenant_id', 'lead_id')",
+    )
+    .fetch_all(&env.store.pool)
+    .await?
+    .into_iter()
+    .collect();
+    let written: BTreeSet<String> = leadledger_store::lead_rows::written_columns()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        table, written,
+        "columns of `leads` vs columns the upsert writes"
+    );
+
+    let text = [
+        ("email", "email@mail.example.com"),
+        ("phone", "+86 10 5555 0101"),
+        ("contact_name", "contact_name"),
+        ("contact_title", "contact_title"),
+        ("company_name", "company_name"),
+        ("company_domain", "company-domain.example.com"),
+        ("region", "region"),
+        ("industry", "industry"),
+        ("channel", "channel"),
+        ("campaign", "campaign"),
+        ("medium", "medium"),
+        ("keyword", "keyword"),
+        ("utm_source", "utm_source"),
+        ("utm_medium", "utm_medium"),
+        ("utm_campaign", "utm_campaign"),
+        ("utm_term", "utm_term"),
+        ("utm_content", "utm_content"),
+        ("landing_page", "https://landing.example.com/page"),
+        ("referrer", "https://referrer.example.com/"),
+        ("offline_activity_id", "offline_activity_id"),
+        ("owner_rep_id", "rep-07"),
+        ("segment", "smb"),
+        ("signed_currency", "CNY"),
+        ("stage", "signed"),
+    ];
+    let f = |c: &str| text.iter().find(|(k, _)| *k == c).unwrap().1.to_string();
+    let capture = event(
+        "L-1",
+        "marketo",
+        "c1",
+        at(4, 1, 9),
+        Payload::LeadCaptured(pb::LeadCaptured {
+            contact: Some(pb::Contact {
+                email: f("email"),
+                phone: f("phone"),
+                name: f("contact_name"),
+                title: f("contact_title"),
+            }),
+            company: Some(pb::Company {
+                // Stored lower-cased (accounts are matched on it).
+                name: f("company_name"),
+                domain: f("company_domain").to_uppercase(),
+                region: f("region"),
+                industry: f("industry"),
+                segment: pb::Segment::Smb as i32,
+                employees: 42,
+            }),
+            source: Some(pb::LeadSource {
+                channel: f("channel"),
+                campaign: f("campaign"),
+                medium: f("medium"),
+                keyword: f("keyword"),
+                utm_source: f("utm_source"),
+                utm_medium: f("utm_medium"),
+                utm_campaign: f("utm_campaign"),
+                utm_term: f("utm_term"),
+                utm_content: f("utm_content"),
+                landing_page: f("landing_page"),
+                referrer: f("referrer"),
+                offline_activity_id: f("offline_activity_id"),
+            }),
+        }),
+    );
+    let mut ingest = env.ingest().await?;
+    let resp = append(
+        &mut ingest,
+        T,
+        vec![
+            capture,
+            mql("L-1", "m1", at(4, 3, 10)),
+            accepted("L-1", "a1", at(4, 4, 11), "rep-07"),
+            signed("L-1", "s1", at(5, 20, 12), 12_345_600),
+        ],
+    )
+    .await?;
+    let mut query = env.query().await?;
+    query.get_lead(get("L-1", &resp.consistency_token)).await?;
+    for (column, want) in text {
+        let got: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT {column} FROM leads WHERE tenant_id = $1 AND lead_id = 'L-1'"
+        ))
+        .bind(T)
+        .fetch_one(&env.store.pool)
+        .await?;
+        assert_eq!(got.as_deref(), Some(want), "leads.{column}");
+    }
+    let numbers: (i32, i16, i64, i32, i32, i32) = sqlx::query_as(
+        "SELECT employees, max_rank, signed_amount_minor, event_count, unknown_event_count, \
+                follow_up_count FROM leads WHERE tenant_id = $1 AND lead_id = 'L-1'",
+    )
+    .bind(T)
+    .fetch_one(&env.store.pool)
+    .await?;
+    assert_eq!(numbers, (42, 5, 12_345_600, 4, 0, 0));
+    let times: Vec<Option<chrono::DateTime<chrono::Utc>>> = {
+        let row: (_, _, _, _, _, _) = sqlx::query_as(
+            "SELECT captured_at, mql_at, sql_at, poc_at, signed_at, last_event_at \
+             FROM leads WHERE tenant_id = $1 AND lead_id = 'L-1'",
+        )
+        .bind(T)
+        .fetch_one(&env.store.pool)
+        .await?;
+        vec![row.0, row.1, row.2, row.3, row.4, row.5]
+    };
+    assert_eq!(
+        times,
+        [
+            Some(at(4, 1, 9)),
+            Some(at(4, 3, 10)),
+            Some(at(4, 4, 11)),
+            None,
+            Some(at(5, 20, 12)),
+            Some(at(5, 20, 12)),
+        ]
+    );
+    env.cleanup().await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_source_event_three_times_counts_once() -> anyhow::Result<()> {
     let env = TestEnv::start(3).await?;

@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`db`]: connecting, creating a database, running migrations.
 //! - [`projection`]: applying a batch of events in ONE transaction with the checkpoint.
+//! - [`lead_rows`]: the `leads` rows of folded leads, upserted as column arrays.
 //! - [`credits`]: the precomputed attribution credits, kept level with the core projection.
 //! - [`funnel_cells`]: the pre-aggregated funnel (per day and per month), moved by
 //!   "new − old" per re-folded lead.
@@ -23,6 +24,7 @@ pub mod credits;
 pub mod db;
 pub mod funnel_cells;
 pub mod handoff;
+pub mod lead_rows;
 pub mod ownership_queries;
 pub mod projection;
 pub mod queries;

@@ -251,7 +251,7 @@ async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
     let mut i = 0;
     while i < args.leads {
         let mut ev = String::new();
-        let mut leads = Vec::with_capacity(chunk);
+        let mut leads = leadledger_store::lead_rows::LeadRows::with_capacity(chunk);
         for l in i..(i + chunk).min(args.leads) {
             let timeline = lead(l, args.touches, &mut rng, &mut accounts);
             let touches = timeline
@@ -266,12 +266,7 @@ async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
             touchpoints += touches as u64;
             let st = leadledger_domain::fold(&timeline);
             let feedback = leadledger_sla::lead_feedback(&timeline, &requirements);
-            leads.push(leadledger_store::projection::lead_row(
-                TENANT,
-                &timeline[0].lead_id,
-                &st,
-                &feedback,
-            ));
+            leads.push(TENANT, &timeline[0].lead_id, &st, &feedback);
             for e in &timeline {
                 events += 1;
                 writeln!(
@@ -293,9 +288,7 @@ async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
         copy.send(ev.as_bytes()).await?;
         copy.finish().await?;
         // The projection's own `leads` rows, folded from the same timelines.
-        for rows in leads.chunks(5_000) {
-            leadledger_store::projection::upsert_lead_rows(&mut conn, rows.to_vec()).await?;
-        }
+        leads.upsert(&mut conn).await?;
         i += chunk;
         if i % 200_000 == 0 {
             eprintln!("attribution-bench: loaded {i} leads");
@@ -380,21 +373,14 @@ async fn attribution(
     .await?;
     eprintln!("attribution-bench: credits re-projected in {rebuild_time:?}; querying");
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
     let query = Query::new(store.clone(), TOPIC);
-    let services = Services {
-        ingest: None,
+    let server = Server::start(Services {
         attribution: Some(AttributionSvc::with_models(query.clone(), set.clone())),
         query: Some(query),
         ..Default::default()
-    };
-    let stop = CancellationToken::new();
-    let server = tokio::spawn(serve(listener, services, stop.clone().cancelled_owned()));
-    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))?
-        .connect()
-        .await?;
-    let mut client = AttributionServiceClient::new(channel);
+    })
+    .await?;
+    let mut client = AttributionServiceClient::new(server.channel.clone());
     let ts = |t: DateTime<Utc>| prost_types::Timestamp {
         seconds: t.timestamp(),
         nanos: 0,
@@ -451,8 +437,7 @@ async fn attribution(
         percentile(&samples, 0.99),
         *samples.last().unwrap(),
     );
-    stop.cancel();
-    let _ = server.await;
+    server.stop().await;
 
     let verdict = if p99 <= Duration::from_millis(50) {
         "met"
@@ -514,23 +499,45 @@ fn spread(samples: &mut [Duration]) -> (Duration, Duration, Duration) {
     )
 }
 
+/// The gRPC server of a timing phase, on a free local port, and a channel to it.
+struct Server {
+    channel: tonic::transport::Channel,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), leadledger_services::server::ServeError>>,
+}
+
+impl Server {
+    async fn start(services: Services) -> anyhow::Result<Server> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(serve(listener, services, stop.clone().cancelled_owned()));
+        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))?
+            .connect()
+            .await?;
+        Ok(Server {
+            channel,
+            stop,
+            task,
+        })
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
 /// Times `GetLead`, `ListLeads` and `Funnel` through gRPC on the loaded tenant; writes
 /// `args.queries_out`.
 async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> {
     use leadledger_api::pb::query_service_client::QueryServiceClient;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let query = Query::new(store.clone(), TOPIC);
-    let services = Services {
-        query: Some(query),
+    let server = Server::start(Services {
+        query: Some(Query::new(store.clone(), TOPIC)),
         ..Default::default()
-    };
-    let stop = CancellationToken::new();
-    let server = tokio::spawn(serve(listener, services, stop.clone().cancelled_owned()));
-    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))?
-        .connect()
-        .await?;
-    let mut client = QueryServiceClient::new(channel);
+    })
+    .await?;
+    let mut client = QueryServiceClient::new(server.channel.clone());
     let mut rng = Rng(args.seed ^ 0x5eed);
     let n = args.queries;
 
@@ -631,8 +638,7 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
             list.push(took);
         }
     }
-    stop.cancel();
-    let _ = server.await;
+    server.stop().await;
 
     let target = Duration::from_millis(50);
     let mut table = String::new();

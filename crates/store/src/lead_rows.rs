@@ -1,0 +1,214 @@
+//! The `leads` rows of folded leads, upserted as column arrays.
+//!
+//! Why arrays: the rows used to travel as one JSON document read back with
+//! `jsonb_populate_recordset`, and parsing that JSON on the server was the second costliest
+//! statement of a projection batch (~42 ms per 1 000 leads, docs/BENCHMARKS.md). Column
+//! arrays are bound in binary and read with `UNNEST`, like every other insert of the batch.
+//!
+//! Each column is named once, beside the function that gives its value, in one of the typed
+//! tables below: a name and a value can never drift apart.
+
+use chrono::{DateTime, Utc};
+use leadledger_domain::event::PocOutcome;
+use leadledger_domain::{LeadState, Stage};
+use leadledger_sla::feedback::LeadFeedback;
+
+use crate::StoreError;
+
+type Ts = Option<DateTime<Utc>>;
+/// A column's name and how its value comes from the folded lead.
+type Column<T> = (&'static str, fn(&LeadState) -> T);
+
+/// `text NOT NULL` columns.
+const TEXT: &[Column<String>] = &[
+    ("owner_team", |s| s.owner.team.clone()),
+    ("owner_queue", |s| s.owner.queue.clone()),
+    ("owner_rep_id", |s| s.owner.rep_id.clone()),
+    ("owner_partner_id", |s| s.owner.partner_id.clone()),
+    ("email", |s| s.contact.email.clone()),
+    ("phone", |s| s.contact.phone.clone()),
+    ("contact_name", |s| s.contact.name.clone()),
+    ("contact_title", |s| s.contact.title.clone()),
+    ("company_name", |s| s.company.name.clone()),
+    ("company_domain", |s| s.company.domain.to_lowercase()),
+    ("region", |s| s.company.region.clone()),
+    ("industry", |s| s.company.industry.clone()),
+    ("segment", |s| s.company.segment.as_str().to_string()),
+    ("channel", |s| s.source.channel.clone()),
+    ("campaign", |s| s.source.campaign.clone()),
+    ("medium", |s| s.source.medium.clone()),
+    ("keyword", |s| s.source.keyword.clone()),
+    ("utm_source", |s| s.source.utm_source.clone()),
+    ("utm_medium", |s| s.source.utm_medium.clone()),
+    ("utm_campaign", |s| s.source.utm_campaign.clone()),
+    ("utm_term", |s| s.source.utm_term.clone()),
+    ("utm_content", |s| s.source.utm_content.clone()),
+    ("landing_page", |s| s.source.landing_page.clone()),
+    ("referrer", |s| s.source.referrer.clone()),
+    ("offline_activity_id", |s| {
+        s.source.offline_activity_id.clone()
+    }),
+    ("signed_currency", |s| s.signed_currency.clone()),
+    ("poc_outcome", |s| {
+        match s.poc_outcome {
+            None => "",
+            Some(PocOutcome::Success) => "success",
+            Some(PocOutcome::Failure) => "failure",
+            Some(PocOutcome::Abandoned) => "abandoned",
+        }
+        .to_string()
+    }),
+];
+
+/// `timestamptz` columns (NULL when the lead has no such moment).
+const TIMES: &[Column<Ts>] = &[
+    ("captured_at", |s| s.captured_at),
+    // First entry into each main-line stage.
+    ("mql_at", |s| s.entered(Stage::Mql)),
+    ("sql_at", |s| s.entered(Stage::Sql)),
+    ("poc_at", |s| s.entered(Stage::Poc)),
+    ("signed_at", |s| s.entered(Stage::Signed)),
+    ("first_follow_up_at", |s| s.first_follow_up_at),
+    ("last_event_at", |s| s.last_event_at),
+    ("owner_since", |s| s.owner_since),
+];
+
+/// `integer` columns.
+#[allow(clippy::type_complexity)] // one use; `Column` takes no feedback
+const INTS: &[(&str, fn(&LeadState, &LeadFeedback) -> u32)] = &[
+    ("employees", |s, _| s.company.employees),
+    ("event_count", |s, _| s.event_count),
+    ("unknown_event_count", |s, _| s.unknown_count),
+    ("touch_count", |s, _| s.touch_count),
+    ("follow_up_count", |s, _| s.follow_up_count),
+    ("feedback_required", |_, f| f.required),
+    ("feedback_filled", |_, f| f.filled),
+];
+
+/// The one-of-a-kind columns, bound after the tables above in this order.
+const OTHERS: &[&str] = &["stage", "max_rank", "signed_amount_minor"];
+
+/// `leads` rows as column arrays, in the order [`LeadRows::upsert`] binds them.
+#[derive(Debug)]
+pub struct LeadRows {
+    tenant: Vec<String>,
+    lead: Vec<String>,
+    text: Vec<Vec<String>>,
+    times: Vec<Vec<Ts>>,
+    ints: Vec<Vec<i32>>,
+    stage: Vec<Option<&'static str>>,
+    max_rank: Vec<i16>,
+    amount: Vec<i64>,
+}
+
+impl Default for LeadRows {
+    fn default() -> Self {
+        Self::with_capacity(0)
+    }
+}
+
+impl LeadRows {
+    pub fn with_capacity(n: usize) -> Self {
+        LeadRows {
+            tenant: Vec::with_capacity(n),
+            lead: Vec::with_capacity(n),
+            text: (0..TEXT.len()).map(|_| Vec::with_capacity(n)).collect(),
+            times: (0..TIMES.len()).map(|_| Vec::with_capacity(n)).collect(),
+            ints: (0..INTS.len()).map(|_| Vec::with_capacity(n)).collect(),
+            stage: Vec::with_capacity(n),
+            max_rank: Vec::with_capacity(n),
+            amount: Vec::with_capacity(n),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lead.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lead.is_empty()
+    }
+
+    /// Adds the row of a folded lead.
+    pub fn push(&mut self, tenant: &str, lead: &str, st: &LeadState, feedback: &LeadFeedback) {
+        self.tenant.push(tenant.to_string());
+        self.lead.push(lead.to_string());
+        for (col, (_, value)) in self.text.iter_mut().zip(TEXT) {
+            col.push(value(st));
+        }
+        for (col, (_, value)) in self.times.iter_mut().zip(TIMES) {
+            col.push(value(st));
+        }
+        for (col, (_, value)) in self.ints.iter_mut().zip(INTS) {
+            // Counters and head counts; a value past i32 is clamped, not a failed batch.
+            col.push(i32::try_from(value(st, feedback)).unwrap_or(i32::MAX));
+        }
+        self.stage.push(st.stage.map(|s| s.as_str()));
+        self.max_rank.push(i16::from(st.max_rank));
+        self.amount.push(st.signed_amount_minor);
+    }
+
+    /// Inserts the rows, or replaces every column of the rows already there.
+    pub async fn upsert(self, conn: &mut sqlx::PgConnection) -> Result<(), StoreError> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        let mut q = sqlx::query(upsert_sql()).bind(self.tenant).bind(self.lead);
+        for col in self.text {
+            q = q.bind(col);
+        }
+        for col in self.times {
+            q = q.bind(col);
+        }
+        for col in self.ints {
+            q = q.bind(col);
+        }
+        q.bind(self.stage)
+            .bind(self.max_rank)
+            .bind(self.amount)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// `INSERT INTO leads (…) SELECT * FROM UNNEST($1::text[], …) ON CONFLICT … DO UPDATE`,
+/// with the columns and casts in the order [`LeadRows::upsert`] binds them.
+fn upsert_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let typed = ["tenant_id", "lead_id"]
+            .into_iter()
+            .chain(TEXT.iter().map(|(c, _)| *c))
+            .map(|c| (c, "text"))
+            .chain(TIMES.iter().map(|(c, _)| (*c, "timestamptz")))
+            .chain(INTS.iter().map(|(c, _)| (*c, "int4")))
+            .chain(OTHERS.iter().copied().zip(["text", "int2", "int8"]));
+        let (cols, params): (Vec<&str>, Vec<String>) = typed
+            .enumerate()
+            .map(|(i, (c, ty))| (c, format!("${}::{ty}[]", i + 1)))
+            .unzip();
+        let set: Vec<String> = cols[2..]
+            .iter()
+            .map(|c| format!("{c} = EXCLUDED.{c}"))
+            .collect();
+        format!(
+            "INSERT INTO leads ({}) SELECT * FROM UNNEST({}) \
+             ON CONFLICT (tenant_id, lead_id) DO UPDATE SET {}",
+            cols.join(", "),
+            params.join(", "),
+            set.join(", ")
+        )
+    })
+}
+
+/// Every column of `leads` but the key, as the upsert writes them (for tests that check the
+/// table and the upsert agree).
+pub fn written_columns() -> Vec<&'static str> {
+    TEXT.iter()
+        .map(|(c, _)| *c)
+        .chain(TIMES.iter().map(|(c, _)| *c))
+        .chain(INTS.iter().map(|(c, _)| *c))
+        .chain(OTHERS.iter().copied())
+        .collect()
+}
