@@ -191,19 +191,8 @@ impl TestEnv {
             .set("bootstrap.servers", &self.log.brokers)
             .set("group.id", format!("watermarks-{}", unique()))
             .create()?;
-        let md = c.fetch_metadata(Some(topic), Duration::from_secs(10))?;
-        let parts = md
-            .topics()
-            .first()
-            .map(|t| t.partitions().len())
-            .unwrap_or(0);
-        (0..parts)
-            .map(|p| {
-                let (_, high) =
-                    c.fetch_watermarks(topic, i32::try_from(p)?, Duration::from_secs(10))?;
-                Ok(high)
-            })
-            .collect()
+        let ends = leadledger_log::admin::end_offsets(c.client(), topic, Duration::from_secs(10))?;
+        Ok(ends.into_values().collect())
     }
 
     /// Waits until `lead_events` holds `n` rows (the projector applied them).

@@ -74,20 +74,10 @@ impl Env {
                 .set("bootstrap.servers", &brokers)
                 .set("group.id", format!("bench-watermarks-{}", unique()))
                 .create()?;
-            let md = c.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
-            let parts: Vec<i32> = md
-                .topics()
-                .iter()
-                .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-                .collect();
-            anyhow::ensure!(!parts.is_empty(), "topic {topic} has no partitions");
-            parts
-                .into_iter()
-                .map(|p| {
-                    let (_, high) = c.fetch_watermarks(&topic, p, Duration::from_secs(10))?;
-                    Ok((p, high))
-                })
-                .collect()
+            let ends =
+                leadledger_log::admin::end_offsets(c.client(), &topic, Duration::from_secs(10))?;
+            anyhow::ensure!(!ends.is_empty(), "topic {topic} has no partitions");
+            Ok(ends)
         })
         .await?
     }

@@ -1,10 +1,11 @@
-//! Explicit topic creation. Topics are created at start by the roles that need them;
-//! "already exists" is success.
+//! Explicit topic creation (topics are created at start by the roles that need them;
+//! "already exists" is success) and the end offsets of a topic.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::{Client, ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
 use rdkafka::types::RDKafkaErrorCode;
 
@@ -34,4 +35,28 @@ pub async fn ensure_topics(cfg: &LogConfig) -> Result<(), LogError> {
         }
     }
     Ok(())
+}
+
+/// The end offset (high watermark) of every partition of `topic`, as the broker reports it
+/// now, asked through any client (a producer's, a consumer's). Empty if the topic has no
+/// partitions. Blocking: call it from a blocking thread.
+pub fn end_offsets<C: ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+    timeout: Duration,
+) -> Result<BTreeMap<i32, i64>, LogError> {
+    let md = client.fetch_metadata(Some(topic), timeout)?;
+    let partitions: Vec<i32> = md
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    partitions
+        .into_iter()
+        .map(|p| {
+            let (_, high) = client.fetch_watermarks(topic, p, timeout)?;
+            Ok((p, high))
+        })
+        .collect()
 }

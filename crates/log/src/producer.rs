@@ -89,16 +89,7 @@ impl EventProducer {
         topic: &str,
         timeout: Duration,
     ) -> Result<std::collections::BTreeMap<i32, i64>, LogError> {
-        let client = self.producer.client();
-        let md = client.fetch_metadata(Some(topic), timeout)?;
-        let partitions = md.topics().first().map_or(0, |t| t.partitions().len());
-        (0..partitions)
-            .map(|p| {
-                let p = i32::try_from(p).unwrap_or(i32::MAX);
-                let (_, high) = client.fetch_watermarks(topic, p, timeout)?;
-                Ok((p, high))
-            })
-            .collect()
+        crate::admin::end_offsets(self.producer.client(), topic, timeout)
     }
 
     /// Waits for everything in flight (graceful shutdown).

@@ -69,7 +69,6 @@ impl Sample {
 pub struct Sampler {
     pids: Vec<u32>,
     topic: String,
-    partitions: Vec<i32>,
     consumer: Arc<BaseConsumer>,
     pool: PgPool,
 }
@@ -88,16 +87,11 @@ impl Sampler {
         let consumer = Arc::new(consumer);
         let c = consumer.clone();
         let t = topic.to_string();
-        let partitions = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i32>> {
-            let md = c.fetch_metadata(Some(&t), Duration::from_secs(10))?;
-            Ok(md
-                .topics()
-                .iter()
-                .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-                .collect())
+        let ends = tokio::task::spawn_blocking(move || {
+            leadledger_log::admin::end_offsets(c.client(), &t, Duration::from_secs(10))
         })
         .await??;
-        anyhow::ensure!(!partitions.is_empty(), "topic {topic} has no partitions");
+        anyhow::ensure!(!ends.is_empty(), "topic {topic} has no partitions");
         let pool = PgPoolOptions::new()
             .max_connections(2)
             .connect(database_url)
@@ -109,7 +103,6 @@ impl Sampler {
         Ok(Self {
             pids,
             topic: topic.to_string(),
-            partitions,
             consumer,
             pool,
         })
@@ -123,19 +116,13 @@ impl Sampler {
 
     /// End offset of every partition.
     async fn ends(&self) -> anyhow::Result<BTreeMap<i32, i64>> {
-        let (c, topic, parts) = (
-            self.consumer.clone(),
-            self.topic.clone(),
-            self.partitions.clone(),
-        );
+        let (c, topic) = (self.consumer.clone(), self.topic.clone());
         tokio::task::spawn_blocking(move || {
-            parts
-                .into_iter()
-                .map(|p| {
-                    let (_, high) = c.fetch_watermarks(&topic, p, Duration::from_secs(10))?;
-                    Ok((p, high))
-                })
-                .collect()
+            Ok(leadledger_log::admin::end_offsets(
+                c.client(),
+                &topic,
+                Duration::from_secs(10),
+            )?)
         })
         .await?
     }
