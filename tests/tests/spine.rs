@@ -162,7 +162,7 @@ async fn every_column_of_a_leads_row_holds_its_own_field() -> anyhow::Result<()>
         ("referrer", "https://referrer.example.com/"),
         ("offline_activity_id", "offline_activity_id"),
         ("owner_rep_id", "rep-07"),
-        ("segment", "smb"),
+        ("segment", "SMB"),
         ("signed_currency", "CNY"),
         ("stage", "signed"),
     ];
