@@ -5,8 +5,8 @@
 //! - [`db`]: connecting, creating a database, running migrations.
 //! - [`projection`]: applying a batch of events in ONE transaction with the checkpoint.
 //! - [`credits`]: the precomputed attribution credits, kept level with the core projection.
-//! - [`funnel_cells`]: the pre-aggregated funnel (per day and per month), moved by
-//!   "new − old" per re-folded lead.
+//! - [`funnel_cells`]: the pre-aggregated funnel (per day, per block of days and per
+//!   month), moved by "new − old" per re-folded lead.
 //! - [`handoff`]: ownership decisions, SLA clocks, feedback completeness (in the projection
 //!   transaction).
 //! - [`checkpoints`]: reading checkpoints (seek on assignment, read-your-writes waits).
