@@ -274,6 +274,10 @@ pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
             "tenant_id, capture_day, channel, campaign, region, industry, segment, currency",
         ),
         (
+            "funnel_block_cells",
+            "tenant_id, capture_block, channel, campaign, region, industry, segment, currency",
+        ),
+        (
             "funnel_month_cells",
             "tenant_id, capture_month, channel, campaign, region, industry, segment, currency",
         ),

@@ -251,14 +251,15 @@ async fn clocks_and_feedback_of_a_simulated_quarter_equal_the_pure_functions() -
     env.cleanup().await
 }
 
-/// The pre-aggregated funnel: the day cells equal the aggregate of `leads` and the month cells
-/// the day cells summed by month, row for row (no empty rows); and the funnel from the cells
-/// equals the aggregate of `leads` for every grouping and day-aligned bounds that start or end
-/// on a month's first day or inside a month, cross months (and a new year), lie within one
-/// month or are open-ended, and read a partial month by its days or as its month cell minus
-/// its other days (at the start, the end or both edges).
+/// The pre-aggregated funnel: the day cells equal the aggregate of `leads`, and the block and
+/// month cells the day cells summed by block and by month, row for row (no empty rows); and
+/// the funnel from the cells equals the aggregate of `leads` for every grouping and
+/// day-aligned bounds that start or end on a month's or a block's first day or inside a
+/// block, cross months (and a new year), lie within one month or one block, cross block
+/// boundaries inside a month or are open-ended, and read a partial month by its blocks and
+/// days or as its month cell minus its other blocks and days (at the start, the end or both
+/// edges), and a partial block by its days or as its block cell minus its other days.
 async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
-    use leadledger_store::funnel_cells::CellRanges;
     use leadledger_store::queries::{funnel, funnel_from_leads, Dimension};
     let pool = &env.store.pool;
     let rows = |sql: &'static str| async move {
@@ -306,8 +307,39 @@ async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
         months, from_days,
         "funnel_month_cells = funnel_cells by month"
     );
+    let blocks = rows(
+        "SELECT t::text FROM funnel_block_cells t \
+         ORDER BY tenant_id, capture_block, channel, campaign, region, industry, segment, \
+           currency",
+    )
+    .await?;
+    // A block starts `(day of month - 1) % 7` days before a day (the 29th-31st: the 29th).
+    let from_days = rows(
+        "SELECT t::text FROM (SELECT tenant_id, \
+           capture_day - (extract(day FROM capture_day)::int - 1) % 7 AS capture_block, \
+           channel, campaign, region, industry, segment, currency, \
+           sum(captured)::int8, sum(mql)::int8, sum(sql)::int8, sum(poc)::int8, \
+           sum(signed)::int8, sum(signed_amount_minor)::int8 \
+         FROM funnel_cells GROUP BY 1, 2, 3, 4, 5, 6, 7, 8) t \
+         ORDER BY tenant_id, capture_block, channel, campaign, region, industry, segment, \
+           currency",
+    )
+    .await?;
+    assert_same_rows(
+        &blocks,
+        &from_days,
+        "funnel_block_cells = funnel_cells by block",
+    );
+    let block_days: Vec<i32> = sqlx::query_scalar(
+        "SELECT DISTINCT extract(day FROM capture_block)::int4 FROM funnel_block_cells \
+         WHERE capture_block <> DATE '1970-01-01' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?;
+    assert_eq!(block_days, [1, 8, 15, 22, 29], "the days blocks start on");
     let empty: i64 = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM funnel_cells WHERE captured = 0) \
+           + (SELECT count(*) FROM funnel_block_cells WHERE captured = 0) \
            + (SELECT count(*) FROM funnel_month_cells WHERE captured = 0)",
     )
     .fetch_one(pool)
@@ -344,6 +376,20 @@ async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
             ("2026-01-01".into(), "moved-within".into())
         ]
     );
+    // The lead moved within January moved from the block of the 15th to that of the 1st.
+    let moved: Vec<(String, String)> = sqlx::query_as(
+        "SELECT capture_block::text, channel FROM funnel_block_cells \
+         WHERE channel LIKE 'moved-%' ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await?;
+    assert_eq!(
+        moved,
+        [
+            ("2025-12-22".into(), "moved-across".into()),
+            ("2026-01-01".into(), "moved-within".into())
+        ]
+    );
 
     let dims = [
         vec![],
@@ -358,8 +404,16 @@ async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
         vec![Dimension::CaptureMonth, Dimension::Channel],
         vec![Dimension::Channel, Dimension::CaptureMonth],
     ];
+    // Fewer groupings for the many block edges below.
+    let some_dims = [
+        vec![],
+        vec![Dimension::Channel],
+        vec![Dimension::Campaign, Dimension::Segment],
+        vec![Dimension::CaptureMonth, Dimension::Channel],
+    ];
     let day = |y, m, d| Some(Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap());
-    let bounds = [
+    let cases = [
+        // Month edges.
         (
             T,
             vec![
@@ -377,6 +431,7 @@ async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
                 day(2026, 7, 1),
                 day(2026, 7, 9),
             ],
+            &dims[..],
         ),
         (
             WINTER,
@@ -391,23 +446,60 @@ async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
                 day(2026, 2, 1),
                 day(2026, 2, 10),
             ],
+            &dims[..],
+        ),
+        // Block edges: blocks' first days (the 8th, 15th, 22nd, 29th) and days 1–6 into a
+        // block, in 30- and 31-day months and across a new year.
+        (
+            T,
+            vec![
+                None,
+                day(2026, 4, 5),
+                day(2026, 4, 8),
+                day(2026, 4, 12),
+                day(2026, 4, 15),
+                day(2026, 4, 17),
+                day(2026, 4, 29),
+                day(2026, 5, 3),
+                day(2026, 5, 10),
+                day(2026, 5, 13),
+                day(2026, 5, 22),
+                day(2026, 5, 26),
+                day(2026, 5, 29),
+                day(2026, 6, 10),
+                day(2026, 6, 20),
+                day(2026, 6, 24),
+            ],
+            &some_dims[..],
+        ),
+        (
+            WINTER,
+            vec![
+                None,
+                day(2025, 12, 4),
+                day(2025, 12, 22),
+                day(2025, 12, 29),
+                day(2025, 12, 30),
+                day(2026, 1, 5),
+                day(2026, 1, 8),
+                day(2026, 1, 19),
+                day(2026, 1, 29),
+            ],
+            &some_dims[..],
         ),
     ];
     let (mut compared, mut queries) = (0, 0);
-    // Ranges that read an edge month as its month cell minus its days outside the range:
-    // at the start edge only, at the end edge only, at both.
-    let mut subtracted = [0; 3];
-    for (tenant, bounds) in &bounds {
-        for d in &dims {
+    // How the ranges read their cells, counted once per range: every way must be exercised.
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for (tenant, bounds, dims) in &cases {
+        for (i, d) in dims.iter().enumerate() {
             for from in bounds {
                 for to in bounds {
                     let (from, to) = (*from, *to);
-                    let (a, b) = (from.map(|t| t.date_naive()), to.map(|t| t.date_naive()));
-                    let parts = CellRanges::split(a, b).days;
-                    let before = parts.iter().any(|p| p.sign < 0 && p.range.to == a);
-                    let after = parts.iter().any(|p| p.sign < 0 && p.range.from == b);
-                    if d.is_empty() && (before || after) {
-                        subtracted[usize::from(after) + usize::from(before && after)] += 1;
+                    if i == 0 {
+                        for kind in range_kinds(from, to) {
+                            *kinds.entry(kind).or_default() += 1;
+                        }
                     }
                     let cells = funnel(pool, tenant, d, from, to).await?;
                     let scan = funnel_from_leads(pool, tenant, d, from, to).await?;
@@ -425,8 +517,77 @@ async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
         compared > 10_000,
         "the comparison covered {compared} groups in {queries} queries"
     );
-    assert!(subtracted.iter().all(|n| *n > 0), "{subtracted:?}");
+    for kind in [
+        "start month read whole",
+        "end month read whole",
+        "both edge months read whole",
+        "blocks added",
+        "blocks taken out",
+        "days added",
+        "days taken out",
+        "block minus days",
+        "inside one block",
+        "across blocks inside one month",
+        "mid-block start",
+        "mid-block end",
+    ] {
+        assert!(
+            kinds.get(kind).is_some_and(|n| *n > 0),
+            "no {kind}: {kinds:?}"
+        );
+    }
     Ok(())
+}
+
+/// How the funnel reads `[from, to)` ([`CellRanges::split`]), as the names
+/// `assert_funnel_cells` requires to be covered.
+fn range_kinds(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Vec<&'static str> {
+    use chrono::{Datelike, NaiveDate};
+    use leadledger_store::funnel_cells::{block, month, CellRanges, Level};
+    let (a, b) = (from.map(|t| t.date_naive()), to.map(|t| t.date_naive()));
+    let mut kinds = Vec::new();
+    if matches!((a, b), (Some(a), Some(b)) if a >= b) {
+        return kinds;
+    }
+    let c = CellRanges::split(a, b);
+    // An edge month read whole: the month range starts at the month of a bound not on a 1st,
+    // or ends after it.
+    let next_month = |m: NaiveDate| m.checked_add_months(chrono::Months::new(1));
+    let start = a.is_some_and(|a| a.day() != 1 && c.months.from == Some(month(a)));
+    let end = b.is_some_and(|b| b.day() != 1 && c.months.to == next_month(month(b)));
+    let has = |level: Level, sign: i64| c.parts.iter().any(|p| p.level == level && p.sign == sign);
+    for (yes, kind) in [
+        (start, "start month read whole"),
+        (end, "end month read whole"),
+        (start && end, "both edge months read whole"),
+        (has(Level::Block, 1), "blocks added"),
+        (has(Level::Block, -1), "blocks taken out"),
+        (has(Level::Day, 1), "days added"),
+        (has(Level::Day, -1), "days taken out"),
+        (
+            has(Level::Block, 1) && has(Level::Day, -1),
+            "block minus days",
+        ),
+    ] {
+        if yes {
+            kinds.push(kind);
+        }
+    }
+    if let (Some(a), Some(b)) = (a, b) {
+        let last = b.pred_opt().expect("b > a");
+        if block(a) == block(last) {
+            kinds.push("inside one block");
+        } else if month(a) == month(last) {
+            kinds.push("across blocks inside one month");
+        }
+    }
+    if a.is_some_and(|a| block(a) != a) {
+        kinds.push("mid-block start");
+    }
+    if b.is_some_and(|b| block(b) != b) {
+        kinds.push("mid-block end");
+    }
+    kinds
 }
 
 /// `got == want`, showing only the rows that differ.

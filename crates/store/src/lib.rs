@@ -6,8 +6,8 @@
 //! - [`projection`]: applying a batch of events in ONE transaction with the checkpoint.
 //! - [`lead_rows`]: the `leads` rows of folded leads, upserted as column arrays.
 //! - [`credits`]: the precomputed attribution credits, kept level with the core projection.
-//! - [`funnel_cells`]: the pre-aggregated funnel (per day and per month), moved by
-//!   "new − old" per re-folded lead.
+//! - [`funnel_cells`]: the pre-aggregated funnel (per day, per block of days and per
+//!   month), moved by "new − old" per re-folded lead.
 //! - [`handoff`]: ownership decisions, SLA clocks, feedback completeness (in the projection
 //!   transaction).
 //! - [`checkpoints`]: reading checkpoints (seek on assignment, read-your-writes waits).

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use crate::funnel_cells::CellRanges;
+use crate::funnel_cells::{CellRanges, Level};
 use crate::StoreError;
 
 /// A row of `leads`.
@@ -219,8 +219,9 @@ pub enum Dimension {
 }
 
 impl Dimension {
-    /// The column or expression over `funnel_cells` (and `funnel_month_cells`, whose
-    /// `capture_month` the funnel query names `capture_day`).
+    /// The column or expression over `funnel_cells` (and `funnel_block_cells` and
+    /// `funnel_month_cells`, whose `capture_block` and `capture_month` the funnel query names
+    /// `capture_day`).
     fn cell_sql(self) -> &'static str {
         match self {
             Dimension::CaptureMonth => {
@@ -258,9 +259,10 @@ pub struct FunnelRow {
 /// Funnel counts grouped by `dims`, over leads captured in `[from, to)`.
 ///
 /// Bounds on whole UTC days (or none) read the pre-aggregated cells ([`crate::funnel_cells`]:
-/// whole months from `funnel_month_cells`, each partial month at the edges from the smaller
-/// of its days in or out of the range in `funnel_cells`, added or taken out of its month
-/// cell); other bounds aggregate `leads`. Both give the same rows.
+/// whole months from `funnel_month_cells`, each partial month at the edges by its cheaper
+/// side, its blocks and days in the range from `funnel_block_cells` and `funnel_cells`, or
+/// its month cell minus the blocks and days outside the range); other bounds aggregate
+/// `leads`. Both give the same rows.
 pub async fn funnel(
     pool: &PgPool,
     tenant: &str,
@@ -276,6 +278,27 @@ pub async fn funnel(
     }
 }
 
+/// The cells of a level (the month cells for `None`) as the funnel query reads them, with
+/// the column its ranges bound. The month and block cells name their date `capture_day` too,
+/// for [`Dimension::cell_sql`].
+fn cells_of(level: Option<Level>) -> (&'static str, &'static str) {
+    match level {
+        None => (
+            "(SELECT tenant_id, capture_month, capture_month AS capture_day, channel, \
+              campaign, region, industry, segment, currency, captured, mql, sql, poc, \
+              signed, signed_amount_minor FROM funnel_month_cells) mc",
+            "capture_month",
+        ),
+        Some(Level::Block) => (
+            "(SELECT tenant_id, capture_block, capture_block AS capture_day, channel, \
+              campaign, region, industry, segment, currency, captured, mql, sql, poc, \
+              signed, signed_amount_minor FROM funnel_block_cells) bc",
+            "capture_block",
+        ),
+        Some(Level::Day) => ("funnel_cells", "capture_day"),
+    }
+}
+
 /// The `text[]` group key built from its element expressions (an empty array for none).
 fn key_expr<S: AsRef<str>>(elements: &[S]) -> String {
     let elements: Vec<&str> = elements.iter().map(AsRef::as_ref).collect();
@@ -283,9 +306,9 @@ fn key_expr<S: AsRef<str>>(elements: &[S]) -> String {
 }
 
 /// The funnel from the cells: the whole months of the range from `funnel_month_cells`, and
-/// each partial month at its edges either from its days in the range in `funnel_cells`, or,
-/// when they are more than half of it, as its month cell minus its days outside the range
-/// ([`CellRanges::split`]).
+/// each partial month at its edges by its cheaper side, its whole blocks inside the range
+/// from `funnel_block_cells` and the leftover days from `funnel_cells`, or its month cell
+/// minus the blocks and days outside the range ([`CellRanges::split`]).
 async fn funnel_from_cells(
     pool: &PgPool,
     tenant: &str,
@@ -294,20 +317,20 @@ async fn funnel_from_cells(
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<FunnelRow>, StoreError> {
     let ranges = CellRanges::split(from.map(|t| t.date_naive()), to.map(|t| t.date_naive()));
-    // Each of the three ranges is aggregated on its own (the day ranges with their sign: +1
-    // adds days, -1 takes out of a month cell the days it holds beyond the range) and the
-    // partial sums are summed: aggregating the UNION ALL of the raw cells instead hides the
-    // columns' statistics from the planner, which then expects a group per ~10 cells and
-    // sorts ~65k cells on disk (measured: a quarter of day cells 166 ms instead of 57 ms).
-    // A group whose `captured` sums to zero is empty (`captured` counts every lead; a
+    // Each range (the months, then each block or day part with its sign: +1 adds, -1 takes
+    // out of a month or block cell what it holds beyond the range) is aggregated on its own
+    // and the partial sums are summed: aggregating the UNION ALL of the raw cells instead
+    // hides the columns' statistics from the planner, which then expects a group per ~10
+    // cells and sorts ~65k cells on disk (measured: a quarter of day cells 166 ms instead of
+    // 57 ms). A group whose `captured` sums to zero is empty (`captured` counts every lead; a
     // subtraction can leave such a group, e.g. a currency signed only on excluded days) and
     // is dropped, as the aggregate of `leads` has no such group.
     //
     // Grouped by the dimension expressions and the currency themselves (cheaper than by the
     // `text[]` key), and ordered by them element by element: the order of the key arrays,
     // which keeps the rows of one key consecutive and the groups in `funnel_from_leads`'
-    // order. The month branch names its month `capture_day` for the `CaptureMonth`
-    // expression (a month's first day is in that month).
+    // order. The month and block branches name their date `capture_day` for the
+    // `CaptureMonth` expression (a month's or block's first day is in its month).
     let names: Vec<String> = (0..dims.len())
         .map(|i| format!("k{i}"))
         .chain(["currency".to_string()])
@@ -318,59 +341,56 @@ async fn funnel_from_cells(
         .map(|(i, d)| format!("{} AS k{i}", d.cell_sql()))
         .chain(["currency".to_string()])
         .collect();
-    // `sign`: the parameter holding the range's sign (the month range is always added).
-    let partial = |from: &str, col: &str, a: usize, sign: Option<usize>| {
-        let sign = sign.map_or(String::new(), |s| format!(" * ${s}::int8"));
+    let group_by = (1..=names.len())
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    // One branch per range: its cells, its bounds in parameters `$a` and `$a+1` (`$1` is the
+    // tenant, `$2` whether the not-captured cell is read), its sign.
+    let partial = |level: Option<Level>, a: usize, sign: i64| {
+        let (cells, col) = cells_of(level);
+        let sign = if sign < 0 { " * -1" } else { "" };
         format!(
             "SELECT {}, sum(captured)::int8{sign} AS c, sum(mql)::int8{sign} AS m, \
                sum(sql)::int8{sign} AS s, sum(poc)::int8{sign} AS p, \
                sum(signed)::int8{sign} AS w, sum(signed_amount_minor)::int8{sign} AS a \
-             FROM {from} WHERE tenant_id = $1 \
+             FROM {cells} WHERE tenant_id = $1 \
                AND {col} >= coalesce(${a}::date, '-infinity') \
                AND {col} < coalesce(${}::date, 'infinity') \
-               AND ($8 OR {col} <> DATE '1970-01-01') \
-             GROUP BY {}",
+               AND ($2 OR {col} <> DATE '1970-01-01') \
+             GROUP BY {group_by}",
             select.join(", "),
             a + 1,
-            (1..=names.len())
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
         )
     };
-    let months = "(SELECT tenant_id, capture_month, capture_month AS capture_day, channel, \
-                  campaign, region, industry, segment, currency, captured, mql, sql, poc, \
-                  signed, signed_amount_minor FROM funnel_month_cells) mc";
+    let mut branches = vec![partial(None, 3, 1)];
+    for (i, p) in ranges.parts.iter().enumerate() {
+        branches.push(partial(Some(p.level), 5 + 2 * i, p.sign));
+    }
     let key = key_expr(&names[..dims.len()]);
     let by = names.join(", ");
     let sql = format!(
         "SELECT {key} AS key, currency, sum(c)::int8, sum(m)::int8, sum(s)::int8, \
            sum(p)::int8, sum(w)::int8, sum(a)::int8 \
-         FROM ({} UNION ALL {} UNION ALL {}) c \
+         FROM ({}) c \
          GROUP BY {by} HAVING sum(c) <> 0 ORDER BY {by}",
-        partial(months, "capture_month", 2, None),
-        partial("funnel_cells", "capture_day", 4, Some(9)),
-        partial("funnel_cells", "capture_day", 6, Some(10)),
+        branches.join(" UNION ALL "),
     );
     type Row = (Vec<String>, String, i64, i64, i64, i64, i64, i64);
     // Not a prepared statement kept per connection: after five runs PostgreSQL may switch it
-    // to a generic plan, which cannot see which of the three ranges are empty (or a whole
-    // table) and plans them all alike (measured on 193k day cells: a whole month 12–19 ms
+    // to a generic plan, which cannot see which of the ranges are empty (or a whole table)
+    // and plans them all alike (measured on 193k day cells: a whole month 12–19 ms
     // instead of 2–5 ms). Planning each query costs ~0.5 ms.
-    let rows: Vec<Row> = sqlx::query_as(&sql)
+    let mut q = sqlx::query_as::<_, Row>(&sql)
         .persistent(false)
         .bind(tenant)
-        .bind(ranges.months.from)
-        .bind(ranges.months.to)
-        .bind(ranges.days[0].range.from)
-        .bind(ranges.days[0].range.to)
-        .bind(ranges.days[1].range.from)
-        .bind(ranges.days[1].range.to)
         .bind(ranges.not_captured)
-        .bind(ranges.days[0].sign)
-        .bind(ranges.days[1].sign)
-        .fetch_all(pool)
-        .await?;
+        .bind(ranges.months.from)
+        .bind(ranges.months.to);
+    for p in &ranges.parts {
+        q = q.bind(p.range.from).bind(p.range.to);
+    }
+    let rows = q.fetch_all(pool).await?;
     // Rows come ordered by key (the database's collation, as the `leads` path orders them),
     // one per currency: merge consecutive rows of one key.
     let mut out: Vec<FunnelRow> = Vec::new();

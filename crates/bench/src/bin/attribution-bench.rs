@@ -674,17 +674,21 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
          warm-up queries.\n\n\
          Data: {leads} leads, {events} events (the generator of docs/BENCHMARKS-attribution.md), \
          timelines COPYed into `lead_events`, `leads` rows made by the projection's own fold and \
-         row code, `funnel_cells` and `funnel_month_cells` rebuilt from them (what the \
+         row code, `funnel_cells`, `funnel_block_cells` and `funnel_month_cells` rebuilt \
+         from them (what the \
          projection maintains batch by batch). Stage rows are not loaded: `GetLead` reads them (index lookups that return \
          nothing here).\n\n\
          | query | p50 | p99 | max | target p99 ≤ 50 ms |\n|---|---|---|---|---|\n{table}\n\
          `Funnel` rotates five groupings (none; channel; campaign; region + segment; capture \
          month + channel) over four ranges. It reads the pre-aggregated cells when its bounds \
-         are whole UTC days (all four ranges here): whole months from `funnel_month_cells`; a partial month at an edge from \
-         its days in the range in `funnel_cells`, or, when they are more than half of it, as \
-         its month cell minus its other days (the 30-day range 05-01..05-31 reads May's month \
-         cells and the day cells of May 31); other bounds scan `leads` (at this size \
-         ~0.4–1.5 s: use day bounds).\n",
+         are whole UTC days (all four ranges here): whole months from `funnel_month_cells`; a \
+         partial month at an edge by its cheaper side, its whole blocks (days 1–7, 8–14, \
+         15–21, 22–28, 29–end) in the range from `funnel_block_cells` and the leftover days \
+         from `funnel_cells`, or its month cell minus the blocks and days outside the range \
+         (05-01..05-31 reads May's month cells minus the day cells of May 31; 04-15..06-10 \
+         reads April's last three blocks, June's first block and the day cells of June 8–9 \
+         besides May's month cells); other bounds scan `leads` (at this size ~0.4–1.5 s: use \
+         day bounds).\n",
         when = Utc::now().format("%Y-%m-%d %H:%M UTC"),
         leads = args.leads,
     );
