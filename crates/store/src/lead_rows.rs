@@ -121,10 +121,6 @@ impl LeadRows {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.lead.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.lead.is_empty()
     }
