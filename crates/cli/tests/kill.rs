@@ -577,18 +577,39 @@ struct AppendReport {
     slowest_ms: u128,
 }
 
-/// What the appending client has had acknowledged so far, shared with the test.
-#[derive(Debug, Default)]
+/// What the appending client has had acknowledged so far, shared with the test, and how far
+/// the test lets it go.
+#[derive(Debug)]
 struct Progress {
     /// Events acked.
     acked: AtomicUsize,
+    /// The client starts no batch that would take it past this many events. The test keeps
+    /// it a few batches ahead of the acks while it waits for a kill moment, so a kill always
+    /// lands while the client still has events to append, however long a recovery takes.
+    limit: AtomicUsize,
     /// When each successful call returned, in order.
     acked_at: std::sync::Mutex<Vec<Instant>>,
 }
 
 impl Progress {
+    fn new(limit: usize) -> Self {
+        Self {
+            acked: AtomicUsize::new(0),
+            limit: AtomicUsize::new(limit),
+            acked_at: std::sync::Mutex::default(),
+        }
+    }
+
     fn acked(&self) -> usize {
         self.acked.load(Ordering::SeqCst)
+    }
+
+    fn limit(&self) -> usize {
+        self.limit.load(Ordering::SeqCst)
+    }
+
+    fn set_limit(&self, events: usize) {
+        self.limit.store(events, Ordering::SeqCst);
     }
 
     fn record(&self, events: usize) {
@@ -618,8 +639,9 @@ const CLIENT_PACE: Duration = Duration::from_millis(25);
 const CLIENT_DEADLINE: Duration = Duration::from_secs(1);
 
 /// Appends `events` in batches of `batch`; a batch that fails or takes longer than
-/// [`CLIENT_DEADLINE`] is sent again (same events, so same ids) until it is acked; batches
-/// are [`CLIENT_PACE`] apart. Acks are recorded in `progress`.
+/// [`CLIENT_DEADLINE`] is sent again (same events, so same ids) until it is acked (at most
+/// 100 s); batches are [`CLIENT_PACE`] apart, and none starts past `progress`'s limit. Acks
+/// are recorded in `progress`.
 async fn append_with_retries(
     addr: SocketAddr,
     events: Vec<pb::Event>,
@@ -628,9 +650,14 @@ async fn append_with_retries(
 ) -> anyhow::Result<AppendReport> {
     let mut report = AppendReport::default();
     let mut client = IngestServiceClient::connect(format!("http://{addr}")).await?;
-    let deadline = Instant::now() + Duration::from_secs(100);
+    let mut sent = 0;
     for chunk in events.chunks(batch) {
+        while sent + chunk.len() > progress.limit() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        sent += chunk.len();
         tokio::time::sleep(CLIENT_PACE).await;
+        let deadline = Instant::now() + Duration::from_secs(100);
         loop {
             let t = Instant::now();
             let call = append(&mut client, TENANT, chunk.to_vec());
@@ -700,6 +727,10 @@ async fn unapplied(env: &TestEnv, watermarks: &BaseConsumer) -> anyhow::Result<i
     Ok(ends - applied)
 }
 
+/// How many batches the broker test lets its client run ahead of the acks while it waits for
+/// a kill moment.
+const HELD_AHEAD: usize = 8;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_killed_and_restarted_on_durable_storage() -> anyhow::Result<()> {
     let started = Instant::now();
@@ -714,13 +745,23 @@ async fn broker_killed_and_restarted_on_durable_storage() -> anyhow::Result<()> 
     let expected = Expected::of(leads);
     let events = funnel_workload(leads);
     let total = events.len();
-    let progress = Arc::new(Progress::default());
-    let client = tokio::spawn(append_with_retries(env.addr, events, 50, progress.clone()));
+    let batch = 50;
+    let progress = Arc::new(Progress::new(HELD_AHEAD * batch));
+    let client = tokio::spawn(append_with_retries(
+        env.addr,
+        events,
+        batch,
+        progress.clone(),
+    ));
 
     // Two kills while the client appends and the projector applies: at a seeded number of
     // acked events in 15–30% and in 50–65%, at the next moment the log holds records the
     // projector has not applied yet; restarted after a seeded 1 000–2 500 ms (longer than
-    // the client's deadline).
+    // the client's deadline). While the test waits for a kill moment it lets the client run
+    // [`HELD_AHEAD`] batches ahead of its acks and no further: so the client is still
+    // appending at the kill and after the restart (an ack after it must come), and a slow
+    // recovery (6.5 s measured on a loaded machine, longer than the rest of the workload at
+    // full pace) cannot let the client finish before the second kill.
     let watermarks: BaseConsumer = {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", broker.brokers()).set(
@@ -738,6 +779,7 @@ async fn broker_killed_and_restarted_on_durable_storage() -> anyhow::Result<()> 
         let deadline = Instant::now() + WAIT;
         let (acked_at_kill, backlog_at_kill) = loop {
             let acked = progress.acked();
+            progress.set_limit((acked + HELD_AHEAD * batch).min(total));
             if acked >= threshold {
                 let backlog = unapplied(&env, &watermarks).await?;
                 if backlog > 0 {
@@ -752,6 +794,12 @@ async fn broker_killed_and_restarted_on_durable_storage() -> anyhow::Result<()> 
             );
             tokio::time::sleep(Duration::from_millis(1)).await;
         };
+        anyhow::ensure!(
+            progress.acked() + batch <= progress.limit() && progress.acked() < total,
+            "the client has nothing left to append at the kill ({} of {total} acked, limit {})",
+            progress.acked(),
+            progress.limit()
+        );
         broker.kill9()?;
         tokio::time::sleep(down_for).await;
         let restart = Instant::now();
@@ -803,6 +851,7 @@ async fn broker_killed_and_restarted_on_durable_storage() -> anyhow::Result<()> 
             ms(restart.elapsed())
         ));
     }
+    progress.set_limit(total);
     let report = client.await??;
     let appended_in = started.elapsed();
     eprintln!(

@@ -136,9 +136,25 @@ impl ConsumerContext for AssignmentContext {
                     tracing::info!(topic = e.topic(), partition = e.partition(), "revoked");
                 }
             }
+            // librdkafka's contract for any other error: drop the assignment to resync; it
+            // rejoins the group and a new assignment follows. The partitions dropped here
+            // are reported as revoked, so the projector discards their in-memory state and
+            // restarts them at their checkpoints when they come back.
             other => {
-                tracing::warn!(error = ?other, "rebalance error");
-                let _ = consumer.unassign();
+                tracing::warn!(error = ?other, "rebalance error; dropping the assignment");
+                let held = consumer.assignment().map(|t| {
+                    t.elements()
+                        .iter()
+                        .map(|e| e.partition())
+                        .collect::<Vec<_>>()
+                });
+                if let Err(e) = consumer.unassign() {
+                    tracing::error!(error = %e, "unassign failed");
+                }
+                for p in held.unwrap_or_default() {
+                    changes.newly_assigned.remove(&p);
+                    changes.revoked.insert(p);
+                }
             }
         }
     }
