@@ -356,8 +356,9 @@ Freshness = ack → `GetLead` response, one sample per call. Achieved rate = ack
 broker alone misses it too.** The raw log's own p99 at that rate is above 50 ms (the table \
 above): Tansu's SQLite engine, the bench client and server, the projector and PostgreSQL \
 share 2 cores, which `perf record -a` found saturated (idle ~4 %; Tansu ~⅓ of the CPU, \
-PostgreSQL ~⅓, the bench process the rest). The projector alone applies ~7 000 events/s \
-here (phase 4); beside 5 000 events/s of ingest and reads it falls behind, batches grow \
+PostgreSQL ~⅓, the bench process the rest). The projector alone applies ~5 000–7 000 \
+events/s here (phase 4, from run to run); beside 5 000 events/s of ingest and reads it \
+falls behind, batches grow \
 to 2 000 records and freshness becomes seconds. Its statement time per 1 000-record batch \
 (sqlx's statement log, 2026-11-23): `lead_events` insert ~50 ms, `leads` upsert from \
 `jsonb_populate_recordset` ~42 ms, reading the older events of the touched leads ~17 ms, \
@@ -365,8 +366,8 @@ funnel cells ~12 ms, stage rows ~10 ms, SLA clocks ~4 ms. Measured the same day 
 `--fresh-batch 1 --fresh-rate 500`: p50 28–31 ms, p99 52–73 ms (three runs; one outlier \
 run at p99 443 ms right after a broker reset); at 2 000 events/s in calls of 10: p50 \
 66 ms, p99 210 ms. Since then the `leads` rows are bound as column arrays (UNNEST) \
-instead of JSON and the older events are parsed from text without a JSON tree; the run of \
-2026-11-23 09:22 UTC after that change still measured p50 5.9 s, p99 10.0 s: on 2 shared \
+instead of JSON and the older events are parsed from text without a JSON tree; the runs \
+of 2026-11-23 after that change still measured p50 5.9–9.6 s, p99 10.0–21.1 s: on 2 shared \
 cores the CPU of the whole pipeline, not one statement, is the limit.
 - **The raw log latency is mostly `fetch.wait.max.ms`.** leadledger's `consumer_config` \
 sets it to 5 ms because Tansu 0.6.0 answers a fetch only when that wait expires, even when \
