@@ -127,14 +127,7 @@ impl ConsumerContext for AssignmentContext {
                 }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                if let Err(e) = consumer.unassign() {
-                    tracing::error!(error = %e, "unassign failed");
-                }
-                for e in tpl.elements() {
-                    changes.newly_assigned.remove(&e.partition());
-                    changes.revoked.insert(e.partition());
-                    tracing::info!(topic = e.topic(), partition = e.partition(), "revoked");
-                }
+                drop_assignment(consumer, tpl, &mut changes);
             }
             // librdkafka's contract for any other error: drop the assignment to resync; it
             // rejoins the group and a new assignment follows. The partitions dropped here
@@ -142,20 +135,27 @@ impl ConsumerContext for AssignmentContext {
             // restarts them at their checkpoints when they come back.
             other => {
                 tracing::warn!(error = ?other, "rebalance error; dropping the assignment");
-                let held = consumer.assignment().map(|t| {
-                    t.elements()
-                        .iter()
-                        .map(|e| e.partition())
-                        .collect::<Vec<_>>()
-                });
-                if let Err(e) = consumer.unassign() {
-                    tracing::error!(error = %e, "unassign failed");
-                }
-                for p in held.unwrap_or_default() {
-                    changes.newly_assigned.remove(&p);
-                    changes.revoked.insert(p);
-                }
+                let held = consumer
+                    .assignment()
+                    .unwrap_or_else(|_| TopicPartitionList::new());
+                drop_assignment(consumer, &held, &mut changes);
             }
         }
+    }
+}
+
+/// Unassigns everything and records `dropped` as revoked.
+fn drop_assignment(
+    consumer: &BaseConsumer<AssignmentContext>,
+    dropped: &TopicPartitionList,
+    changes: &mut Assignment,
+) {
+    if let Err(e) = consumer.unassign() {
+        tracing::error!(error = %e, "unassign failed");
+    }
+    for e in dropped.elements() {
+        changes.newly_assigned.remove(&e.partition());
+        changes.revoked.insert(e.partition());
+        tracing::info!(topic = e.topic(), partition = e.partition(), "revoked");
     }
 }
