@@ -920,11 +920,7 @@ async fn a_second_projector_joins_and_leaves_under_load() -> anyhow::Result<()> 
             .await?;
     let stop2 = CancellationToken::new();
     let mut cfg = ProjectorConfig::new(env.log.clone());
-    assert_eq!(
-        cfg.group,
-        format!("{}.projector", env.log.topic),
-        "same group"
-    );
+    cfg.group = env.projector_group().to_string();
     cfg.batch_max = env.projector_batch_max;
     let second = tokio::spawn(projector::run(cfg, second_store.clone(), stop2.clone()));
     let join_started = Instant::now();

@@ -63,6 +63,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "most records applied per PostgreSQL transaction",
     ),
     (
+        "projector.stall_after_secs",
+        "60",
+        "rejoin the group when a partition's records wait this long with no progress",
+    ),
+    (
         "shutdown.grace_ms",
         "10000",
         "how long a graceful shutdown may take",
@@ -197,6 +202,8 @@ pub struct Config {
     pub listen: String,
     pub projector_group: String,
     pub batch_max: usize,
+    /// How long a partition may wait with no progress before the projector rejoins its group.
+    pub stall_after: Duration,
     pub shutdown_grace: Duration,
     /// The precomputed attribution models (changing them re-projects every credit).
     pub attribution: ModelSet,
@@ -247,6 +254,12 @@ impl Config {
                 1,
                 100_000,
             )?,
+            stall_after: Duration::from_secs(number(
+                "projector.stall_after_secs",
+                &get("projector.stall_after_secs"),
+                15,
+                86_400,
+            )?),
             shutdown_grace: Duration::from_millis(number(
                 "shutdown.grace_ms",
                 &get("shutdown.grace_ms"),

@@ -106,6 +106,7 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
             let mut pc = ProjectorConfig::new(cfg.log.clone());
             pc.group = cfg.projector_group.clone();
             pc.batch_max = cfg.batch_max;
+            pc.stall_after = cfg.stall_after;
             pc.derive = std::sync::Arc::new(Derivations {
                 sla: cfg.sla.clone(),
             });

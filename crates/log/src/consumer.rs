@@ -60,6 +60,8 @@ pub struct Assignment {
 pub struct AssignmentContext {
     changes: Arc<Mutex<Assignment>>,
     checkpoints: Arc<dyn CheckpointSource>,
+    /// Assignments received from the group so far, empty ones included.
+    assignments: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl AssignmentContext {
@@ -67,7 +69,14 @@ impl AssignmentContext {
         Self {
             changes: Arc::default(),
             checkpoints,
+            assignments: Arc::default(),
         }
+    }
+
+    /// How many assignments (empty ones included) the group has handed this consumer: one
+    /// more than before a (re)join means the join has completed.
+    pub fn assignments(&self) -> u64 {
+        self.assignments.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Takes the changes recorded since the last call.
@@ -125,6 +134,8 @@ impl ConsumerContext for AssignmentContext {
                     changes.revoked.remove(&e.partition());
                     changes.newly_assigned.insert(e.partition());
                 }
+                self.assignments
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 drop_assignment(consumer, tpl, &mut changes);

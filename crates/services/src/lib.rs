@@ -12,6 +12,7 @@
 //! - [`sla`], [`sla_watch`]: `SlaService`: the SLA report, partner leakage, the alert stream.
 //! - [`credits`]: the worker keeping the precomputed credits level with the projection.
 //! - [`sla_worker`]: the SLA worker: alerts for clocks past their thresholds, routing of MQLs.
+//! - [`stall`]: which partitions have records no projector applies (the group's watchdog).
 //! - [`singleton`]: one worker at a time (session advisory lock).
 //! - [`server`]: `serve(listener, services, shutdown)` with health and reflection.
 //! - [`tenant`]: the one place a request's tenant is decided.
@@ -30,6 +31,7 @@ pub mod singleton;
 pub mod sla;
 pub mod sla_watch;
 pub mod sla_worker;
+pub mod stall;
 pub mod tenant;
 pub mod token;
 pub mod trace;

@@ -10,6 +10,9 @@
 //! - Kafka offsets are committed after PostgreSQL commits, for lag monitoring only.
 //! - A record that cannot be decoded is copied to the dead-letter topic (acknowledged before
 //!   the checkpoint moves past it) and the projector carries on.
+//! - Every projector watches every partition of the topic: one with records past a checkpoint
+//!   that has not moved for `stall_after` makes it warn and rejoin its group
+//!   ([`crate::stall`]), so a group that handed a partition to nobody that works is noticed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -30,6 +33,8 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
+use crate::stall::StallWatch;
+
 /// Projector settings.
 #[derive(Debug, Clone)]
 pub struct ProjectorConfig {
@@ -42,6 +47,11 @@ pub struct ProjectorConfig {
     pub batch_linger: Duration,
     /// SLA policies and feedback requirements the read models are derived with.
     pub derive: Arc<Derivations>,
+    /// How long a partition's checkpoint may stand still behind the log's end before the
+    /// projector rejoins its group (see [`crate::stall`]). Longer than a dead member's
+    /// session timeout plus a rebalance (10 s + a few seconds), so an ordinary hand-over never
+    /// counts as a stall.
+    pub stall_after: Duration,
 }
 
 impl ProjectorConfig {
@@ -52,6 +62,7 @@ impl ProjectorConfig {
             batch_max: 2000,
             batch_linger: Duration::from_millis(2),
             derive: Arc::new(Derivations::default()),
+            stall_after: Duration::from_secs(60),
         }
     }
 }
@@ -87,6 +98,8 @@ pub struct Totals {
     pub batches: u64,
     /// Partitions read again because the database had lost committed batches.
     pub rewinds: u64,
+    /// Times the projector rejoined its group because a partition had stalled.
+    pub rejoins: u64,
 }
 
 /// Longest time between two commits of the consumed offsets to Kafka (monitoring only).
@@ -116,9 +129,17 @@ pub async fn run(
         totals: Totals::default(),
     };
     tracing::info!(topic = %p.cfg.log.topic, group = %p.cfg.group, "projector started");
+    let mut watch = StallWatch::new(p.cfg.stall_after);
+    let mut joined = Joined::now(&p.ctx);
+    let mut check = tokio::time::interval((p.cfg.stall_after / 4).min(Duration::from_secs(10)));
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let first = tokio::select! {
             _ = shutdown.cancelled() => break,
+            _ = check.tick() => {
+                p.check_stalls(&mut watch, &mut joined).await?;
+                continue;
+            }
             m = p.consumer.recv() => m,
         };
         let first = match first {
@@ -391,6 +412,86 @@ impl Projector {
 }
 
 impl Projector {
+    /// Rejoins the group when a partition of the topic has records that nobody applies
+    /// ([`crate::stall`]), or when the group has not assigned this projector anything (not
+    /// even an empty set) within `stall_after` of its (re)join. The partitions' clocks run
+    /// only once the join has completed: a rebalance in progress is not a stall. A failed
+    /// read (database or broker down) is no evidence of a stall and starts the clocks again.
+    async fn check_stalls(
+        &mut self,
+        watch: &mut StallWatch,
+        joined: &mut Joined,
+    ) -> Result<(), ProjectorError> {
+        let topic = self.cfg.log.topic.clone();
+        if !joined.completed(&self.ctx) {
+            watch.reset();
+            let waited = joined.at.elapsed();
+            if waited >= self.cfg.stall_after {
+                tracing::warn!(
+                    waited_secs = waited.as_secs(),
+                    "the consumer group assigned nothing since the projector joined; rejoining"
+                );
+                self.rejoin(joined)?;
+            }
+            return Ok(());
+        }
+        let stored = checkpoints::load(&self.store.pool, CORE, &topic).await;
+        let (stored, ends) = match (stored, self.log_ends()) {
+            (Ok(stored), Ok(ends)) => (stored, ends),
+            (Err(e), _) => {
+                tracing::debug!(error = %e, "stall check skipped: checkpoints unreadable");
+                watch.reset();
+                return Ok(());
+            }
+            (_, Err(e)) => {
+                tracing::debug!(error = %e, "stall check skipped: log ends unreadable");
+                watch.reset();
+                return Ok(());
+            }
+        };
+        let stalled = watch.observe(std::time::Instant::now(), &stored, &ends);
+        if stalled.is_empty() {
+            return Ok(());
+        }
+        for s in &stalled {
+            tracing::warn!(
+                partition = s.partition,
+                checkpoint = s.checkpoint,
+                end = s.end,
+                stalled_secs = s.stalled_for.as_secs(),
+                owned_here = self.next.contains_key(&s.partition),
+                "partition has records no projector applies; rejoining the consumer group"
+            );
+        }
+        self.rejoin(joined)?;
+        watch.reset();
+        Ok(())
+    }
+
+    /// Leaves the group and joins it again: the group assigns every partition anew.
+    fn rejoin(&mut self, joined: &mut Joined) -> Result<(), ProjectorError> {
+        self.consumer.unsubscribe();
+        self.consumer.subscribe(&[&self.cfg.log.topic])?;
+        self.totals.rejoins += 1;
+        *joined = Joined::now(&self.ctx);
+        Ok(())
+    }
+
+    /// End offset (high watermark) of every partition of the events topic.
+    fn log_ends(&self) -> Result<BTreeMap<i32, i64>, rdkafka::error::KafkaError> {
+        let topic = &self.cfg.log.topic;
+        let timeout = Duration::from_secs(10);
+        let md = self.consumer.fetch_metadata(Some(topic), timeout)?;
+        let mut ends = BTreeMap::new();
+        for t in md.topics().iter().filter(|t| t.name() == topic) {
+            for part in t.partitions() {
+                let (_, high) = self.consumer.fetch_watermarks(topic, part.id(), timeout)?;
+                ends.insert(part.id(), high);
+            }
+        }
+        Ok(ends)
+    }
+
     /// The database lost committed batches (a crash lost asynchronous commits, or it was
     /// restored): every partition whose stored checkpoint is behind what this projector saw
     /// committed is read again from the stored checkpoint, so the lost records are applied
@@ -420,6 +521,26 @@ impl Projector {
             *next = at;
         }
         Ok(())
+    }
+}
+
+/// When the projector last (re)joined its group, and how many assignments it had then.
+struct Joined {
+    at: std::time::Instant,
+    assignments: u64,
+}
+
+impl Joined {
+    fn now(ctx: &AssignmentContext) -> Self {
+        Self {
+            at: std::time::Instant::now(),
+            assignments: ctx.assignments(),
+        }
+    }
+
+    /// Whether the group has assigned something (an empty set counts) since.
+    fn completed(&self, ctx: &AssignmentContext) -> bool {
+        ctx.assignments() > self.assignments
     }
 }
 
