@@ -20,7 +20,9 @@ use leadledger_e2e::events::{accepted, at, captured, event, mql, signed};
 use leadledger_e2e::workload::{
     assert_exact, funnel_workload, ms, send_all, Expected, Rng, TENANT as T,
 };
-use leadledger_e2e::{append, dump_read_models, produce_raw, scalar_retrying, TestEnv};
+use leadledger_e2e::{
+    append, assert_stored_events_decode, dump_read_models, produce_raw, scalar_retrying, TestEnv,
+};
 use leadledger_services::projector::{self, ProjectorConfig, Totals};
 use leadledger_store::StoreError;
 use prost::Message as _;
@@ -458,6 +460,8 @@ async fn a_duplicate_storm_gives_the_rows_of_one_clean_send() -> anyhow::Result<
     if let Some((a, b)) = reference.iter().zip(&got).find(|(a, b)| a != b) {
         panic!("first differing row:\n clean: {a}\n storm: {b}");
     }
+    // Every payload type reads back from its log bytes as it was applied.
+    assert_eq!(assert_stored_events_decode(&storm.store).await?, distinct);
     let totals = storm.stop_projector().await?;
     assert_eq!(
         totals.applied + totals.duplicates,
@@ -715,6 +719,9 @@ async fn poison_and_future_versions_amid_a_workload() -> anyhow::Result<()> {
     .fetch_one(&env.store.pool)
     .await?;
     assert_eq!(poisoned, 0, "no poison record was applied");
+    // The future version and the rest read back from their log bytes as they were applied.
+    let decoded = assert_stored_events_decode(&env.store).await?;
+    assert_eq!(i64::try_from(decoded)?, with_future.events);
 
     // Every poison record is in the dead-letter topic once, untouched, with its reason.
     let dlq = env.log.dead_letter_topic();

@@ -47,8 +47,9 @@ use crate::workload::Workload;
 #[derive(Parser, Debug)]
 #[command(name = "leadledger-bench")]
 struct Args {
-    /// Events per throughput phase.
-    #[arg(long, default_value_t = 20_000)]
+    /// Events per throughput phase. With 20 000 a phase lasts about a second and the group
+    /// join of the raw consumer swung its ratio by a factor of two from round to round.
+    #[arg(long, default_value_t = 100_000)]
     events: usize,
     /// Seed of the simulated quarter the events come from.
     #[arg(long, default_value_t = 42)]

@@ -359,16 +359,21 @@ share 2 cores, which `perf record -a` found saturated (idle ~4 %; Tansu ~⅓ of 
 PostgreSQL ~⅓, the bench process the rest). The projector alone applies ~5 000–7 000 \
 events/s here (phase 4, from run to run); beside 5 000 events/s of ingest and reads it \
 falls behind, batches grow \
-to 2 000 records and freshness becomes seconds. Its statement time per 1 000-record batch \
-(sqlx's statement log, 2026-11-23): `lead_events` insert ~50 ms, `leads` upsert from \
-`jsonb_populate_recordset` ~42 ms, reading the older events of the touched leads ~17 ms, \
-funnel cells ~12 ms, stage rows ~10 ms, SLA clocks ~4 ms. Measured the same day with \
-`--fresh-batch 1 --fresh-rate 500`: p50 28–31 ms, p99 52–73 ms (three runs; one outlier \
-run at p99 443 ms right after a broker reset); at 2 000 events/s in calls of 10: p50 \
-66 ms, p99 210 ms. Since then the `leads` rows are bound as column arrays (UNNEST) \
-instead of JSON and the older events are parsed from text without a JSON tree; the runs \
-of 2026-11-23 after that change still measured p50 5.9–9.6 s, p99 10.0–21.1 s: on 2 shared \
-cores the CPU of the whole pipeline, not one statement, is the limit.
+to 2 000 records and freshness becomes seconds. Measured with `--fresh-batch 1 --fresh-rate \
+500` (2026-11-23): p50 28–31 ms, p99 52–73 ms; at 2 000 events/s in calls of 10: p50 66 ms, \
+p99 210 ms; at 5 000 events/s the runs of 2026-11-23 measured p50 5.9–9.6 s, p99 10.0–21.1 s: \
+on 2 shared cores the CPU of the whole pipeline, not one statement, is the limit.
+- **Where a projector batch goes** (sqlx's statement log, phase 4 at 100 000 events, ~1 800 \
+records per batch, 2026-11-23 20:24 and 20:41 UTC): before, reading the older events of the \
+touched leads took ~80 ms, the `lead_events` insert ~74 ms, the `leads` upsert ~60 ms, the \
+funnel cells ~28 ms, the stage rows ~21 ms, SLA clocks ~12 ms (16.9 s of SQL in a 23.6 s \
+phase). The read excluded the batch's own events with `NOT (event_id = ANY($3))`, which a \
+prepared statement's generic plan evaluates by comparing every row with every id of the batch; \
+the batch's rows are now dropped by the projector, and the older events are decoded from their \
+log bytes (`raw`) instead of `body` rendered as JSON text: ~20 ms. `leads` got room on its \
+pages (fillfactor 70) so a lead's row can be rewritten without new entries in its seven \
+indexes (8 467 of 18 437 updates were HOT before). After: insert ~69 ms, upsert ~48 ms, \
+funnel ~25 ms, read ~20 ms (12.3 s of SQL in 18.2 s; same machine, one round each).
 - **The raw log latency is mostly `fetch.wait.max.ms`.** leadledger's `consumer_config` \
 sets it to 5 ms because Tansu 0.6.0 answers a fetch only when that wait expires, even when \
 records arrive meanwhile (measured on this machine with the raw latency phase: 5 ms → p50 \

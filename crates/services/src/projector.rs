@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leadledger_api::convert::{self, Mode};
+use leadledger_api::pb;
 use leadledger_domain::Violations;
 use leadledger_log::consumer::{consumer_config, AssignmentContext, CheckpointSource};
 use leadledger_log::dead_letter::DeadLetters;
@@ -337,6 +338,7 @@ impl Projector {
                 committed,
                 next_offsets,
                 &self.cfg.derive,
+                decode_stored,
             )
             .await
             {
@@ -369,6 +371,7 @@ impl Projector {
                     committed,
                     &one,
                     &self.cfg.derive,
+                    decode_stored,
                 )
             })
             .await
@@ -404,6 +407,7 @@ impl Projector {
                 committed,
                 next_offsets,
                 &self.cfg.derive,
+                decode_stored,
             )
         })
         .await?;
@@ -611,14 +615,10 @@ where
     M::Headers: envelope::RawHeaders,
 {
     let wire = envelope::decode(m.payload()).map_err(|e| e.to_string())?;
-    let event_type = if wire.event_type.is_empty() {
-        envelope::header(m.headers(), envelope::EVENT_TYPE).unwrap_or("")
-    } else {
-        wire.event_type.as_str()
-    };
-    let mut v = Violations::default();
-    let event = convert::event_from_proto(&wire, Mode::Log, event_type, &mut v)
-        .ok_or_else(|| describe(&v))?;
+    let event = event_of(
+        &wire,
+        envelope::header(m.headers(), envelope::EVENT_TYPE).unwrap_or(""),
+    )?;
     if event.event_id.is_nil() {
         return Err("invalid event: event_id: required".into());
     }
@@ -633,6 +633,25 @@ where
     }
     let traceparent = wire.trace.map(|t| t.traceparent).unwrap_or_default();
     Ok((event, body, traceparent))
+}
+
+/// A decoded record value as an event; `header_type` is the type a value without one is read
+/// as (the Kafka header, or the stored `event_type` column).
+fn event_of(wire: &pb::Event, header_type: &str) -> Result<leadledger_domain::Event, String> {
+    let event_type = if wire.event_type.is_empty() {
+        header_type
+    } else {
+        wire.event_type.as_str()
+    };
+    let mut v = Violations::default();
+    convert::event_from_proto(wire, Mode::Log, event_type, &mut v).ok_or_else(|| describe(&v))
+}
+
+/// The projection's [`projection::DecodeStored`]: a stored record value, decoded as it was
+/// when it was applied.
+pub fn decode_stored(raw: &[u8], event_type: &str) -> Result<leadledger_domain::Event, String> {
+    let wire = envelope::decode(Some(raw)).map_err(|e| e.to_string())?;
+    event_of(&wire, event_type)
 }
 
 fn has_nul(v: &serde_json::Value) -> bool {
