@@ -115,8 +115,8 @@ pub async fn run(
     let ctx = AssignmentContext::new(Arc::new(PgCheckpoints {
         options: (*store.pool.connect_options()).clone(),
     }));
-    let consumer: StreamConsumer<AssignmentContext> =
-        consumer_config(&cfg.log.brokers, &cfg.group).create_with_context(ctx.clone())?;
+    let consumer: Arc<StreamConsumer<AssignmentContext>> =
+        Arc::new(consumer_config(&cfg.log.brokers, &cfg.group).create_with_context(ctx.clone())?);
     consumer.subscribe(&[&cfg.log.topic])?;
     let dlq = DeadLetters::new(&cfg.log.brokers, &cfg.log.dead_letter_topic())?;
     let mut p = Projector {
@@ -174,7 +174,8 @@ pub async fn run(
 struct Projector {
     cfg: ProjectorConfig,
     store: Store,
-    consumer: StreamConsumer<AssignmentContext>,
+    /// Shared with the blocking metadata reads of the stall check.
+    consumer: Arc<StreamConsumer<AssignmentContext>>,
     ctx: AssignmentContext,
     dlq: DeadLetters,
     /// Next offset to apply, per partition this projector owns.
@@ -440,7 +441,7 @@ impl Projector {
             return Ok(());
         }
         let stored = checkpoints::load(&self.store.pool, CORE, &topic).await;
-        let (stored, ends) = match (stored, self.log_ends()) {
+        let (stored, ends) = match (stored, self.log_ends().await) {
             (Ok(stored), Ok(ends)) => (stored, ends),
             (Err(e), _) => {
                 tracing::debug!(error = %e, "stall check skipped: checkpoints unreadable");
@@ -481,19 +482,30 @@ impl Projector {
         Ok(())
     }
 
-    /// End offset (high watermark) of every partition of the events topic.
-    fn log_ends(&self) -> Result<BTreeMap<i32, i64>, rdkafka::error::KafkaError> {
-        let topic = &self.cfg.log.topic;
-        let timeout = Duration::from_secs(10);
-        let md = self.consumer.fetch_metadata(Some(topic), timeout)?;
-        let mut ends = BTreeMap::new();
-        for t in md.topics().iter().filter(|t| t.name() == topic) {
-            for part in t.partitions() {
-                let (_, high) = self.consumer.fetch_watermarks(topic, part.id(), timeout)?;
-                ends.insert(part.id(), high);
+    /// End offset (high watermark) of every partition of the events topic. librdkafka's
+    /// calls block (up to their timeout when the broker is down), so they run on the blocking
+    /// pool, not on a thread the server's tasks share.
+    async fn log_ends(&self) -> Result<BTreeMap<i32, i64>, String> {
+        let consumer = self.consumer.clone();
+        let topic = self.cfg.log.topic.clone();
+        let read = move || -> Result<BTreeMap<i32, i64>, rdkafka::error::KafkaError> {
+            // Short: the first failure ends the check, so a broker that is down delays the
+            // loop (and a shutdown) by about this much.
+            let timeout = Duration::from_secs(2);
+            let md = consumer.fetch_metadata(Some(&topic), timeout)?;
+            let mut ends = BTreeMap::new();
+            for t in md.topics().iter().filter(|t| t.name() == topic) {
+                for part in t.partitions() {
+                    let (_, high) = consumer.fetch_watermarks(&topic, part.id(), timeout)?;
+                    ends.insert(part.id(), high);
+                }
             }
+            Ok(ends)
+        };
+        match tokio::task::spawn_blocking(read).await {
+            Ok(ends) => ends.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
         }
-        Ok(ends)
     }
 
     /// The database lost committed batches (a crash lost asynchronous commits, or it was
