@@ -63,6 +63,9 @@ pub struct BatchOutcome {
 /// [`StoreError::CheckpointBehind`] tells the caller to read the partition again from the
 /// stored checkpoint. Without this check the batch would move the checkpoint over the lost
 /// records and they would never be applied.
+// Each argument is a distinct input of the one transaction (where, what, from which
+// checkpoints to which, derived how, read back how); bundling them would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub async fn apply_batch(
     pool: &sqlx::PgPool,
     projection: &str,
