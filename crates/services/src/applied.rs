@@ -118,7 +118,7 @@ async fn watch_loop(
 }
 
 async fn listen(store: &Store, channel: &str) -> Option<PgListener> {
-    let mut l = match PgListener::connect_with(&store.pool).await {
+    let mut l = match store.listener().await {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!(error = %e, "cannot listen for checkpoint notifications; polling");

@@ -11,7 +11,6 @@ use std::time::Duration;
 use leadledger_attribution::precompute::ModelSet;
 use leadledger_store::checkpoints::NOTIFY_CHANNEL;
 use leadledger_store::{credits, Store, StoreError};
-use sqlx::postgres::PgListener;
 use sqlx::{Connection, PgConnection};
 use tokio_util::sync::CancellationToken;
 
@@ -70,7 +69,7 @@ async fn lead(
         );
         bulk_drain(&mut conn, topic, cfg).await?;
     }
-    let mut listener = PgListener::connect_with(&store.pool).await.ok();
+    let mut listener = store.listener().await.ok();
     if let Some(l) = listener.as_mut() {
         if l.listen(NOTIFY_CHANNEL).await.is_err() {
             listener = None;

@@ -38,6 +38,24 @@ impl Store {
         Ok(Self { pool })
     }
 
+    /// A `LISTEN` session on a connection of its own, outside the pool. sqlx's `PgListener`
+    /// built on the shared pool hands its connection back to that pool when it is dropped
+    /// (after an `UNLISTEN *` that can fail while backends are being terminated). A projection
+    /// transaction can only be sent a notification on a connection that listens, and CI saw
+    /// one fail with "unexpected message: NotificationResponse" on 2026-11-23 while the fault
+    /// test terminated backends (its commit outcome became unknown, so the batch was applied
+    /// again record by record and counted as duplicates). With a pool of its own no pooled
+    /// connection ever listens, whatever the cause was.
+    pub async fn listener(&self) -> Result<sqlx::postgres::PgListener, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_lazy_with((*self.pool.connect_options()).clone());
+        Ok(sqlx::postgres::PgListener::connect_with(&pool).await?)
+    }
+
     /// Runs pending migrations (idempotent; safe from several processes at once).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
