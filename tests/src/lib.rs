@@ -66,10 +66,9 @@ pub struct TestEnv {
     pub projector_batch_max: usize,
     /// Policy sets of projectors started from now on (default: the shipped defaults).
     pub derive: std::sync::Arc<leadledger_store::handoff::Derivations>,
-    /// How many times [`TestEnv::start_projector`] has run: the first projector joins the
-    /// configuration's default group, every later one a group of its own (see there).
-    projector_starts: u32,
-    /// Consumer group of the projector started last.
+    /// Consumer group of the projector started last (empty before the first start): the
+    /// first joins the configuration's default group, every later one a group of its own
+    /// (see [`TestEnv::start_projector`]).
     projector_group: String,
     server_stop: CancellationToken,
     server: Option<JoinHandle<()>>,
@@ -134,7 +133,6 @@ impl TestEnv {
             addr,
             projector_batch_max: 2000,
             derive: Default::default(),
-            projector_starts: 0,
             projector_group: String::new(),
             server_stop,
             server: Some(server),
@@ -157,7 +155,7 @@ impl TestEnv {
     /// Starts (or restarts) the projector task.
     ///
     /// The first projector joins the configuration's default group; a restarted one joins a
-    /// group of its own (`<default>.r<n>`). Tansu 0.6.0 may still count a member that has just
+    /// group of its own (`<default>.<unique>`). Tansu 0.6.0 may still count a member that has just
     /// left, and a projector restarted at once in its group was seen handed only some of the
     /// partitions, leaving the others unapplied (docs/RELIABILITY.md). The group does not
     /// decide what a projector applies (the checkpoints in PostgreSQL do), so a fresh group
@@ -168,10 +166,9 @@ impl TestEnv {
         let mut cfg = ProjectorConfig::new(self.log.clone());
         cfg.batch_max = self.projector_batch_max;
         cfg.derive = self.derive.clone();
-        if self.projector_starts > 0 {
-            cfg.group = format!("{}.r{}", cfg.group, self.projector_starts);
+        if !self.projector_group.is_empty() {
+            cfg.group = format!("{}.{}", cfg.group, unique());
         }
-        self.projector_starts += 1;
         self.projector_group.clone_from(&cfg.group);
         let store = self.store.clone();
         let stop = self.projector_stop.clone();

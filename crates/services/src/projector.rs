@@ -427,7 +427,6 @@ impl Projector {
         watch: &mut StallWatch,
         joined: &mut Joined,
     ) -> Result<(), ProjectorError> {
-        let topic = self.cfg.log.topic.clone();
         if !joined.completed(&self.ctx) {
             watch.reset();
             let waited = joined.at.elapsed();
@@ -440,16 +439,10 @@ impl Projector {
             }
             return Ok(());
         }
-        let stored = checkpoints::load(&self.store.pool, CORE, &topic).await;
-        let (stored, ends) = match (stored, self.log_ends().await) {
-            (Ok(stored), Ok(ends)) => (stored, ends),
-            (Err(e), _) => {
-                tracing::debug!(error = %e, "stall check skipped: checkpoints unreadable");
-                watch.reset();
-                return Ok(());
-            }
-            (_, Err(e)) => {
-                tracing::debug!(error = %e, "stall check skipped: log ends unreadable");
+        let (stored, ends) = match self.positions().await {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::debug!(error = %e, "stall check skipped");
                 watch.reset();
                 return Ok(());
             }
@@ -480,6 +473,19 @@ impl Projector {
         self.totals.rejoins += 1;
         *joined = Joined::now(&self.ctx);
         Ok(())
+    }
+
+    /// The stored checkpoints and the log's end of every partition; the broker is not asked
+    /// when the database cannot answer.
+    async fn positions(&self) -> Result<(BTreeMap<i32, i64>, BTreeMap<i32, i64>), String> {
+        let stored = checkpoints::load(&self.store.pool, CORE, &self.cfg.log.topic)
+            .await
+            .map_err(|e| format!("checkpoints unreadable: {e}"))?;
+        let ends = self
+            .log_ends()
+            .await
+            .map_err(|e| format!("log ends unreadable: {e}"))?;
+        Ok((stored, ends))
     }
 
     /// End offset (high watermark) of every partition of the events topic. librdkafka's

@@ -265,7 +265,8 @@ async fn refold(
     let mut transitions = StageRows::default();
     let mut clocks = ClockRows::default();
     let (mut stale_tenants, mut stale_leads) = (Vec::new(), Vec::new());
-    for ((tenant, lead), events) in &timelines {
+    for (key, events) in &timelines {
+        let (tenant, lead) = key;
         let st = fold_with(events, &granted);
         let feedback = lead_feedback(events, &derive.policies(tenant).feedback);
         lead_rows.push(tenant, lead, &st, &feedback);
@@ -273,7 +274,7 @@ async fn refold(
         clocks.push_lead(derive, tenant, lead, events, &st);
         // Stage rows are rewritten only when the stages changed: most facts (touches,
         // follow-ups, feedback, hand-offs) do not move a lead.
-        if let Some(old) = before.get(&(tenant.clone(), lead.clone())) {
+        if let Some(old) = before.get(key) {
             old_cells.push(LeadCell::of_state(tenant, old));
             if old.visits == st.visits && old.transitions == st.transitions {
                 continue;
