@@ -457,7 +457,20 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
         at(3, 16, 9),
         at(6, 1, 0),
     ] {
+        // By policy the page lists the default (at risk and breached); by rep, the clocks
+        // open (under the at-risk point) or breached, as a caller asks with `clock_states`.
         for (by_rep, group_by) in [(false, pb::SlaGroupBy::Policy), (true, pb::SlaGroupBy::Rep)] {
+            let (clock_states, listed): (Vec<i32>, [&str; 2]) = if by_rep {
+                (
+                    vec![
+                        pb::SlaClockState::Open as i32,
+                        pb::SlaClockState::Breached as i32,
+                    ],
+                    ["open", "breached"],
+                )
+            } else {
+                (Vec::new(), ["at_risk", "breached"])
+            };
             let want = expected_report(&timelines, as_of, by_rep);
             seen_states.extend(want.values().flat_map(|w| w.counts.keys().copied()));
             let got = client
@@ -466,6 +479,7 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
                     as_of: Some(time_to_proto(as_of)),
                     group_by: group_by as i32,
                     page_size: 3,
+                    clock_states: clock_states.clone(),
                     ..Default::default()
                 })
                 .await?
@@ -521,7 +535,7 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
                     "{ctx}"
                 );
             }
-            // The attention list, page by page, is exactly the at-risk and breached clocks.
+            // The attention list, page by page, is exactly the clocks in the listed states.
             let mut attention = got.attention.clone();
             let mut token = got.next_page_token.clone();
             while !token.is_empty() {
@@ -532,6 +546,7 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
                         group_by: group_by as i32,
                         page_size: 3,
                         page_token: token,
+                        clock_states: clock_states.clone(),
                         ..Default::default()
                     })
                     .await?
@@ -542,11 +557,25 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
             let wanted: i64 = want
                 .values()
                 .map(|w| {
-                    w.counts.get("at_risk").copied().unwrap_or(0)
-                        + w.counts.get("breached").copied().unwrap_or(0)
+                    listed
+                        .iter()
+                        .map(|s| w.counts.get(s).copied().unwrap_or(0))
+                        .sum::<i64>()
                 })
                 .sum();
-            assert_eq!(attention.len() as i64, wanted, "{as_of}");
+            assert_eq!(attention.len() as i64, wanted, "{as_of} {listed:?}");
+            let states: Vec<i32> = listed
+                .iter()
+                .map(|s| match *s {
+                    "open" => pb::SlaClockState::Open as i32,
+                    "at_risk" => pb::SlaClockState::AtRisk as i32,
+                    _ => pb::SlaClockState::Breached as i32,
+                })
+                .collect();
+            assert!(
+                attention.iter().all(|c| states.contains(&c.state)),
+                "{as_of}: a clock outside {listed:?}"
+            );
             let dues: Vec<_> = attention
                 .iter()
                 .map(|c| c.due_at.unwrap().seconds)
@@ -1048,6 +1077,32 @@ async fn invalid_handoff_requests_get_field_violations_and_append_nothing() -> a
                 .map(drop),
             ),
             &["page_size"],
+        ),
+        (
+            "report listing an unknown clock state",
+            fields(
+                s.sla_report(pb::SlaReportRequest {
+                    tenant_id: T.into(),
+                    clock_states: vec![pb::SlaClockState::Open as i32, 17],
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            ),
+            &["clock_states[1]"],
+        ),
+        (
+            "report listing the unspecified clock state",
+            fields(
+                s.sla_report(pb::SlaReportRequest {
+                    tenant_id: T.into(),
+                    clock_states: vec![pb::SlaClockState::Unspecified as i32],
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            ),
+            &["clock_states[0]"],
         ),
         (
             "report with an empty window",

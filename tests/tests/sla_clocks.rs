@@ -246,6 +246,40 @@ async fn clocks_and_feedback_of_a_simulated_quarter_equal_the_pure_functions() -
         owed += required;
     }
     assert!(owed > 0, "the simulated quarter owes feedback");
+    // GetLead shows each lead's feedback as the pure function counts it (leads that owe
+    // some, and one that owes none).
+    let mut query = env.query().await?;
+    let owing: Vec<&String> = by_lead
+        .iter()
+        .filter(|(_, evs)| lead_feedback(evs, &feedback).required > 0)
+        .map(|(l, _)| l)
+        .take(20)
+        .chain(
+            by_lead
+                .iter()
+                .find(|(_, evs)| lead_feedback(evs, &feedback).required == 0)
+                .map(|(l, _)| l),
+        )
+        .collect();
+    assert!(owing.len() > 10, "{} leads to look up", owing.len());
+    for lead in owing {
+        let got = query
+            .get_lead(pb::GetLeadRequest {
+                tenant_id: T.into(),
+                lead_id: lead.clone(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner()
+            .lead
+            .expect("a lead");
+        let f = lead_feedback(&by_lead[lead], &feedback);
+        assert_eq!(
+            (got.feedback_required, got.feedback_filled),
+            (f.required, f.filled),
+            "GetLead {lead}"
+        );
+    }
 
     assert_funnel_cells(&env).await?;
     env.cleanup().await

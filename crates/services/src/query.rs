@@ -188,6 +188,8 @@ fn lead_to_proto(r: &LeadRow) -> pb::Lead {
         last_event_at: r.last_event_at.map(time_to_proto),
         signed_amount_minor: r.signed_amount_minor,
         signed_currency: r.signed_currency.clone(),
+        feedback_required: u32::try_from(r.feedback_required).unwrap_or(0),
+        feedback_filled: u32::try_from(r.feedback_filled).unwrap_or(0),
     }
 }
 

@@ -74,6 +74,36 @@ fn dimension(n: i32) -> Result<SlaDimension, ApiError> {
     })
 }
 
+const NOT_A_STATE: &str =
+    "is not a clock state (OPEN, AT_RISK, BREACHED, MET, MET_LATE or STOPPED)";
+
+/// The states the attention list is asked for, as `sla_clock_state` names them; none given:
+/// at risk and breached. Listed once each, whatever the request repeats.
+fn listed_states(states: &[i32]) -> Result<Vec<&'static str>, ApiError> {
+    if states.is_empty() {
+        return Ok(vec!["at_risk", "breached"]);
+    }
+    let mut out = Vec::new();
+    for (i, n) in states.iter().enumerate() {
+        let name = match pb::SlaClockState::try_from(*n) {
+            Ok(pb::SlaClockState::Open) => "open",
+            Ok(pb::SlaClockState::AtRisk) => "at_risk",
+            Ok(pb::SlaClockState::Breached) => "breached",
+            Ok(pb::SlaClockState::Met) => "met",
+            Ok(pb::SlaClockState::MetLate) => "met_late",
+            Ok(pb::SlaClockState::Stopped) => "stopped",
+            Ok(pb::SlaClockState::Unspecified) | Err(_) => {
+                let field = format!("clock_states[{i}]");
+                return Err(ApiError::invalid_field(field, format!("{n} {NOT_A_STATE}")));
+            }
+        };
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
 fn state_number(s: &str) -> i32 {
     (match s {
         "open" => pb::SlaClockState::Open,
@@ -165,14 +195,21 @@ impl SlaService for SlaSvc {
         let dim = dimension(r.group_by)?;
         let page_size = page_size(r.page_size)?;
         let cursor = decode_cursor(&r.page_token)?;
+        let states = listed_states(&r.clock_states)?;
         let pool = &self.query.store().pool;
         let groups = sla_queries::report(pool, &tenant, dim, &filter)
             .await
             .map_err(db_error)?;
-        let mut rows =
-            sla_queries::attention(pool, &tenant, &filter, cursor.as_ref(), page_size + 1)
-                .await
-                .map_err(db_error)?;
+        let mut rows = sla_queries::attention(
+            pool,
+            &tenant,
+            &filter,
+            &states,
+            cursor.as_ref(),
+            page_size + 1,
+        )
+        .await
+        .map_err(db_error)?;
         let more = rows.len() as i64 > page_size;
         rows.truncate(usize::try_from(page_size).unwrap_or(100));
         let next_page_token = match rows.last() {
@@ -318,6 +355,21 @@ impl SlaService for SlaSvc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listed_states_default_to_attention_and_refuse_unknown_values() {
+        assert_eq!(listed_states(&[]).unwrap(), ["at_risk", "breached"]);
+        let open = pb::SlaClockState::Open as i32;
+        let breached = pb::SlaClockState::Breached as i32;
+        assert_eq!(
+            listed_states(&[open, breached, open]).unwrap(),
+            ["open", "breached"]
+        );
+        for bad in [0, 99, -1] {
+            let err = listed_states(&[open, bad]).unwrap_err();
+            assert!(format!("{err:?}").contains("clock_states[1]"), "{err:?}");
+        }
+    }
 
     #[test]
     fn attention_cursor_round_trips_with_separators_in_the_lead_id() {

@@ -44,6 +44,8 @@ pub struct LeadRow {
     pub signed_currency: String,
     pub event_count: i32,
     pub last_event_at: Option<DateTime<Utc>>,
+    pub feedback_required: i32,
+    pub feedback_filled: i32,
 }
 
 const LEAD_SELECT: &str = "SELECT tenant_id, lead_id, stage, owner_team, owner_queue, \
@@ -51,7 +53,7 @@ const LEAD_SELECT: &str = "SELECT tenant_id, lead_id, stage, owner_team, owner_q
     company_domain, region, industry, segment, employees, channel, campaign, medium, keyword, \
     utm_source, utm_medium, utm_campaign, utm_term, utm_content, landing_page, referrer, \
     offline_activity_id, captured_at, max_rank, signed_amount_minor, signed_currency, \
-    event_count, last_event_at FROM leads";
+    event_count, last_event_at, feedback_required, feedback_filled FROM leads";
 
 /// A stay in a stage.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

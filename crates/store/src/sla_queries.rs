@@ -130,7 +130,7 @@ pub async fn report(
         .collect()
 }
 
-/// A clock at risk or breached at `as_of`, with the lead's current owner.
+/// A clock in a listed state at `as_of`, with the lead's current owner.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct AttentionRow {
     pub lead_id: String,
@@ -155,18 +155,20 @@ pub struct AttentionCursor {
     pub start_event_id: Uuid,
 }
 
-/// A page of the clocks at risk or breached at `as_of`, most overdue first.
+/// A page of the clocks whose state at `as_of` is one of `states` (`sla_clock_state`'s
+/// names: `open`, `at_risk`, `breached`, `met`, `met_late`, `stopped`), earliest due first.
 pub async fn attention(
     pool: &PgPool,
     tenant: &str,
     f: &ClockFilter,
+    states: &[&str],
     after: Option<&AttentionCursor>,
     limit: i64,
 ) -> Result<Vec<AttentionRow>, StoreError> {
     let sql = format!(
         "{CLOCKS_AT} SELECT lead_id, policy_id, policy_version, start_event_id, started_at, \
            due_at, state, owner_team, owner_queue, owner_rep_id, owner_partner_id \
-         FROM clocks WHERE state IN ('at_risk', 'breached') \
+         FROM clocks WHERE state = ANY($11) \
            AND ($6::timestamptz IS NULL \
                 OR (due_at, lead_id, policy_id, start_event_id) > ($6, $7, $8, $9)) \
          ORDER BY due_at, lead_id, policy_id, start_event_id LIMIT $10"
@@ -177,6 +179,7 @@ pub async fn attention(
         .bind(after.map(|c| c.policy_id.as_str()))
         .bind(after.map(|c| c.start_event_id))
         .bind(limit)
+        .bind(states)
         .fetch_all(pool)
         .await?;
     rows.iter()
