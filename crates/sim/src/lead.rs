@@ -45,6 +45,13 @@ const FORGOTTEN_RATE: f64 = 0.03;
 const SPEED_EFFECT: f64 = 0.25;
 /// Share of SMB leads of other channels headquarters distributes to a partner.
 const PARTNER_DISTRIBUTION: f64 = 0.10;
+/// Partners sit on leads they do not want instead of rejecting them ("watch the lead loss
+/// rate of HQ leads handed to partners", ../shared/DOMAIN.md). Of the leads partner `ptn-k`
+/// would reject, it leaves `PARTNER_LEAK_FIRST + PARTNER_LEAK_STEP × (k − 1)` untouched (no
+/// follow-up, no outcome): 10 % for ptn-01 up to 65 % for ptn-12, so the leakage report has
+/// partners to tell apart. Only would-be rejections leak, so the funnel is unchanged.
+const PARTNER_LEAK_FIRST: f64 = 0.10;
+const PARTNER_LEAK_STEP: f64 = 0.05;
 
 /// What every lead shares.
 pub(crate) struct Ctx<'a> {
@@ -66,6 +73,15 @@ pub(crate) struct Lead<'a> {
     pub captured_at: DateTime<Utc>,
     pub channel: &'static Channel,
     pub account: &'a Account,
+}
+
+/// A point of a [`Timeline`] to rewind to.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    events: usize,
+    n: u32,
+    last: Option<DateTime<Utc>>,
+    open: bool,
 }
 
 /// The facts of one lead (in business-time order) and what they add up to.
@@ -148,6 +164,24 @@ impl<'c> Timeline<'c> {
         self.last = Some(at);
         at
     }
+
+    /// Where the timeline stands, to go back to with [`Timeline::rewind`].
+    fn mark(&self) -> Mark {
+        Mark {
+            events: self.out.events.len(),
+            n: self.n,
+            last: self.last,
+            open: self.open,
+        }
+    }
+
+    /// Forgets every fact written since `m` (facts that rank nothing: follow-ups, feedback).
+    fn rewind(&mut self, m: Mark) {
+        self.out.events.truncate(m.events);
+        self.n = m.n;
+        self.last = m.last;
+        self.open = m.open;
+    }
 }
 
 /// Simulates one lead.
@@ -195,21 +229,19 @@ pub(crate) fn simulate(ctx: &Ctx<'_>, rng: &mut impl Rng, lead: &Lead<'_>) -> Ou
     let (team, rep) = ctx.staff.assign(rng, lead.account);
     let to_partner =
         ch.slug == "partner" || (!lead.account.ka && chance(rng, PARTNER_DISTRIBUTION));
+    let partner = to_partner.then(|| rng.gen_range(1..=PARTNERS));
     let handoff = pb::HandedOff {
         team: team.to_string(),
         queue: if to_partner { "partner" } else { "inbound" }.to_string(),
         rep_id: rep.id.clone(),
-        partner_id: if to_partner {
-            format!("ptn-{:02}", rng.gen_range(1..=PARTNERS))
-        } else {
-            String::new()
-        },
+        partner_id: partner.map_or(String::new(), |k| format!("ptn-{k:02}")),
     };
     let handoff_at = tl.push(
         mql_at + minutes(lognormal_median(rng, 15.0, 1.0)),
         MARKETO,
         P::HandedOff(handoff),
     );
+    let handed_off = tl.mark();
 
     // First follow-up: around the 24 h target, slower reps slower, a slow tail.
     let z = normal(rng);
@@ -251,6 +283,14 @@ pub(crate) fn simulate(ctx: &Ctx<'_>, rng: &mut impl Rng, lead: &Lead<'_>) -> Ou
     let decided_at = working_time(follow_up_at + days(lognormal_median(rng, 1.5, 0.7)), rng);
     let speed = (1.0 - SPEED_EFFECT * z).clamp(0.4, 1.6);
     if !chance(rng, ch.sql_rate() * speed) {
+        if let Some(k) = partner {
+            let leak = PARTNER_LEAK_FIRST + PARTNER_LEAK_STEP * (k - 1) as f64;
+            if chance(rng, leak) {
+                // The partner never followed up and never answered.
+                tl.rewind(handed_off);
+                return tl.out;
+            }
+        }
         rejected(ctx, rng, &mut tl, rep, decided_at);
         return tl.out;
     }

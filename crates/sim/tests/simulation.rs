@@ -374,3 +374,69 @@ fn cycle_times_match_the_field_figures_when_nothing_is_cut() {
     let lead_to_sql = pct(total(2), total(0));
     assert!((12.0..=14.5).contains(&lead_to_sql), "{lead_to_sql}");
 }
+
+/// Partners sit on some of the leads headquarters hands them (no follow-up, no outcome), and
+/// some partners far more than others: what the partner leakage report is for.
+#[test]
+fn partners_leak_leads_and_some_leak_more() {
+    use pb::event::Payload as P;
+    let sim = generate(&config(2026, 20_000));
+    // Each lead's distinct facts in business-time order (deliveries repeat and disorder them).
+    let mut by_lead: BTreeMap<&str, BTreeMap<(i64, i32, String), &pb::Event>> = BTreeMap::new();
+    for e in &sim.deliveries {
+        let t = e.occurred_at.as_ref().expect("occurred_at");
+        let source = e.source.as_ref().expect("source").event_id.clone();
+        by_lead
+            .entry(e.lead_id.as_str())
+            .or_default()
+            .insert((t.seconds, t.nanos, source), e);
+    }
+    let by_lead: BTreeMap<&str, Vec<&pb::Event>> = by_lead
+        .into_iter()
+        .map(|(l, evs)| (l, evs.into_values().collect()))
+        .collect();
+    // partner → (leads handed to it, leads with nothing after the hand-off)
+    let mut per_partner: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    for events in by_lead.values() {
+        let Some(i) = events
+            .iter()
+            .position(|e| matches!(&e.payload, Some(P::HandedOff(h)) if !h.partner_id.is_empty()))
+        else {
+            continue;
+        };
+        let Some(P::HandedOff(h)) = &events[i].payload else {
+            unreachable!()
+        };
+        let answered = events[i + 1..].iter().any(|e| {
+            matches!(
+                e.payload,
+                Some(
+                    P::FollowUpLogged(_)
+                        | P::SalesAccepted(_)
+                        | P::SalesRejected(_)
+                        | P::Recycled(_)
+                        | P::Disqualified(_)
+                )
+            )
+        });
+        let entry = per_partner.entry(h.partner_id.clone()).or_default();
+        entry.0 += 1;
+        entry.1 += u32::from(!answered);
+    }
+    println!("partner → (handed, leaked): {per_partner:?}");
+    assert_eq!(per_partner.len(), 12, "{per_partner:?}");
+    let share = |p: &str| {
+        let (n, leaked) = per_partner[p];
+        f64::from(leaked) / f64::from(n)
+    };
+    let all: u32 = per_partner.values().map(|(_, l)| l).sum();
+    let handed: u32 = per_partner.values().map(|(n, _)| n).sum();
+    let overall = f64::from(all) / f64::from(handed);
+    assert!((0.1..=0.4).contains(&overall), "overall leakage {overall}");
+    assert!(
+        share("ptn-12") > 2.0 * share("ptn-01"),
+        "ptn-12 {} vs ptn-01 {}",
+        share("ptn-12"),
+        share("ptn-01")
+    );
+}
