@@ -354,15 +354,29 @@ Freshness = ack → `GetLead` response, one sample per call. Achieved rate = ack
 (first call → last ack).
 - **Freshness at 5 000 events/s misses its target (p99 ≤ 50 ms) on this machine, and the \
 broker alone misses it too.** The raw log's own p99 at that rate is above 50 ms (the table \
-above): Tansu's SQLite engine, the bench client and server, the projector and PostgreSQL \
-share 2 cores, which `perf record -a` found saturated (idle ~4 %; Tansu ~⅓ of the CPU, \
-PostgreSQL ~⅓, the bench process the rest). The projector alone applies ~5 000–7 000 \
-events/s here (phase 4, from run to run); beside 5 000 events/s of ingest and reads it \
-falls behind, batches grow \
-to 2 000 records and freshness becomes seconds. Measured with `--fresh-batch 1 --fresh-rate \
-500` (2026-11-23): p50 28–31 ms, p99 52–73 ms; at 2 000 events/s in calls of 10: p50 66 ms, \
-p99 210 ms; at 5 000 events/s the runs of 2026-11-23 measured p50 5.9–9.6 s, p99 10.0–21.1 s: \
-on 2 shared cores the CPU of the whole pipeline, not one statement, is the limit.
+above). `perf record -a` over 12 s of the freshness phase (2026-11-23 23:53 UTC, glibc build, \
+[flame graph](profiles/freshness-5k.svg)) found the 2 cores saturated (idle 1.6 %): the \
+Tansu broker ~32 % of the machine, PostgreSQL ~29 %, the bench process ~35 % (its projector \
+~9 %, HTTP/2 and tonic ~8 %, the `GetLead` and `Append` handlers ~6 % and ~4 %, the rest \
+tokio, librdkafka and allocations whose caller the unwinder lost). \
+The projector alone applies ~5 500–7 500 events/s here (phase 4, from run to run); beside \
+5 000 events/s of ingest, 500 reads/s and the broker it gets about half of that, falls behind, \
+batches grow to 2 000 records and freshness becomes seconds. Lower rates show the floor: \
+with `--fresh-batch 1 --fresh-rate 500` (2026-11-23) p50 28–31 ms, p99 52–73 ms; at 2 000 \
+events/s in calls of 10, p50 66 ms, p99 210 ms. On 2 shared cores the CPU of the whole \
+pipeline (broker included), not one statement, is the limit; the target needs a machine \
+where the broker's own p99 is well under 50 ms and the projector has cores of its own.
+- **Allocator.** The bench binaries use the `leadledger` binary's allocator (jemalloc, \
+background purge thread, 1 s decay), so they measure what production runs; until \
+2026-11-24 they used glibc's malloc. Same build, alternating single rounds of 100 000 \
+events (2026-11-24 00:05–00:17 UTC): projector phase 6 303–7 627 events/s with glibc \
+(4 runs), 5 686–6 146 with jemalloc as configured (4 runs), 5 559–6 257 with jemalloc's \
+defaults (10 s decay, no background thread; 2 runs); freshness p50 at 5 000 events/s \
+2.3–4.4 s, 2.0–2.7 s and 0.9–1.5 s. So the figures above are up to ~10 % below the \
+glibc-built ones of earlier runs. The `leadledger` binary keeps its setting because glibc's \
+arenas let the projector's RSS grow towards 400 MB over a 10-minute soak \
+(crates/cli/src/main.rs); whether jemalloc's defaults keep the soak's memory bounds is \
+not measured yet.
 - **Where a projector batch goes** (sqlx's statement log, phase 4 at 100 000 events, ~1 800 \
 records per batch, 2026-11-23 20:24 and 20:41 UTC): before, reading the older events of the \
 touched leads took ~80 ms, the `lead_events` insert ~74 ms, the `leads` upsert ~60 ms, the \

@@ -12,6 +12,9 @@
 //!
 //! Writes docs/BENCHMARKS-attribution.md.
 
+#[path = "../allocator.rs"]
+mod allocator;
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
