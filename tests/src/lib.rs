@@ -372,6 +372,34 @@ fn tracing_init() -> Result<(), ()> {
     Ok(())
 }
 
+/// Asserts that two dumps hold the same rows, in any order (`what` names them), showing a
+/// few of the rows only one side has: how replays and rebuilds are compared with the live
+/// read models.
+pub fn assert_same_rows(got: &[String], want: &[String], what: &str) {
+    let (mut sorted_got, mut sorted_want) = (got.to_vec(), want.to_vec());
+    sorted_got.sort_unstable();
+    sorted_want.sort_unstable();
+    if sorted_got != sorted_want {
+        let got_set: std::collections::HashSet<&String> = got.iter().collect();
+        let want_set: std::collections::HashSet<&String> = want.iter().collect();
+        let extra: Vec<_> = got
+            .iter()
+            .filter(|r| !want_set.contains(r))
+            .take(5)
+            .collect();
+        let missing: Vec<_> = want
+            .iter()
+            .filter(|r| !got_set.contains(r))
+            .take(5)
+            .collect();
+        panic!(
+            "{what}: {} rows, {} expected; extra {extra:#?}; missing {missing:#?}",
+            got.len(),
+            want.len()
+        );
+    }
+}
+
 /// The field paths of the `google.rpc.BadRequest` violations of an error, in order.
 pub fn violation_fields(status: &tonic::Status) -> Vec<String> {
     use tonic_types::StatusExt;

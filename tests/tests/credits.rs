@@ -255,12 +255,7 @@ async fn live_credits_equal_a_rebuild_and_the_bi_view_sums_exactly() -> anyhow::
         credits::rebuild(&env.store, &env.log.topic, &cfg, Duration::from_secs(120)).await?;
     assert!(leads >= 200, "{leads}");
     let rebuilt = dump_credits(&env.store).await?;
-    let only_live: Vec<_> = live.iter().filter(|r| !rebuilt.contains(r)).collect();
-    let only_rebuilt: Vec<_> = rebuilt.iter().filter(|r| !live.contains(r)).collect();
-    assert!(
-        only_live.is_empty() && only_rebuilt.is_empty() && live.len() == rebuilt.len(),
-        "live only {only_live:#?}\nrebuilt only {only_rebuilt:#?}"
-    );
+    leadledger_e2e::assert_same_rows(&rebuilt, &live, "credits rebuilt from the timelines");
 
     // The BI view: one row per conversion × touch × model, each model's credits summing to
     // the conversion's value exactly.

@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use leadledger_api::pb::{self, event::Payload as P};
 use leadledger_domain::{fold, Event};
 use leadledger_e2e::events::{at, captured, event, mql};
-use leadledger_e2e::{append, TestEnv};
+use leadledger_e2e::{append, assert_same_rows, TestEnv};
 use leadledger_sla::{evaluate, lead_feedback, ClockState, PolicySet};
 use leadledger_store::handoff::alert_event_id;
 use uuid::Uuid;
@@ -622,19 +622,6 @@ fn range_kinds(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Vec<&'
         kinds.push("mid-block end");
     }
     kinds
-}
-
-/// `got == want`, showing only the rows that differ.
-fn assert_same_rows(got: &[String], want: &[String], what: &str) {
-    if got != want {
-        let extra: Vec<_> = got.iter().filter(|r| !want.contains(r)).take(5).collect();
-        let missing: Vec<_> = want.iter().filter(|r| !got.contains(r)).take(5).collect();
-        panic!(
-            "{what}: {} rows, {} expected; extra {extra:?}; missing {missing:?}",
-            got.len(),
-            want.len()
-        );
-    }
 }
 
 fn follow_up(lead: &str, src: &str, when: DateTime<Utc>) -> pb::Event {

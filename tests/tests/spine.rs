@@ -581,20 +581,7 @@ async fn replay_from_offset_zero_into_a_fresh_database_gives_identical_rows() ->
 
     let fresh = env.replay("replay").await?;
     let replayed = dump_read_models(&fresh).await?;
-    let only_live: Vec<_> = live
-        .iter()
-        .filter(|r| !replayed.contains(r))
-        .take(3)
-        .collect();
-    let only_replayed: Vec<_> = replayed
-        .iter()
-        .filter(|r| !live.contains(r))
-        .take(3)
-        .collect();
-    assert!(
-        only_live.is_empty() && only_replayed.is_empty() && live.len() == replayed.len(),
-        "replayed rows differ: live only {only_live:#?}, replay only {only_replayed:#?}"
-    );
+    leadledger_e2e::assert_same_rows(&replayed, &live, "read models replayed from offset 0");
     // The precomputed credits too: re-projected from the replayed timelines, they equal
     // the ones the live worker kept up to date fact by fact.
     leadledger_services::credits::rebuild(

@@ -237,20 +237,7 @@ async fn sla_worker_killed_while_emitting_appends_every_alert_exactly_once() -> 
         ON e.event_id IN (c.at_risk_event_id, c.breach_event_id)";
     assert_eq!(scalar(&fresh, alerts_on_clocks).await?, total);
     assert_eq!(scalar(&env.store, alerts_on_clocks).await?, total);
-    let only_live: Vec<_> = live
-        .iter()
-        .filter(|r| !replayed.contains(r))
-        .take(3)
-        .collect();
-    let only_replayed: Vec<_> = replayed
-        .iter()
-        .filter(|r| !live.contains(r))
-        .take(3)
-        .collect();
-    assert!(
-        only_live.is_empty() && only_replayed.is_empty() && live.len() == replayed.len(),
-        "replayed rows differ: live only {only_live:#?}, replay only {only_replayed:#?}"
-    );
+    leadledger_e2e::assert_same_rows(&replayed, &live, "read models replayed from offset 0");
     fresh.pool.close().await;
     env.cleanup().await
 }
