@@ -12,7 +12,7 @@
 //!
 //! # Layout
 //! - `main.rs`: flags, orchestration, writing the doc.
-//! - [`allocator`]: jemalloc, as the `leadledger` binary runs (also `attribution-bench`).
+//! - [`allocator`]: the `leadledger` binary's allocator file (jemalloc), included by path.
 //! - [`setup`]: fresh topics and databases, end offsets.
 //! - [`workload`]: the seeded simulated events, in wire and log form.
 //! - [`baseline`]: raw producer, raw consumer, raw `COPY`.
@@ -24,6 +24,7 @@
 //! - [`report`]: the stdout summary and the Markdown of docs/BENCHMARKS.md.
 //! - [`splice`]: the soak's block in docs/BENCHMARKS.md (`make soak`), kept on rewrite.
 
+#[path = "../../cli/src/allocator.rs"]
 mod allocator;
 mod baseline;
 mod figures;

@@ -375,7 +375,7 @@ defaults (10 s decay, no background thread; 2 runs); freshness p50 at 5 000 even
 2.3–4.4 s, 2.0–2.7 s and 0.9–1.5 s. So the figures above are up to ~10 % below the \
 glibc-built ones of earlier runs. The `leadledger` binary keeps its setting because glibc's \
 arenas let the projector's RSS grow towards 400 MB over a 10-minute soak \
-(crates/cli/src/main.rs); whether jemalloc's defaults keep the soak's memory bounds is \
+(crates/cli/src/allocator.rs); whether jemalloc's defaults keep the soak's memory bounds is \
 not measured yet.
 - **Where a projector batch goes** (sqlx's statement log, phase 4 at 100 000 events, ~1 800 \
 records per batch, 2026-11-23 20:24 and 20:41 UTC): before, reading the older events of the \

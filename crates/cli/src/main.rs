@@ -1,11 +1,13 @@
 //! `leadledger`: one binary, several roles.
 //!
 //! # Layout
+//! - [`allocator`]: jemalloc and its options (the bench binaries include the same file).
 //! - [`config`]: settings from flags, environment, an optional file and defaults.
 //! - [`serve`]: `serve --role all|ingest|projector|query|sla` with graceful shutdown.
 //! - [`simulate`]: streams a seeded synthetic quarter to the ingest RPC.
 //! - [`report`]: the funnel by channel as a table.
 
+mod allocator;
 mod config;
 mod report;
 mod report_sla;
@@ -18,23 +20,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Env, File, Pairs, Source};
-
-/// jemalloc instead of glibc's malloc. Under a steady load the projector's heap stayed below
-/// ~90 MB (heaptrack) while glibc kept its RSS growing towards 400 MB over a 10-minute soak:
-/// batches of very different sizes on several threads fragment glibc's arenas, and freed
-/// memory was not given back. jemalloc returns dirty pages after a few seconds
-/// (docs/BENCHMARKS-soak.md).
-#[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-/// jemalloc's options, read at its start-up: a background thread purges unused pages on
-/// time even when the process is idle, and dirty pages go back to the OS after 1 s instead
-/// of 10 s (RSS follows the load down instead of keeping its peak). jemalloc reads a C
-/// string here: `&u8`, the first byte of a NUL-terminated literal, is that thin pointer.
-#[allow(non_upper_case_globals)]
-#[export_name = "_rjem_malloc_conf"]
-pub static _rjem_malloc_conf: &u8 =
-    &b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];
 
 /// leadledger: the neutral ledger between marketing and sales.
 #[derive(Parser)]

@@ -12,7 +12,7 @@
 //!
 //! Writes docs/BENCHMARKS-attribution.md.
 
-#[path = "../allocator.rs"]
+#[path = "../../../cli/src/allocator.rs"]
 mod allocator;
 
 use std::fmt::Write as _;

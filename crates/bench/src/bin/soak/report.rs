@@ -370,7 +370,7 @@ pub fn page(run: &Run, v: &Verdict, m: &Machine, when: &str, command: &str) -> S
          multi-megabyte batch statements, librdkafka's receive buffers) and 0.4 MB not freed \
          at exit, while glibc's RSS stood at 206 MB and climbing: freed memory kept in \
          fragmented arenas, not a leak. Since then the binary runs on jemalloc (background \
-         purge, dirty pages returned after 1 s; `crates/cli/src/main.rs`), pooled \
+         purge, dirty pages returned after 1 s; `crates/cli/src/allocator.rs`), pooled \
          connections shrink their buffers when released and the credits worker's own \
          connection after each step. RSS now follows the batch sizes, i.e. the lag, up and \
          down."
