@@ -375,8 +375,12 @@ defaults (10 s decay, no background thread; 2 runs); freshness p50 at 5 000 even
 2.3–4.4 s, 2.0–2.7 s and 0.9–1.5 s. So the figures above are up to ~10 % below the \
 glibc-built ones of earlier runs. The `leadledger` binary keeps its setting because glibc's \
 arenas let the projector's RSS grow towards 400 MB over a 10-minute soak \
-(crates/cli/src/allocator.rs); whether jemalloc's defaults keep the soak's memory bounds is \
-not measured yet.
+(crates/cli/src/allocator.rs). A soak with jemalloc's defaults (`_RJEM_MALLOC_CONF=\
+background_thread:false,dirty_decay_ms:10000,muzzy_decay_ms:10000 make soak`, 2026-11-24 \
+00:44 UTC, not the record) kept the projector closer to the log (lag max 4 662, back to zero \
+in 0.3 s; 19 416 and 5.8 s with the binary's options on 2026-11-23) but held more memory \
+(VmHWM 219 MB, final 179 MB, +27.9 MB last − middle third: the bounded-memory rule failed), \
+so the binary keeps its options; a 1 s decay without the background thread is untried.
 - **Where a projector batch goes** (sqlx's statement log, phase 4 at 100 000 events, ~1 800 \
 records per batch, 2026-11-23 20:24 and 20:41 UTC): before, reading the older events of the \
 touched leads took ~80 ms, the `lead_events` insert ~74 ms, the `leads` upsert ~60 ms, the \
