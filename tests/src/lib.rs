@@ -372,14 +372,11 @@ fn tracing_init() -> Result<(), ()> {
     Ok(())
 }
 
-/// Asserts that two dumps hold the same rows, in any order (`what` names them), showing a
-/// few of the rows only one side has: how replays and rebuilds are compared with the live
-/// read models.
+/// Asserts that two dumps are equal row for row, in order (every dump orders each table by
+/// its key, so equal contents come in equal order), showing a few of the rows only one side
+/// has: how replays and rebuilds are compared with the live read models.
 pub fn assert_same_rows(got: &[String], want: &[String], what: &str) {
-    let (mut sorted_got, mut sorted_want) = (got.to_vec(), want.to_vec());
-    sorted_got.sort_unstable();
-    sorted_want.sort_unstable();
-    if sorted_got != sorted_want {
+    if got != want {
         let got_set: std::collections::HashSet<&String> = got.iter().collect();
         let want_set: std::collections::HashSet<&String> = want.iter().collect();
         let extra: Vec<_> = got
@@ -393,7 +390,7 @@ pub fn assert_same_rows(got: &[String], want: &[String], what: &str) {
             .take(5)
             .collect();
         panic!(
-            "{what}: {} rows, {} expected; extra {extra:#?}; missing {missing:#?}",
+            "{what}: {} rows, {} expected (in that order); extra {extra:#?}; missing {missing:#?}",
             got.len(),
             want.len()
         );

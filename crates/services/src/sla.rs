@@ -74,6 +74,16 @@ fn dimension(n: i32) -> Result<SlaDimension, ApiError> {
     })
 }
 
+/// Each clock state and its name in SQL (`sla_clock_state`, `sla_clocks.status`).
+const STATES: [(pb::SlaClockState, &str); 6] = [
+    (pb::SlaClockState::Open, "open"),
+    (pb::SlaClockState::AtRisk, "at_risk"),
+    (pb::SlaClockState::Breached, "breached"),
+    (pb::SlaClockState::Met, "met"),
+    (pb::SlaClockState::MetLate, "met_late"),
+    (pb::SlaClockState::Stopped, "stopped"),
+];
+
 const NOT_A_STATE: &str =
     "is not a clock state (OPEN, AT_RISK, BREACHED, MET, MET_LATE or STOPPED)";
 
@@ -85,35 +95,22 @@ fn listed_states(states: &[i32]) -> Result<Vec<&'static str>, ApiError> {
     }
     let mut out = Vec::new();
     for (i, n) in states.iter().enumerate() {
-        let name = match pb::SlaClockState::try_from(*n) {
-            Ok(pb::SlaClockState::Open) => "open",
-            Ok(pb::SlaClockState::AtRisk) => "at_risk",
-            Ok(pb::SlaClockState::Breached) => "breached",
-            Ok(pb::SlaClockState::Met) => "met",
-            Ok(pb::SlaClockState::MetLate) => "met_late",
-            Ok(pb::SlaClockState::Stopped) => "stopped",
-            Ok(pb::SlaClockState::Unspecified) | Err(_) => {
-                let field = format!("clock_states[{i}]");
-                return Err(ApiError::invalid_field(field, format!("{n} {NOT_A_STATE}")));
-            }
+        let Some((_, name)) = STATES.iter().find(|(state, _)| *state as i32 == *n) else {
+            let field = format!("clock_states[{i}]");
+            return Err(ApiError::invalid_field(field, format!("{n} {NOT_A_STATE}")));
         };
-        if !out.contains(&name) {
-            out.push(name);
+        if !out.contains(name) {
+            out.push(*name);
         }
     }
     Ok(out)
 }
 
 fn state_number(s: &str) -> i32 {
-    (match s {
-        "open" => pb::SlaClockState::Open,
-        "at_risk" => pb::SlaClockState::AtRisk,
-        "breached" => pb::SlaClockState::Breached,
-        "met" => pb::SlaClockState::Met,
-        "met_late" => pb::SlaClockState::MetLate,
-        "stopped" => pb::SlaClockState::Stopped,
-        _ => pb::SlaClockState::Unspecified,
-    }) as i32
+    STATES
+        .iter()
+        .find(|(_, name)| *name == s)
+        .map_or(pb::SlaClockState::Unspecified, |(state, _)| *state) as i32
 }
 
 /// Page token of the attention list: `micros|start_event_id|policy|lead` (the lead last,
