@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::touch::{Journey, Path};
 
 /// Default lookback for colleagues' touches: one quarter, about the 84-day lead →
-/// opportunity cycle of the field study.
+/// opportunity cycle of the field study (`docs/DOMAIN.md`, §Cycle lengths).
 pub const DEFAULT_LOOKBACK_DAYS: u32 = 90;
 
 /// Most colleague touchpoints an account-level path takes: the latest ones in the window.

@@ -22,6 +22,8 @@
 //! - [`shapley`]: Shapley values (exact up to 12 channels, seeded sampling above).
 //! - [`account`]: account keys from company domains, free-mail rule, account-level paths.
 
+#![forbid(unsafe_code)]
+
 pub mod account;
 pub mod markov;
 pub mod models;

@@ -39,7 +39,8 @@ use crate::Error;
 /// 100 % in basis points.
 pub const BASIS_POINTS: u32 = 10_000;
 
-/// The default time-decay half-life: 7 days (the figure practitioners quote).
+/// The default time-decay half-life: 7 days (the figure practitioners quote;
+/// `docs/DOMAIN.md`, §Attribution models).
 pub const DEFAULT_HALF_LIFE_HOURS: u32 = 7 * 24;
 
 /// A position-based rule in basis points (must sum to [`BASIS_POINTS`]).
@@ -66,7 +67,8 @@ impl PositionWeights {
     pub const LINEAR: PositionWeights = PositionWeights::new(0, 0, 0, 0, 0, BASIS_POINTS);
     /// 40 % first, 40 % last, 20 % across the touches in between.
     pub const U_SHAPED: PositionWeights = PositionWeights::new(4_000, 0, 0, 0, 4_000, 2_000);
-    /// 50 % first touch, 50 % lead creation (the vendor variant), nothing to the others.
+    /// 50 % first touch, 50 % lead creation (one vendor's variant, `docs/DOMAIN.md`,
+    /// §Attribution models), nothing to the others.
     pub const U_SHAPED_LC: PositionWeights = PositionWeights::new(5_000, 5_000, 0, 0, 0, 0);
     /// 30 % each FT, LC, OC; 10 % across the others.
     pub const W_SHAPED: PositionWeights = PositionWeights::new(3_000, 3_000, 3_000, 0, 0, 1_000);
