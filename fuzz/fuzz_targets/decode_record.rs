@@ -1,6 +1,6 @@
 //! A Kafka record as the projector reads it: arbitrary value bytes and arbitrary headers,
 //! through `envelope::decode` and `envelope::header`, the proto → domain conversion, the
-//! domain validator and `projector::decode`.
+//! domain validator and `leadledger_log::decode`.
 //!
 //! Input layout (so that a seed is just an encoded event behind three bytes):
 //! - byte 0, flags: bit 0 the record has a value; bit 1 it carries the headers the service
@@ -17,7 +17,7 @@ use leadledger_domain::{validate, Payload, Violations};
 use leadledger_fuzz::record::{self, RawHeader};
 use leadledger_fuzz::{now, seeds, TRACEPARENT};
 use leadledger_log::envelope::{self, DecodeError};
-use leadledger_services::projector;
+use leadledger_log::decode::{decode, Decoded};
 use libfuzzer_sys::fuzz_target;
 use prost::Message as _;
 
@@ -178,7 +178,7 @@ fn check_convert(e: &pb::Event, header_type: &str) {
             }
             if mode == Mode::Request && strict.is_some() && rules.is_empty() {
                 let mut v = Violations::default();
-                let prepared = leadledger_services::ingest::prepare(
+                let prepared = leadledger_grpc::ingest::prepare(
                     e.clone(),
                     &e.tenant_id,
                     now(),
@@ -193,7 +193,7 @@ fn check_convert(e: &pb::Event, header_type: &str) {
                     Some(envelope::encode(&prepared)),
                     Some(envelope::headers(&prepared)),
                 );
-                let (d, _, tp) = projector::decode(&m).unwrap_or_else(|r| {
+                let Decoded { event: d, traceparent: tp, .. } = decode(&m).unwrap_or_else(|r| {
                     panic!("ingest accepted {prepared:?} but the projector refuses it: {r}")
                 });
                 assert_eq!(d.event_id.to_string(), prepared.event_id);
@@ -204,15 +204,15 @@ fn check_convert(e: &pb::Event, header_type: &str) {
     }
 }
 
-/// `projector::decode` on the record: never panics; what it applies has an id, a tenant and
+/// `leadledger_log::decode` on the record: never panics; what it applies has an id, a tenant and
 /// a lead, and is what the log-mode conversion gives.
 fn check_projector(m: rdkafka::message::OwnedMessage, decoded: Option<&pb::Event>) {
-    let result = projector::decode(&m);
+    let result = decode(&m);
     let Some(e) = decoded else {
         assert!(result.is_err(), "a value that is not an event was applied");
         return;
     };
-    if let Ok((d, _body, tp)) = result {
+    if let Ok(Decoded { event: d, traceparent: tp, .. }) = result {
         assert!(!d.event_id.is_nil());
         assert!(!d.tenant_id.is_empty() && !d.lead_id.is_empty());
         assert_eq!(tp, e.trace.as_ref().map_or("", |t| t.traceparent.as_str()));

@@ -8,7 +8,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use leadledger_api::ApiError;
 use leadledger_fuzz::seeds;
 use leadledger_log::Position;
-use leadledger_services::token::Token;
+use leadledger_grpc::token::Token;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(

@@ -15,7 +15,8 @@ use leadledger_domain::{ids, validate, Violations};
 use leadledger_fuzz::arb::{self, Str};
 use leadledger_fuzz::{now, record, seeds};
 use leadledger_log::envelope;
-use leadledger_services::{ingest, projector, tenant, trace};
+use leadledger_log::decode::{decode, Decoded};
+use leadledger_grpc::{ingest, tenant, trace};
 use libfuzzer_sys::fuzz_target;
 use prost::Message as _;
 use tonic::metadata::{MetadataMap, MetadataValue};
@@ -179,7 +180,11 @@ fn accepted(tenant: &str, tp: &str, e: &pb::Event, original: &pb::Event) {
 
     // Ingest → log → projector.
     let m = record::message(Some(envelope::encode(e)), Some(envelope::headers(e)));
-    let (d, _, got_tp) = projector::decode(&m)
+    let Decoded {
+        event: d,
+        traceparent: got_tp,
+        ..
+    } = decode(&m)
         .unwrap_or_else(|r| panic!("ingest accepted {e:?} but the projector refuses it: {r}"));
     assert_eq!(d.event_id, id);
     assert_eq!(got_tp, tp);

@@ -128,7 +128,7 @@ pub fn client_events() -> Vec<pb::Event> {
 /// What ingest writes to the log for a client event.
 pub fn prepared(e: pb::Event) -> pb::Event {
     let mut v = Violations::default();
-    leadledger_services::ingest::prepare(e, "acme", now(), TRACEPARENT, "", &mut v)
+    leadledger_grpc::ingest::prepare(e, "acme", now(), TRACEPARENT, "", &mut v)
         .unwrap_or_else(|| panic!("a seed event is invalid: {v:?}"))
 }
 

@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 use leadledger_api::pb::query_service_client::QueryServiceClient;
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
 use leadledger_attribution::precompute::ModelSet;
+use leadledger_grpc::ingest::Ingest;
+use leadledger_grpc::query::Query;
+use leadledger_grpc::server::{serve, Services};
 use leadledger_log::LogConfig;
-use leadledger_services::ingest::Ingest;
-use leadledger_services::projector::{self, ProjectorConfig, Totals};
-use leadledger_services::query::Query;
-use leadledger_services::server::{serve, Services};
 use leadledger_store::Store;
+use leadledger_workers::projector::{self, ProjectorConfig, Totals};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::ClientConfig;
 use tokio::task::JoinHandle;
@@ -65,7 +65,7 @@ pub struct TestEnv {
     /// Batch size of projectors started from now on.
     pub projector_batch_max: usize,
     /// Policy sets of projectors started from now on (default: the shipped defaults).
-    pub derive: std::sync::Arc<leadledger_store::handoff::Derivations>,
+    pub derive: std::sync::Arc<leadledger_projection::Derivations>,
     /// Consumer group of the projector started last (empty before the first start): the
     /// first joins the configuration's default group, every later one a group of its own
     /// (see [`TestEnv::start_projector`]).
@@ -109,14 +109,14 @@ impl TestEnv {
         let producer = leadledger_log::EventProducer::new(&log)?;
         let services = Services {
             ingest: Some(Ingest::new(producer.clone())),
-            attribution: Some(leadledger_services::attribution::AttributionSvc::new(
+            attribution: Some(leadledger_grpc::attribution::AttributionSvc::new(
                 query.clone(),
             )),
-            ownership: Some(leadledger_services::ownership::OwnershipSvc::new(
+            ownership: Some(leadledger_grpc::ownership::OwnershipSvc::new(
                 producer,
                 query.clone(),
             )),
-            sla: Some(leadledger_services::sla::SlaSvc::new(query.clone())),
+            sla: Some(leadledger_grpc::sla::SlaSvc::new(query.clone())),
             query: Some(query),
         };
         let server_stop = CancellationToken::new();
@@ -143,10 +143,12 @@ impl TestEnv {
             extra_dbs: Vec::new(),
         };
         env.start_projector();
-        env.credits = Some(tokio::spawn(leadledger_services::credits::run(
-            env.store.clone(),
-            env.log.topic.clone(),
-            leadledger_services::credits::CreditsConfig::new(ModelSet::default_set()),
+        env.credits = Some(tokio::spawn(leadledger_workers::credits::run(
+            leadledger_workers::credits::Deps {
+                store: env.store.clone(),
+                topic: env.log.topic.clone(),
+                cfg: leadledger_workers::credits::CreditsConfig::new(ModelSet::default_set()),
+            },
             env.credits_stop.clone(),
         )));
         Ok(env)
@@ -173,7 +175,14 @@ impl TestEnv {
         let store = self.store.clone();
         let stop = self.projector_stop.clone();
         self.projector = Some(tokio::spawn(async move {
-            Ok(projector::run(cfg, store, stop).await?)
+            Ok(projector::run(
+                projector::Deps {
+                    cfg,
+                    store,
+                },
+                stop,
+            )
+            .await?)
         }));
     }
 
@@ -450,7 +459,13 @@ impl TestEnv {
         cfg.group = format!("replay-{}", unique());
         cfg.derive = self.derive.clone();
         let stop = CancellationToken::new();
-        let task = tokio::spawn(projector::run(cfg, fresh.clone(), stop.clone()));
+        let task = tokio::spawn(projector::run(
+            projector::Deps {
+                cfg,
+                store: fresh.clone(),
+            },
+            stop.clone(),
+        ));
         let ends = self.end_offsets(&self.log.topic)?;
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -581,7 +596,7 @@ pub async fn assert_stored_events_decode(store: &Store) -> anyhow::Result<usize>
             .fetch_all(&store.pool)
             .await?;
     for (id, event_type, raw, body) in &rows {
-        let from_raw = projector::decode_stored(raw, event_type)
+        let from_raw = leadledger_api::record::decode_event(raw, event_type)
             .map_err(|e| anyhow::anyhow!("event {id} ({event_type}): {e}"))?;
         let from_body: leadledger_domain::Event = serde_json::from_value(body.clone())?;
         assert_eq!(from_raw, from_body, "event {id} ({event_type})");

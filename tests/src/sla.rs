@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use leadledger_services::sla_worker::{self, SlaConfig, TimeSource};
 use leadledger_sla::PolicySet;
+use leadledger_workers::sla_worker::{self, SlaConfig, TimeSource};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -47,10 +47,12 @@ impl TestEnv {
         cfg.clock = clock;
         let stop = CancellationToken::new();
         let task = tokio::spawn(sla_worker::run(
-            self.store.clone(),
-            leadledger_log::EventProducer::new(&self.log)?,
-            self.log.topic.clone(),
-            cfg,
+            leadledger_workers::sla_worker::Deps {
+                store: self.store.clone(),
+                producer: leadledger_log::EventProducer::new(&self.log)?,
+                topic: self.log.topic.clone(),
+                cfg,
+            },
             stop.clone(),
         ));
         Ok(SlaWorker {

@@ -243,11 +243,17 @@ pub async fn assert_same_as_clean_run(
     events: i64,
     within: Duration,
 ) -> anyhow::Result<()> {
-    use leadledger_services::projector::{self, ProjectorConfig};
+    use leadledger_workers::projector::{self, ProjectorConfig};
     let mut cfg = ProjectorConfig::new(log.clone());
     cfg.group = format!("clean-{}", crate::unique());
     let stop = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(projector::run(cfg, clean.clone(), stop.clone()));
+    let task = tokio::spawn(projector::run(
+        projector::Deps {
+            cfg,
+            store: clean.clone(),
+        },
+        stop.clone(),
+    ));
     wait_applied_to_end(&clean, &log.brokers, &log.topic, within).await?;
     stop.cancel();
     let totals = task.await??;

@@ -11,7 +11,7 @@ use leadledger_api::pb::{self, attribution_service_client::AttributionServiceCli
 use leadledger_attribution::precompute::{self, Basis, Dimension, ModelSet};
 use leadledger_attribution::{self as attr, ConversionKind, Level, Model};
 use leadledger_e2e::{append, dump_credits, TestEnv};
-use leadledger_services::credits::{self, CreditsConfig};
+use leadledger_workers::credits::{self, CreditsConfig};
 use tonic::transport::Channel;
 
 const T: &str = "acme";
@@ -111,7 +111,7 @@ async fn precomputed_credits_equal_the_pure_models_for_every_grouping() -> anyho
     assert!(first.precomputed);
     env.wait_credits_caught_up(Duration::from_secs(60)).await?;
 
-    let events = leadledger_store::queries::tenant_events(&env.store.pool, T, None, None).await?;
+    let events = leadledger_store::timeline::of_tenant(&env.store.pool, T, None, None).await?;
     let journeys = attr::journeys(&events);
     let mql_leads = journeys
         .iter()

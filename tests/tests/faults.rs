@@ -23,8 +23,8 @@ use leadledger_e2e::workload::{
 use leadledger_e2e::{
     append, assert_stored_events_decode, dump_read_models, produce_raw, scalar_retrying, TestEnv,
 };
-use leadledger_services::projector::{self, ProjectorConfig, Totals};
 use leadledger_store::StoreError;
+use leadledger_workers::projector::{self, ProjectorConfig, Totals};
 use prost::Message as _;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message};
@@ -929,7 +929,13 @@ async fn a_second_projector_joins_and_leaves_under_load() -> anyhow::Result<()> 
     let mut cfg = ProjectorConfig::new(env.log.clone());
     cfg.group = env.projector_group().to_string();
     cfg.batch_max = env.projector_batch_max;
-    let second = tokio::spawn(projector::run(cfg, second_store.clone(), stop2.clone()));
+    let second = tokio::spawn(projector::run(
+        projector::Deps {
+            cfg,
+            store: second_store.clone(),
+        },
+        stop2.clone(),
+    ));
     let join_started = Instant::now();
     let store = env.store.clone();
     let during_join = grant_until(

@@ -17,10 +17,10 @@ use leadledger_api::pb::{self, event::Payload};
 use leadledger_e2e::events::{accepted, at, event, mql};
 use leadledger_e2e::workload::log_event_ids;
 use leadledger_e2e::{append, TestEnv};
-use leadledger_services::sla_worker::ManualClock;
 use leadledger_sla::routing::rep_weight;
 use leadledger_sla::{PolicySet, RepRecord};
 use leadledger_store::Store;
+use leadledger_workers::sla_worker::ManualClock;
 
 const TENANT: &str = "acme";
 const WAIT: Duration = Duration::from_secs(60);

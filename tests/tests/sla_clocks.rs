@@ -11,8 +11,8 @@ use leadledger_api::pb::{self, event::Payload as P};
 use leadledger_domain::{fold, Event};
 use leadledger_e2e::events::{at, captured, event, mql};
 use leadledger_e2e::{append, assert_same_rows, TestEnv};
+use leadledger_projection::alert_event_id;
 use leadledger_sla::{evaluate, lead_feedback, ClockState, PolicySet};
-use leadledger_store::handoff::alert_event_id;
 use uuid::Uuid;
 
 const T: &str = "acme";
@@ -188,7 +188,7 @@ async fn clocks_and_feedback_of_a_simulated_quarter_equal_the_pure_functions() -
     .await?;
     env.wait_caught_up(Duration::from_secs(60)).await?;
 
-    let events = leadledger_store::queries::tenant_events(&env.store.pool, T, None, None).await?;
+    let events = leadledger_store::timeline::of_tenant(&env.store.pool, T, None, None).await?;
     let mut by_lead: BTreeMap<String, Vec<Event>> = BTreeMap::new();
     for e in events {
         by_lead.entry(e.lead_id.clone()).or_default().push(e);
@@ -578,7 +578,7 @@ async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
 /// `assert_funnel_cells` requires to be covered.
 fn range_kinds(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Vec<&'static str> {
     use chrono::{Datelike, NaiveDate};
-    use leadledger_store::funnel_cells::{block, month, CellRanges, Level};
+    use leadledger_projection::funnel::{block, month, CellRanges, Level};
     let (a, b) = (from.map(|t| t.date_naive()), to.map(|t| t.date_naive()));
     let mut kinds = Vec::new();
     if matches!((a, b), (Some(a), Some(b)) if a >= b) {
@@ -709,7 +709,7 @@ business_time = true
     env.stop_projector().await?;
     let mut tenants = leadledger_sla::TenantPolicies::default();
     tenants.tenants.insert("sh".into(), sh.clone());
-    env.derive = std::sync::Arc::new(leadledger_store::handoff::Derivations { sla: tenants });
+    env.derive = std::sync::Arc::new(leadledger_projection::Derivations { sla: tenants });
     env.start_projector();
 
     let mql_at = at(3, 2, 10);

@@ -131,7 +131,7 @@ async fn every_column_of_a_leads_row_holds_its_own_field() -> anyhow::Result<()>
     .await?
     .into_iter()
     .collect();
-    let written: BTreeSet<String> = leadledger_store::lead_rows::written_columns()
+    let written: BTreeSet<String> = leadledger_store::projection::written_columns()
         .into_iter()
         .map(String::from)
         .collect();
@@ -584,10 +584,10 @@ async fn replay_from_offset_zero_into_a_fresh_database_gives_identical_rows() ->
     leadledger_e2e::assert_same_rows(&replayed, &live, "read models replayed from offset 0");
     // The precomputed credits too: re-projected from the replayed timelines, they equal
     // the ones the live worker kept up to date fact by fact.
-    leadledger_services::credits::rebuild(
+    leadledger_workers::credits::rebuild(
         &fresh,
         &env.log.topic,
-        &leadledger_services::credits::CreditsConfig::new(
+        &leadledger_workers::credits::CreditsConfig::new(
             leadledger_attribution::precompute::ModelSet::default_set(),
         ),
         Duration::from_secs(60),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use leadledger_e2e::workload::{assert_exact, funnel_workload, ms, send_all, Expected};
 use leadledger_e2e::{unique, TestEnv};
-use leadledger_services::projector::{self, ProjectorConfig};
+use leadledger_workers::projector::{self, ProjectorConfig};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 const WAIT: Duration = Duration::from_secs(45);
@@ -79,8 +79,10 @@ async fn a_member_that_applies_nothing_is_noticed_and_the_projection_stays_exact
     cfg.stall_after = STALL_AFTER;
     let stop_projector = tokio_util::sync::CancellationToken::new();
     let task = tokio::spawn(projector::run(
-        cfg,
-        env.store.clone(),
+        projector::Deps {
+            cfg,
+            store: env.store.clone(),
+        },
         stop_projector.clone(),
     ));
 

@@ -6,11 +6,15 @@
 //! - [`pb`]: code generated from `proto/leadledger/v1` (messages, clients, servers) and the
 //!   descriptor set served by reflection.
 //! - [`convert`]: proto → domain (collecting field violations) and domain → proto.
+//! - [`record`]: the log's record value and the one decoder of it into a domain event.
 //! - [`error`]: [`ApiError`], the one error type services return, and its mapping to
 //!   `tonic::Status` with `google.rpc` details.
 
+#![forbid(unsafe_code)]
+
 pub mod convert;
 pub mod error;
+pub mod record;
 
 pub use error::ApiError;
 

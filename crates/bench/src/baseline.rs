@@ -28,7 +28,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
-use crate::figures::{Percentiles, Throughput};
+use crate::measure::{Percentiles, Throughput};
 use crate::setup::unique;
 use crate::workload::Workload;
 

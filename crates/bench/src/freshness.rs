@@ -15,17 +15,17 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use leadledger_api::pb::query_service_client::QueryServiceClient;
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
+use leadledger_grpc::ingest::Ingest;
+use leadledger_grpc::query::Query;
+use leadledger_grpc::server::{serve, Services};
 use leadledger_log::{EventProducer, LogConfig};
-use leadledger_services::ingest::Ingest;
-use leadledger_services::projector::{self, ProjectorConfig};
-use leadledger_services::query::Query;
-use leadledger_services::server::{serve, Services};
 use leadledger_store::Store;
+use leadledger_workers::projector::{self, ProjectorConfig};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
-use crate::figures::Percentiles;
+use crate::measure::Percentiles;
 use crate::workload::Workload;
 
 /// Deadline of each `GetLead` (the query waits for the token up to shortly before it).
@@ -83,7 +83,13 @@ pub async fn run(
     let server = tokio::spawn(serve(listener, services, stop.clone().cancelled_owned()));
     let mut pcfg = ProjectorConfig::new(log.clone());
     pcfg.group = format!("{}.bench-fresh", log.topic);
-    let projector = tokio::spawn(projector::run(pcfg, store.clone(), stop.clone()));
+    let projector = tokio::spawn(projector::run(
+        projector::Deps {
+            cfg: pcfg,
+            store: store.clone(),
+        },
+        stop.clone(),
+    ));
 
     let channel = Channel::from_shared(format!("http://{addr}"))?
         .connect()

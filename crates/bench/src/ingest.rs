@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use futures::stream::{self, StreamExt};
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
+use leadledger_grpc::ingest::Ingest;
+use leadledger_grpc::server::{serve, Services};
 use leadledger_log::{EventProducer, LogConfig};
-use leadledger_services::ingest::Ingest;
-use leadledger_services::server::{serve, Services};
 use tokio_util::sync::CancellationToken;
 
-use crate::figures::{Percentiles, Throughput};
+use crate::measure::{Percentiles, Throughput};
 use crate::workload::Workload;
 
 /// What the ingest phase measured.

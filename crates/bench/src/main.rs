@@ -21,8 +21,12 @@
 //! - [`projector`]: the real projector over a filled topic.
 //! - [`freshness`]: fixed-rate append + read-your-write latency.
 //! - [`figures`]: what was measured (rounds, medians, targets) and the machine.
+//! - [`measure`]: throughput and latency percentiles, the measures every phase reports.
 //! - [`report`]: the stdout summary and the Markdown of docs/BENCHMARKS.md.
 //! - [`splice`]: the soak's block in docs/BENCHMARKS.md (`make soak`), kept on rewrite.
+
+// Denied, not forbidden: the allocator options are one exported symbol (allocator.rs).
+#![deny(unsafe_code)]
 
 #[path = "../../cli/src/allocator.rs"]
 mod allocator;
@@ -31,6 +35,7 @@ mod figures;
 mod freshness;
 mod ingest;
 mod machine;
+mod measure;
 mod projector;
 mod report;
 mod setup;

@@ -1,4 +1,4 @@
-//! Projector throughput: `leadledger_services::projector::run` (production settings:
+//! Projector throughput: `leadledger_workers::projector::run` (production settings:
 //! `batch_max` 2000, 2 ms linger) on a fresh database over a topic already filled, with a
 //! fresh consumer group, so it starts at offset 0.
 //!
@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use leadledger_log::LogConfig;
-use leadledger_services::projector::{self, ProjectorConfig, Totals};
 use leadledger_store::checkpoints::{self, CORE};
 use leadledger_store::Store;
+use leadledger_workers::projector::{self, ProjectorConfig, Totals};
 use tokio_util::sync::CancellationToken;
 
-use crate::figures::Throughput;
+use crate::measure::Throughput;
 use crate::setup::unique;
 
 /// Longest the projector may take before the bench gives up.
@@ -39,7 +39,13 @@ pub async fn run(
     cfg.group = format!("{}.bench-projector-{}", log.topic, unique());
     let stop = CancellationToken::new();
     let started = Instant::now();
-    let task = tokio::spawn(projector::run(cfg, store.clone(), stop.clone()));
+    let task = tokio::spawn(projector::run(
+        projector::Deps {
+            cfg,
+            store: store.clone(),
+        },
+        stop.clone(),
+    ));
     let mut first = None;
     loop {
         let cp = checkpoints::load(&store.pool, CORE, &log.topic).await?;

@@ -3,7 +3,7 @@
 //!
 //! Two forms are kept: the wire form a client sends to `Append`, and the form ingest writes
 //! to the log (ids, `recorded_at`, event type and trace context filled by the very function
-//! ingest uses, [`leadledger_services::ingest::prepare`]), already encoded with prost for the
+//! ingest uses, [`leadledger_grpc::ingest::prepare`]), already encoded with prost for the
 //! raw baselines.
 
 use std::collections::HashSet;
@@ -12,7 +12,7 @@ use anyhow::anyhow;
 use chrono::Utc;
 use leadledger_api::pb;
 use leadledger_domain::{validate::MAX_BATCH, Violations};
-use leadledger_services::{ingest::prepare, trace};
+use leadledger_grpc::{ingest::prepare, trace};
 use leadledger_sim::{generate, SimConfig};
 use prost::Message as _;
 use tonic::metadata::MetadataMap;

@@ -15,7 +15,9 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// time even when the process is idle, and dirty pages go back to the OS after 1 s instead
 /// of 10 s (RSS follows the load down instead of keeping its peak). jemalloc reads a C
 /// string here: `&u8`, the first byte of a NUL-terminated literal, is that thin pointer.
-#[allow(non_upper_case_globals)]
+// `export_name` counts as unsafe code (two libraries could export the symbol): this is the
+// one symbol jemalloc documents for its options, and nothing else defines it.
+#[allow(non_upper_case_globals, unsafe_code)]
 #[export_name = "_rjem_malloc_conf"]
 pub static _rjem_malloc_conf: &u8 =
     &b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];

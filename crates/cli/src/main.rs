@@ -7,6 +7,9 @@
 //! - [`simulate`]: streams a seeded synthetic quarter to the ingest RPC.
 //! - [`report`]: the funnel by channel as a table.
 
+// Denied, not forbidden: the allocator options are one exported symbol (allocator.rs).
+#![deny(unsafe_code)]
+
 mod allocator;
 mod config;
 mod report;
@@ -91,10 +94,10 @@ fn main() -> anyhow::Result<()> {
             Command::RebuildCredits => {
                 let store = serve::migrate(&cfg).await?;
                 let started = std::time::Instant::now();
-                let leads = leadledger_services::credits::rebuild(
+                let leads = leadledger_workers::credits::rebuild(
                     &store,
                     &cfg.log.topic,
-                    &leadledger_services::credits::CreditsConfig::new(cfg.attribution.clone()),
+                    &leadledger_workers::credits::CreditsConfig::new(cfg.attribution.clone()),
                     std::time::Duration::from_secs(24 * 3600),
                 )
                 .await?;

@@ -5,18 +5,18 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use leadledger_grpc::attribution::AttributionSvc;
+use leadledger_grpc::ingest::Ingest;
+use leadledger_grpc::ownership::OwnershipSvc;
+use leadledger_grpc::query::Query;
+use leadledger_grpc::server::{serve, Services};
+use leadledger_grpc::sla::SlaSvc;
 use leadledger_log::EventProducer;
-use leadledger_services::attribution::AttributionSvc;
-use leadledger_services::credits::{self, CreditsConfig};
-use leadledger_services::ingest::Ingest;
-use leadledger_services::ownership::OwnershipSvc;
-use leadledger_services::projector::{self, ProjectorConfig};
-use leadledger_services::query::Query;
-use leadledger_services::server::{serve, Services};
-use leadledger_services::sla::SlaSvc;
-use leadledger_services::sla_worker::{self, SlaConfig};
-use leadledger_store::handoff::Derivations;
+use leadledger_projection::Derivations;
 use leadledger_store::Store;
+use leadledger_workers::credits::{self, CreditsConfig};
+use leadledger_workers::projector::{self, ProjectorConfig};
+use leadledger_workers::sla_worker::{self, SlaConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -113,7 +113,14 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
             let stop = shutdown.clone();
             let store = s.clone();
             Some(tokio::spawn(async move {
-                let result = projector::run(pc, store, stop.clone()).await;
+                let result = projector::run(
+                    projector::Deps {
+                        cfg: pc,
+                        store,
+                    },
+                    stop.clone(),
+                )
+                .await;
                 // A projector that stops on its own takes the process down with it: a server
                 // whose read models silently stopped moving would be worse than none.
                 if let Err(e) = &result {
@@ -129,9 +136,11 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     // The credits worker runs beside each projector; one of them works at a time.
     let credits = match (role, &store) {
         (Role::All | Role::Projector, Some(s)) => Some(tokio::spawn(credits::run(
-            s.clone(),
-            cfg.log.topic.clone(),
-            CreditsConfig::new(cfg.attribution.clone()),
+            leadledger_workers::credits::Deps {
+                store: s.clone(),
+                topic: cfg.log.topic.clone(),
+                cfg: CreditsConfig::new(cfg.attribution.clone()),
+            },
             shutdown.clone(),
         ))),
         _ => None,
@@ -140,10 +149,12 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     // The SLA worker (roles `sla` and `all`); one at a time works, by advisory lock.
     let sla = match (role, &store, &producer) {
         (Role::All | Role::Sla, Some(s), Some(p)) => Some(tokio::spawn(sla_worker::run(
-            s.clone(),
-            p.clone(),
-            cfg.log.topic.clone(),
-            SlaConfig::new(std::sync::Arc::new(cfg.sla.clone()), cfg.sla_tick),
+            leadledger_workers::sla_worker::Deps {
+                store: s.clone(),
+                producer: p.clone(),
+                topic: cfg.log.topic.clone(),
+                cfg: SlaConfig::new(std::sync::Arc::new(cfg.sla.clone()), cfg.sla_tick),
+            },
             shutdown.clone(),
         ))),
         _ => None,

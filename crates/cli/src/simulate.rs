@@ -10,7 +10,7 @@ use anyhow::Context;
 use futures::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
-use leadledger_services::token::Token;
+use leadledger_grpc::token::Token;
 use leadledger_sim::{generate, SimConfig};
 use tonic::Code;
 

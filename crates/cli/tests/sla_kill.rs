@@ -21,7 +21,7 @@ use leadledger_e2e::events::{accepted, captured, mql};
 use leadledger_e2e::process::{child_log_settings, test_dir, Leadledger};
 use leadledger_e2e::workload::{log_event_ids, Rng, TENANT};
 use leadledger_e2e::{append, TestEnv};
-use leadledger_store::handoff::alert_event_id;
+use leadledger_projection::alert_event_id;
 use leadledger_store::Store;
 use uuid::Uuid;
 
@@ -224,7 +224,7 @@ async fn sla_worker_killed_while_emitting_appends_every_alert_exactly_once() -> 
     // The SLA history replays: the topic rebuilt from offset 0 into a fresh database (with
     // the same policies) gives the same clocks, with the same alert ids and thresholds, the
     // same alert events and every other row the live projector process wrote.
-    env.derive = std::sync::Arc::new(leadledger_store::handoff::Derivations {
+    env.derive = std::sync::Arc::new(leadledger_projection::Derivations {
         sla: leadledger_sla::TenantPolicies::single(leadledger_sla::PolicySet::from_toml(
             POLICIES,
         )?),

@@ -188,6 +188,24 @@ pub struct OwnershipRequest {
     pub expected_rep_id: String,
 }
 
+impl OwnershipRequest {
+    /// The owner once this request is granted: the rep (and their team when given); a
+    /// partner or a queue no longer holds the lead. Whether it is granted is
+    /// [`crate::ownership::decide`]'s to say.
+    pub fn owner_after(&self, current: &Owner) -> Owner {
+        Owner {
+            team: if self.team.is_empty() {
+                current.team.clone()
+            } else {
+                self.team.clone()
+            },
+            queue: String::new(),
+            rep_id: self.rep_id.clone(),
+            partner_id: String::new(),
+        }
+    }
+}
+
 /// What happened.
 // A capture is much larger than the other payloads, but events are built once and then
 // borrowed; boxing it would only add an allocation per capture.

@@ -151,7 +151,7 @@ fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
         Payload::HandedOff(owner) => set_owner(st, owner.clone(), e.occurred_at),
         Payload::LeadRouted(r) => set_owner(st, r.owner.clone(), e.occurred_at),
         Payload::OwnershipRequested(req) if granted.contains(&e.event_id) => {
-            let owner = crate::ownership::owner_after(&st.owner, req);
+            let owner = req.owner_after(&st.owner);
             set_owner(st, owner, e.occurred_at);
         }
         Payload::SalesAccepted { rep_id } if !rep_id.is_empty() => {

@@ -12,6 +12,8 @@
 //! - [`ownership`]: claim / assign requests decided in log order.
 //! - [`validate`]: every rule a request must pass, reported as field violations.
 
+#![forbid(unsafe_code)]
+
 pub mod event;
 pub mod fold;
 pub mod ids;

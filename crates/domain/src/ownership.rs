@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Owner, OwnershipMode, OwnershipRequest};
+use crate::event::{OwnershipMode, OwnershipRequest};
 use crate::fold::LeadState;
 use crate::stage::Stage;
 
@@ -74,21 +74,6 @@ pub fn decide(before: &LeadState, req: &OwnershipRequest) -> Decision {
                 format!("reassigned from rep `{owner}` to rep `{}`", req.rep_id)
             },
         },
-    }
-}
-
-/// The owner once `req` is granted: the rep (and their team when given); a partner or a
-/// queue no longer holds the lead.
-pub fn owner_after(current: &Owner, req: &OwnershipRequest) -> Owner {
-    Owner {
-        team: if req.team.is_empty() {
-            current.team.clone()
-        } else {
-            req.team.clone()
-        },
-        queue: String::new(),
-        rep_id: req.rep_id.clone(),
-        partner_id: String::new(),
     }
 }
 

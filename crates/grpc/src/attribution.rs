@@ -20,11 +20,11 @@ use leadledger_attribution::{
     self as attr, markov, shapley, Attribution, ConversionKind, Journey, Level, Model,
     PositionWeights,
 };
-use leadledger_store::{credits, queries};
+use leadledger_store::credits;
 use tonic::{Request, Response, Status};
 
-use crate::applied::Applied;
 use crate::query::Query;
+use leadledger_store::applied::Applied;
 
 /// Highest Markov order accepted.
 pub const MAX_ORDER: u32 = 4;
@@ -76,9 +76,10 @@ impl AttributionSvc {
             .transpose()
         };
         let (from, to) = (time("captured_from", from)?, time("captured_to", to)?);
-        let events = queries::tenant_events(&self.query.store().pool, tenant, from, to)
-            .await
-            .map_err(crate::query::db_error)?;
+        let events =
+            leadledger_store::timeline::of_tenant(&self.query.store().pool, tenant, from, to)
+                .await
+                .map_err(leadledger_api::ApiError::from)?;
         blocking(move || attr::journeys(&events)).await
     }
 }
@@ -404,7 +405,7 @@ impl AttributionSvc {
         let (groups, conversions, unattributed) =
             credits::report(&self.query.store().pool, &report)
                 .await
-                .map_err(crate::query::db_error)?
+                .map_err(leadledger_api::ApiError::from)?
                 .ok_or_else(|| {
                     ApiError::Unavailable(format!(
                         "model {:?} is not among the stored precomputed credits: the \

@@ -22,7 +22,7 @@ use leadledger_store::ownership_queries::{self, DecisionRow};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::query::{db_error, Query};
+use crate::query::Query;
 use crate::{tenant, token::Token, trace};
 
 /// The source system of ownership intents; with the request id it makes the intent's id.
@@ -68,7 +68,7 @@ impl OwnershipSvc {
         let pool = &self.query.store().pool;
         let decided = ownership_queries::decision(pool, &cmd.tenant, intent_id)
             .await
-            .map_err(db_error)?;
+            .map_err(ApiError::from)?;
         let decision = match decided {
             Some(d) => d,
             None => {
@@ -153,7 +153,7 @@ impl OwnershipSvc {
             })?;
         ownership_queries::decision(&self.query.store().pool, &cmd.tenant, intent_id)
             .await
-            .map_err(db_error)?
+            .map_err(ApiError::from)?
             .ok_or_else(|| {
                 tracing::error!(%intent_id, "intent applied but no decision stored");
                 ApiError::Internal("the request was applied but has no decision".into())
@@ -313,7 +313,7 @@ impl OwnershipService for OwnershipSvc {
             page_size + 1,
         )
         .await
-        .map_err(db_error)?;
+        .map_err(ApiError::from)?;
         let more = rows.len() as i64 > page_size;
         rows.truncate(usize::try_from(page_size).unwrap_or(100));
         let next_page_token = match rows.last() {

@@ -8,11 +8,12 @@ use leadledger_api::pb::{self, query_service_server::QueryService};
 use leadledger_api::ApiError;
 use leadledger_domain::Stage;
 use leadledger_store::queries::{self, Cursor, Dimension, LeadFilter, LeadRow};
-use leadledger_store::{Store, StoreError};
+use leadledger_store::Store;
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 
-use crate::{applied::Applied, tenant, token::Token};
+use crate::{tenant, token::Token};
+use leadledger_store::applied::Applied;
 
 /// How long a query waits for its consistency token when the client set no deadline.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
@@ -23,16 +24,6 @@ pub struct Query {
     store: Store,
     topic: String,
     applied: Applied,
-}
-
-/// Maps a store error to the API contract (transient → UNAVAILABLE, else INTERNAL, logged).
-pub(crate) fn db_error(e: StoreError) -> ApiError {
-    if e.is_transient() {
-        ApiError::Unavailable(format!("the read-model database is unavailable: {e}"))
-    } else {
-        tracing::error!(error = %e, "query failed");
-        ApiError::Internal("query failed; see server log".into())
-    }
 }
 
 impl Query {
@@ -108,14 +99,17 @@ impl Query {
             })
             .unwrap_or(DEFAULT_WAIT);
         let deadline = tokio::time::Instant::now() + budget;
-        applied.wait_for(&token, deadline).await.map_err(|applied| {
-            ApiError::NotYetConsistent(format!(
-                "the projection has not yet applied the consistency token's positions \
+        applied
+            .wait_for(|a| token.satisfied_by(a), deadline)
+            .await
+            .map_err(|applied| {
+                ApiError::NotYetConsistent(format!(
+                    "the projection has not yet applied the consistency token's positions \
                  (waited {} ms; applied up to {applied:?}, token needs {:?}); retry later",
-                budget.as_millis(),
-                token.offsets
-            ))
-        })
+                    budget.as_millis(),
+                    token.offsets
+                ))
+            })
     }
 }
 
@@ -238,7 +232,7 @@ impl QueryService for Query {
         }
         let detail = queries::get_lead(&self.store.pool, &tenant, lead_id)
             .await
-            .map_err(db_error)?
+            .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::NotFound(format!("no lead {lead_id} for tenant {tenant}")))?;
         let mut lead = lead_to_proto(&detail.lead);
         lead.visits = detail
@@ -331,7 +325,7 @@ impl QueryService for Query {
             page_size + 1,
         )
         .await
-        .map_err(db_error)?;
+        .map_err(ApiError::from)?;
         let more = rows.len() as i64 > page_size;
         rows.truncate(usize::try_from(page_size).unwrap_or(100));
         let next_page_token = if more {
@@ -376,7 +370,7 @@ impl QueryService for Query {
         let to = optional_time("captured_to", r.captured_to.as_ref())?;
         let rows = queries::funnel(&self.store.pool, &tenant, &dims, from, to)
             .await
-            .map_err(db_error)?;
+            .map_err(ApiError::from)?;
         let groups = rows
             .into_iter()
             .map(|row| pb::FunnelGroup {

@@ -11,7 +11,7 @@ use leadledger_store::reps;
 use leadledger_store::sla_queries::{self, AttentionCursor, ClockFilter, SlaDimension};
 use tonic::{Request, Response, Status};
 
-use crate::query::{db_error, Query};
+use crate::query::Query;
 
 /// Default age (days with the partner) before a partner-held lead counts for leakage.
 pub const DEFAULT_MIN_DAYS: u32 = 14;
@@ -196,7 +196,7 @@ impl SlaService for SlaSvc {
         let pool = &self.query.store().pool;
         let groups = sla_queries::report(pool, &tenant, dim, &filter)
             .await
-            .map_err(db_error)?;
+            .map_err(ApiError::from)?;
         let mut rows = sla_queries::attention(
             pool,
             &tenant,
@@ -206,7 +206,7 @@ impl SlaService for SlaSvc {
             page_size + 1,
         )
         .await
-        .map_err(db_error)?;
+        .map_err(ApiError::from)?;
         let more = rows.len() as i64 > page_size;
         rows.truncate(usize::try_from(page_size).unwrap_or(100));
         let next_page_token = match rows.last() {
@@ -250,7 +250,10 @@ impl SlaService for SlaSvc {
         &self,
         request: Request<pb::WatchSlaRequest>,
     ) -> Result<Response<Self::WatchSlaStream>, Status> {
-        Ok(Response::new(crate::sla_watch::watch(self, request)?))
+        Ok(Response::new(crate::sla_watch::watch(
+            &self.query,
+            request,
+        )?))
     }
 
     async fn rep_leaderboard(
@@ -272,7 +275,7 @@ impl SlaService for SlaSvc {
         let currency = if r.currency.is_empty() {
             reps::main_currency(pool, &tenant)
                 .await
-                .map_err(db_error)?
+                .map_err(ApiError::from)?
                 .unwrap_or_default()
         } else if leadledger_domain::validate::is_currency(&r.currency) {
             r.currency.clone()
@@ -281,7 +284,7 @@ impl SlaService for SlaSvc {
         };
         let lines = reps::leaderboard(pool, &tenant, as_of, policy, &currency)
             .await
-            .map_err(db_error)?;
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::RepLeaderboardResponse {
             as_of: Some(time_to_proto(as_of)),
             currency,
@@ -328,7 +331,7 @@ impl SlaService for SlaSvc {
         let rows =
             sla_queries::partner_leakage(&self.query.store().pool, &tenant, as_of, cutoff, max_ids)
                 .await
-                .map_err(db_error)?;
+                .map_err(ApiError::from)?;
         Ok(Response::new(pb::PartnerLeakageResponse {
             as_of: Some(time_to_proto(as_of)),
             partners: rows

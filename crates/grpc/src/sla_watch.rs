@@ -22,15 +22,14 @@ use leadledger_api::convert::{owner_to_proto, time_to_proto};
 use leadledger_api::pb;
 use leadledger_api::ApiError;
 use leadledger_domain::event::Owner;
-use leadledger_domain::{Event, Payload};
+use leadledger_domain::Payload;
 use leadledger_store::sla_queries::{self, AlertFilter, AlertRow};
 use leadledger_store::Store;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Status};
 
-use crate::query::db_error;
-use crate::sla::SlaSvc;
+use crate::query::Query;
 use crate::{tenant, token::Token};
 
 /// Alerts read per query.
@@ -48,7 +47,7 @@ pub type AlertStream = Pin<Box<dyn Stream<Item = Result<pb::WatchSlaResponse, St
 
 /// Validates the request and starts the stream's task.
 pub(crate) fn watch(
-    svc: &SlaSvc,
+    query: &Query,
     request: Request<pb::WatchSlaRequest>,
 ) -> Result<AlertStream, ApiError> {
     let r = request.get_ref();
@@ -59,7 +58,7 @@ pub(crate) fn watch(
         Ok(pb::Segment::Smb) => "SMB",
         Err(_) => return Err(ApiError::invalid_field("segment", "unknown segment")),
     };
-    let topic = svc.query.topic().to_string();
+    let topic = query.topic().to_string();
     let bad_position = |why: &str| {
         ApiError::invalid_field(
             "from_position",
@@ -80,13 +79,13 @@ pub(crate) fn watch(
         region: r.region.clone(),
     };
     let watch = Watch {
-        store: svc.query.store().clone(),
+        store: query.store().clone(),
         tenant,
         topic,
         filter,
         from_now: cursor.is_none() && r.from_now,
         cursor: cursor.unwrap_or_default(),
-        applied: svc.query.applied().subscribe(),
+        applied: query.applied().subscribe(),
     };
     let (tx, rx) = mpsc::channel(BUFFER);
     tokio::spawn(watch.run(tx));
@@ -138,7 +137,7 @@ impl Watch {
                 {
                     Ok(rows) => rows,
                     Err(e) => {
-                        let _ = tx.send(Err(db_error(e).into())).await;
+                        let _ = tx.send(Err(ApiError::from(e).into())).await;
                         return;
                     }
                 };
@@ -190,11 +189,7 @@ impl Watch {
     }
 
     fn message(&self, row: AlertRow) -> Result<pb::WatchSlaResponse, ApiError> {
-        let event: Event = serde_json::from_value(row.body).map_err(|e| {
-            tracing::error!(error = %e, event_id = %row.event_id, "undecodable alert body");
-            ApiError::Internal("an alert in the read models cannot be decoded".into())
-        })?;
-        let (kind, alert) = match &event.payload {
+        let (kind, alert) = match &row.event.payload {
             Payload::SlaAtRisk(a) => (pb::SlaAlertKind::AtRisk, a),
             Payload::SlaBreached(a) => (pb::SlaAlertKind::Breached, a),
             _ => return Err(ApiError::Internal("not an SLA alert".into())),

@@ -4,7 +4,6 @@
 use std::ffi::CStr;
 
 use leadledger_api::pb;
-use prost::Message as _;
 use rdkafka::bindings::{rd_kafka_header_get_all, rd_kafka_headers_t, rd_kafka_resp_err_t};
 use rdkafka::message::{BorrowedHeaders, Header, Headers, OwnedHeaders};
 
@@ -23,10 +22,7 @@ pub const DLQ_REASON: &str = "ll-dlq-reason";
 /// Dead-letter header: where it came from (`topic/partition/offset`).
 pub const DLQ_ORIGIN: &str = "ll-dlq-origin";
 
-/// Encodes an event's value.
-pub fn encode(e: &pb::Event) -> Vec<u8> {
-    e.encode_to_vec()
-}
+pub use leadledger_api::record::encode;
 
 /// The headers written with an event.
 pub fn headers(e: &pb::Event) -> OwnedHeaders {
@@ -105,22 +101,7 @@ pub fn header<'a, H: RawHeaders>(headers: Option<&'a H>, key: &str) -> Option<&'
         .and_then(|v| std::str::from_utf8(v).ok())
 }
 
-/// Why a record could not be decoded.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DecodeError {
-    #[error("record has no value")]
-    Empty,
-    #[error("value is not a leadledger.v1.Event: {0}")]
-    Protobuf(String),
-    #[error("invalid event: {0}")]
-    Invalid(String),
-}
-
-/// Decodes a record value into the wire event.
-pub fn decode(value: Option<&[u8]>) -> Result<pb::Event, DecodeError> {
-    let bytes = value.ok_or(DecodeError::Empty)?;
-    pb::Event::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))
-}
+pub use leadledger_api::record::{decode, DecodeError};
 
 #[cfg(test)]
 pub(crate) mod tests {

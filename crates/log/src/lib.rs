@@ -10,14 +10,18 @@
 //! - [`envelope`]: record encoding/decoding and headers.
 //! - [`producer`]: the idempotent producer (`enable.idempotence=true`, `acks=all`).
 //! - [`consumer`]: consumer configuration and a context that reports partition assignment.
+//! - [`decode`]: a record as a domain event, or the reason it is a dead letter.
+//! - [`trace`]: the W3C trace context a record carries.
 //! - [`dead_letter`]: where undecodable records go, with the reason in headers.
 
 pub mod admin;
 pub mod config;
 pub mod consumer;
 pub mod dead_letter;
+pub mod decode;
 pub mod envelope;
 pub mod producer;
+pub mod trace;
 
 pub use config::LogConfig;
 pub use producer::{EventProducer, Position};

@@ -7,8 +7,8 @@ use leadledger_api::pb;
 use rand::Rng;
 
 use crate::dist::pick;
-use crate::lead::{Ctx, Lead};
 use crate::population::{self, PARTNERS};
+use crate::subject::{Ctx, Lead};
 
 /// The capture fact: contact, company, and where the lead came from.
 pub(crate) fn captured(ctx: &Ctx<'_>, rng: &mut impl Rng, lead: &Lead<'_>) -> pb::LeadCaptured {

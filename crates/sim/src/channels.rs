@@ -1,5 +1,7 @@
 //! The calibration table: per-channel volume, conversion and cycle time, from the field
-//! figures in `DOMAIN.md` (a pipeline study of several hundred B2B companies).
+//! figures of a pipeline study of several hundred B2B companies (`docs/DOMAIN.md`,
+//! §Conversion rates and §Cycle lengths). Volume shares are modelling choices
+//! (`docs/DOMAIN.md`, §Channel mix).
 //!
 //! The study reports two numbers per channel: *lead → opportunity* (our captured → SQL) and
 //! *opportunity → deal* (SQL → signed), plus cycle times. The table stores exactly those,
@@ -10,7 +12,8 @@
 //!   opportunity loss happens in marketing rather than at the sales handoff);
 //! - MQL → SQL = `lead_to_opp / mql_rate` ([`Channel::sql_rate`]);
 //! - SQL → POC = `opp_to_deal / AVG_POC_TO_SIGNED` ([`Channel::poc_rate`]): the segment, not
-//!   the channel, decides whether a POC closes (KA ≈ 50 %, SMB ≈ 15 %, the field rates), so
+//!   the channel, decides whether a POC closes (KA ≈ 50 %, SMB ≈ 15 %, the field rates of
+//!   `docs/DOMAIN.md`, §Segments), so
 //!   channel quality shows up as how many opportunities get far enough to prove value.
 //!
 //! Field figures reproduced (weighted by [`Channel::share`]): lead → opportunity ≈ 13 % in
@@ -18,11 +21,14 @@
 
 use leadledger_api::pb::TouchType;
 
-/// Share of key accounts among leads (the rest are SMB).
+/// Share of key accounts among leads (the rest are SMB). A modelling choice
+/// (`docs/DOMAIN.md`, §Modelling choices).
 pub const KA_SHARE: f64 = 0.20;
-/// A KA proof of concept proves the use case this often ("KA project success ≥ 50 %").
+/// A KA proof of concept proves the use case this often (KA project success ≥ 50 %,
+/// `docs/DOMAIN.md`, §Segments, once multiplied by [`CLOSE_AFTER_SUCCESS`]).
 pub const POC_SUCCESS_KA: f64 = 0.55;
-/// An SMB proof of concept succeeds this often ("SMB stage conversion ~15 %").
+/// An SMB proof of concept succeeds this often (SMB stage conversion ≈ 15 %,
+/// `docs/DOMAIN.md`, §Segments, once multiplied by [`CLOSE_AFTER_SUCCESS`]).
 pub const POC_SUCCESS_SMB: f64 = 0.17;
 /// A successful POC is signed this often; the rest die on price or procurement.
 pub const CLOSE_AFTER_SUCCESS: f64 = 0.90;
@@ -36,7 +42,8 @@ pub const KA_CYCLE_FACTOR: f64 = 1.3;
 pub const SMB_CYCLE_FACTOR: f64 = 0.75;
 /// Mean days from MQL to the accept/reject decision: handoff (minutes), first follow-up
 /// (≈ 1 day against a 24 h SLA, with a slow tail) and the decision (≈ 2 days against a
-/// 48 h SLA). Subtracted from the lead → opportunity time to get the nurture time.
+/// 48 h SLA; both norms in `docs/DOMAIN.md`, §SLA norms). Subtracted from the lead →
+/// opportunity time to get the nurture time.
 pub const SALES_DECISION_DAYS: f64 = 3.5;
 
 /// One acquisition channel.
@@ -106,10 +113,12 @@ const SEARCH_KEYWORDS: &[&str] = &[
     "scrm",
 ];
 
-/// The calibration table. Shares sum to 1.
+/// The calibration table. Shares sum to 1. Figures per channel: `docs/DOMAIN.md`,
+/// §Conversion rates and §Cycle lengths; channels without a study figure sit near the
+/// averages.
 pub const CHANNELS: [Channel; 10] = [
-    // Company website: "31.3 % lead → opportunity (highest) but only 5 % of those won;
-    // ~75 days" (58 days to SQL + 17 to signature).
+    // Company website: 31.3 % lead → opportunity, the highest; 5 % of those won; ≈ 75 days
+    // (58 days to SQL + 17 to signature).
     Channel {
         slug: "website",
         share: 0.16,
@@ -163,7 +172,7 @@ pub const CHANNELS: [Channel; 10] = [
         keywords: SEARCH_KEYWORDS,
         touch_types: &[TouchType::Visit, TouchType::Download],
     },
-    // Social: "~40 days lead → deal (fastest)" (26 + 14).
+    // Social: ≈ 40 days lead → deal, the fastest (26 + 14).
     Channel {
         slug: "social",
         share: 0.08,
@@ -181,7 +190,7 @@ pub const CHANNELS: [Channel; 10] = [
         keywords: &[],
         touch_types: &[TouchType::AdClick, TouchType::Visit],
     },
-    // Webinars: "17.8 % lead → opportunity, 2.5 % opportunity → deal".
+    // Webinars: 17.8 % lead → opportunity, 2.5 % opportunity → deal.
     Channel {
         slug: "webinar",
         share: 0.10,
@@ -199,8 +208,8 @@ pub const CHANNELS: [Channel; 10] = [
         keywords: &[],
         touch_types: &[TouchType::Webinar],
     },
-    // Corporate events: "under 0.1 % lead → deal" and "under 20 % of opportunities ...
-    // close won" (6 % × 1.5 % = 0.09 %).
+    // Corporate events: under 0.1 % lead → deal, and under 20 % of opportunities close won
+    // (6 % × 1.5 % = 0.09 %).
     Channel {
         slug: "event",
         share: 0.10,
@@ -218,7 +227,7 @@ pub const CHANNELS: [Channel; 10] = [
         keywords: &[],
         touch_types: &[TouchType::Event],
     },
-    // Referrals: "3.6 % lead → deal, the best source; ~97 days" (20 % × 18 %; 78 + 19).
+    // Referrals: 3.6 % lead → deal, the best source; ≈ 97 days (20 % × 18 %; 78 + 19).
     Channel {
         slug: "referral",
         share: 0.04,
@@ -236,7 +245,7 @@ pub const CHANNELS: [Channel; 10] = [
         keywords: &[],
         touch_types: &[TouchType::Call],
     },
-    // Partner BD imports: "under 20 % of opportunities from ... partner referrals close won".
+    // Partner BD imports: under 20 % of opportunities from partner referrals close won.
     Channel {
         slug: "partner",
         share: 0.06,
@@ -254,7 +263,7 @@ pub const CHANNELS: [Channel; 10] = [
         keywords: &[],
         touch_types: &[TouchType::Call, TouchType::Event],
     },
-    // Bought lists: "under 0.1 % lead → deal" (2.5 % × 3 % = 0.075 %), many invalid rows.
+    // Bought lists: under 0.1 % lead → deal (2.5 % × 3 % = 0.075 %), many invalid rows.
     Channel {
         slug: "bought_list",
         share: 0.12,
@@ -272,7 +281,7 @@ pub const CHANNELS: [Channel; 10] = [
         keywords: &[],
         touch_types: &[TouchType::Email, TouchType::Call],
     },
-    // E-mail campaigns: "under 0.1 % lead → deal" (4 % × 2 % = 0.08 %).
+    // E-mail campaigns: under 0.1 % lead → deal (4 % × 2 % = 0.08 %).
     Channel {
         slug: "email",
         share: 0.13,
@@ -298,6 +307,7 @@ pub fn by_slug(slug: &str) -> Option<&'static Channel> {
 }
 
 /// Channels of nurture touches after capture (e-mail and the website dominate), by weight.
+/// A modelling choice (`docs/DOMAIN.md`, §Channel mix).
 pub(crate) const NURTURE_MIX: [(&str, f64); 7] = [
     ("email", 0.35),
     ("website", 0.25),

@@ -13,8 +13,8 @@ use rand::Rng;
 
 use crate::capture;
 use crate::channels::{
-    self, Channel, CLOSE_AFTER_SUCCESS, KA_CYCLE_FACTOR, NURTURE_MIX, POC_SUCCESS_KA,
-    POC_SUCCESS_SMB, SALES_DECISION_DAYS, SMB_CYCLE_FACTOR,
+    self, CLOSE_AFTER_SUCCESS, KA_CYCLE_FACTOR, NURTURE_MIX, POC_SUCCESS_KA, POC_SUCCESS_SMB,
+    SALES_DECISION_DAYS, SMB_CYCLE_FACTOR,
 };
 use crate::config::SimConfig;
 use crate::content;
@@ -22,7 +22,8 @@ use crate::dist::{
     chance, days, hours, lognormal_mean, lognormal_median, minutes, normal, pick, weighted,
     working_time,
 };
-use crate::population::{Account, Rep, Staff, PARTNERS, SOLUTION_ENGINEERS};
+use crate::population::{Rep, PARTNERS, SOLUTION_ENGINEERS};
+use crate::subject::{Ctx, Lead};
 
 /// Source system of marketing-side facts (capture, touches, MQL, handoff).
 pub(crate) const MARKETO: &str = "marketo";
@@ -36,44 +37,24 @@ const NURTURE_SIGMA: f64 = 0.6;
 const FOLLOW_UP_MEDIAN_HOURS: f64 = 12.0;
 /// Log-scale spread of follow-up delays.
 const FOLLOW_UP_SIGMA: f64 = 0.8;
-/// Share of handed-off leads nobody looks at for 5..30 days (the "3–6 months of silence"
-/// complaint, in its milder everyday form).
+/// Share of handed-off leads nobody looks at for 5..30 days (the 3–6 months of silence
+/// marketing complains of, `docs/DOMAIN.md`, §The business, in its milder everyday form).
 const FORGOTTEN_RATE: f64 = 0.03;
-/// Speed to lead: the accept rate is multiplied by `1 - SPEED_EFFECT * z` (clamped to
-/// 0.4..1.6), `z` being the standardised follow-up delay draw. The multiplier has mean 1,
-/// so calibration holds while faster follow-ups convert visibly better.
+/// Speed to lead (`docs/DOMAIN.md`, §Speed to lead; this effect is a modelling choice, far
+/// milder than the field figure): the accept rate is multiplied by `1 - SPEED_EFFECT * z`
+/// (clamped to 0.4..1.6), `z` being the standardised follow-up delay draw. The multiplier has
+/// mean 1, so calibration holds while faster follow-ups convert visibly better.
 const SPEED_EFFECT: f64 = 0.25;
 /// Share of SMB leads of other channels headquarters distributes to a partner.
 const PARTNER_DISTRIBUTION: f64 = 0.10;
-/// Partners sit on leads they do not want instead of rejecting them ("watch the lead loss
-/// rate of HQ leads handed to partners", ../shared/DOMAIN.md). Of the leads partner `ptn-k`
+/// Partners sit on leads they do not want instead of rejecting them (the loss of leads
+/// headquarters hands to partners is a figure to watch, `docs/DOMAIN.md`, §Partners; the
+/// rates here are modelling choices). Of the leads partner `ptn-k`
 /// would reject, it leaves `PARTNER_LEAK_FIRST + PARTNER_LEAK_STEP × (k − 1)` untouched (no
 /// follow-up, no outcome): 10 % for ptn-01 up to 65 % for ptn-12, so the leakage report has
 /// partners to tell apart. Only would-be rejections leak, so the funnel is unchanged.
 const PARTNER_LEAK_FIRST: f64 = 0.10;
 const PARTNER_LEAK_STEP: f64 = 0.05;
-
-/// What every lead shares.
-pub(crate) struct Ctx<'a> {
-    pub cfg: &'a SimConfig,
-    pub quarter: String,
-    pub staff: Staff,
-}
-
-impl Ctx<'_> {
-    /// A campaign name, e.g. `2026q2-webinar-ai`.
-    pub(crate) fn campaign(&self, ch: &Channel, topic: &str) -> String {
-        format!("{}-{}-{topic}", self.quarter, ch.campaign_prefix)
-    }
-}
-
-/// One lead to simulate.
-pub(crate) struct Lead<'a> {
-    pub index: usize,
-    pub captured_at: DateTime<Utc>,
-    pub channel: &'static Channel,
-    pub account: &'a Account,
-}
 
 /// A point of a [`Timeline`] to rewind to.
 #[derive(Debug, Clone, Copy)]

@@ -7,16 +7,19 @@
 //! clock, no global state, so the same config always gives byte-identical output and a
 //! test or demo can assert exact funnel counts.
 //!
-//! Conversion rates and cycle times come from the field figures in the domain notes
-//! (`DOMAIN.md`): lead → opportunity ≈ 13 % in ≈ 84 days, opportunity → deal ≈ 6 %, the
-//! per-channel figures for website, referral, webinar, social and list/event/e-mail leads,
-//! SMB stage conversion ≈ 15 % and KA POC success ≈ 50 %. See [`channels`].
+//! Conversion rates and cycle times come from the field figures in `docs/DOMAIN.md`
+//! (§Conversion rates, §Cycle lengths, §Segments): lead → opportunity ≈ 13 % in ≈ 84 days,
+//! opportunity → deal ≈ 6 %, the per-channel figures for website, referral, webinar, social
+//! and list/event/e-mail leads, SMB stage conversion ≈ 15 % and KA POC success ≈ 50 %. The
+//! knobs that are not field figures are listed in `docs/DOMAIN.md`, §Modelling choices. See
+//! [`channels`].
 //!
 //! # Layout
 //! - [`config`]: [`SimConfig`], the knobs and their defaults.
 //! - [`channels`]: the calibration table, one row per acquisition channel, citing figures.
 //! - `population`: accounts, contacts, sales staff and capture times.
 //! - `lead`: one lead's path through the lifecycle, cut at `as_of`.
+//! - `subject`: what every lead of the quarter shares, and one lead to simulate.
 //! - `capture`: the capture fact (contact, company, source with UTM/keyword/activity).
 //! - `content`: the reasons, notes and feedback texts.
 //! - `delivery`: duplicates and late deliveries.
@@ -25,6 +28,8 @@
 //! Randomness: every lead draws from its own ChaCha8 stream (`seed`, stream `index + 1`),
 //! the population from stream 0 and the delivery order from the last stream, so changing
 //! one lead's path does not reshuffle every other lead.
+
+#![forbid(unsafe_code)]
 
 pub mod channels;
 pub mod config;
@@ -35,6 +40,7 @@ mod delivery;
 mod dist;
 mod lead;
 mod population;
+mod subject;
 
 use std::collections::BTreeMap;
 
@@ -72,7 +78,7 @@ pub struct Expected {
 /// Generates a quarter of lead events.
 pub fn generate(cfg: &SimConfig) -> Simulation {
     let mut pop = stream(cfg.seed, 0);
-    let ctx = lead::Ctx {
+    let ctx = subject::Ctx {
         cfg,
         quarter: cfg.quarter_tag(),
         staff: population::Staff::new(&mut pop),
@@ -94,7 +100,7 @@ pub fn generate(cfg: &SimConfig) -> Simulation {
         let out = lead::simulate(
             &ctx,
             &mut rng,
-            &lead::Lead {
+            &subject::Lead {
                 index,
                 captured_at,
                 channel,

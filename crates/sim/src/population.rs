@@ -23,7 +23,8 @@ pub(crate) struct Region {
     pub cities: &'static [(&'static str, &'static str, &'static str)],
 }
 
-/// Regions as practitioners route them; the East (Shanghai and its hinterland) dominates.
+/// Regions as practitioners route them (`docs/DOMAIN.md`, §Routing); the East (Shanghai and
+/// its hinterland) dominates. The weights are modelling choices.
 pub(crate) const REGIONS: [Region; 5] = [
     Region {
         name: "华东",
@@ -86,7 +87,8 @@ pub(crate) struct Industry {
     pub suffixes: &'static [(&'static str, &'static str)],
 }
 
-/// Industries as practitioners route them.
+/// Industries as practitioners route them (`docs/DOMAIN.md`, §Routing). The weights are
+/// modelling choices.
 pub(crate) const INDUSTRIES: [Industry; 6] = [
     Industry {
         slug: "retail_fmcg",

@@ -1,5 +1,7 @@
 //! The simulator against the server's own rules: every delivery validates, runs are
 //! reproducible, `expected` is what the lifecycle fold computes, and the calibration holds.
+//! The field figures the calibration tests check are in `docs/DOMAIN.md` (§Conversion rates,
+//! §Cycle lengths, §Segments, §SLA norms).
 
 use std::collections::{BTreeMap, BTreeSet};
 

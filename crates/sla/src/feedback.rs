@@ -2,7 +2,8 @@
 //!
 //! After each contact sales records business situation, project trigger, timeline, risks,
 //! competitors, progress and commercial status. Complete feedback grades lead quality and lets
-//! a successor rep pick the lead up, and it feeds the routing weights ([`crate::routing`]).
+//! a successor rep pick the lead up (`docs/DOMAIN.md`, §Stage feedback), and it feeds the
+//! routing weights ([`crate::routing`]).
 //!
 //! # Rules
 //! - Requirements are per stage ([`FeedbackRequirements`]); by default MQL needs business

@@ -18,12 +18,16 @@
 //! - [`routing`]: first-match assignment rules and weighted, seeded rep rotation.
 //! - [`tenants`]: a policy set per tenant (own calendar, policies, routing) or the default.
 //! - [`feedback`]: required feedback fields per stage, completeness per lead and per rep.
+//! - `names`: how a rule matches a configured name (trimmed, case-insensitive).
+
+#![forbid(unsafe_code)]
 
 pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod feedback;
 pub mod kind;
+mod names;
 pub mod policy;
 pub mod routing;
 pub mod tenants;

@@ -20,6 +20,7 @@ use leadledger_domain::LeadState;
 use crate::calendar::BusinessCalendar;
 use crate::feedback::FeedbackRequirements;
 use crate::kind::EventKind;
+use crate::names::any_or_listed;
 use crate::routing::RoutingSetup;
 
 /// The policy file format version this build reads.
@@ -64,16 +65,6 @@ impl Scope {
             && any_or_listed(&self.regions, &lead.company.region)
             && any_or_listed(&self.channels, &lead.source.channel)
     }
-}
-
-/// Empty list: any value. Otherwise the value must be listed, compared trimmed and
-/// ASCII-case-insensitively (`"Webinar"` = `"webinar"`; `华东` compares exactly).
-pub(crate) fn any_or_listed(list: &[String], value: &str) -> bool {
-    list.is_empty() || list.iter().any(|v| same_name(v, value))
-}
-
-pub(crate) fn same_name(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
 }
 
 /// One SLA policy.
@@ -133,7 +124,8 @@ pub struct PolicySet {
 
 impl PolicySet {
     /// The shipped defaults, measured against [`BusinessCalendar::standard`] in UTC (a tenant
-    /// should configure its own calendar; see `docs/SLA.md`):
+    /// should configure its own calendar; see `docs/SLA.md`). The first three follow the norms
+    /// in `docs/DOMAIN.md`, §SLA norms; the last two are leadledger's own choice:
     ///
     /// | id | start | target | allowance |
     /// |---|---|---|---|
@@ -162,10 +154,11 @@ impl PolicySet {
 
 /// The five shipped policies.
 ///
-/// Beyond recycled/disqualified (the rule) each stops where its measurement stops
-/// making sense: a follow-up or partner-accept clock stops when the MQL is rejected (the lead
-/// went back to marketing; the accept/reject clock measures that response), and the SQL → POC
-/// clock stops when the deal is signed or lost without a POC.
+/// Beyond recycled/disqualified (every default stops on those, the `stop_on` default of
+/// `docs/SLA.md`) each stops where its measurement stops making sense: a follow-up or
+/// partner-accept clock stops when the MQL is rejected (the lead went back to marketing; the
+/// accept/reject clock measures that response), and the SQL → POC clock stops when the deal
+/// is signed or lost without a POC.
 pub fn default_policies() -> Vec<SlaPolicy> {
     use EventKind::*;
     fn policy(

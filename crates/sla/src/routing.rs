@@ -1,7 +1,8 @@
 //! Lead routing on MQL: which team, queue or partner gets a lead, and which rep within a team.
 //!
 //! Practitioners route by region, industry, company size (KA/SMB) and channel, and give more
-//! good leads to reps who follow up faster, write more complete feedback and convert more.
+//! good leads to reps who follow up faster, write more complete feedback and convert more
+//! (`docs/DOMAIN.md`, §Routing).
 //! Both steps here are pure and deterministic, so replaying the log assigns every lead
 //! exactly as the first time, and every [`Assignment`] says why (rule, eligible reps and their
 //! weights, skipped reps) for a fairness audit.
@@ -35,7 +36,7 @@ use leadledger_domain::LeadState;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::policy::{any_or_listed, same_name};
+use crate::names::{any_or_listed, same_name};
 
 /// What routing looks at.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

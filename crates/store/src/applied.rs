@@ -11,13 +11,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use leadledger_store::checkpoints::{self, CORE, NOTIFY_CHANNEL};
-use leadledger_store::Store;
+use crate::checkpoints::{self, CORE, NOTIFY_CHANNEL};
+use crate::Store;
 use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 use tokio::time::Instant;
-
-use crate::token::Token;
 
 /// Longest time between two reloads without a notification.
 pub const POLL: Duration = Duration::from_millis(50);
@@ -60,16 +58,16 @@ impl Applied {
         self.rx.clone()
     }
 
-    /// Waits until `token` is applied or `deadline` passes; on timeout returns the last
-    /// checkpoints seen.
+    /// Waits until the checkpoints are `covered` (e.g. a consistency token is applied) or
+    /// `deadline` passes; on timeout returns the last checkpoints seen.
     pub async fn wait_for(
         &self,
-        token: &Token,
+        covered: impl Fn(&BTreeMap<i32, i64>) -> bool,
         deadline: Instant,
     ) -> Result<(), BTreeMap<i32, i64>> {
         let mut rx = self.rx.clone();
         loop {
-            if token.satisfied_by(&rx.borrow_and_update()) {
+            if covered(&rx.borrow_and_update()) {
                 return Ok(());
             }
             match tokio::time::timeout_at(deadline, rx.changed()).await {

@@ -11,7 +11,7 @@
 //! "new − old".
 //!
 //! One worker at a time: the caller holds [`LOCK_KEY`] as a session advisory lock on the
-//! connection it passes in (see `leadledger_services::credits`).
+//! connection it passes in (see `leadledger_workers::credits`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -355,22 +355,11 @@ async fn load_journeys(
         return Ok(HashMap::new());
     }
     let (tenants, ids) = unzip_leads(leads);
-    // The body as text: parsing it once into an `Event` is cheaper than via a `Value`.
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT e.tenant_id, e.lead_id, e.body::text FROM lead_events e \
-         JOIN UNNEST($1::text[], $2::text[]) AS d(tenant_id, lead_id) \
-           ON e.tenant_id = d.tenant_id AND e.lead_id = d.lead_id",
-    )
-    .bind(&tenants)
-    .bind(&ids)
-    .fetch_all(&mut **tx)
-    .await?;
+    let stored = crate::timeline::of_leads(&mut **tx, &tenants, &ids, &Default::default()).await?;
     let mut events: HashMap<LeadKey, Vec<Event>> = HashMap::new();
-    for (tenant, lead, body) in rows {
-        let event: Event = serde_json::from_str(&body).map_err(|e| {
-            StoreError::Corrupt(format!("lead_events.body of {tenant}/{lead}: {e}"))
-        })?;
-        events.entry((tenant, lead)).or_default().push(event);
+    for r in stored {
+        let key = (r.event.tenant_id.clone(), r.event.lead_id.clone());
+        events.entry(key).or_default().push(r.event);
     }
     Ok(events
         .into_iter()

@@ -3,8 +3,8 @@
 use chrono::{DateTime, NaiveTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use crate::funnel_cells::{CellRanges, Level};
 use crate::StoreError;
+use leadledger_projection::funnel::{CellRanges, Level};
 
 /// A row of `leads`.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -271,7 +271,7 @@ pub struct FunnelRow {
 
 /// Funnel counts grouped by `dims`, over leads captured in `[from, to)`.
 ///
-/// Bounds on whole UTC days (or none) read the pre-aggregated cells ([`crate::funnel_cells`]:
+/// Bounds on whole UTC days (or none) read the pre-aggregated cells (`leadledger_projection::funnel`:
 /// whole months from `funnel_month_cells`, each partial month at the edges by its cheaper
 /// side, its blocks and days in the range from `funnel_block_cells` and `funnel_cells`, or
 /// its month cell minus the blocks and days outside the range); other bounds aggregate
@@ -476,33 +476,4 @@ pub async fn funnel_from_leads(
             }
         })
         .collect())
-}
-
-/// Every event of the tenant's leads captured in `[from, to)` (every lead, captured or not,
-/// when neither bound is given), decoded from `lead_events.body`.
-pub async fn tenant_events(
-    pool: &PgPool,
-    tenant: &str,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-) -> Result<Vec<leadledger_domain::Event>, StoreError> {
-    let bodies: Vec<serde_json::Value> = sqlx::query_scalar(
-        "SELECT e.body FROM lead_events e \
-         JOIN leads l ON l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id \
-         WHERE l.tenant_id = $1 \
-           AND ($2::timestamptz IS NULL OR l.captured_at >= $2) \
-           AND ($3::timestamptz IS NULL OR l.captured_at < $3)",
-    )
-    .bind(tenant)
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await?;
-    bodies
-        .into_iter()
-        .map(|b| {
-            serde_json::from_value(b)
-                .map_err(|e| StoreError::Corrupt(format!("lead_events.body: {e}")))
-        })
-        .collect()
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use leadledger_domain::Event;
 use sqlx::{PgPool, Postgres};
 use uuid::Uuid;
 
@@ -196,8 +196,8 @@ pub struct AlertFilter {
     pub region: String,
 }
 
-/// An `sla_at_risk` / `sla_breached` row of `lead_events` with its lead's current owner.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// An `sla_at_risk` / `sla_breached` event of a lead, with the lead's current owner.
+#[derive(Debug, Clone, PartialEq)]
 pub struct AlertRow {
     pub event_id: Uuid,
     pub lead_id: String,
@@ -205,7 +205,8 @@ pub struct AlertRow {
     pub occurred_at: DateTime<Utc>,
     pub log_partition: i32,
     pub log_offset: i64,
-    pub body: Value,
+    /// The alert as stored (decoded by the timeline reader).
+    pub event: Event,
     pub owner_team: String,
     pub owner_queue: String,
     pub owner_rep_id: String,
@@ -213,6 +214,26 @@ pub struct AlertRow {
     pub segment: String,
     pub region: String,
 }
+
+/// [`AlertRow`] as selected.
+#[derive(sqlx::FromRow)]
+struct StoredAlert {
+    event_id: Uuid,
+    lead_id: String,
+    event_type: String,
+    occurred_at: DateTime<Utc>,
+    log_partition: i32,
+    log_offset: i64,
+    raw: Vec<u8>,
+    owner_team: String,
+    owner_queue: String,
+    owner_rep_id: String,
+    owner_partner_id: String,
+    segment: String,
+    region: String,
+}
+
+const ALERTS: &str = include_str!("sql/sla_alerts.sql");
 
 /// The next alerts after `after` (partition → last offset considered, inclusive; absent
 /// partitions from the start) and below `applied` (partition → next offset to apply: rows
@@ -228,36 +249,38 @@ pub async fn alerts(
 ) -> Result<Vec<AlertRow>, StoreError> {
     let (ap, an): (Vec<i32>, Vec<i64>) = applied.iter().map(|(p, o)| (*p, *o)).unzip();
     let (pp, po): (Vec<i32>, Vec<i64>) = after.iter().map(|(p, o)| (*p, *o)).unzip();
-    Ok(sqlx::query_as(
-        "SELECT e.event_id, e.lead_id, e.event_type, e.occurred_at, e.log_partition, \
-           e.log_offset, e.body, coalesce(l.owner_team, '') AS owner_team, \
-           coalesce(l.owner_queue, '') AS owner_queue, \
-           coalesce(l.owner_rep_id, '') AS owner_rep_id, \
-           coalesce(l.owner_partner_id, '') AS owner_partner_id, \
-           coalesce(l.segment, '') AS segment, coalesce(l.region, '') AS region \
-         FROM lead_events e \
-         JOIN UNNEST($2::int4[], $3::int8[]) AS ap(p, next) \
-           ON ap.p = e.log_partition AND e.log_offset < ap.next \
-         LEFT JOIN UNNEST($4::int4[], $5::int8[]) AS pos(p, o) ON pos.p = e.log_partition \
-         LEFT JOIN leads l ON l.tenant_id = e.tenant_id AND l.lead_id = e.lead_id \
-         WHERE e.tenant_id = $1 AND e.event_type IN ('sla_at_risk', 'sla_breached') \
-           AND e.log_offset > coalesce(pos.o, -1) \
-           AND ($6 = '' OR l.owner_team = $6) AND ($7 = '' OR l.owner_rep_id = $7) \
-           AND ($8 = '' OR l.segment = $8) AND ($9 = '' OR l.region = $9) \
-         ORDER BY e.log_partition, e.log_offset LIMIT $10",
-    )
-    .bind(tenant)
-    .bind(&ap)
-    .bind(&an)
-    .bind(&pp)
-    .bind(&po)
-    .bind(&filter.team)
-    .bind(&filter.rep_id)
-    .bind(&filter.segment)
-    .bind(&filter.region)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
+    let rows: Vec<StoredAlert> = sqlx::query_as(ALERTS)
+        .bind(tenant)
+        .bind(&ap)
+        .bind(&an)
+        .bind(&pp)
+        .bind(&po)
+        .bind(&filter.team)
+        .bind(&filter.rep_id)
+        .bind(&filter.segment)
+        .bind(&filter.region)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(AlertRow {
+                event: crate::timeline::decode(&r.raw, &r.event_type)?,
+                event_id: r.event_id,
+                lead_id: r.lead_id,
+                event_type: r.event_type,
+                occurred_at: r.occurred_at,
+                log_partition: r.log_partition,
+                log_offset: r.log_offset,
+                owner_team: r.owner_team,
+                owner_queue: r.owner_queue,
+                owner_rep_id: r.owner_rep_id,
+                owner_partner_id: r.owner_partner_id,
+                segment: r.segment,
+                region: r.region,
+            })
+        })
+        .collect()
 }
 
 /// One partner's leakage.

@@ -3,7 +3,7 @@
 //!
 //! Every query runs on the worker's lock connection, so nothing is read by a worker that
 //! has lost its lock. None writes: the worker's decisions go to the log
-//! (`leadledger_services::sla`).
+//! (`leadledger_grpc::sla`).
 //!
 //! # Layout
 //! - [`LOCK_KEY`]: the session advisory lock electing one worker.

@@ -14,6 +14,17 @@ use leadledger_store::{credits, Store, StoreError};
 use sqlx::{Connection, PgConnection};
 use tokio_util::sync::CancellationToken;
 
+use crate::Shutdown;
+
+/// What the credits worker works with.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub store: Store,
+    /// The events topic whose core checkpoints the credits follow.
+    pub topic: String,
+    pub cfg: CreditsConfig,
+}
+
 /// Settings of the credits worker.
 #[derive(Debug, Clone)]
 pub struct CreditsConfig {
@@ -37,7 +48,8 @@ impl CreditsConfig {
 
 /// Runs until `stop` is cancelled. Errors are logged and retried after a pause: credits are
 /// derived data and must not take the projector down with them.
-pub async fn run(store: Store, topic: String, cfg: CreditsConfig, stop: CancellationToken) {
+pub async fn run(deps: Deps, stop: Shutdown) {
+    let Deps { store, topic, cfg } = deps;
     while !stop.is_cancelled() {
         match lead(&store, &topic, &cfg, &stop).await {
             Ok(()) => {}

@@ -45,6 +45,8 @@ use leadledger_store::sla_worker::{self, DueAlert, LOCK_KEY};
 use leadledger_store::{Store, StoreError};
 use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
+
+use crate::Shutdown;
 use uuid::Uuid;
 
 /// `source.system` of the alerts.
@@ -137,15 +139,26 @@ pub struct TickOutcome {
     pub routed: usize,
 }
 
+/// What the SLA worker works with.
+#[derive(Clone)]
+pub struct Deps {
+    pub store: Store,
+    /// Appends the alerts and routing decisions.
+    pub producer: EventProducer,
+    /// The events topic.
+    pub topic: String,
+    pub cfg: SlaConfig,
+}
+
 /// Runs until `stop` is cancelled. Errors end the current term; the worker pauses a second
 /// and competes for the lock again.
-pub async fn run(
-    store: Store,
-    producer: EventProducer,
-    topic: String,
-    cfg: SlaConfig,
-    stop: CancellationToken,
-) {
+pub async fn run(deps: Deps, stop: Shutdown) {
+    let Deps {
+        store,
+        producer,
+        topic,
+        cfg,
+    } = deps;
     while !stop.is_cancelled() {
         if let Err(e) = term(&store, &producer, &topic, &cfg, &stop).await {
             tracing::warn!(error = %e, "SLA worker: retrying in 1 s");
@@ -287,7 +300,7 @@ impl Worker<'_> {
         if events.is_empty() {
             return Ok(());
         }
-        let tp = crate::trace::traceparent(&tonic::metadata::MetadataMap::new());
+        let tp = leadledger_log::trace::child_or_new(None);
         let wire: Vec<pb::Event> = events
             .iter()
             .map(|e| {

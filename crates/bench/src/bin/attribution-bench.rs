@@ -12,6 +12,9 @@
 //!
 //! Writes docs/BENCHMARKS-attribution.md.
 
+// Denied, not forbidden: the allocator options are one exported symbol (allocator.rs).
+#![deny(unsafe_code)]
+
 #[path = "../../../cli/src/allocator.rs"]
 mod allocator;
 
@@ -27,11 +30,11 @@ use leadledger_attribution::precompute::ModelSet;
 use leadledger_domain::event::{Company, Contact, LeadCaptured, LeadSource, Segment, SourceRef};
 use leadledger_domain::event::{Payload, TouchRecorded};
 use leadledger_domain::Event;
-use leadledger_services::attribution::AttributionSvc;
-use leadledger_services::credits::{self, CreditsConfig};
-use leadledger_services::query::Query;
-use leadledger_services::server::{serve, Services};
+use leadledger_grpc::attribution::AttributionSvc;
+use leadledger_grpc::query::Query;
+use leadledger_grpc::server::{serve, Services};
 use leadledger_store::Store;
+use leadledger_workers::credits::{self, CreditsConfig};
 use tokio_util::sync::CancellationToken;
 
 const TENANT: &str = "bench";
@@ -254,7 +257,7 @@ async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
     let mut i = 0;
     while i < args.leads {
         let mut ev = String::new();
-        let mut leads = leadledger_store::lead_rows::LeadRows::with_capacity(chunk);
+        let mut leads = leadledger_store::projection::LeadRows::with_capacity(chunk);
         for l in i..(i + chunk).min(args.leads) {
             let timeline = lead(l, args.touches, &mut rng, &mut accounts);
             let touches = timeline
@@ -297,7 +300,7 @@ async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
             eprintln!("attribution-bench: loaded {i} leads");
         }
     }
-    leadledger_store::funnel_cells::rebuild(&mut conn).await?;
+    leadledger_store::projection::rebuild_funnel(&mut conn).await?;
     sqlx::query("ANALYZE").execute(&mut *conn).await?;
     Ok((events, touchpoints))
 }
@@ -506,7 +509,7 @@ fn spread(samples: &mut [Duration]) -> (Duration, Duration, Duration) {
 struct Server {
     channel: tonic::transport::Channel,
     stop: CancellationToken,
-    task: tokio::task::JoinHandle<Result<(), leadledger_services::server::ServeError>>,
+    task: tokio::task::JoinHandle<Result<(), leadledger_grpc::server::ServeError>>,
 }
 
 impl Server {

@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use leadledger_domain::event::PocOutcome;
 use leadledger_domain::{LeadState, Stage};
-use leadledger_sla::feedback::LeadFeedback;
+use leadledger_projection::LeadFeedback;
 
 use crate::StoreError;
 

@@ -18,16 +18,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use leadledger_api::convert::{self, Mode};
-use leadledger_api::pb;
-use leadledger_domain::Violations;
 use leadledger_log::consumer::{consumer_config, AssignmentContext, CheckpointSource};
 use leadledger_log::dead_letter::DeadLetters;
-use leadledger_log::envelope;
 use leadledger_log::LogConfig;
+use leadledger_projection::{Derivations, Logged};
 use leadledger_store::checkpoints::{self, CORE};
-use leadledger_store::handoff::Derivations;
-use leadledger_store::projection::{self, BatchOutcome, Record};
+use leadledger_store::projection::Record;
 use leadledger_store::{Store, StoreError};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
@@ -35,6 +31,11 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::stall::StallWatch;
+use crate::Shutdown;
+
+mod batch;
+
+pub use batch::BatchOutcome;
 
 /// Projector settings.
 #[derive(Debug, Clone)]
@@ -106,12 +107,16 @@ pub struct Totals {
 /// Longest time between two commits of the consumed offsets to Kafka (monitoring only).
 const KAFKA_COMMIT_EVERY: Duration = Duration::from_secs(1);
 
+/// What the projector works with.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub cfg: ProjectorConfig,
+    pub store: Store,
+}
+
 /// Runs until `shutdown` is cancelled; the batch in progress is finished first.
-pub async fn run(
-    cfg: ProjectorConfig,
-    store: Store,
-    shutdown: CancellationToken,
-) -> Result<Totals, ProjectorError> {
+pub async fn run(deps: Deps, shutdown: Shutdown) -> Result<Totals, ProjectorError> {
+    let Deps { cfg, store } = deps;
     let ctx = AssignmentContext::new(Arc::new(PgCheckpoints {
         options: (*store.pool.connect_options()).clone(),
     }));
@@ -240,20 +245,26 @@ impl Projector {
                 continue; // already applied (checkpoint is ahead of what was fetched)
             }
             next_offsets.insert(p, m.offset() + 1);
-            match decode(m) {
-                Ok((event, body, traceparent)) => {
+            match leadledger_log::decode::decode(m) {
+                Ok(leadledger_log::decode::Decoded {
+                    event,
+                    body,
+                    traceparent,
+                }) => {
                     // Continues the trace of the request that appended the event.
                     tracing::debug!(
-                        trace_id = crate::trace::trace_id(&traceparent),
+                        trace_id = leadledger_log::trace::trace_id(&traceparent),
                         event_id = %event.event_id,
                         partition = p,
                         offset = m.offset(),
                         "projecting"
                     );
                     records.push(Record {
-                        partition: p,
-                        offset: m.offset(),
-                        event,
+                        logged: Logged {
+                            partition: p,
+                            offset: m.offset(),
+                            event,
+                        },
                         body,
                         raw: m.payload().unwrap_or_default().to_vec(),
                     })
@@ -331,15 +342,13 @@ impl Projector {
         let topic = self.cfg.log.topic.clone();
         let mut pause = Duration::from_millis(100);
         loop {
-            match projection::apply_batch(
+            match batch::apply(
                 &self.store.pool,
-                CORE,
                 &topic,
                 records,
                 committed,
                 next_offsets,
                 &self.cfg.derive,
-                decode_stored,
             )
             .await
             {
@@ -362,17 +371,15 @@ impl Projector {
         }
         let mut total = BatchOutcome::default();
         for r in records {
-            let one = BTreeMap::from([(r.partition, r.offset + 1)]);
+            let one = BTreeMap::from([(r.logged.partition, r.logged.offset + 1)]);
             match retry_store(|| {
-                projection::apply_batch(
+                batch::apply(
                     &self.store.pool,
-                    CORE,
                     &topic,
                     std::slice::from_ref(r),
                     committed,
                     &one,
                     &self.cfg.derive,
-                    decode_stored,
                 )
             })
             .await
@@ -388,7 +395,9 @@ impl Projector {
                 Err(ProjectorError::Store(e)) => {
                     let m = batch
                         .iter()
-                        .find(|m| m.partition() == r.partition && m.offset() == r.offset)
+                        .find(|m| {
+                            m.partition() == r.logged.partition && m.offset() == r.logged.offset
+                        })
                         .expect("record comes from the batch");
                     self.dlq
                         .send(m, &format!("could not be applied: {e}"))
@@ -400,15 +409,13 @@ impl Projector {
         }
         // Move the checkpoints over everything the batch covered.
         retry_store(|| {
-            projection::apply_batch(
+            batch::apply(
                 &self.store.pool,
-                CORE,
                 &topic,
                 &[],
                 committed,
                 next_offsets,
                 &self.cfg.derive,
-                decode_stored,
             )
         })
         .await?;
@@ -623,68 +630,4 @@ where
             Err(e) => return Err(e.into()),
         }
     }
-}
-
-/// Decodes a record into a domain event and its traceparent, or says why it cannot be
-/// applied.
-pub fn decode<M>(m: &M) -> Result<(leadledger_domain::Event, serde_json::Value, String), String>
-where
-    M: Message,
-    M::Headers: envelope::RawHeaders,
-{
-    let wire = envelope::decode(m.payload()).map_err(|e| e.to_string())?;
-    let event = event_of(
-        &wire,
-        envelope::header(m.headers(), envelope::EVENT_TYPE).unwrap_or(""),
-    )?;
-    if event.event_id.is_nil() {
-        return Err("invalid event: event_id: required".into());
-    }
-    if event.tenant_id.is_empty() || event.lead_id.is_empty() {
-        return Err("invalid event: tenant_id and lead_id are required".into());
-    }
-    // PostgreSQL text cannot hold NUL; the ingest validator refuses control characters, but
-    // records produced straight to the topic bypass it.
-    let body = serde_json::to_value(&event).map_err(|e| format!("cannot encode: {e}"))?;
-    if has_nul(&body) {
-        return Err("invalid event: a string contains a NUL character".into());
-    }
-    let traceparent = wire.trace.map(|t| t.traceparent).unwrap_or_default();
-    Ok((event, body, traceparent))
-}
-
-/// A decoded record value as an event; `header_type` is the type a value without one is read
-/// as (the Kafka header, or the stored `event_type` column).
-fn event_of(wire: &pb::Event, header_type: &str) -> Result<leadledger_domain::Event, String> {
-    let event_type = if wire.event_type.is_empty() {
-        header_type
-    } else {
-        wire.event_type.as_str()
-    };
-    let mut v = Violations::default();
-    convert::event_from_proto(wire, Mode::Log, event_type, &mut v).ok_or_else(|| describe(&v))
-}
-
-/// The projection's [`projection::DecodeStored`]: a stored record value, decoded as it was
-/// when it was applied.
-pub fn decode_stored(raw: &[u8], event_type: &str) -> Result<leadledger_domain::Event, String> {
-    let wire = envelope::decode(Some(raw)).map_err(|e| e.to_string())?;
-    event_of(&wire, event_type)
-}
-
-fn has_nul(v: &serde_json::Value) -> bool {
-    match v {
-        serde_json::Value::String(s) => s.contains('\0'),
-        serde_json::Value::Array(a) => a.iter().any(has_nul),
-        serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-        _ => false,
-    }
-}
-
-fn describe(v: &Violations) -> String {
-    let parts: Vec<String> =
-        v.0.iter()
-            .map(|f| format!("{}: {}", f.field, f.description))
-            .collect();
-    format!("invalid event: {}", parts.join("; "))
 }

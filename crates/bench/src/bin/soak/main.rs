@@ -20,6 +20,8 @@
 //! - [`verdict`]: the rules and what they found.
 //! - [`report`]: the Markdown.
 
+#![forbid(unsafe_code)]
+
 mod load;
 mod report;
 mod sample;

@@ -1,0 +1,93 @@
+//! A lead's SLA clocks as the rows of `sla_clocks`.
+//!
+//! Every policy is evaluated over the lead's whole timeline. A clock still waiting for its
+//! target is stored as `running` with its at-risk and due instants; whether it is at risk or
+//! breached is a function of "now", applied when it is read (`sla_clock_state` in SQL), so
+//! the rows never depend on the wall clock.
+
+use chrono::{DateTime, Utc};
+use leadledger_domain::{ids, Event, LeadState};
+use leadledger_sla::{evaluate, ClockState};
+use uuid::Uuid;
+
+use crate::Derivations;
+
+/// The derived id of an SLA alert for a clock: from the clock's start event, the policy and
+/// the threshold (`at_risk` or `breached`), so the SLA worker re-deriving it after a restart
+/// gets the same id.
+pub fn alert_event_id(start_event_id: Uuid, policy_id: &str, kind: &str) -> Uuid {
+    ids::derived_event_id(start_event_id, &format!("sla\u{1f}{policy_id}\u{1f}{kind}"))
+}
+
+/// One row of `sla_clocks`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockRow {
+    pub policy_id: String,
+    pub start_event_id: Uuid,
+    pub policy_version: u32,
+    pub started_at: DateTime<Utc>,
+    pub at_risk_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// `running`, `met`, `met_late` or `stopped`.
+    pub status: &'static str,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub end_event_id: Option<Uuid>,
+    pub end_recorded_at: Option<DateTime<Utc>>,
+    /// Why a stopped clock stopped; "" otherwise.
+    pub stop_reason: &'static str,
+    pub breached_at: Option<DateTime<Utc>>,
+    pub at_risk_event_id: Uuid,
+    pub breach_event_id: Uuid,
+}
+
+/// The clocks of every policy of `tenant` on one lead, over its whole timeline (`state` is
+/// its fold, which decides the policies' scope).
+pub fn lead_clocks(
+    d: &Derivations,
+    tenant: &str,
+    events: &[Event],
+    state: &LeadState,
+) -> Vec<ClockRow> {
+    let set = d.policies(tenant);
+    evaluate(
+        &set.policies,
+        &set.calendar,
+        events,
+        state,
+        DateTime::<Utc>::MAX_UTC,
+    )
+    .into_iter()
+    .map(|c| {
+        let (status, ended_at, stop_reason, breached_at) = match &c.state {
+            ClockState::Met { at } => ("met", Some(*at), "", None),
+            ClockState::MetLate { at, breached_at } => {
+                ("met_late", Some(*at), "", Some(*breached_at))
+            }
+            ClockState::Stopped {
+                at,
+                reason,
+                breached_at,
+            } => ("stopped", Some(*at), reason.as_str(), *breached_at),
+            ClockState::Open | ClockState::AtRisk | ClockState::Breached { .. } => {
+                ("running", None, "", None)
+            }
+        };
+        ClockRow {
+            at_risk_event_id: alert_event_id(c.start_event_id, &c.policy_id, "at_risk"),
+            breach_event_id: alert_event_id(c.start_event_id, &c.policy_id, "breached"),
+            policy_id: c.policy_id,
+            start_event_id: c.start_event_id,
+            policy_version: c.policy_version,
+            started_at: c.started_at,
+            at_risk_at: c.at_risk_at,
+            due_at: c.due_at,
+            status,
+            ended_at,
+            end_event_id: c.end_event_id,
+            end_recorded_at: c.end_recorded_at,
+            stop_reason,
+            breached_at,
+        }
+    })
+    .collect()
+}

@@ -1,0 +1,35 @@
+//! What the projector writes, as plain values.
+//!
+//! Given the events a batch adds to the read models (with their log positions), the stored
+//! timelines of the leads they touch and the ownership requests granted so far,
+//! [`project`] returns every row the projection transaction writes: ownership decisions,
+//! `leads` rows, stage visits and transitions, SLA clocks, funnel-cell deltas and the leads
+//! queued for the credits worker. No I/O, no clock: the same inputs give the same rows, so
+//! a replay from offset 0 in any batching gives the rows of one fold of the whole log
+//! (`tests/batching.rs`).
+//!
+//! # Layout
+//! - [`batch`]: [`project`], the rows of one batch.
+//! - [`ownership`]: the batch's `OwnershipRequested` intents decided in log order.
+//! - [`clocks`]: a lead's SLA clocks as stored rows, and the derived ids of their alerts.
+//! - [`funnel`]: the pre-aggregated funnel: which cell a lead counts in, the cells a batch
+//!   moves (day, block, month), and which cells a date range reads.
+//! - `logged`: [`Logged`], an event with its place in the log.
+//! - [`derivations`]: what the projection derives with (each tenant's SLA policy set).
+
+#![forbid(unsafe_code)]
+
+pub mod batch;
+pub mod clocks;
+pub mod derivations;
+pub mod funnel;
+mod logged;
+pub mod ownership;
+
+pub use batch::{asks_for_owner, project, Batch, LeadRow, Projected, StageRows};
+pub use clocks::{alert_event_id, ClockRow};
+pub use derivations::Derivations;
+/// A lead's feedback completeness, as its `leads` row stores it.
+pub use leadledger_sla::feedback::LeadFeedback;
+pub use logged::Logged;
+pub use ownership::DecisionRow;

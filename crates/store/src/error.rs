@@ -1,0 +1,57 @@
+//! The store's errors, and the one place they become the API's error contract.
+
+use leadledger_api::ApiError;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// A stored checkpoint is behind one the caller saw committed: the database lost
+    /// committed transactions (a crash lost asynchronous commits, or it was restored from a
+    /// backup). Applying a later batch would skip the records in between for good; the
+    /// projector must read the partition again from the stored checkpoint.
+    #[error(
+        "checkpoint of {topic}/{partition} is {stored}, behind {committed} seen committed: \
+         the database lost committed transactions"
+    )]
+    CheckpointBehind {
+        topic: String,
+        partition: i32,
+        stored: i64,
+        committed: i64,
+    },
+}
+
+impl StoreError {
+    /// Whether retrying later may succeed (connection lost, server restarting, serialization).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::Database(e)) => e.code().is_some_and(|c| {
+                c.starts_with("08") || c.starts_with("57") || c == "40001" || c == "40P01"
+            }),
+            StoreError::Db(
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed,
+            ) => true,
+            _ => false,
+        }
+    }
+}
+
+/// How a failed read or write reaches a client: a database that cannot be reached is
+/// UNAVAILABLE (safe to retry); anything else is a bug, logged here with its cause and
+/// answered as INTERNAL without it.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        if e.is_transient() {
+            ApiError::Unavailable(format!("the read-model database is unavailable: {e}"))
+        } else {
+            tracing::error!(error = %e, "query failed");
+            ApiError::Internal("query failed; see server log".into())
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The projection transaction: the rows of a batch and its checkpoints, in ONE PostgreSQL
+//! transaction.
+//!
+//! Either all of it commits or none of it does, so a crash anywhere leaves read models and
+//! checkpoint consistent; the projector reads from the checkpoint on restart and nothing is
+//! applied twice (the event-id primary key catches duplicates that arrive under different
+//! offsets). What the rows are is decided by `leadledger_projection` (pure); this module only
+//! reads what it needs and writes what it returns:
+//!
+//! 1. [`ProjectionTx::insert_events`]: the timeline rows; the events new to the read models.
+//! 2. [`ProjectionTx::timelines`], [`ProjectionTx::granted`]: the stored timelines of the
+//!    leads they touch, and their granted ownership requests.
+//! 3. [`ProjectionTx::write`]: the rows `leadledger_projection::project` returned.
+//! 4. [`ProjectionTx::move_checkpoints`], then [`ProjectionTx::commit`].
+//!
+//! # Layout
+//! - `events`: `lead_events` rows.
+//! - `leads`: `leads` rows, upserted as column arrays.
+//! - `stages`, `clocks`, `decisions`: stage rows, SLA clocks, ownership decisions.
+//! - `funnel`: the funnel cells moved by a batch's deltas; rebuilding them from `leads`.
+//! - `checkpoint`: moving the checkpoints, and noticing a database that lost commits.
+//! - `sql/`: the static statements.
+
+mod checkpoint;
+mod clocks;
+mod decisions;
+mod events;
+mod funnel;
+mod leads;
+mod stages;
+
+use std::collections::{BTreeMap, HashSet};
+
+use leadledger_projection::{Logged, Projected};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::StoreError;
+
+pub use events::Record;
+pub use funnel::rebuild as rebuild_funnel;
+pub use leads::{written_columns, LeadRows};
+
+const QUEUE_CREDITS: &str = include_str!("sql/queue_credits.sql");
+
+/// One batch's transaction.
+pub struct ProjectionTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl ProjectionTx {
+    /// Starts the transaction.
+    pub async fn begin(pool: &PgPool) -> Result<Self, StoreError> {
+        let mut tx = pool.begin().await?;
+        // Safe for a projection: a crash can lose only whole recent transactions, each
+        // together with its checkpoint (what is durable is always a prefix of the commit
+        // order), and the projector re-applies them from the log. Saves a WAL flush per
+        // batch, which is most of a small batch's latency. The check in `move_checkpoints` is
+        // what makes the projector notice such a loss: its own view of the checkpoints is
+        // ahead of the database's after the crash, and even on a fresh connection (the pool
+        // replaces dead ones silently) the stored checkpoint is compared with it in the
+        // transaction that would move it.
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+        Ok(Self { tx })
+    }
+
+    /// Inserts the timeline rows of `records`; returns those new to the read models (in
+    /// `records` order, the first copy of an id repeated in the batch).
+    pub async fn insert_events<'r>(
+        &mut self,
+        records: &'r [Record],
+    ) -> Result<Vec<&'r Record>, StoreError> {
+        events::insert(&mut self.tx, records).await
+    }
+
+    /// The stored events of the leads `(tenants[i], leads[i])`, but those in `skip`.
+    pub async fn timelines(
+        &mut self,
+        tenants: &[&str],
+        leads: &[&str],
+        skip: &HashSet<Uuid>,
+    ) -> Result<Vec<Logged>, StoreError> {
+        crate::timeline::of_leads(&mut *self.tx, tenants, leads, skip).await
+    }
+
+    /// The granted ownership requests of the leads `(tenants[i], leads[i])`.
+    pub async fn granted(
+        &mut self,
+        tenants: &[&str],
+        leads: &[&str],
+    ) -> Result<HashSet<Uuid>, StoreError> {
+        decisions::granted(&mut self.tx, tenants, leads).await
+    }
+
+    /// Writes the rows of a batch: decisions first, then the credits queue, `leads`, SLA
+    /// clocks, funnel cells and stage rows (always in this order, and each in key order, so
+    /// two projectors writing the same rows lock them in the same order).
+    pub async fn write(&mut self, rows: &Projected) -> Result<(), StoreError> {
+        decisions::insert(&mut self.tx, &rows.decisions).await?;
+        if rows.leads.is_empty() {
+            return Ok(());
+        }
+        let (tenants, leads): (Vec<&str>, Vec<&str>) = rows
+            .leads
+            .iter()
+            .map(|l| (l.tenant.as_str(), l.lead.as_str()))
+            .unzip();
+        sqlx::query(QUEUE_CREDITS)
+            .bind(&tenants)
+            .bind(&leads)
+            .execute(&mut *self.tx)
+            .await?;
+        let mut lead_rows = LeadRows::with_capacity(rows.leads.len());
+        for l in &rows.leads {
+            lead_rows.push(&l.tenant, &l.lead, &l.state, &l.feedback);
+        }
+        lead_rows.upsert(&mut self.tx).await?;
+        clocks::replace(&mut self.tx, &tenants, &leads, &rows.clocks).await?;
+        funnel::apply(&mut self.tx, &rows.funnel()).await?;
+        stages::replace(&mut self.tx, &rows.stages).await?;
+        Ok(())
+    }
+
+    /// Moves the checkpoints of `projection` on `topic` to `next_offsets` (partition → next
+    /// offset to read).
+    ///
+    /// `committed` holds, per partition of the batch, the checkpoint the caller last saw
+    /// committed (where its records continue from). A stored checkpoint behind it means the
+    /// database lost committed transactions since: [`StoreError::CheckpointBehind`] tells the
+    /// caller to drop the transaction and read the partition again from the stored
+    /// checkpoint. Without this check the batch would move the checkpoint over the lost
+    /// records and they would never be applied.
+    pub async fn move_checkpoints(
+        &mut self,
+        projection: &str,
+        topic: &str,
+        committed: &BTreeMap<i32, i64>,
+        next_offsets: &BTreeMap<i32, i64>,
+    ) -> Result<(), StoreError> {
+        checkpoint::move_to(&mut self.tx, projection, topic, committed, next_offsets).await
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

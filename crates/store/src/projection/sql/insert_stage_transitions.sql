@@ -1,0 +1,9 @@
+-- `skipped` travels as a comma-joined string: PostgreSQL arrays of arrays must be
+-- rectangular.
+INSERT INTO stage_transitions
+  (tenant_id, lead_id, seq, from_stage, to_stage, at, event_id, kind, skipped)
+SELECT t, l, n, f, s, a, e, k,
+       CASE WHEN sk = '' THEN '{}'::text[] ELSE string_to_array(sk, ',') END
+FROM UNNEST($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[],
+  $6::timestamptz[], $7::uuid[], $8::text[], $9::text[])
+  AS r(t, l, n, f, s, a, e, k, sk)

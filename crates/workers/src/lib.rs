@@ -1,0 +1,23 @@
+//! leadledger's background workers. Each runs as `run(deps, shutdown)`: `deps` holds what it
+//! works with (settings, the store, a producer), [`Shutdown`] is the one signal that stops
+//! them all; a worker finishes the unit of work in progress (a batch, a step, a tick) and
+//! returns.
+//!
+//! # Layout
+//! - [`projector`]: log → PostgreSQL, one transaction per batch with the checkpoint; its
+//!   watchdog in [`stall`].
+//! - [`credits`]: keeps the precomputed attribution credits level with the projection.
+//! - [`sla_worker`]: alerts for SLA clocks past their thresholds, routing of unowned MQLs.
+//! - [`singleton`]: one worker at a time across processes (a session advisory lock).
+
+#![forbid(unsafe_code)]
+
+pub mod credits;
+pub mod projector;
+pub mod singleton;
+pub mod sla_worker;
+pub mod stall;
+
+/// The one shutdown signal of every worker (and of the gRPC server): cancelled once, on
+/// SIGTERM or Ctrl-C in the binary, or by a test.
+pub type Shutdown = tokio_util::sync::CancellationToken;

@@ -1,0 +1,78 @@
+//! One batch in one transaction: the path of an event from the log to its rows.
+//!
+//! 1. The timeline rows go in (`lead_events`); the events new to the read models come back.
+//! 2. The stored timelines of the leads they touch are read (`leadledger_store::timeline`),
+//!    with the leads' granted ownership requests when one of their events asks for an owner.
+//! 3. `leadledger_projection::project` computes every row (pure).
+//! 4. The rows and the checkpoints are written, and the transaction commits.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use leadledger_projection::{asks_for_owner, project, Batch, Derivations, Logged};
+use leadledger_store::checkpoints::CORE;
+use leadledger_store::projection::{ProjectionTx, Record};
+use leadledger_store::StoreError;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// What a batch did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Events new to the read models.
+    pub applied: usize,
+    /// Events whose id had already been applied.
+    pub duplicates: usize,
+    /// Leads re-folded.
+    pub leads: usize,
+}
+
+/// Applies `records` and moves the core checkpoints on `topic` from `committed` (per
+/// partition, the checkpoint the caller last saw committed) to `next_offsets`, in one
+/// transaction.
+pub async fn apply(
+    pool: &PgPool,
+    topic: &str,
+    records: &[Record],
+    committed: &BTreeMap<i32, i64>,
+    next_offsets: &BTreeMap<i32, i64>,
+    derive: &Derivations,
+) -> Result<BatchOutcome, StoreError> {
+    let mut tx = ProjectionTx::begin(pool).await?;
+    let inserted = tx.insert_events(records).await?;
+    let mut outcome = BatchOutcome {
+        applied: inserted.len(),
+        duplicates: records.len() - inserted.len(),
+        leads: 0,
+    };
+    if !inserted.is_empty() {
+        let new: Vec<&Logged> = inserted.iter().map(|r| &r.logged).collect();
+        let leads: BTreeSet<(&str, &str)> = new
+            .iter()
+            .map(|r| (r.event.tenant_id.as_str(), r.event.lead_id.as_str()))
+            .collect();
+        let (tenants, ids): (Vec<&str>, Vec<&str>) = leads.into_iter().unzip();
+        // Only the older part of each timeline comes from the database: this batch's events
+        // are already in memory.
+        let new_ids: HashSet<Uuid> = new.iter().map(|r| r.event.event_id).collect();
+        let stored = tx.timelines(&tenants, &ids, &new_ids).await?;
+        let granted = if asks_for_owner(stored.iter().chain(new.iter().copied())) {
+            tx.granted(&tenants, &ids).await?
+        } else {
+            HashSet::new()
+        };
+        let rows = project(
+            Batch {
+                new: &new,
+                stored,
+                granted,
+            },
+            derive,
+        );
+        outcome.leads = rows.leads.len();
+        tx.write(&rows).await?;
+    }
+    tx.move_checkpoints(CORE, topic, committed, next_offsets)
+        .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
