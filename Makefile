@@ -1,5 +1,5 @@
 # leadledger: the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test bench soak faults fuzz up down lint fmt
+.PHONY: run test bench soak faults fuzz up down lint layout fmt
 
 # Bring up broker and database if needed, start the service, stream a simulated quarter,
 # print the funnel report.
@@ -44,6 +44,11 @@ down:
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	python3 scripts/layout.py --check
 
 fmt:
 	cargo fmt --all
+
+# Module sizes, import cycles, public items and inline SQL per crate (`--check` is in CI).
+layout:
+	python3 scripts/layout.py

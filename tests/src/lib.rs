@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use leadledger_api::pb::query_service_client::QueryServiceClient;
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
 use leadledger_attribution::precompute::ModelSet;
+use leadledger_grpc::context::ReadContext;
 use leadledger_grpc::ingest::Ingest;
-use leadledger_grpc::query::Query;
 use leadledger_grpc::server::{serve, Services};
 use leadledger_log::LogConfig;
 use leadledger_store::Store;
@@ -105,7 +105,7 @@ impl TestEnv {
         let (db_url, store) = fresh_database("e2e").await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let query = Query::new(store.clone(), &log.topic);
+        let query = ReadContext::new(store.clone(), &log.topic);
         let producer = leadledger_log::EventProducer::new(&log)?;
         let services = Services {
             ingest: Some(Ingest::new(producer.clone())),
@@ -175,14 +175,7 @@ impl TestEnv {
         let store = self.store.clone();
         let stop = self.projector_stop.clone();
         self.projector = Some(tokio::spawn(async move {
-            Ok(projector::run(
-                projector::Deps {
-                    cfg,
-                    store,
-                },
-                stop,
-            )
-            .await?)
+            Ok(projector::run(projector::Deps { cfg, store }, stop).await?)
         }));
     }
 

@@ -295,7 +295,7 @@ async fn clocks_and_feedback_of_a_simulated_quarter_equal_the_pure_functions() -
 /// days or as its month cell minus its other blocks and days (at the start, the end or both
 /// edges), and a partial block by its days or as its block cell minus its other days.
 async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
-    use leadledger_store::queries::{funnel, funnel_from_leads, Dimension};
+    use leadledger_store::leads::{funnel, funnel_from_leads, Dimension};
     let pool = &env.store.pool;
     let rows = |sql: &'static str| async move {
         sqlx::query_scalar::<_, String>(sql).fetch_all(pool).await

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use leadledger_api::pb::query_service_client::QueryServiceClient;
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
+use leadledger_grpc::context::ReadContext;
 use leadledger_grpc::ingest::Ingest;
-use leadledger_grpc::query::Query;
 use leadledger_grpc::server::{serve, Services};
 use leadledger_log::{EventProducer, LogConfig};
 use leadledger_store::Store;
@@ -75,7 +75,7 @@ pub async fn run(
     let addr = listener.local_addr()?;
     let services = Services {
         ingest: Some(Ingest::new(EventProducer::new(log)?)),
-        query: Some(Query::new(store.clone(), &log.topic)),
+        query: Some(ReadContext::new(store.clone(), &log.topic)),
         attribution: None,
         ..Default::default()
     };

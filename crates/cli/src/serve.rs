@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use leadledger_grpc::attribution::AttributionSvc;
+use leadledger_grpc::context::ReadContext;
 use leadledger_grpc::ingest::Ingest;
 use leadledger_grpc::ownership::OwnershipSvc;
-use leadledger_grpc::query::Query;
 use leadledger_grpc::server::{serve, Services};
 use leadledger_grpc::sla::SlaSvc;
 use leadledger_log::EventProducer;
@@ -82,7 +82,7 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         Role::Projector => None,
     };
     let query = match (role, &store) {
-        (Role::All | Role::Query, Some(s)) => Some(Query::new(s.clone(), &cfg.log.topic)),
+        (Role::All | Role::Query, Some(s)) => Some(ReadContext::new(s.clone(), &cfg.log.topic)),
         _ => None,
     };
     let services = Services {
@@ -113,14 +113,7 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
             let stop = shutdown.clone();
             let store = s.clone();
             Some(tokio::spawn(async move {
-                let result = projector::run(
-                    projector::Deps {
-                        cfg: pc,
-                        store,
-                    },
-                    stop.clone(),
-                )
-                .await;
+                let result = projector::run(projector::Deps { cfg: pc, store }, stop.clone()).await;
                 // A projector that stops on its own takes the process down with it: a server
                 // whose read models silently stopped moving would be worse than none.
                 if let Err(e) = &result {

@@ -24,6 +24,18 @@ pub fn derived_event_id(trigger: Uuid, kind: &str) -> Uuid {
     Uuid::new_v5(&trigger, kind.as_bytes())
 }
 
+/// The id of the SLA alert (`kind`: `at_risk` or `breached`) of the clock that the event
+/// `clock_start` opened under policy `policy_id`: the SLA worker re-deriving it after a
+/// restart gets the same id, and the projector stores it on the clock's row.
+pub fn sla_alert_id(clock_start: Uuid, policy_id: &str, kind: &str) -> Uuid {
+    derived_event_id(clock_start, &format!("sla\u{1f}{policy_id}\u{1f}{kind}"))
+}
+
+/// The id of the routing of the MQL event `mql_event_id`.
+pub fn routed_id(mql_event_id: Uuid) -> Uuid {
+    derived_event_id(mql_event_id, "routed")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,9 @@
 //!
 //! # Layout
 //! - [`ingest`]: `IngestService` (validate → deterministic ids → idempotent producer).
-//! - [`query`]: `QueryService` over the read models, and [`query::Query`], the read context
-//!   the other read services share (store, topic, read-your-writes waits).
+//! - [`context`]: what every handler starts from: [`context::ReadContext`] (store, topic,
+//!   read-your-writes waits on the consistency token), the tenant, paging.
+//! - [`query`]: `QueryService` over the read models.
 //! - [`attribution`]: `AttributionService`: credits by group, models side by side, Markov and
 //!   Shapley diagnostics.
 //! - [`ownership`]: `OwnershipService`: claim/assign as intents decided in log order.
@@ -19,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attribution;
+pub mod context;
 pub mod ingest;
 pub mod ownership;
 pub mod query;

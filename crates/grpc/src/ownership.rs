@@ -18,11 +18,11 @@ use leadledger_domain::event::SourceRef;
 use leadledger_domain::event::{OwnershipMode, OwnershipRequest};
 use leadledger_domain::{ids, validate, Event, Payload, Violations};
 use leadledger_log::{EventProducer, Position};
-use leadledger_store::ownership_queries::{self, DecisionRow};
+use leadledger_store::ownership::{self as decisions, DecisionRow};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::query::Query;
+use crate::context::{page_size, ReadContext};
 use crate::{tenant, token::Token, trace};
 
 /// The source system of ownership intents; with the request id it makes the intent's id.
@@ -36,7 +36,7 @@ pub const REFUSED: &str = "OWNERSHIP_REFUSED";
 #[derive(Clone)]
 pub struct OwnershipSvc {
     producer: EventProducer,
-    query: Query,
+    query: ReadContext,
 }
 
 /// A command, validated.
@@ -48,7 +48,7 @@ struct Command {
 }
 
 impl OwnershipSvc {
-    pub fn new(producer: EventProducer, query: Query) -> Self {
+    pub fn new(producer: EventProducer, query: ReadContext) -> Self {
         Self { producer, query }
     }
 
@@ -66,7 +66,7 @@ impl OwnershipSvc {
         };
         // A retry of a decided request answers from the stored decision: no second record.
         let pool = &self.query.store().pool;
-        let decided = ownership_queries::decision(pool, &cmd.tenant, intent_id)
+        let decided = decisions::decision(pool, &cmd.tenant, intent_id)
             .await
             .map_err(ApiError::from)?;
         let decision = match decided {
@@ -151,7 +151,7 @@ impl OwnershipSvc {
                 )),
                 other => other,
             })?;
-        ownership_queries::decision(&self.query.store().pool, &cmd.tenant, intent_id)
+        decisions::decision(&self.query.store().pool, &cmd.tenant, intent_id)
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| {
@@ -305,8 +305,8 @@ impl OwnershipService for OwnershipSvc {
             .query
             .admit(&request, &r.tenant_id, &r.consistency_token)
             .await?;
-        let page_size = crate::sla::page_size(r.page_size)?;
-        let mut rows = ownership_queries::conflicts(
+        let page_size = page_size(r.page_size)?;
+        let mut rows = decisions::conflicts(
             &self.query.store().pool,
             &tenant,
             &r.page_token,

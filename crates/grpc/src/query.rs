@@ -1,132 +1,26 @@
 //! The query service: leads, timelines and funnels from the read models, with
 //! read-your-writes through consistency tokens.
 
-use std::time::Duration;
-
 use leadledger_api::convert::{time_from_proto, time_to_proto};
 use leadledger_api::pb::{self, query_service_server::QueryService};
 use leadledger_api::ApiError;
 use leadledger_domain::Stage;
-use leadledger_store::queries::{self, Cursor, Dimension, LeadFilter, LeadRow};
-use leadledger_store::Store;
+use leadledger_store::leads::{self, Cursor, Dimension, LeadFilter, LeadRow};
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 
-use crate::{tenant, token::Token};
-use leadledger_store::applied::Applied;
-
-/// How long a query waits for its consistency token when the client set no deadline.
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
+use crate::context::{page_size, ReadContext};
 
 /// The query gRPC service.
 #[derive(Clone)]
-pub struct Query {
-    store: Store,
-    topic: String,
-    applied: Applied,
+pub struct QuerySvc {
+    ctx: ReadContext,
 }
 
-impl Query {
-    /// Admits a request: decides its tenant and waits for its consistency token.
-    pub async fn admit<T>(
-        &self,
-        request: &Request<T>,
-        tenant_id: &str,
-        token: &str,
-    ) -> Result<String, ApiError> {
-        let tenant = tenant::resolve(request.metadata(), tenant_id)?;
-        self.wait_for(request, token).await?;
-        Ok(tenant)
+impl QuerySvc {
+    pub fn new(ctx: ReadContext) -> Self {
+        Self { ctx }
     }
-
-    /// The events topic the read models come from.
-    pub fn topic(&self) -> &str {
-        &self.topic
-    }
-
-    /// The process's watcher of the core projection's checkpoints.
-    pub fn applied(&self) -> &Applied {
-        &self.applied
-    }
-
-    /// The read-model store.
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    /// A query service over `store` for the events topic `topic`. Starts the process's
-    /// checkpoint watcher, so it must be called inside a tokio runtime.
-    pub fn new(store: Store, topic: &str) -> Self {
-        Self {
-            applied: Applied::spawn(store.clone(), topic),
-            store,
-            topic: topic.to_string(),
-        }
-    }
-
-    /// Waits until the projection has applied `token`, until shortly before the request's
-    /// deadline (`grpc-timeout`) or [`DEFAULT_WAIT`].
-    pub async fn wait_for<T>(&self, request: &Request<T>, token: &str) -> Result<(), ApiError> {
-        self.wait_on(&self.applied, request, token).await
-    }
-
-    /// [`Query::wait_for`] against another projection's checkpoints (the precomputed
-    /// credits keep their own).
-    pub async fn wait_on<T>(
-        &self,
-        applied: &Applied,
-        request: &Request<T>,
-        token: &str,
-    ) -> Result<(), ApiError> {
-        let Some(token) = Token::parse(token)? else {
-            return Ok(());
-        };
-        if token.topic != self.topic {
-            return Err(ApiError::invalid_field(
-                "consistency_token",
-                format!(
-                    "names topic {} but this service reads {}",
-                    token.topic, self.topic
-                ),
-            ));
-        }
-        // Answer before the client's own deadline fires (it would see CANCELLED, not the
-        // reason): a tenth of the deadline, between 20 and 250 ms, is kept for the reply.
-        let budget = grpc_timeout(request)
-            .map(|t| {
-                let margin = (t / 10).clamp(Duration::from_millis(20), Duration::from_millis(250));
-                t.saturating_sub(margin)
-            })
-            .unwrap_or(DEFAULT_WAIT);
-        let deadline = tokio::time::Instant::now() + budget;
-        applied
-            .wait_for(|a| token.satisfied_by(a), deadline)
-            .await
-            .map_err(|applied| {
-                ApiError::NotYetConsistent(format!(
-                    "the projection has not yet applied the consistency token's positions \
-                 (waited {} ms; applied up to {applied:?}, token needs {:?}); retry later",
-                    budget.as_millis(),
-                    token.offsets
-                ))
-            })
-    }
-}
-
-/// The request deadline from the `grpc-timeout` header.
-fn grpc_timeout<T>(request: &Request<T>) -> Option<Duration> {
-    let v = request.metadata().get("grpc-timeout")?.to_str().ok()?;
-    let (num, unit) = v.split_at(v.len().checked_sub(1)?);
-    let n: u64 = num.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(n * 3600),
-        "M" => Duration::from_secs(n * 60),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    })
 }
 
 fn stage_number(s: Option<&str>) -> i32 {
@@ -217,20 +111,21 @@ fn optional_time(
 }
 
 #[tonic::async_trait]
-impl QueryService for Query {
+impl QueryService for QuerySvc {
     async fn get_lead(
         &self,
         request: Request<pb::GetLeadRequest>,
     ) -> Result<Response<pb::GetLeadResponse>, Status> {
         let r = request.get_ref();
         let tenant = self
+            .ctx
             .admit(&request, &r.tenant_id, &r.consistency_token)
             .await?;
         let lead_id = &r.lead_id;
         if lead_id.is_empty() {
             return Err(ApiError::invalid_field("lead_id", "required").into());
         }
-        let detail = queries::get_lead(&self.store.pool, &tenant, lead_id)
+        let detail = leads::get_lead(&self.ctx.store().pool, &tenant, lead_id)
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::NotFound(format!("no lead {lead_id} for tenant {tenant}")))?;
@@ -285,13 +180,10 @@ impl QueryService for Query {
     ) -> Result<Response<pb::ListLeadsResponse>, Status> {
         let r = request.get_ref();
         let tenant = self
+            .ctx
             .admit(&request, &r.tenant_id, &r.consistency_token)
             .await?;
-        let page_size = match r.page_size {
-            0 => 100,
-            n @ 1..=1000 => i64::from(n),
-            _ => return Err(ApiError::invalid_field("page_size", "must be 1..1000").into()),
-        };
+        let page_size = page_size(r.page_size)?;
         let mut stages = Vec::new();
         for (i, s) in r.stages.iter().enumerate() {
             let st = Stage::from_number(*s).ok_or_else(|| {
@@ -317,8 +209,8 @@ impl QueryService for Query {
             captured_to: optional_time("captured_to", r.captured_to.as_ref())?,
         };
         let cursor = decode_cursor(&r.page_token)?;
-        let mut rows = queries::list_leads(
-            &self.store.pool,
+        let mut rows = leads::list_leads(
+            &self.ctx.store().pool,
             &tenant,
             &filter,
             cursor.as_ref(),
@@ -345,6 +237,7 @@ impl QueryService for Query {
     ) -> Result<Response<pb::FunnelResponse>, Status> {
         let r = request.get_ref();
         let tenant = self
+            .ctx
             .admit(&request, &r.tenant_id, &r.consistency_token)
             .await?;
         let mut dims = Vec::new();
@@ -368,7 +261,7 @@ impl QueryService for Query {
         }
         let from = optional_time("captured_from", r.captured_from.as_ref())?;
         let to = optional_time("captured_to", r.captured_to.as_ref())?;
-        let rows = queries::funnel(&self.store.pool, &tenant, &dims, from, to)
+        let rows = leads::funnel(&self.ctx.store().pool, &tenant, &dims, from, to)
             .await
             .map_err(ApiError::from)?;
         let groups = rows

@@ -15,7 +15,8 @@ use leadledger_api::pb::FILE_DESCRIPTOR_SET;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::{attribution::AttributionSvc, ingest::Ingest, query::Query};
+use crate::context::ReadContext;
+use crate::{attribution::AttributionSvc, ingest::Ingest, query::QuerySvc};
 
 /// Largest request accepted (4 MiB); tonic answers larger ones with OUT_OF_RANGE.
 pub const MAX_MESSAGE: usize = 4 * 1024 * 1024;
@@ -24,7 +25,8 @@ pub const MAX_MESSAGE: usize = 4 * 1024 * 1024;
 #[derive(Default, Clone)]
 pub struct Services {
     pub ingest: Option<Ingest>,
-    pub query: Option<Query>,
+    /// Hosts `QueryService` over this read context.
+    pub query: Option<ReadContext>,
     pub attribution: Option<AttributionSvc>,
     /// Needs both the log and the read models (see `ownership`).
     pub ownership: Option<crate::ownership::OwnershipSvc>,
@@ -64,11 +66,9 @@ pub async fn serve(
                 .ingest
                 .map(|s| IngestServiceServer::new(s).max_decoding_message_size(MAX_MESSAGE)),
         )
-        .add_optional_service(
-            services
-                .query
-                .map(|s| QueryServiceServer::new(s).max_decoding_message_size(MAX_MESSAGE)),
-        )
+        .add_optional_service(services.query.map(|ctx| {
+            QueryServiceServer::new(QuerySvc::new(ctx)).max_decoding_message_size(MAX_MESSAGE)
+        }))
         .add_optional_service(
             services
                 .attribution

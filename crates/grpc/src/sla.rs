@@ -1,6 +1,6 @@
 //! `SlaService`: the SLA report at an instant, partner leakage, the rep leaderboard, and (in [`crate::sla_watch`])
 //! the live alert stream. All of it reads the read models the projector keeps
-//! (`sla_clocks`, `leads`, `lead_events`); the SQL is in `leadledger_store::sla_queries`.
+//! (`sla_clocks`, `leads`, `lead_events`); the SQL is in `leadledger_store::sla_reports`.
 
 use chrono::{DateTime, Duration, Utc};
 use leadledger_api::convert::{owner_to_proto, time_from_proto, time_to_proto};
@@ -8,10 +8,10 @@ use leadledger_api::pb::{self, sla_service_server::SlaService};
 use leadledger_api::ApiError;
 use leadledger_domain::event::Owner;
 use leadledger_store::reps;
-use leadledger_store::sla_queries::{self, AttentionCursor, ClockFilter, SlaDimension};
+use leadledger_store::sla_reports::{self, AttentionCursor, ClockFilter, SlaDimension};
 use tonic::{Request, Response, Status};
 
-use crate::query::Query;
+use crate::context::{page_size, ReadContext};
 
 /// Default age (days with the partner) before a partner-held lead counts for leakage.
 pub const DEFAULT_MIN_DAYS: u32 = 14;
@@ -19,21 +19,12 @@ pub const DEFAULT_MIN_DAYS: u32 = 14;
 /// The SLA gRPC service (shares the query service's store and consistency waits).
 #[derive(Clone)]
 pub struct SlaSvc {
-    pub(crate) query: Query,
+    pub(crate) query: ReadContext,
 }
 
 impl SlaSvc {
-    pub fn new(query: Query) -> Self {
+    pub fn new(query: ReadContext) -> Self {
         Self { query }
-    }
-}
-
-/// `page_size` of a request: 0 → 100, else 1..1000.
-pub(crate) fn page_size(n: u32) -> Result<i64, ApiError> {
-    match n {
-        0 => Ok(100),
-        1..=1000 => Ok(i64::from(n)),
-        _ => Err(ApiError::invalid_field("page_size", "must be 1..1000")),
     }
 }
 
@@ -144,7 +135,7 @@ fn decode_cursor(s: &str) -> Result<Option<AttentionCursor>, ApiError> {
     }))
 }
 
-fn report_group(r: sla_queries::ReportRow) -> pb::SlaReportGroup {
+fn report_group(r: sla_reports::ReportRow) -> pb::SlaReportGroup {
     let measured = r.met + r.met_late + r.breached + r.stopped_breached;
     pb::SlaReportGroup {
         key: r.key,
@@ -194,10 +185,10 @@ impl SlaService for SlaSvc {
         let cursor = decode_cursor(&r.page_token)?;
         let states = listed_states(&r.clock_states)?;
         let pool = &self.query.store().pool;
-        let groups = sla_queries::report(pool, &tenant, dim, &filter)
+        let groups = sla_reports::report(pool, &tenant, dim, &filter)
             .await
             .map_err(ApiError::from)?;
-        let mut rows = sla_queries::attention(
+        let mut rows = sla_reports::attention(
             pool,
             &tenant,
             &filter,
@@ -329,7 +320,7 @@ impl SlaService for SlaSvc {
         };
         let cutoff = as_of - Duration::days(i64::from(min_days));
         let rows =
-            sla_queries::partner_leakage(&self.query.store().pool, &tenant, as_of, cutoff, max_ids)
+            sla_reports::partner_leakage(&self.query.store().pool, &tenant, as_of, cutoff, max_ids)
                 .await
                 .map_err(ApiError::from)?;
         Ok(Response::new(pb::PartnerLeakageResponse {

@@ -23,13 +23,13 @@ use leadledger_api::pb;
 use leadledger_api::ApiError;
 use leadledger_domain::event::Owner;
 use leadledger_domain::Payload;
-use leadledger_store::sla_queries::{self, AlertFilter, AlertRow};
+use leadledger_store::sla_reports::{self, AlertFilter, AlertRow};
 use leadledger_store::Store;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Status};
 
-use crate::query::Query;
+use crate::context::ReadContext;
 use crate::{tenant, token::Token};
 
 /// Alerts read per query.
@@ -47,7 +47,7 @@ pub type AlertStream = Pin<Box<dyn Stream<Item = Result<pb::WatchSlaResponse, St
 
 /// Validates the request and starts the stream's task.
 pub(crate) fn watch(
-    query: &Query,
+    query: &ReadContext,
     request: Request<pb::WatchSlaRequest>,
 ) -> Result<AlertStream, ApiError> {
     let r = request.get_ref();
@@ -125,7 +125,7 @@ impl Watch {
             first = false;
             // Drain everything applied, a page at a time.
             loop {
-                let rows = match sla_queries::alerts(
+                let rows = match sla_reports::alerts(
                     &self.store.pool,
                     &self.tenant,
                     &self.filter,

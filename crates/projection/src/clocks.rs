@@ -6,18 +6,14 @@
 //! the rows never depend on the wall clock.
 
 use chrono::{DateTime, Utc};
-use leadledger_domain::{ids, Event, LeadState};
+use leadledger_domain::{Event, LeadState};
 use leadledger_sla::{evaluate, ClockState};
 use uuid::Uuid;
 
 use crate::Derivations;
 
-/// The derived id of an SLA alert for a clock: from the clock's start event, the policy and
-/// the threshold (`at_risk` or `breached`), so the SLA worker re-deriving it after a restart
-/// gets the same id.
-pub fn alert_event_id(start_event_id: Uuid, policy_id: &str, kind: &str) -> Uuid {
-    ids::derived_event_id(start_event_id, &format!("sla\u{1f}{policy_id}\u{1f}{kind}"))
-}
+/// The derived id of an SLA alert for a clock (`leadledger_domain::ids::sla_alert_id`).
+pub use leadledger_domain::ids::sla_alert_id as alert_event_id;
 
 /// One row of `sla_clocks`.
 #[derive(Debug, Clone, PartialEq, Eq)]

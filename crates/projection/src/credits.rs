@@ -124,7 +124,10 @@ pub fn changes<'a>(
     set: &ModelSet,
     fresh: &'a BTreeMap<LeadKey, LeadCredits>,
     stored: &HashMap<LeadKey, LeadCredits>,
-) -> (Vec<(&'a LeadKey, &'a LeadCredits)>, BTreeMap<String, Totals>) {
+) -> (
+    Vec<(&'a LeadKey, &'a LeadCredits)>,
+    BTreeMap<String, Totals>,
+) {
     let mut totals: BTreeMap<String, Totals> = BTreeMap::new();
     let mut changed = Vec::new();
     let empty = LeadCredits::default();

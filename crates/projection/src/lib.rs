@@ -15,12 +15,14 @@
 //! - [`funnel`]: the pre-aggregated funnel: which cell a lead counts in, the cells a batch
 //!   moves (day, block, month), and which cells a date range reads.
 //! - `logged`: [`Logged`], an event with its place in the log.
+//! - [`credits`]: what the credits worker recomputes, and what changed against the stored rows.
 //! - [`derivations`]: what the projection derives with (each tenant's SLA policy set).
 
 #![forbid(unsafe_code)]
 
 pub mod batch;
 pub mod clocks;
+pub mod credits;
 pub mod derivations;
 pub mod funnel;
 mod logged;

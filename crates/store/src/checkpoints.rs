@@ -8,6 +8,8 @@ use sqlx::PgExecutor;
 
 use crate::StoreError;
 
+const LOAD: &str = include_str!("sql/checkpoints_load.sql");
+
 /// The name of the core projection (leads, timeline, stages).
 pub const CORE: &str = "core";
 
@@ -22,13 +24,10 @@ pub async fn load<'e>(
     projection: &str,
     topic: &str,
 ) -> Result<BTreeMap<i32, i64>, StoreError> {
-    let rows: Vec<(i32, i64)> = sqlx::query_as(
-        "SELECT partition, next_offset FROM projector_checkpoints \
-         WHERE projection = $1 AND topic = $2",
-    )
-    .bind(projection)
-    .bind(topic)
-    .fetch_all(db)
-    .await?;
+    let rows: Vec<(i32, i64)> = sqlx::query_as(LOAD)
+        .bind(projection)
+        .bind(topic)
+        .fetch_all(db)
+        .await?;
     Ok(rows.into_iter().collect())
 }

@@ -7,6 +7,8 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 
 use crate::StoreError;
 
+const DATABASE_EXISTS: &str = include_str!("sql/db_exists.sql");
+
 /// The migrations in `crates/store/migrations`, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -71,12 +73,12 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("database url names no database".into()))?
             .to_string();
         let mut conn = sqlx::PgConnection::connect_with(&opts.clone().database("postgres")).await?;
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-                .bind(&name)
-                .fetch_one(&mut conn)
-                .await?;
+        let exists: bool = sqlx::query_scalar(DATABASE_EXISTS)
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await?;
         if !exists {
+            // Dynamic SQL: the database name is an identifier (quoted here), not a parameter.
             let stmt = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
             if let Err(e) = sqlx::query(&stmt).execute(&mut conn).await {
                 // Another process may have created it at the same moment.
@@ -98,6 +100,7 @@ impl Store {
             return Ok(());
         };
         let mut conn = sqlx::PgConnection::connect_with(&opts.database("postgres")).await?;
+        // Dynamic SQL: the database name is an identifier (quoted here), not a parameter.
         let stmt = format!(
             "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
             name.replace('"', "\"\"")

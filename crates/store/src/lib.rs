@@ -10,12 +10,16 @@
 //!   waits, the SLA alert stream).
 //! - [`checkpoints`]: reading checkpoints (seek on assignment, read-your-writes waits).
 //! - [`credits`]: the precomputed attribution credits, kept level with the core projection.
-//! - [`queries`]: lead lookup, timeline, listing and funnel.
+//! - [`leads`]: lead lookup, timeline, listing and funnel.
+//! - [`lock`]: session advisory locks (one worker at a time).
 //! - [`reps`]: the rep leaderboard.
-//! - [`ownership_queries`]: ownership decisions and account conflicts.
-//! - [`sla_queries`]: the SLA report at an instant, the alert stream, partner leakage.
-//! - [`sla_worker`]: what the SLA worker reads (due alerts, MQLs to route, rep records).
+//! - [`ownership`]: ownership decisions and account conflicts.
+//! - [`sla_reports`]: the SLA report at an instant, the alert stream, partner leakage.
+//! - [`due`]: work that is due: SLA alerts past their thresholds, MQLs waiting for an owner,
+//!   and the rep records routing weighs (what the SLA worker reads).
 //! - `columns`: column arrays bound with `UNNEST`, declared once per statement.
+//! - `sql/`: the static statements of the file modules (`NAME_<what>.sql` for `NAME.rs`);
+//!   `projection/sql/` and `credits/sql/` hold those of the directory modules.
 
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
@@ -25,13 +29,14 @@ pub mod checkpoints;
 mod columns;
 pub mod credits;
 pub mod db;
+pub mod due;
 mod error;
-pub mod ownership_queries;
+pub mod leads;
+pub mod lock;
+pub mod ownership;
 pub mod projection;
-pub mod queries;
 pub mod reps;
-pub mod sla_queries;
-pub mod sla_worker;
+pub mod sla_reports;
 pub mod timeline;
 
 pub use db::Store;

@@ -11,6 +11,9 @@ use sqlx::PgPool;
 
 use crate::StoreError;
 
+const LEADERBOARD: &str = include_str!("sql/rep_leaderboard.sql");
+const MAIN_CURRENCY: &str = include_str!("sql/reps_main_currency.sql");
+
 /// One rep's line.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct RepLine {
@@ -50,7 +53,7 @@ pub async fn leaderboard(
     policy_id: &str,
     currency: &str,
 ) -> Result<Vec<RepLine>, StoreError> {
-    Ok(sqlx::query_as(include_str!("sql/rep_leaderboard.sql"))
+    Ok(sqlx::query_as(LEADERBOARD)
         .bind(tenant)
         .bind(as_of)
         .bind(policy_id)
@@ -62,11 +65,8 @@ pub async fn leaderboard(
 /// The currency most of the tenant's signed leads are in (ties: alphabetical); `None`
 /// when nothing is signed.
 pub async fn main_currency(pool: &PgPool, tenant: &str) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT signed_currency FROM leads WHERE tenant_id = $1 AND max_rank >= 5 \
-         GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
-    )
-    .bind(tenant)
-    .fetch_optional(pool)
-    .await?)
+    Ok(sqlx::query_scalar(MAIN_CURRENCY)
+        .bind(tenant)
+        .fetch_optional(pool)
+        .await?)
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use leadledger_attribution::precompute::ModelSet;
 use leadledger_store::checkpoints::NOTIFY_CHANNEL;
-use leadledger_store::{credits, Store, StoreError};
+use leadledger_store::{credits, lock, Store, StoreError};
 use sqlx::{Connection, PgConnection};
 use tokio_util::sync::CancellationToken;
 
@@ -154,20 +154,11 @@ pub async fn rebuild(
     within: Duration,
 ) -> Result<i64, StoreError> {
     let mut conn: PgConnection = store.pool.acquire().await?.detach();
-    let leads: i64 = sqlx::query_scalar("SELECT count(*) FROM leads")
-        .fetch_one(&mut conn)
-        .await?;
-    let alone: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(credits::LOCK_KEY)
-        .fetch_one(&mut conn)
-        .await?;
-    if alone {
+    let leads = credits::lead_count(&mut conn).await?;
+    if lock::try_lock(&mut conn, credits::LOCK_KEY).await? {
         credits::rebuild(&mut conn, &cfg.set).await?;
         bulk_drain(&mut conn, topic, cfg).await?;
-        sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(credits::LOCK_KEY)
-            .execute(&mut conn)
-            .await?;
+        lock::unlock(&mut conn, credits::LOCK_KEY).await?;
         return Ok(leads);
     }
     credits::request_rebuild(&mut conn).await?;

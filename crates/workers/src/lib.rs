@@ -8,12 +8,14 @@
 //!   watchdog in [`stall`].
 //! - [`credits`]: keeps the precomputed attribution credits level with the projection.
 //! - [`sla_worker`]: alerts for SLA clocks past their thresholds, routing of unowned MQLs.
+//! - `retry`: the one backoff for transient database failures.
 //! - [`singleton`]: one worker at a time across processes (a session advisory lock).
 
 #![forbid(unsafe_code)]
 
 pub mod credits;
 pub mod projector;
+mod retry;
 pub mod singleton;
 pub mod sla_worker;
 pub mod stall;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use leadledger_store::{Store, StoreError};
+use leadledger_store::{lock, Store, StoreError};
 use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
 
@@ -18,11 +18,7 @@ pub async fn elect(
 ) -> Result<Option<PgConnection>, StoreError> {
     let mut conn: PgConnection = store.pool.acquire().await?.detach();
     loop {
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(key)
-            .fetch_one(&mut conn)
-            .await?;
-        if got {
+        if lock::try_lock(&mut conn, key).await? {
             return Ok(Some(conn));
         }
         tokio::select! {

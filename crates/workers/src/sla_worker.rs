@@ -41,7 +41,7 @@ use leadledger_domain::{Event, Payload, SCHEMA_VERSION};
 use leadledger_log::{EventProducer, LogError};
 use leadledger_sla::TenantPolicies;
 use leadledger_store::checkpoints::{self, CORE};
-use leadledger_store::sla_worker::{self, DueAlert, LOCK_KEY};
+use leadledger_store::due::{self, DueAlert, LOCK_KEY};
 use leadledger_store::{Store, StoreError};
 use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
@@ -252,16 +252,13 @@ impl Worker<'_> {
     /// One look at the read models (one REPEATABLE READ snapshot), then the appends.
     async fn tick(&mut self, conn: &mut PgConnection) -> Result<TickOutcome, SlaError> {
         let now = self.cfg.clock.now();
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = due::snapshot(conn).await?;
         let ids: Vec<Uuid> = self.pending.keys().copied().collect();
-        for id in sla_worker::applied(&mut tx, &ids).await? {
+        for id in due::applied(&mut tx, &ids).await? {
             self.pending.remove(&id);
         }
         let skip: Vec<Uuid> = self.pending.keys().copied().collect();
-        let alerts = sla_worker::due_alerts(&mut tx, now, &skip, self.cfg.chunk).await?;
+        let alerts = due::due_alerts(&mut tx, now, &skip, self.cfg.chunk).await?;
         let routings = route::decide(
             &mut tx,
             &self.cfg.policies,

@@ -31,7 +31,7 @@ use leadledger_domain::event::{Company, Contact, LeadCaptured, LeadSource, Segme
 use leadledger_domain::event::{Payload, TouchRecorded};
 use leadledger_domain::Event;
 use leadledger_grpc::attribution::AttributionSvc;
-use leadledger_grpc::query::Query;
+use leadledger_grpc::context::ReadContext;
 use leadledger_grpc::server::{serve, Services};
 use leadledger_store::Store;
 use leadledger_workers::credits::{self, CreditsConfig};
@@ -379,7 +379,7 @@ async fn attribution(
     .await?;
     eprintln!("attribution-bench: credits re-projected in {rebuild_time:?}; querying");
 
-    let query = Query::new(store.clone(), TOPIC);
+    let query = ReadContext::new(store.clone(), TOPIC);
     let server = Server::start(Services {
         attribution: Some(AttributionSvc::with_models(query.clone(), set.clone())),
         query: Some(query),
@@ -539,7 +539,7 @@ impl Server {
 async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> {
     use leadledger_api::pb::query_service_client::QueryServiceClient;
     let server = Server::start(Services {
-        query: Some(Query::new(store.clone(), TOPIC)),
+        query: Some(ReadContext::new(store.clone(), TOPIC)),
         ..Default::default()
     })
     .await?;

@@ -20,6 +20,8 @@ use sqlx::{Postgres, Transaction};
 
 use crate::StoreError;
 
+const REBUILD_DAY_CELLS: &str = include_str!("sql/rebuild_funnel_cells.sql");
+
 /// The tables of the three levels, in the order the statement moves them (day, block,
 /// month: the lock order), with their date column.
 const TABLES: [(&str, &str); 3] = [
@@ -32,24 +34,14 @@ const TABLES: [(&str, &str); 3] = [
 /// tools that load `leads` without the projection).
 pub async fn rebuild(conn: &mut sqlx::PgConnection) -> Result<(), StoreError> {
     for (table, _) in TABLES.iter().rev() {
+        // Dynamic SQL: the table name.
         sqlx::query(&format!("DELETE FROM {table}"))
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query(
-        "INSERT INTO funnel_cells \
-         SELECT tenant_id, coalesce((captured_at AT TIME ZONE 'UTC')::date, DATE '1970-01-01'), \
-           channel, campaign, region, industry, segment, \
-           CASE WHEN max_rank >= 5 THEN signed_currency ELSE '' END, \
-           count(*), count(*) FILTER (WHERE max_rank >= 2), count(*) FILTER (WHERE max_rank >= 3), \
-           count(*) FILTER (WHERE max_rank >= 4), count(*) FILTER (WHERE max_rank >= 5), \
-           coalesce(sum(signed_amount_minor) FILTER (WHERE max_rank >= 5), 0) \
-         FROM leads GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
-    )
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(REBUILD_DAY_CELLS).execute(&mut *conn).await?;
     // The block and month of a day as in `block` and `month` (the cast to timestamp keeps
-    // date_trunc off the session time zone).
+    // date_trunc off the session time zone). Dynamic SQL: the table and its date expression.
     for (table, of_day) in [
         (
             "funnel_block_cells",
@@ -102,6 +94,7 @@ impl<'a> Columns<'a> {
 /// The upsert of one table from the UNNEST of parameters `$first..$first+13`, returning each
 /// moved cell's key and new `captured`.
 fn upsert_sql(table: &str, date_col: &str, first: usize) -> String {
+    // Dynamic SQL: the table, its date column and the parameter numbers.
     let p: Vec<String> = (first..first + 14).map(|i| format!("${i}")).collect();
     format!(
         "INSERT INTO {table} AS f \
@@ -142,6 +135,7 @@ type Emptied = (
 /// branch), so every instance finishes its day rows before it locks block rows, and those
 /// before month rows.
 static APPLY_SQL: LazyLock<String> = LazyLock::new(|| {
+    // Dynamic SQL: built from the tables' upserts.
     let ctes: Vec<String> = TABLES
         .iter()
         .enumerate()
@@ -221,6 +215,7 @@ async fn delete_cells(
             col.push(v);
         }
     }
+    // Dynamic SQL: the table and its date column.
     let sql = format!(
         "DELETE FROM {table} f \
          USING UNNEST($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], \

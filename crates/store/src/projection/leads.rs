@@ -171,6 +171,7 @@ impl LeadRows {
 /// `INSERT INTO leads (…) SELECT * FROM UNNEST($1::text[], …) ON CONFLICT … DO UPDATE`,
 /// with the columns and casts in the order [`LeadRows::upsert`] binds them.
 fn upsert_sql() -> &'static str {
+    // Dynamic SQL: built from the column lists, with one UNNEST parameter per column.
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
         let typed = ["tenant_id", "lead_id"]

@@ -30,6 +30,7 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
+use crate::retry::{self, Backoff};
 use crate::stall::StallWatch;
 use crate::Shutdown;
 
@@ -340,7 +341,7 @@ impl Projector {
         shutdown: &CancellationToken,
     ) -> Result<BatchOutcome, ProjectorError> {
         let topic = self.cfg.log.topic.clone();
-        let mut pause = Duration::from_millis(100);
+        let mut backoff = Backoff::new();
         loop {
             match batch::apply(
                 &self.store.pool,
@@ -356,12 +357,11 @@ impl Projector {
                 // Not the batch's fault: the caller reads the partitions again.
                 Err(e @ StoreError::CheckpointBehind { .. }) => return Err(e.into()),
                 Err(e) if e.is_transient() => {
-                    tracing::warn!(error = %e, retry_in_ms = pause.as_millis(), "database unavailable; retrying batch");
-                    if shutdown.is_cancelled() && pause >= Duration::from_secs(5) {
+                    tracing::warn!(error = %e, retry_in_ms = backoff.pause().as_millis(), "database unavailable; retrying batch");
+                    if shutdown.is_cancelled() && backoff.pause() >= retry::CAP {
                         return Err(e.into());
                     }
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
+                    backoff.wait().await;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "batch failed; applying record by record");
@@ -613,21 +613,10 @@ impl CheckpointSource for PgCheckpoints {
 }
 
 /// Retries a store call while its error is transient (database restarting, connection lost).
-async fn retry_store<T, F, Fut>(mut f: F) -> Result<T, ProjectorError>
+async fn retry_store<T, F, Fut>(f: F) -> Result<T, ProjectorError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, StoreError>>,
 {
-    let mut pause = Duration::from_millis(100);
-    loop {
-        match f().await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.is_transient() => {
-                tracing::warn!(error = %e, "database unavailable; retrying");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(5));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    Ok(retry::transient(f).await?)
 }

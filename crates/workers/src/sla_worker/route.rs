@@ -12,7 +12,7 @@ use leadledger_domain::event::{Routing, Segment};
 use leadledger_domain::{ids, Event, Payload};
 use leadledger_sla::routing::{LeadFacts, SkipReason};
 use leadledger_sla::{assign, RepRecord, TenantPolicies};
-use leadledger_store::sla_worker::{self, Candidate, RepStats};
+use leadledger_store::due::{self, Candidate, RepStats};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -22,11 +22,6 @@ use super::{internal_event, Pending, SlaError, ROUTER_SOURCE};
 const NEUTRAL_FOLLOW_UP_HOURS: f64 = 24.0;
 const NEUTRAL_COMPLETENESS: f64 = 0.5;
 const NEUTRAL_CONVERSION: f64 = 0.0;
-
-/// The id of the routing of an MQL.
-pub fn routed_event_id(mql_event_id: Uuid) -> Uuid {
-    ids::derived_event_id(mql_event_id, "routed")
-}
 
 /// Routes up to `chunk` unowned MQLs not routed yet (neither applied nor `pending`).
 /// Returns each `LeadRouted` event with the rep it gave the lead to.
@@ -47,9 +42,9 @@ pub(super) async fn decide(
         .filter(|p| matches!(p, Pending::Routed { .. }))
         .count();
     let limit = chunk.saturating_add(i64::try_from(in_flight).unwrap_or(i64::MAX));
-    let candidates = sla_worker::routing_candidates(
+    let candidates = due::routing_candidates(
         conn,
-        &sla_worker::RoutingTenants {
+        &due::RoutingTenants {
             all_but: default_routes.then_some(not_routing.as_slice()),
             only: &routing,
         },
@@ -58,9 +53,9 @@ pub(super) async fn decide(
     .await?;
     let ids: Vec<Uuid> = candidates
         .iter()
-        .map(|c| routed_event_id(c.mql_event_id))
+        .map(|c| ids::routed_id(c.mql_event_id))
         .collect();
-    let applied = sla_worker::applied(conn, &ids).await?;
+    let applied = due::applied(conn, &ids).await?;
     let todo: Vec<(Candidate, Uuid)> = candidates
         .into_iter()
         .zip(ids)
@@ -78,7 +73,7 @@ pub(super) async fn decide(
         .collect();
     roster.sort();
     roster.dedup();
-    let stats = sla_worker::rep_stats(conn, &roster).await?;
+    let stats = due::rep_stats(conn, &roster).await?;
     // Open leads the read models do not show yet: routed earlier (pending) or in this tick.
     let mut extra: HashMap<(String, String), u32> = HashMap::new();
     for p in pending.values() {

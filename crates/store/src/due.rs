@@ -18,6 +18,21 @@ use uuid::Uuid;
 
 use crate::StoreError;
 
+const SNAPSHOT: &str = include_str!("sql/due_snapshot.sql");
+const DUE_ALERTS: &str = include_str!("sql/due_alerts.sql");
+const ROUTING_CANDIDATES: &str = include_str!("sql/due_routing_candidates.sql");
+const REP_STATS: &str = include_str!("sql/due_rep_stats.sql");
+const APPLIED: &str = include_str!("sql/due_applied.sql");
+
+/// A read-only REPEATABLE READ transaction: one snapshot of the read models for a tick.
+pub async fn snapshot(
+    conn: &mut PgConnection,
+) -> Result<sqlx::Transaction<'_, sqlx::Postgres>, StoreError> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    sqlx::query(SNAPSHOT).execute(&mut *tx).await?;
+    Ok(tx)
+}
+
 /// The session advisory lock held by the one working SLA worker ("llsla").
 pub const LOCK_KEY: i64 = 0x006c_6c73_6c61;
 
@@ -59,23 +74,12 @@ pub async fn due_alerts(
         bool,
         Uuid,
     );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT c.tenant_id, c.lead_id, c.policy_id, c.policy_version, c.start_event_id, \
-           c.started_at, c.at_risk_at, c.due_at, a.breached, a.id \
-         FROM sla_clocks c \
-         CROSS JOIN LATERAL (SELECT c.due_at < $1 AS breached, \
-           CASE WHEN c.due_at < $1 THEN c.breach_event_id ELSE c.at_risk_event_id END AS id) a \
-         WHERE c.status = 'running' AND c.at_risk_at <= $1 \
-           AND NOT (a.id = ANY($2)) \
-           AND NOT EXISTS (SELECT 1 FROM lead_events e WHERE e.event_id = a.id) \
-         ORDER BY CASE WHEN a.breached THEN c.due_at ELSE c.at_risk_at END, a.id \
-         LIMIT $3",
-    )
-    .bind(now)
-    .bind(skip)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<Row> = sqlx::query_as(DUE_ALERTS)
+        .bind(now)
+        .bind(skip)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|r| DueAlert {
@@ -135,25 +139,13 @@ pub async fn routing_candidates(
         Uuid,
         DateTime<Utc>,
     );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT l.tenant_id, l.lead_id, l.region, l.industry, l.segment, l.channel, \
-           t.event_id, t.at \
-         FROM leads l \
-         CROSS JOIN LATERAL (SELECT t.event_id, t.at FROM stage_transitions t \
-           WHERE t.tenant_id = l.tenant_id AND t.lead_id = l.lead_id AND t.to_stage = 'mql' \
-           ORDER BY t.seq DESC LIMIT 1) t \
-         WHERE l.stage = 'mql' AND l.owner_team = '' AND l.owner_queue = '' \
-           AND l.owner_rep_id = '' AND l.owner_partner_id = '' \
-           AND (l.tenant_id = ANY($2) OR ($3 AND NOT l.tenant_id = ANY($4))) \
-         ORDER BY t.at, t.event_id \
-         LIMIT $1",
-    )
-    .bind(limit)
-    .bind(tenants.only)
-    .bind(tenants.all_but.is_some())
-    .bind(tenants.all_but.unwrap_or(&[]))
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<Row> = sqlx::query_as(ROUTING_CANDIDATES)
+        .bind(limit)
+        .bind(tenants.only)
+        .bind(tenants.all_but.is_some())
+        .bind(tenants.all_but.unwrap_or(&[]))
+        .fetch_all(conn)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|r| Candidate {
@@ -189,20 +181,7 @@ pub async fn rep_stats(
     reps: &[String],
 ) -> Result<HashMap<(String, String), RepStats>, StoreError> {
     type Row = (String, String, Option<f64>, Option<f64>, Option<f64>, i64);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT tenant_id, owner_rep_id, \
-           percentile_cont(0.5) WITHIN GROUP \
-             (ORDER BY extract(epoch FROM first_follow_up_at - mql_at)::float8 / 3600) \
-             FILTER (WHERE first_follow_up_at >= mql_at), \
-           avg(feedback_filled::float8 / feedback_required) FILTER (WHERE feedback_required > 0), \
-           (count(*) FILTER (WHERE sql_at IS NOT NULL))::float8 / count(*), \
-           count(*) FILTER (WHERE stage IN ('mql', 'sql', 'poc')) \
-         FROM leads WHERE owner_rep_id = ANY($1) \
-         GROUP BY tenant_id, owner_rep_id",
-    )
-    .bind(reps)
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<Row> = sqlx::query_as(REP_STATS).bind(reps).fetch_all(conn).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -224,10 +203,9 @@ pub async fn applied(conn: &mut PgConnection, ids: &[Uuid]) -> Result<HashSet<Uu
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
-    let found: Vec<Uuid> =
-        sqlx::query_scalar("SELECT event_id FROM lead_events WHERE event_id = ANY($1)")
-            .bind(ids)
-            .fetch_all(conn)
-            .await?;
+    let found: Vec<Uuid> = sqlx::query_scalar(APPLIED)
+        .bind(ids)
+        .fetch_all(conn)
+        .await?;
     Ok(found.into_iter().collect())
 }

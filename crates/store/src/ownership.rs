@@ -7,6 +7,9 @@ use uuid::Uuid;
 
 use crate::StoreError;
 
+const DECISION: &str = include_str!("sql/ownership_decision.sql");
+const CONFLICTS: &str = include_str!("sql/ownership_conflicts.sql");
+
 /// A row of `ownership_decisions`.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DecisionRow {
@@ -33,15 +36,11 @@ pub async fn decision(
     tenant: &str,
     intent_id: Uuid,
 ) -> Result<Option<DecisionRow>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT intent_id, tenant_id, lead_id, log_partition, log_offset, mode, rep_id, team, \
-           requested_by, expected_rep_id, requested_at, granted, owner_before, reason \
-         FROM ownership_decisions WHERE intent_id = $1 AND tenant_id = $2",
-    )
-    .bind(intent_id)
-    .bind(tenant)
-    .fetch_optional(pool)
-    .await?)
+    Ok(sqlx::query_as(DECISION)
+        .bind(intent_id)
+        .bind(tenant)
+        .fetch_optional(pool)
+        .await?)
 }
 
 /// One account owned by several reps.
@@ -59,13 +58,10 @@ pub async fn conflicts(
     after: &str,
     limit: i64,
 ) -> Result<Vec<ConflictRow>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT company_domain, reps, open_leads FROM account_ownership_conflicts \
-         WHERE tenant_id = $1 AND company_domain > $2 ORDER BY company_domain LIMIT $3",
-    )
-    .bind(tenant)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
+    Ok(sqlx::query_as(CONFLICTS)
+        .bind(tenant)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
 }

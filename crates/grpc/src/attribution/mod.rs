@@ -8,23 +8,28 @@
 //! - **on request**: anything else (Markov, Shapley, custom weights, another half-life or
 //!   lookback) is computed from the timelines with the pure `leadledger-attribution` crate.
 
-use std::collections::BTreeMap;
-
-use chrono::NaiveDate;
-
 use leadledger_api::convert::time_from_proto;
 use leadledger_api::pb::{self, attribution_service_server::AttributionService};
 use leadledger_api::ApiError;
-use leadledger_attribution::precompute::{self, Basis, Dimension, ModelSet};
+use leadledger_attribution::precompute::{self, ModelSet};
 use leadledger_attribution::{
-    self as attr, markov, shapley, Attribution, ConversionKind, Journey, Level, Model,
-    PositionWeights,
+    self as attr, markov, shapley, ConversionKind, Journey, Level, Model,
 };
+use leadledger_store::applied::Applied;
 use leadledger_store::credits;
 use tonic::{Request, Response, Status};
 
-use crate::query::Query;
-use leadledger_store::applied::Applied;
+use crate::context::ReadContext;
+
+mod answer;
+mod request;
+
+use answer::{grouped, keep_currency, model_credits, unit};
+pub use request::model_names;
+use request::{
+    basis, conversion, currency_or_default, day, group_by, half_life, level, level_name,
+    markov_order, model, weights, Ask, Params,
+};
 
 /// Highest Markov order accepted.
 pub const MAX_ORDER: u32 = 4;
@@ -35,7 +40,7 @@ pub const MAX_SAMPLES: u32 = 100_000;
 /// The attribution gRPC service (shares the query service's store and consistency waits).
 #[derive(Clone)]
 pub struct AttributionSvc {
-    query: Query,
+    query: ReadContext,
     /// What the credits worker precomputes (must be the projector's configuration).
     set: ModelSet,
     credits: Applied,
@@ -43,12 +48,12 @@ pub struct AttributionSvc {
 
 impl AttributionSvc {
     /// The service over the default precomputed model set.
-    pub fn new(query: Query) -> Self {
+    pub fn new(query: ReadContext) -> Self {
         Self::with_models(query, ModelSet::default_set())
     }
 
     /// The service over the precomputed model set `set`.
-    pub fn with_models(query: Query, set: ModelSet) -> Self {
+    pub fn with_models(query: ReadContext, set: ModelSet) -> Self {
         let credits = Applied::spawn_for(
             query.store().clone(),
             query.topic(),
@@ -84,145 +89,6 @@ impl AttributionSvc {
     }
 }
 
-fn conversion(n: i32) -> Result<ConversionKind, ApiError> {
-    Ok(match pb::ConversionKind::try_from(n) {
-        Ok(pb::ConversionKind::Mql) => ConversionKind::Mql,
-        Ok(pb::ConversionKind::Sql) => ConversionKind::Sql,
-        Ok(pb::ConversionKind::Poc) => ConversionKind::Poc,
-        Ok(pb::ConversionKind::Signed) => ConversionKind::Signed,
-        Ok(pb::ConversionKind::Revenue) => ConversionKind::Revenue,
-        Ok(pb::ConversionKind::Unspecified) => {
-            return Err(ApiError::invalid_field("conversion", "required"))
-        }
-        Err(_) => {
-            return Err(ApiError::invalid_field(
-                "conversion",
-                format!("unknown value {n}"),
-            ))
-        }
-    })
-}
-
-fn level(n: i32, lookback_days: u32) -> Result<Level, ApiError> {
-    match pb::AttributionLevel::try_from(n) {
-        Ok(pb::AttributionLevel::Unspecified | pb::AttributionLevel::Contact) => Ok(Level::Contact),
-        Ok(pb::AttributionLevel::Account) => Ok(match lookback_days {
-            0 => Level::account(),
-            1..=3650 => Level::Account { lookback_days },
-            _ => return Err(ApiError::invalid_field("lookback_days", "must be 1..3650")),
-        }),
-        Err(_) => Err(ApiError::invalid_field(
-            "level",
-            format!("unknown value {n}"),
-        )),
-    }
-}
-
-/// Every model name a request may use, in the default order.
-pub fn model_names() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = Model::rule_based().iter().map(Model::name).collect();
-    names.extend(["markov", "shapley"]);
-    names
-}
-
-/// Parameters of the models a request names.
-struct Params<'a> {
-    half_life_hours: u32,
-    markov_order: usize,
-    custom: &'a [(String, PositionWeights)],
-}
-
-fn half_life(n: u32) -> Result<u32, ApiError> {
-    match n {
-        0 => Ok(attr::models::DEFAULT_HALF_LIFE_HOURS),
-        1..=87_600 => Ok(n),
-        _ => Err(ApiError::invalid_field(
-            "half_life_hours",
-            "must be 1..87600 (ten years)",
-        )),
-    }
-}
-
-fn markov_order(field: &str, n: u32) -> Result<usize, ApiError> {
-    match n {
-        0 => Ok(1),
-        1..=MAX_ORDER => Ok(n as usize),
-        _ => Err(ApiError::invalid_field(
-            field,
-            format!("must be 1..{MAX_ORDER}"),
-        )),
-    }
-}
-
-fn weights(field: &str, w: Option<&pb::PositionWeights>) -> Result<PositionWeights, ApiError> {
-    let w = w.ok_or_else(|| ApiError::invalid_field(field, "required for a custom model"))?;
-    let w = PositionWeights {
-        first: w.first,
-        lead_creation: w.lead_creation,
-        opportunity_creation: w.opportunity_creation,
-        closed_won: w.closed_won,
-        last: w.last,
-        others: w.others,
-    };
-    w.validate()
-        .map_err(|e| ApiError::invalid_field(field, e.to_string()))?;
-    Ok(w)
-}
-
-/// Resolves one model name; the data-driven ones are fitted on `journeys` first.
-fn model(
-    field: &str,
-    name: &str,
-    p: &Params<'_>,
-    journeys: &[Journey],
-    kind: ConversionKind,
-    lvl: Level,
-) -> Result<Model, ApiError> {
-    let paths = || attr::channel_paths(journeys, kind, lvl);
-    match name {
-        "markov" => markov::fit(&paths(), p.markov_order)
-            .map(|m| Model::Markov(m.channel_weights()))
-            .map_err(|e| ApiError::invalid_field(field, e.to_string())),
-        "shapley" => Ok(Model::Shapley(
-            shapley::fit(&paths(), &shapley::ShapleyConfig::default()).channel_weights(),
-        )),
-        "time_decay" => Ok(Model::TimeDecay {
-            half_life_hours: p.half_life_hours,
-        }),
-        other => {
-            if let Some((_, w)) = p.custom.iter().find(|(n, _)| n == other) {
-                return Ok(Model::Custom(*w));
-            }
-            Model::parse(other).ok_or_else(|| {
-                ApiError::invalid_field(
-                    field,
-                    format!(
-                        "unknown model {other:?}; one of {}",
-                        model_names().join(", ")
-                    ),
-                )
-            })
-        }
-    }
-}
-
-fn credits_by_value(by: BTreeMap<String, i64>) -> (Vec<(String, i64, f64)>, i64) {
-    let total: i64 = by.values().sum();
-    let mut rows: Vec<(String, i64, f64)> = by
-        .into_iter()
-        .map(|(v, c)| {
-            let share = if total == 0 {
-                0.0
-            } else {
-                c as f64 / total as f64
-            };
-            (v, c, share)
-        })
-        .collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    (rows, total)
-}
-
 /// Runs CPU-heavy attribution work off the async threads.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
@@ -230,124 +96,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::Internal(format!("attribution task: {e}")))
-}
-
-/// Revenue is credited in one currency: drops the other currencies' conversions.
-fn keep_currency(a: &mut Attribution, kind: ConversionKind, currency: &str) {
-    if kind == ConversionKind::Revenue {
-        a.credited.retain(|c| c.conversion.currency == currency);
-        a.unattributed.retain(|c| c.currency == currency);
-    }
-}
-
-/// The groups, counts and total of an `Attribution` answer (either path).
-fn grouped(
-    by: BTreeMap<String, i64>,
-    conversions: i64,
-    unattributed: i64,
-) -> pb::AttributionResponse {
-    let (rows, total) = credits_by_value(by);
-    pb::AttributionResponse {
-        conversions,
-        unattributed,
-        total,
-        groups: rows
-            .into_iter()
-            .map(|(value, credit, share)| pb::GroupCredit {
-                value,
-                credit,
-                share,
-            })
-            .collect(),
-        ..Default::default()
-    }
-}
-
-fn model_credits(name: &str, a: &Attribution) -> pb::ModelCredits {
-    let (rows, total) = credits_by_value(a.by_channel());
-    pb::ModelCredits {
-        model: name.to_string(),
-        channels: rows
-            .into_iter()
-            .map(|(channel, credit, share)| pb::ChannelCredit {
-                channel,
-                credit,
-                share,
-            })
-            .collect(),
-        total,
-    }
-}
-
-fn unit(kind: ConversionKind, currency: &str) -> String {
-    if kind == ConversionKind::Revenue {
-        format!("{currency} minor units")
-    } else {
-        "milli-conversions".to_string()
-    }
-}
-
-fn group_by(n: i32) -> Result<Dimension, ApiError> {
-    Ok(match pb::GroupBy::try_from(n) {
-        Ok(pb::GroupBy::Unspecified | pb::GroupBy::Channel) => Dimension::Channel,
-        Ok(pb::GroupBy::Campaign) => Dimension::Campaign,
-        Ok(pb::GroupBy::Keyword) => Dimension::Keyword,
-        Ok(pb::GroupBy::Region) => Dimension::Region,
-        Ok(pb::GroupBy::Industry) => Dimension::Industry,
-        Ok(pb::GroupBy::Segment) => Dimension::Segment,
-        Err(_) => {
-            return Err(ApiError::invalid_field(
-                "group_by",
-                format!("unknown value {n}"),
-            ))
-        }
-    })
-}
-
-fn basis(n: i32) -> Result<Basis, ApiError> {
-    Ok(match pb::PeriodBasis::try_from(n) {
-        Ok(pb::PeriodBasis::Unspecified | pb::PeriodBasis::Captured) => Basis::Captured,
-        Ok(pb::PeriodBasis::Converted) => Basis::Converted,
-        Err(_) => {
-            return Err(ApiError::invalid_field(
-                "period_basis",
-                format!("unknown value {n}"),
-            ))
-        }
-    })
-}
-
-fn day(field: &str, t: Option<&prost_types::Timestamp>) -> Result<Option<NaiveDate>, ApiError> {
-    t.map(|t| {
-        time_from_proto(t)
-            .map(|t| t.date_naive())
-            .ok_or_else(|| ApiError::invalid_field(field, "not a valid timestamp"))
-    })
-    .transpose()
-}
-
-fn currency_or_default(c: &str) -> String {
-    if c.is_empty() {
-        "CNY".to_string()
-    } else {
-        c.to_string()
-    }
-}
-
-fn level_name(l: Level) -> &'static str {
-    match l {
-        Level::Contact => precompute::LEVELS[0],
-        Level::Account { .. } => precompute::LEVELS[1],
-    }
-}
-
-/// What an `Attribution` request asks, decoded.
-struct Ask {
-    kind: ConversionKind,
-    lvl: Level,
-    dimension: Dimension,
-    basis: Basis,
-    currency: String,
 }
 
 impl AttributionSvc {

@@ -15,6 +15,15 @@ use uuid::Uuid;
 
 use crate::StoreError;
 
+/// The `clocks` CTE the report statements start with: the tenant's clocks that exist at
+/// `as_of`, with their state then and the lead's current owner and dimensions (binds $1..$5,
+/// see `bind_clocks`).
+const CLOCKS_AT: &str = include_str!("sql/sla_reports_clocks_at.sql");
+/// The rest of `attention`'s statement, after `CLOCKS_AT`.
+const ATTENTION: &str = include_str!("sql/sla_reports_attention.sql");
+const ALERTS: &str = include_str!("sql/sla_alerts.sql");
+const PARTNER_LEAKAGE: &str = include_str!("sql/sla_reports_partner_leakage.sql");
+
 /// What a report groups by, besides the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlaDimension {
@@ -53,21 +62,6 @@ pub struct ClockFilter {
     pub policies: Vec<String>,
 }
 
-/// The tenant's clocks that exist at `as_of`, with their state then and the lead's current
-/// owner and dimensions (binds $1..$5).
-const CLOCKS_AT: &str = "WITH clocks AS ( \
-    SELECT c.lead_id, c.policy_id, c.policy_version, c.start_event_id, c.started_at, \
-      c.due_at, c.ended_at, c.breached_at, \
-      sla_clock_state(CASE WHEN c.ended_at <= $2 THEN c.status ELSE 'running' END, \
-                      c.at_risk_at, c.due_at, $2) AS state, \
-      l.owner_team, l.owner_queue, l.owner_rep_id, l.owner_partner_id, l.segment, l.channel, \
-      l.region \
-    FROM sla_clocks c JOIN leads l USING (tenant_id, lead_id) \
-    WHERE c.tenant_id = $1 AND c.started_at <= $2 \
-      AND ($3::timestamptz IS NULL OR c.started_at >= $3) \
-      AND ($4::timestamptz IS NULL OR c.started_at < $4) \
-      AND (cardinality($5::text[]) = 0 OR c.policy_id = ANY($5)) ) ";
-
 fn bind_clocks<'q>(
     sql: &'q str,
     tenant: &'q str,
@@ -105,6 +99,7 @@ pub async fn report(
     dim: SlaDimension,
     f: &ClockFilter,
 ) -> Result<Vec<ReportRow>, StoreError> {
+    // Dynamic SQL: the group key is the dimension's expression.
     let sql = format!(
         "{CLOCKS_AT} SELECT coalesce({key}, '') AS key, policy_id, count(*) AS clocks, \
            count(*) FILTER (WHERE state = 'met') AS met, \
@@ -165,14 +160,7 @@ pub async fn attention(
     after: Option<&AttentionCursor>,
     limit: i64,
 ) -> Result<Vec<AttentionRow>, StoreError> {
-    let sql = format!(
-        "{CLOCKS_AT} SELECT lead_id, policy_id, policy_version, start_event_id, started_at, \
-           due_at, state, owner_team, owner_queue, owner_rep_id, owner_partner_id \
-         FROM clocks WHERE state = ANY($11) \
-           AND ($6::timestamptz IS NULL \
-                OR (due_at, lead_id, policy_id, start_event_id) > ($6, $7, $8, $9)) \
-         ORDER BY due_at, lead_id, policy_id, start_event_id LIMIT $10"
-    );
+    let sql = format!("{CLOCKS_AT}{ATTENTION}");
     let rows = bind_clocks(&sql, tenant, f)
         .bind(after.map(|c| c.due_at))
         .bind(after.map(|c| c.lead_id.as_str()))
@@ -232,8 +220,6 @@ struct StoredAlert {
     segment: String,
     region: String,
 }
-
-const ALERTS: &str = include_str!("sql/sla_alerts.sql");
 
 /// The next alerts after `after` (partition → last offset considered, inclusive; absent
 /// partitions from the start) and below `applied` (partition → next offset to apply: rows
@@ -303,26 +289,11 @@ pub async fn partner_leakage(
     cutoff: DateTime<Utc>,
     max_ids: i64,
 ) -> Result<Vec<LeakageRow>, StoreError> {
-    Ok(sqlx::query_as(
-        "WITH held AS ( \
-           SELECT l.owner_partner_id AS partner_id, l.lead_id, l.owner_since, \
-             coalesce(l.stage, '') NOT IN \
-               ('signed', 'lost', 'disqualified', 'rejected', 'recycled') \
-             AND NOT EXISTS (SELECT 1 FROM lead_events f \
-               WHERE f.tenant_id = l.tenant_id AND f.lead_id = l.lead_id \
-                 AND f.event_type = 'follow_up_logged' \
-                 AND f.occurred_at >= l.owner_since AND f.occurred_at <= $2) AS leaked \
-           FROM leads l \
-           WHERE l.tenant_id = $1 AND l.owner_partner_id <> '' AND l.owner_since <= $3 ) \
-         SELECT partner_id, count(*) AS handed_off, count(*) FILTER (WHERE leaked) AS leaked, \
-           coalesce((array_agg(lead_id ORDER BY owner_since, lead_id) \
-             FILTER (WHERE leaked))[1:$4], '{}') AS leaked_lead_ids \
-         FROM held GROUP BY partner_id ORDER BY partner_id",
-    )
-    .bind(tenant)
-    .bind(as_of)
-    .bind(cutoff)
-    .bind(max_ids)
-    .fetch_all(pool)
-    .await?)
+    Ok(sqlx::query_as(PARTNER_LEAKAGE)
+        .bind(tenant)
+        .bind(as_of)
+        .bind(cutoff)
+        .bind(max_ids)
+        .fetch_all(pool)
+        .await?)
 }

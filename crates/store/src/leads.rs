@@ -6,6 +6,11 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use crate::StoreError;
 use leadledger_projection::funnel::{CellRanges, Level};
 
+const LEAD_SELECT: &str = include_str!("sql/leads_select.sql");
+const VISITS: &str = include_str!("sql/leads_visits.sql");
+const TRANSITIONS: &str = include_str!("sql/leads_transitions.sql");
+const TIMELINE: &str = include_str!("sql/leads_timeline.sql");
+
 /// A row of `leads`.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct LeadRow {
@@ -47,13 +52,6 @@ pub struct LeadRow {
     pub feedback_required: i32,
     pub feedback_filled: i32,
 }
-
-const LEAD_SELECT: &str = "SELECT tenant_id, lead_id, stage, owner_team, owner_queue, \
-    owner_rep_id, owner_partner_id, email, phone, contact_name, contact_title, company_name, \
-    company_domain, region, industry, segment, employees, channel, campaign, medium, keyword, \
-    utm_source, utm_medium, utm_campaign, utm_term, utm_content, landing_page, referrer, \
-    offline_activity_id, captured_at, max_rank, signed_amount_minor, signed_currency, \
-    event_count, last_event_at, feedback_required, feedback_filled FROM leads";
 
 /// A stay in a stage.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -99,6 +97,7 @@ pub async fn get_lead(
     lead: &str,
 ) -> Result<Option<LeadDetail>, StoreError> {
     let mut tx = pool.begin().await?;
+    // `LEAD_SELECT` is shared with `list_leads`, so only its WHERE is added here.
     let row: Option<LeadRow> = sqlx::query_as(&format!(
         "{LEAD_SELECT} WHERE tenant_id = $1 AND lead_id = $2"
     ))
@@ -109,30 +108,21 @@ pub async fn get_lead(
     let Some(lead_row) = row else {
         return Ok(None);
     };
-    let visits = sqlx::query_as(
-        "SELECT stage, entered_at, exited_at FROM stage_visits \
-         WHERE tenant_id = $1 AND lead_id = $2 ORDER BY seq",
-    )
-    .bind(tenant)
-    .bind(lead)
-    .fetch_all(&mut *tx)
-    .await?;
-    let transitions = sqlx::query_as(
-        "SELECT from_stage, to_stage, at, event_id, kind, skipped FROM stage_transitions \
-         WHERE tenant_id = $1 AND lead_id = $2 ORDER BY seq",
-    )
-    .bind(tenant)
-    .bind(lead)
-    .fetch_all(&mut *tx)
-    .await?;
-    let timeline = sqlx::query_as(
-        "SELECT event_type, log_partition, log_offset, raw FROM lead_events \
-         WHERE tenant_id = $1 AND lead_id = $2 ORDER BY occurred_at, event_id",
-    )
-    .bind(tenant)
-    .bind(lead)
-    .fetch_all(&mut *tx)
-    .await?;
+    let visits = sqlx::query_as(VISITS)
+        .bind(tenant)
+        .bind(lead)
+        .fetch_all(&mut *tx)
+        .await?;
+    let transitions = sqlx::query_as(TRANSITIONS)
+        .bind(tenant)
+        .bind(lead)
+        .fetch_all(&mut *tx)
+        .await?;
+    let timeline = sqlx::query_as(TIMELINE)
+        .bind(tenant)
+        .bind(lead)
+        .fetch_all(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(Some(LeadDetail {
         lead: lead_row,
@@ -172,6 +162,7 @@ pub async fn list_leads(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<LeadRow>, StoreError> {
+    // Dynamic SQL: the filters given decide the WHERE clauses and how many parameters bind.
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new(LEAD_SELECT);
     q.push(" WHERE tenant_id = ").push_bind(tenant);
     if !filter.stages.is_empty() {
@@ -293,7 +284,7 @@ pub async fn funnel(
 
 /// The cells of a level (the month cells for `None`) as the funnel query reads them, with
 /// the column its ranges bound. The month and block cells name their date `capture_day` too,
-/// for [`Dimension::cell_sql`].
+/// for [`Dimension::cell_sql`]. (Fragments of the dynamic funnel statement, not statements.)
 fn cells_of(level: Option<Level>) -> (&'static str, &'static str) {
     match level {
         None => (
@@ -384,6 +375,7 @@ async fn funnel_from_cells(
     }
     let key = key_expr(&names[..dims.len()]);
     let by = names.join(", ");
+    // Dynamic SQL: the dimensions pick the key and group columns, the ranges the branches.
     let sql = format!(
         "SELECT {key} AS key, currency, sum(c)::int8, sum(m)::int8, sum(s)::int8, \
            sum(p)::int8, sum(w)::int8, sum(a)::int8 \
@@ -444,6 +436,7 @@ pub async fn funnel_from_leads(
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<FunnelRow>, StoreError> {
     let key_expr = key_expr(&dims.iter().map(|d| d.sql()).collect::<Vec<_>>());
+    // Dynamic SQL: the group key is built from the dimensions' expressions.
     let sql = format!(
         "SELECT {key_expr} AS key, count(*), \
            count(*) FILTER (WHERE max_rank >= 2), count(*) FILTER (WHERE max_rank >= 3), \

@@ -1,0 +1,2 @@
+TRUNCATE attribution_conversions, attribution_credits, attribution_totals,
+  attribution_period_totals, attribution_accounts, attribution_dirty

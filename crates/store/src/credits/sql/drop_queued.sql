@@ -1,0 +1,1 @@
+DELETE FROM attribution_dirty WHERE id = ANY($1)

@@ -1,0 +1,1 @@
+DELETE FROM projector_checkpoints WHERE projection = $1

@@ -1,0 +1,1 @@
+SELECT array_position(models, $1) FROM attribution_state

@@ -1,0 +1,1 @@
+SELECT fingerprint FROM attribution_state WHERE singleton

@@ -1,0 +1,1 @@
+SELECT id, tenant_id, lead_id FROM attribution_dirty ORDER BY id LIMIT $1

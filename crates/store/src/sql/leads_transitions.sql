@@ -1,0 +1,2 @@
+SELECT from_stage, to_stage, at, event_id, kind, skipped FROM stage_transitions
+WHERE tenant_id = $1 AND lead_id = $2 ORDER BY seq
