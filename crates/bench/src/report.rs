@@ -392,6 +392,15 @@ log bytes (`raw`) instead of `body` rendered as JSON text: ~20 ms. `leads` got r
 pages (fillfactor 70) so a lead's row can be rewritten without new entries in its seven \
 indexes (8 467 of 18 437 updates were HOT before). After: insert ~69 ms, upsert ~48 ms, \
 funnel ~25 ms, read ~20 ms (12.3 s of SQL in 18.2 s; same machine, one round each).
+- **The restructure of 2026-12-03 (issue \"One room per job\") against the commit before \
+it**, same machine (2 × Intel Xeon, slower than the AMD EPYC of earlier runs), release \
+builds of both, runs alternated (before, after, before, after; 3 rounds each, 11:07–11:17 \
+UTC; the last one wrote this page): projector / raw consumer before 50 % (44, 50, 56) and 62 \
+% (67, 59, 62), after 63 % (63, 59, 69) and 54 % (54, 47, 58): per-round medians 57.5 % \
+before, 58.5 % after. Ingest / raw producer (code path unchanged) before 68 % (68, 53, 78) \
+and 59 % (59, 55, 65), after 70 % (70, 76, 63) and 58 % (80, 58, 55): medians 62 % and 66.5 \
+%. No change beyond run-to-run noise; the ingest target (70 %) was missed by the code before \
+the restructure too on this machine today (it was met at 75–84 % per round on 2026-11-24).
 - **The raw log latency is mostly `fetch.wait.max.ms`.** leadledger's `consumer_config` \
 sets it to 5 ms because Tansu 0.6.0 answers a fetch only when that wait expires, even when \
 records arrive meanwhile (measured on this machine with the raw latency phase: 5 ms → p50 \

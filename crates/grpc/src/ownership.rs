@@ -80,8 +80,8 @@ impl OwnershipSvc {
         let token = Token::new(
             self.query.topic(),
             &[Position {
-                partition: decision.log_partition,
-                offset: decision.log_offset,
+                partition: decision.partition,
+                offset: decision.offset,
             }],
         )
         .encode();
@@ -171,11 +171,11 @@ fn refusal(d: &DecisionRow) -> ApiError {
     ApiError::Refused {
         message: format!(
             "{verb} of lead {} for rep `{}` refused: {}",
-            d.lead_id, d.rep_id, d.reason
+            d.lead, d.rep_id, d.reason
         ),
         reason: REFUSED.into(),
         metadata: HashMap::from([
-            ("lead_id".to_string(), d.lead_id.clone()),
+            ("lead_id".to_string(), d.lead.clone()),
             ("owner_rep_id".to_string(), d.owner_before.clone()),
             ("intent_id".to_string(), d.intent_id.to_string()),
             ("reason".to_string(), d.reason.clone()),
@@ -186,14 +186,14 @@ fn refusal(d: &DecisionRow) -> ApiError {
 fn decision_to_proto(d: &DecisionRow) -> pb::OwnershipDecision {
     pb::OwnershipDecision {
         intent_id: d.intent_id.to_string(),
-        lead_id: d.lead_id.clone(),
+        lead_id: d.lead.clone(),
         rep_id: d.rep_id.clone(),
         team: d.team.clone(),
         owner_before: d.owner_before.clone(),
         reason: d.reason.clone(),
         position: Some(pb::LogPosition {
-            partition: d.log_partition,
-            offset: d.log_offset,
+            partition: d.partition,
+            offset: d.offset,
         }),
         requested_at: Some(time_to_proto(d.requested_at)),
     }

@@ -2,6 +2,7 @@
 //! open leads have more than one owning rep (view `account_ownership_conflicts`).
 
 use chrono::{DateTime, Utc};
+pub use leadledger_projection::DecisionRow;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -10,23 +11,23 @@ use crate::StoreError;
 const DECISION: &str = include_str!("sql/ownership_decision.sql");
 const CONFLICTS: &str = include_str!("sql/ownership_conflicts.sql");
 
-/// A row of `ownership_decisions`.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct DecisionRow {
-    pub intent_id: Uuid,
-    pub tenant_id: String,
-    pub lead_id: String,
-    pub log_partition: i32,
-    pub log_offset: i64,
-    pub mode: String,
-    pub rep_id: String,
-    pub team: String,
-    pub requested_by: String,
-    pub expected_rep_id: String,
-    pub requested_at: DateTime<Utc>,
-    pub granted: bool,
-    pub owner_before: String,
-    pub reason: String,
+/// `ownership_decisions` as selected.
+#[derive(sqlx::FromRow)]
+struct StoredDecision {
+    intent_id: Uuid,
+    tenant_id: String,
+    lead_id: String,
+    log_partition: i32,
+    log_offset: i64,
+    mode: String,
+    rep_id: String,
+    team: String,
+    requested_by: String,
+    expected_rep_id: String,
+    requested_at: DateTime<Utc>,
+    granted: bool,
+    owner_before: String,
+    reason: String,
 }
 
 /// The decision of one intent, if the projector has made it. Scoped to the tenant, so an
@@ -36,11 +37,34 @@ pub async fn decision(
     tenant: &str,
     intent_id: Uuid,
 ) -> Result<Option<DecisionRow>, StoreError> {
-    Ok(sqlx::query_as(DECISION)
+    let row: Option<StoredDecision> = sqlx::query_as(DECISION)
         .bind(intent_id)
         .bind(tenant)
         .fetch_optional(pool)
-        .await?)
+        .await?;
+    row.map(|r| {
+        Ok(DecisionRow {
+            mode: match r.mode.as_str() {
+                "claim" => "claim",
+                "assign" => "assign",
+                other => return Err(StoreError::Corrupt(format!("ownership mode {other:?}"))),
+            },
+            intent_id: r.intent_id,
+            tenant: r.tenant_id,
+            lead: r.lead_id,
+            partition: r.log_partition,
+            offset: r.log_offset,
+            rep_id: r.rep_id,
+            team: r.team,
+            requested_by: r.requested_by,
+            expected_rep_id: r.expected_rep_id,
+            requested_at: r.requested_at,
+            granted: r.granted,
+            owner_before: r.owner_before,
+            reason: r.reason,
+        })
+    })
+    .transpose()
 }
 
 /// One account owned by several reps.
