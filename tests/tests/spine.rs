@@ -131,7 +131,7 @@ async fn every_column_of_a_leads_row_holds_its_own_field() -> anyhow::Result<()>
     .await?
     .into_iter()
     .collect();
-    let written: BTreeSet<String> = leadledger_store::projection::written_columns()
+    let written: BTreeSet<String> = leadledger_store::projection::testing::written_columns()
         .into_iter()
         .map(String::from)
         .collect();

@@ -257,7 +257,7 @@ async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
     let mut i = 0;
     while i < args.leads {
         let mut ev = String::new();
-        let mut leads = leadledger_store::projection::LeadRows::with_capacity(chunk);
+        let mut leads = leadledger_store::projection::testing::LeadRows::with_capacity(chunk);
         for l in i..(i + chunk).min(args.leads) {
             let timeline = lead(l, args.touches, &mut rng, &mut accounts);
             let touches = timeline
@@ -300,7 +300,7 @@ async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
             eprintln!("attribution-bench: loaded {i} leads");
         }
     }
-    leadledger_store::projection::rebuild_funnel(&mut conn).await?;
+    leadledger_store::projection::testing::rebuild_funnel(&mut conn).await?;
     sqlx::query("ANALYZE").execute(&mut *conn).await?;
     Ok((events, touchpoints))
 }

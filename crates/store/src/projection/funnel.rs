@@ -20,6 +20,7 @@ use sqlx::{Postgres, Transaction};
 
 use crate::StoreError;
 
+#[cfg(feature = "testing")]
 const REBUILD_DAY_CELLS: &str = include_str!("sql/rebuild_funnel_cells.sql");
 
 /// The tables of the three levels, in the order the statement moves them (day, block,
@@ -32,6 +33,7 @@ const TABLES: [(&str, &str); 3] = [
 
 /// Recomputes every cell of the three tables from `leads` (the migrations' backfills; for
 /// tools that load `leads` without the projection).
+#[cfg(feature = "testing")]
 pub async fn rebuild(conn: &mut sqlx::PgConnection) -> Result<(), StoreError> {
     for (table, _) in TABLES.iter().rev() {
         // Dynamic SQL: the table name.

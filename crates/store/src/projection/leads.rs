@@ -201,6 +201,7 @@ fn upsert_sql() -> &'static str {
 
 /// Every column of `leads` but the key, as the upsert writes them (for tests that check the
 /// table and the upsert agree).
+#[cfg(feature = "testing")]
 pub fn written_columns() -> Vec<&'static str> {
     TEXT.iter()
         .map(|(c, _)| *c)

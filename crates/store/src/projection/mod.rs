@@ -38,8 +38,15 @@ use uuid::Uuid;
 use crate::StoreError;
 
 pub use events::Record;
-pub use funnel::rebuild as rebuild_funnel;
-pub use leads::{written_columns, LeadRows};
+use leads::LeadRows;
+
+/// Writers for tests and benches that load read models without the projector (and check
+/// the upsert against the table); not part of the store's API (feature `testing`).
+#[cfg(feature = "testing")]
+pub mod testing {
+    pub use super::funnel::rebuild as rebuild_funnel;
+    pub use super::leads::{written_columns, LeadRows};
+}
 
 const QUEUE_CREDITS: &str = include_str!("sql/queue_credits.sql");
 const SYNC_COMMIT_OFF: &str = include_str!("sql/synchronous_commit_off.sql");
