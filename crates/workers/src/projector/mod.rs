@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use leadledger_log::consumer::{consumer_config, AssignmentContext, CheckpointSource};
+use leadledger_log::consumer::{consumer_config, AssignmentContext};
 use leadledger_log::dead_letter::DeadLetters;
 use leadledger_log::LogConfig;
 use leadledger_projection::{Derivations, Logged};
@@ -34,7 +34,10 @@ use crate::retry::{self, Backoff};
 use crate::stall::StallWatch;
 use crate::Shutdown;
 
+mod assignment;
 mod batch;
+
+pub use assignment::PgCheckpoints;
 
 pub use batch::BatchOutcome;
 
@@ -118,9 +121,9 @@ pub struct Deps {
 /// Runs until `shutdown` is cancelled; the batch in progress is finished first.
 pub async fn run(deps: Deps, shutdown: Shutdown) -> Result<Totals, ProjectorError> {
     let Deps { cfg, store } = deps;
-    let ctx = AssignmentContext::new(Arc::new(PgCheckpoints {
-        options: (*store.pool.connect_options()).clone(),
-    }));
+    let ctx = AssignmentContext::new(Arc::new(PgCheckpoints::start(
+        (*store.pool.connect_options()).clone(),
+    )));
     let consumer: Arc<StreamConsumer<AssignmentContext>> =
         Arc::new(consumer_config(&cfg.log.brokers, &cfg.group).create_with_context(ctx.clone())?);
     consumer.subscribe(&[&cfg.log.topic])?;
@@ -570,45 +573,6 @@ impl Joined {
     /// Whether the group has assigned something (an empty set counts) since.
     fn completed(&self, ctx: &AssignmentContext) -> bool {
         ctx.assignments() > self.assignments
-    }
-}
-
-/// Reads checkpoints for the rebalance callback. The callback is synchronous and runs on the
-/// thread polling the consumer, so the query runs on a short-lived thread with its own
-/// runtime and connection (rebalances are rare; this takes milliseconds).
-pub struct PgCheckpoints {
-    pub options: sqlx::postgres::PgConnectOptions,
-}
-
-impl CheckpointSource for PgCheckpoints {
-    fn next_offsets(&self, topic: &str, partitions: &[i32]) -> Result<BTreeMap<i32, i64>, String> {
-        let options = self.options.clone();
-        let topic = topic.to_string();
-        let wanted: BTreeSet<i32> = partitions.iter().copied().collect();
-        std::thread::scope(|s| {
-            s.spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                rt.block_on(async {
-                    use sqlx::Connection;
-                    let mut conn = sqlx::PgConnection::connect_with(&options)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let stored = checkpoints::load(&mut conn, CORE, &topic)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let _ = conn.close().await;
-                    Ok(stored
-                        .into_iter()
-                        .filter(|(p, _)| wanted.contains(p))
-                        .collect())
-                })
-            })
-            .join()
-            .map_err(|_| "checkpoint thread panicked".to_string())?
-        })
     }
 }
 
