@@ -1,7 +1,7 @@
 //! The credits projection: precomputed attribution credits (`migrations/0002_attribution.sql`).
 //!
 //! The core projector queues every lead whose timeline changed in `attribution_dirty`,
-//! inside its own transaction. [`step`] drains that queue in REPEATABLE READ transactions:
+//! inside its own transaction. The credits worker drains that queue in REPEATABLE READ transactions:
 //! one snapshot gives the core checkpoints, the queued leads and their timelines, so when a
 //! step empties the queue its credits reflect exactly the log up to those checkpoints, which
 //! it then stores as the `attribution` projection's checkpoints (the consistency-token
@@ -12,9 +12,11 @@
 //!
 //! One worker at a time: the caller holds [`LOCK_KEY`] as a session advisory lock on the
 //! connection it passes in (see `leadledger_workers::credits`).
+//!
 //! # Layout
-//! - this module: the queue, the model set, and a step's transaction; what a step computes is
-//!   `leadledger_projection::credits` (pure).
+//! - this module: the queue, the model set, a step's transaction and the credits'
+//!   checkpoints. The step itself (what to recompute, in what order) is the credits worker's
+//!   (`leadledger_workers::credits`), what it computes is `leadledger_projection::credits`.
 //! - `rows`: a lead's stored credit rows and account.
 //! - `totals`: the additive totals, moved by "new − old".
 //! - `report`: the precomputed report read by attribution queries.
@@ -24,20 +26,17 @@ mod report;
 mod rows;
 mod totals;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
-use leadledger_attribution::account;
 use leadledger_attribution::precompute::ModelSet;
-use leadledger_attribution::{journey, Journey};
-use leadledger_domain::Event;
-use leadledger_projection::credits::{self as compute, key_text, touches_fingerprint, LeadKey};
-use sqlx::{Acquire, PgConnection};
+use sqlx::{Acquire, PgConnection, Postgres, Transaction};
 
 use crate::checkpoints::{self, CORE};
 use crate::StoreError;
 
 pub use report::{report, Report};
-pub use totals::{write_bulk_totals, BulkTotals};
+pub use rows::{members_of, replace_rows, store_accounts, stored_accounts, stored_rows};
+pub use totals::{add_totals, write_bulk_totals, BulkTotals};
 
 /// The projection name of the credits in `projector_checkpoints`.
 pub const PROJECTION: &str = "attribution";
@@ -61,19 +60,6 @@ const DROP_QUEUED: &str = include_str!("sql/drop_queued.sql");
 const SET_CHECKPOINTS: &str = include_str!("sql/set_checkpoints.sql");
 const REPEATABLE_READ: &str = include_str!("sql/repeatable_read.sql");
 const SYNC_COMMIT_OFF: &str = include_str!("sql/synchronous_commit_off.sql");
-
-/// What a step did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StepOutcome {
-    /// Distinct leads taken from the queue.
-    pub queued: usize,
-    /// Leads recomputed (the queued ones and their account colleagues).
-    pub recomputed: usize,
-    /// Leads whose stored credits changed.
-    pub changed: usize,
-    /// The queue was empty after this step and the checkpoints were brought level.
-    pub caught_up: bool,
-}
 
 /// Makes sure the stored credits were computed with `set`; if not (first start, changed
 /// configuration), clears them and queues every lead. Returns whether it did.
@@ -139,135 +125,48 @@ pub async fn queued(conn: &mut PgConnection) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(QUEUED).fetch_one(conn).await?)
 }
 
-/// Takes up to `limit` queued rows, recomputes their leads and colleagues, and, when the
-/// queue is empty afterwards, moves the credits' checkpoints on `topic` to the core ones.
-pub async fn step(
-    conn: &mut PgConnection,
-    set: &ModelSet,
-    topic: &str,
-    limit: i64,
-) -> Result<StepOutcome, StoreError> {
-    step_into(conn, set, topic, limit, None).await
-}
-
-/// [`step`], except that with `bulk` the totals' changes are added there instead of being
-/// written, and the checkpoints are left alone: a rebuild writes every total once at the
-/// end ([`write_bulk_totals`]) instead of upserting the same cells batch after batch.
-pub async fn step_into(
-    conn: &mut PgConnection,
-    set: &ModelSet,
-    topic: &str,
-    limit: i64,
-    mut bulk: Option<&mut BulkTotals>,
-) -> Result<StepOutcome, StoreError> {
+/// A step's transaction: REPEATABLE READ, so one snapshot gives the core checkpoints, the
+/// queued leads and their timelines; asynchronous commit as for the core projection (a lost
+/// tail transaction is recomputed from the queue).
+pub async fn begin_step(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>, StoreError> {
     let mut tx = conn.begin().await?;
     sqlx::query(REPEATABLE_READ).execute(&mut *tx).await?;
     sqlx::query(SYNC_COMMIT_OFF).execute(&mut *tx).await?;
-    let core = checkpoints::load(&mut *tx, CORE, topic).await?;
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(TAKE_QUEUED)
+    Ok(tx)
+}
+
+/// Up to `limit` queued rows, oldest first: `(queue id, tenant, lead)`.
+pub async fn take_queued(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<(i64, String, String)>, StoreError> {
+    Ok(sqlx::query_as(TAKE_QUEUED)
         .bind(limit)
-        .fetch_all(&mut *tx)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Removes these queue rows (their leads were recomputed in the same transaction).
+pub async fn drop_queued(conn: &mut PgConnection, ids: &[i64]) -> Result<(), StoreError> {
+    sqlx::query(DROP_QUEUED).bind(ids).execute(conn).await?;
+    Ok(())
+}
+
+/// Stores `core` as the credits' checkpoints on `topic` (they are level with it) and wakes
+/// the attribution queries waiting on them, at commit.
+pub async fn set_checkpoints(
+    conn: &mut PgConnection,
+    topic: &str,
+    core: &BTreeMap<i32, i64>,
+) -> Result<(), StoreError> {
+    let (parts, offs): (Vec<i32>, Vec<i64>) = core.iter().map(|(p, o)| (*p, *o)).unzip();
+    sqlx::query(SET_CHECKPOINTS)
+        .bind(PROJECTION)
+        .bind(topic)
+        .bind(&parts)
+        .bind(&offs)
+        .bind(NOTIFY_CHANNEL)
+        .execute(conn)
         .await?;
-    let mut out = StepOutcome {
-        caught_up: (rows.len() as i64) < limit,
-        ..Default::default()
-    };
-    if !rows.is_empty() {
-        let dirty: BTreeSet<LeadKey> = rows
-            .iter()
-            .map(|(_, t, l)| (t.clone(), l.clone()))
-            .collect();
-        out.queued = dirty.len();
-        (out.recomputed, out.changed) =
-            recompute(&mut tx, set, &dirty, bulk.as_deref_mut()).await?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-        sqlx::query(DROP_QUEUED)
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if out.caught_up && bulk.is_none() {
-        let mine = checkpoints::load(&mut *tx, PROJECTION, topic).await?;
-        if mine != core && !core.is_empty() {
-            let (parts, offs): (Vec<i32>, Vec<i64>) = core.iter().map(|(p, o)| (*p, *o)).unzip();
-            sqlx::query(SET_CHECKPOINTS)
-                .bind(PROJECTION)
-                .bind(topic)
-                .bind(&parts)
-                .bind(&offs)
-                .bind(NOTIFY_CHANNEL)
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
-    tx.commit().await?;
-    Ok(out)
-}
-
-/// Recomputes `dirty` and their colleagues; returns (recomputed, changed).
-async fn recompute(
-    conn: &mut PgConnection,
-    set: &ModelSet,
-    dirty: &BTreeSet<LeadKey>,
-    bulk: Option<&mut BulkTotals>,
-) -> Result<(usize, usize), StoreError> {
-    let mut journeys = load_journeys(conn, dirty).await?;
-    let stored = rows::stored_accounts(conn, dirty).await?;
-    let accounts = compute::accounts(&journeys, &stored);
-    let targets: BTreeSet<LeadKey> = rows::members_of(conn, &accounts.recompute)
-        .await?
-        .into_iter()
-        .chain(dirty.iter().cloned())
-        .collect();
-    let missing: BTreeSet<LeadKey> = rows::members_of(conn, &accounts.read)
-        .await?
-        .into_iter()
-        .chain(targets.iter().cloned())
-        .filter(|m| !journeys.contains_key(m))
-        .collect();
-    journeys.extend(load_journeys(conn, &missing).await?);
-
-    let fresh = compute::fresh(set, &journeys, &targets);
-    let old = rows::stored(conn, &targets).await?;
-    let (changed, totals) = compute::changes(set, &fresh, &old);
-    rows::replace(conn, &changed).await?;
-    match bulk {
-        Some(sink) => compute::merge_totals(sink, totals),
-        None => totals::add(conn, set.models.len(), totals).await?,
-    }
-    let accounts_rows: Vec<(&str, &str, String, i64)> = journeys
-        .iter()
-        .filter(|(k, _)| dirty.contains(*k))
-        .map(|((t, l), j)| {
-            (
-                t.as_str(),
-                l.as_str(),
-                key_text(&account::key_of(j)),
-                touches_fingerprint(j),
-            )
-        })
-        .collect();
-    rows::store_accounts(conn, accounts_rows).await?;
-    Ok((fresh.len(), changed.len()))
-}
-
-/// The journeys of `leads`, from their stored timelines (the one timeline reader).
-async fn load_journeys(
-    conn: &mut PgConnection,
-    leads: &BTreeSet<LeadKey>,
-) -> Result<HashMap<LeadKey, Journey>, StoreError> {
-    if leads.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let (tenants, ids) = rows::unzip_leads(leads);
-    let stored = crate::timeline::of_leads(&mut *conn, &tenants, &ids, &Default::default()).await?;
-    let mut events: HashMap<LeadKey, Vec<Event>> = HashMap::new();
-    for r in stored {
-        let key = (r.event.tenant_id.clone(), r.event.lead_id.clone());
-        events.entry(key).or_default().push(r.event);
-    }
-    Ok(events
-        .into_iter()
-        .map(|(k, evs)| (k, journey(&evs)))
-        .collect())
+    Ok(())
 }

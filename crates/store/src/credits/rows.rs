@@ -24,12 +24,12 @@ const INSERT_CONVERSIONS: &str = include_str!("sql/insert_conversions.sql");
 const INSERT_CREDITS: &str = include_str!("sql/insert_credits.sql");
 const UPSERT_ACCOUNTS: &str = include_str!("sql/upsert_accounts.sql");
 
-pub(super) fn unzip_leads(leads: &BTreeSet<LeadKey>) -> (Vec<&str>, Vec<&str>) {
+fn unzip_leads(leads: &BTreeSet<LeadKey>) -> (Vec<&str>, Vec<&str>) {
     leads.iter().map(|(t, l)| (t.as_str(), l.as_str())).unzip()
 }
 
 /// Each lead's stored `(account, touchpoints fingerprint)`.
-pub(super) async fn stored_accounts(
+pub async fn stored_accounts(
     conn: &mut PgConnection,
     leads: &BTreeSet<LeadKey>,
 ) -> Result<HashMap<LeadKey, (String, i64)>, StoreError> {
@@ -46,7 +46,7 @@ pub(super) async fn stored_accounts(
 }
 
 /// The leads stored under the accounts `(tenant, account)`.
-pub(super) async fn members_of(
+pub async fn members_of(
     conn: &mut PgConnection,
     accounts: &BTreeSet<(String, String)>,
 ) -> Result<Vec<LeadKey>, StoreError> {
@@ -110,7 +110,7 @@ type CreditSqlRow = (
 
 /// The stored rows of `leads`, sorted as [`leadledger_projection::credits::fresh`] sorts
 /// its rows.
-pub(super) async fn stored(
+pub async fn stored_rows(
     conn: &mut PgConnection,
     leads: &BTreeSet<LeadKey>,
 ) -> Result<HashMap<LeadKey, LeadCredits>, StoreError> {
@@ -206,7 +206,7 @@ column_arrays! {
 }
 
 /// Replaces the rows of the `changed` leads.
-pub(super) async fn replace(
+pub async fn replace_rows(
     conn: &mut PgConnection,
     changed: &[(&LeadKey, &LeadCredits)],
 ) -> Result<(), StoreError> {
@@ -282,7 +282,7 @@ column_arrays! {
 }
 
 /// Stores where each of these leads is counted now: `(tenant, lead, account, fingerprint)`.
-pub(super) async fn store_accounts(
+pub async fn store_accounts(
     conn: &mut PgConnection,
     rows: Vec<(&str, &str, String, i64)>,
 ) -> Result<(), StoreError> {

@@ -12,7 +12,7 @@ use crate::StoreError;
 
 const ADD_PERIODS: &str = include_str!("sql/add_period_totals.sql");
 
-/// Totals per tenant, gathered in memory by a bulk rebuild ([`super::step_into`]).
+/// Totals per tenant, gathered in memory by a bulk rebuild.
 pub type BulkTotals = BTreeMap<String, Totals>;
 
 column_arrays! {
@@ -57,7 +57,7 @@ pub async fn write_bulk_totals(
             let mut one = Totals::default();
             one.credits.extend(part.iter().cloned());
             let mut tx = conn.begin().await?;
-            add(&mut tx, models, BTreeMap::from([(tenant.clone(), one)])).await?;
+            add_totals(&mut tx, models, BTreeMap::from([(tenant.clone(), one)])).await?;
             tx.commit().await?;
         }
         let periods: Vec<_> = t.periods.into_iter().collect();
@@ -65,7 +65,7 @@ pub async fn write_bulk_totals(
             let mut one = Totals::default();
             one.periods.extend(part.iter().cloned());
             let mut tx = conn.begin().await?;
-            add(&mut tx, models, BTreeMap::from([(tenant.clone(), one)])).await?;
+            add_totals(&mut tx, models, BTreeMap::from([(tenant.clone(), one)])).await?;
             tx.commit().await?;
         }
     }
@@ -74,7 +74,7 @@ pub async fn write_bulk_totals(
 
 /// Adds `totals` (changes per tenant) to the stored totals, in key order (BTreeMap), so
 /// concurrent writers could not deadlock on them.
-pub(super) async fn add(
+pub async fn add_totals(
     conn: &mut PgConnection,
     models: usize,
     mut totals: BTreeMap<String, Totals>,

@@ -1,5 +1,6 @@
 //! The credits worker: keeps the precomputed attribution credits level with the core
-//! projection (`leadledger_store::credits` does the work in each step).
+//! projection, one step at a time ([`step`]: what a step recomputes is
+//! `leadledger_projection::credits`, its rows are `leadledger_store::credits`).
 //!
 //! Runs beside the projector (roles `projector` and `all`). Several processes may run it;
 //! one at a time works, elected by a session advisory lock on a connection of its own, so
@@ -15,6 +16,10 @@ use sqlx::{Connection, PgConnection};
 use tokio_util::sync::CancellationToken;
 
 use crate::Shutdown;
+
+mod step;
+
+pub use step::{step, step_into, StepOutcome};
 
 /// What the credits worker works with.
 #[derive(Debug, Clone)]
@@ -88,7 +93,7 @@ async fn lead(
         }
     }
     while !stop.is_cancelled() {
-        let out = credits::step(&mut conn, &cfg.set, topic, cfg.batch).await?;
+        let out = step::step(&mut conn, &cfg.set, topic, cfg.batch).await?;
         // This connection is detached from the pool (it holds the lock), so the pool's
         // shrink-on-release does not reach it: a step's multi-megabyte writes would stay
         // allocated in its buffers for good.
@@ -132,12 +137,12 @@ async fn bulk_drain(
     let mut totals = credits::BulkTotals::new();
     // Larger steps: nothing waits on a rebuild's intermediate states.
     let batch = cfg.batch.max(5_000);
-    while !credits::step_into(conn, &cfg.set, topic, batch, Some(&mut totals))
+    while !step::step_into(conn, &cfg.set, topic, batch, Some(&mut totals))
         .await?
         .caught_up
     {}
     credits::write_bulk_totals(conn, cfg.set.models.len(), totals).await?;
-    while !credits::step(conn, &cfg.set, topic, cfg.batch)
+    while !step::step(conn, &cfg.set, topic, cfg.batch)
         .await?
         .caught_up
     {}
