@@ -2,7 +2,8 @@
 //! exactly-once effects and no Kafka transactions.
 //!
 //! - Each batch is applied in ONE PostgreSQL transaction together with the checkpoint
-//!   `(topic, partition, next_offset)` (see `leadledger_store::projection`).
+//!   `(topic, partition, next_offset)`: `batch` reads what the batch needs, has
+//!   `leadledger_projection` compute the rows and writes them (`leadledger_store::projection`).
 //! - On partition assignment each partition starts at its stored checkpoint (the beginning
 //!   when none is stored: PostgreSQL, not the Kafka group, is the arbiter): the offsets are
 //!   set in the assignment itself by the rebalance callback ([`PgCheckpoints`]). Records
@@ -13,6 +14,11 @@
 //! - Every projector watches every partition of the topic: one with records past a checkpoint
 //!   that has not moved for `stall_after` makes it warn and rejoin its group
 //!   ([`crate::stall`]), so a group that handed a partition to nobody that works is noticed.
+//!
+//! # Layout
+//! - this module: the consume loop, rewinds, the stall check.
+//! - `batch`: one batch in one transaction (the path of an event to its rows).
+//! - `assignment`: the stored checkpoints, read for the rebalance callback.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
