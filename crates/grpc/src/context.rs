@@ -134,3 +134,25 @@ pub(crate) fn page_size(n: u32) -> Result<i64, ApiError> {
         _ => Err(ApiError::invalid_field("page_size", "must be 1..1000")),
     }
 }
+
+/// A listing's page from the rows read for it (`page_size + 1` of them): the first
+/// `page_size`, and whether more follow.
+pub(crate) fn take_page<T>(mut rows: Vec<T>, page_size: i64) -> (Vec<T>, bool) {
+    let more = rows.len() as i64 > page_size;
+    rows.truncate(usize::try_from(page_size).unwrap_or(100));
+    (rows, more)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_is_at_most_its_size_and_says_whether_more_follow() {
+        assert_eq!(take_page(vec![1, 2, 3], 2), (vec![1, 2], true));
+        assert_eq!(take_page(vec![1, 2], 2), (vec![1, 2], false));
+        assert_eq!(take_page(Vec::<i32>::new(), 2), (vec![], false));
+        assert_eq!(page_size(0).ok(), Some(100));
+        assert!(page_size(1001).is_err());
+    }
+}

@@ -22,7 +22,7 @@ use leadledger_store::ownership::{self as decisions, DecisionRow};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::context::{page_size, ReadContext};
+use crate::context::{page_size, take_page, ReadContext};
 use crate::{tenant, token::Token, trace};
 
 /// The source system of ownership intents; with the request id it makes the intent's id.
@@ -306,7 +306,7 @@ impl OwnershipService for OwnershipSvc {
             .admit(&request, &r.tenant_id, &r.consistency_token)
             .await?;
         let page_size = page_size(r.page_size)?;
-        let mut rows = decisions::conflicts(
+        let rows = decisions::conflicts(
             &self.query.store().pool,
             &tenant,
             &r.page_token,
@@ -314,8 +314,7 @@ impl OwnershipService for OwnershipSvc {
         )
         .await
         .map_err(ApiError::from)?;
-        let more = rows.len() as i64 > page_size;
-        rows.truncate(usize::try_from(page_size).unwrap_or(100));
+        let (rows, more) = take_page(rows, page_size);
         let next_page_token = match rows.last() {
             Some(last) if more => last.company_domain.clone(),
             _ => String::new(),

@@ -9,7 +9,7 @@ use leadledger_store::leads::{self, Cursor, Dimension, LeadFilter, LeadRow};
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 
-use crate::context::{page_size, ReadContext};
+use crate::context::{page_size, take_page, ReadContext};
 
 /// The query gRPC service.
 #[derive(Clone)]
@@ -209,7 +209,7 @@ impl QueryService for QuerySvc {
             captured_to: optional_time("captured_to", r.captured_to.as_ref())?,
         };
         let cursor = decode_cursor(&r.page_token)?;
-        let mut rows = leads::list_leads(
+        let rows = leads::list_leads(
             &self.ctx.store().pool,
             &tenant,
             &filter,
@@ -218,8 +218,7 @@ impl QueryService for QuerySvc {
         )
         .await
         .map_err(ApiError::from)?;
-        let more = rows.len() as i64 > page_size;
-        rows.truncate(usize::try_from(page_size).unwrap_or(100));
+        let (rows, more) = take_page(rows, page_size);
         let next_page_token = if more {
             rows.last().map(encode_cursor).unwrap_or_default()
         } else {

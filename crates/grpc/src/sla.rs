@@ -11,7 +11,7 @@ use leadledger_store::reps;
 use leadledger_store::sla_reports::{self, AttentionCursor, ClockFilter, SlaDimension};
 use tonic::{Request, Response, Status};
 
-use crate::context::{page_size, ReadContext};
+use crate::context::{page_size, take_page, ReadContext};
 
 /// Default age (days with the partner) before a partner-held lead counts for leakage.
 pub const DEFAULT_MIN_DAYS: u32 = 14;
@@ -188,7 +188,7 @@ impl SlaService for SlaSvc {
         let groups = sla_reports::report(pool, &tenant, dim, &filter)
             .await
             .map_err(ApiError::from)?;
-        let mut rows = sla_reports::attention(
+        let rows = sla_reports::attention(
             pool,
             &tenant,
             &filter,
@@ -198,8 +198,7 @@ impl SlaService for SlaSvc {
         )
         .await
         .map_err(ApiError::from)?;
-        let more = rows.len() as i64 > page_size;
-        rows.truncate(usize::try_from(page_size).unwrap_or(100));
+        let (rows, more) = take_page(rows, page_size);
         let next_page_token = match rows.last() {
             Some(l) if more => encode_cursor(&AttentionCursor {
                 due_at: l.due_at,
