@@ -649,7 +649,7 @@ fn alert(lead: &str, n: u32, breached: bool) -> (String, pb::Event) {
     };
     let when = at(5, 3, 9) + chrono::Duration::minutes(i64::from(n));
     let e = Event {
-        event_id: leadledger_projection::alert_event_id(start, policy, kind),
+        event_id: leadledger_domain::ids::sla_alert_id(start, policy, kind),
         tenant_id: T.into(),
         lead_id: lead.into(),
         occurred_at: when,

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use leadledger_api::pb::{self, event::Payload as P};
+use leadledger_domain::ids::sla_alert_id;
 use leadledger_domain::{fold, Event};
 use leadledger_e2e::events::{at, captured, event, mql};
 use leadledger_e2e::{append, assert_same_rows, TestEnv};
-use leadledger_projection::alert_event_id;
 use leadledger_sla::{evaluate, lead_feedback, ClockState, PolicySet};
 use uuid::Uuid;
 
@@ -112,8 +112,8 @@ fn expected_clocks(events: &[Event]) -> Vec<ClockRow> {
             status.to_string(),
             ended,
             breached,
-            alert_event_id(c.start_event_id, &c.policy_id, "at_risk"),
-            alert_event_id(c.start_event_id, &c.policy_id, "breached"),
+            sla_alert_id(c.start_event_id, &c.policy_id, "at_risk"),
+            sla_alert_id(c.start_event_id, &c.policy_id, "breached"),
         )
     })
     .collect()

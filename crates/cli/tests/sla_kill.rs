@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, DurationRound, Utc};
 use leadledger_api::pb;
 use leadledger_domain::ids;
+use leadledger_domain::ids::sla_alert_id;
 use leadledger_e2e::events::{accepted, captured, mql};
 use leadledger_e2e::process::{child_log_settings, test_dir, Leadledger};
 use leadledger_e2e::workload::{log_event_ids, Rng, TENANT};
 use leadledger_e2e::{append, TestEnv};
-use leadledger_projection::alert_event_id;
 use leadledger_store::Store;
 use uuid::Uuid;
 
@@ -64,7 +64,7 @@ fn workload(leads: usize, base: DateTime<Utc>) -> (Vec<pb::Event>, BTreeSet<Uuid
             t + chrono::Duration::minutes(1),
         ));
         let mql_id = ids::source_event_id(TENANT, "marketo", &format!("m{i}"));
-        alerts.insert(alert_event_id(mql_id, "follow-up", "at_risk"));
+        alerts.insert(sla_alert_id(mql_id, "follow-up", "at_risk"));
         if i % 5 == 0 {
             events.push(accepted(
                 &lead,
@@ -73,7 +73,7 @@ fn workload(leads: usize, base: DateTime<Utc>) -> (Vec<pb::Event>, BTreeSet<Uuid
                 "rep-1",
             ));
         } else {
-            alerts.insert(alert_event_id(mql_id, "accept", "breached"));
+            alerts.insert(sla_alert_id(mql_id, "accept", "breached"));
         }
     }
     (events, alerts)

@@ -132,26 +132,20 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
         // A lead's stored row is the fold of its stored events, so its old cell and stages
         // come from folding them, without reading `leads` back.
         let replace = stored_len > 0;
-        if replace {
+        let stages_changed = !replace || {
             let old = fold_with(&events[..stored_len], &granted);
             out.old_cells.push(LeadCell::of_state(&tenant, &old));
-            if old.visits == st.visits && old.transitions == st.transitions {
-                out.leads.push(LeadRow {
-                    tenant,
-                    lead,
-                    state: st,
-                    feedback,
-                });
-                continue;
-            }
+            old.visits != st.visits || old.transitions != st.transitions
+        };
+        if stages_changed {
+            out.stages.push(StageRows {
+                tenant: tenant.clone(),
+                lead: lead.clone(),
+                replace,
+                visits: st.visits.clone(),
+                transitions: st.transitions.clone(),
+            });
         }
-        out.stages.push(StageRows {
-            tenant: tenant.clone(),
-            lead: lead.clone(),
-            replace,
-            visits: st.visits.clone(),
-            transitions: st.transitions.clone(),
-        });
         out.leads.push(LeadRow {
             tenant,
             lead,

@@ -6,14 +6,12 @@
 //! the rows never depend on the wall clock.
 
 use chrono::{DateTime, Utc};
+use leadledger_domain::ids::sla_alert_id;
 use leadledger_domain::{Event, LeadState};
 use leadledger_sla::{evaluate, ClockState};
 use uuid::Uuid;
 
 use crate::Derivations;
-
-/// The derived id of an SLA alert for a clock (`leadledger_domain::ids::sla_alert_id`).
-pub use leadledger_domain::ids::sla_alert_id as alert_event_id;
 
 /// One row of `sla_clocks`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,8 +67,8 @@ pub fn lead_clocks(
             }
         };
         ClockRow {
-            at_risk_event_id: alert_event_id(c.start_event_id, &c.policy_id, "at_risk"),
-            breach_event_id: alert_event_id(c.start_event_id, &c.policy_id, "breached"),
+            at_risk_event_id: sla_alert_id(c.start_event_id, &c.policy_id, "at_risk"),
+            breach_event_id: sla_alert_id(c.start_event_id, &c.policy_id, "breached"),
             policy_id: c.policy_id,
             start_event_id: c.start_event_id,
             policy_version: c.policy_version,

@@ -11,7 +11,7 @@
 //! # Layout
 //! - [`batch`]: [`project`], the rows of one batch.
 //! - [`ownership`]: the batch's `OwnershipRequested` intents decided in log order.
-//! - [`clocks`]: a lead's SLA clocks as stored rows, and the derived ids of their alerts.
+//! - [`clocks`]: a lead's SLA clocks as stored rows (with their alerts' ids).
 //! - [`funnel`]: the pre-aggregated funnel: which cell a lead counts in, the cells a batch
 //!   moves (day, block, month), and which cells a date range reads.
 //! - `logged`: [`Logged`], an event with its place in the log.
@@ -29,7 +29,7 @@ mod logged;
 pub mod ownership;
 
 pub use batch::{asks_for_owner, project, Batch, LeadRow, Projected, StageRows};
-pub use clocks::{alert_event_id, ClockRow};
+pub use clocks::ClockRow;
 pub use derivations::Derivations;
 /// A lead's feedback completeness, as its `leads` row stores it.
 pub use leadledger_sla::feedback::LeadFeedback;

@@ -59,7 +59,7 @@ const TAKE_QUEUED: &str = include_str!("sql/take_queued.sql");
 const DROP_QUEUED: &str = include_str!("sql/drop_queued.sql");
 const SET_CHECKPOINTS: &str = include_str!("sql/set_checkpoints.sql");
 const REPEATABLE_READ: &str = include_str!("sql/repeatable_read.sql");
-const SYNC_COMMIT_OFF: &str = include_str!("sql/synchronous_commit_off.sql");
+const SYNC_COMMIT_OFF: &str = include_str!("../sql/synchronous_commit_off.sql");
 
 /// Makes sure the stored credits were computed with `set`; if not (first start, changed
 /// configuration), clears them and queues every lead. Returns whether it did.

@@ -214,7 +214,8 @@ impl Projector {
             return Ok(());
         }
         let stored =
-            retry_store(|| checkpoints::load(&self.store.pool, CORE, &self.cfg.log.topic)).await?;
+            retry::transient(|| checkpoints::load(&self.store.pool, CORE, &self.cfg.log.topic))
+                .await?;
         for p in need {
             let checkpoint = stored.get(&p).copied().unwrap_or(0);
             if checkpoint > 0 {
@@ -381,7 +382,7 @@ impl Projector {
         let mut total = BatchOutcome::default();
         for r in records {
             let one = BTreeMap::from([(r.logged.partition, r.logged.offset + 1)]);
-            match retry_store(|| {
+            match retry::transient(|| {
                 batch::apply(
                     &self.store.pool,
                     &topic,
@@ -398,10 +399,8 @@ impl Projector {
                     total.duplicates += o.duplicates;
                     total.leads += o.leads;
                 }
-                Err(ProjectorError::Store(e @ StoreError::CheckpointBehind { .. })) => {
-                    return Err(e.into())
-                }
-                Err(ProjectorError::Store(e)) => {
+                Err(e @ StoreError::CheckpointBehind { .. }) => return Err(e.into()),
+                Err(e) => {
                     let m = batch
                         .iter()
                         .find(|m| {
@@ -413,11 +412,10 @@ impl Projector {
                         .await?;
                     self.totals.dead_letters += 1;
                 }
-                Err(e) => return Err(e),
             }
         }
         // Move the checkpoints over everything the batch covered.
-        retry_store(|| {
+        retry::transient(|| {
             batch::apply(
                 &self.store.pool,
                 &topic,
@@ -538,7 +536,8 @@ impl Projector {
     /// included, and must be fetched again too.
     async fn rewind(&mut self) -> Result<(), ProjectorError> {
         let stored =
-            retry_store(|| checkpoints::load(&self.store.pool, CORE, &self.cfg.log.topic)).await?;
+            retry::transient(|| checkpoints::load(&self.store.pool, CORE, &self.cfg.log.topic))
+                .await?;
         for (p, next) in &mut self.next {
             let at = stored.get(p).copied().unwrap_or(0).min(*next);
             if at < *next {
@@ -580,13 +579,4 @@ impl Joined {
     fn completed(&self, ctx: &AssignmentContext) -> bool {
         ctx.assignments() > self.assignments
     }
-}
-
-/// Retries a store call while its error is transient (database restarting, connection lost).
-async fn retry_store<T, F, Fut>(f: F) -> Result<T, ProjectorError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, StoreError>>,
-{
-    Ok(retry::transient(f).await?)
 }
