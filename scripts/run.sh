@@ -27,7 +27,14 @@ bin=target/release/leadledger
 state=$(mktemp -d)
 trap 'kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$state"' EXIT
 
-"$bin" serve --role all >"$state/serve.log" 2>&1 &
+# Every call needs an API key (auth.mode = keys): one for the demo tenant, shown once and
+# kept in this run's state directory (`leadledger keys list` shows it without its secret).
+"$bin" keys create --tenant demo --scopes ingest,query,command --name "make run" --quiet \
+  >"$state/api-key" 2>>"$state/serve.log"
+export LEADLEDGER_API_KEY_FILE="$state/api-key"
+echo "run: API key for tenant demo created (llk_$(cut -c5-16 "$state/api-key")…)"
+
+"$bin" serve --role all >>"$state/serve.log" 2>&1 &
 server=$!
 port=${LEADLEDGER_SERVER_LISTEN##*:}
 for _ in $(seq 1 600); do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A real third-party client against a real `leadledger serve`: grpcurl 1.8.6 (reflection
-# v1alpha) lists the services, appends through Append, reads back through GetLead with the
+# v1alpha) lists the services without a key, is refused without one, appends through Append
+# with an API key made by `leadledger keys create`, reads back through GetLead with the
 # consistency token, and the server must exit 0 on SIGTERM (graceful shutdown).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,9 +20,10 @@ cleanup() {
   rm -f "$log"
 }
 trap cleanup EXIT
-LEADLEDGER_KAFKA_HEADERS=false LEADLEDGER_KAFKA_TOPIC="$id.events" LEADLEDGER_KAFKA_PARTITIONS=2 \
-  LEADLEDGER_DATABASE_URL="$db" LEADLEDGER_SERVER_LISTEN="127.0.0.1:$port" \
-  "$bin" serve --role all >"$log" 2>&1 &
+export LEADLEDGER_KAFKA_HEADERS=false LEADLEDGER_KAFKA_TOPIC="$id.events" LEADLEDGER_KAFKA_PARTITIONS=2 \
+  LEADLEDGER_DATABASE_URL="$db" LEADLEDGER_SERVER_LISTEN="127.0.0.1:$port"
+key=$("$bin" keys create --tenant smoke --scopes ingest,query --quiet 2>>"$log")
+"$bin" serve --role all >"$log" 2>&1 &
 server=$!
 for _ in $(seq 1 300); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
@@ -36,9 +38,17 @@ for s in leadledger.v1.IngestService leadledger.v1.QueryService grpc.health.v1.H
 done
 grpcurl -plaintext "127.0.0.1:$port" describe leadledger.v1.Event >/dev/null || fail "describe"
 
+auth=(-H "authorization: Bearer $key")
+nokey=$(grpcurl -plaintext -d '{"leadId":"L-1"}' "127.0.0.1:$port" \
+  leadledger.v1.QueryService/GetLead 2>&1) && fail "GetLead without a key succeeded"
+grep -q "Unauthenticated" <<<"$nokey" || fail "no key: $nokey"
+other=$(grpcurl -plaintext "${auth[@]}" -d '{"tenantId":"globex","leadId":"L-1"}' "127.0.0.1:$port" \
+  leadledger.v1.QueryService/GetLead 2>&1) && fail "GetLead for another tenant succeeded"
+grep -q "PermissionDenied" <<<"$other" || fail "another tenant: $other"
+
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-resp=$(grpcurl -plaintext -d @ "127.0.0.1:$port" leadledger.v1.IngestService/Append <<JSON
-{"tenantId":"smoke","events":[
+resp=$(grpcurl -plaintext "${auth[@]}" -d @ "127.0.0.1:$port" leadledger.v1.IngestService/Append <<JSON
+{"events":[
  {"leadId":"L-1","occurredAt":"$now","source":{"system":"grpcurl","eventId":"c1"},
   "leadCaptured":{"contact":{"email":"a@example.com"},"source":{"channel":"website"}}},
  {"leadId":"L-1","occurredAt":"$now","source":{"system":"grpcurl","eventId":"m1"},
@@ -46,7 +56,7 @@ resp=$(grpcurl -plaintext -d @ "127.0.0.1:$port" leadledger.v1.IngestService/App
 JSON
 ) || fail "Append"
 token=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["consistencyToken"])' <<<"$resp")
-lead=$(grpcurl -plaintext -max-time 20 -d "{\"tenantId\":\"smoke\",\"leadId\":\"L-1\",\"consistencyToken\":\"$token\"}" \
+lead=$(grpcurl -plaintext "${auth[@]}" -max-time 20 -d "{\"leadId\":\"L-1\",\"consistencyToken\":\"$token\"}" \
   "127.0.0.1:$port" leadledger.v1.QueryService/GetLead) || fail "GetLead"
 python3 - "$lead" <<'PY' || fail "GetLead answer"
 import json, sys
@@ -54,7 +64,7 @@ r = json.loads(sys.argv[1])
 assert r["lead"]["stage"] == "STAGE_MQL", r["lead"]
 assert len(r["timeline"]) == 2, r["timeline"]
 PY
-bad=$(grpcurl -plaintext -d '{"tenantId":"smoke","events":[{"leadId":""}]}' "127.0.0.1:$port" \
+bad=$(grpcurl -plaintext "${auth[@]}" -d '{"events":[{"leadId":""}]}' "127.0.0.1:$port" \
   leadledger.v1.IngestService/Append 2>&1) && fail "an invalid Append succeeded"
 grep -q "InvalidArgument" <<<"$bad" || fail "invalid Append: $bad"
 
@@ -62,4 +72,5 @@ kill -TERM "$server"
 code=0; wait "$server" || code=$?
 [ "$code" = 0 ] || fail "serve exited $code on SIGTERM"
 grep -q "projector drained" "$log" || fail "no graceful projector drain in the log"
-echo "smoke: grpcurl list/describe/Append/GetLead and graceful SIGTERM: ok"
+grep -q "draining: health NOT_SERVING" "$log" || fail "health did not turn NOT_SERVING on drain"
+echo "smoke: grpcurl list/describe, refusals without a key and for another tenant, Append/GetLead with a key, graceful SIGTERM: ok"

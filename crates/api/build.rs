@@ -18,6 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     .map(|f| root.join("leadledger/v1").join(f));
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     tonic_prost_build::configure()
+        .codec_path("crate::codec::ValidatingCodec")
         .file_descriptor_set_path(out.join("leadledger_descriptor.bin"))
         .compile_protos(&files, &[root.clone(), include])?;
     println!("cargo:rerun-if-changed={}", root.display());

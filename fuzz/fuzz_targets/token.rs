@@ -1,7 +1,8 @@
 //! Consistency tokens: `Token::parse` on any string, and the encode → parse round trip.
 //!
-//! Input: the bytes as the token a client sends (when UTF-8); then, read with `arbitrary`,
-//! a topic and log positions to build a token the way `Append` does.
+//! Input: the bytes as the token a client sends (when UTF-8; several tokens separated by
+//! whitespace); then, read with `arbitrary`, a tenant, a topic and log positions to build a
+//! token the way `Append` does (tenant ids and topic names never hold `:` or whitespace).
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
@@ -21,9 +22,16 @@ fn run(data: &[u8]) {
         parse(s);
     }
     let mut u = Unstructured::new(data);
-    let Ok((topic, positions)) = <(String, Vec<(u32, u64)>)>::arbitrary(&mut u) else {
+    let Ok((tenant, topic, positions)) = <(String, String, Vec<(u32, u64)>)>::arbitrary(&mut u)
+    else {
         return;
     };
+    let name = |s: &str, colon_ok: bool| {
+        !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || (!colon_ok && c == ':'))
+    };
+    if !name(&tenant, false) || !name(&topic, true) {
+        return;
+    }
     // Kafka partitions and offsets are never negative.
     let positions: Vec<Position> = positions
         .into_iter()
@@ -32,7 +40,7 @@ fn run(data: &[u8]) {
             offset: (o >> 2) as i64,
         })
         .collect();
-    let t = Token::new(&topic, &positions);
+    let t = Token::new(&tenant, &topic, &positions);
     for p in &positions {
         assert!(t.offsets[&p.partition] >= p.offset);
     }

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use leadledger_api::pb::query_service_client::QueryServiceClient;
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
 use leadledger_attribution::precompute::ModelSet;
+use leadledger_grpc::auth::client::{BearerKey, KeyedChannel};
+use leadledger_grpc::auth::KeyRing;
 use leadledger_grpc::context::ReadContext;
 use leadledger_grpc::ingest::Ingest;
 use leadledger_grpc::server::{serve, Services};
@@ -72,6 +74,8 @@ pub struct TestEnv {
     projector_group: String,
     server_stop: CancellationToken,
     server: Option<JoinHandle<()>>,
+    /// The server's API keys (only with [`TestEnv::start_authenticated`]).
+    ring: Option<KeyRing>,
     projector_stop: CancellationToken,
     projector: Option<JoinHandle<anyhow::Result<Totals>>>,
     credits_stop: CancellationToken,
@@ -93,6 +97,24 @@ impl TestEnv {
 
     /// Starts everything against the broker at `brokers` (a test's own broker process).
     pub async fn start_on(brokers: &str, partitions: i32, headers: bool) -> anyhow::Result<Self> {
+        Self::start_full(brokers, partitions, headers, None).await
+    }
+
+    /// Starts everything with the authentication gate (`gate` settings): every call needs a
+    /// key made with [`TestEnv::create_key`].
+    pub async fn start_authenticated(
+        partitions: i32,
+        gate: leadledger_grpc::auth::GateConfig,
+    ) -> anyhow::Result<Self> {
+        Self::start_full(&brokers(), partitions, false, Some(gate)).await
+    }
+
+    async fn start_full(
+        brokers: &str,
+        partitions: i32,
+        headers: bool,
+        gate: Option<leadledger_grpc::auth::GateConfig>,
+    ) -> anyhow::Result<Self> {
         let _ = tracing_init();
         let log = LogConfig {
             brokers: brokers.to_string(),
@@ -105,19 +127,33 @@ impl TestEnv {
         let (db_url, store) = fresh_database("e2e").await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let query = ReadContext::new(store.clone(), &log.topic);
         let producer = leadledger_log::EventProducer::new(&log)?;
+        let query = ReadContext::new(store.clone(), &log.topic).with_log_ends(producer.clone());
+        let ring = match gate {
+            Some(_) => Some(KeyRing::load(store.clone(), Duration::from_millis(500)).await?),
+            None => None,
+        };
         let services = Services {
             ingest: Some(Ingest::new(producer.clone())),
             attribution: Some(leadledger_grpc::attribution::AttributionSvc::new(
                 query.clone(),
             )),
             ownership: Some(leadledger_grpc::ownership::OwnershipSvc::new(
-                producer,
+                producer.clone(),
                 query.clone(),
             )),
             sla: Some(leadledger_grpc::sla::SlaSvc::new(query.clone())),
             query: Some(query),
+            auth: ring
+                .clone()
+                .zip(gate)
+                .map(|(ring, cfg)| leadledger_grpc::auth::Gate::new(ring, cfg)),
+            dependencies: leadledger_grpc::health::Dependencies {
+                store: Some(store.clone()),
+                log: Some(producer.clone()),
+            },
+            max_deadline: Some(Duration::from_secs(60)),
+            drain: Some(Duration::from_secs(5)),
         };
         let server_stop = CancellationToken::new();
         let stop = server_stop.clone();
@@ -136,6 +172,7 @@ impl TestEnv {
             projector_group: String::new(),
             server_stop,
             server: Some(server),
+            ring,
             projector_stop: CancellationToken::new(),
             projector: None,
             credits_stop: CancellationToken::new(),
@@ -207,6 +244,56 @@ impl TestEnv {
 
     pub async fn query(&self) -> anyhow::Result<QueryServiceClient<Channel>> {
         Ok(QueryServiceClient::connect(format!("http://{}", self.addr)).await?)
+    }
+
+    /// Creates an API key for `tenant` with `scopes` (expiring at `expires_at`, if set),
+    /// loaded by the server's key ring before this returns; returns the key.
+    pub async fn create_key_expiring(
+        &self,
+        tenant: &str,
+        scopes: &[&str],
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> anyhow::Result<String> {
+        let made = leadledger_grpc::auth::key::generate();
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        leadledger_store::keys::insert(
+            &self.store.pool,
+            &leadledger_store::keys::NewKey {
+                key_id: &made.key_id,
+                tenant_id: tenant,
+                name: "test",
+                scopes: &scopes,
+                secret_sha256: &made.secret_sha256,
+                expires_at,
+                replaces: "",
+            },
+        )
+        .await?;
+        if let Some(ring) = &self.ring {
+            ring.reload().await?;
+        }
+        Ok(made.key)
+    }
+
+    /// [`TestEnv::create_key_expiring`] with no expiry.
+    pub async fn create_key(&self, tenant: &str, scopes: &[&str]) -> anyhow::Result<String> {
+        self.create_key_expiring(tenant, scopes, None).await
+    }
+
+    /// Makes the server's key ring read the keys now (after a revocation).
+    pub async fn reload_keys(&self) -> anyhow::Result<()> {
+        if let Some(ring) = &self.ring {
+            ring.reload().await?;
+        }
+        Ok(())
+    }
+
+    /// A channel to the server whose calls carry `key`.
+    pub async fn keyed(&self, key: &str) -> anyhow::Result<KeyedChannel> {
+        let channel = Channel::from_shared(format!("http://{}", self.addr))?
+            .connect()
+            .await?;
+        Ok(BearerKey::new(key).map_err(anyhow::Error::msg)?.on(channel))
     }
 
     /// High watermark (end offset) of every partition of `topic`.
@@ -285,14 +372,14 @@ pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     for (table, order) in [
         ("leads", "tenant_id, lead_id"),
-        ("lead_events", "event_id"),
+        ("lead_events", "event_id, tenant_id"),
         ("stage_visits", "tenant_id, lead_id, seq"),
         ("stage_transitions", "tenant_id, lead_id, seq"),
         (
             "sla_clocks",
             "tenant_id, lead_id, policy_id, start_event_id",
         ),
-        ("ownership_decisions", "intent_id"),
+        ("ownership_decisions", "intent_id, tenant_id"),
         (
             "funnel_cells",
             "tenant_id, capture_day, channel, campaign, region, industry, segment, currency",

@@ -155,18 +155,44 @@ async fn capture_lead_is_one_call_and_names_its_own_fields() -> anyhow::Result<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_not_applied_before_the_deadline_fails_clearly() -> anyhow::Result<()> {
-    let env = TestEnv::start(1).await?;
+    let mut env = TestEnv::start(1).await?;
+    // A real write the projection cannot apply (its projector is stopped).
+    env.stop_projector().await?;
+    let mut ingest = env.ingest().await?;
+    let token = append(
+        &mut ingest,
+        T,
+        vec![captured("L-1", "c-tok", at(4, 1, 9), "website")],
+    )
+    .await?
+    .consistency_token;
     let mut query = env.query().await?;
     let mut req = tonic::Request::new(pb::GetLeadRequest {
         tenant_id: T.into(),
         lead_id: "L-1".into(),
-        consistency_token: format!("ct1:{}:0@999999", env.log.topic),
+        consistency_token: token,
     });
     req.set_timeout(Duration::from_millis(1000));
     let started = std::time::Instant::now();
     let err = query.get_lead(req).await.unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(3));
+    // A forged token past the log's end is refused at once, whatever the deadline.
+    let mut req = tonic::Request::new(pb::GetLeadRequest {
+        tenant_id: T.into(),
+        lead_id: "L-1".into(),
+        consistency_token: format!("ct2:{T}:{}:0@999999999", env.log.topic),
+    });
+    req.set_timeout(Duration::from_secs(30));
+    let started = std::time::Instant::now();
+    let err = query.get_lead(req).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert!(err.message().contains("past the log's end"), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     let bad = query
         .get_lead(pb::GetLeadRequest {
             tenant_id: T.into(),

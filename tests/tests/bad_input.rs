@@ -30,6 +30,8 @@ enum Call {
     GetLead(pb::GetLeadRequest, Option<&'static str>),
     ListLeads(pb::ListLeadsRequest),
     Funnel(pb::FunnelRequest),
+    Attribution(pb::AttributionRequest),
+    CompareModels(pb::CompareModelsRequest),
 }
 
 /// What the error must carry besides its code.
@@ -736,18 +738,65 @@ fn cases() -> Vec<Case> {
             INVALID,
             FieldsAndMessage(&["events[0].schema_version"], "unknown schema version"),
         ),
-        // --- invalid UTF-8 (raw protobuf bytes; tonic's decoder refuses them) ---
+        // --- invalid UTF-8 (raw protobuf bytes; the codec refuses them as the caller's
+        // fault, INVALID_ARGUMENT, not a server bug) ---
         case(
             "tenant_id bytes not UTF-8",
             || raw_append("PLACEHOLDER", "L-1", "PLACEHOLDER"),
-            Code::Internal,
-            Message("not UTF-8"),
+            INVALID,
+            Message("not valid protobuf"),
         ),
         case(
             "lead_id bytes not UTF-8",
             || raw_append(T, "L-PLACEHOLDER", "PLACEHOLDER"),
-            Code::Internal,
+            INVALID,
             Message("not UTF-8"),
+        ),
+        // --- payloads only leadledger writes: that reason first and alone ---
+        case(
+            "sla_breached appended by a client (with a missing lead_id too)",
+            || {
+                let mut e = crm(Payload::SlaBreached(pb::SlaAlert::default()));
+                e.lead_id = String::new();
+                one(e)
+            },
+            INVALID,
+            FieldsAndMessage(&["events[0].payload"], "clients cannot append this type"),
+        ),
+        case(
+            "a reserved source system",
+            || cap_event(|e| e.source.as_mut().unwrap().system = "leadledger.ownership".into()),
+            INVALID,
+            FieldsAndMessage(&["events[0].source.system"], "reserved"),
+        ),
+        // --- attribution currency: refused as ingest refuses it ---
+        case(
+            "Attribution in an unknown currency",
+            || {
+                Call::Attribution(pb::AttributionRequest {
+                    tenant_id: T.into(),
+                    model: "linear".into(),
+                    conversion: pb::ConversionKind::Revenue as i32,
+                    group_by: pb::GroupBy::Channel as i32,
+                    currency: "yuan".into(),
+                    ..Default::default()
+                })
+            },
+            INVALID,
+            Fields(&["currency"]),
+        ),
+        case(
+            "CompareModels in a lower-case currency",
+            || {
+                Call::CompareModels(pb::CompareModelsRequest {
+                    tenant_id: T.into(),
+                    conversion: pb::ConversionKind::Revenue as i32,
+                    currency: "cny".into(),
+                    ..Default::default()
+                })
+            },
+            INVALID,
+            Fields(&["currency"]),
         ),
         // --- CaptureLead ---
         case(
@@ -819,19 +868,19 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "GetLead consistency token with a negative offset",
-            || get_lead("L-1", "ct1:some.topic:0@-5"),
+            || get_lead("L-1", "ct2:acme:some.topic:0@-5"),
             INVALID,
             Fields(&["consistency_token"]),
         ),
         case(
             "GetLead consistency token with a non-numeric partition",
-            || get_lead("L-1", "ct1:some.topic:p0@5"),
+            || get_lead("L-1", "ct2:acme:some.topic:p0@5"),
             INVALID,
             Fields(&["consistency_token"]),
         ),
         case(
             "GetLead consistency token of another topic",
-            || get_lead("L-1", "ct1:someone-elses.events:0@5"),
+            || get_lead("L-1", "ct2:acme:someone-elses.events:0@5"),
             INVALID,
             FieldsAndMessage(&["consistency_token"], "names topic"),
         ),
@@ -933,9 +982,21 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "Funnel consistency token garbage",
-            || funnel(|r| r.consistency_token = "ct1:".into()),
+            || funnel(|r| r.consistency_token = "ct2:".into()),
             INVALID,
             Fields(&["consistency_token"]),
+        ),
+        case(
+            "Funnel consistency token of the old format (no tenant)",
+            || funnel(|r| r.consistency_token = "ct1:some.topic:0@5".into()),
+            INVALID,
+            FieldsAndMessage(&["consistency_token"], "predates"),
+        ),
+        case(
+            "Funnel consistency token of another tenant",
+            || funnel(|r| r.consistency_token = "ct2:globex:some.topic:0@5".into()),
+            Code::PermissionDenied,
+            Message("another tenant"),
         ),
     ]
 }
@@ -961,7 +1022,22 @@ async fn send(
         Call::GetLead(r, h) => query.get_lead(with_tenant(r, h)?).await.map(|_| ()),
         Call::ListLeads(r) => query.list_leads(r).await.map(|_| ()),
         Call::Funnel(r) => query.funnel(r).await.map(|_| ()),
+        Call::Attribution(r) => attribution(env).await?.attribution(r).await.map(|_| ()),
+        Call::CompareModels(r) => attribution(env).await?.compare_models(r).await.map(|_| ()),
     })
+}
+
+async fn attribution(
+    env: &TestEnv,
+) -> anyhow::Result<leadledger_api::pb::attribution_service_client::AttributionServiceClient<Channel>>
+{
+    Ok(
+        leadledger_api::pb::attribution_service_client::AttributionServiceClient::connect(format!(
+            "http://{}",
+            env.addr
+        ))
+        .await?,
+    )
 }
 
 /// Sends already-encoded `AppendRequest` bytes to `IngestService/Append`.

@@ -6,12 +6,17 @@
 //! | `NotFound` | NOT_FOUND | the lead does not exist for this tenant |
 //! | `Refused` | FAILED_PRECONDITION + `google.rpc.ErrorInfo` | a command was decided and refused (e.g. the lead is owned by another rep); the metadata names why |
 //! | `NotYetConsistent` | DEADLINE_EXCEEDED | the projection had not applied the consistency token before the deadline |
-//! | `Unavailable` | UNAVAILABLE + `google.rpc.RetryInfo` | the log or the database cannot be reached; safe to retry (ids are idempotent) |
+//! | `Unavailable` | UNAVAILABLE + `google.rpc.RetryInfo` | the log or the database cannot be reached, or the process sheds load; safe to retry (ids are idempotent) |
+//! | `Unauthenticated` | UNAUTHENTICATED | no API key, or one that is malformed, unknown, revoked or expired |
+//! | `PermissionDenied` | PERMISSION_DENIED | a valid key without the scope the RPC needs, or a request naming a tenant other than the key's |
+//! | `Exhausted` | RESOURCE_EXHAUSTED + `google.rpc.RetryInfo` | the key is over its rate or concurrency limit; retry after the delay |
 //! | `Internal` | INTERNAL | a bug: logged with its cause |
 //!
 //! Two refusals happen in tonic itself, before any service code runs: a request over the
-//! 4 MiB message limit gets OUT_OF_RANGE, and bytes that are not valid protobuf (e.g.
-//! invalid UTF-8 in a string field) get INTERNAL with a "failed to decode" message.
+//! 4 MiB message limit gets OUT_OF_RANGE, and the authentication gate answers
+//! UNAUTHENTICATED / PERMISSION_DENIED / RESOURCE_EXHAUSTED (through this enum) before the
+//! service sees the call. Bytes that are not valid protobuf get INVALID_ARGUMENT (the
+//! services' codec maps tonic's decode error, see `leadledger_api::codec`).
 
 use leadledger_domain::Violations;
 use tonic::{Code, Status};
@@ -44,6 +49,16 @@ pub enum ApiError {
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// Over a limit; `retry_after` is when the next call may pass.
+    #[error("{message}")]
+    Exhausted {
+        message: String,
+        retry_after: std::time::Duration,
+    },
 }
 
 impl ApiError {
@@ -83,6 +98,9 @@ impl ApiError {
             ApiError::NotYetConsistent(_) => Code::DeadlineExceeded,
             ApiError::Unavailable(_) => Code::Unavailable,
             ApiError::Internal(_) => Code::Internal,
+            ApiError::Unauthenticated(_) => Code::Unauthenticated,
+            ApiError::PermissionDenied(_) => Code::PermissionDenied,
+            ApiError::Exhausted { .. } => Code::ResourceExhausted,
         }
     }
 }
@@ -110,6 +128,11 @@ impl From<ApiError> for Status {
                 code,
                 message,
                 ErrorDetails::with_retry_info(Some(std::time::Duration::from_millis(500))),
+            ),
+            ApiError::Exhausted { retry_after, .. } => Status::with_error_details(
+                code,
+                message,
+                ErrorDetails::with_retry_info(Some(retry_after)),
             ),
             _ => Status::new(code, message),
         }

@@ -5,6 +5,7 @@
 //! # Layout
 //! - [`pb`]: code generated from `proto/leadledger/v1` (messages, clients, servers) and the
 //!   descriptor set served by reflection.
+//! - [`codec`]: prost's codec, with undecodable bytes answered as INVALID_ARGUMENT.
 //! - [`convert`]: proto → domain (collecting field violations) and domain → proto.
 //! - [`record`]: the log's record value and the one decoder of it into a domain event.
 //! - [`error`]: [`ApiError`], the one error type services return, and its mapping to
@@ -12,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod codec;
 pub mod convert;
 pub mod error;
 pub mod record;

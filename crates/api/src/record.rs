@@ -30,7 +30,9 @@ pub enum DecodeError {
 
 /// Decodes a record value into the wire event.
 pub fn decode(value: Option<&[u8]>) -> Result<pb::Event, DecodeError> {
-    let bytes = value.ok_or(DecodeError::Empty)?;
+    // An empty value (not only a null one) is no event: protobuf would read it as an event
+    // with every field unset and the reason would be a list of missing fields.
+    let bytes = value.filter(|b| !b.is_empty()).ok_or(DecodeError::Empty)?;
     pb::Event::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))
 }
 
@@ -59,4 +61,17 @@ pub fn describe(v: &Violations) -> String {
             .map(|f| format!("{}: {}", f.field, f.description))
             .collect();
     format!("invalid event: {}", parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_without_a_value_says_so() {
+        for value in [None, Some(&[][..])] {
+            let e = decode(value).unwrap_err();
+            assert_eq!(e.to_string(), "record has no value");
+        }
+    }
 }

@@ -6,12 +6,18 @@
 //! - [`serve`]: `serve --role all|ingest|projector|query|sla` with graceful shutdown.
 //! - [`simulate`]: streams a seeded synthetic quarter to the ingest RPC.
 //! - [`report`]: the funnel by channel as a table.
+//! - [`keys`]: API keys (create, list, revoke, rotate).
+//! - [`bi`]: BI roles, each reading only its tenants.
+//! - [`client`]: how `simulate` and `report` connect, with their API key.
 
 // Denied, not forbidden: the allocator options are one exported symbol (allocator.rs).
 #![deny(unsafe_code)]
 
 mod allocator;
+mod bi;
+mod client;
 mod config;
+mod keys;
 mod report;
 mod report_sla;
 mod serve;
@@ -34,6 +40,17 @@ struct Cli {
     /// Override a setting: `--set kafka.brokers=host:9092` (repeatable; beats env and file).
     #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// API key `simulate` and `report` send (`authorization: Bearer …`).
+    #[arg(
+        long,
+        global = true,
+        env = "LEADLEDGER_API_KEY",
+        hide_env_values = true
+    )]
+    api_key: Option<String>,
+    /// Read the API key from a file instead.
+    #[arg(long, global = true, env = "LEADLEDGER_API_KEY_FILE")]
+    api_key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,7 +71,13 @@ enum Command {
     /// Re-project every precomputed attribution credit from the timelines (after changing
     /// `attribution.*` settings the projector does it by itself on start).
     RebuildCredits,
-    /// Print every setting with its resolved value.
+    /// API keys: create, list, revoke, rotate.
+    #[command(subcommand)]
+    Keys(keys::Command),
+    /// BI roles: grant, revoke, list, app-role.
+    #[command(subcommand)]
+    Bi(bi::Command),
+    /// Print every setting with its resolved value (secrets redacted).
     Config,
 }
 
@@ -85,12 +108,15 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let key = || client::key(cli.api_key.as_deref(), cli.api_key_file.as_deref());
     rt.block_on(async move {
         match cli.command {
             Command::Serve { role } => serve::run(cfg, role).await,
             Command::Migrate => serve::migrate(&cfg).await.map(|_| ()),
-            Command::Simulate(args) => simulate::run(&cfg, args).await,
-            Command::Report(args) => report::run(&cfg, args).await,
+            Command::Simulate(args) => simulate::run(&cfg, &key()?, args).await,
+            Command::Report(args) => report::run(&cfg, &key()?, args).await,
+            Command::Keys(command) => keys::run(&serve::migrate(&cfg).await?, command).await,
+            Command::Bi(command) => bi::run(&serve::migrate(&cfg).await?, command).await,
             Command::RebuildCredits => {
                 let store = serve::migrate(&cfg).await?;
                 let started = std::time::Instant::now();
@@ -114,6 +140,7 @@ fn main() -> anyhow::Result<()> {
                         .iter()
                         .find_map(|s| s.get(key))
                         .unwrap_or_else(|| (*default).to_string());
+                    let value = config::redacted(key, &value);
                     println!(
                         "{key:26} = {value:48} # {help} (env {})",
                         Env::var_name(key)

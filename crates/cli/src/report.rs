@@ -8,6 +8,8 @@ use anyhow::Context;
 use leadledger_api::pb::attribution_service_client::AttributionServiceClient;
 use leadledger_api::pb::{self, query_service_client::QueryServiceClient};
 
+use leadledger_grpc::auth::client::BearerKey;
+
 use crate::config::Config;
 
 #[derive(clap::Args, Debug)]
@@ -38,7 +40,7 @@ pub struct Args {
     as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
+pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()> {
     let addr = args
         .addr
         .clone()
@@ -50,9 +52,8 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
             .to_string(),
         None => args.token.clone(),
     };
-    let mut client = QueryServiceClient::connect(addr.clone())
-        .await
-        .with_context(|| format!("connecting to {addr}"))?;
+    let channel = crate::client::connect(&addr, key).await?;
+    let mut client = QueryServiceClient::new(channel.clone());
     let funnel = |group_by: Vec<i32>| {
         let mut req = tonic::Request::new(pb::FunnelRequest {
             tenant_id: args.tenant.clone(),
@@ -75,11 +76,7 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
         .into_inner();
     print!("{}", render(&args.tenant, &by_channel, &total));
     if args.attribution {
-        let channel = tonic::transport::Channel::from_shared(addr.clone())?
-            .connect()
-            .await
-            .with_context(|| format!("connecting to {addr}"))?;
-        let mut attribution = AttributionServiceClient::new(channel);
+        let mut attribution = AttributionServiceClient::new(channel.clone());
         let mut req = tonic::Request::new(pb::CompareModelsRequest {
             tenant_id: args.tenant.clone(),
             conversion: pb::ConversionKind::Revenue as i32,
@@ -117,10 +114,6 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
         }
     }
     if args.sla {
-        let channel = tonic::transport::Channel::from_shared(addr.clone())?
-            .connect()
-            .await
-            .with_context(|| format!("connecting to {addr}"))?;
         let as_of = args.as_of.unwrap_or_else(chrono::Utc::now);
         crate::report_sla::run(
             channel,

@@ -7,11 +7,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use leadledger_api::convert::time_to_proto;
 use leadledger_api::pb::{self, sla_service_client::SlaServiceClient};
-use tonic::transport::Channel;
+use leadledger_grpc::auth::client::KeyedChannel;
 
 /// Prints the three sections for `tenant` at `as_of`.
 pub async fn run(
-    channel: Channel,
+    channel: KeyedChannel,
     tenant: &str,
     token: &str,
     as_of: DateTime<Utc>,

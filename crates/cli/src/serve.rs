@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use leadledger_grpc::attribution::AttributionSvc;
+use leadledger_grpc::auth::{Gate, KeyRing};
 use leadledger_grpc::context::ReadContext;
+use leadledger_grpc::health::Dependencies;
 use leadledger_grpc::ingest::Ingest;
 use leadledger_grpc::ownership::OwnershipSvc;
 use leadledger_grpc::server::{serve, Services};
@@ -19,7 +21,7 @@ use leadledger_workers::projector::{self, ProjectorConfig};
 use leadledger_workers::sla_worker::{self, SlaConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{redact, AuthMode, Config};
 
 /// What a process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -49,21 +51,14 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => match url[s + 3..at].split_once(':') {
-            Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
-            None => url.to_string(),
-        },
-        _ => url.to_string(),
-    }
-}
-
 pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(signals(shutdown.clone()));
 
-    let needs_store = matches!(role, Role::All | Role::Projector | Role::Query | Role::Sla);
+    cfg.check_listen_auth()?;
+    // API keys live in the database: with authentication on, every role reads them.
+    let needs_store = cfg.auth.mode == AuthMode::Keys
+        || matches!(role, Role::All | Role::Projector | Role::Query | Role::Sla);
     let store = if needs_store {
         Some(migrate(&cfg).await?)
     } else {
@@ -81,9 +76,27 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         Role::All | Role::Ingest | Role::Query | Role::Sla => Some(EventProducer::new(&cfg.log)?),
         Role::Projector => None,
     };
-    let query = match (role, &store) {
-        (Role::All | Role::Query, Some(s)) => Some(ReadContext::new(s.clone(), &cfg.log.topic)),
+    let query = match (role, &store, &producer) {
+        (Role::All | Role::Query, Some(s), Some(p)) => {
+            Some(ReadContext::new(s.clone(), &cfg.log.topic).with_log_ends(p.clone()))
+        }
         _ => None,
+    };
+    let auth = match (cfg.auth.mode, &store) {
+        (AuthMode::Keys, Some(s)) => {
+            let ring = KeyRing::load(s.clone(), cfg.auth.refresh)
+                .await
+                .context("loading API keys")?;
+            Some(Gate::new(ring, cfg.auth.gate.clone()))
+        }
+        _ => {
+            tracing::warn!("auth.mode = none: no authentication, every caller names its tenant");
+            None
+        }
+    };
+    let dependencies = Dependencies {
+        store: store.clone(),
+        log: producer.clone(),
     };
     let services = Services {
         ingest: producer
@@ -99,6 +112,10 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
             .map(|(p, q)| OwnershipSvc::new(p, q)),
         sla: query.clone().map(SlaSvc::new),
         query,
+        auth,
+        dependencies,
+        max_deadline: Some(cfg.max_deadline),
+        drain: Some(cfg.shutdown_grace),
     };
 
     let projector = match (role, &store) {
@@ -213,9 +230,9 @@ mod tests {
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(
-            super::redact("postgres://u:secret@h:5432/db"),
+            crate::config::redact("postgres://u:secret@h:5432/db"),
             "postgres://u:***@h:5432/db"
         );
-        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(crate::config::redact("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

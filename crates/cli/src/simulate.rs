@@ -10,6 +10,7 @@ use anyhow::Context;
 use futures::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
+use leadledger_grpc::auth::client::{BearerKey, KeyedChannel};
 use leadledger_grpc::token::Token;
 use leadledger_sim::{generate, SimConfig};
 use tonic::Code;
@@ -47,7 +48,7 @@ pub struct Args {
     quiet: bool,
 }
 
-pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
+pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()> {
     anyhow::ensure!((1..=500).contains(&args.batch), "--batch must be 1..500");
     let addr = args
         .addr
@@ -68,9 +69,7 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
         "simulate: {} leads, {} deliveries ({} distinct facts) for tenant {:?} → {addr}",
         sim.expected.leads, total, sim.expected.distinct_events, args.tenant
     );
-    let client = IngestServiceClient::connect(addr.clone())
-        .await
-        .with_context(|| format!("connecting to {addr}"))?
+    let client = IngestServiceClient::new(crate::client::connect(&addr, key).await?)
         .max_decoding_message_size(16 * 1024 * 1024);
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -141,6 +140,7 @@ const CRM_SYSTEM: &str = "salesforce";
 /// Folds a consistency token into `into` (highest offset per partition).
 fn merge(into: &mut Token, token: &str) -> anyhow::Result<()> {
     if let Some(t) = Token::parse(token).map_err(|e| anyhow::anyhow!("{e}"))? {
+        into.tenant = t.tenant;
         into.topic = t.topic;
         for (p, o) in t.offsets {
             let e = into.offsets.entry(p).or_insert(o);
@@ -154,7 +154,7 @@ fn merge(into: &mut Token, token: &str) -> anyhow::Result<()> {
 /// could not append (UNAVAILABLE) are re-sent with `Append` afterwards; any other refusal is
 /// an error (the simulator only generates valid facts). Returns the tokens of the acks.
 async fn stream_crm(
-    mut client: IngestServiceClient<tonic::transport::Channel>,
+    mut client: IngestServiceClient<KeyedChannel>,
     tenant: &str,
     events: Vec<pb::Event>,
     bar: &ProgressBar,
@@ -204,7 +204,7 @@ async fn stream_crm(
 }
 
 async fn append_with_retry(
-    client: &mut IngestServiceClient<tonic::transport::Channel>,
+    client: &mut IngestServiceClient<KeyedChannel>,
     tenant: &str,
     events: Vec<pb::Event>,
 ) -> anyhow::Result<pb::AppendResponse> {

@@ -18,6 +18,31 @@ pub fn source_event_id(tenant: &str, system: &str, source_event_id: &str) -> Uui
     Uuid::new_v5(&EVENT_NAMESPACE, name.as_bytes())
 }
 
+/// Namespace of the ids of client-supplied event UUIDs (a fixed random UUID, distinct from
+/// [`EVENT_NAMESPACE`]; never change it).
+pub const CLIENT_NAMESPACE: Uuid = Uuid::from_u128(0x2f1d_9a47_c3e0_4b6a_9d25_7e81_54c0_a3f9);
+
+/// The stored id of an event whose client sent its own UUID: UUIDv5 of `tenant \x1f uuid`
+/// under [`CLIENT_NAMESPACE`].
+///
+/// Scoping by the tenant means two tenants sending the same UUID get two events, and the
+/// separate namespace means no UUID a client can send maps onto the id that a source fact
+/// ([`source_event_id`]) or a derived event of any tenant gets: finding one would take a
+/// SHA-1 preimage. A retry with the same UUID still gets the same id.
+pub fn client_event_id(tenant: &str, client_uuid: Uuid) -> Uuid {
+    let name = format!("{tenant}\u{1f}{}", client_uuid.hyphenated());
+    Uuid::new_v5(&CLIENT_NAMESPACE, name.as_bytes())
+}
+
+/// Source systems only leadledger writes (its own commands): a client naming one is
+/// refused, so it cannot take the id an ownership request of its tenant will get.
+pub fn is_reserved_system(system: &str) -> bool {
+    system.eq_ignore_ascii_case("leadledger")
+        || system
+            .get(..11)
+            .is_some_and(|p| p.eq_ignore_ascii_case("leadledger."))
+}
+
 /// The id of an event derived from another one (e.g. an SLA breach derived from its trigger):
 /// UUIDv5 of the trigger id and a kind, so re-deriving it after a restart gives the same id.
 pub fn derived_event_id(trigger: Uuid, kind: &str) -> Uuid {
@@ -58,6 +83,23 @@ mod tests {
             source_event_id("ab", "c", "d"),
             source_event_id("a", "bc", "d")
         );
+    }
+
+    #[test]
+    fn client_ids_are_scoped_by_tenant_and_never_meet_source_ids() {
+        let u = Uuid::parse_str("0190f5e2-7a4b-7c3d-8e9f-0123456789ab").unwrap();
+        assert_eq!(client_event_id("acme", u), client_event_id("acme", u));
+        assert_ne!(client_event_id("acme", u), client_event_id("globex", u));
+        assert_ne!(client_event_id("acme", u), u);
+        // A client that computed another tenant's source id and sends it as its own UUID
+        // gets a different id.
+        let victim = source_event_id("globex", "hubspot", "42");
+        assert_ne!(client_event_id("acme", victim), victim);
+        assert_ne!(client_event_id("globex", victim), victim);
+        assert!(is_reserved_system("leadledger.ownership"));
+        assert!(is_reserved_system("LeadLedger"));
+        assert!(!is_reserved_system("leadledgerx"));
+        assert!(!is_reserved_system("hubspot"));
     }
 
     #[test]

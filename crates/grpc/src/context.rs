@@ -2,17 +2,25 @@
 //! [`crate::tenant`]), its consistency token waited for within the request's deadline, and
 //! the paging every listing shares. The trace context is [`crate::trace`].
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use leadledger_api::ApiError;
+use leadledger_log::EventProducer;
 use leadledger_store::applied::Applied;
 use leadledger_store::Store;
+use tokio_util::sync::CancellationToken;
 use tonic::Request;
 
 use crate::{tenant, token::Token};
 
 /// How long a query waits for its consistency token when the client set no deadline.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
+
+/// Longest a query waits for its consistency token whatever its deadline (a client's
+/// deadline of an hour must not hold a task and a watcher slot for an hour).
+pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// The read side every handler of the read models shares: the store, the events topic, and
 /// the process's watcher of what the projection has applied.
@@ -21,6 +29,8 @@ pub struct ReadContext {
     store: Store,
     topic: String,
     applied: Applied,
+    ends: Option<LogEnds>,
+    closing: CancellationToken,
 }
 
 impl ReadContext {
@@ -31,8 +41,8 @@ impl ReadContext {
         tenant_id: &str,
         token: &str,
     ) -> Result<String, ApiError> {
-        let tenant = tenant::resolve(request.metadata(), tenant_id)?;
-        self.wait_for(request, token).await?;
+        let tenant = tenant::resolve(request, tenant_id)?;
+        self.wait_for(request, &tenant, token).await?;
         Ok(tenant)
     }
 
@@ -58,13 +68,35 @@ impl ReadContext {
             applied: Applied::spawn(store.clone(), topic),
             store,
             topic: topic.to_string(),
+            ends: None,
+            closing: CancellationToken::new(),
         }
     }
 
-    /// Waits until the projection has applied `token`, until shortly before the request's
-    /// deadline (`grpc-timeout`) or [`DEFAULT_WAIT`].
-    pub async fn wait_for<T>(&self, request: &Request<T>, token: &str) -> Result<(), ApiError> {
-        self.wait_on(&self.applied, request, token).await
+    /// Cancelled when the server hosting this context starts its shutdown drain: streams
+    /// that would never end by themselves (`WatchSla`) end then.
+    pub fn closing(&self) -> CancellationToken {
+        self.closing.clone()
+    }
+
+    /// Checks tokens against the log's end offsets through `producer`'s connection: a token
+    /// naming a position no write has produced is refused at once instead of waiting for
+    /// its deadline. Without it such a token waits like any other.
+    pub fn with_log_ends(mut self, producer: EventProducer) -> Self {
+        self.ends = Some(LogEnds::new(producer, &self.topic));
+        self
+    }
+
+    /// Waits until the projection has applied `token` (one or several tokens of `tenant`),
+    /// until shortly before the request's deadline (`grpc-timeout`, at most [`MAX_WAIT`]) or
+    /// [`DEFAULT_WAIT`].
+    pub async fn wait_for<T>(
+        &self,
+        request: &Request<T>,
+        tenant: &str,
+        token: &str,
+    ) -> Result<(), ApiError> {
+        self.wait_on(&self.applied, request, tenant, token).await
     }
 
     /// [`ReadContext::wait_for`] against another projection's checkpoints (the precomputed
@@ -73,11 +105,17 @@ impl ReadContext {
         &self,
         applied: &Applied,
         request: &Request<T>,
+        tenant: &str,
         token: &str,
     ) -> Result<(), ApiError> {
         let Some(token) = Token::parse(token)? else {
             return Ok(());
         };
+        if token.tenant != tenant {
+            return Err(ApiError::PermissionDenied(
+                "the consistency token was issued to another tenant".into(),
+            ));
+        }
         if token.topic != self.topic {
             return Err(ApiError::invalid_field(
                 "consistency_token",
@@ -87,12 +125,17 @@ impl ReadContext {
                 ),
             ));
         }
+        if let Some(ends) = &self.ends {
+            if !applied.covers(|a| token.satisfied_by(a)) {
+                ends.check(&token).await?;
+            }
+        }
         // Answer before the client's own deadline fires (it would see CANCELLED, not the
         // reason): a tenth of the deadline, between 20 and 250 ms, is kept for the reply.
         let budget = grpc_timeout(request)
             .map(|t| {
                 let margin = (t / 10).clamp(Duration::from_millis(20), Duration::from_millis(250));
-                t.saturating_sub(margin)
+                t.saturating_sub(margin).min(MAX_WAIT)
             })
             .unwrap_or(DEFAULT_WAIT);
         let deadline = tokio::time::Instant::now() + budget;
@@ -107,6 +150,64 @@ impl ReadContext {
                     token.offsets
                 ))
             })
+    }
+}
+
+/// The log's end offsets, asked of the broker only when a token goes past the last answer
+/// (one question at a time: a flood of forged tokens is a queue of cheap metadata calls, not
+/// a pile of parked requests).
+#[derive(Clone)]
+struct LogEnds {
+    producer: EventProducer,
+    topic: String,
+    known: Arc<tokio::sync::Mutex<BTreeMap<i32, i64>>>,
+}
+
+impl LogEnds {
+    fn new(producer: EventProducer, topic: &str) -> Self {
+        Self {
+            producer,
+            topic: topic.to_string(),
+            known: Arc::default(),
+        }
+    }
+
+    async fn check(&self, token: &Token) -> Result<(), ApiError> {
+        let mut known = self.known.lock().await;
+        if token.beyond(&known).is_none() {
+            return Ok(());
+        }
+        // A partition not seen yet: the whole topic, through its metadata (which lists the
+        // partitions there are). Otherwise only the token's partitions, one watermark
+        // request each.
+        let (producer, topic) = (self.producer.clone(), self.topic.clone());
+        let partitions: Vec<i32> = token.offsets.keys().copied().collect();
+        let whole = partitions.iter().any(|p| !known.contains_key(p));
+        let ends = tokio::task::spawn_blocking(move || {
+            let timeout = Duration::from_secs(5);
+            if whole {
+                producer.end_offsets(&topic, timeout)
+            } else {
+                producer.end_offsets_of(&topic, &partitions, timeout)
+            }
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("end offsets task: {e}")))?
+        .map_err(|e| ApiError::Unavailable(format!("cannot read the log's end offsets: {e}")))?;
+        known.extend(ends);
+        match token.beyond(&known) {
+            None => Ok(()),
+            Some((p, o)) => Err(ApiError::invalid_field(
+                "consistency_token",
+                format!(
+                    "names offset {o} of partition {p}, past the log's end ({}): no write \
+                     produced this token",
+                    known
+                        .get(&p)
+                        .map_or("no such partition".to_string(), |e| e.to_string())
+                ),
+            )),
+        }
     }
 }
 

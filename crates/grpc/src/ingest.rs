@@ -17,7 +17,16 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
+use crate::auth::Caller;
 use crate::{tenant, token::Token, trace};
+
+/// Event types only leadledger appends (SLA worker, router, ownership commands).
+const SYSTEM_ONLY: [&str; 4] = [
+    "sla_at_risk",
+    "sla_breached",
+    "lead_routed",
+    "ownership_requested",
+];
 
 /// Events in flight per `StreamEvents` stream before the server stops reading.
 pub const STREAM_IN_FLIGHT: usize = 256;
@@ -43,6 +52,7 @@ impl Ingest {
     }
 
     fn acks(&self, events: &[pb::Event], positions: &[Position]) -> (Vec<pb::EventAck>, String) {
+        let tenant = events.first().map_or("", |e| e.tenant_id.as_str());
         let acks = events
             .iter()
             .zip(positions)
@@ -54,7 +64,10 @@ impl Ingest {
                 }),
             })
             .collect();
-        (acks, Token::new(self.producer.topic(), positions).encode())
+        (
+            acks,
+            Token::new(tenant, self.producer.topic(), positions).encode(),
+        )
     }
 }
 
@@ -70,10 +83,31 @@ pub fn prepare(
     violations: &mut Violations,
 ) -> Option<pb::Event> {
     let mut v = Violations::default();
+    // The reason that makes every other one moot comes first and alone.
+    let kind = convert::event_type_of(&e);
+    if SYSTEM_ONLY.contains(&kind) {
+        v.add(
+            "payload",
+            format!(
+                "clients cannot append this type: `{kind}` is written by leadledger itself \
+                 (SLA worker, router, ownership commands)"
+            ),
+        );
+        violations.extend_prefixed(prefix, v);
+        return None;
+    }
     if e.tenant_id.is_empty() {
         e.tenant_id = tenant.to_string();
     } else if e.tenant_id != tenant {
         v.add("tenant_id", "differs from the request's tenant");
+    }
+    if let Some(system) = e.source.as_ref().map(|s| s.system.as_str()) {
+        if ids::is_reserved_system(system) {
+            v.add(
+                "source.system",
+                format!("`{system}` is reserved for leadledger's own facts"),
+            );
+        }
     }
     if e.schema_version == 0 {
         e.schema_version = leadledger_domain::SCHEMA_VERSION;
@@ -95,9 +129,10 @@ pub fn prepare(
     e.event_id = if !source.event_id.is_empty() {
         ids::source_event_id(tenant, &source.system, &source.event_id).to_string()
     } else if !e.event_id.is_empty() {
-        // The canonical form of the client's UUID (it may come upper-case, braced, as a URN
-        // or without hyphens): the ack names the event as the read models do.
-        domain.event_id.to_string()
+        // The client's UUID scoped by its tenant (any spelling of the UUID gives the same
+        // id): it can neither collide with another tenant's event nor take the id a source
+        // fact will get. The ack names the event as the read models do.
+        ids::client_event_id(tenant, domain.event_id).to_string()
     } else {
         uuid::Uuid::now_v7().to_string()
     };
@@ -166,12 +201,13 @@ fn check_batch_size(n: usize) -> Result<(), ApiError> {
 /// metadata); later messages may repeat it or leave it empty.
 fn stream_tenant(
     current: &mut Option<String>,
+    caller: Option<&Caller>,
     metadata: &tonic::metadata::MetadataMap,
     requested: &str,
 ) -> Result<String, ApiError> {
     match current {
         None => {
-            let t = tenant::resolve(metadata, requested)?;
+            let t = tenant::resolve_parts(caller, metadata, requested)?;
             *current = Some(t.clone());
             Ok(t)
         }
@@ -194,7 +230,12 @@ impl IngestService for Ingest {
         let tp = trace::traceparent(request.metadata());
         let span = tracing::info_span!("append", trace_id = %trace::trace_id(&tp), events = tracing::field::Empty);
         async move {
-            let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
+            let tenant = tenant::resolve(&request, &request.get_ref().tenant_id)?;
+            if let Some(caller) = request.extensions().get::<Caller>() {
+                for (i, e) in request.get_ref().events.iter().enumerate() {
+                    tenant::check_named(caller, &format!("events[{i}].tenant_id"), &e.tenant_id)?;
+                }
+            }
             let req = request.into_inner();
             tracing::Span::current().record("events", req.events.len());
             let events = prepare_batch(req.events, &tenant, Utc::now(), &tp)?;
@@ -217,6 +258,7 @@ impl IngestService for Ingest {
     ) -> Result<Response<Self::StreamEventsStream>, Status> {
         let tp = trace::traceparent(request.metadata());
         let metadata = request.metadata().clone();
+        let caller = request.extensions().get::<Caller>().cloned();
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(STREAM_IN_FLIGHT);
         let this = self.clone();
@@ -238,7 +280,11 @@ impl IngestService for Ingest {
                                     open = false;
                                 }
                                 Some(Ok(m)) => {
-                                    let t = stream_tenant(&mut tenant, &metadata, &m.tenant_id);
+                                    let t = stream_tenant(&mut tenant, caller.as_ref(), &metadata, &m.tenant_id)
+                                        .and_then(|t| match (&caller, &m.event) {
+                                            (Some(c), Some(e)) => tenant::check_named(c, "event.tenant_id", &e.tenant_id).map(|()| t),
+                                            _ => Ok(t),
+                                        });
                                     in_flight.push_back(this.clone().one(seq, t, m.event, tp.clone()));
                                     seq += 1;
                                 }
@@ -262,7 +308,7 @@ impl IngestService for Ingest {
         request: Request<pb::CaptureLeadRequest>,
     ) -> Result<Response<pb::CaptureLeadResponse>, Status> {
         let tp = trace::traceparent(request.metadata());
-        let tenant = tenant::resolve(request.metadata(), &request.get_ref().tenant_id)?;
+        let tenant = tenant::resolve(&request, &request.get_ref().tenant_id)?;
         let r = request.into_inner();
         let now = Utc::now();
         let lead_missing = r.lead.is_none();

@@ -4,6 +4,7 @@
 //! in `leadledger-store` and `leadledger-log`.
 //!
 //! # Layout
+//! - [`auth`]: API keys, scopes and the gate every call passes (tenant from the key).
 //! - [`ingest`]: `IngestService` (validate → deterministic ids → idempotent producer).
 //! - [`context`]: what every handler starts from: [`context::ReadContext`] (store, topic,
 //!   read-your-writes waits on the consistency token), the tenant, paging.
@@ -12,6 +13,8 @@
 //!   Shapley diagnostics.
 //! - [`ownership`]: `OwnershipService`: claim/assign as intents decided in log order.
 //! - [`sla`], [`sla_watch`]: `SlaService`: the SLA report, partner leakage, the alert stream.
+//! - [`health`]: SERVING while the log and the database answer, NOT_SERVING otherwise and
+//!   during the shutdown drain.
 //! - [`server`]: `serve(listener, services, shutdown)` with health and reflection.
 //! - [`tenant`]: the one place a request's tenant is decided.
 //! - [`token`]: consistency tokens.
@@ -20,7 +23,9 @@
 #![forbid(unsafe_code)]
 
 pub mod attribution;
+pub mod auth;
 pub mod context;
+pub mod health;
 pub mod ingest;
 pub mod ownership;
 pub mod query;

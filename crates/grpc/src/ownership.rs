@@ -78,6 +78,7 @@ impl OwnershipSvc {
             }
         };
         let token = Token::new(
+            &cmd.tenant,
             self.query.topic(),
             &[Position {
                 partition: decision.partition,
@@ -132,9 +133,9 @@ impl OwnershipSvc {
         intent_id: Uuid,
         position: &Position,
     ) -> Result<DecisionRow, ApiError> {
-        let token = Token::new(self.query.topic(), [position]).encode();
+        let token = Token::new(&cmd.tenant, self.query.topic(), [position]).encode();
         self.query
-            .wait_for(request, &token)
+            .wait_for(request, &cmd.tenant, &token)
             .await
             .map_err(|e| match e {
                 ApiError::NotYetConsistent(_) => ApiError::NotYetConsistent(format!(
@@ -258,7 +259,7 @@ impl OwnershipService for OwnershipSvc {
     ) -> Result<Response<pb::ClaimLeadResponse>, Status> {
         let r = request.get_ref();
         let cmd = command(
-            tenant::resolve(request.metadata(), &r.tenant_id),
+            tenant::resolve(&request, &r.tenant_id),
             OwnershipMode::Claim,
             &r.lead_id,
             &r.rep_id,
@@ -280,7 +281,7 @@ impl OwnershipService for OwnershipSvc {
     ) -> Result<Response<pb::AssignLeadResponse>, Status> {
         let r = request.get_ref();
         let cmd = command(
-            tenant::resolve(request.metadata(), &r.tenant_id),
+            tenant::resolve(&request, &r.tenant_id),
             OwnershipMode::Assign,
             &r.lead_id,
             &r.rep_id,

@@ -143,8 +143,8 @@ impl QueryService for QuerySvc {
             .transitions
             .iter()
             .map(|t| pb::StageTransition {
-                from: stage_number(t.from_stage.as_deref()),
-                to: stage_number(Some(&t.to_stage)),
+                from_stage: stage_number(t.from_stage.as_deref()),
+                to_stage: stage_number(Some(&t.to_stage)),
                 at: Some(time_to_proto(t.at)),
                 event_id: t.event_id.to_string(),
                 kind: leadledger_domain::TransitionKind::parse(&t.kind).map_or(0, |k| k as i32),

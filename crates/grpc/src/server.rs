@@ -2,7 +2,9 @@
 //! (v1 and v1alpha, so both current tools and grpcurl 1.8 can list and call everything).
 //!
 //! `serve` takes a bound listener and a shutdown future, so tests start a real server on
-//! port 0 and stop it cleanly.
+//! port 0 and stop it cleanly. Every call passes the authentication gate first when one is
+//! given ([`crate::auth`]); health follows the dependencies ([`crate::health`]) and turns
+//! NOT_SERVING when the shutdown drain begins.
 
 use std::future::Future;
 
@@ -31,7 +33,19 @@ pub struct Services {
     /// Needs both the log and the read models (see `ownership`).
     pub ownership: Option<crate::ownership::OwnershipSvc>,
     pub sla: Option<crate::sla::SlaSvc>,
+    /// The authentication gate; `None` only with `auth.mode = none` (every caller is
+    /// trusted and names its tenant).
+    pub auth: Option<crate::auth::Gate>,
+    /// What health checks (nothing: SERVING until the drain).
+    pub dependencies: crate::health::Dependencies,
+    /// The longest a call may take whatever its deadline (`None`: tonic's default, none).
+    pub max_deadline: Option<std::time::Duration>,
+    /// How long the shutdown drain waits for open calls (`None`: [`DRAIN`]).
+    pub drain: Option<std::time::Duration>,
 }
+
+/// How long the shutdown drain waits for open calls by default.
+pub const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Errors starting or running the server.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +62,7 @@ pub async fn serve(
     services: Services,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    let closing = services.query.as_ref().map(ReadContext::closing);
     let (health, health_service) = tonic_health::server::health_reporter();
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -57,7 +72,12 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let router = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(max) = services.max_deadline {
+        builder = builder.timeout(max);
+    }
+    let router = builder
+        .layer(tower::util::option_layer(services.auth))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -79,6 +99,22 @@ pub async fn serve(
     health
         .set_service_status("", tonic_health::ServingStatus::Serving)
         .await;
+    let watcher = tokio::spawn(crate::health::watch(services.dependencies, health.clone()));
+    // NOT_SERVING as soon as the drain begins: health checkers stop routing new calls here
+    // while the calls in progress finish.
+    let (fired, drain_started) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = fired.send(());
+        if let Some(c) = closing {
+            c.cancel();
+        }
+        watcher.abort();
+        health
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+        tracing::info!("draining: health NOT_SERVING");
+    };
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, "gRPC server listening");
     // TCP_NODELAY on every accepted connection: without it a response written as several
@@ -92,8 +128,19 @@ pub async fn serve(
         }
         s
     });
-    router
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
+    let serving = router.serve_with_incoming_shutdown(incoming, shutdown);
+    // The drain waits for the calls in progress, and a stream that never ends by itself (a
+    // `WatchSla` subscriber) would hold it forever: past `drain` the remaining calls are cut.
+    let drain = services.drain.unwrap_or(DRAIN);
+    let cut = async move {
+        match drain_started.await {
+            Ok(()) => tokio::time::sleep(drain).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = serving => served?,
+        () = cut => tracing::warn!(?drain, "calls still open after the drain (e.g. WatchSla subscribers): closing them"),
+    }
     Ok(())
 }

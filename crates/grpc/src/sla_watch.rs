@@ -51,7 +51,7 @@ pub(crate) fn watch(
     request: Request<pb::WatchSlaRequest>,
 ) -> Result<AlertStream, ApiError> {
     let r = request.get_ref();
-    let tenant = tenant::resolve(request.metadata(), &r.tenant_id)?;
+    let tenant = tenant::resolve(&request, &r.tenant_id)?;
     let segment = match pb::Segment::try_from(r.segment) {
         Ok(pb::Segment::Unspecified) => "",
         Ok(pb::Segment::Ka) => "KA",
@@ -68,6 +68,11 @@ pub(crate) fn watch(
     let cursor = match Token::parse(&r.from_position)
         .map_err(|_| bad_position("not a position issued by this service"))?
     {
+        Some(t) if t.tenant != tenant => {
+            return Err(ApiError::PermissionDenied(
+                "from_position was issued to another tenant".into(),
+            ))
+        }
         Some(t) if t.topic != topic => return Err(bad_position("names another topic")),
         Some(t) => Some(t.offsets),
         None => None,
@@ -88,7 +93,21 @@ pub(crate) fn watch(
         applied: query.applied().subscribe(),
     };
     let (tx, rx) = mpsc::channel(BUFFER);
-    tokio::spawn(watch.run(tx));
+    // A stream that ends only when its client goes away must also end when the server
+    // shuts down, or the drain would wait for it: the client is told to resume.
+    let closing = query.closing();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = watch.run(tx.clone()) => {}
+            () = closing.cancelled() => {
+                let _ = tx
+                    .send(Err(Status::unavailable(
+                        "the server is shutting down; reconnect with the last resume_position",
+                    )))
+                    .await;
+            }
+        }
+    });
     Ok(Box::pin(ReceiverStream::new(rx)))
 }
 
@@ -195,6 +214,7 @@ impl Watch {
             _ => return Err(ApiError::Internal("not an SLA alert".into())),
         };
         let resume_position = Token {
+            tenant: self.tenant.clone(),
             topic: self.topic.clone(),
             offsets: self.cursor.clone(),
         }

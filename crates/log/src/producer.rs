@@ -92,6 +92,26 @@ impl EventProducer {
         crate::admin::end_offsets(self.producer.client(), topic, timeout)
     }
 
+    /// The end offsets of some partitions of `topic` (one round trip each, no metadata
+    /// request). Blocking: call it from a blocking thread.
+    pub fn end_offsets_of(
+        &self,
+        topic: &str,
+        partitions: &[i32],
+        timeout: Duration,
+    ) -> Result<std::collections::BTreeMap<i32, i64>, LogError> {
+        partitions
+            .iter()
+            .map(|p| {
+                let (_, high) = self
+                    .producer
+                    .client()
+                    .fetch_watermarks(topic, *p, timeout)?;
+                Ok((*p, high))
+            })
+            .collect()
+    }
+
     /// Waits for everything in flight (graceful shutdown).
     pub fn flush(&self, timeout: Duration) -> Result<(), LogError> {
         self.producer.flush(timeout).map_err(LogError::Kafka)

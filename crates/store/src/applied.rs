@@ -58,6 +58,11 @@ impl Applied {
         self.rx.clone()
     }
 
+    /// Whether the checkpoints seen last are `covered` (no waiting).
+    pub fn covers(&self, covered: impl Fn(&BTreeMap<i32, i64>) -> bool) -> bool {
+        covered(&self.rx.borrow())
+    }
+
     /// Waits until the checkpoints are `covered` (e.g. a consistency token is applied) or
     /// `deadline` passes; on timeout returns the last checkpoints seen.
     pub async fn wait_for(

@@ -8,6 +8,7 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 use crate::StoreError;
 
 const DATABASE_EXISTS: &str = include_str!("sql/db_exists.sql");
+const PING: &str = include_str!("sql/db_ping.sql");
 
 /// The migrations in `crates/store/migrations`, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -38,6 +39,14 @@ impl Store {
             .connect_with(opts.log_statements(tracing::log::LevelFilter::Trace))
             .await?;
         Ok(Self { pool })
+    }
+
+    /// Whether the database answers a query now (health probes).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query_scalar::<_, i32>(PING)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// A `LISTEN` session on a connection of its own, outside the pool. sqlx's `PgListener`

@@ -8,8 +8,10 @@
 //! - [`timeline`]: the one reader of stored timelines (the log's bytes, decoded like the log).
 //! - [`applied`]: one watcher per process of what a projection has applied (read-your-writes
 //!   waits, the SLA alert stream).
+//! - [`bi`]: BI roles and the tenants each may read (row-level security does the rest).
 //! - [`checkpoints`]: reading checkpoints (seek on assignment, read-your-writes waits).
 //! - [`credits`]: the precomputed attribution credits, kept level with the core projection.
+//! - [`keys`]: the API keys callers authenticate with (hashed secrets, tenant, scopes).
 //! - [`leads`]: lead lookup, timeline, listing and funnel.
 //! - [`lock`]: session advisory locks (one worker at a time).
 //! - [`reps`]: the rep leaderboard.
@@ -25,12 +27,14 @@
 #![recursion_limit = "256"]
 
 pub mod applied;
+pub mod bi;
 pub mod checkpoints;
 mod columns;
 pub mod credits;
 pub mod db;
 pub mod due;
 mod error;
+pub mod keys;
 pub mod leads;
 pub mod lock;
 pub mod ownership;

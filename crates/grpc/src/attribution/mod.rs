@@ -178,7 +178,7 @@ impl AttributionService for AttributionSvc {
         request: Request<pb::AttributionRequest>,
     ) -> Result<Response<pb::AttributionResponse>, Status> {
         let r = request.get_ref();
-        let tenant = crate::tenant::resolve(request.metadata(), &r.tenant_id)?;
+        let tenant = crate::tenant::resolve(&request, &r.tenant_id)?;
         if r.model.is_empty() {
             return Err(ApiError::invalid_field("model", "required").into());
         }
@@ -186,14 +186,14 @@ impl AttributionService for AttributionSvc {
         let lvl = level(r.level, r.lookback_days)?;
         let dimension = group_by(r.group_by)?;
         let basis = basis(r.period_basis)?;
-        let currency = currency_or_default(&r.currency);
+        let currency = currency_or_default(&r.currency)?;
         let (from, to) = (
             day("period_from", r.period_from.as_ref())?,
             day("period_to", r.period_to.as_ref())?,
         );
         if self.precomputed(r, lvl) {
             self.query
-                .wait_on(&self.credits, &request, &r.consistency_token)
+                .wait_on(&self.credits, &request, &tenant, &r.consistency_token)
                 .await?;
             let ask = Ask {
                 kind,
@@ -205,7 +205,9 @@ impl AttributionService for AttributionSvc {
             let out = self.attribution_precomputed(&tenant, r, &ask).await?;
             return Ok(Response::new(out));
         }
-        self.query.wait_for(&request, &r.consistency_token).await?;
+        self.query
+            .wait_for(&request, &tenant, &r.consistency_token)
+            .await?;
         let lvl = match lvl {
             Level::Account { .. } if r.lookback_days == 0 => Level::Account {
                 lookback_days: self.set.lookback_days,
@@ -258,7 +260,7 @@ impl AttributionService for AttributionSvc {
         let r = request.into_inner();
         let kind = conversion(r.conversion)?;
         let lvl = level(r.level, r.lookback_days)?;
-        let currency = currency_or_default(&r.currency);
+        let currency = currency_or_default(&r.currency)?;
         let half_life_hours = half_life(r.half_life_hours)?;
         let order = markov_order("markov_order", r.markov_order)?;
         let mut custom = Vec::new();
@@ -351,8 +353,8 @@ impl AttributionService for AttributionSvc {
                 .transitions
                 .iter()
                 .map(|t| pb::MarkovTransition {
-                    from: t.from.clone(),
-                    to: t.to.clone(),
+                    from_state: t.from.clone(),
+                    to_state: t.to.clone(),
                     count: t.count,
                     probability: t.probability,
                 })

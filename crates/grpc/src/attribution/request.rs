@@ -179,11 +179,18 @@ pub(super) fn day(
     .transpose()
 }
 
-pub(super) fn currency_or_default(c: &str) -> String {
+/// The request's currency (CNY when empty), refused as ingest refuses it: an unknown or
+/// lower-case code would otherwise answer OK with nothing in it.
+pub(super) fn currency_or_default(c: &str) -> Result<String, ApiError> {
     if c.is_empty() {
-        "CNY".to_string()
+        Ok("CNY".to_string())
+    } else if leadledger_domain::validate::is_currency(c) {
+        Ok(c.to_string())
     } else {
-        c.to_string()
+        Err(ApiError::invalid_field(
+            "currency",
+            "must be an ISO 4217 code such as CNY, USD or EUR (upper-case)",
+        ))
     }
 }
 

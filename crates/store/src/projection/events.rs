@@ -74,17 +74,22 @@ pub(super) async fn insert<'r>(
             &r.raw,
         );
     }
-    let inserted: Vec<Uuid> = rows
-        .bind(sqlx::query_scalar(INSERT))
+    // Ids are unique per tenant: a record is new when its (id, tenant) was inserted, and
+    // only its first copy in the batch counts.
+    let inserted: Vec<(Uuid, String)> = rows
+        .bind(sqlx::query_as(INSERT))
         .fetch_all(&mut **tx)
         .await?;
-    let inserted: HashSet<Uuid> = inserted.into_iter().collect();
+    let inserted: HashSet<(Uuid, &str)> = inserted
+        .iter()
+        .map(|(id, tenant)| (*id, tenant.as_str()))
+        .collect();
     let mut seen = HashSet::new();
     Ok(records
         .iter()
         .filter(|r| {
-            let id = r.logged.event.event_id;
-            inserted.contains(&id) && seen.insert(id)
+            let key = (r.logged.event.event_id, r.logged.event.tenant_id.as_str());
+            inserted.contains(&key) && seen.insert(key)
         })
         .collect())
 }

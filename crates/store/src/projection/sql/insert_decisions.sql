@@ -5,4 +5,4 @@ INSERT INTO ownership_decisions (intent_id, tenant_id, lead_id, log_partition, l
 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int4[], $5::int8[], $6::text[],
   $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::bool[],
   $13::text[], $14::text[])
-ON CONFLICT (intent_id) DO NOTHING
+ON CONFLICT (intent_id, tenant_id) DO NOTHING

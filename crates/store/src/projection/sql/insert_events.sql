@@ -6,5 +6,5 @@ INSERT INTO lead_events (event_id, tenant_id, lead_id, event_type, schema_versio
 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[],
   $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::int4[],
   $11::int8[], $12::bool[], $13::jsonb[], $14::bytea[])
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id
+ON CONFLICT (event_id, tenant_id) DO NOTHING
+RETURNING event_id, tenant_id

@@ -11,98 +11,13 @@ use std::time::Duration;
 
 use leadledger_attribution::precompute::ModelSet;
 use leadledger_attribution::{Model, PositionWeights};
+use leadledger_grpc::auth::GateConfig;
 use leadledger_log::LogConfig;
 use leadledger_sla::{PolicySet, TenantPolicies};
 
-/// Every key, its default and what it means (printed by `leadledger config`).
-pub const KEYS: &[(&str, &str, &str)] = &[
-    (
-        "kafka.brokers",
-        "127.0.0.1:9092",
-        "bootstrap servers of the Kafka-protocol broker",
-    ),
-    (
-        "kafka.topic",
-        "leadledger.events",
-        "the events topic (its dead letters go to <topic>.dlq)",
-    ),
-    (
-        "kafka.partitions",
-        "6",
-        "partitions of the events topic when leadledger creates it",
-    ),
-    (
-        "kafka.replication",
-        "1",
-        "replication factor when leadledger creates topics",
-    ),
-    (
-        "kafka.headers",
-        "true",
-        "write Kafka headers on event records (false for the Tansu dev broker)",
-    ),
-    (
-        "database.url",
-        "postgres://postgres@127.0.0.1:5432/leadledger",
-        "PostgreSQL read-model database (created if missing)",
-    ),
-    (
-        "database.max_connections",
-        "8",
-        "connection pool size per process",
-    ),
-    ("server.listen", "127.0.0.1:50051", "gRPC listen address"),
-    (
-        "projector.group",
-        "",
-        "consumer group (default: <topic>.projector)",
-    ),
-    (
-        "projector.batch_max",
-        "2000",
-        "most records applied per PostgreSQL transaction",
-    ),
-    (
-        "projector.stall_after_secs",
-        "60",
-        "rejoin the group when a partition's records wait this long with no progress",
-    ),
-    (
-        "shutdown.grace_ms",
-        "10000",
-        "how long a graceful shutdown may take",
-    ),
-    (
-        "attribution.half_life_hours",
-        "168",
-        "time-decay half-life of the precomputed credits",
-    ),
-    (
-        "attribution.lookback_days",
-        "90",
-        "account-level lookback of the precomputed credits",
-    ),
-    (
-        "sla.policy_file",
-        "",
-        "SLA policies, business calendar, feedback requirements and routing (TOML, docs/SLA.md); empty: the shipped defaults",
-    ),
-    (
-        "sla.tenant_policy_files",
-        "",
-        "tenants with their own policy file (calendar, policies, feedback, routing): tenant=path,tenant2=path; the others use sla.policy_file",
-    ),
-    (
-        "sla.tick_ms",
-        "1000",
-        "how often the SLA worker looks for clocks to alert on and MQLs to route",
-    ),
-    (
-        "attribution.custom_models",
-        "",
-        "extra precomputed position models: name:first=4000,last=4000,others=2000;name2:...",
-    ),
-];
+mod keys;
+
+pub use keys::KEYS;
 
 /// A place settings come from.
 pub trait Source {
@@ -212,6 +127,86 @@ pub struct Config {
     pub sla: TenantPolicies,
     /// The SLA worker's scan interval.
     pub sla_tick: Duration,
+    /// Authentication and per-key limits.
+    pub auth: Auth,
+    /// The longest any call may take.
+    pub max_deadline: Duration,
+}
+
+/// How callers authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Every call needs an API key; the tenant is the key's.
+    Keys,
+    /// No authentication: the caller names its tenant.
+    None,
+}
+
+/// The `auth.*` and `limits.*` settings.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub mode: AuthMode,
+    pub allow_none_on_public: bool,
+    pub refresh: Duration,
+    pub gate: GateConfig,
+}
+
+impl Config {
+    /// Refuses `auth.mode = none` on an address others can reach, unless forced.
+    pub fn check_listen_auth(&self) -> Result<(), ConfigError> {
+        if self.auth.mode == AuthMode::None
+            && !self.auth.allow_none_on_public
+            && !is_loopback(&self.listen)
+        {
+            return Err(ConfigError(format!(
+                "auth.mode = none on server.listen = {} would let anyone who reaches the port \
+                 read and write every tenant; listen on 127.0.0.1, use auth.mode = keys, or \
+                 set auth.allow_none_on_public = true",
+                self.listen
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A setting's value as it may be printed or logged: passwords in URLs and secret settings
+/// are masked.
+pub fn redacted(key: &str, value: &str) -> String {
+    if key.contains("password") || key.contains("secret") {
+        return if value.is_empty() {
+            String::new()
+        } else {
+            "***".into()
+        };
+    }
+    if key.ends_with(".url") {
+        return redact(value);
+    }
+    value.to_string()
+}
+
+/// `url` with its password masked.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+            None => url.to_string(),
+        },
+        _ => url.to_string(),
+    }
+}
+
+/// Whether a listen address is loopback only (`127.0.0.1:…`, `[::1]:…`, `localhost:…`).
+fn is_loopback(listen: &str) -> bool {
+    let host = listen
+        .rsplit_once(':')
+        .map_or(listen, |(h, _)| h)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Config {
@@ -290,6 +285,49 @@ impl Config {
                 "sla.tick_ms",
                 &get("sla.tick_ms"),
                 10,
+                3_600_000,
+            )?),
+            auth: Auth {
+                mode: match get("auth.mode").trim() {
+                    "keys" => AuthMode::Keys,
+                    "none" => AuthMode::None,
+                    other => {
+                        return Err(ConfigError(format!(
+                            "auth.mode must be keys or none, got {other:?}"
+                        )))
+                    }
+                },
+                allow_none_on_public: boolean(
+                    "auth.allow_none_on_public",
+                    &get("auth.allow_none_on_public"),
+                )?,
+                refresh: Duration::from_millis(number(
+                    "auth.refresh_ms",
+                    &get("auth.refresh_ms"),
+                    100,
+                    3_600_000,
+                )?),
+                gate: GateConfig {
+                    open_health: boolean("auth.open_health", &get("auth.open_health"))?,
+                    rate_per_sec: number(
+                        "limits.rate_per_sec",
+                        &get("limits.rate_per_sec"),
+                        0,
+                        1_000_000,
+                    )?,
+                    burst: number("limits.burst", &get("limits.burst"), 0, 10_000_000)?,
+                    concurrency: number(
+                        "limits.concurrency",
+                        &get("limits.concurrency"),
+                        0,
+                        100_000,
+                    )?,
+                },
+            },
+            max_deadline: Duration::from_millis(number(
+                "limits.max_deadline_ms",
+                &get("limits.max_deadline_ms"),
+                1_000,
                 3_600_000,
             )?),
         })
@@ -527,6 +565,31 @@ mod tests {
             assert!(e.0.contains("attribution"), "{e}");
             assert!(e.0.contains(says), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn no_auth_is_refused_where_others_can_reach_it() {
+        let none = |listen: &str, force: &str| {
+            Config::resolve(&[&pairs(&[
+                ("auth.mode", "none"),
+                ("server.listen", listen),
+                ("auth.allow_none_on_public", force),
+            ])])
+            .unwrap()
+            .check_listen_auth()
+        };
+        assert!(none("127.0.0.1:50051", "false").is_ok());
+        assert!(none("[::1]:50051", "false").is_ok());
+        assert!(none("localhost:50051", "false").is_ok());
+        let e = none("0.0.0.0:50051", "false").unwrap_err().to_string();
+        assert!(e.contains("auth.allow_none_on_public"), "{e}");
+        assert!(none("10.1.2.3:50051", "false").is_err());
+        assert!(none("0.0.0.0:50051", "true").is_ok());
+        let keys = Config::resolve(&[&pairs(&[("server.listen", "0.0.0.0:50051")])]).unwrap();
+        assert_eq!(keys.auth.mode, AuthMode::Keys);
+        assert!(keys.check_listen_auth().is_ok());
+        let e = Config::resolve(&[&pairs(&[("auth.mode", "open")])]).unwrap_err();
+        assert!(e.to_string().contains("auth.mode"), "{e}");
     }
 
     #[test]

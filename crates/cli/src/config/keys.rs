@@ -1,0 +1,132 @@
+//! Every setting: its dotted key, its default and what it means (printed by
+//! `leadledger config`; docs/CONFIGURATION.md says the same).
+
+/// Every key, its default and what it means (printed by `leadledger config`).
+pub const KEYS: &[(&str, &str, &str)] = &[
+    (
+        "kafka.brokers",
+        "127.0.0.1:9092",
+        "bootstrap servers of the Kafka-protocol broker",
+    ),
+    (
+        "kafka.topic",
+        "leadledger.events",
+        "the events topic (its dead letters go to <topic>.dlq)",
+    ),
+    (
+        "kafka.partitions",
+        "6",
+        "partitions of the events topic when leadledger creates it",
+    ),
+    (
+        "kafka.replication",
+        "1",
+        "replication factor when leadledger creates topics",
+    ),
+    (
+        "kafka.headers",
+        "true",
+        "write Kafka headers on event records (false for the Tansu dev broker)",
+    ),
+    (
+        "database.url",
+        "postgres://postgres@127.0.0.1:5432/leadledger",
+        "PostgreSQL read-model database (created if missing)",
+    ),
+    (
+        "database.max_connections",
+        "8",
+        "connection pool size per process",
+    ),
+    ("server.listen", "127.0.0.1:50051", "gRPC listen address"),
+    (
+        "projector.group",
+        "",
+        "consumer group (default: <topic>.projector)",
+    ),
+    (
+        "projector.batch_max",
+        "2000",
+        "most records applied per PostgreSQL transaction",
+    ),
+    (
+        "projector.stall_after_secs",
+        "60",
+        "rejoin the group when a partition's records wait this long with no progress",
+    ),
+    (
+        "shutdown.grace_ms",
+        "10000",
+        "how long a graceful shutdown may take",
+    ),
+    (
+        "attribution.half_life_hours",
+        "168",
+        "time-decay half-life of the precomputed credits",
+    ),
+    (
+        "attribution.lookback_days",
+        "90",
+        "account-level lookback of the precomputed credits",
+    ),
+    (
+        "sla.policy_file",
+        "",
+        "SLA policies, business calendar, feedback requirements and routing (TOML, docs/SLA.md); empty: the shipped defaults",
+    ),
+    (
+        "sla.tenant_policy_files",
+        "",
+        "tenants with their own policy file (calendar, policies, feedback, routing): tenant=path,tenant2=path; the others use sla.policy_file",
+    ),
+    (
+        "sla.tick_ms",
+        "1000",
+        "how often the SLA worker looks for clocks to alert on and MQLs to route",
+    ),
+    (
+        "attribution.custom_models",
+        "",
+        "extra precomputed position models: name:first=4000,last=4000,others=2000;name2:...",
+    ),
+    (
+        "auth.mode",
+        "keys",
+        "keys: every call needs an API key (`leadledger keys create`); none: no authentication, the caller names its tenant (a laptop only: refused on a non-loopback listen address unless auth.allow_none_on_public)",
+    ),
+    (
+        "auth.allow_none_on_public",
+        "false",
+        "let auth.mode = none listen on a non-loopback address (anyone who reaches the port is every tenant)",
+    ),
+    (
+        "auth.open_health",
+        "true",
+        "gRPC health and reflection answer without a key",
+    ),
+    (
+        "auth.refresh_ms",
+        "5000",
+        "how often each process reloads the API keys: the bound on how long a revoked key keeps working",
+    ),
+    (
+        "limits.rate_per_sec",
+        "1000",
+        "calls per second per API key (0: no limit); over it: RESOURCE_EXHAUSTED with retry info",
+    ),
+    (
+        "limits.burst",
+        "2000",
+        "calls an API key may make at once above its rate",
+    ),
+    (
+        "limits.concurrency",
+        "64",
+        "calls of one API key in progress at once (0: no limit)",
+    ),
+    (
+        "limits.max_deadline_ms",
+        "60000",
+        "the longest any call may take, whatever deadline the client set",
+    ),
+];

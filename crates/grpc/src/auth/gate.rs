@@ -1,0 +1,218 @@
+//! The gate every call passes before a service sees it: authentication (the bearer key), the
+//! scope the RPC needs, and the key's limits (rate and concurrency). A tower layer on the
+//! whole server, so no service can forget it; the [`Caller`] it admits travels in the
+//! request's extensions to [`crate::tenant`].
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use leadledger_api::ApiError;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::Status;
+
+use super::ring::KeyRing;
+use super::scope::{required, Caller, Required};
+
+/// The gate's settings (`auth.*` and `limits.*`, docs/SECURITY.md).
+#[derive(Debug, Clone)]
+pub struct GateConfig {
+    /// Health and reflection answer without a key.
+    pub open_health: bool,
+    /// Calls per second per key (0: no limit).
+    pub rate_per_sec: u32,
+    /// Calls a key may make at once above its rate.
+    pub burst: u32,
+    /// Calls of one key in progress at once (0: no limit).
+    pub concurrency: u32,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        Self {
+            open_health: true,
+            rate_per_sec: 1000,
+            burst: 2000,
+            concurrency: 64,
+        }
+    }
+}
+
+type Keyed = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+
+/// The authentication gate (a tower [`tower::Layer`]).
+#[derive(Clone)]
+pub struct Gate {
+    ring: KeyRing,
+    cfg: GateConfig,
+    rate: Option<Arc<Keyed>>,
+    in_flight: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+/// An admitted call: its caller (none for an open RPC) and its concurrency permit.
+struct Admission {
+    caller: Option<Caller>,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Gate {
+    pub fn new(ring: KeyRing, cfg: GateConfig) -> Self {
+        let rate = NonZeroU32::new(cfg.rate_per_sec).map(|per_sec| {
+            let burst = NonZeroU32::new(cfg.burst.max(cfg.rate_per_sec)).unwrap_or(per_sec);
+            Arc::new(RateLimiter::keyed(
+                Quota::per_second(per_sec).allow_burst(burst),
+            ))
+        });
+        Self {
+            ring,
+            cfg,
+            rate,
+            in_flight: Arc::default(),
+        }
+    }
+
+    /// The key ring the gate checks keys against.
+    pub fn ring(&self) -> &KeyRing {
+        &self.ring
+    }
+
+    async fn admit(&self, path: &str, headers: &http::HeaderMap) -> Result<Admission, ApiError> {
+        let need = required(path, self.cfg.open_health);
+        if need == Required::Open {
+            return Ok(Admission {
+                caller: None,
+                _permit: None,
+            });
+        }
+        let presented = bearer(headers)?;
+        let caller = self.ring.verify(presented, chrono::Utc::now()).await?;
+        if let Required::Scope(scope) = need {
+            if !caller.allows(scope) {
+                return Err(ApiError::PermissionDenied(format!(
+                    "API key llk_{} lacks the `{scope}` scope this RPC needs",
+                    caller.key_id
+                )));
+            }
+        }
+        if let Some(rate) = &self.rate {
+            if let Err(not_until) = rate.check_key(&caller.key_id) {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                return Err(ApiError::Exhausted {
+                    message: format!(
+                        "API key llk_{} is over its rate limit ({} calls/s); retry in {} ms",
+                        caller.key_id,
+                        self.cfg.rate_per_sec,
+                        wait.as_millis().max(1)
+                    ),
+                    retry_after: wait.max(Duration::from_millis(1)),
+                });
+            }
+        }
+        let permit = match self.cfg.concurrency {
+            0 => None,
+            n => {
+                let sem = self
+                    .in_flight
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(caller.key_id.clone())
+                    .or_insert_with(|| Arc::new(Semaphore::new(n as usize)))
+                    .clone();
+                Some(sem.try_acquire_owned().map_err(|_| ApiError::Exhausted {
+                    message: format!(
+                        "API key llk_{} has {n} calls in progress, its limit; retry when one ends",
+                        caller.key_id
+                    ),
+                    retry_after: Duration::from_millis(100),
+                })?)
+            }
+        };
+        Ok(Admission {
+            caller: Some(caller),
+            _permit: permit,
+        })
+    }
+}
+
+/// The key of `authorization: Bearer <key>`.
+fn bearer(headers: &http::HeaderMap) -> Result<&str, ApiError> {
+    let Some(value) = headers.get(http::header::AUTHORIZATION) else {
+        return Err(ApiError::Unauthenticated(
+            "no API key: send `authorization: Bearer llk_<id>_<secret>`".into(),
+        ));
+    };
+    let value = value.to_str().unwrap_or("");
+    let (scheme, key) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || key.trim().is_empty() {
+        return Err(ApiError::Unauthenticated(
+            "malformed authorization header: expected `Bearer llk_<id>_<secret>`".into(),
+        ));
+    }
+    Ok(key.trim())
+}
+
+impl<S> tower::Layer<S> for Gate {
+    type Service = Gated<S>;
+
+    fn layer(&self, inner: S) -> Gated<S> {
+        Gated {
+            inner,
+            gate: self.clone(),
+        }
+    }
+}
+
+/// A service behind the [`Gate`].
+#[derive(Clone)]
+pub struct Gated<S> {
+    inner: S,
+    gate: Gate,
+}
+
+type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+impl<S, B, RB> tower::Service<http::Request<B>> for Gated<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<RB>> + Clone + Send + 'static,
+    S::Future: Send,
+    B: Send + 'static,
+    RB: Default + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        // The clone that was made ready stays with this call (tower's usual swap).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let gate = self.gate.clone();
+        Box::pin(async move {
+            let path = req.uri().path().to_string();
+            match gate.admit(&path, req.headers()).await {
+                Err(e) => {
+                    tracing::info!(rpc = %path, error = %e, "call refused at the gate");
+                    Ok(Status::from(e).into_http())
+                }
+                Ok(admission) => {
+                    if let Some(caller) = admission.caller.clone() {
+                        req.extensions_mut().insert(caller);
+                    }
+                    let response = inner.call(req).await;
+                    drop(admission);
+                    response
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,159 @@
+//! The key ring: every API key of the database in memory, so authenticating a call costs a
+//! hash and a map lookup, not a query.
+//!
+//! The ring reloads every `refresh` (default 5 s): a revocation or an expiry set by another
+//! process takes effect everywhere within that bound. A key id the ring does not know makes
+//! it reload at once (at most once per [`MISS_RELOAD`]), so a key created a moment ago works
+//! on its first call. When the database cannot be read the ring keeps the keys it has and
+//! says so in the log.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use leadledger_api::ApiError;
+use leadledger_store::{keys, Store, StoreError};
+
+use super::key;
+use super::scope::{Caller, Scope};
+
+/// Least time between two reloads caused by unknown key ids (a flood of made-up keys must
+/// not become a flood of queries).
+pub const MISS_RELOAD: Duration = Duration::from_secs(1);
+
+/// One key as the ring keeps it.
+#[derive(Debug, Clone)]
+struct Entry {
+    tenant: String,
+    scopes: Vec<Scope>,
+    secret_sha256: Vec<u8>,
+    expires_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+struct Inner {
+    store: Store,
+    keys: RwLock<HashMap<String, Entry>>,
+    last_load: Mutex<Instant>,
+}
+
+/// The process's API keys, reloaded in the background.
+#[derive(Clone)]
+pub struct KeyRing {
+    inner: Arc<Inner>,
+}
+
+impl KeyRing {
+    /// Loads every key and starts reloading them every `refresh` (inside a tokio runtime);
+    /// the reloading stops when the last clone of the ring is dropped.
+    pub async fn load(store: Store, refresh: Duration) -> Result<Self, StoreError> {
+        let inner = Arc::new(Inner {
+            store,
+            keys: RwLock::new(HashMap::new()),
+            last_load: Mutex::new(Instant::now()),
+        });
+        inner.reload().await?;
+        let weak: Weak<Inner> = Arc::downgrade(&inner);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(refresh).await;
+                let Some(inner) = weak.upgrade() else { return };
+                if let Err(e) = inner.reload().await {
+                    tracing::warn!(error = %e, "cannot reload API keys; keeping the ones loaded");
+                }
+            }
+        });
+        Ok(Self { inner })
+    }
+
+    /// The caller a presented key (the bearer token) stands for at `now`.
+    pub async fn verify(&self, presented: &str, now: DateTime<Utc>) -> Result<Caller, ApiError> {
+        let Some((key_id, secret)) = key::parse(presented) else {
+            return Err(ApiError::Unauthenticated(
+                "malformed API key: expected `authorization: Bearer llk_<id>_<secret>`".into(),
+            ));
+        };
+        let key_id = key_id.to_ascii_lowercase();
+        let mut entry = self.inner.get(&key_id);
+        if entry.is_none() && self.inner.may_reload_on_miss() {
+            if let Err(e) = self.inner.reload().await {
+                tracing::warn!(error = %e, "cannot reload API keys for an unknown key id");
+            }
+            entry = self.inner.get(&key_id);
+        }
+        let unknown = || ApiError::Unauthenticated(format!("unknown API key llk_{key_id}"));
+        let entry = entry.ok_or_else(unknown)?;
+        if !key::same_digest(&key::hash(secret), &entry.secret_sha256) {
+            return Err(unknown());
+        }
+        if let Some(at) = entry.revoked_at {
+            return Err(ApiError::Unauthenticated(format!(
+                "API key llk_{key_id} was revoked at {}",
+                at.to_rfc3339()
+            )));
+        }
+        if let Some(at) = entry.expires_at.filter(|at| *at <= now) {
+            return Err(ApiError::Unauthenticated(format!(
+                "API key llk_{key_id} expired at {}",
+                at.to_rfc3339()
+            )));
+        }
+        Ok(Caller {
+            tenant: entry.tenant,
+            scopes: entry.scopes,
+            key_id,
+        })
+    }
+
+    /// Reloads now (tests, and `keys` commands run in the same process).
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        self.inner.reload().await
+    }
+}
+
+impl Inner {
+    fn get(&self, key_id: &str) -> Option<Entry> {
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key_id)
+            .cloned()
+    }
+
+    fn may_reload_on_miss(&self) -> bool {
+        let last = self.last_load.lock().unwrap_or_else(|e| e.into_inner());
+        last.elapsed() >= MISS_RELOAD
+    }
+
+    async fn reload(&self) -> Result<(), StoreError> {
+        *self.last_load.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        let rows = keys::all(&self.store.pool).await?;
+        let mut map = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let scopes = r
+                .scopes
+                .iter()
+                .filter_map(|s| {
+                    let scope = Scope::parse(s);
+                    if scope.is_none() {
+                        tracing::warn!(key_id = %r.key_id, scope = %s, "unknown scope ignored");
+                    }
+                    scope
+                })
+                .collect();
+            map.insert(
+                r.key_id,
+                Entry {
+                    tenant: r.tenant_id,
+                    scopes,
+                    secret_sha256: r.secret_sha256,
+                    expires_at: r.expires_at,
+                    revoked_at: r.revoked_at,
+                },
+            );
+        }
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = map;
+        Ok(())
+    }
+}

@@ -1,0 +1,69 @@
+//! BI access per tenant: the roles a BI tool connects as, and the tenants each may read.
+//! Row-level security on the tables behind the documented views does the filtering
+//! (migration 0010, docs/SECURITY.md); this module keeps `bi_grants` and gives a role its
+//! read privileges.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use crate::StoreError;
+
+const STATEMENTS: &str = include_str!("sql/bi_statements.sql");
+const GRANT: &str = include_str!("sql/bi_grant.sql");
+const REVOKE: &str = include_str!("sql/bi_revoke.sql");
+const LIST: &str = include_str!("sql/bi_list.sql");
+const APP_ROLE: &str = include_str!("sql/bi_app_role.sql");
+
+/// One grant.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BiGrant {
+    pub role_name: String,
+    pub tenant_id: String,
+    pub granted_at: DateTime<Utc>,
+}
+
+/// Lets `role` read `tenant`: creates the role (LOGIN, no password: set one with
+/// `ALTER ROLE` or use the server's other authentication) when it does not exist, grants it
+/// SELECT on the BI views and the tables behind them, and records the grant. Needs a role
+/// that may create roles and grant on the tables (their owner, or a superuser).
+pub async fn grant(pool: &PgPool, role: &str, tenant: &str) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let statements: Vec<String> = sqlx::query_scalar(STATEMENTS)
+        .bind(role)
+        .fetch_all(&mut *tx)
+        .await?;
+    for s in statements {
+        // Utility statements with identifiers the server quoted itself (`format('%I')`).
+        sqlx::raw_sql(&s).execute(&mut *tx).await?;
+    }
+    sqlx::query(GRANT)
+        .bind(role)
+        .bind(tenant)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Takes `tenant` away from `role` (its privileges stay; with no tenant left it reads no
+/// rows). `false` when the role did not have it.
+pub async fn revoke(pool: &PgPool, role: &str, tenant: &str) -> Result<bool, StoreError> {
+    let gone: Option<String> = sqlx::query_scalar(REVOKE)
+        .bind(role)
+        .bind(tenant)
+        .fetch_optional(pool)
+        .await?;
+    Ok(gone.is_some())
+}
+
+/// Every grant.
+pub async fn list(pool: &PgPool) -> Result<Vec<BiGrant>, StoreError> {
+    Ok(sqlx::query_as(LIST).fetch_all(pool).await?)
+}
+
+/// Registers `role` as leadledger's own (reads and writes every tenant): needed when the
+/// processes connect as a role other than the one that ran the migrations.
+pub async fn add_app_role(pool: &PgPool, role: &str) -> Result<(), StoreError> {
+    sqlx::query(APP_ROLE).bind(role).execute(pool).await?;
+    Ok(())
+}
