@@ -8,6 +8,7 @@
 # (leads of the attribution-at-scale run, default 1000000; 0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/deps.sh
 bash scripts/broker.sh up
 bash scripts/postgres.sh
 export LEADLEDGER_KAFKA=${LEADLEDGER_KAFKA:-127.0.0.1:${LEADLEDGER_BROKER_PORT:-9092}}

@@ -3,6 +3,7 @@
 # process (`serve --role all`), a simulated quarter streamed to it, then the report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/deps.sh
 bash scripts/broker.sh up
 bash scripts/postgres.sh
 

@@ -3,6 +3,7 @@
 # workspace (unit, property, and end-to-end against the real services).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/deps.sh
 bash scripts/broker.sh up
 bash scripts/postgres.sh
 export LEADLEDGER_KAFKA=${LEADLEDGER_KAFKA:-127.0.0.1:${LEADLEDGER_BROKER_PORT:-9092}}

@@ -122,6 +122,7 @@ impl TestEnv {
             partitions,
             replication: 1,
             headers,
+            properties: Vec::new(),
         };
         leadledger_log::admin::ensure_topics(&log).await?;
         let (db_url, store) = fresh_database("e2e").await?;
@@ -154,6 +155,7 @@ impl TestEnv {
             },
             max_deadline: Some(Duration::from_secs(60)),
             drain: Some(Duration::from_secs(5)),
+            tls: None,
         };
         let server_stop = CancellationToken::new();
         let stop = server_stop.clone();

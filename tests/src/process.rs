@@ -411,7 +411,9 @@ pub fn postgres_bin_dir() -> anyhow::Result<PathBuf> {
 
 /// `(uid, gid)` of the `postgres` user when this process runs as root (the server refuses
 /// to run as root), `None` otherwise (the server runs as the current user).
-fn postgres_user() -> anyhow::Result<Option<(u32, u32)>> {
+/// The uid and gid the test's PostgreSQL runs as (`postgres` when the test runs as root),
+/// `None` when it runs as the test's own user.
+pub fn postgres_user() -> anyhow::Result<Option<(u32, u32)>> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Ok(None);
@@ -473,6 +475,11 @@ pub struct Postgres {
 
 impl Postgres {
     pub async fn start(dir: &Path) -> anyhow::Result<Self> {
+        Self::start_with(dir, &[]).await
+    }
+
+    /// [`Postgres::start`] with extra server settings (`name=value`, each passed as `-c`).
+    pub async fn start_with(dir: &Path, settings: &[String]) -> anyhow::Result<Self> {
         let bin = postgres_bin_dir()?;
         let user = postgres_user()?;
         // Run as `postgres`, the server must reach its directory, and a checkout may sit
@@ -542,7 +549,10 @@ impl Postgres {
             "fsync=on".into(),
             "-c".into(),
             "max_connections=50".into(),
-        ];
+        ]
+        .into_iter()
+        .chain(settings.iter().flat_map(|s| ["-c".to_string(), s.clone()]))
+        .collect::<Vec<String>>();
         let proc = Proc::new("postgres", command, dir.join("postgres.log"))
             .run_as(user)
             .current_dir(&cluster);

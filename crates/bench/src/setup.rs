@@ -37,6 +37,7 @@ impl Env {
             partitions: self.partitions,
             replication: 1,
             headers: false,
+            properties: Vec::new(),
         };
         leadledger_log::admin::ensure_topics(&log)
             .await

@@ -21,7 +21,7 @@ use leadledger_workers::projector::{self, ProjectorConfig};
 use leadledger_workers::sla_worker::{self, SlaConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{redact, AuthMode, Config};
+use crate::config::{redact, AuthMode, Config, TlsFiles};
 
 /// What a process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -49,6 +49,25 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<Store> {
     store.migrate().await.context("applying migrations")?;
     tracing::info!(database = %redact(&cfg.database_url), "migrations applied");
     Ok(store)
+}
+
+/// The gRPC server's TLS from the configured files.
+fn server_tls(files: &TlsFiles) -> anyhow::Result<tonic::transport::ServerTlsConfig> {
+    let read = |what: &str, path: &str| {
+        std::fs::read(path).with_context(|| format!("reading {what} {path}"))
+    };
+    let identity = tonic::transport::Identity::from_pem(
+        read("server.tls_cert_file", &files.cert)?,
+        read("server.tls_key_file", &files.key)?,
+    );
+    let mut tls = tonic::transport::ServerTlsConfig::new().identity(identity);
+    if let Some(ca) = &files.client_ca {
+        tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(read(
+            "server.tls_client_ca_file",
+            ca,
+        )?));
+    }
+    Ok(tls)
 }
 
 pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
@@ -116,6 +135,7 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         dependencies,
         max_deadline: Some(cfg.max_deadline),
         drain: Some(cfg.shutdown_grace),
+        tls: cfg.tls.as_ref().map(server_tls).transpose()?,
     };
 
     let projector = match (role, &store) {
@@ -173,7 +193,7 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
-    tracing::info!(?role, listen = %cfg.listen, topic = %cfg.log.topic, "leadledger serving");
+    tracing::info!(?role, listen = %cfg.listen, topic = %cfg.log.topic, tls = cfg.tls.is_some(), "leadledger serving");
     let stop = shutdown.clone();
     let server = serve(listener, services, async move { stop.cancelled().await });
     let result = server.await.context("gRPC server");
@@ -233,6 +253,9 @@ mod tests {
             crate::config::redact("postgres://u:secret@h:5432/db"),
             "postgres://u:***@h:5432/db"
         );
-        assert_eq!(crate::config::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            crate::config::redact("postgres://u@h/db"),
+            "postgres://u@h/db"
+        );
     }
 }

@@ -42,6 +42,8 @@ pub struct Services {
     pub max_deadline: Option<std::time::Duration>,
     /// How long the shutdown drain waits for open calls (`None`: [`DRAIN`]).
     pub drain: Option<std::time::Duration>,
+    /// Serve over TLS (rustls; with a client CA, mutual TLS); `None`: plaintext.
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 /// How long the shutdown drain waits for open calls by default.
@@ -73,6 +75,9 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
     let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = services.tls {
+        builder = builder.tls_config(tls)?;
+    }
     if let Some(max) = services.max_deadline {
         builder = builder.timeout(max);
     }

@@ -13,9 +13,10 @@ use crate::{LogConfig, LogError};
 
 /// Creates the events topic and its dead-letter topic if they do not exist.
 pub async fn ensure_topics(cfg: &LogConfig) -> Result<(), LogError> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", &cfg.brokers)
-        .create()?;
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &cfg.brokers);
+    crate::config::apply_properties(&mut c, &cfg.properties);
+    let admin: AdminClient<DefaultClientContext> = c.create()?;
     let dlq = cfg.dead_letter_topic();
     let topics = [
         NewTopic::new(

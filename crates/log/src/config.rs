@@ -16,6 +16,10 @@ pub struct LogConfig {
     /// of it); they serve other consumers. Off for the Tansu dev broker, whose SQLite engine
     /// makes every fetch slower as header rows accumulate (see docs/ARCHITECTURE.md).
     pub headers: bool,
+    /// librdkafka properties every client of this process gets (`kafka.properties`): TLS
+    /// (`security.protocol=ssl`, `ssl.ca.location`…) and SASL (`sasl.mechanism`,
+    /// `sasl.username`, `sasl.password`…) for a managed broker.
+    pub properties: Vec<(String, String)>,
 }
 
 impl LogConfig {
@@ -33,6 +37,7 @@ impl Default for LogConfig {
             partitions: 6,
             replication: 1,
             headers: true,
+            properties: Vec::new(),
         }
     }
 }
@@ -54,6 +59,26 @@ pub fn apply_reconnect(c: &mut rdkafka::ClientConfig) {
         .set("socket.timeout.ms", "10000");
 }
 
+/// Sets the process's librdkafka `properties` (TLS, SASL) on a client configuration.
+pub fn apply_properties(c: &mut rdkafka::ClientConfig, properties: &[(String, String)]) {
+    for (k, v) in properties {
+        c.set(k, v);
+    }
+}
+
+/// Properties leadledger sets itself: `kafka.properties` may not change them (the producer's
+/// guarantees and the consumer's checkpoints depend on them).
+pub const MANAGED_PROPERTIES: &[&str] = &[
+    "bootstrap.servers",
+    "enable.idempotence",
+    "acks",
+    "group.id",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "auto.offset.reset",
+    "transactional.id",
+];
+
 /// Turns on librdkafka's own debug contexts (e.g. `fetch,cgrp`) when `LEADLEDGER_KAFKA_DEBUG`
 /// is set; they are logged through `tracing` at target `librdkafka`.
 pub fn apply_debug(c: &mut rdkafka::ClientConfig) {
@@ -61,5 +86,49 @@ pub fn apply_debug(c: &mut rdkafka::ClientConfig) {
         if !contexts.is_empty() {
             c.set("debug", contexts);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::producer::FutureProducer;
+    use rdkafka::ClientConfig;
+
+    use super::*;
+
+    fn producer(props: &[(&str, &str)]) -> Result<FutureProducer, String> {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", "127.0.0.1:1");
+        let props: Vec<(String, String)> = props
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        apply_properties(&mut c, &props);
+        c.create().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn tls_and_sasl_settings_reach_librdkafka() {
+        // TLS is compiled in: librdkafka reads the CA file it is given (a missing one is
+        // its error, naming the setting), and SCRAM (which needs OpenSSL) is accepted.
+        let e = producer(&[
+            ("security.protocol", "ssl"),
+            ("ssl.ca.location", "/nonexistent/leadledger-ca.pem"),
+        ])
+        .err()
+        .expect("a missing CA file was accepted");
+        assert!(e.contains("ssl.ca.location"), "{e}");
+        let _scram = producer(&[
+            ("security.protocol", "sasl_ssl"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            ("sasl.username", "leadledger"),
+            ("sasl.password", "secret"),
+        ])
+        .expect("SASL/SCRAM over TLS");
+        // An unknown property is librdkafka's error, not silently dropped.
+        let e = producer(&[("ssl.no.such.setting", "1")])
+            .err()
+            .expect("an unknown property was accepted");
+        assert!(e.contains("ssl.no.such.setting"), "{e}");
     }
 }

@@ -17,10 +17,13 @@ pub struct DeadLetters {
 }
 
 impl DeadLetters {
-    pub fn new(brokers: &str, topic: &str) -> Result<Self, LogError> {
+    /// The dead-letter producer of `cfg`'s events topic.
+    pub fn new(cfg: &crate::LogConfig) -> Result<Self, LogError> {
+        let mut c = producer_config(&cfg.brokers);
+        crate::config::apply_properties(&mut c, &cfg.properties);
         Ok(Self {
-            producer: producer_config(brokers).create()?,
-            topic: topic.to_string(),
+            producer: c.create()?,
+            topic: cfg.dead_letter_topic(),
         })
     }
 

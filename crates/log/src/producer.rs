@@ -45,7 +45,11 @@ impl EventProducer {
     /// A producer for the events topic of `cfg`.
     pub fn new(cfg: &crate::LogConfig) -> Result<Self, LogError> {
         Ok(Self {
-            producer: producer_config(&cfg.brokers).create()?,
+            producer: {
+                let mut c = producer_config(&cfg.brokers);
+                crate::config::apply_properties(&mut c, &cfg.properties);
+                c.create()?
+            },
             topic: cfg.topic.clone(),
             headers: cfg.headers,
         })

@@ -29,6 +29,16 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "write Kafka headers on event records (false for the Tansu dev broker)",
     ),
     (
+        "kafka.properties",
+        "",
+        "librdkafka properties for every Kafka client, k=v,k=v: TLS (security.protocol=ssl, ssl.ca.location=...) and SASL (security.protocol=sasl_ssl, sasl.mechanism=SCRAM-SHA-512, sasl.username=...); passwords are masked when printed",
+    ),
+    (
+        "kafka.sasl_password_file",
+        "",
+        "a file holding sasl.password (kept out of the environment and of kafka.properties)",
+    ),
+    (
         "database.url",
         "postgres://postgres@127.0.0.1:5432/leadledger",
         "PostgreSQL read-model database (created if missing)",
@@ -39,6 +49,21 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "connection pool size per process",
     ),
     ("server.listen", "127.0.0.1:50051", "gRPC listen address"),
+    (
+        "server.tls_cert_file",
+        "",
+        "PEM certificate chain: serve gRPC over TLS (with server.tls_key_file); empty: plaintext",
+    ),
+    (
+        "server.tls_key_file",
+        "",
+        "PEM private key of server.tls_cert_file",
+    ),
+    (
+        "server.tls_client_ca_file",
+        "",
+        "PEM CA: clients must present a certificate it signed (mutual TLS); empty: no client certificates",
+    ),
     (
         "projector.group",
         "",

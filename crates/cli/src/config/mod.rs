@@ -131,6 +131,17 @@ pub struct Config {
     pub auth: Auth,
     /// The longest any call may take.
     pub max_deadline: Duration,
+    /// gRPC over TLS (`server.tls_*`), when configured.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The `server.tls_*` files (read at start; a missing file stops the process).
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: String,
+    pub key: String,
+    /// Clients must present a certificate this CA signed.
+    pub client_ca: Option<String>,
 }
 
 /// How callers authenticate.
@@ -169,10 +180,68 @@ impl Config {
     }
 }
 
+/// `kafka.properties` (`k=v,k=v`) plus `sasl.password` from `kafka.sasl_password_file`.
+/// Properties leadledger manages itself are refused with the setting to use instead.
+fn kafka_properties(v: &str, password_file: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    const KEY: &str = "kafka.properties";
+    let mut out: Vec<(String, String)> = Vec::new();
+    for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, val) = part
+            .split_once('=')
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .filter(|(k, _)| !k.is_empty())
+            .ok_or_else(|| ConfigError(format!("{KEY}: {part:?} is not key=value")))?;
+        if leadledger_log::config::MANAGED_PROPERTIES.contains(&k) {
+            return Err(ConfigError(format!(
+                "{KEY}: {k} is set by leadledger itself (brokers: kafka.brokers)"
+            )));
+        }
+        out.push((k.to_string(), val.to_string()));
+    }
+    if !password_file.trim().is_empty() {
+        let p = password_file.trim();
+        let pw = std::fs::read_to_string(p)
+            .map_err(|e| ConfigError(format!("kafka.sasl_password_file: reading {p}: {e}")))?;
+        out.push((
+            "sasl.password".into(),
+            pw.trim_end_matches(['\n', '\r']).to_string(),
+        ));
+    }
+    Ok(out)
+}
+
+fn tls_files(cert: &str, key: &str, client_ca: &str) -> Result<Option<TlsFiles>, ConfigError> {
+    match (cert.trim(), key.trim()) {
+        ("", "") if client_ca.trim().is_empty() => Ok(None),
+        ("", _) | (_, "") => Err(ConfigError(
+            "server.tls_cert_file and server.tls_key_file go together (and \
+             server.tls_client_ca_file needs both)"
+                .into(),
+        )),
+        (c, k) => Ok(Some(TlsFiles {
+            cert: c.to_string(),
+            key: k.to_string(),
+            client_ca: Some(client_ca.trim().to_string()).filter(|s| !s.is_empty()),
+        })),
+    }
+}
+
 /// A setting's value as it may be printed or logged: passwords in URLs and secret settings
 /// are masked.
 pub fn redacted(key: &str, value: &str) -> String {
-    if key.contains("password") || key.contains("secret") {
+    if key == "kafka.properties" {
+        return value
+            .split(',')
+            .map(|part| match part.split_once('=') {
+                Some((k, _)) if k.contains("password") || k.contains("secret") => {
+                    format!("{k}=***")
+                }
+                _ => part.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+    }
+    if key.contains("password") && !key.ends_with("_file") || key.contains("secret") {
         return if value.is_empty() {
             String::new()
         } else {
@@ -226,6 +295,10 @@ impl Config {
             partitions: number("kafka.partitions", &get("kafka.partitions"), 1, 10_000)?,
             replication: number("kafka.replication", &get("kafka.replication"), 1, 16)?,
             headers: boolean("kafka.headers", &get("kafka.headers"))?,
+            properties: kafka_properties(
+                &get("kafka.properties"),
+                &get("kafka.sasl_password_file"),
+            )?,
         };
         let group = get("projector.group");
         Ok(Self {
@@ -324,6 +397,11 @@ impl Config {
                     )?,
                 },
             },
+            tls: tls_files(
+                &get("server.tls_cert_file"),
+                &get("server.tls_key_file"),
+                &get("server.tls_client_ca_file"),
+            )?,
             max_deadline: Duration::from_millis(number(
                 "limits.max_deadline_ms",
                 &get("limits.max_deadline_ms"),
@@ -590,6 +668,42 @@ mod tests {
         assert!(keys.check_listen_auth().is_ok());
         let e = Config::resolve(&[&pairs(&[("auth.mode", "open")])]).unwrap_err();
         assert!(e.to_string().contains("auth.mode"), "{e}");
+    }
+
+    #[test]
+    fn kafka_properties_reach_the_log_config_and_passwords_are_masked() {
+        let dir = std::env::temp_dir().join(format!("ll-kprops-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pw = dir.join("pw");
+        std::fs::write(&pw, "s3cret\n").unwrap();
+        let c = Config::resolve(&[&pairs(&[
+            (
+                "kafka.properties",
+                "security.protocol=sasl_ssl, sasl.mechanism=SCRAM-SHA-512,sasl.username=ll",
+            ),
+            ("kafka.sasl_password_file", pw.to_str().unwrap()),
+        ])])
+        .unwrap();
+        assert_eq!(
+            c.log.properties,
+            [
+                ("security.protocol".to_string(), "sasl_ssl".to_string()),
+                ("sasl.mechanism".into(), "SCRAM-SHA-512".into()),
+                ("sasl.username".into(), "ll".into()),
+                ("sasl.password".into(), "s3cret".into()),
+            ]
+        );
+        let e = Config::resolve(&[&pairs(&[("kafka.properties", "acks=1")])]).unwrap_err();
+        assert!(e.0.contains("acks"), "{e}");
+        assert_eq!(
+            redacted("kafka.properties", "sasl.username=ll,sasl.password=x"),
+            "sasl.username=ll,sasl.password=***"
+        );
+        assert_eq!(
+            redacted("database.url", "postgres://u:pw@h/db"),
+            "postgres://u:***@h/db"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

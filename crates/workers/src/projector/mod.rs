@@ -130,10 +130,13 @@ pub async fn run(deps: Deps, shutdown: Shutdown) -> Result<Totals, ProjectorErro
     let ctx = AssignmentContext::new(Arc::new(PgCheckpoints::start(
         (*store.pool.connect_options()).clone(),
     )));
-    let consumer: Arc<StreamConsumer<AssignmentContext>> =
-        Arc::new(consumer_config(&cfg.log.brokers, &cfg.group).create_with_context(ctx.clone())?);
+    let consumer: Arc<StreamConsumer<AssignmentContext>> = Arc::new({
+        let mut c = consumer_config(&cfg.log.brokers, &cfg.group);
+        leadledger_log::config::apply_properties(&mut c, &cfg.log.properties);
+        c.create_with_context(ctx.clone())?
+    });
     consumer.subscribe(&[&cfg.log.topic])?;
-    let dlq = DeadLetters::new(&cfg.log.brokers, &cfg.log.dead_letter_topic())?;
+    let dlq = DeadLetters::new(&cfg.log)?;
     let mut p = Projector {
         cfg,
         store,

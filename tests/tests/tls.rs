@@ -1,0 +1,260 @@
+//! TLS on the hops leadledger owns (issue 15): the gRPC server over TLS (rustls), with and
+//! without client certificates, and PostgreSQL over TLS (`sslmode=verify-full`) against a
+//! private cluster started with a certificate of a test CA. Certificates are made with the
+//! `openssl` command for each run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use leadledger_api::pb::{self, query_service_client::QueryServiceClient};
+use leadledger_e2e::process::{postgres_user, test_dir, Postgres};
+use leadledger_e2e::{fresh_database, unique};
+use leadledger_grpc::context::ReadContext;
+use leadledger_grpc::server::{serve, Services};
+use leadledger_store::Store;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity, ServerTlsConfig};
+
+/// A CA, a server certificate for `localhost` / `127.0.0.1` and a client certificate, in
+/// `dir`: `ca.pem`, `server.pem`/`server.key`, `client.pem`/`client.key`.
+fn make_certs(dir: &Path) -> anyhow::Result<()> {
+    let openssl = |args: &[&str]| -> anyhow::Result<()> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec![
+        "req",
+        "-x509",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=leadledger test CA",
+    ];
+    ca.extend(ec);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
+    openssl(&ca)?;
+    for (name, cn, ext) in [
+        (
+            "server",
+            "localhost",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        ),
+        ("client", "acme-connector", "extendedKeyUsage=clientAuth\n"),
+    ] {
+        std::fs::write(
+            dir.join(format!("{name}.ext")),
+            format!("basicConstraints=CA:FALSE\n{ext}"),
+        )?;
+        let subj = format!("/CN={cn}");
+        let (key, csr) = (format!("{name}.key"), format!("{name}.csr"));
+        let mut req = vec!["req", "-subj", subj.as_str()];
+        req.extend(ec);
+        req.extend(["-keyout", key.as_str(), "-out", csr.as_str()]);
+        openssl(&req)?;
+        let (pem, extfile) = (format!("{name}.pem"), format!("{name}.ext"));
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            &pem,
+            "-extfile",
+            &extfile,
+        ])?;
+    }
+    Ok(())
+}
+
+fn certs_dir(tag: &str) -> anyhow::Result<PathBuf> {
+    let root = std::env::temp_dir().join("leadledger-tls");
+    let dir = test_dir(&root.display().to_string(), &format!("{tag}-{}", unique()))?;
+    make_certs(&dir)?;
+    Ok(dir)
+}
+
+fn read(dir: &Path, f: &str) -> anyhow::Result<Vec<u8>> {
+    Ok(std::fs::read(dir.join(f))?)
+}
+
+/// A query server over TLS (`client_ca`: mutual TLS) on a fresh database; returns its port,
+/// its stop token and the database URL.
+async fn tls_server(
+    dir: &Path,
+    client_ca: bool,
+) -> anyhow::Result<(u16, CancellationToken, String)> {
+    let (url, store) = fresh_database("tls").await?;
+    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(
+        read(dir, "server.pem")?,
+        read(dir, "server.key")?,
+    ));
+    if client_ca {
+        tls = tls.client_ca_root(Certificate::from_pem(read(dir, "ca.pem")?));
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let services = Services {
+        query: Some(ReadContext::new(store, "tls.events")),
+        tls: Some(tls),
+        ..Default::default()
+    };
+    let stop = CancellationToken::new();
+    let s = stop.clone();
+    tokio::spawn(async move { serve(listener, services, s.cancelled_owned()).await });
+    Ok((port, stop, url))
+}
+
+async fn funnel(channel: Channel) -> Result<pb::FunnelResponse, tonic::Status> {
+    QueryServiceClient::new(channel)
+        .funnel(pb::FunnelRequest {
+            tenant_id: "acme".into(),
+            ..Default::default()
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn tls_channel(port: u16, tls: ClientTlsConfig) -> anyhow::Result<Channel> {
+    Ok(Channel::from_shared(format!("https://127.0.0.1:{port}"))?
+        .tls_config(tls.domain_name("localhost"))?
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_is_served_over_tls_and_plaintext_is_refused() -> anyhow::Result<()> {
+    let dir = certs_dir("grpc")?;
+    let (port, stop, url) = tls_server(&dir, false).await?;
+    let ca = Certificate::from_pem(read(&dir, "ca.pem")?);
+    let ch = tls_channel(port, ClientTlsConfig::new().ca_certificate(ca)).await?;
+    funnel(ch).await?;
+    // Plaintext gRPC to the TLS port fails.
+    let plain = Channel::from_shared(format!("http://127.0.0.1:{port}"))?
+        .connect()
+        .await;
+    if let Ok(ch) = plain {
+        assert!(
+            funnel(ch).await.is_err(),
+            "plaintext answered on a TLS port"
+        );
+    }
+    // A client that does not trust the CA cannot connect.
+    let other = certs_dir("other")?;
+    let stranger = Certificate::from_pem(read(&other, "ca.pem")?);
+    let r = tls_channel(port, ClientTlsConfig::new().ca_certificate(stranger)).await;
+    assert!(r.is_err(), "a client trusting another CA connected");
+    stop.cancel();
+    Store::drop_database(&url).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_needs_a_client_certificate_of_the_ca() -> anyhow::Result<()> {
+    let dir = certs_dir("mtls")?;
+    let (port, stop, url) = tls_server(&dir, true).await?;
+    let ca = || -> anyhow::Result<Certificate> { Ok(Certificate::from_pem(read(&dir, "ca.pem")?)) };
+    // Without a client certificate: the handshake or the first call fails.
+    let without = tls_channel(port, ClientTlsConfig::new().ca_certificate(ca()?)).await;
+    if let Ok(ch) = without {
+        assert!(
+            funnel(ch).await.is_err(),
+            "served a client without a certificate"
+        );
+    }
+    let identity = Identity::from_pem(read(&dir, "client.pem")?, read(&dir, "client.key")?);
+    let with = tls_channel(
+        port,
+        ClientTlsConfig::new()
+            .ca_certificate(ca()?)
+            .identity(identity),
+    )
+    .await?;
+    funnel(with).await?;
+    stop.cancel();
+    Store::drop_database(&url).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_reaches_postgres_over_verified_tls() -> anyhow::Result<()> {
+    let dir = certs_dir("pg")?;
+    // The server's key must belong to the user PostgreSQL runs as, readable by it alone.
+    let (key, cert) = (dir.join("server.key"), dir.join("server.pem"));
+    if let Some((uid, gid)) = postgres_user()? {
+        for f in [&key, &cert, &dir] {
+            std::os::unix::fs::chown(f, Some(uid), Some(gid))?;
+        }
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))?;
+    let mut pg = Postgres::start_with(
+        &dir,
+        &[
+            "ssl=on".into(),
+            format!("ssl_cert_file={}", cert.display()),
+            format!("ssl_key_file={}", key.display()),
+        ],
+    )
+    .await?;
+    let ssl_of = |store: Store| async move {
+        let on: bool =
+            sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                .fetch_one(&store.pool)
+                .await?;
+        store.pool.close().await;
+        anyhow::Ok(on)
+    };
+    let base = pg.url("postgres");
+    let ca = dir.join("ca.pem");
+    let verified = format!("{base}?sslmode=verify-full&sslrootcert={}", ca.display());
+    assert!(
+        ssl_of(Store::connect(&verified, 1).await?).await?,
+        "verify-full without TLS"
+    );
+    let required = format!("{base}?sslmode=require");
+    assert!(
+        ssl_of(Store::connect(&required, 1).await?).await?,
+        "require without TLS"
+    );
+    let off = format!("{base}?sslmode=disable");
+    assert!(
+        !ssl_of(Store::connect(&off, 1).await?).await?,
+        "the check cannot tell"
+    );
+    // Verification is real: another CA is refused.
+    let other = certs_dir("pg-other")?;
+    let wrong = format!(
+        "{base}?sslmode=verify-full&sslrootcert={}",
+        other.join("ca.pem").display()
+    );
+    assert!(
+        Store::connect(&wrong, 1).await.is_err(),
+        "verified against the wrong CA"
+    );
+    pg.kill9_server()?;
+    Ok(())
+}
