@@ -29,6 +29,7 @@ pub fn free_port() -> anyhow::Result<u16> {
 /// 0.6.0 sometimes still counted that member when the child joined, handing the child only
 /// some partitions and never the rest (seen in CI: "not caught up within 90s",
 /// checkpoints of one partition of three).
+/// Also `auth.mode = none`: see below.
 pub fn child_log_settings(env: &crate::TestEnv) -> Vec<(&'static str, String)> {
     vec![
         ("kafka.brokers", env.log.brokers.clone()),
@@ -39,6 +40,10 @@ pub fn child_log_settings(env: &crate::TestEnv) -> Vec<(&'static str, String)> {
             "projector.group",
             format!("{}.child-projector", env.log.topic),
         ),
+        // The fault tests are about what survives a kill, and their clients carry no key;
+        // the children listen on 127.0.0.1, where `none` is allowed (tests/tests/auth.rs
+        // covers authentication).
+        ("auth.mode", "none".to_string()),
     ]
 }
 

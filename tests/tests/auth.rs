@@ -791,3 +791,81 @@ async fn an_open_watch_does_not_hold_the_shutdown() -> anyhow::Result<()> {
     assert!(end.is_ok(), "the stream was left open after the shutdown");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_count_against_the_keys_limits_until_they_end() -> anyhow::Result<()> {
+    let env = TestEnv::start_authenticated(
+        1,
+        GateConfig {
+            open_health: true,
+            rate_per_sec: 20,
+            burst: 20,
+            concurrency: 2,
+        },
+    )
+    .await?;
+    // Concurrency: two open WatchSla streams hold the key's two slots.
+    let key = env.create_key(A, &["query"]).await?;
+    let ch = env.keyed(&key).await?;
+    let mut sla = SlaServiceClient::new(ch.clone());
+    let first = sla.watch_sla(pb::WatchSlaRequest::default()).await?;
+    let second = sla.watch_sla(pb::WatchSlaRequest::default()).await?;
+    let mut q = QueryServiceClient::new(ch.clone());
+    let err = q
+        .funnel(pb::FunnelRequest::default())
+        .await
+        .expect_err("a third call while two streams are open");
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    drop(first);
+    drop(second);
+    let freed = Instant::now();
+    while let Err(e) = q.funnel(pb::FunnelRequest::default()).await {
+        assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+        assert!(
+            freed.elapsed() < Duration::from_secs(5),
+            "slots not freed: {e:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Rate: each streamed event counts; the ones over the limit are refused one by one and
+    // the log moves by exactly the acked ones.
+    let ingest_key = env.create_key(A, &["ingest"]).await?;
+    let mut ingest = IngestServiceClient::new(env.keyed(&ingest_key).await?);
+    let topic = env.log.topic.clone();
+    let before: i64 = env.end_offsets(&topic)?.iter().sum();
+    let msgs: Vec<pb::StreamEventsRequest> = (0..60)
+        .map(|i| pb::StreamEventsRequest {
+            tenant_id: String::new(),
+            event: Some(captured(
+                &format!("S-{i}"),
+                &format!("s-{i}"),
+                at(4, 1, 9),
+                "seo",
+            )),
+        })
+        .collect();
+    let replies = ingest
+        .stream_events(tokio_stream::iter(msgs))
+        .await?
+        .into_inner()
+        .collect_all()
+        .await?;
+    assert_eq!(replies.len(), 60);
+    let (mut acked, mut exhausted) = (0i64, 0);
+    for r in &replies {
+        match &r.result {
+            Some(pb::stream_events_response::Result::Ack(_)) => acked += 1,
+            Some(pb::stream_events_response::Result::Error(e)) => {
+                assert_eq!(e.code, Code::ResourceExhausted as i32, "{e:?}");
+                exhausted += 1;
+            }
+            None => panic!("an empty reply"),
+        }
+    }
+    assert!(exhausted > 0, "60 streamed events never hit a 20/s limit");
+    assert!(acked > 0);
+    let after: i64 = env.end_offsets(&topic)?.iter().sum();
+    assert_eq!(after - before, acked, "refused events were appended");
+    env.cleanup().await
+}

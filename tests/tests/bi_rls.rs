@@ -79,6 +79,13 @@ async fn a_bi_role_reads_only_its_tenants() -> anyhow::Result<()> {
     assert!(leadledger_store::bi::revoke(&env.store.pool, &stranger, "acme").await?);
     leadledger_store::bi::grant(&env.store.pool, &app, "acme").await?;
     leadledger_store::bi::add_app_role(&env.store.pool, &app).await?;
+    // Roles that read every tenant anyway are refused as BI roles.
+    for privileged in [app.as_str(), "postgres"] {
+        let e = leadledger_store::bi::grant(&env.store.pool, privileged, "globex")
+            .await
+            .expect_err("a privileged role was granted as a BI role");
+        assert!(e.to_string().contains("cannot be a BI role"), "{e}");
+    }
 
     let result = (|| -> anyhow::Result<()> {
         let views = [

@@ -526,7 +526,7 @@ fn poison() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             b"\xff\xfe not protobuf at all".to_vec(),
             "not a leadledger.v1.Event",
         ),
-        ("empty value", Vec::new(), "occurred_at: required"),
+        ("empty value", Vec::new(), "record has no value"),
         (
             "truncated",
             valid[..valid.len() - 3].to_vec(),

@@ -141,7 +141,10 @@ pub async fn run(store: &Store, command: Command) -> anyhow::Result<()> {
                 Duration::from_secs(grace_secs),
             )
             .await?;
-            anyhow::ensure!(rotated, "llk_{id} is revoked: create a new key instead");
+            anyhow::ensure!(
+                rotated,
+                "llk_{id} is revoked or expired: create a new key instead"
+            );
             show(&made.key, &made.key_id, &old.tenant_id, &old.scopes, quiet);
             if !quiet {
                 println!("llk_{id} stops working in {grace_secs} s");

@@ -125,11 +125,6 @@ impl ReadContext {
                 ),
             ));
         }
-        if let Some(ends) = &self.ends {
-            if !applied.covers(|a| token.satisfied_by(a)) {
-                ends.check(&token).await?;
-            }
-        }
         // Answer before the client's own deadline fires (it would see CANCELLED, not the
         // reason): a tenth of the deadline, between 20 and 250 ms, is kept for the reply.
         let budget = grpc_timeout(request)
@@ -139,6 +134,19 @@ impl ReadContext {
             })
             .unwrap_or(DEFAULT_WAIT);
         let deadline = tokio::time::Instant::now() + budget;
+        if let Some(ends) = &self.ends {
+            if !applied.covers(|a| token.satisfied_by(a)) {
+                // Within the same budget: the check queues behind other requests' checks.
+                tokio::time::timeout_at(deadline, ends.check(&token))
+                    .await
+                    .map_err(|_| {
+                        ApiError::NotYetConsistent(format!(
+                            "the consistency token could not be checked within {} ms; retry",
+                            budget.as_millis()
+                        ))
+                    })??;
+            }
+        }
         applied
             .wait_for(|a| token.satisfied_by(a), deadline)
             .await
@@ -160,8 +168,19 @@ impl ReadContext {
 struct LogEnds {
     producer: EventProducer,
     topic: String,
-    known: Arc<tokio::sync::Mutex<BTreeMap<i32, i64>>>,
+    known: Arc<tokio::sync::Mutex<Known>>,
 }
+
+/// The end offsets last read, and when the whole topic (its partition list) was last read.
+#[derive(Default)]
+struct Known {
+    ends: BTreeMap<i32, i64>,
+    listed_at: Option<tokio::time::Instant>,
+}
+
+/// How long a partition list read from the broker is trusted: a token naming a partition
+/// it lacks is refused without asking again (partitions are only ever added).
+const LISTED_FOR: Duration = Duration::from_secs(5);
 
 impl LogEnds {
     fn new(producer: EventProducer, topic: &str) -> Self {
@@ -174,37 +193,44 @@ impl LogEnds {
 
     async fn check(&self, token: &Token) -> Result<(), ApiError> {
         let mut known = self.known.lock().await;
-        if token.beyond(&known).is_none() {
+        if token.beyond(&known.ends).is_none() {
             return Ok(());
         }
-        // A partition not seen yet: the whole topic, through its metadata (which lists the
-        // partitions there are). Otherwise only the token's partitions, one watermark
-        // request each.
-        let (producer, topic) = (self.producer.clone(), self.topic.clone());
+        // A partition not seen: the whole topic through its metadata (which lists the
+        // partitions there are), unless it was listed a moment ago. Otherwise only the
+        // token's partitions, one watermark request each.
         let partitions: Vec<i32> = token.offsets.keys().copied().collect();
-        let whole = partitions.iter().any(|p| !known.contains_key(p));
-        let ends = tokio::task::spawn_blocking(move || {
-            let timeout = Duration::from_secs(5);
-            if whole {
-                producer.end_offsets(&topic, timeout)
-            } else {
-                producer.end_offsets_of(&topic, &partitions, timeout)
+        let unseen = partitions.iter().any(|p| !known.ends.contains_key(p));
+        let listed_lately = known.listed_at.is_some_and(|at| at.elapsed() < LISTED_FOR);
+        if !(unseen && listed_lately) {
+            let (producer, topic) = (self.producer.clone(), self.topic.clone());
+            let ends = tokio::task::spawn_blocking(move || {
+                let timeout = Duration::from_secs(5);
+                if unseen {
+                    producer.end_offsets(&topic, timeout)
+                } else {
+                    producer.end_offsets_of(&topic, &partitions, timeout)
+                }
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("end offsets task: {e}")))?
+            .map_err(|e| {
+                ApiError::Unavailable(format!("cannot read the log's end offsets: {e}"))
+            })?;
+            if unseen {
+                known.listed_at = Some(tokio::time::Instant::now());
             }
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("end offsets task: {e}")))?
-        .map_err(|e| ApiError::Unavailable(format!("cannot read the log's end offsets: {e}")))?;
-        known.extend(ends);
-        match token.beyond(&known) {
+            known.ends.extend(ends);
+        }
+        match token.beyond(&known.ends) {
             None => Ok(()),
+            // The end offset itself is not said: it would tell any tenant how much all
+            // tenants write.
             Some((p, o)) => Err(ApiError::invalid_field(
                 "consistency_token",
                 format!(
-                    "names offset {o} of partition {p}, past the log's end ({}): no write \
-                     produced this token",
-                    known
-                        .get(&p)
-                        .map_or("no such partition".to_string(), |e| e.to_string())
+                    "names offset {o} of partition {p}, past the log's end: no write produced \
+                     this token"
                 ),
             )),
         }

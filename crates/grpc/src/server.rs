@@ -82,7 +82,7 @@ pub async fn serve(
         builder = builder.timeout(max);
     }
     let router = builder
-        .layer(tower::util::option_layer(services.auth))
+        .layer(crate::auth::gate::GateLayer(services.auth))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -13,6 +13,7 @@ const GRANT: &str = include_str!("sql/bi_grant.sql");
 const REVOKE: &str = include_str!("sql/bi_revoke.sql");
 const LIST: &str = include_str!("sql/bi_list.sql");
 const APP_ROLE: &str = include_str!("sql/bi_app_role.sql");
+const PRIVILEGED: &str = include_str!("sql/bi_privileged.sql");
 
 /// One grant.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -28,6 +29,16 @@ pub struct BiGrant {
 /// that may create roles and grant on the tables (their owner, or a superuser).
 pub async fn grant(pool: &PgPool, role: &str, tenant: &str) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
+    let privileged: bool = sqlx::query_scalar(PRIVILEGED)
+        .bind(role)
+        .fetch_one(&mut *tx)
+        .await?;
+    if privileged {
+        return Err(StoreError::Refused(format!(
+            "role {role} reads every tenant (superuser, BYPASSRLS or leadledger's own role): \
+             it cannot be a BI role"
+        )));
+    }
     let statements: Vec<String> = sqlx::query_scalar(STATEMENTS)
         .bind(role)
         .fetch_all(&mut *tx)

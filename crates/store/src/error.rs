@@ -11,6 +11,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// An operation refused for what it would do (e.g. a BI grant to a role that reads
+    /// every tenant anyway).
+    #[error("{0}")]
+    Refused(String),
     /// A stored checkpoint is behind one the caller saw committed: the database lost
     /// committed transactions (a crash lost asynchronous commits, or it was restored from a
     /// backup). Applying a later batch would skip the records in between for good; the

@@ -78,7 +78,8 @@ pub async fn revoke(pool: &PgPool, key_id: &str) -> Result<bool, StoreError> {
 }
 
 /// Stores `new` and ends the life of the key it replaces after `grace` (0: at once), in
-/// one transaction; `false` (and nothing stored) when the old key is not live.
+/// one transaction; `false` (and nothing stored) when the old key is not live (revoked or
+/// expired).
 pub async fn rotate(
     pool: &PgPool,
     new: &NewKey<'_>,

@@ -233,9 +233,7 @@ pub fn redacted(key: &str, value: &str) -> String {
         return value
             .split(',')
             .map(|part| match part.split_once('=') {
-                Some((k, _)) if k.contains("password") || k.contains("secret") => {
-                    format!("{k}=***")
-                }
+                Some((k, _)) if is_secret_name(k) => format!("{k}=***"),
                 _ => part.to_string(),
             })
             .collect::<Vec<_>>()
@@ -256,13 +254,44 @@ pub fn redacted(key: &str, value: &str) -> String {
 
 /// `url` with its password masked.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => match url[s + 3..at].split_once(':') {
-            Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
-            None => url.to_string(),
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = match (base.find("://"), base.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match base[s + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{}:***{}", &base[..s + 3], user, &base[at..]),
+            None => base.to_string(),
         },
-        _ => url.to_string(),
+        _ => base.to_string(),
+    };
+    // A password may also travel as a query parameter (`?password=…`, `sslpassword=…`).
+    match query {
+        None => base,
+        Some(q) => {
+            let q: Vec<String> = q
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if is_secret_name(k) => format!("{k}=***"),
+                    _ => kv.to_string(),
+                })
+                .collect();
+            format!("{base}?{}", q.join("&"))
+        }
     }
+}
+
+/// Whether a setting or property name holds a secret (a password, a key, a token).
+fn is_secret_name(k: &str) -> bool {
+    let k = k.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "key.pem",
+        "oauthbearer.config",
+        "token",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
 }
 
 /// Whether a listen address is loopback only (`127.0.0.1:…`, `[::1]:…`, `localhost:…`).
@@ -702,6 +731,20 @@ mod tests {
         assert_eq!(
             redacted("database.url", "postgres://u:pw@h/db"),
             "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            redacted(
+                "database.url",
+                "postgres://u@h/db?sslmode=verify-full&password=pw"
+            ),
+            "postgres://u@h/db?sslmode=verify-full&password=***"
+        );
+        assert_eq!(
+            redacted(
+                "kafka.properties",
+                "ssl.key.pem=-----BEGIN,sasl.oauthbearer.config=x"
+            ),
+            "ssl.key.pem=***,sasl.oauthbearer.config=***"
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -1,6 +1,6 @@
 //! The gate every call passes before a service sees it: authentication (the bearer key), the
-//! scope the RPC needs, and the key's limits (rate and concurrency). A tower layer on the
-//! whole server, so no service can forget it; the [`Caller`] it admits travels in the
+//! scope the RPC needs, and the key's limits (rate and concurrency, a stream counting until
+//! it ends). A tower layer on the whole server ([`GateLayer`]), so no service can forget it; the [`Caller`] it admits travels in the
 //! request's extensions to [`crate::tenant`].
 
 use std::collections::HashMap;
@@ -157,13 +157,17 @@ fn bearer(headers: &http::HeaderMap) -> Result<&str, ApiError> {
     Ok(key.trim())
 }
 
-impl<S> tower::Layer<S> for Gate {
+/// The gate as a tower layer; `None` (`auth.mode = none`) lets every call through.
+#[derive(Clone)]
+pub struct GateLayer(pub Option<Gate>);
+
+impl<S> tower::Layer<S> for GateLayer {
     type Service = Gated<S>;
 
     fn layer(&self, inner: S) -> Gated<S> {
         Gated {
             inner,
-            gate: self.clone(),
+            gate: self.0.clone(),
         }
     }
 }
@@ -172,7 +176,7 @@ impl<S> tower::Layer<S> for Gate {
 #[derive(Clone)]
 pub struct Gated<S> {
     inner: S,
-    gate: Gate,
+    gate: Option<Gate>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
@@ -182,9 +186,9 @@ where
     S: tower::Service<http::Request<B>, Response = http::Response<RB>> + Clone + Send + 'static,
     S::Future: Send,
     B: Send + 'static,
-    RB: Default + Send + 'static,
+    RB: http_body::Body + Default + Unpin + Send + 'static,
 {
-    type Response = S::Response;
+    type Response = http::Response<Held<RB>>;
     type Error = S::Error;
     type Future = BoxFuture<Result<Self::Response, Self::Error>>;
 
@@ -196,22 +200,99 @@ where
         // The clone that was made ready stays with this call (tower's usual swap).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let gate = self.gate.clone();
+        let Some(gate) = self.gate.clone() else {
+            return Box::pin(async move {
+                let response = inner.call(req).await?;
+                Ok(response.map(|body| Held {
+                    body,
+                    _permit: None,
+                }))
+            });
+        };
         Box::pin(async move {
             let path = req.uri().path().to_string();
             match gate.admit(&path, req.headers()).await {
                 Err(e) => {
                     tracing::info!(rpc = %path, error = %e, "call refused at the gate");
-                    Ok(Status::from(e).into_http())
+                    Ok(Status::from(e).into_http::<RB>().map(|body| Held {
+                        body,
+                        _permit: None,
+                    }))
                 }
                 Ok(admission) => {
                     if let Some(caller) = admission.caller.clone() {
+                        if let Some(rate) = &gate.rate {
+                            req.extensions_mut().insert(MessageRate {
+                                rate: rate.clone(),
+                                key_id: caller.key_id.clone(),
+                                per_sec: gate.cfg.rate_per_sec,
+                            });
+                        }
                         req.extensions_mut().insert(caller);
                     }
-                    let response = inner.call(req).await;
-                    drop(admission);
-                    response
+                    // The permit lives as long as the response body: a stream (StreamEvents,
+                    // WatchSla) counts against the key's concurrency until it ends.
+                    let response = inner.call(req).await?;
+                    Ok(response.map(|body| Held {
+                        body,
+                        _permit: admission._permit,
+                    }))
                 }
+            }
+        })
+    }
+}
+
+/// A response body that holds the call's concurrency permit until it is dropped.
+pub struct Held<B> {
+    body: B,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl<B: http_body::Body + Unpin> http_body::Body for Held<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The key's rate limit, for services that count each message of a stream as a call
+/// (`StreamEvents`): in the request's extensions when the key has a limit.
+#[derive(Clone)]
+pub struct MessageRate {
+    rate: Arc<Keyed>,
+    key_id: String,
+    per_sec: u32,
+}
+
+impl MessageRate {
+    /// Counts one message; RESOURCE_EXHAUSTED with the wait when over the limit.
+    pub fn check(&self) -> Result<(), ApiError> {
+        self.rate.check_key(&self.key_id).map_err(|not_until| {
+            let wait = not_until
+                .wait_time_from(DefaultClock::default().now())
+                .max(Duration::from_millis(1));
+            ApiError::Exhausted {
+                message: format!(
+                    "API key llk_{} is over its rate limit ({} calls/s); retry in {} ms",
+                    self.key_id,
+                    self.per_sec,
+                    wait.as_millis()
+                ),
+                retry_after: wait,
             }
         })
     }

@@ -8,6 +8,6 @@ CROSS JOIN LATERAL (SELECT c.due_at < $1 AS breached,
   CASE WHEN c.due_at < $1 THEN c.breach_event_id ELSE c.at_risk_event_id END AS id) a
 WHERE c.status = 'running' AND c.at_risk_at <= $1
   AND NOT (a.id = ANY($2))
-  AND NOT EXISTS (SELECT 1 FROM lead_events e WHERE e.event_id = a.id)
+  AND NOT EXISTS (SELECT 1 FROM lead_events e WHERE e.event_id = a.id AND e.tenant_id = c.tenant_id)
 ORDER BY CASE WHEN a.breached THEN c.due_at ELSE c.at_risk_at END, a.id
 LIMIT $3
