@@ -42,6 +42,13 @@ pub struct NewKey<'a> {
 
 /// Stores a new key.
 pub async fn insert(pool: &PgPool, key: &NewKey<'_>) -> Result<(), StoreError> {
+    insert_query(key).execute(pool).await?;
+    Ok(())
+}
+
+fn insert_query<'q>(
+    key: &NewKey<'q>,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
     sqlx::query(INSERT)
         .bind(key.key_id)
         .bind(key.tenant_id)
@@ -50,9 +57,6 @@ pub async fn insert(pool: &PgPool, key: &NewKey<'_>) -> Result<(), StoreError> {
         .bind(key.secret_sha256)
         .bind(key.expires_at)
         .bind(key.replaces)
-        .execute(pool)
-        .await?;
-    Ok(())
 }
 
 /// Every key, live, expired or revoked.
@@ -94,16 +98,7 @@ pub async fn rotate(
     if old.is_none() {
         return Ok(false);
     }
-    sqlx::query(INSERT)
-        .bind(new.key_id)
-        .bind(new.tenant_id)
-        .bind(new.name)
-        .bind(new.scopes)
-        .bind(new.secret_sha256)
-        .bind(new.expires_at)
-        .bind(new.replaces)
-        .execute(&mut *tx)
-        .await?;
+    insert_query(new).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -101,18 +101,12 @@ impl Gate {
             }
         }
         if let Some(rate) = &self.rate {
-            if let Err(not_until) = rate.check_key(&caller.key_id) {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                return Err(ApiError::Exhausted {
-                    message: format!(
-                        "API key llk_{} is over its rate limit ({} calls/s); retry in {} ms",
-                        caller.key_id,
-                        self.cfg.rate_per_sec,
-                        wait.as_millis().max(1)
-                    ),
-                    retry_after: wait.max(Duration::from_millis(1)),
-                });
+            MessageRate {
+                rate: rate.clone(),
+                key_id: caller.key_id.clone(),
+                per_sec: self.cfg.rate_per_sec,
             }
+            .check()?;
         }
         let permit = match self.cfg.concurrency {
             0 => None,
@@ -269,8 +263,9 @@ impl<B: http_body::Body + Unpin> http_body::Body for Held<B> {
     }
 }
 
-/// The key's rate limit, for services that count each message of a stream as a call
-/// (`StreamEvents`): in the request's extensions when the key has a limit.
+/// The key's rate limit: checked once per call by the gate, and put in the request's
+/// extensions (when the key has a limit) for services that count each message of a stream
+/// as a call (`StreamEvents`).
 #[derive(Clone)]
 pub struct MessageRate {
     rate: Arc<Keyed>,
