@@ -2,7 +2,6 @@
 //! only the tenants granted to it (row-level security, docs/SECURITY.md).
 
 use anyhow::Context;
-use leadledger_domain::{validate, Violations};
 use leadledger_store::{bi, Store};
 
 #[derive(clap::Subcommand, Debug)]
@@ -65,9 +64,7 @@ pub async fn run(store: &Store, command: Command) -> anyhow::Result<()> {
 }
 
 fn check(role: &str, tenant: &str) -> anyhow::Result<()> {
-    let mut v = Violations::default();
-    validate::tenant_id(&mut v, "--tenant", tenant);
-    anyhow::ensure!(v.is_empty(), "--tenant: {}", v.0[0].description);
+    crate::keys::check_tenant(tenant)?;
     anyhow::ensure!(
         !role.is_empty()
             && role.len() <= 63

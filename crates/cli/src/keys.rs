@@ -60,9 +60,7 @@ pub async fn run(store: &Store, command: Command) -> anyhow::Result<()> {
             expires_in_days,
             quiet,
         } => {
-            let mut v = Violations::default();
-            validate::tenant_id(&mut v, "--tenant", &tenant);
-            anyhow::ensure!(v.is_empty(), "{}", v.0[0].description);
+            check_tenant(&tenant)?;
             let scopes = parse_scopes(&scopes)?;
             let made = key::generate();
             let expires_at =
@@ -151,6 +149,14 @@ pub async fn run(store: &Store, command: Command) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Refuses a `--tenant` that is not a valid tenant id (the rule events follow).
+pub(crate) fn check_tenant(tenant: &str) -> anyhow::Result<()> {
+    let mut v = Violations::default();
+    validate::tenant_id(&mut v, "--tenant", tenant);
+    anyhow::ensure!(v.is_empty(), "--tenant: {}", v.0[0].description);
     Ok(())
 }
 

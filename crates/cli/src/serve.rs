@@ -244,18 +244,3 @@ async fn signals(shutdown: CancellationToken) {
     }
     shutdown.cancel();
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            crate::config::redact("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-        assert_eq!(
-            crate::config::redact("postgres://u@h/db"),
-            "postgres://u@h/db"
-        );
-    }
-}

@@ -140,12 +140,7 @@ const CRM_SYSTEM: &str = "salesforce";
 /// Folds a consistency token into `into` (highest offset per partition).
 fn merge(into: &mut Token, token: &str) -> anyhow::Result<()> {
     if let Some(t) = Token::parse(token).map_err(|e| anyhow::anyhow!("{e}"))? {
-        into.tenant = t.tenant;
-        into.topic = t.topic;
-        for (p, o) in t.offsets {
-            let e = into.offsets.entry(p).or_insert(o);
-            *e = (*e).max(o);
-        }
+        into.merge(t).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     Ok(())
 }

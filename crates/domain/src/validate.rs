@@ -249,6 +249,16 @@ fn payload(v: &mut Violations, p: &Payload) {
     }
 }
 
+/// Whether events of `event_type` are written by leadledger itself (SLA worker, router,
+/// ownership commands): clients cannot append them. Ingest asks this of the wire type
+/// before anything else; [`event`] refuses the same payloads.
+pub fn written_by_leadledger(event_type: &str) -> bool {
+    matches!(
+        event_type,
+        "sla_at_risk" | "sla_breached" | "lead_routed" | "ownership_requested"
+    )
+}
+
 fn contact(v: &mut Violations, f: &str, c: &Contact) {
     if c.email.is_empty() && c.phone.is_empty() {
         v.add(f, "an email or a phone is required");
@@ -398,6 +408,45 @@ mod tests {
         assert!(CURRENCIES.windows(2).all(|w| w[0] < w[1]));
         assert!(is_currency("CNY") && is_currency("USD") && is_currency("EUR"));
         assert!(!is_currency("cny") && !is_currency("XXX") && !is_currency("CN"));
+    }
+
+    #[test]
+    fn the_payloads_clients_cannot_append_are_the_ones_named_so() {
+        use crate::event::{OwnershipMode, OwnershipRequest, Routing, SlaAlert};
+        let alert = SlaAlert {
+            policy_id: "p".into(),
+            policy_version: 1,
+            start_event_id: uuid::Uuid::nil(),
+            started_at: DateTime::UNIX_EPOCH,
+            due_at: DateTime::UNIX_EPOCH,
+        };
+        let leadledger_only = [
+            Payload::SlaAtRisk(alert.clone()),
+            Payload::SlaBreached(alert),
+            Payload::LeadRouted(Routing::default()),
+            Payload::OwnershipRequested(OwnershipRequest {
+                mode: OwnershipMode::Claim,
+                rep_id: "r".into(),
+                team: String::new(),
+                requested_by: String::new(),
+                expected_rep_id: String::new(),
+            }),
+        ];
+        for p in &leadledger_only {
+            let mut v = Violations::default();
+            payload(&mut v, p);
+            assert!(
+                v.0.iter()
+                    .any(|f| f.description.contains("clients cannot append")),
+                "{p:?}"
+            );
+            assert!(written_by_leadledger(p.event_type()), "{p:?}");
+        }
+        let lost = Payload::Lost {
+            reason: "price".into(),
+            competitor: String::new(),
+        };
+        assert!(!written_by_leadledger(lost.event_type()));
     }
 
     #[test]

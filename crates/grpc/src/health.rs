@@ -34,9 +34,12 @@ impl Dependencies {
         if let Some(log) = &self.log {
             let log = log.clone();
             let topic = log.topic().to_string();
-            let ends = tokio::task::spawn_blocking(move || log.end_offsets(&topic, PROBE_TIMEOUT));
-            match ends.await {
-                Ok(Ok(ends)) if !ends.is_empty() => {}
+            // One metadata request: the broker answers and knows the topic (no watermark
+            // request per partition every probe).
+            let partitions =
+                tokio::task::spawn_blocking(move || log.partitions(&topic, PROBE_TIMEOUT));
+            match partitions.await {
+                Ok(Ok(partitions)) if !partitions.is_empty() => {}
                 Ok(Ok(_)) => return Err("Kafka: the events topic has no partitions".into()),
                 Ok(Err(e)) => return Err(format!("Kafka: {e}")),
                 Err(e) => return Err(format!("Kafka probe: {e}")),

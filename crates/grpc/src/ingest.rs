@@ -21,14 +21,6 @@ use crate::auth::gate::MessageRate;
 use crate::auth::Caller;
 use crate::{tenant, token::Token, trace};
 
-/// Event types only leadledger appends (SLA worker, router, ownership commands).
-const SYSTEM_ONLY: [&str; 4] = [
-    "sla_at_risk",
-    "sla_breached",
-    "lead_routed",
-    "ownership_requested",
-];
-
 /// Events in flight per `StreamEvents` stream before the server stops reading.
 pub const STREAM_IN_FLIGHT: usize = 256;
 
@@ -86,7 +78,7 @@ pub fn prepare(
     let mut v = Violations::default();
     // The reason that makes every other one moot comes first and alone.
     let kind = convert::event_type_of(&e);
-    if SYSTEM_ONLY.contains(&kind) {
+    if validate::written_by_leadledger(kind) {
         v.add(
             "payload",
             format!(

@@ -64,20 +64,30 @@ impl Token {
             let t = Self::parse_one(one)?;
             match &mut merged {
                 None => merged = Some(t),
-                Some(m) if m.tenant == t.tenant && m.topic == t.topic => {
-                    for (p, o) in t.offsets {
-                        m.cover(p, o);
-                    }
-                }
-                Some(_) => {
-                    return Err(ApiError::invalid_field(
-                        FIELD,
-                        "the tokens belong to different tenants or topics",
-                    ))
-                }
+                Some(m) => m.merge(t)?,
             }
         }
         Ok(merged)
+    }
+
+    /// Folds `other` into this token (the highest offset per partition): a query waiting for
+    /// the result waits for both. An empty token (`Token::default()`) takes `other`'s tenant
+    /// and topic; otherwise they must be the same.
+    pub fn merge(&mut self, other: Token) -> Result<(), ApiError> {
+        if self.tenant.is_empty() && self.topic.is_empty() && self.offsets.is_empty() {
+            *self = other;
+            return Ok(());
+        }
+        if self.tenant != other.tenant || self.topic != other.topic {
+            return Err(ApiError::invalid_field(
+                FIELD,
+                "the tokens belong to different tenants or topics",
+            ));
+        }
+        for (p, o) in other.offsets {
+            self.cover(p, o);
+        }
+        Ok(())
     }
 
     fn parse_one(s: &str) -> Result<Token, ApiError> {
@@ -163,6 +173,15 @@ mod tests {
         assert_eq!(m.offsets, BTreeMap::from([(0, 5), (1, 3), (2, 8)]));
         let other = Token::new("globex", "ev", &[at(0, 1)]).encode();
         assert!(Token::parse(&format!("{a} {other}")).is_err());
+        // Folding one at a time from an empty token gives the same.
+        let mut folded = Token::default();
+        for t in [&a, &b] {
+            folded.merge(Token::parse(t).unwrap().unwrap()).unwrap();
+        }
+        assert_eq!(folded, m);
+        assert!(folded
+            .merge(Token::parse(&other).unwrap().unwrap())
+            .is_err());
     }
 
     #[test]

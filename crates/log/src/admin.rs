@@ -38,6 +38,22 @@ pub async fn ensure_topics(cfg: &LogConfig) -> Result<(), LogError> {
     Ok(())
 }
 
+/// The partitions of `topic` the broker knows now (one metadata request; empty if the topic
+/// has none). Blocking: call it from a blocking thread.
+pub fn partitions<C: ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+    timeout: Duration,
+) -> Result<Vec<i32>, LogError> {
+    let md = client.fetch_metadata(Some(topic), timeout)?;
+    Ok(md
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect())
+}
+
 /// The end offset (high watermark) of every partition of `topic`, as the broker reports it
 /// now, asked through any client (a producer's, a consumer's). Empty if the topic has no
 /// partitions. Blocking: call it from a blocking thread.
@@ -46,14 +62,7 @@ pub fn end_offsets<C: ClientContext>(
     topic: &str,
     timeout: Duration,
 ) -> Result<BTreeMap<i32, i64>, LogError> {
-    let md = client.fetch_metadata(Some(topic), timeout)?;
-    let partitions: Vec<i32> = md
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic)
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    partitions
+    partitions(client, topic, timeout)?
         .into_iter()
         .map(|p| {
             let (_, high) = client.fetch_watermarks(topic, p, timeout)?;

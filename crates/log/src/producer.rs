@@ -96,6 +96,12 @@ impl EventProducer {
         crate::admin::end_offsets(self.producer.client(), topic, timeout)
     }
 
+    /// The partitions of `topic` the broker knows now (one metadata request): whether the
+    /// log answers, for health probes. Blocking: call it from a blocking thread.
+    pub fn partitions(&self, topic: &str, timeout: Duration) -> Result<Vec<i32>, LogError> {
+        crate::admin::partitions(self.producer.client(), topic, timeout)
+    }
+
     /// The end offsets of some partitions of `topic` (one round trip each, no metadata
     /// request). Blocking: call it from a blocking thread.
     pub fn end_offsets_of(

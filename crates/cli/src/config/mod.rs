@@ -700,6 +700,15 @@ mod tests {
     }
 
     #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
     fn kafka_properties_reach_the_log_config_and_passwords_are_masked() {
         let dir = std::env::temp_dir().join(format!("ll-kprops-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

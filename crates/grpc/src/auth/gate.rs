@@ -1,7 +1,7 @@
 //! The gate every call passes before a service sees it: authentication (the bearer key), the
 //! scope the RPC needs, and the key's limits (rate and concurrency, a stream counting until
-//! it ends). A tower layer on the whole server ([`GateLayer`]), so no service can forget it; the [`Caller`] it admits travels in the
-//! request's extensions to [`crate::tenant`].
+//! it ends). A tower layer on the whole server ([`GateLayer`]), so no service can forget
+//! it; the [`Caller`] it admits travels in the request's extensions to [`crate::tenant`].
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -46,7 +46,7 @@ impl Default for GateConfig {
 
 type Keyed = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
 
-/// The authentication gate (a tower [`tower::Layer`]).
+/// The authentication gate (on the server through [`GateLayer`]).
 #[derive(Clone)]
 pub struct Gate {
     ring: KeyRing,
@@ -55,10 +55,12 @@ pub struct Gate {
     in_flight: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
 }
 
-/// An admitted call: its caller (none for an open RPC) and its concurrency permit.
+/// An admitted call: its caller (none for an open RPC), the key's rate (for services that
+/// count each message of a stream) and its concurrency permit.
 struct Admission {
     caller: Option<Caller>,
-    _permit: Option<OwnedSemaphorePermit>,
+    rate: Option<MessageRate>,
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Gate {
@@ -77,17 +79,13 @@ impl Gate {
         }
     }
 
-    /// The key ring the gate checks keys against.
-    pub fn ring(&self) -> &KeyRing {
-        &self.ring
-    }
-
     async fn admit(&self, path: &str, headers: &http::HeaderMap) -> Result<Admission, ApiError> {
         let need = required(path, self.cfg.open_health);
         if need == Required::Open {
             return Ok(Admission {
                 caller: None,
-                _permit: None,
+                rate: None,
+                permit: None,
             });
         }
         let presented = bearer(headers)?;
@@ -100,13 +98,13 @@ impl Gate {
                 )));
             }
         }
-        if let Some(rate) = &self.rate {
-            MessageRate {
-                rate: rate.clone(),
-                key_id: caller.key_id.clone(),
-                per_sec: self.cfg.rate_per_sec,
-            }
-            .check()?;
+        let rate = self.rate.as_ref().map(|rate| MessageRate {
+            rate: rate.clone(),
+            key_id: caller.key_id.clone(),
+            per_sec: self.cfg.rate_per_sec,
+        });
+        if let Some(rate) = &rate {
+            rate.check()?;
         }
         let permit = match self.cfg.concurrency {
             0 => None,
@@ -129,7 +127,8 @@ impl Gate {
         };
         Ok(Admission {
             caller: Some(caller),
-            _permit: permit,
+            rate,
+            permit,
         })
     }
 }
@@ -195,42 +194,25 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let Some(gate) = self.gate.clone() else {
-            return Box::pin(async move {
-                let response = inner.call(req).await?;
-                Ok(response.map(|body| Held {
-                    body,
-                    _permit: None,
-                }))
-            });
+            return Box::pin(async move { Ok(Held::wrap(inner.call(req).await?, None)) });
         };
         Box::pin(async move {
             let path = req.uri().path().to_string();
             match gate.admit(&path, req.headers()).await {
                 Err(e) => {
                     tracing::info!(rpc = %path, error = %e, "call refused at the gate");
-                    Ok(Status::from(e).into_http::<RB>().map(|body| Held {
-                        body,
-                        _permit: None,
-                    }))
+                    Ok(Held::wrap(Status::from(e).into_http::<RB>(), None))
                 }
                 Ok(admission) => {
-                    if let Some(caller) = admission.caller.clone() {
-                        if let Some(rate) = &gate.rate {
-                            req.extensions_mut().insert(MessageRate {
-                                rate: rate.clone(),
-                                key_id: caller.key_id.clone(),
-                                per_sec: gate.cfg.rate_per_sec,
-                            });
-                        }
+                    if let Some(rate) = admission.rate {
+                        req.extensions_mut().insert(rate);
+                    }
+                    if let Some(caller) = admission.caller {
                         req.extensions_mut().insert(caller);
                     }
                     // The permit lives as long as the response body: a stream (StreamEvents,
                     // WatchSla) counts against the key's concurrency until it ends.
-                    let response = inner.call(req).await?;
-                    Ok(response.map(|body| Held {
-                        body,
-                        _permit: admission._permit,
-                    }))
+                    Ok(Held::wrap(inner.call(req).await?, admission.permit))
                 }
             }
         })
@@ -241,6 +223,18 @@ where
 pub struct Held<B> {
     body: B,
     _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl<B> Held<B> {
+    fn wrap(
+        response: http::Response<B>,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> http::Response<Self> {
+        response.map(|body| Held {
+            body,
+            _permit: permit,
+        })
+    }
 }
 
 impl<B: http_body::Body + Unpin> http_body::Body for Held<B> {

@@ -76,7 +76,7 @@ impl KeyRing {
         };
         let key_id = key_id.to_ascii_lowercase();
         let mut entry = self.inner.get(&key_id);
-        if entry.is_none() && self.inner.may_reload_on_miss() {
+        if entry.is_none() && self.inner.claim_miss_reload() {
             if let Err(e) = self.inner.reload().await {
                 tracing::warn!(error = %e, "cannot reload API keys for an unknown key id");
             }
@@ -121,9 +121,15 @@ impl Inner {
             .cloned()
     }
 
-    fn may_reload_on_miss(&self) -> bool {
-        let last = self.last_load.lock().unwrap_or_else(|e| e.into_inner());
-        last.elapsed() >= MISS_RELOAD
+    /// Whether an unknown key id may reload the keys now; claims the reload (checked and
+    /// set under one lock, so calls arriving together make one reload, not one each).
+    fn claim_miss_reload(&self) -> bool {
+        let mut last = self.last_load.lock().unwrap_or_else(|e| e.into_inner());
+        let due = last.elapsed() >= MISS_RELOAD;
+        if due {
+            *last = Instant::now();
+        }
+        due
     }
 
     async fn reload(&self) -> Result<(), StoreError> {

@@ -73,24 +73,31 @@ pub fn required(path: &str, open_health: bool) -> Required {
         .trim_start_matches('/')
         .split_once('/')
         .unwrap_or((path, ""));
+    // The names the generated servers declare (a renamed service cannot slip past here).
+    use leadledger_api::pb::{
+        attribution_service_server as attribution, ingest_service_server as ingest,
+        ownership_service_server as ownership, query_service_server as query,
+        sla_service_server as sla,
+    };
+    use tonic_reflection::pb::{v1 as reflection, v1alpha as reflection_alpha};
     match service {
-        "grpc.health.v1.Health"
-        | "grpc.reflection.v1.ServerReflection"
-        | "grpc.reflection.v1alpha.ServerReflection" => {
+        tonic_health::pb::health_server::SERVICE_NAME
+        | reflection::server_reflection_server::SERVICE_NAME
+        | reflection_alpha::server_reflection_server::SERVICE_NAME => {
             if open_health {
                 Required::Open
             } else {
                 Required::AnyKey
             }
         }
-        "leadledger.v1.IngestService" => Required::Scope(Scope::Ingest),
-        "leadledger.v1.OwnershipService" if matches!(method, "ClaimLead" | "AssignLead") => {
+        ingest::SERVICE_NAME => Required::Scope(Scope::Ingest),
+        ownership::SERVICE_NAME if matches!(method, "ClaimLead" | "AssignLead") => {
             Required::Scope(Scope::Command)
         }
-        "leadledger.v1.OwnershipService"
-        | "leadledger.v1.QueryService"
-        | "leadledger.v1.AttributionService"
-        | "leadledger.v1.SlaService" => Required::Scope(Scope::Query),
+        ownership::SERVICE_NAME
+        | query::SERVICE_NAME
+        | attribution::SERVICE_NAME
+        | sla::SERVICE_NAME => Required::Scope(Scope::Query),
         _ => Required::AnyKey,
     }
 }
