@@ -8,12 +8,24 @@ bash scripts/broker.sh up
 bash scripts/postgres.sh
 export LEADLEDGER_KAFKA=${LEADLEDGER_KAFKA:-127.0.0.1:${LEADLEDGER_BROKER_PORT:-9092}}
 export LEADLEDGER_TEST_PG=${LEADLEDGER_TEST_PG:-postgres://postgres@127.0.0.1:${PGPORT:-5432}}
-# Databases a previous run left behind (a failing test skips its cleanup).
-for db in $(psql -Atq -h 127.0.0.1 -p "${PGPORT:-5432}" -U postgres -d postgres \
-    -c "SELECT datname FROM pg_database WHERE datname LIKE 'll\_%'"); do
-  psql -q -h 127.0.0.1 -p "${PGPORT:-5432}" -U postgres -d postgres \
-    -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null || true
-done
+# Each run has an id; its test databases are named ll_<id>_… (tests/src/lib.rs,
+# database_name). The databases this checkout's previous run left behind (a failing test
+# skips its cleanup) are dropped here, once that run has ended; never those of another run
+# on the same server (a `make bench`, another checkout, CI beside a session).
+mkdir -p target
+run_file=target/.test-run
+if [ -f "$run_file" ]; then
+  read -r prev prev_pid <"$run_file" || true
+  if [ -n "${prev:-}" ] && ! kill -0 "${prev_pid:-0}" 2>/dev/null; then
+    for db in $(psql -Atq -h 127.0.0.1 -p "${PGPORT:-5432}" -U postgres -d postgres \
+        -c "SELECT datname FROM pg_database WHERE datname LIKE 'll\\_${prev}\\_%'"); do
+      psql -q -h 127.0.0.1 -p "${PGPORT:-5432}" -U postgres -d postgres \
+        -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null || true
+    done
+  fi
+fi
+export LEADLEDGER_TEST_RUN="r$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+echo "$LEADLEDGER_TEST_RUN $$" >"$run_file"
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "test: installing cargo-nextest"
   cargo install cargo-nextest --locked
@@ -22,3 +34,5 @@ cargo nextest run --workspace --no-fail-fast "$@"
 # A third-party client (grpcurl, reflection v1alpha) against the real binary.
 cargo build -q -p leadledger
 bash scripts/smoke-grpcurl.sh
+# The metrics endpoint, linted by promtool and scraped by a real Prometheus server.
+bash scripts/metrics-check.sh

@@ -49,9 +49,21 @@ pub fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
 }
 
+/// The name of a new test database: `ll_<run>_<tag>_<unique>`, where `<run>` is this test
+/// run's id (`LEADLEDGER_TEST_RUN`, set by `scripts/test.sh`; `dev` for a test run by hand).
+/// `scripts/test.sh` drops the databases its previous run left behind by that prefix, never
+/// another run's (a `make bench` or a second checkout on the same server).
+pub fn database_name(tag: &str) -> String {
+    let run = std::env::var("LEADLEDGER_TEST_RUN")
+        .ok()
+        .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .unwrap_or_else(|| "dev".to_string());
+    format!("ll_{run}_{tag}_{}", unique())
+}
+
 /// A fresh, migrated database; returns its URL and store.
 pub async fn fresh_database(tag: &str) -> anyhow::Result<(String, Store)> {
-    let url = format!("{}/ll_{tag}_{}", pg_server(), unique());
+    let url = format!("{}/{}", pg_server(), database_name(tag));
     Store::create_database(&url).await?;
     let store = Store::connect(&url, 8).await?;
     store.migrate().await?;
@@ -123,6 +135,7 @@ impl TestEnv {
             replication: 1,
             headers,
             properties: Vec::new(),
+            ..LogConfig::default()
         };
         leadledger_log::admin::ensure_topics(&log).await?;
         let (db_url, store) = fresh_database("e2e").await?;

@@ -38,6 +38,7 @@ impl Env {
             replication: 1,
             headers: false,
             properties: Vec::new(),
+            ..LogConfig::default()
         };
         leadledger_log::admin::ensure_topics(&log)
             .await

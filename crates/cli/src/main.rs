@@ -8,6 +8,7 @@
 //! - [`report`]: the funnel by channel as a table.
 //! - [`keys`]: API keys (create, list, revoke, rotate).
 //! - [`bi`]: BI roles, each reading only its tenants.
+//! - [`telemetry`]: logs (text or JSON) and the Prometheus metrics endpoint.
 //! - [`client`]: how `simulate` and `report` connect, with their API key.
 
 // Denied, not forbidden: the allocator options are one exported symbol (allocator.rs).
@@ -22,6 +23,7 @@ mod report;
 mod report_sla;
 mod serve;
 mod simulate;
+mod telemetry;
 
 use std::path::PathBuf;
 
@@ -83,13 +85,6 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LEADLEDGER_LOG")
-                .unwrap_or_else(|_| "info,librdkafka=warn,rdkafka=warn,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let mut flags = Pairs::default();
     for kv in &cli.set {
         let (k, v) = kv
@@ -105,6 +100,7 @@ fn main() -> anyhow::Result<()> {
         None => File::default(),
     };
     let cfg = Config::resolve(&[&flags as &dyn Source, &Env, &file])?;
+    telemetry::init_logging(cfg.log_format);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -17,6 +17,7 @@ use leadledger_log::EventProducer;
 use leadledger_projection::Derivations;
 use leadledger_store::Store;
 use leadledger_workers::credits::{self, CreditsConfig};
+use leadledger_workers::gauges;
 use leadledger_workers::projector::{self, ProjectorConfig};
 use leadledger_workers::sla_worker::{self, SlaConfig};
 use tokio_util::sync::CancellationToken;
@@ -189,6 +190,22 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         ))),
         _ => None,
     };
+
+    if let Some(listen) = &cfg.metrics_listen {
+        crate::telemetry::install_metrics(listen)?;
+        let runs = |r: &[Role]| r.contains(&role);
+        tokio::spawn(gauges::run(
+            gauges::Sampled {
+                store: store.clone(),
+                producer: producer.clone(),
+                lag_of: runs(&[Role::All, Role::Projector]).then(|| cfg.log.clone()),
+                sla: runs(&[Role::All, Role::Sla]),
+                credits: runs(&[Role::All, Role::Projector]),
+            },
+            Duration::from_secs(5),
+            shutdown.clone(),
+        ));
+    }
 
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await

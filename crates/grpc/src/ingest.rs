@@ -36,12 +36,17 @@ impl Ingest {
     }
 
     async fn write(&self, events: &[pb::Event]) -> Result<Vec<Position>, ApiError> {
-        self.producer.append(events).await.map_err(|e| {
+        let positions = self.producer.append(events).await.map_err(|e| {
             tracing::warn!(error = %e, "append failed");
             ApiError::Unavailable(format!(
                 "the log did not acknowledge the events ({e}); retry: ids are idempotent"
             ))
-        })
+        })?;
+        for e in events {
+            metrics::counter!(crate::metrics::EVENTS_INGESTED, "type" => convert::event_type_of(e))
+                .increment(1);
+        }
+        Ok(positions)
     }
 
     fn acks(&self, events: &[pb::Event], positions: &[Position]) -> (Vec<pb::EventAck>, String) {

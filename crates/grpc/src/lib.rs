@@ -15,6 +15,8 @@
 //! - [`sla`], [`sla_watch`]: `SlaService`: the SLA report, partner leakage, the alert stream.
 //! - [`health`]: SERVING while the log and the database answer, NOT_SERVING otherwise and
 //!   during the shutdown drain.
+//! - [`metrics`]: RPC calls, codes and durations (a layer outside the gate), events
+//!   ingested, `WatchSla` subscribers.
 //! - [`server`]: `serve(listener, services, shutdown)` with health and reflection.
 //! - [`tenant`]: the one place a request's tenant is decided.
 //! - [`token`]: consistency tokens.
@@ -27,6 +29,7 @@ pub mod auth;
 pub mod context;
 pub mod health;
 pub mod ingest;
+pub mod metrics;
 pub mod ownership;
 pub mod query;
 pub mod server;

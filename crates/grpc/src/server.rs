@@ -82,6 +82,7 @@ pub async fn serve(
         builder = builder.timeout(max);
     }
     let router = builder
+        .layer(crate::metrics::RpcMetricsLayer)
         .layer(crate::auth::gate::GateLayer(services.auth))
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -97,6 +97,8 @@ pub(crate) fn watch(
     // shuts down, or the drain would wait for it: the client is told to resume.
     let closing = query.closing();
     tokio::spawn(async move {
+        let subscribers = metrics::gauge!(crate::metrics::WATCH_SLA_SUBSCRIBERS);
+        subscribers.increment(1.0);
         tokio::select! {
             () = watch.run(tx.clone()) => {}
             () = closing.cancelled() => {
@@ -107,6 +109,7 @@ pub(crate) fn watch(
                     .await;
             }
         }
+        subscribers.decrement(1.0);
     });
     Ok(Box::pin(ReceiverStream::new(rx)))
 }

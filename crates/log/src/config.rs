@@ -20,6 +20,23 @@ pub struct LogConfig {
     /// (`security.protocol=ssl`, `ssl.ca.location`…) and SASL (`sasl.mechanism`,
     /// `sasl.username`, `sasl.password`…) for a managed broker.
     pub properties: Vec<(String, String)>,
+    /// `min.insync.replicas` of the topics this process creates (with `acks=all`, how many
+    /// replicas hold an event before it is acknowledged; 2 with replication 3 in production).
+    pub min_insync_replicas: i32,
+    /// What an events topic unfit to be the source of truth (finite retention, compaction,
+    /// fewer partitions than `partitions`) does at start.
+    pub topic_check: TopicCheck,
+}
+
+/// What a process does at start when the events topic exists with settings that lose events
+/// (see [`crate::retention`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TopicCheck {
+    /// Refuse to start, naming the setting and the fix.
+    #[default]
+    Enforce,
+    /// Log a warning and start (an operator who knows, e.g. a copy of the log for tests).
+    Warn,
 }
 
 impl LogConfig {
@@ -38,6 +55,8 @@ impl Default for LogConfig {
             replication: 1,
             headers: true,
             properties: Vec::new(),
+            min_insync_replicas: 1,
+            topic_check: TopicCheck::Enforce,
         }
     }
 }

@@ -7,6 +7,8 @@
 //! # Layout
 //! - [`config`]: broker address and topic names.
 //! - [`admin`]: explicit topic creation (the dev broker does not auto-create).
+//! - [`retention`]: the log is never deleted: the settings topics are created with, and the
+//!   check of an existing topic.
 //! - [`envelope`]: record encoding/decoding and headers.
 //! - [`producer`]: the idempotent producer (`enable.idempotence=true`, `acks=all`).
 //! - [`consumer`]: consumer configuration and a context that reports partition assignment.
@@ -21,6 +23,7 @@ pub mod dead_letter;
 pub mod decode;
 pub mod envelope;
 pub mod producer;
+pub mod retention;
 pub mod trace;
 
 pub use config::LogConfig;
@@ -35,4 +38,9 @@ pub enum LogError {
     Cancelled,
     #[error("topic admin: {0}")]
     Admin(String),
+    #[error(
+        "the events topic {topic} would lose events: {problems} \
+         (kafka.topic_check = warn starts anyway)"
+    )]
+    UnfitTopic { topic: String, problems: String },
 }

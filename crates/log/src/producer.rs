@@ -122,6 +122,11 @@ impl EventProducer {
             .collect()
     }
 
+    /// Records handed to the producer and not yet acknowledged (or failed): its queue.
+    pub fn queue_depth(&self) -> i32 {
+        self.producer.in_flight_count()
+    }
+
     /// Waits for everything in flight (graceful shutdown).
     pub fn flush(&self, timeout: Duration) -> Result<(), LogError> {
         self.producer.flush(timeout).map_err(LogError::Kafka)

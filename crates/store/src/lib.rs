@@ -19,6 +19,8 @@
 //! - [`sla_reports`]: the SLA report at an instant, the alert stream, partner leakage.
 //! - [`due`]: work that is due: SLA alerts past their thresholds, MQLs waiting for an owner,
 //!   and the rep records routing weighs (what the SLA worker reads).
+//! - [`gauges`]: what the metrics sampler reads (SLA clocks at risk and breached, the
+//!   credits queue).
 //! - `columns`: column arrays bound with `UNNEST`, declared once per statement.
 //! - `sql/`: the static statements of the file modules (`NAME_<what>.sql` for `NAME.rs`);
 //!   `projection/sql/` and `credits/sql/` hold those of the directory modules.
@@ -34,6 +36,7 @@ pub mod credits;
 pub mod db;
 pub mod due;
 mod error;
+pub mod gauges;
 pub mod keys;
 pub mod leads;
 pub mod lock;

@@ -8,12 +8,15 @@
 //!   watchdog in [`stall`].
 //! - [`credits`]: keeps the precomputed attribution credits level with the projection.
 //! - [`sla_worker`]: alerts for SLA clocks past their thresholds, routing of unowned MQLs.
+//! - [`gauges`]: the metrics' names, and the sampler of those that are states (lag, queues,
+//!   pool, SLA clocks).
 //! - `retry`: the one backoff for transient database failures.
 //! - [`singleton`]: one worker at a time across processes (a session advisory lock).
 
 #![forbid(unsafe_code)]
 
 pub mod credits;
+pub mod gauges;
 pub mod projector;
 mod retry;
 pub mod singleton;

@@ -24,6 +24,16 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "replication factor when leadledger creates topics",
     ),
     (
+        "kafka.min_insync_replicas",
+        "1",
+        "min.insync.replicas of the topics leadledger creates (2 with kafka.replication = 3 in production)",
+    ),
+    (
+        "kafka.topic_check",
+        "enforce",
+        "enforce: refuse to start when the events topic exists with finite retention, compaction or fewer partitions than kafka.partitions (the log is the source of truth and is never deleted); warn: log it and start",
+    ),
+    (
         "kafka.headers",
         "true",
         "write Kafka headers on event records (false for the Tansu dev broker)",
@@ -63,6 +73,16 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "server.tls_client_ca_file",
         "",
         "PEM CA: clients must present a certificate it signed (mutual TLS); empty: no client certificates",
+    ),
+    (
+        "metrics.listen",
+        "",
+        "serve Prometheus metrics of this process at http://<address>/metrics, e.g. 0.0.0.0:9464 (docs/OPERATIONS.md); empty: off",
+    ),
+    (
+        "logging.format",
+        "text",
+        "text: one readable line per log event; json: one JSON object per line (filter with LEADLEDGER_LOG)",
     ),
     (
         "projector.group",

@@ -12,6 +12,9 @@ use std::time::Duration;
 use leadledger_attribution::precompute::ModelSet;
 use leadledger_attribution::{Model, PositionWeights};
 use leadledger_grpc::auth::GateConfig;
+use leadledger_log::config::TopicCheck;
+
+use crate::telemetry::LogFormat;
 use leadledger_log::LogConfig;
 use leadledger_sla::{PolicySet, TenantPolicies};
 
@@ -133,6 +136,10 @@ pub struct Config {
     pub max_deadline: Duration,
     /// gRPC over TLS (`server.tls_*`), when configured.
     pub tls: Option<TlsFiles>,
+    /// Where Prometheus metrics are served (`metrics.listen`), when set.
+    pub metrics_listen: Option<String>,
+    /// Text or JSON logs.
+    pub log_format: LogFormat,
 }
 
 /// The `server.tls_*` files (read at start; a missing file stops the process).
@@ -328,6 +335,21 @@ impl Config {
                 &get("kafka.properties"),
                 &get("kafka.sasl_password_file"),
             )?,
+            min_insync_replicas: number(
+                "kafka.min_insync_replicas",
+                &get("kafka.min_insync_replicas"),
+                1,
+                16,
+            )?,
+            topic_check: match get("kafka.topic_check").trim() {
+                "enforce" => TopicCheck::Enforce,
+                "warn" => TopicCheck::Warn,
+                other => {
+                    return Err(ConfigError(format!(
+                        "kafka.topic_check must be enforce or warn, got {other:?}"
+                    )))
+                }
+            },
         };
         let group = get("projector.group");
         Ok(Self {
@@ -437,6 +459,17 @@ impl Config {
                 1_000,
                 3_600_000,
             )?),
+            metrics_listen: Some(get("metrics.listen").trim().to_string())
+                .filter(|l| !l.is_empty()),
+            log_format: match get("logging.format").trim() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(ConfigError(format!(
+                        "logging.format must be text or json, got {other:?}"
+                    )))
+                }
+            },
         })
     }
 }

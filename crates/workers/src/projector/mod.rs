@@ -19,6 +19,7 @@
 //! - this module: the consume loop, rewinds, the stall check.
 //! - `batch`: one batch in one transaction (the path of an event to its rows).
 //! - `assignment`: the stored checkpoints, read for the rebalance callback.
+//! - `watchdog`: the stall check (partitions nobody applies) and rejoins.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -36,12 +37,15 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
+use crate::gauges;
 use crate::retry::{self, Backoff};
 use crate::stall::StallWatch;
 use crate::Shutdown;
+use watchdog::Joined;
 
 mod assignment;
 mod batch;
+mod watchdog;
 
 pub use assignment::PgCheckpoints;
 
@@ -117,6 +121,11 @@ pub struct Totals {
 /// Longest time between two commits of the consumed offsets to Kafka (monitoring only).
 const KAFKA_COMMIT_EVERY: Duration = Duration::from_secs(1);
 
+/// How often an idle projector compares the stored checkpoints with what it saw committed:
+/// the bound on how long the last batch of a partition that receives nothing more stays
+/// lost after a database crash took its (asynchronous) commit back.
+const VERIFY_EVERY: Duration = Duration::from_secs(2);
+
 /// What the projector works with.
 #[derive(Debug, Clone)]
 pub struct Deps {
@@ -145,6 +154,7 @@ pub async fn run(deps: Deps, shutdown: Shutdown) -> Result<Totals, ProjectorErro
         dlq,
         next: BTreeMap::new(),
         last_kafka_commit: None,
+        outage: false,
         totals: Totals::default(),
     };
     tracing::info!(topic = %p.cfg.log.topic, group = %p.cfg.group, "projector started");
@@ -152,11 +162,20 @@ pub async fn run(deps: Deps, shutdown: Shutdown) -> Result<Totals, ProjectorErro
     let mut joined = Joined::now(&p.ctx);
     let mut check = tokio::time::interval((p.cfg.stall_after / 4).min(Duration::from_secs(10)));
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut verify = tokio::time::interval(VERIFY_EVERY);
+    verify.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let first = tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = check.tick() => {
                 p.check_stalls(&mut watch, &mut joined).await?;
+                continue;
+            }
+            _ = verify.tick() => {
+                match checkpoints::load(&p.store.pool, CORE, &p.cfg.log.topic).await {
+                    Ok(stored) => p.reread_lost(&stored)?,
+                    Err(e) => tracing::debug!(error = %e, "checkpoint verification skipped"),
+                }
                 continue;
             }
             m = p.consumer.recv() => m,
@@ -200,6 +219,8 @@ struct Projector {
     next: BTreeMap<i32, i64>,
     /// When offsets were last committed to Kafka (for lag monitoring only).
     last_kafka_commit: Option<std::time::Instant>,
+    /// The database failed a batch since the last verification of every checkpoint.
+    outage: bool,
     totals: Totals,
 }
 
@@ -287,6 +308,7 @@ impl Projector {
                     tracing::warn!(partition = p, offset = m.offset(), %reason, "dead-lettering record");
                     self.dlq.send(m, &reason).await?;
                     self.totals.dead_letters += 1;
+                    metrics::counter!(gauges::DEAD_LETTERS).increment(1);
                 }
             }
         }
@@ -313,7 +335,21 @@ impl Projector {
         self.totals.applied += outcome.applied as u64;
         self.totals.duplicates += outcome.duplicates as u64;
         self.totals.batches += 1;
+        metrics::histogram!(gauges::BATCH_RECORDS).record(records.len() as f64);
+        metrics::histogram!(gauges::APPLY_SECONDS).record(started.elapsed().as_secs_f64());
+        metrics::counter!(gauges::EVENTS_APPLIED).increment(outcome.applied as u64);
+        metrics::counter!(gauges::DUPLICATES).increment(outcome.duplicates as u64);
         self.next.extend(next_offsets.iter());
+        if std::mem::take(&mut self.outage) {
+            // The database was down while this batch waited: a crash may have taken back
+            // acknowledged commits of partitions this batch did not touch, so every owned
+            // partition is checked now rather than when its next record arrives (which for
+            // a quiet partition may be never).
+            let stored =
+                retry::transient(|| checkpoints::load(&self.store.pool, CORE, &self.cfg.log.topic))
+                    .await?;
+            self.reread_lost(&stored)?;
+        }
         tracing::debug!(
             records = records.len(),
             applied = outcome.applied,
@@ -370,6 +406,7 @@ impl Projector {
                 // Not the batch's fault: the caller reads the partitions again.
                 Err(e @ StoreError::CheckpointBehind { .. }) => return Err(e.into()),
                 Err(e) if e.is_transient() => {
+                    self.outage = true;
                     tracing::warn!(error = %e, retry_in_ms = backoff.pause().as_millis(), "database unavailable; retrying batch");
                     if shutdown.is_cancelled() && backoff.pause() >= retry::CAP {
                         return Err(e.into());
@@ -414,6 +451,7 @@ impl Projector {
                         .send(m, &format!("could not be applied: {e}"))
                         .await?;
                     self.totals.dead_letters += 1;
+                    metrics::counter!(gauges::DEAD_LETTERS).increment(1);
                 }
             }
         }
@@ -434,113 +472,28 @@ impl Projector {
 }
 
 impl Projector {
-    /// Rejoins the group when a partition of the topic has records that nobody applies
-    /// ([`crate::stall`]), or when the group has not assigned this projector anything (not
-    /// even an empty set) within `stall_after` of its (re)join. The partitions' clocks run
-    /// only once the join has completed: a rebalance in progress is not a stall. A failed
-    /// read (database or broker down) is no evidence of a stall and starts the clocks again.
-    async fn check_stalls(
-        &mut self,
-        watch: &mut StallWatch,
-        joined: &mut Joined,
-    ) -> Result<(), ProjectorError> {
-        if !joined.completed(&self.ctx) {
-            watch.reset();
-            let waited = joined.at.elapsed();
-            if waited >= self.cfg.stall_after {
-                tracing::warn!(
-                    waited_secs = waited.as_secs(),
-                    "the consumer group assigned nothing since the projector joined; rejoining"
-                );
-                self.rejoin(joined)?;
-            }
-            return Ok(());
-        }
-        let (stored, ends) = match self.positions().await {
-            Ok(read) => read,
-            Err(e) => {
-                tracing::debug!(error = %e, "stall check skipped");
-                watch.reset();
-                return Ok(());
-            }
-        };
-        let stalled = watch.observe(std::time::Instant::now(), &stored, &ends);
-        if stalled.is_empty() {
-            return Ok(());
-        }
-        for s in &stalled {
-            tracing::warn!(
-                partition = s.partition,
-                checkpoint = s.checkpoint,
-                end = s.end,
-                stalled_secs = s.stalled_for.as_secs(),
-                owned_here = self.next.contains_key(&s.partition),
-                "partition has records no projector applies; rejoining the consumer group"
-            );
-        }
-        self.rejoin(joined)?;
-        watch.reset();
-        Ok(())
-    }
-
-    /// Leaves the group and joins it again: the group assigns every partition anew.
-    fn rejoin(&mut self, joined: &mut Joined) -> Result<(), ProjectorError> {
-        self.consumer.unsubscribe();
-        self.consumer.subscribe(&[&self.cfg.log.topic])?;
-        self.totals.rejoins += 1;
-        *joined = Joined::now(&self.ctx);
-        Ok(())
-    }
-
-    /// The stored checkpoints and the log's end of every partition; the broker is not asked
-    /// when the database cannot answer.
-    async fn positions(&self) -> Result<(BTreeMap<i32, i64>, BTreeMap<i32, i64>), String> {
-        let stored = checkpoints::load(&self.store.pool, CORE, &self.cfg.log.topic)
-            .await
-            .map_err(|e| format!("checkpoints unreadable: {e}"))?;
-        let ends = self
-            .log_ends()
-            .await
-            .map_err(|e| format!("log ends unreadable: {e}"))?;
-        Ok((stored, ends))
-    }
-
-    /// End offset (high watermark) of every partition of the events topic. librdkafka's
-    /// calls block (up to their timeout when the broker is down), so they run on the blocking
-    /// pool, not on a thread the server's tasks share.
-    async fn log_ends(&self) -> Result<BTreeMap<i32, i64>, String> {
-        let consumer = self.consumer.clone();
-        let topic = self.cfg.log.topic.clone();
-        let read = move || -> Result<BTreeMap<i32, i64>, rdkafka::error::KafkaError> {
-            // Short: the first failure ends the check, so a broker that is down delays the
-            // loop (and a shutdown) by about this much.
-            let timeout = Duration::from_secs(2);
-            let md = consumer.fetch_metadata(Some(&topic), timeout)?;
-            let mut ends = BTreeMap::new();
-            for t in md.topics().iter().filter(|t| t.name() == topic) {
-                for part in t.partitions() {
-                    let (_, high) = consumer.fetch_watermarks(&topic, part.id(), timeout)?;
-                    ends.insert(part.id(), high);
-                }
-            }
-            Ok(ends)
-        };
-        match tokio::task::spawn_blocking(read).await {
-            Ok(ends) => ends.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-
     /// The database lost committed batches (a crash lost asynchronous commits, or it was
-    /// restored): every partition whose stored checkpoint is behind what this projector saw
-    /// committed is read again from the stored checkpoint, so the lost records are applied
-    /// again instead of being skipped for good. Every other partition is read again from its
-    /// own checkpoint: the batch that found the loss is dropped, records of all its partitions
-    /// included, and must be fetched again too.
+    /// restored), found by a batch whose partition's checkpoint was behind: the batch is
+    /// dropped, records of all its partitions included, so every owned partition is read
+    /// again from its stored checkpoint (those behind what this projector saw committed
+    /// apply the lost records again instead of skipping them for good).
     async fn rewind(&mut self) -> Result<(), ProjectorError> {
         let stored =
             retry::transient(|| checkpoints::load(&self.store.pool, CORE, &self.cfg.log.topic))
                 .await?;
+        self.seek_back(&stored, true)
+    }
+
+    /// Reads again every owned partition whose `stored` checkpoint is behind what this
+    /// projector saw committed. Between batches nothing of this projector is in flight, so a
+    /// stored checkpoint behind `next` can only mean the database lost acknowledged commits.
+    fn reread_lost(&mut self, stored: &BTreeMap<i32, i64>) -> Result<(), ProjectorError> {
+        self.seek_back(stored, false)
+    }
+
+    /// Seeks each owned partition to `min(stored, next)`: all of them (`all`), or only those
+    /// whose stored checkpoint is behind.
+    fn seek_back(&mut self, stored: &BTreeMap<i32, i64>, all: bool) -> Result<(), ProjectorError> {
         for (p, next) in &mut self.next {
             let at = stored.get(p).copied().unwrap_or(0).min(*next);
             if at < *next {
@@ -551,6 +504,9 @@ impl Projector {
                     "the database lost committed batches; reading the partition again"
                 );
                 self.totals.rewinds += 1;
+                metrics::counter!(gauges::REWINDS).increment(1);
+            } else if !all {
+                continue;
             }
             self.consumer.seek(
                 &self.cfg.log.topic,
@@ -561,25 +517,5 @@ impl Projector {
             *next = at;
         }
         Ok(())
-    }
-}
-
-/// When the projector last (re)joined its group, and how many assignments it had then.
-struct Joined {
-    at: std::time::Instant,
-    assignments: u64,
-}
-
-impl Joined {
-    fn now(ctx: &AssignmentContext) -> Self {
-        Self {
-            at: std::time::Instant::now(),
-            assignments: ctx.assignments(),
-        }
-    }
-
-    /// Whether the group has assigned something (an empty set counts) since.
-    fn completed(&self, ctx: &AssignmentContext) -> bool {
-        ctx.assignments() > self.assignments
     }
 }

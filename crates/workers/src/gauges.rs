@@ -1,0 +1,163 @@
+//! The metrics that are states rather than events, sampled every few seconds: projector lag
+//! per partition (the log's end − the stored checkpoint), the producer's queue, the database
+//! pool, the credits queue, SLA clocks at risk and breached. The projector's own counters and
+//! histograms (batches, applies, dead letters, rewinds) are recorded where they happen
+//! ([`crate::projector`]); the names of all of them are here, declared once.
+
+use std::time::Duration;
+
+use leadledger_log::{EventProducer, LogConfig};
+use leadledger_store::checkpoints::{self, CORE};
+use leadledger_store::Store;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+use crate::Shutdown;
+
+/// Records in the log not yet applied by the core projection, per partition.
+pub const PROJECTOR_LAG: &str = "leadledger_projector_lag_records";
+/// Records per applied batch.
+pub const BATCH_RECORDS: &str = "leadledger_projector_batch_records";
+/// Time to apply a batch (its PostgreSQL transaction, retries included).
+pub const APPLY_SECONDS: &str = "leadledger_projector_apply_seconds";
+/// Events applied to the read models.
+pub const EVENTS_APPLIED: &str = "leadledger_projector_events_applied_total";
+/// Records read again that were already applied (redeliveries, re-reads).
+pub const DUPLICATES: &str = "leadledger_projector_duplicates_total";
+/// Records sent to the dead-letter topic.
+pub const DEAD_LETTERS: &str = "leadledger_dead_letters_total";
+/// Partitions read again because the database had lost committed batches.
+pub const REWINDS: &str = "leadledger_projector_rewinds_total";
+/// Records handed to the producer and not yet acknowledged.
+pub const PRODUCER_QUEUE: &str = "leadledger_producer_queue_records";
+/// Database connections of this process, by state (`in_use`, `idle`).
+pub const DB_POOL: &str = "leadledger_db_pool_connections";
+/// Leads whose attribution credits wait to be recomputed.
+pub const CREDITS_QUEUE: &str = "leadledger_credits_queue_leads";
+/// Running SLA clocks by state (`at_risk`, `breached`), at the database's clock.
+pub const SLA_CLOCKS: &str = "leadledger_sla_clocks";
+
+/// Declares this crate's metrics (their help text) to the installed recorder.
+pub fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_gauge!(
+        PROJECTOR_LAG,
+        "records in the events topic not yet applied by the core projection (log end - stored checkpoint), per partition"
+    );
+    describe_histogram!(BATCH_RECORDS, "records per applied projector batch");
+    describe_histogram!(
+        APPLY_SECONDS,
+        Unit::Seconds,
+        "time to apply one projector batch in PostgreSQL, retries included"
+    );
+    describe_counter!(EVENTS_APPLIED, "events applied to the read models");
+    describe_counter!(
+        DUPLICATES,
+        "records read again that were already applied (skipped)"
+    );
+    describe_counter!(DEAD_LETTERS, "records sent to the dead-letter topic");
+    describe_counter!(
+        REWINDS,
+        "partitions read again because the database had lost committed batches"
+    );
+    describe_gauge!(
+        PRODUCER_QUEUE,
+        "records handed to the Kafka producer and not yet acknowledged"
+    );
+    describe_gauge!(DB_POOL, "PostgreSQL connections of this process by state");
+    describe_gauge!(
+        CREDITS_QUEUE,
+        "leads whose attribution credits wait to be recomputed"
+    );
+    describe_gauge!(
+        SLA_CLOCKS,
+        "running SLA clocks at risk or breached now, across tenants"
+    );
+}
+
+/// What a process samples (by its role).
+#[derive(Clone, Default)]
+pub struct Sampled {
+    /// The read-model database (pool use; SLA and credits gauges below).
+    pub store: Option<Store>,
+    /// The producer whose queue is measured.
+    pub producer: Option<EventProducer>,
+    /// The log whose projector lag is measured (roles that run the projector).
+    pub lag_of: Option<LogConfig>,
+    /// Sample SLA clocks (roles that run the SLA worker).
+    pub sla: bool,
+    /// Sample the credits queue (roles that run the credits worker).
+    pub credits: bool,
+}
+
+/// Samples every `every` until `shutdown`. A source that cannot answer (the database or the
+/// broker down) leaves its gauges at their last value and is logged at debug level.
+pub async fn run(s: Sampled, every: Duration, shutdown: Shutdown) {
+    let lag_client = s.lag_of.as_ref().and_then(|log| {
+        let mut c = rdkafka::ClientConfig::new();
+        c.set("bootstrap.servers", &log.brokers);
+        leadledger_log::config::apply_properties(&mut c, &log.properties);
+        c.create::<BaseConsumer>()
+            .map_err(|e| tracing::warn!(error = %e, "projector lag will not be measured"))
+            .ok()
+            .map(std::sync::Arc::new)
+    });
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Some(p) = &s.producer {
+            metrics::gauge!(PRODUCER_QUEUE).set(f64::from(p.queue_depth()));
+        }
+        let Some(store) = &s.store else { continue };
+        let size = store.pool.size();
+        let idle = u32::try_from(store.pool.num_idle()).unwrap_or(size);
+        metrics::gauge!(DB_POOL, "state" => "in_use").set(f64::from(size.saturating_sub(idle)));
+        metrics::gauge!(DB_POOL, "state" => "idle").set(f64::from(idle));
+        if let (Some(log), Some(client)) = (&s.lag_of, &lag_client) {
+            if let Err(e) = sample_lag(store, log, client.clone()).await {
+                tracing::debug!(error = %e, "projector lag not sampled");
+            }
+        }
+        if s.sla {
+            match leadledger_store::gauges::sla_clocks(&store.pool).await {
+                Ok((at_risk, breached)) => {
+                    metrics::gauge!(SLA_CLOCKS, "state" => "at_risk").set(at_risk as f64);
+                    metrics::gauge!(SLA_CLOCKS, "state" => "breached").set(breached as f64);
+                }
+                Err(e) => tracing::debug!(error = %e, "SLA clocks not sampled"),
+            }
+        }
+        if s.credits {
+            match leadledger_store::gauges::credits_queue(&store.pool).await {
+                Ok(n) => metrics::gauge!(CREDITS_QUEUE).set(n as f64),
+                Err(e) => tracing::debug!(error = %e, "credits queue not sampled"),
+            }
+        }
+    }
+}
+
+/// Lag per partition: the log's end (asked on the blocking pool) − the stored checkpoint.
+async fn sample_lag(
+    store: &Store,
+    log: &LogConfig,
+    client: std::sync::Arc<BaseConsumer>,
+) -> Result<(), String> {
+    let stored = checkpoints::load(&store.pool, CORE, &log.topic)
+        .await
+        .map_err(|e| e.to_string())?;
+    let topic = log.topic.clone();
+    let ends = tokio::task::spawn_blocking(move || {
+        leadledger_log::admin::end_offsets(client.client(), &topic, Duration::from_secs(2))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    for (p, end) in ends {
+        let lag = (end - stored.get(&p).copied().unwrap_or(0)).max(0);
+        metrics::gauge!(PROJECTOR_LAG, "partition" => p.to_string()).set(lag as f64);
+    }
+    Ok(())
+}
