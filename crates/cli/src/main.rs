@@ -6,6 +6,7 @@
 //! - [`serve`]: `serve --role all|ingest|projector|query|sla` with graceful shutdown.
 //! - [`simulate`]: streams a seeded synthetic quarter to the ingest RPC.
 //! - [`report`]: the funnel by channel as a table.
+//! - [`dlq`]: dead letters: list, show, redrive.
 //! - [`keys`]: API keys (create, list, revoke, rotate).
 //! - [`bi`]: BI roles, each reading only its tenants.
 //! - [`telemetry`]: logs (text or JSON) and the Prometheus metrics endpoint.
@@ -18,6 +19,7 @@ mod allocator;
 mod bi;
 mod client;
 mod config;
+mod dlq;
 mod keys;
 mod report;
 mod report_sla;
@@ -79,6 +81,9 @@ enum Command {
     /// BI roles: grant, revoke, list, app-role.
     #[command(subcommand)]
     Bi(bi::Command),
+    /// Dead letters of the events topic: list, show, redrive.
+    #[command(subcommand)]
+    Dlq(dlq::Command),
     /// Print every setting with its resolved value (secrets redacted).
     Config,
 }
@@ -113,6 +118,7 @@ fn main() -> anyhow::Result<()> {
             Command::Report(args) => report::run(&cfg, &key()?, args).await,
             Command::Keys(command) => keys::run(&serve::migrate(&cfg).await?, command).await,
             Command::Bi(command) => bi::run(&serve::migrate(&cfg).await?, command).await,
+            Command::Dlq(command) => dlq::run(&cfg, command).await,
             Command::RebuildCredits => {
                 let store = serve::migrate(&cfg).await?;
                 let started = std::time::Instant::now();
