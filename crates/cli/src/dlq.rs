@@ -31,7 +31,11 @@ pub enum Command {
     /// Re-append dead letters to the events topic (those that decode now).
     Redrive {
         /// The offsets to redrive (from `dlq list`).
-        #[arg(long = "offset", value_name = "OFFSET", required_unless_present = "all")]
+        #[arg(
+            long = "offset",
+            value_name = "OFFSET",
+            required_unless_present = "all"
+        )]
         offsets: Vec<i64>,
         /// Every dead letter.
         #[arg(long, conflicts_with = "offsets")]
@@ -57,7 +61,11 @@ pub async fn run(cfg: &Config, command: Command) -> anyhow::Result<()> {
             }
             for d in &letters {
                 let now = match leadledger_log::decode::decode(&d.record) {
-                    Ok(e) => format!("decodes now: {} {}", e.event.payload.event_type(), e.event.event_id),
+                    Ok(e) => format!(
+                        "decodes now: {} {}",
+                        e.event.payload.event_type(),
+                        e.event.event_id
+                    ),
                     Err(why) => format!("still undecodable: {why}"),
                 };
                 println!("{:>6}  {}  {}  [{now}]", d.offset, d.origin, d.reason);
@@ -88,9 +96,10 @@ pub async fn run(cfg: &Config, command: Command) -> anyhow::Result<()> {
 }
 
 fn find(letters: &[DeadLetter], offset: i64) -> anyhow::Result<&DeadLetter> {
-    letters.iter().find(|d| d.offset == offset).with_context(|| {
-        format!("no dead letter at offset {offset} (see `leadledger dlq list`)")
-    })
+    letters
+        .iter()
+        .find(|d| d.offset == offset)
+        .with_context(|| format!("no dead letter at offset {offset} (see `leadledger dlq list`)"))
 }
 
 /// A dead letter in full, as `dlq show` prints it.
@@ -100,9 +109,10 @@ fn show(d: &DeadLetter) -> String {
         d.offset,
         d.origin,
         d.reason,
-        d.record
-            .key()
-            .map_or_else(|| "(none)".into(), |k| String::from_utf8_lossy(k).into_owned())
+        d.record.key().map_or_else(
+            || "(none)".into(),
+            |k| String::from_utf8_lossy(k).into_owned()
+        )
     );
     match leadledger_log::decode::decode(&d.record) {
         Ok(e) => {
@@ -156,7 +166,10 @@ async fn redrive(cfg: &Config, chosen: &[&DeadLetter], dry_run: bool) -> anyhow:
             .await
             .with_context(|| format!("redriving dead letter {}", d.offset))?;
         sent += 1;
-        let p = at.first().map(|p| (p.partition, p.offset)).unwrap_or_default();
+        let p = at
+            .first()
+            .map(|p| (p.partition, p.offset))
+            .unwrap_or_default();
         println!(
             "{:>6}  redriven: event {} appended at {}/{}/{}",
             d.offset, wire.event_id, cfg.log.topic, p.0, p.1
@@ -165,9 +178,17 @@ async fn redrive(cfg: &Config, chosen: &[&DeadLetter], dry_run: bool) -> anyhow:
     producer.flush(Duration::from_secs(10))?;
     println!(
         "{} of {} dead letters {}; {refused} still undecodable",
-        if dry_run { chosen.len() - refused } else { sent },
+        if dry_run {
+            chosen.len() - refused
+        } else {
+            sent
+        },
         chosen.len(),
-        if dry_run { "would be redriven" } else { "redriven" }
+        if dry_run {
+            "would be redriven"
+        } else {
+            "redriven"
+        }
     );
     anyhow::ensure!(
         refused == 0,

@@ -22,7 +22,6 @@ mod config;
 mod dlq;
 mod keys;
 mod report;
-mod report_sla;
 mod serve;
 mod simulate;
 mod telemetry;

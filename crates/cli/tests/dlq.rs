@@ -66,7 +66,11 @@ async fn dead_letters_are_listed_shown_and_redriven_once_after_a_fix() -> anyhow
     .await?;
     env.wait_caught_up(WAIT).await?;
     assert_eq!(events_of(&env, "L-OK").await?, 1);
-    assert_eq!(events_of(&env, "L-POISON").await?, 0, "refused by the constraint");
+    assert_eq!(
+        events_of(&env, "L-POISON").await?,
+        0,
+        "refused by the constraint"
+    );
     let dead = env.end_offsets(&env.log.dead_letter_topic())?;
     assert_eq!(dead, vec![2], "two dead letters");
 
@@ -84,15 +88,28 @@ async fn dead_letters_are_listed_shown_and_redriven_once_after_a_fix() -> anyhow
     // show: one in full, as JSON.
     let (ok, shown) = dlq(&env, &["show", "1"])?;
     assert!(ok, "{shown}");
-    assert!(shown.contains("L-POISON") && shown.contains("decodes now: yes"), "{shown}");
+    assert!(
+        shown.contains("L-POISON") && shown.contains("decodes now: yes"),
+        "{shown}"
+    );
     let (ok, missing) = dlq(&env, &["show", "7"])?;
-    assert!(!ok && missing.contains("no dead letter at offset 7"), "{missing}");
+    assert!(
+        !ok && missing.contains("no dead letter at offset 7"),
+        "{missing}"
+    );
 
     // Before the fix a redrive would only dead-letter them again; a dry run appends nothing.
     let ends = env.end_offsets(&env.log.topic)?;
     let (ok, dry) = dlq(&env, &["redrive", "--all", "--dry-run"])?;
-    assert!(ok && dry.contains("2 of 2 dead letters would be redriven"), "{dry}");
-    assert_eq!(env.end_offsets(&env.log.topic)?, ends, "a dry run appends nothing");
+    assert!(
+        ok && dry.contains("2 of 2 dead letters would be redriven"),
+        "{dry}"
+    );
+    assert_eq!(
+        env.end_offsets(&env.log.topic)?,
+        ends,
+        "a dry run appends nothing"
+    );
 
     // The fix, then the redrive: applied, in order.
     sqlx::query("ALTER TABLE lead_events DROP CONSTRAINT test_refuses_l_poison")
@@ -118,17 +135,31 @@ async fn dead_letters_are_listed_shown_and_redriven_once_after_a_fix() -> anyhow
     );
 
     // A record that cannot be decoded is never re-appended; the command fails and says why.
-    produce_raw(&env.log.brokers, &env.log.topic, "L-X", b"not an event", None).await?;
+    produce_raw(
+        &env.log.brokers,
+        &env.log.topic,
+        "L-X",
+        b"not an event",
+        None,
+    )
+    .await?;
     env.wait_caught_up(WAIT).await?;
     assert_eq!(env.end_offsets(&env.log.dead_letter_topic())?, vec![3]);
     let ends = env.end_offsets(&env.log.topic)?;
     let (ok, out) = dlq(&env, &["redrive", "--offset", "2"])?;
     assert!(!ok, "redriving an undecodable record succeeded: {out}");
     assert!(out.contains("still cannot be decoded"), "{out}");
-    assert_eq!(env.end_offsets(&env.log.topic)?, ends, "nothing re-appended");
+    assert_eq!(
+        env.end_offsets(&env.log.topic)?,
+        ends,
+        "nothing re-appended"
+    );
 
     let totals = env.stop_projector().await?;
     assert_eq!(totals.dead_letters, 3, "{totals:?}");
-    assert_eq!(totals.duplicates, 2, "the second redrive's copies: {totals:?}");
+    assert_eq!(
+        totals.duplicates, 2,
+        "the second redrive's copies: {totals:?}"
+    );
     env.cleanup().await
 }

@@ -114,7 +114,11 @@ pub fn read_all(cfg: &crate::LogConfig, timeout: Duration) -> Result<Vec<DeadLet
         if remaining.get(&p).is_some_and(|end| m.offset() + 1 >= *end) {
             remaining.remove(&p);
         }
-        let header = |k| crate::envelope::header(m.headers(), k).unwrap_or("").to_string();
+        let header = |k| {
+            crate::envelope::header(m.headers(), k)
+                .unwrap_or("")
+                .to_string()
+        };
         out.push(DeadLetter {
             offset: m.offset(),
             origin: header(DLQ_ORIGIN),

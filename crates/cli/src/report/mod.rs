@@ -1,5 +1,6 @@
-//! `leadledger report`: the funnel by channel, as a table a person reads; with `--attribution`
-//! revenue under every model, with `--sla` the hand-off sections (`report_sla`).
+//! `leadledger report`: the funnel by channel; with `--attribution` revenue under every
+//! model, with `--sla` the hand-off sections (`sla`). Each section is data (`output`),
+//! written as a table for people or as JSON or CSV (`--format`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,6 +12,10 @@ use leadledger_api::pb::{self, query_service_client::QueryServiceClient};
 use leadledger_grpc::auth::client::BearerKey;
 
 use crate::config::Config;
+use output::{Cell, Format, Section};
+
+mod output;
+mod sla;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -38,6 +43,9 @@ pub struct Args {
     /// The instant SLA clocks are evaluated at (RFC 3339); default now.
     #[arg(long)]
     as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// table: for people; json: one document with every section; csv: one block per section.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
 }
 
 pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()> {
@@ -74,7 +82,7 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
         .await
         .map_err(|s| anyhow::anyhow!("funnel query failed: {s}"))?
         .into_inner();
-    print!("{}", render(&args.tenant, &by_channel, &total));
+    let mut sections = vec![funnel_section(&args.tenant, &by_channel, &total)];
     if args.attribution {
         let mut attribution = AttributionServiceClient::new(channel.clone());
         let mut req = tonic::Request::new(pb::CompareModelsRequest {
@@ -89,7 +97,7 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
             .await
             .map_err(|s| anyhow::anyhow!("attribution query failed: {s}"))?
             .into_inner();
-        print!("\n{}", render_attribution(&revenue));
+        sections.push(models(&revenue));
         // The precomputed side: the credits worker's totals, read-your-writes on the token.
         for (level, name) in [
             (pb::AttributionLevel::Contact, "contact"),
@@ -110,33 +118,45 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
                 .await
                 .map_err(|s| anyhow::anyhow!("attribution query failed: {s}"))?
                 .into_inner();
-            print!("\n{}", render_grouped(&r, name));
+            sections.push(grouped(&r, name));
         }
     }
     if args.sla {
         let as_of = args.as_of.unwrap_or_else(chrono::Utc::now);
-        crate::report_sla::run(
-            channel,
-            &args.tenant,
-            &token,
-            as_of,
-            Duration::from_secs(args.wait_secs),
-        )
-        .await?;
+        sections.extend(
+            sla::sections(
+                channel,
+                &args.tenant,
+                &token,
+                as_of,
+                Duration::from_secs(args.wait_secs),
+            )
+            .await?,
+        );
     }
+    print!("{}", output::render(&sections, args.format));
     Ok(())
 }
 
 /// The top campaigns of a grouped attribution.
-pub fn render_grouped(r: &pb::AttributionResponse, level: &str) -> String {
-    let mut out = format!(
-        "Signed revenue by campaign, W-shaped, {level} level ({}; top 8 of {}):\n",
-        if r.precomputed {
-            "precomputed"
-        } else {
-            "computed on request"
-        },
-        r.groups.len()
+fn grouped(r: &pb::AttributionResponse, level: &'static str) -> Section {
+    let id = if level == "account" {
+        "revenue_by_campaign_account"
+    } else {
+        "revenue_by_campaign_contact"
+    };
+    let mut s = Section::new(
+        id,
+        format!(
+            "Signed revenue by campaign, W-shaped, {level} level ({}; top 8 of {})",
+            if r.precomputed {
+                "precomputed"
+            } else {
+                "computed on request"
+            },
+            r.groups.len()
+        ),
+        &["campaign", "credit_cny", "share"],
     );
     for g in r.groups.iter().take(8) {
         let name = if g.value.is_empty() {
@@ -144,16 +164,16 @@ pub fn render_grouped(r: &pb::AttributionResponse, level: &str) -> String {
         } else {
             &g.value
         };
-        out.push_str(&format!(
-            "  {name:28} {:>16.2} CNY {:>6.1} %\n",
-            g.credit as f64 / 100.0,
-            g.share * 100.0
-        ));
+        s.rows.push(vec![
+            Cell::Text(name.into()),
+            Cell::Num(g.credit as f64 / 100.0, 2),
+            Cell::Share(Some(g.share)),
+        ]);
     }
-    out
+    s
 }
 
-/// Short column titles for the models.
+/// Short column names for the models.
 fn short(model: &str) -> &str {
     match model {
         "first_touch" => "first",
@@ -168,8 +188,8 @@ fn short(model: &str) -> &str {
     }
 }
 
-/// Renders each channel's share of signed revenue under every model.
-pub fn render_attribution(r: &pb::CompareModelsResponse) -> String {
+/// Each channel's share of signed revenue under every model.
+fn models(r: &pb::CompareModelsResponse) -> Section {
     let mut channels: Vec<String> = r
         .models
         .iter()
@@ -187,39 +207,35 @@ pub fn render_attribution(r: &pb::CompareModelsResponse) -> String {
             .map_or(0, |c| c.credit)
     };
     channels.sort_by_key(|ch| std::cmp::Reverse(linear.map_or(0, |m| credit_of(m, ch))));
-    let mut out = format!(
-        "Signed revenue by channel under each attribution model (share of {:.2} CNY; {} deals, {} without a touch)\n",
-        total as f64 / 100.0,
-        r.conversions,
-        r.unattributed
-    );
-    out.push_str(&format!("{:<12}", "channel"));
-    for m in &r.models {
-        out.push_str(&format!(" {:>8}", short(&m.model)));
-    }
-    out.push('\n');
+    let mut columns = vec!["channel"];
+    columns.extend(r.models.iter().map(|m| short(&m.model)));
+    let mut s = Section::new(
+        "revenue_by_channel_models",
+        format!(
+            "Signed revenue by channel under each attribution model (share of {:.2} CNY; {} deals, {} without a touch)",
+            total as f64 / 100.0,
+            r.conversions,
+            r.unattributed
+        ),
+        &columns,
+    )
+    .note("Every column sums to 100 % of the same revenue; docs/ATTRIBUTION.md gives each model's rule.");
     for ch in &channels {
-        out.push_str(&format!("{ch:<12}"));
-        for m in &r.models {
-            let share = if m.total == 0 {
-                0.0
-            } else {
-                credit_of(m, ch) as f64 / m.total as f64
-            };
-            out.push_str(&format!(" {:>7.1}%", share * 100.0));
-        }
-        out.push('\n');
+        let mut row = vec![Cell::Text(ch.clone())];
+        row.extend(r.models.iter().map(|m| {
+            Cell::Share((m.total != 0).then(|| credit_of(m, ch) as f64 / m.total as f64))
+        }));
+        s.rows.push(row);
     }
-    out.push_str("Every column sums to 100 % of the same revenue; docs/ATTRIBUTION.md gives each model's rule.\n");
-    out
+    s
 }
 
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
-}
-
-/// Renders the funnel table.
-pub fn render(tenant: &str, by_channel: &pb::FunnelResponse, total: &pb::FunnelResponse) -> String {
+/// The funnel by channel, then the total.
+fn funnel_section(
+    tenant: &str,
+    by_channel: &pb::FunnelResponse,
+    total: &pb::FunnelResponse,
+) -> Section {
     let mut rows: Vec<(String, &pb::FunnelGroup)> = by_channel
         .groups
         .iter()
@@ -227,54 +243,46 @@ pub fn render(tenant: &str, by_channel: &pb::FunnelResponse, total: &pb::FunnelR
         .collect();
     rows.sort_by_key(|(_, g)| std::cmp::Reverse(g.stages.first().map_or(0, |s| s.leads)));
     rows.extend(total.groups.iter().map(|g| ("TOTAL".to_string(), g)));
-    let mut out = format!("Funnel by channel — tenant {tenant}\n");
-    out.push_str(&format!(
-        "{:<12} {:>7} {:>6} {:>6} {:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>14}\n",
-        "channel",
-        "leads",
-        "MQL",
-        "SQL",
-        "POC",
-        "signed",
-        "→MQL",
-        "MQL→SQL",
-        "SQL→POC",
-        "POC→won",
-        "lead→won",
-        "revenue CNY"
-    ));
+    let mut s = Section::new(
+        "funnel_by_channel",
+        format!("Funnel by channel — tenant {tenant}"),
+        &[
+            "channel",
+            "leads",
+            "mql",
+            "sql",
+            "poc",
+            "signed",
+            "to_mql",
+            "mql_to_sql",
+            "sql_to_poc",
+            "poc_to_won",
+            "lead_to_won",
+            "revenue_cny",
+        ],
+    )
+    .note("A lead counts at a stage if it reached that stage or a later one; to_X is the share of the previous stage.");
     for (name, g) in rows {
         let n: Vec<i64> = g.stages.iter().map(|s| s.leads).collect();
-        let conv: Vec<f64> = g
-            .stages
-            .iter()
-            .map(|s| s.conversion_from_previous)
-            .collect();
         if n.len() < 5 {
             continue;
         }
-        let won = if n[0] > 0 {
-            n[4] as f64 / n[0] as f64
-        } else {
-            0.0
-        };
+        let conv = |i: usize| Cell::Share(Some(g.stages[i].conversion_from_previous));
         let revenue = g.signed_amount_minor.get("CNY").copied().unwrap_or(0) as f64 / 100.0;
-        out.push_str(&format!(
-            "{:<12} {:>7} {:>6} {:>6} {:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>14.2}\n",
-            name,
-            n[0],
-            n[1],
-            n[2],
-            n[3],
-            n[4],
-            pct(conv[1]),
-            pct(conv[2]),
-            pct(conv[3]),
-            pct(conv[4]),
-            pct(won),
-            revenue
-        ));
+        s.rows.push(vec![
+            Cell::Text(name),
+            Cell::Int(n[0]),
+            Cell::Int(n[1]),
+            Cell::Int(n[2]),
+            Cell::Int(n[3]),
+            Cell::Int(n[4]),
+            conv(1),
+            conv(2),
+            conv(3),
+            conv(4),
+            Cell::Share((n[0] > 0).then(|| n[4] as f64 / n[0] as f64)),
+            Cell::Num(revenue, 2),
+        ]);
     }
-    out.push_str("A lead counts at a stage if it reached that stage or a later one; → is the share of the previous stage.\n");
-    out
+    s
 }

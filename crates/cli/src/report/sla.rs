@@ -1,0 +1,178 @@
+//! The hand-off sections of `leadledger report --sla`: SLA compliance per policy, the rep
+//! leaderboard and partner leakage, at an instant (the end of a simulated quarter in
+//! `make run`).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use leadledger_api::convert::time_to_proto;
+use leadledger_api::pb::{self, sla_service_client::SlaServiceClient};
+use leadledger_grpc::auth::client::KeyedChannel;
+
+use super::output::{Cell, Section};
+
+/// The three sections for `tenant` at `as_of`.
+pub async fn sections(
+    channel: KeyedChannel,
+    tenant: &str,
+    token: &str,
+    as_of: DateTime<Utc>,
+    wait: Duration,
+) -> anyhow::Result<Vec<Section>> {
+    let mut client = SlaServiceClient::new(channel);
+    let mut req = tonic::Request::new(pb::SlaReportRequest {
+        tenant_id: tenant.into(),
+        as_of: Some(time_to_proto(as_of)),
+        group_by: pb::SlaGroupBy::Policy as i32,
+        page_size: 1,
+        consistency_token: token.into(),
+        ..Default::default()
+    });
+    req.set_timeout(wait);
+    let report = client
+        .sla_report(req)
+        .await
+        .map_err(|s| anyhow::anyhow!("SLA report failed: {s}"))?
+        .into_inner();
+    let mut out = vec![compliance(&report, as_of)];
+
+    let mut req = tonic::Request::new(pb::RepLeaderboardRequest {
+        tenant_id: tenant.into(),
+        as_of: Some(time_to_proto(as_of)),
+        consistency_token: token.into(),
+        ..Default::default()
+    });
+    req.set_timeout(wait);
+    let board = client
+        .rep_leaderboard(req)
+        .await
+        .map_err(|s| anyhow::anyhow!("rep leaderboard failed: {s}"))?
+        .into_inner();
+    out.push(leaderboard(&board, 12));
+
+    let mut req = tonic::Request::new(pb::PartnerLeakageRequest {
+        tenant_id: tenant.into(),
+        as_of: Some(time_to_proto(as_of)),
+        max_lead_ids: 1,
+        consistency_token: token.into(),
+        ..Default::default()
+    });
+    req.set_timeout(wait);
+    let leakage = client
+        .partner_leakage(req)
+        .await
+        .map_err(|s| anyhow::anyhow!("partner leakage failed: {s}"))?
+        .into_inner();
+    out.push(leakage_section(&leakage));
+    Ok(out)
+}
+
+/// A percentage the API gives as 0–100, as a share.
+fn share(pct: Option<f64>) -> Cell {
+    Cell::Share(pct.map(|p| p / 100.0))
+}
+
+fn num(x: Option<f64>) -> Cell {
+    x.map_or(Cell::None, |v| Cell::Num(v, 1))
+}
+
+/// Compliance per policy.
+fn compliance(r: &pb::SlaReportResponse, as_of: DateTime<Utc>) -> Section {
+    let mut s = Section::new(
+        "sla_compliance",
+        format!("SLA compliance at {}", as_of.format("%Y-%m-%d %H:%M UTC")),
+        &[
+            "policy",
+            "clocks",
+            "met",
+            "met_late",
+            "breached",
+            "stopped_late",
+            "running",
+            "compliance",
+            "median_hours",
+            "p90_hours",
+        ],
+    )
+    .note(
+        "compliance = met / (met + met late + breached + stopped after the due time); \
+         hours are elapsed time from start to target.",
+    );
+    for g in &r.groups {
+        s.rows.push(vec![
+            Cell::Text(g.policy_id.clone()),
+            Cell::Int(g.clocks),
+            Cell::Int(g.met),
+            Cell::Int(g.met_late),
+            Cell::Int(g.breached),
+            Cell::Int(g.stopped_breached),
+            Cell::Int(g.open + g.at_risk),
+            share(g.compliance_pct),
+            num(g.median_seconds_to_target.map(|x| x / 3600.0)),
+            num(g.p90_seconds_to_target.map(|x| x / 3600.0)),
+        ]);
+    }
+    s
+}
+
+/// The top `n` reps.
+fn leaderboard(r: &pb::RepLeaderboardResponse, n: usize) -> Section {
+    let mut s = Section::new(
+        "rep_leaderboard",
+        format!(
+            "Rep leaderboard (top {n} of {}, revenue in {})",
+            r.reps.len(),
+            r.currency
+        ),
+        &[
+            "rep",
+            "team",
+            "leads",
+            "sql",
+            "signed",
+            "revenue",
+            "follow_up",
+            "median_follow_up_hours",
+            "feedback",
+        ],
+    )
+    .note(
+        "follow_up = share of the rep's follow-up clocks met in time; feedback = filled / owed \
+         stage feedback fields.",
+    );
+    for l in r.reps.iter().take(n) {
+        s.rows.push(vec![
+            Cell::Text(l.rep_id.clone()),
+            Cell::Text(l.team.clone()),
+            Cell::Int(l.leads),
+            Cell::Int(l.sqls),
+            Cell::Int(l.signed),
+            Cell::Num(l.revenue_minor as f64 / 100.0, 2),
+            share(l.compliance_pct),
+            num(l.median_follow_up_hours),
+            share(l.feedback_pct),
+        ]);
+    }
+    s
+}
+
+/// Leakage per partner.
+fn leakage_section(r: &pb::PartnerLeakageResponse) -> Section {
+    let mut s = Section::new(
+        "partner_leakage",
+        "Partner leakage (no follow-up and no outcome after 14 days)",
+        &["partner", "held", "leaked", "leakage"],
+    );
+    if r.partners.is_empty() {
+        s = s.note("(no partner holds leads that long)");
+    }
+    for p in &r.partners {
+        s.rows.push(vec![
+            Cell::Text(p.partner_id.clone()),
+            Cell::Int(p.handed_off),
+            Cell::Int(p.leaked),
+            Cell::Share(Some(p.leakage_pct / 100.0)),
+        ]);
+    }
+    s
+}
