@@ -232,8 +232,11 @@ image_check() {
 FROM localhost/leadledger:deploy-check
 RUN ["/bin/sh", "-c", "set -e; id; [ \"$(id -u)\" = 10001 ]; leadledger --version; LEADLEDGER_METRICS_LISTEN=0.0.0.0:9464 leadledger config >/dev/null; if touch /probe 2>/dev/null; then echo 'the root filesystem is writable by the image user'; exit 1; fi"]
 EOF
-  podman build --isolation=chroot --no-cache -f "$ctx/Containerfile.check" "$ctx" || return 1
-  podman rmi -f leadledger:deploy-check >/dev/null 2>&1 || true
+  local status=0
+  podman build --isolation=chroot --no-cache -t leadledger:deploy-check-run \
+    -f "$ctx/Containerfile.check" "$ctx" || status=1
+  podman rmi -f leadledger:deploy-check-run leadledger:deploy-check >/dev/null 2>&1 || true
+  return "$status"
 }
 if [ -n "${DEPLOY_CHECK_BINARY:-}" ]; then
   if have podman; then
