@@ -126,10 +126,6 @@ const KAFKA_COMMIT_EVERY: Duration = Duration::from_secs(1);
 /// lost after a database crash took its (asynchronous) commit back.
 const VERIFY_EVERY: Duration = Duration::from_secs(2);
 
-/// How long partitions sought back may deliver nothing before the projector rejoins its group
-/// instead (see [`Projector::check_reread`]).
-const REREAD_PATIENCE: Duration = Duration::from_secs(6);
-
 /// What the projector works with.
 #[derive(Debug, Clone)]
 pub struct Deps {
@@ -159,7 +155,6 @@ pub async fn run(deps: Deps, shutdown: Shutdown) -> Result<Totals, ProjectorErro
         next: BTreeMap::new(),
         last_kafka_commit: None,
         outage: false,
-        reread: None,
         totals: Totals::default(),
     };
     tracing::info!(topic = %p.cfg.log.topic, group = %p.cfg.group, "projector started");
@@ -177,7 +172,6 @@ pub async fn run(deps: Deps, shutdown: Shutdown) -> Result<Totals, ProjectorErro
                 continue;
             }
             _ = verify.tick() => {
-                p.check_reread(&mut joined)?;
                 match checkpoints::load(&p.store.pool, CORE, &p.cfg.log.topic).await {
                     Ok(stored) => p.reread_lost(&stored)?,
                     Err(e) => tracing::debug!(error = %e, "checkpoint verification skipped"),
@@ -227,9 +221,6 @@ struct Projector {
     last_kafka_commit: Option<std::time::Instant>,
     /// The database failed a batch since the last verification of every checkpoint.
     outage: bool,
-    /// When partitions were last sought back to re-read what the database lost, and how many
-    /// batches had been applied then (see [`Projector::check_reread`]).
-    reread: Option<(std::time::Instant, u64)>,
     totals: Totals,
 }
 
@@ -493,29 +484,6 @@ impl Projector {
         self.seek_back(&stored, true)
     }
 
-    /// A seek back always leaves records to read (at least one partition was behind), so a
-    /// batch must follow. Under load, a seek on a partition being fetched has been seen to
-    /// stall its fetching for over a minute against the dev broker (a full `make test`,
-    /// `pg_kill`): when nothing has been applied `REREAD_PATIENCE` after the seek, the
-    /// projector rejoins its group, which assigns every partition at its stored checkpoint
-    /// (the path that never needs a seek).
-    fn check_reread(&mut self, joined: &mut Joined) -> Result<(), ProjectorError> {
-        let Some((at, batches)) = self.reread else {
-            return Ok(());
-        };
-        if self.totals.batches > batches {
-            self.reread = None;
-        } else if at.elapsed() >= REREAD_PATIENCE {
-            tracing::warn!(
-                waited_ms = at.elapsed().as_millis(),
-                "partitions read again delivered nothing; rejoining the consumer group"
-            );
-            self.reread = None;
-            self.rejoin(joined)?;
-        }
-        Ok(())
-    }
-
     /// Reads again every owned partition whose `stored` checkpoint is behind what this
     /// projector saw committed. Between batches nothing of this projector is in flight, so a
     /// stored checkpoint behind `next` can only mean the database lost acknowledged commits.
@@ -526,14 +494,6 @@ impl Projector {
     /// Seeks each owned partition to `min(stored, next)`: all of them (`all`), or only those
     /// whose stored checkpoint is behind.
     fn seek_back(&mut self, stored: &BTreeMap<i32, i64>, all: bool) -> Result<(), ProjectorError> {
-        if all
-            || self
-                .next
-                .iter()
-                .any(|(p, n)| stored.get(p).copied().unwrap_or(0) < *n)
-        {
-            self.reread = Some((std::time::Instant::now(), self.totals.batches));
-        }
         for (p, next) in &mut self.next {
             let at = stored.get(p).copied().unwrap_or(0).min(*next);
             if at < *next {

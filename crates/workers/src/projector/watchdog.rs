@@ -62,7 +62,7 @@ impl Projector {
     }
 
     /// Leaves the group and joins it again: the group assigns every partition anew.
-    pub(super) fn rejoin(&mut self, joined: &mut Joined) -> Result<(), ProjectorError> {
+    fn rejoin(&mut self, joined: &mut Joined) -> Result<(), ProjectorError> {
         self.consumer.unsubscribe();
         self.consumer.subscribe(&[&self.cfg.log.topic])?;
         self.totals.rejoins += 1;
