@@ -194,7 +194,7 @@ fn check_convert(e: &pb::Event, header_type: &str) {
                     e.clone(),
                     &e.tenant_id,
                     now(),
-                    TRACEPARENT,
+                    Some(&leadledger_fuzz::trace_context()),
                     "",
                     &mut v,
                 );
@@ -205,11 +205,11 @@ fn check_convert(e: &pb::Event, header_type: &str) {
                     Some(envelope::encode(&prepared)),
                     Some(envelope::headers(&prepared)),
                 );
-                let Decoded { event: d, traceparent: tp, .. } = decode(&m).unwrap_or_else(|r| {
+                let Decoded { event: d, trace, .. } = decode(&m).unwrap_or_else(|r| {
                     panic!("ingest accepted {prepared:?} but the projector refuses it: {r}")
                 });
                 assert_eq!(d.event_id.to_string(), prepared.event_id);
-                assert_eq!(tp, TRACEPARENT);
+                assert_eq!(trace.map(|t| t.traceparent).as_deref(), Some(TRACEPARENT));
                 assert!(validate::event(&d, now()).is_empty());
             }
         }
@@ -224,10 +224,10 @@ fn check_projector(m: rdkafka::message::OwnedMessage, decoded: Option<&pb::Event
         assert!(result.is_err(), "a value that is not an event was applied");
         return;
     };
-    if let Ok(Decoded { event: d, traceparent: tp, .. }) = result {
+    if let Ok(Decoded { event: d, trace, .. }) = result {
         assert!(!d.event_id.is_nil());
         assert!(!d.tenant_id.is_empty() && !d.lead_id.is_empty());
-        assert_eq!(tp, e.trace.as_ref().map_or("", |t| t.traceparent.as_str()));
+        assert_eq!(trace.as_ref(), e.trace.as_ref());
         assert_eq!(d.tenant_id, e.tenant_id);
         assert_eq!(d.lead_id, e.lead_id);
         if e.payload.is_some() {

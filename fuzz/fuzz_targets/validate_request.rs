@@ -71,13 +71,10 @@ fn run(data: &[u8]) {
 
 /// What `Append` does before writing: the tenant, the trace context, the batch.
 fn append(md: &MetadataMap, requested_tenant: &str, events: Vec<pb::Event>) {
-    let tp = trace::traceparent(md);
-    assert!(trace::is_valid(&tp), "{tp}");
-    if let Some(incoming) = md.get("traceparent").and_then(|v| v.to_str().ok()) {
-        if trace::is_valid(incoming) {
-            assert_eq!(trace::trace_id(&tp), trace::trace_id(incoming));
-        }
-    }
+    // Outside a traced span the events carry the caller's context as it came (or none).
+    let remote = trace::remote_of(md);
+    let tc = leadledger_log::trace::current_or(&remote);
+    assert_eq!(tc, leadledger_log::trace::to_record(&remote));
     let tenant = match tenant::resolve_parts(None, md, requested_tenant) {
         Ok(t) => t,
         Err(ApiError::Invalid { violations, .. }) => {
@@ -90,10 +87,10 @@ fn append(md: &MetadataMap, requested_tenant: &str, events: Vec<pb::Event>) {
     let mut v = Violations::default();
     validate::tenant_id(&mut v, "tenant_id", &tenant);
     assert!(v.is_empty(), "resolved an invalid tenant {tenant:?}");
-    batch(&tenant, &tp, events);
+    batch(&tenant, tc.as_ref(), events);
 }
 
-fn batch(tenant: &str, tp: &str, events: Vec<pb::Event>) {
+fn batch(tenant: &str, tp: Option<&pb::TraceContext>, events: Vec<pb::Event>) {
     let n = events.len();
     let sized = (1..=validate::MAX_BATCH).contains(&n);
     match ingest::prepare_batch(events.clone(), tenant, now(), tp) {
@@ -158,12 +155,12 @@ fn event_index(field: &str) -> Option<usize> {
 }
 
 /// An accepted event is ready for the log, and the projector applies it.
-fn accepted(tenant: &str, tp: &str, e: &pb::Event, original: &pb::Event) {
+fn accepted(tenant: &str, tp: Option<&pb::TraceContext>, e: &pb::Event, original: &pb::Event) {
     assert_eq!(e.tenant_id, tenant);
     assert_eq!(e.recorded_at, Some(convert::time_to_proto(now())));
     assert_eq!(e.event_type, convert::event_type_of(e));
     assert!(e.payload.is_some());
-    assert_eq!(e.trace.as_ref().map(|t| t.traceparent.as_str()), Some(tp));
+    assert_eq!(e.trace.as_ref(), tp);
     assert_eq!(e.schema_version, leadledger_domain::SCHEMA_VERSION);
     assert_eq!(e.payload, original.payload);
     assert_eq!(e.lead_id, original.lead_id);
@@ -194,11 +191,11 @@ fn accepted(tenant: &str, tp: &str, e: &pb::Event, original: &pb::Event) {
     let m = record::message(Some(envelope::encode(e)), Some(envelope::headers(e)));
     let Decoded {
         event: d,
-        traceparent: got_tp,
+        trace: got,
         ..
     } = decode(&m)
         .unwrap_or_else(|r| panic!("ingest accepted {e:?} but the projector refuses it: {r}"));
     assert_eq!(d.event_id, id);
-    assert_eq!(got_tp, tp);
+    assert_eq!(got.as_ref(), tp);
     assert!(validate::event(&d, now()).is_empty());
 }

@@ -19,3 +19,11 @@ pub fn now() -> DateTime<Utc> {
 
 /// The traceparent the targets pass to the ingest validator.
 pub const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+/// [`TRACEPARENT`] as the trace context an event carries.
+pub fn trace_context() -> leadledger_api::pb::TraceContext {
+    leadledger_api::pb::TraceContext {
+        traceparent: TRACEPARENT.into(),
+        tracestate: String::new(),
+    }
+}

@@ -11,7 +11,7 @@ use leadledger_api::pb::event::Payload as P;
 use leadledger_domain::Violations;
 use prost::Message as _;
 
-use crate::{now, TRACEPARENT};
+use crate::now;
 
 /// The environment variable naming the directory to write seeds to.
 pub const ENV: &str = "LEADLEDGER_FUZZ_SEEDS";
@@ -128,7 +128,7 @@ pub fn client_events() -> Vec<pb::Event> {
 /// What ingest writes to the log for a client event.
 pub fn prepared(e: pb::Event) -> pb::Event {
     let mut v = Violations::default();
-    leadledger_grpc::ingest::prepare(e, "acme", now(), TRACEPARENT, "", &mut v)
+    leadledger_grpc::ingest::prepare(e, "acme", now(), Some(&crate::trace_context()), "", &mut v)
         .unwrap_or_else(|| panic!("a seed event is invalid: {v:?}"))
 }
 

@@ -465,6 +465,10 @@ fn tracing_init() -> Result<(), ()> {
     use std::sync::Once;
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        // Trace contexts are read and written by the W3C propagator, as in the binary.
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("LEADLEDGER_TEST_LOG")

@@ -666,7 +666,7 @@ fn alert(lead: &str, n: u32, breached: bool) -> (String, pb::Event) {
         },
     };
     let id = e.event_id.to_string();
-    (id, internal_event_to_proto(&e, "").unwrap())
+    (id, internal_event_to_proto(&e, None).unwrap())
 }
 
 async fn produce_alerts(env: &TestEnv, alerts: &[(String, pb::Event)]) -> anyhow::Result<()> {

@@ -450,7 +450,7 @@ pub fn internal_payload_to_proto(p: &Payload) -> Option<P> {
 /// A complete log record for an event leadledger writes itself (SLA alerts, routing,
 /// ownership requests): every envelope field set, as `ingest::prepare` sets them for client
 /// events. `None` for payloads clients send.
-pub fn internal_event_to_proto(e: &Event, traceparent: &str) -> Option<pb::Event> {
+pub fn internal_event_to_proto(e: &Event, trace: Option<pb::TraceContext>) -> Option<pb::Event> {
     let payload = internal_payload_to_proto(&e.payload)?;
     Some(pb::Event {
         event_id: e.event_id.to_string(),
@@ -463,10 +463,7 @@ pub fn internal_event_to_proto(e: &Event, traceparent: &str) -> Option<pb::Event
             event_id: e.source.event_id.clone(),
         }),
         schema_version: e.schema_version,
-        trace: Some(pb::TraceContext {
-            traceparent: traceparent.to_string(),
-            tracestate: String::new(),
-        }),
+        trace,
         event_type: e.payload.event_type().to_string(),
         payload: Some(payload),
     })
@@ -686,7 +683,7 @@ mod tests {
                 schema_version: 1,
                 payload,
             };
-            let wire = internal_event_to_proto(&e, "").unwrap();
+            let wire = internal_event_to_proto(&e, None).unwrap();
             let mut v = Violations::default();
             let back = event_from_proto(&wire, Mode::Log, "", &mut v).unwrap();
             assert_eq!(back, e);

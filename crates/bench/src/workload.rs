@@ -12,10 +12,9 @@ use anyhow::anyhow;
 use chrono::Utc;
 use leadledger_api::pb;
 use leadledger_domain::{validate::MAX_BATCH, Violations};
-use leadledger_grpc::{ingest::prepare, trace};
+use leadledger_grpc::ingest::prepare;
 use leadledger_sim::{generate, SimConfig};
 use prost::Message as _;
-use tonic::metadata::MetadataMap;
 
 /// The events of one bench run.
 pub struct Workload {
@@ -54,12 +53,10 @@ impl Workload {
         let wire: Vec<pb::Event> = sim.deliveries.into_iter().take(n).collect();
         let now = Utc::now();
         let mut prepared = Vec::with_capacity(n);
-        // One trace per 500 events, as one Append call gets.
         for (c, chunk) in wire.chunks(MAX_BATCH).enumerate() {
-            let tp = trace::traceparent(&MetadataMap::new());
             for (i, e) in chunk.iter().enumerate() {
                 let mut v = Violations::default();
-                let p = prepare(e.clone(), &tenant, now, &tp, "", &mut v).ok_or_else(|| {
+                let p = prepare(e.clone(), &tenant, now, None, "", &mut v).ok_or_else(|| {
                     anyhow!(
                         "simulated event {} is refused by ingest: {v:?}",
                         c * MAX_BATCH + i

@@ -104,12 +104,25 @@ fn main() -> anyhow::Result<()> {
         None => File::default(),
     };
     let cfg = Config::resolve(&[&flags as &dyn Source, &Env, &file])?;
-    telemetry::init_logging(cfg.log_format);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let key = || client::key(cli.api_key.as_deref(), cli.api_key_file.as_deref());
+    let role = match &cli.command {
+        Command::Serve { role } => format!("{role:?}").to_lowercase(),
+        _ => "cli".to_string(),
+    };
     rt.block_on(async move {
+        let tracer = telemetry::init(cfg.log_format, &cfg.traces, &role)?;
+        let result = run(cli, cfg, flags, file).await;
+        // The last spans go out before the process ends.
+        let _ = tokio::task::spawn_blocking(move || tracer.shutdown()).await;
+        result
+    })
+}
+
+async fn run(cli: Cli, cfg: Config, flags: Pairs, file: File) -> anyhow::Result<()> {
+    let key = || client::key(cli.api_key.as_deref(), cli.api_key_file.as_deref());
+    {
         match cli.command {
             Command::Serve { role } => serve::run(cfg, role).await,
             Command::Migrate => serve::migrate(&cfg).await.map(|_| ()),
@@ -150,5 +163,5 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
         }
-    })
+    }
 }

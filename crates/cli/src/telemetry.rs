@@ -1,12 +1,22 @@
-//! What a process tells its operators: logs (text or JSON on stderr, `logging.format`) and
+//! What a process tells its operators: logs (text or JSON on stderr, `logging.format`),
+//! traces (OpenTelemetry over OTLP/gRPC to `telemetry.otlp_endpoint`, off when empty) and
 //! metrics (Prometheus text at `http://<metrics.listen>/metrics`, off when empty). The
 //! metrics themselves are named and described where they are recorded
 //! (`leadledger_grpc::metrics`, `leadledger_workers::gauges`); docs/OPERATIONS.md lists them.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{global, KeyValue};
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::Resource;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,17 +27,66 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the process's log subscriber (filter: `LEADLEDGER_LOG`, default `info`).
-pub fn init_logging(format: LogFormat) {
+/// Where traces go (`telemetry.*`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Traces {
+    /// OTLP/gRPC endpoint of a collector (`http://collector:4317`); `None`: not exported.
+    pub endpoint: Option<String>,
+    /// Share of new traces recorded (a caller's sampled flag is followed).
+    pub sample_ratio: f64,
+    /// Extra resource attributes (`deployment.environment=prod`…).
+    pub resource: Vec<(String, String)>,
+}
+
+/// Installs the process's log subscriber (filter: `LEADLEDGER_LOG`, default `info`) and its
+/// tracer: every `tracing` span is also an OpenTelemetry span, exported over OTLP when
+/// `traces.endpoint` is set. Without an endpoint spans still get ids (sampled out, recorded
+/// nowhere), so a call's context still reaches the events it appends. The W3C propagator
+/// reads and writes every context. Call inside the Tokio runtime (the OTLP client runs on it);
+/// shut the returned provider down before exit to send the last spans.
+pub fn init(format: LogFormat, traces: &Traces, role: &str) -> anyhow::Result<SdkTracerProvider> {
+    global::set_text_map_propagator(TraceContextPropagator::new());
+    let resource = Resource::builder()
+        .with_service_name("leadledger")
+        .with_attributes([
+            KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
+            KeyValue::new("leadledger.role", role.to_string()),
+        ])
+        .with_attributes(
+            traces
+                .resource
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        )
+        .build();
+    let builder = SdkTracerProvider::builder().with_resource(resource);
+    let provider = match &traces.endpoint {
+        Some(endpoint) => {
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint.clone())
+                .with_timeout(Duration::from_secs(10))
+                .build()
+                .with_context(|| format!("telemetry.otlp_endpoint: {endpoint}"))?;
+            builder
+                .with_batch_exporter(exporter)
+                .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+                    traces.sample_ratio,
+                ))))
+                .build()
+        }
+        None => builder.with_sampler(Sampler::AlwaysOff).build(),
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LEADLEDGER_LOG")
         .unwrap_or_else(|_| "info,librdkafka=warn,rdkafka=warn,sqlx=warn".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("leadledger"));
+    let registry = tracing_subscriber::registry().with(filter).with(otel);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().with_current_span(true).init(),
+        LogFormat::Text => registry.with(fmt).init(),
+        LogFormat::Json => registry.with(fmt.json().with_current_span(true)).init(),
     }
+    Ok(provider)
 }
 
 /// Latency buckets (seconds): 1 ms to 60 s, about three per decade.

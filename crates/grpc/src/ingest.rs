@@ -76,7 +76,7 @@ pub fn prepare(
     mut e: pb::Event,
     tenant: &str,
     now: DateTime<Utc>,
-    traceparent: &str,
+    trace: Option<&pb::TraceContext>,
     prefix: &str,
     violations: &mut Violations,
 ) -> Option<pb::Event> {
@@ -136,10 +136,7 @@ pub fn prepare(
     };
     e.recorded_at = Some(convert::time_to_proto(now));
     e.event_type = convert::event_type_of(&e).to_string();
-    e.trace = Some(pb::TraceContext {
-        traceparent: traceparent.to_string(),
-        tracestate: String::new(),
-    });
+    e.trace = trace.cloned();
     Some(e)
 }
 
@@ -152,7 +149,7 @@ pub fn prepare_batch(
     events: Vec<pb::Event>,
     tenant: &str,
     now: DateTime<Utc>,
-    traceparent: &str,
+    trace: Option<&pb::TraceContext>,
 ) -> Result<Vec<pb::Event>, ApiError> {
     check_batch_size(events.len())?;
     let mut violations = Violations::default();
@@ -164,7 +161,7 @@ pub fn prepare_batch(
                 e,
                 tenant,
                 now,
-                traceparent,
+                trace,
                 &format!("events[{i}]"),
                 &mut violations,
             )
@@ -229,8 +226,8 @@ impl IngestService for Ingest {
         &self,
         request: Request<pb::AppendRequest>,
     ) -> Result<Response<pb::AppendResponse>, Status> {
-        let tp = trace::traceparent(request.metadata());
-        let span = tracing::info_span!("append", trace_id = %trace::trace_id(&tp), events = tracing::field::Empty);
+        let remote = trace::remote_of(request.metadata());
+        let span = tracing::info_span!("append", events = tracing::field::Empty);
         async move {
             let tenant = tenant::resolve(&request, &request.get_ref().tenant_id)?;
             if let Some(caller) = request.extensions().get::<Caller>() {
@@ -240,7 +237,9 @@ impl IngestService for Ingest {
             }
             let req = request.into_inner();
             tracing::Span::current().record("events", req.events.len());
-            let events = prepare_batch(req.events, &tenant, Utc::now(), &tp)?;
+            // The events carry this span's context (a child of the caller's).
+            let tc = leadledger_log::trace::current_or(&remote);
+            let events = prepare_batch(req.events, &tenant, Utc::now(), tc.as_ref())?;
             let positions = self.write(&events).await?;
             let (acks, consistency_token) = self.acks(&events, &positions);
             Ok(Response::new(pb::AppendResponse {
@@ -258,7 +257,7 @@ impl IngestService for Ingest {
         &self,
         request: Request<Streaming<pb::StreamEventsRequest>>,
     ) -> Result<Response<Self::StreamEventsStream>, Status> {
-        let tp = trace::traceparent(request.metadata());
+        let remote = trace::remote_of(request.metadata());
         let metadata = request.metadata().clone();
         let caller = request.extensions().get::<Caller>().cloned();
         // Each streamed event counts against the key's rate, as an Append call would.
@@ -266,7 +265,8 @@ impl IngestService for Ingest {
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(STREAM_IN_FLIGHT);
         let this = self.clone();
-        let span = tracing::info_span!("stream_events", trace_id = %trace::trace_id(&tp));
+        let span = tracing::info_span!("stream_events");
+        let tc = span.in_scope(|| leadledger_log::trace::current_or(&remote));
         tokio::spawn(
             async move {
                 let mut tenant: Option<String> = None;
@@ -290,7 +290,7 @@ impl IngestService for Ingest {
                                             (Some(c), Some(e)) => tenant::check_named(c, "event.tenant_id", &e.tenant_id).map(|()| t),
                                             _ => Ok(t),
                                         });
-                                    in_flight.push_back(this.clone().one(seq, t, m.event, tp.clone()));
+                                    in_flight.push_back(this.clone().one(seq, t, m.event, tc.clone()));
                                     seq += 1;
                                 }
                             }
@@ -312,7 +312,7 @@ impl IngestService for Ingest {
         &self,
         request: Request<pb::CaptureLeadRequest>,
     ) -> Result<Response<pb::CaptureLeadResponse>, Status> {
-        let tp = trace::traceparent(request.metadata());
+        let tc = leadledger_log::trace::current_or(&trace::remote_of(request.metadata()));
         let tenant = tenant::resolve(&request, &request.get_ref().tenant_id)?;
         let r = request.into_inner();
         let now = Utc::now();
@@ -329,7 +329,7 @@ impl IngestService for Ingest {
             ..Default::default()
         };
         let mut v = Violations::default();
-        let Some(event) = prepare(event, &tenant, now, &tp, "", &mut v) else {
+        let Some(event) = prepare(event, &tenant, now, tc.as_ref(), "", &mut v) else {
             // Name fields as they are in CaptureLeadRequest.
             for f in &mut v.0 {
                 f.field = f
@@ -363,13 +363,13 @@ impl Ingest {
         seq: u64,
         tenant: Result<String, ApiError>,
         event: Option<pb::Event>,
-        tp: String,
+        tc: Option<pb::TraceContext>,
     ) -> pb::StreamEventsResponse {
         let result = async {
             let tenant = tenant?;
             let event = event.ok_or_else(|| ApiError::invalid_field("event", "required"))?;
             let mut v = Violations::default();
-            let Some(e) = prepare(event, &tenant, Utc::now(), &tp, "event", &mut v) else {
+            let Some(e) = prepare(event, &tenant, Utc::now(), tc.as_ref(), "event", &mut v) else {
                 return Err(ApiError::invalid(v));
             };
             let events = [e];
@@ -452,9 +452,9 @@ mod tests {
             "urn:uuid:6f1c9a8e-5b7d-4c3e-9a2f-1d0e8b7c6a5f",
             "6f1c9a8e5b7d4c3e9a2f1d0e8b7c6a5f",
         ] {
-            let out = prepare_batch(vec![event(sent)], "acme", now(), "").unwrap();
+            let out = prepare_batch(vec![event(sent)], "acme", now(), None).unwrap();
             assert_eq!(out[0].event_id, stored, "{sent}");
-            let other = prepare_batch(vec![event(sent)], "globex", now(), "").unwrap();
+            let other = prepare_batch(vec![event(sent)], "globex", now(), None).unwrap();
             assert_ne!(other[0].event_id, stored, "{sent}");
         }
     }
@@ -462,7 +462,7 @@ mod tests {
     #[test]
     fn the_nil_event_id_is_refused_under_its_index() {
         let batch = vec![event(""), event("00000000-0000-0000-0000-000000000000")];
-        let Err(ApiError::Invalid { violations, .. }) = prepare_batch(batch, "acme", now(), "")
+        let Err(ApiError::Invalid { violations, .. }) = prepare_batch(batch, "acme", now(), None)
         else {
             panic!("the nil event id was accepted");
         };

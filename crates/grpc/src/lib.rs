@@ -20,7 +20,7 @@
 //! - [`server`]: `serve(listener, services, shutdown)` with health and reflection.
 //! - [`tenant`]: the one place a request's tenant is decided.
 //! - [`token`]: consistency tokens.
-//! - [`trace`]: W3C trace context from gRPC metadata.
+//! - [`trace`]: the server span of every call, parented to the caller's W3C context.
 
 #![forbid(unsafe_code)]
 

@@ -112,8 +112,8 @@ impl OwnershipSvc {
             schema_version: leadledger_domain::SCHEMA_VERSION,
             payload: Payload::OwnershipRequested(cmd.req.clone()),
         };
-        let tp = trace::traceparent(request.metadata());
-        let wire = internal_event_to_proto(&event, &tp)
+        let tc = leadledger_log::trace::current_or(&trace::remote_of(request.metadata()));
+        let wire = internal_event_to_proto(&event, tc)
             .ok_or_else(|| ApiError::Internal("ownership intent has no wire form".into()))?;
         let mut positions = self.producer.append(&[wire]).await.map_err(|e| {
             tracing::warn!(error = %e, "appending an ownership intent failed");

@@ -82,6 +82,7 @@ pub async fn serve(
         builder = builder.timeout(max);
     }
     let router = builder
+        .layer(crate::trace::TraceLayer)
         .layer(crate::metrics::RpcMetricsLayer)
         .layer(crate::auth::gate::GateLayer(services.auth))
         .add_service(health_service)

@@ -12,8 +12,8 @@ pub struct Decoded {
     pub event: Event,
     /// `event` as JSON, stored in `lead_events.body` for SQL readers (made once, here).
     pub body: serde_json::Value,
-    /// The W3C trace context of the request that appended it ("" when none).
-    pub traceparent: String,
+    /// The W3C trace context of the request that appended it.
+    pub trace: Option<leadledger_api::pb::TraceContext>,
 }
 
 /// Decodes a record, or says why it cannot be applied (the dead-letter reason).
@@ -39,12 +39,8 @@ where
     if has_nul(&body) {
         return Err("invalid event: a string contains a NUL character".into());
     }
-    let traceparent = wire.trace.map(|t| t.traceparent).unwrap_or_default();
-    Ok(Decoded {
-        event,
-        body,
-        traceparent,
-    })
+    let trace = wire.trace;
+    Ok(Decoded { event, body, trace })
 }
 
 fn has_nul(v: &serde_json::Value) -> bool {

@@ -1,65 +1,93 @@
-//! W3C trace context as it rides in a record (the event's `trace.traceparent`, and the
-//! `traceparent` header when headers are on), so one trace id follows a fact from the request
-//! that appended it to the batch that projected it.
+//! W3C trace context as it rides in a record (the event's `trace`: `traceparent` and
+//! `tracestate`, and the `traceparent` header when headers are on), read and written by
+//! OpenTelemetry's propagator (the process installs the W3C one), so one trace follows a fact
+//! from the request that appended it to the batch that projected it. No hand parsing here.
 
-use rand::Rng;
+use std::collections::HashMap;
 
-/// A `traceparent` for work done on behalf of `incoming`: a child of it when it is a valid
-/// `traceparent`, otherwise a new trace (work the service starts itself, such as an SLA
-/// alert, passes `None`).
-pub fn child_or_new(incoming: Option<&str>) -> String {
-    let mut rng = rand::thread_rng();
-    let span_id: u64 = rng.gen::<u64>().max(1);
-    match incoming.filter(|s| is_valid(s)) {
-        Some(tp) => format!("00-{}-{span_id:016x}-{}", &tp[3..35], &tp[53..55]),
-        None => {
-            let trace_id: u128 = rng.gen::<u128>().max(1);
-            format!("00-{trace_id:032x}-{span_id:016x}-01")
-        }
+use leadledger_api::pb;
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry::{global, Context};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// The context a record carries (an empty context when it carries none, or one the
+/// propagator cannot read).
+pub fn context_of(trace: Option<&pb::TraceContext>) -> Context {
+    let Some(t) = trace else {
+        return Context::new();
+    };
+    let mut carrier = HashMap::with_capacity(2);
+    carrier.insert("traceparent".to_string(), t.traceparent.clone());
+    if !t.tracestate.is_empty() {
+        carrier.insert("tracestate".to_string(), t.tracestate.clone());
     }
+    global::get_text_map_propagator(|p| p.extract(&carrier))
 }
 
-/// The trace id part of a `traceparent` (empty if malformed).
-pub fn trace_id(tp: &str) -> &str {
-    if is_valid(tp) {
-        &tp[3..35]
+/// `cx` as a record carries it; `None` when it has no valid span context.
+pub fn to_record(cx: &Context) -> Option<pb::TraceContext> {
+    if !cx.span().span_context().is_valid() {
+        return None;
+    }
+    let mut carrier: HashMap<String, String> = HashMap::with_capacity(2);
+    global::get_text_map_propagator(|p| p.inject_context(cx, &mut carrier));
+    let traceparent = carrier.remove("traceparent")?;
+    Some(pb::TraceContext {
+        traceparent,
+        tracestate: carrier.remove("tracestate").unwrap_or_default(),
+    })
+}
+
+/// The trace context for work done now, in the current `tracing` span: that span's
+/// OpenTelemetry context when the process exports traces (or at least creates span ids:
+/// the binary always does), else `fallback` (the caller's context, passed on as it came).
+pub fn current_or(fallback: &Context) -> Option<pb::TraceContext> {
+    to_record(&tracing::Span::current().context()).or_else(|| to_record(fallback))
+}
+
+/// The trace id of a record's context, for logs (empty when it has none).
+pub fn trace_id(trace: Option<&pb::TraceContext>) -> String {
+    let cx = context_of(trace);
+    let span = cx.span();
+    let sc = span.span_context();
+    if sc.is_valid() {
+        sc.trace_id().to_string()
     } else {
-        ""
+        String::new()
     }
-}
-
-/// `00-<32 hex>-<16 hex>-<2 hex>`, ids not all zero.
-pub fn is_valid(tp: &str) -> bool {
-    let b = tp.as_bytes();
-    tp.len() == 55
-        && tp.starts_with("00-")
-        && b[35] == b'-'
-        && b[52] == b'-'
-        && tp[3..35].bytes().all(|c| c.is_ascii_hexdigit())
-        && tp[36..52].bytes().all(|c| c.is_ascii_hexdigit())
-        && tp[53..55].bytes().all(|c| c.is_ascii_hexdigit())
-        && &tp[3..35] != "00000000000000000000000000000000"
-        && &tp[36..52] != "0000000000000000"
 }
 
 #[cfg(test)]
 mod tests {
+    use opentelemetry_sdk::propagation::TraceContextPropagator;
+
     use super::*;
 
     #[test]
-    fn continues_an_incoming_trace() {
-        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        let tp = child_or_new(Some(parent));
-        assert!(is_valid(&tp));
-        assert_eq!(trace_id(&tp), "4bf92f3577b34da6a3ce929d0e0e4736");
-        assert_ne!(tp, parent);
-    }
-
-    #[test]
-    fn starts_a_trace_otherwise() {
-        for incoming in [None, Some("00-not-a-trace"), Some("")] {
-            let tp = child_or_new(incoming);
-            assert!(is_valid(&tp), "{tp}");
+    fn a_record_context_round_trips_with_its_tracestate() {
+        global::set_text_map_propagator(TraceContextPropagator::new());
+        let tc = pb::TraceContext {
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+            tracestate: "vendor=abc,other=1".into(),
+        };
+        let cx = context_of(Some(&tc));
+        assert_eq!(to_record(&cx), Some(tc.clone()));
+        assert_eq!(trace_id(Some(&tc)), "4bf92f3577b34da6a3ce929d0e0e4736");
+        // Not a context: nothing to carry on.
+        for bad in [
+            "",
+            "00-xyz",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        ] {
+            let t = pb::TraceContext {
+                traceparent: bad.into(),
+                tracestate: String::new(),
+            };
+            assert_eq!(to_record(&context_of(Some(&t))), None, "{bad}");
+            assert_eq!(trace_id(Some(&t)), "");
         }
+        assert_eq!(to_record(&context_of(None)), None);
+        // Outside any span with a context, the fallback is carried as it came.
+        assert_eq!(current_or(&cx), Some(tc));
     }
 }

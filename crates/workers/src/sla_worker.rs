@@ -32,6 +32,7 @@ mod route;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tracing::Instrument;
 
 use chrono::{DateTime, Utc};
 use leadledger_api::convert::internal_event_to_proto;
@@ -297,16 +298,19 @@ impl Worker<'_> {
         if events.is_empty() {
             return Ok(());
         }
-        let tp = leadledger_log::trace::child_or_new(None);
+        // Each batch of the worker's decisions starts a trace of its own.
+        let span = tracing::info_span!("sla.append", events = events.len());
+        let tc =
+            span.in_scope(|| leadledger_log::trace::current_or(&opentelemetry::Context::new()));
         let wire: Vec<pb::Event> = events
             .iter()
             .map(|e| {
-                internal_event_to_proto(e, &tp).ok_or_else(|| {
+                internal_event_to_proto(e, tc.clone()).ok_or_else(|| {
                     SlaError::Internal(format!("{} is not an internal event", e.event_id))
                 })
             })
             .collect::<Result<_, _>>()?;
-        self.producer.append(&wire).await?;
+        self.producer.append(&wire).instrument(span).await?;
         Ok(())
     }
 }

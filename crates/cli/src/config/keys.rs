@@ -80,6 +80,21 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "serve Prometheus metrics of this process at http://<address>/metrics, e.g. 0.0.0.0:9464 (docs/OPERATIONS.md); empty: off",
     ),
     (
+        "telemetry.otlp_endpoint",
+        "",
+        "export traces over OTLP/gRPC to this collector, e.g. http://otel-collector:4317 (docs/OPERATIONS.md); empty: no export (contexts still propagate)",
+    ),
+    (
+        "telemetry.sample_ratio",
+        "1.0",
+        "share of new traces recorded, 0.0 to 1.0 (a caller's sampled flag is followed)",
+    ),
+    (
+        "telemetry.resource_attributes",
+        "",
+        "extra OpenTelemetry resource attributes, k=v,k=v (e.g. deployment.environment=prod)",
+    ),
+    (
         "logging.format",
         "text",
         "text: one readable line per log event; json: one JSON object per line (filter with LEADLEDGER_LOG)",

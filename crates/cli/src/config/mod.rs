@@ -14,7 +14,7 @@ use leadledger_attribution::{Model, PositionWeights};
 use leadledger_grpc::auth::GateConfig;
 use leadledger_log::config::TopicCheck;
 
-use crate::telemetry::LogFormat;
+use crate::telemetry::{LogFormat, Traces};
 use leadledger_log::LogConfig;
 use leadledger_sla::{PolicySet, TenantPolicies};
 
@@ -140,6 +140,8 @@ pub struct Config {
     pub metrics_listen: Option<String>,
     /// Text or JSON logs.
     pub log_format: LogFormat,
+    /// Where traces go.
+    pub traces: Traces,
 }
 
 /// The `server.tls_*` files (read at start; a missing file stops the process).
@@ -461,6 +463,11 @@ impl Config {
             )?),
             metrics_listen: Some(get("metrics.listen").trim().to_string())
                 .filter(|l| !l.is_empty()),
+            traces: traces(
+                &get("telemetry.otlp_endpoint"),
+                &get("telemetry.sample_ratio"),
+                &get("telemetry.resource_attributes"),
+            )?,
             log_format: match get("logging.format").trim() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
@@ -472,6 +479,45 @@ impl Config {
             },
         })
     }
+}
+
+/// The `telemetry.*` settings.
+fn traces(endpoint: &str, ratio: &str, resource: &str) -> Result<Traces, ConfigError> {
+    let endpoint = endpoint.trim();
+    if !endpoint.is_empty() && !endpoint.starts_with("http://") && !endpoint.starts_with("https://")
+    {
+        return Err(ConfigError(format!(
+            "telemetry.otlp_endpoint must be an http:// or https:// URL, got {endpoint:?}"
+        )));
+    }
+    let sample_ratio: f64 = ratio
+        .trim()
+        .parse()
+        .ok()
+        .filter(|r: &f64| (0.0..=1.0).contains(r))
+        .ok_or_else(|| {
+            ConfigError(format!(
+                "telemetry.sample_ratio must be a number from 0.0 to 1.0, got {ratio:?}"
+            ))
+        })?;
+    let resource = resource
+        .split(',')
+        .map(str::trim)
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => Err(ConfigError(format!(
+                "telemetry.resource_attributes: {kv:?} is not key=value"
+            ))),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Traces {
+        endpoint: (!endpoint.is_empty()).then(|| endpoint.to_string()),
+        sample_ratio,
+        resource,
+    })
 }
 
 /// The policy file, or the shipped defaults when none is named. A bad file is refused with
@@ -739,6 +785,48 @@ mod tests {
             "postgres://u:***@h:5432/db"
         );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn telemetry_metrics_and_topic_settings_are_checked() {
+        let c = Config::resolve(&[&pairs(&[
+            ("telemetry.otlp_endpoint", "http://collector:4317"),
+            ("telemetry.sample_ratio", "0.25"),
+            (
+                "telemetry.resource_attributes",
+                "deployment.environment=prod, team=revops",
+            ),
+            ("metrics.listen", "0.0.0.0:9464"),
+            ("logging.format", "json"),
+            ("kafka.topic_check", "warn"),
+            ("kafka.min_insync_replicas", "2"),
+        ])])
+        .unwrap();
+        assert_eq!(c.traces.endpoint.as_deref(), Some("http://collector:4317"));
+        assert_eq!(c.traces.sample_ratio, 0.25);
+        assert_eq!(
+            c.traces.resource,
+            vec![
+                ("deployment.environment".to_string(), "prod".to_string()),
+                ("team".to_string(), "revops".to_string())
+            ]
+        );
+        assert_eq!(c.metrics_listen.as_deref(), Some("0.0.0.0:9464"));
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.log.topic_check, TopicCheck::Warn);
+        assert_eq!(c.log.min_insync_replicas, 2);
+        let d = Config::resolve(&[]).unwrap();
+        assert_eq!((d.traces.endpoint, d.metrics_listen), (None, None));
+        for (k, v) in [
+            ("telemetry.otlp_endpoint", "collector:4317"),
+            ("telemetry.sample_ratio", "1.5"),
+            ("telemetry.resource_attributes", "novalue"),
+            ("logging.format", "xml"),
+            ("kafka.topic_check", "ignore"),
+        ] {
+            let e = Config::resolve(&[&pairs(&[(k, v)])]).unwrap_err();
+            assert!(e.to_string().contains(k), "{k}: {e}");
+        }
     }
 
     #[test]

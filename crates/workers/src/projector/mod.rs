@@ -19,6 +19,7 @@
 //! - this module: the consume loop, rewinds, the stall check.
 //! - `batch`: one batch in one transaction (the path of an event to its rows).
 //! - `assignment`: the stored checkpoints, read for the rebalance callback.
+//! - `traced`: the spans of a batch and of its traced records.
 //! - `watchdog`: the stall check (partitions nobody applies) and rejoins.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,6 +38,8 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
+use tracing::Instrument;
+
 use crate::gauges;
 use crate::retry::{self, Backoff};
 use crate::stall::StallWatch;
@@ -45,6 +48,7 @@ use watchdog::Joined;
 
 mod assignment;
 mod batch;
+mod traced;
 mod watchdog;
 
 pub use assignment::PgCheckpoints;
@@ -273,6 +277,7 @@ impl Projector {
         self.sync_assignment(&seen).await?;
         let mut records = Vec::with_capacity(batch.len());
         let mut next_offsets: BTreeMap<i32, i64> = BTreeMap::new();
+        let mut traced = traced::Traced::default();
         for m in &batch {
             let p = m.partition();
             let expected = self.next.get(&p).copied().unwrap_or(0);
@@ -281,14 +286,11 @@ impl Projector {
             }
             next_offsets.insert(p, m.offset() + 1);
             match leadledger_log::decode::decode(m) {
-                Ok(leadledger_log::decode::Decoded {
-                    event,
-                    body,
-                    traceparent,
-                }) => {
+                Ok(leadledger_log::decode::Decoded { event, body, trace }) => {
                     // Continues the trace of the request that appended the event.
+                    traced.note(trace.as_ref(), p, m.offset());
                     tracing::debug!(
-                        trace_id = leadledger_log::trace::trace_id(&traceparent),
+                        trace_id = leadledger_log::trace::trace_id(trace.as_ref()),
                         event_id = %event.event_id,
                         partition = p,
                         offset = m.offset(),
@@ -321,8 +323,10 @@ impl Projector {
             .map(|p| (*p, self.next.get(p).copied().unwrap_or(0)))
             .collect();
         let started = std::time::Instant::now();
+        let spans = traced.open(&self.cfg.log.topic, records.len());
         let outcome = match self
             .apply(&records, &committed, &next_offsets, &batch, shutdown)
+            .instrument(spans.batch.clone())
             .await
         {
             Ok(o) => o,
@@ -332,6 +336,7 @@ impl Projector {
             }
             Err(e) => return Err(e),
         };
+        drop(spans);
         self.totals.applied += outcome.applied as u64;
         self.totals.duplicates += outcome.duplicates as u64;
         self.totals.batches += 1;
