@@ -59,17 +59,25 @@ wait_port "$metrics" || fail "no metrics endpoint on $metrics"
 LEADLEDGER_API_KEY="$key" "$bin" simulate --leads 300 >"$work/simulate.log" 2>&1 \
   || { cat "$work/simulate.log" >&2; fail "simulate"; }
 
+# Every metric is there once the projector has applied a batch and the sampler has run (the
+# group join can outlast the simulation): scrape until then.
+required=(leadledger_rpc_requests_total leadledger_rpc_duration_seconds_bucket
+  leadledger_events_ingested_total leadledger_projector_lag_records
+  leadledger_projector_apply_seconds_bucket leadledger_projector_batch_records_bucket
+  leadledger_producer_queue_records leadledger_db_pool_connections
+  leadledger_sla_clocks leadledger_credits_queue_leads)
+deadline=$((SECONDS + 60))
+while :; do
+  curl -sf "http://127.0.0.1:$metrics/metrics" >"$work/metrics.txt" || fail "scraping /metrics"
+  missing=()
+  for m in "${required[@]}"; do grep -q "^$m" "$work/metrics.txt" || missing+=("$m"); done
+  [ ${#missing[@]} -eq 0 ] && break
+  [ $SECONDS -lt $deadline ] || fail "not exported within 60 s: ${missing[*]}"
+  sleep 1
+done
 # promtool lints the exposition: names, types, help text, units, counters' _total.
-curl -sf "http://127.0.0.1:$metrics/metrics" >"$work/metrics.txt" || fail "scraping /metrics"
 lint=$(promtool check metrics <"$work/metrics.txt" 2>&1) || fail "promtool check metrics: $lint"
 [ -z "$lint" ] || fail "promtool check metrics found problems: $lint"
-for m in leadledger_rpc_requests_total leadledger_rpc_duration_seconds_bucket \
-    leadledger_events_ingested_total leadledger_projector_lag_records \
-    leadledger_projector_apply_seconds_bucket leadledger_projector_batch_records_bucket \
-    leadledger_producer_queue_records leadledger_db_pool_connections \
-    leadledger_sla_clocks leadledger_credits_queue_leads; do
-  grep -q "^$m" "$work/metrics.txt" || fail "$m is not exported"
-done
 
 cat >"$work/prometheus.yml" <<YAML
 global: { scrape_interval: 1s, evaluation_interval: 1s }

@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //! - [`auth`]: API keys, scopes and the gate every call passes (tenant from the key).
+//! - [`body`]: response bodies that carry a permit or a measured call to their end.
 //! - [`ingest`]: `IngestService` (validate → deterministic ids → idempotent producer).
 //! - [`context`]: what every handler starts from: [`context::ReadContext`] (store, topic,
 //!   read-your-writes waits on the consistency token), the tenant, paging.
@@ -26,6 +27,7 @@
 
 pub mod attribution;
 pub mod auth;
+pub mod body;
 pub mod context;
 pub mod health;
 pub mod ingest;

@@ -14,6 +14,8 @@ use std::time::Instant;
 
 use prost::Message as _;
 
+use crate::body::{Watch, Watched};
+
 /// Calls, by method and gRPC status code.
 pub const REQUESTS: &str = "leadledger_rpc_requests_total";
 /// Call duration (first byte of the request to the end of the response), by method.
@@ -157,13 +159,13 @@ where
                 .headers()
                 .get("grpc-status")
                 .map(|v| code_label(Some(v)));
-            Ok(response.map(|body| Observed { body, call }))
+            Ok(Watched::wrap(response, call))
         })
     }
 }
 
 /// One call being measured: recorded once, when its response ends or is dropped.
-struct Call {
+pub struct Call {
     method: Arc<str>,
     started: Instant,
     code: Option<&'static str>,
@@ -191,44 +193,25 @@ impl Drop for Call {
 }
 
 /// A response body that records its call when it ends.
-pub struct Observed<B> {
-    body: B,
-    call: Call,
-}
+pub type Observed<B> = Watched<B, Call>;
 
-impl<B: http_body::Body + Unpin> http_body::Body for Observed<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
-        match &polled {
+impl Watch for Call {
+    fn frame<D, E>(&mut self, polled: &Poll<Option<Result<http_body::Frame<D>, E>>>) {
+        match polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(trailers) = frame.trailers_ref() {
                     let code = code_label(trailers.get("grpc-status"));
-                    self.call.code = Some(code);
-                    self.call.record(code);
+                    self.code = Some(code);
+                    self.record(code);
                 }
             }
-            Poll::Ready(Some(Err(_))) => self.call.record("INTERNAL"),
+            Poll::Ready(Some(Err(_))) => self.record("INTERNAL"),
             Poll::Ready(None) => {
-                let code = self.call.code.unwrap_or("OK");
-                self.call.record(code);
+                let code = self.code.unwrap_or("OK");
+                self.record(code);
             }
             Poll::Pending => {}
         }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
     }
 }
 

@@ -19,6 +19,7 @@ use tonic::Status;
 
 use super::ring::KeyRing;
 use super::scope::{required, Caller, Required};
+use crate::body::Watched;
 
 /// The gate's settings (`auth.*` and `limits.*`, docs/SECURITY.md).
 #[derive(Debug, Clone)]
@@ -194,14 +195,14 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let Some(gate) = self.gate.clone() else {
-            return Box::pin(async move { Ok(Held::wrap(inner.call(req).await?, None)) });
+            return Box::pin(async move { Ok(Watched::wrap(inner.call(req).await?, None)) });
         };
         Box::pin(async move {
             let path = req.uri().path().to_string();
             match gate.admit(&path, req.headers()).await {
                 Err(e) => {
                     tracing::info!(rpc = %path, error = %e, "call refused at the gate");
-                    Ok(Held::wrap(Status::from(e).into_http::<RB>(), None))
+                    Ok(Watched::wrap(Status::from(e).into_http::<RB>(), None))
                 }
                 Ok(admission) => {
                     if let Some(rate) = admission.rate {
@@ -212,7 +213,7 @@ where
                     }
                     // The permit lives as long as the response body: a stream (StreamEvents,
                     // WatchSla) counts against the key's concurrency until it ends.
-                    Ok(Held::wrap(inner.call(req).await?, admission.permit))
+                    Ok(Watched::wrap(inner.call(req).await?, admission.permit))
                 }
             }
         })
@@ -220,42 +221,9 @@ where
 }
 
 /// A response body that holds the call's concurrency permit until it is dropped.
-pub struct Held<B> {
-    body: B,
-    _permit: Option<OwnedSemaphorePermit>,
-}
+pub type Held<B> = Watched<B, Option<OwnedSemaphorePermit>>;
 
-impl<B> Held<B> {
-    fn wrap(
-        response: http::Response<B>,
-        permit: Option<OwnedSemaphorePermit>,
-    ) -> http::Response<Self> {
-        response.map(|body| Held {
-            body,
-            _permit: permit,
-        })
-    }
-}
-
-impl<B: http_body::Body + Unpin> http_body::Body for Held<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
-    }
-}
+impl crate::body::Watch for Option<OwnedSemaphorePermit> {}
 
 /// The key's rate limit: checked once per call by the gate, and put in the request's
 /// extensions (when the key has a limit) for services that count each message of a stream
