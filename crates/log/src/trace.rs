@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use leadledger_api::pb;
+use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{global, Context};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -13,15 +14,28 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 /// The context a record carries (an empty context when it carries none, or one the
 /// propagator cannot read).
 pub fn context_of(trace: Option<&pb::TraceContext>) -> Context {
-    let Some(t) = trace else {
-        return Context::new();
-    };
-    let mut carrier = HashMap::with_capacity(2);
-    carrier.insert("traceparent".to_string(), t.traceparent.clone());
-    if !t.tracestate.is_empty() {
-        carrier.insert("tracestate".to_string(), t.tracestate.clone());
+    match trace {
+        // Read in place: the projector calls this for every record.
+        Some(t) => global::get_text_map_propagator(|p| p.extract(&Carried(t))),
+        None => Context::new(),
     }
-    global::get_text_map_propagator(|p| p.extract(&carrier))
+}
+
+/// A record's trace context as the propagator reads it.
+struct Carried<'a>(&'a pb::TraceContext);
+
+impl Extractor for Carried<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            "traceparent" => Some(self.0.traceparent.as_str()),
+            "tracestate" if !self.0.tracestate.is_empty() => Some(self.0.tracestate.as_str()),
+            _ => None,
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec!["traceparent", "tracestate"]
+    }
 }
 
 /// `cx` as a record carries it; `None` when it has no valid span context.
