@@ -51,13 +51,18 @@ export LEADLEDGER_KAFKA_HEADERS=false LEADLEDGER_KAFKA_TOPIC="$id.events" LEADLE
   LEADLEDGER_DATABASE_URL="$db" LEADLEDGER_SERVER_LISTEN="127.0.0.1:$grpc" \
   LEADLEDGER_METRICS_LISTEN="127.0.0.1:$metrics"
 key=$("$bin" keys create --tenant demo --scopes ingest,query --quiet 2>>"$work/server.log")
-"$bin" serve --role all >"$work/server.log" 2>&1 &
+# A tight per-key rate limit: the simulated CRM stream runs past it, and simulate must re-send
+# what was refused (as `make run` does at the default limit with 5 000 leads).
+LEADLEDGER_LIMITS_RATE_PER_SEC=200 LEADLEDGER_LIMITS_BURST=100 \
+  "$bin" serve --role all >"$work/server.log" 2>&1 &
 server=$!
 wait_port "$grpc" || fail "the server does not listen on $grpc"
 wait_port "$metrics" || fail "no metrics endpoint on $metrics"
 
 LEADLEDGER_API_KEY="$key" "$bin" simulate --leads 300 >"$work/simulate.log" 2>&1 \
   || { cat "$work/simulate.log" >&2; fail "simulate"; }
+grep -Eq "simulate: [1-9][0-9]* streamed events over the API key's rate limit" "$work/simulate.log" \
+  || { cat "$work/simulate.log" >&2; fail "simulate never ran past the key's rate limit"; }
 
 # Every metric is there once the projector has applied a batch and the sampler has run (the
 # group join can outlast the simulation): scrape until then.

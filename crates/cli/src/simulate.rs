@@ -1,7 +1,7 @@
 //! `leadledger simulate`: generates a seeded synthetic quarter (see `leadledger-sim`) and
 //! sends it to the ingest RPC as a marketing tool and a CRM adapter would: marketing facts in
 //! `Append` batches, CRM facts over one `StreamEvents` stream, both in delivery order with
-//! duplicates and late facts, retrying UNAVAILABLE (ids are idempotent).
+//! duplicates and late facts, retrying UNAVAILABLE and RESOURCE_EXHAUSTED (ids are idempotent).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -146,7 +146,8 @@ fn merge(into: &mut Token, token: &str) -> anyhow::Result<()> {
 }
 
 /// Streams `events` over one `StreamEvents` call, as a CRM adapter does. Events the server
-/// could not append (UNAVAILABLE) are re-sent with `Append` afterwards; any other refusal is
+/// did not append for a passing reason (UNAVAILABLE, or RESOURCE_EXHAUSTED: the stream ran
+/// past the key's rate limit) are re-sent with `Append` afterwards; any other refusal is
 /// an error (the simulator only generates valid facts). Returns the tokens of the acks.
 async fn stream_crm(
     mut client: IngestServiceClient<KeyedChannel>,
@@ -172,6 +173,7 @@ async fn stream_crm(
         .into_inner();
     let mut tokens = Vec::new();
     let mut retry = Vec::new();
+    let mut over_limit = 0usize;
     while let Some(r) = responses
         .message()
         .await
@@ -180,13 +182,26 @@ async fn stream_crm(
         bar.inc(1);
         match r.result {
             Some(R::Ack(_)) => tokens.push(r.consistency_token),
-            Some(R::Error(e)) if e.code == Code::Unavailable as i32 => {
+            // Not appended for a passing reason: the log was unavailable, or the stream ran
+            // past the key's rate limit (`limits.rate_per_sec` counts each streamed event).
+            Some(R::Error(e))
+                if e.code == Code::Unavailable as i32
+                    || e.code == Code::ResourceExhausted as i32 =>
+            {
+                over_limit += usize::from(e.code == Code::ResourceExhausted as i32);
                 let i = usize::try_from(r.sequence)?;
                 retry.push(events[i].clone());
             }
             Some(R::Error(e)) => anyhow::bail!("event {} refused: {}", r.sequence, e.message),
             None => anyhow::bail!("empty stream response {}", r.sequence),
         }
+    }
+    if !retry.is_empty() {
+        eprintln!(
+            "simulate: {over_limit} streamed events over the API key's rate limit and {} with \
+             the log unavailable; re-sending them with Append",
+            retry.len() - over_limit
+        );
     }
     for chunk in retry.chunks(500) {
         tokens.push(
@@ -211,8 +226,11 @@ async fn append_with_retry(
         };
         match client.append(req).await {
             Ok(r) => return Ok(r.into_inner()),
-            Err(s) if s.code() == Code::Unavailable && attempt < 10 => {
-                tracing::warn!(attempt, status = %s, "append unavailable; retrying (idempotent)");
+            Err(s)
+                if matches!(s.code(), Code::Unavailable | Code::ResourceExhausted)
+                    && attempt < 10 =>
+            {
+                tracing::warn!(attempt, status = %s, "append not taken now; retrying (idempotent)");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
             }
