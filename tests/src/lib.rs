@@ -415,7 +415,13 @@ pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
         } else {
             ""
         };
-        let sql = format!("SELECT t::text FROM {table} t {only_core} ORDER BY {order}");
+        // A checkpoint's batch trace names a span of the run that applied it, not a row.
+        let row = if table == "projector_checkpoints" {
+            "(t.projection, t.topic, t.partition, t.next_offset)::text"
+        } else {
+            "t::text"
+        };
+        let sql = format!("SELECT {row} FROM {table} t {only_core} ORDER BY {order}");
         let rows: Vec<String> = sqlx::query_scalar(&sql).fetch_all(&store.pool).await?;
         out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
     }

@@ -3,14 +3,17 @@
 //! the official OpenTelemetry proto definitions (the `opentelemetry-proto` crate). One
 //! `Append` whose caller sends a `traceparent` and a `tracestate` must give one trace: the
 //! caller's span → the server span of the call → the `append` span → (the Kafka record) → the
-//! projector's `project` span of the event, which links to the batch that applied it.
+//! projector's `project` span of the event, which links to the batch that applied it. A read
+//! that waits for its consistency token links to the batch whose commit satisfied it.
 //!
 //! Why a test of the `leadledger` package: see `kill.rs` (the binary's path).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
+use leadledger_api::pb::{
+    self, ingest_service_client::IngestServiceClient, query_service_client::QueryServiceClient,
+};
 use leadledger_e2e::events::{at, captured};
 use leadledger_e2e::process::{child_log_settings, test_dir, Leadledger};
 use leadledger_e2e::TestEnv;
@@ -182,6 +185,63 @@ async fn one_trace_from_the_call_through_the_log_to_the_projection() -> anyhow::
         .expect("the linked batch span was exported");
     assert!(batch.start_time_unix_nano <= project.start_time_unix_nano);
     assert!(attr(batch, "records").is_some());
+
+    // Reads that carry the token of the write just made: most wait for the projector (its
+    // batch takes milliseconds), and each that waited has a `consistency.wait` span linked to
+    // the batch whose commit satisfied it. Each read is its own trace.
+    let mut query = QueryServiceClient::connect(format!("http://{}", server.addr)).await?;
+    for i in 1..=20u32 {
+        let lead = format!("L-W{i}");
+        let ack = ingest
+            .append(pb::AppendRequest {
+                tenant_id: "acme".into(),
+                events: vec![captured(&lead, &format!("w-{i}"), at(3, 2, 10), "website")],
+            })
+            .await?
+            .into_inner();
+        let mut req = tonic::Request::new(pb::GetLeadRequest {
+            tenant_id: "acme".into(),
+            lead_id: lead,
+            consistency_token: ack.consistency_token,
+        });
+        req.metadata_mut().insert(
+            "traceparent",
+            format!("00-{i:032x}-{CALLER_SPAN}-01").parse()?,
+        );
+        query.get_lead(req).await?;
+    }
+    let deadline = Instant::now() + WAIT;
+    let (wait, spans) = loop {
+        let spans: Vec<(String, Span)> = receiver.spans.lock().unwrap().clone();
+        let wait = spans
+            .iter()
+            .map(|(_, s)| s)
+            .find(|s| s.name == "consistency.wait")
+            .cloned();
+        if let Some(w) = wait {
+            break (w, spans);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "none of 20 reads left a consistency.wait span within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let read = spans
+        .iter()
+        .map(|(_, s)| s)
+        .find(|s| s.span_id == wait.parent_span_id)
+        .expect("the read's server span was exported");
+    assert_eq!(read.name, "leadledger.v1.QueryService/GetLead");
+    assert_eq!(read.trace_id, wait.trace_id);
+    assert!(attr(&wait, "waited_ms").is_some());
+    let satisfied = wait.links.first().expect("a link to the satisfying batch");
+    let batch = spans
+        .iter()
+        .map(|(_, s)| s)
+        .find(|s| s.name == "projector.batch" && s.span_id == satisfied.span_id)
+        .expect("the linked batch span was exported");
+    assert!(batch.start_time_unix_nano <= wait.start_time_unix_nano);
 
     server.kill9()?;
     serving.abort();

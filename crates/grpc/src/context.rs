@@ -133,9 +133,13 @@ impl ReadContext {
                 t.saturating_sub(margin).min(MAX_WAIT)
             })
             .unwrap_or(DEFAULT_WAIT);
-        let deadline = tokio::time::Instant::now() + budget;
+        let started = tokio::time::Instant::now();
+        let deadline = started + budget;
+        // The partitions this read waits for (none: it does not wait).
+        let pending = token.pending(&applied.current());
+        let covered = pending.is_empty();
         if let Some(ends) = &self.ends {
-            if !applied.covers(|a| token.satisfied_by(a)) {
+            if !covered {
                 // Within the same budget: the check queues behind other requests' checks.
                 tokio::time::timeout_at(deadline, ends.check(&token))
                     .await
@@ -157,7 +161,11 @@ impl ReadContext {
                     budget.as_millis(),
                     token.offsets
                 ))
-            })
+            })?;
+        if !covered {
+            crate::trace::waited_for(applied.batch_traces(pending), started.elapsed());
+        }
+        Ok(())
     }
 }
 

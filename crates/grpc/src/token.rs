@@ -128,6 +128,15 @@ impl Token {
             .all(|(p, o)| applied.get(p).is_some_and(|next| next > o))
     }
 
+    /// The partitions whose position `applied` does not cover yet.
+    pub fn pending(&self, applied: &BTreeMap<i32, i64>) -> Vec<i32> {
+        self.offsets
+            .iter()
+            .filter(|(p, o)| applied.get(p).is_none_or(|next| next <= o))
+            .map(|(p, _)| *p)
+            .collect()
+    }
+
     /// The first position of the token at or past `ends` (the log's end offset by
     /// partition): a position no write has produced.
     pub fn beyond(&self, ends: &BTreeMap<i32, i64>) -> Option<(i32, i64)> {

@@ -12,6 +12,30 @@ use opentelemetry::{global, Context};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+/// Records that a read waited `waited` for its consistency token: a `consistency.wait` span
+/// (a child of the call's span) linked to the projector batches whose commits satisfied it
+/// (their W3C `traceparent`s, as the checkpoints keep them). So a trace shows which
+/// transaction a slow read was waiting for.
+pub fn waited_for(batches: Vec<String>, waited: std::time::Duration) {
+    let span = tracing::info_span!(
+        "consistency.wait",
+        waited_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+        batches = batches.len(),
+    );
+    for traceparent in batches {
+        let cx = leadledger_log::trace::context_of(Some(&leadledger_api::pb::TraceContext {
+            traceparent,
+            tracestate: String::new(),
+        }));
+        let batch = opentelemetry::trace::TraceContextExt::span(&cx)
+            .span_context()
+            .clone();
+        if batch.is_valid() {
+            span.add_link(batch);
+        }
+    }
+}
+
 /// The caller's context in the headers of a call (empty when none or unreadable).
 pub fn remote(headers: &http::HeaderMap) -> Context {
     global::get_text_map_propagator(|p| p.extract(&Headers(headers)))

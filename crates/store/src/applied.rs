@@ -9,6 +9,7 @@
 //! (a reconnect, a projector in another process on a database without notifications).
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::checkpoints::{self, CORE, NOTIFY_CHANNEL};
@@ -24,6 +25,9 @@ pub const POLL: Duration = Duration::from_millis(50);
 #[derive(Clone)]
 pub struct Applied {
     rx: watch::Receiver<BTreeMap<i32, i64>>,
+    /// Per partition, the `traceparent` of the batch that last moved its checkpoint (set
+    /// before the checkpoints are published, so a waiter woken by a move finds its batch).
+    batches: Arc<RwLock<BTreeMap<i32, String>>>,
 }
 
 impl Applied {
@@ -42,20 +46,37 @@ impl Applied {
         channel: &'static str,
     ) -> Self {
         let (tx, rx) = watch::channel(BTreeMap::new());
+        let batches = Arc::new(RwLock::new(BTreeMap::new()));
         tokio::spawn(watch_loop(
             store,
             topic.to_string(),
             projection,
             channel,
             tx,
+            batches.clone(),
         ));
-        Self { rx }
+        Self { rx, batches }
+    }
+
+    /// The `traceparent`s of the batches that last moved the checkpoints of `partitions`
+    /// (those whose batch was traced).
+    pub fn batch_traces(&self, partitions: impl IntoIterator<Item = i32>) -> Vec<String> {
+        let batches = self.batches.read().unwrap_or_else(|e| e.into_inner());
+        partitions
+            .into_iter()
+            .filter_map(|p| batches.get(&p).cloned())
+            .collect()
     }
 
     /// A receiver of the checkpoints, for tasks that react to every move of the projection
     /// (the SLA alert stream) instead of waiting for one token.
     pub fn subscribe(&self) -> watch::Receiver<BTreeMap<i32, i64>> {
         self.rx.clone()
+    }
+
+    /// The checkpoints seen last.
+    pub fn current(&self) -> BTreeMap<i32, i64> {
+        self.rx.borrow().clone()
     }
 
     /// Whether the checkpoints seen last are `covered` (no waiting).
@@ -90,6 +111,7 @@ async fn watch_loop(
     projection: &'static str,
     channel: &'static str,
     tx: watch::Sender<BTreeMap<i32, i64>>,
+    batches: Arc<RwLock<BTreeMap<i32, String>>>,
 ) {
     let mut listener: Option<PgListener> = None;
     loop {
@@ -99,8 +121,17 @@ async fn watch_loop(
         if listener.is_none() {
             listener = listen(&store, channel).await;
         }
-        match checkpoints::load(&store.pool, projection, &topic).await {
-            Ok(applied) => {
+        match checkpoints::load_traced(&store.pool, projection, &topic).await {
+            Ok(loaded) => {
+                let mut applied = BTreeMap::new();
+                let mut traced = BTreeMap::new();
+                for (p, (offset, trace)) in loaded {
+                    applied.insert(p, offset);
+                    if let Some(t) = trace {
+                        traced.insert(p, t);
+                    }
+                }
+                *batches.write().unwrap_or_else(|e| e.into_inner()) = traced;
                 tx.send_if_modified(|cur| {
                     let changed = *cur != applied;
                     *cur = applied;

@@ -9,6 +9,7 @@ use sqlx::PgExecutor;
 use crate::StoreError;
 
 const LOAD: &str = include_str!("sql/checkpoints_load.sql");
+const LOAD_TRACED: &str = include_str!("sql/checkpoints_load_traced.sql");
 
 /// The name of the core projection (leads, timeline, stages).
 pub const CORE: &str = "core";
@@ -30,4 +31,19 @@ pub async fn load<'e>(
         .fetch_all(db)
         .await?;
     Ok(rows.into_iter().collect())
+}
+
+/// [`load`], with the W3C `traceparent` of the batch that last moved each checkpoint (where
+/// traces were on).
+pub async fn load_traced<'e>(
+    db: impl PgExecutor<'e>,
+    projection: &str,
+    topic: &str,
+) -> Result<BTreeMap<i32, (i64, Option<String>)>, StoreError> {
+    let rows: Vec<(i32, i64, Option<String>)> = sqlx::query_as(LOAD_TRACED)
+        .bind(projection)
+        .bind(topic)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(p, o, t)| (p, (o, t))).collect())
 }

@@ -17,6 +17,7 @@ pub(super) async fn move_to(
     topic: &str,
     committed: &BTreeMap<i32, i64>,
     next_offsets: &BTreeMap<i32, i64>,
+    batch_trace: Option<&str>,
 ) -> Result<(), StoreError> {
     if next_offsets.is_empty() {
         if committed.values().any(|o| *o > 0) {
@@ -32,6 +33,7 @@ pub(super) async fn move_to(
         .bind(&parts)
         .bind(&offs)
         .bind(NOTIFY_CHANNEL)
+        .bind(batch_trace)
         .fetch_all(&mut **tx)
         .await?;
     let prev = prev

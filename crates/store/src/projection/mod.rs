@@ -137,15 +137,26 @@ impl ProjectionTx {
     /// database lost committed transactions since: [`StoreError::CheckpointBehind`] tells the
     /// caller to drop the transaction and read the partition again from the stored
     /// checkpoint. Without this check the batch would move the checkpoint over the lost
-    /// records and they would never be applied.
+    /// records and they would never be applied. `batch_trace` is the batch span's W3C
+    /// `traceparent`, kept with the checkpoints it moves (queries waiting on a token link
+    /// to it).
     pub async fn move_checkpoints(
         &mut self,
         projection: &str,
         topic: &str,
         committed: &BTreeMap<i32, i64>,
         next_offsets: &BTreeMap<i32, i64>,
+        batch_trace: Option<&str>,
     ) -> Result<(), StoreError> {
-        checkpoint::move_to(&mut self.tx, projection, topic, committed, next_offsets).await
+        checkpoint::move_to(
+            &mut self.tx,
+            projection,
+            topic,
+            committed,
+            next_offsets,
+            batch_trace,
+        )
+        .await
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {

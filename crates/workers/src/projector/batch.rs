@@ -12,6 +12,7 @@ use leadledger_projection::{asks_for_owner, project, Batch, Derivations, Logged}
 use leadledger_store::checkpoints::CORE;
 use leadledger_store::projection::{ProjectionTx, Record};
 use leadledger_store::StoreError;
+use rdkafka::message::Message;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -24,6 +25,23 @@ pub struct BatchOutcome {
     pub duplicates: usize,
     /// Leads re-folded.
     pub leads: usize,
+}
+
+/// The record of `m`, decoded as `event` (with its JSON `body`), for [`apply`].
+pub(crate) fn record<M: Message>(
+    m: &M,
+    event: leadledger_domain::Event,
+    body: serde_json::Value,
+) -> Record {
+    Record {
+        logged: Logged {
+            partition: m.partition(),
+            offset: m.offset(),
+            event,
+        },
+        body,
+        raw: m.payload().unwrap_or_default().to_vec(),
+    }
 }
 
 /// Applies `records` and moves the core checkpoints on `topic` from `committed` (per
@@ -71,8 +89,16 @@ pub async fn apply(
         outcome.leads = rows.leads.len();
         tx.write(&rows).await?;
     }
-    tx.move_checkpoints(CORE, topic, committed, next_offsets)
-        .await?;
+    // The batch span (the caller's current span), for queries that wait on this commit.
+    let trace = leadledger_log::trace::current_or(&Default::default());
+    tx.move_checkpoints(
+        CORE,
+        topic,
+        committed,
+        next_offsets,
+        trace.as_ref().map(|t| t.traceparent.as_str()),
+    )
+    .await?;
     tx.commit().await?;
     Ok(outcome)
 }

@@ -29,7 +29,7 @@ use std::time::Duration;
 use leadledger_log::consumer::{consumer_config, AssignmentContext};
 use leadledger_log::dead_letter::DeadLetters;
 use leadledger_log::LogConfig;
-use leadledger_projection::{Derivations, Logged};
+use leadledger_projection::Derivations;
 use leadledger_store::checkpoints::{self, CORE};
 use leadledger_store::projection::Record;
 use leadledger_store::{Store, StoreError};
@@ -47,7 +47,7 @@ use crate::Shutdown;
 use watchdog::Joined;
 
 mod assignment;
-mod batch;
+pub(crate) mod batch;
 mod traced;
 mod watchdog;
 
@@ -296,15 +296,7 @@ impl Projector {
                         offset = m.offset(),
                         "projecting"
                     );
-                    records.push(Record {
-                        logged: Logged {
-                            partition: p,
-                            offset: m.offset(),
-                            event,
-                        },
-                        body,
-                        raw: m.payload().unwrap_or_default().to_vec(),
-                    })
+                    records.push(batch::record(m, event, body))
                 }
                 Err(reason) => {
                     tracing::warn!(partition = p, offset = m.offset(), %reason, "dead-lettering record");
