@@ -7,6 +7,7 @@
 //! - [`simulate`]: streams a seeded synthetic quarter to the ingest RPC.
 //! - [`report`]: the funnel by channel as a table.
 //! - [`dlq`]: dead letters: list, show, redrive.
+//! - [`rebuild`]: the read models rebuilt into a shadow schema and swapped in, online.
 //! - [`keys`]: API keys (create, list, revoke, rotate).
 //! - [`bi`]: BI roles, each reading only its tenants.
 //! - [`telemetry`]: logs (text or JSON) and the Prometheus metrics endpoint.
@@ -21,6 +22,7 @@ mod client;
 mod config;
 mod dlq;
 mod keys;
+mod rebuild;
 mod report;
 mod serve;
 mod simulate;
@@ -71,6 +73,9 @@ enum Command {
     Simulate(simulate::Args),
     /// Print the funnel by channel for a tenant.
     Report(report::Args),
+    /// Rebuild every read model from offset 0 into a shadow schema while the service keeps
+    /// serving, then swap it in atomically (docs/OPERATIONS.md).
+    Rebuild(rebuild::Args),
     /// Re-project every precomputed attribution credit from the timelines (after changing
     /// `attribution.*` settings the projector does it by itself on start).
     RebuildCredits,
@@ -131,6 +136,7 @@ async fn run(cli: Cli, cfg: Config, flags: Pairs, file: File) -> anyhow::Result<
             Command::Keys(command) => keys::run(&serve::migrate(&cfg).await?, command).await,
             Command::Bi(command) => bi::run(&serve::migrate(&cfg).await?, command).await,
             Command::Dlq(command) => dlq::run(&cfg, command).await,
+            Command::Rebuild(args) => rebuild::run(&cfg, args).await,
             Command::RebuildCredits => {
                 let store = serve::migrate(&cfg).await?;
                 let started = std::time::Instant::now();

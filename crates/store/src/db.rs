@@ -22,7 +22,14 @@ pub struct Store {
 impl Store {
     /// Connects with a pool of `max_connections`.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let opts: PgConnectOptions = url.parse()?;
+        Self::connect_with(url.parse()?, max_connections).await
+    }
+
+    /// [`Store::connect`] with options already parsed.
+    pub async fn connect_with(
+        opts: PgConnectOptions,
+        max_connections: u32,
+    ) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))

@@ -14,6 +14,8 @@
 //! - [`keys`]: the API keys callers authenticate with (hashed secrets, tenant, scopes).
 //! - [`leads`]: lead lookup, timeline, listing and funnel.
 //! - [`lock`]: session advisory locks (one worker at a time).
+//! - [`rebuild`]: the shadow schema `leadledger rebuild` fills, and the swap that puts it
+//!   in place while the service runs.
 //! - [`reps`]: the rep leaderboard.
 //! - [`ownership`]: ownership decisions and account conflicts.
 //! - [`sla_reports`]: the SLA report at an instant, the alert stream, partner leakage.
@@ -42,6 +44,7 @@ pub mod leads;
 pub mod lock;
 pub mod ownership;
 pub mod projection;
+pub mod rebuild;
 pub mod reps;
 pub mod sla_reports;
 pub mod timeline;

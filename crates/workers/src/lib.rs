@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`projector`]: log → PostgreSQL, one transaction per batch with the checkpoint; its
 //!   watchdog in [`stall`].
+//! - [`rebuild`]: the read models projected again into a shadow schema and swapped in.
 //! - [`credits`]: keeps the precomputed attribution credits level with the projection.
 //! - [`sla_worker`]: alerts for SLA clocks past their thresholds, routing of unowned MQLs.
 //! - [`gauges`]: the metrics' names, and the sampler of those that are states (lag, queues,
@@ -18,6 +19,7 @@
 pub mod credits;
 pub mod gauges;
 pub mod projector;
+pub mod rebuild;
 mod retry;
 pub mod singleton;
 pub mod sla_worker;

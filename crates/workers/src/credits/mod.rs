@@ -149,6 +149,25 @@ async fn bulk_drain(
     Ok(())
 }
 
+/// Brings the credits of a store that no credits worker serves (a rebuild's shadow schema)
+/// level with its core projection: a first call computes every lead's credits in bulk; later
+/// calls step through what the projection queued since. No advisory lock: nobody else
+/// writes that store.
+pub async fn level_alone(
+    conn: &mut PgConnection,
+    topic: &str,
+    cfg: &CreditsConfig,
+) -> Result<(), StoreError> {
+    if credits::ensure_model_set(conn, &cfg.set).await? {
+        bulk_drain(conn, topic, cfg).await?;
+    }
+    while !step::step(conn, &cfg.set, topic, cfg.batch.max(5_000))
+        .await?
+        .caught_up
+    {}
+    Ok(())
+}
+
 /// Re-projects every credit and waits until they are level with the core projection
 /// again; returns the number of leads re-projected. If no worker runs, this task does the
 /// work; if one does, it is asked to and this waits for it (at most `within`).

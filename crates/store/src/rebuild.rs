@@ -1,0 +1,172 @@
+//! The database side of `leadledger rebuild`: a shadow schema that a second projection fills
+//! from offset 0 while the live schema keeps serving, and the swap that puts it in place.
+//!
+//! - [`live_schema`]: where the read models are (the schema of `projector_checkpoints` as
+//!   the connection's `search_path` finds it; `public` by default).
+//! - [`prepare_shadow`], [`Store::in_schema`]: an empty shadow schema and a pool whose
+//!   connections see only it; the ordinary migrations then create the read models there, so
+//!   the shadow's tables, indexes, views and policies are the live ones by construction.
+//! - [`Swap`]: one transaction that locks every live table (readers and writers wait), lets
+//!   the caller bring the shadow level with the live checkpoints, copies the tables that are
+//!   not derived from the log ([`CARRIED`]) and the privileges, and renames the live schema
+//!   to a retired name and the shadow to the live name. A reader sees the old schema or the
+//!   new one, never a mixture and never a half-built one. Processes already connected need
+//!   nothing: PostgreSQL re-plans their statements when a schema changes, and their names
+//!   resolve to the new tables.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+
+use crate::{checkpoints, Store, StoreError};
+
+const LIVE_SCHEMA: &str = include_str!("sql/rebuild_live_schema.sql");
+const PREPARE: &str = include_str!("sql/rebuild_prepare.sql");
+const FOREIGN: &str = include_str!("sql/rebuild_foreign.sql");
+const LOCK: &str = include_str!("sql/rebuild_lock.sql");
+const LOCK_TIMEOUT: &str = include_str!("sql/rebuild_lock_timeout.sql");
+const CARRY: &str = include_str!("sql/rebuild_carry.sql");
+const GRANTS: &str = include_str!("sql/rebuild_grants.sql");
+const RENAME: &str = include_str!("sql/rebuild_rename.sql");
+const DROP: &str = include_str!("sql/rebuild_drop.sql");
+const SYNC_COMMIT_ON: &str = include_str!("sql/rebuild_sync_commit_on.sql");
+
+/// The session advisory lock that allows one rebuild at a time per database.
+pub const LOCK_KEY: i64 = 0x6c6c_7265_6275;
+
+/// Tables that are not derived from the log, copied from the live schema into the shadow at
+/// the swap (in this order: the app roles before the grants their policy checks).
+pub const CARRIED: &[&str] = &["rls_app_roles", "bi_grants", "api_keys"];
+
+/// The shadow schema's name for the live schema `live`.
+pub fn shadow_name(live: &str) -> String {
+    format!("{live}_rebuild")
+}
+
+/// The name the live schema `live` is given when a rebuild retires it.
+pub fn retired_name(live: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{live}_retired_{}", at.format("%Y%m%d%H%M%S"))
+}
+
+/// The schema the read models live in.
+pub async fn live_schema(pool: &PgPool) -> Result<String, StoreError> {
+    Ok(sqlx::query_scalar(LIVE_SCHEMA).fetch_one(pool).await?)
+}
+
+/// Runs the utility statements that `sql` returns for `args` (identifiers quoted by the
+/// server with `format('%I')`).
+async fn run_returned(
+    conn: &mut PgConnection,
+    sql: &str,
+    args: &[&str],
+) -> Result<usize, StoreError> {
+    let mut q = sqlx::query_scalar::<_, String>(sql);
+    for a in args {
+        q = q.bind(*a);
+    }
+    let statements = q.fetch_all(&mut *conn).await?;
+    for s in &statements {
+        sqlx::raw_sql(s).execute(&mut *conn).await?;
+    }
+    Ok(statements.len())
+}
+
+/// Drops whatever an interrupted rebuild left in `shadow` and creates it empty.
+pub async fn prepare_shadow(pool: &PgPool, shadow: &str) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await?;
+    run_returned(&mut conn, PREPARE, &[shadow]).await?;
+    Ok(())
+}
+
+/// Drops schema `name` and everything in it (a retired schema, or an abandoned shadow).
+pub async fn drop_schema(pool: &PgPool, name: &str) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await?;
+    run_returned(&mut conn, DROP, &[name]).await?;
+    Ok(())
+}
+
+/// Tables of `live` that the migrations did not create in `shadow` and that are not
+/// [`CARRIED`]: someone else's, which a swap would retire with the old schema.
+pub async fn foreign_tables(
+    pool: &PgPool,
+    live: &str,
+    shadow: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(FOREIGN)
+        .bind(live)
+        .bind(shadow)
+        .bind(CARRIED)
+        .fetch_all(pool)
+        .await?)
+}
+
+impl Store {
+    /// A store on the same server and database whose connections see only `schema` (their
+    /// `search_path`): the rebuild's projection writes the shadow through it.
+    pub async fn in_schema(&self, schema: &str, max_connections: u32) -> Result<Store, StoreError> {
+        let opts: PgConnectOptions = (*self.pool.connect_options())
+            .clone()
+            .options([("search_path", schema)]);
+        Store::connect_with(opts, max_connections).await
+    }
+}
+
+/// The swap in progress: every table of the live schema is locked (readers and writers wait)
+/// until [`Swap::finish`] commits or the value is dropped (rolled back, nothing changed).
+pub struct Swap {
+    tx: Transaction<'static, Postgres>,
+    live: String,
+    /// The live core checkpoints, frozen by the locks: the shadow must reach them before
+    /// [`Swap::finish`].
+    pub checkpoints: BTreeMap<i32, i64>,
+}
+
+impl Swap {
+    /// Locks every table of `live`, waiting at most `lock_timeout` (a lock-timeout error is
+    /// transient: try again), and reads the core checkpoints on `topic`.
+    pub async fn begin(
+        pool: &PgPool,
+        live: &str,
+        topic: &str,
+        lock_timeout: Duration,
+    ) -> Result<Swap, StoreError> {
+        let mut tx = pool.begin().await?;
+        sqlx::query(LOCK_TIMEOUT)
+            .bind(format!("{}ms", lock_timeout.as_millis()))
+            .execute(&mut *tx)
+            .await?;
+        let lock: String = sqlx::query_scalar(LOCK)
+            .bind(live)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::raw_sql(&lock).execute(&mut *tx).await?;
+        let checkpoints = checkpoints::load(&mut *tx, checkpoints::CORE, topic).await?;
+        Ok(Swap {
+            tx,
+            live: live.to_string(),
+            checkpoints,
+        })
+    }
+
+    /// Copies the [`CARRIED`] tables and the privileges into `shadow`, renames the live
+    /// schema to `retired` and `shadow` to the live name, and commits (durably, whatever the
+    /// session's `synchronous_commit`: the shadow's earlier commits are flushed with it).
+    pub async fn finish(mut self, shadow: &str, retired: &str) -> Result<(), StoreError> {
+        let carry: Vec<String> = sqlx::query_scalar(CARRY)
+            .bind(&self.live)
+            .bind(shadow)
+            .bind(CARRIED)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        for s in &carry {
+            sqlx::raw_sql(s).execute(&mut *self.tx).await?;
+        }
+        run_returned(&mut self.tx, GRANTS, &[&self.live, shadow]).await?;
+        run_returned(&mut self.tx, RENAME, &[&self.live, shadow, retired]).await?;
+        sqlx::query(SYNC_COMMIT_ON).execute(&mut *self.tx).await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,400 @@
+//! `leadledger rebuild`: the read models projected again from offset 0 into a shadow schema
+//! while the live ones keep serving, then swapped in at once.
+//!
+//! 1. One rebuild at a time (a session advisory lock). The shadow schema is created empty
+//!    and the ordinary migrations build the read models in it.
+//! 2. A consumer of its own (no group offsets: it assigns every partition at offset 0) reads
+//!    the log and applies it to the shadow batch by batch, exactly as the projector does
+//!    (`projector::batch::apply`, one transaction per batch with the shadow's checkpoints),
+//!    round after round towards the live checkpoints, which keep moving, until a round
+//!    starts less than `close_gap` records behind. The shadow's credits are then computed.
+//! 3. The swap ([`leadledger_store::rebuild::Swap`]): every live table is locked (queries and
+//!    the live projector wait), the shadow applies the few records still between it and the
+//!    now frozen live checkpoints and its credits follow, the API keys and BI grants are
+//!    copied, and the schemas are renamed in the same transaction. Queries waited for the
+//!    swap only (`paused` in the outcome); before it they read the old read models, after it
+//!    the new ones, never a half-built one.
+//! 4. The live projector carries on in the new schema: its next batch starts at the
+//!    checkpoint it knew, which the shadow reached (records the shadow applied beyond it
+//!    arrive as duplicates and are skipped by their ids). The old schema is dropped unless
+//!    it is to be kept.
+//!
+//! Records that cannot be decoded or applied are skipped and counted: the live projector
+//! dead-lettered them when it met them, and a rebuild must not send them again.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use leadledger_log::consumer::consumer_config;
+use leadledger_log::LogConfig;
+use leadledger_projection::Derivations;
+use leadledger_store::projection::Record;
+use leadledger_store::rebuild::{self as schema, Swap};
+use leadledger_store::{checkpoints, lock, Store, StoreError};
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::{Offset, TopicPartitionList};
+use sqlx::PgConnection;
+
+use crate::credits::{self, CreditsConfig};
+use crate::projector::batch;
+use crate::retry;
+use crate::Shutdown;
+
+/// Rebuild settings.
+#[derive(Debug, Clone)]
+pub struct RebuildConfig {
+    pub log: LogConfig,
+    /// Most records per shadow transaction.
+    pub batch_max: usize,
+    /// The derivations the read models are built with (the projector's).
+    pub derive: Arc<Derivations>,
+    /// The credits kept beside them (the credits worker's).
+    pub credits: CreditsConfig,
+    /// Keep the retired schema instead of dropping it after the swap.
+    pub keep_retired: bool,
+    /// The swap waits at most this long for its table locks before trying again.
+    pub lock_timeout: Duration,
+    /// The swap is attempted once a round starts at most this many records behind the live
+    /// checkpoints: what is left is applied while queries wait.
+    pub close_gap: i64,
+}
+
+impl RebuildConfig {
+    pub fn new(log: LogConfig, derive: Arc<Derivations>, credits: CreditsConfig) -> Self {
+        Self {
+            log,
+            batch_max: 5_000,
+            derive,
+            credits,
+            keep_retired: false,
+            lock_timeout: Duration::from_secs(5),
+            close_gap: 1_000,
+        }
+    }
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Default)]
+pub struct Rebuilt {
+    /// The schema the read models live in (same name before and after).
+    pub live: String,
+    /// The name the old read models were given (dropped unless kept).
+    pub retired: String,
+    pub retired_dropped: bool,
+    /// Records read from the log, events applied, duplicates, records skipped.
+    pub records: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub skipped: u64,
+    /// How long queries and the live projector waited for the swap.
+    pub paused: Duration,
+    pub elapsed: Duration,
+}
+
+/// Errors that stop a rebuild (the live read models are untouched by any of them).
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    #[error("another rebuild of this database is running")]
+    Busy,
+    #[error(
+        "schema {schema} holds tables that are not leadledger's ({tables}): a swap would retire \
+         them with the old read models; move them to another schema first"
+    )]
+    Foreign { schema: String, tables: String },
+    #[error("stopped before the swap; the live read models are unchanged")]
+    Stopped,
+    #[error("no record arrived for {0:?} while the shadow was behind the live checkpoints")]
+    Stuck(Duration),
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("log: {0}")]
+    Log(#[from] leadledger_log::LogError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Longest wait for a record while the shadow is behind.
+const STUCK_AFTER: Duration = Duration::from_secs(60);
+/// Swap attempts before giving up (each waits at most `lock_timeout` for its locks).
+const SWAP_ATTEMPTS: usize = 10;
+
+/// Rebuilds the read models of `live` (the service's store) and swaps them in.
+pub async fn run(
+    live: &Store,
+    cfg: &RebuildConfig,
+    stop: &Shutdown,
+) -> Result<Rebuilt, RebuildError> {
+    let started = Instant::now();
+    let mut guard: PgConnection = live
+        .pool
+        .acquire()
+        .await
+        .map_err(StoreError::from)?
+        .detach();
+    if !lock::try_lock(&mut guard, schema::LOCK_KEY).await? {
+        return Err(RebuildError::Busy);
+    }
+    let live_name = schema::live_schema(&live.pool).await?;
+    let shadow_name = schema::shadow_name(&live_name);
+    schema::prepare_shadow(&live.pool, &shadow_name).await?;
+    let shadow = live.in_schema(&shadow_name, 4).await?;
+    shadow.migrate().await?;
+    let foreign = schema::foreign_tables(&live.pool, &live_name, &shadow_name).await?;
+    if !foreign.is_empty() {
+        schema::drop_schema(&live.pool, &shadow_name).await?;
+        return Err(RebuildError::Foreign {
+            schema: live_name,
+            tables: foreign.join(", "),
+        });
+    }
+    tracing::info!(live = %live_name, shadow = %shadow_name, "rebuild: projecting the log from offset 0 into the shadow schema");
+    let mut out = Rebuilt {
+        live: live_name.clone(),
+        ..Default::default()
+    };
+    let mut reader = Reader::new(cfg, &shadow)?;
+    let result = async {
+        // Rounds towards the moving live checkpoints until what is left is small.
+        loop {
+            let target = checkpoints::load(&live.pool, checkpoints::CORE, &cfg.log.topic).await?;
+            let gap = reader.behind(&target);
+            if gap <= cfg.close_gap {
+                break;
+            }
+            tracing::info!(
+                behind = gap,
+                applied = reader.out.applied,
+                "rebuild: catching up with the live checkpoints"
+            );
+            reader.reach(&target, stop).await?;
+        }
+        let mut conn = shadow
+            .pool
+            .acquire()
+            .await
+            .map_err(StoreError::from)?
+            .detach();
+        credits::level_alone(&mut conn, &cfg.log.topic, &cfg.credits).await?;
+        swap(live, &mut reader, &mut conn, cfg, stop, &mut out).await
+    }
+    .await;
+    shadow.pool.close().await;
+    if let Err(e) = result {
+        let _ = schema::drop_schema(&live.pool, &shadow_name).await;
+        return Err(e);
+    }
+    if !cfg.keep_retired {
+        schema::drop_schema(&live.pool, &out.retired).await?;
+        out.retired_dropped = true;
+    }
+    lock::unlock(&mut guard, schema::LOCK_KEY).await?;
+    let Rebuilt {
+        records,
+        applied,
+        duplicates,
+        skipped,
+        ..
+    } = reader.out;
+    out = Rebuilt {
+        records,
+        applied,
+        duplicates,
+        skipped,
+        elapsed: started.elapsed(),
+        ..out
+    };
+    tracing::info!(?out, "rebuild: swapped in");
+    Ok(out)
+}
+
+/// The swap, tried again while its locks time out or deadlock with a live transaction.
+async fn swap(
+    live: &Store,
+    reader: &mut Reader,
+    credits_conn: &mut PgConnection,
+    cfg: &RebuildConfig,
+    stop: &Shutdown,
+    out: &mut Rebuilt,
+) -> Result<(), RebuildError> {
+    for attempt in 1..=SWAP_ATTEMPTS {
+        if stop.is_cancelled() {
+            return Err(RebuildError::Stopped);
+        }
+        // Close what opened since the last round without holding anything.
+        let target = checkpoints::load(&live.pool, checkpoints::CORE, &cfg.log.topic).await?;
+        reader.reach(&target, stop).await?;
+        credits::level_alone(credits_conn, &cfg.log.topic, &cfg.credits).await?;
+        let waited = Instant::now();
+        let attempt_result = async {
+            let swap = Swap::begin(&live.pool, &out.live, &cfg.log.topic, cfg.lock_timeout).await?;
+            let frozen = swap.checkpoints.clone();
+            reader.reach(&frozen, stop).await?;
+            credits::level_alone(credits_conn, &cfg.log.topic, &cfg.credits).await?;
+            let retired = schema::retired_name(&out.live, chrono::Utc::now());
+            swap.finish(&schema::shadow_name(&out.live), &retired)
+                .await?;
+            Ok::<_, RebuildError>(retired)
+        }
+        .await;
+        match attempt_result {
+            Ok(retired) => {
+                out.retired = retired;
+                out.paused = waited.elapsed();
+                return Ok(());
+            }
+            Err(RebuildError::Store(e)) if lock_conflict(&e) && attempt < SWAP_ATTEMPTS => {
+                tracing::warn!(error = %e, attempt, "rebuild: swap could not lock the live tables; trying again");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// A lock timeout or a deadlock: the swap met a live transaction and gave way.
+fn lock_conflict(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(sqlx::Error::Database(d))
+        if matches!(d.code().as_deref(), Some("55P03" | "40P01")))
+}
+
+/// The rebuild's reader: every partition from offset 0, applied to the shadow.
+struct Reader {
+    consumer: StreamConsumer,
+    topic: String,
+    shadow: Store,
+    batch_max: usize,
+    derive: Arc<Derivations>,
+    /// Next offset to apply, per partition.
+    next: BTreeMap<i32, i64>,
+    out: Rebuilt,
+}
+
+impl Reader {
+    fn new(cfg: &RebuildConfig, shadow: &Store) -> Result<Self, RebuildError> {
+        let mut c = consumer_config(&cfg.log.brokers, &format!("{}.rebuild", cfg.log.topic));
+        leadledger_log::config::apply_properties(&mut c, &cfg.log.properties);
+        let consumer: StreamConsumer = c.create()?;
+        let partitions = leadledger_log::admin::partitions(
+            consumer.client(),
+            &cfg.log.topic,
+            Duration::from_secs(10),
+        )?;
+        let mut tpl = TopicPartitionList::new();
+        for p in &partitions {
+            tpl.add_partition_offset(&cfg.log.topic, *p, Offset::Beginning)?;
+        }
+        consumer.assign(&tpl)?;
+        Ok(Self {
+            consumer,
+            topic: cfg.log.topic.clone(),
+            shadow: shadow.clone(),
+            batch_max: cfg.batch_max,
+            derive: cfg.derive.clone(),
+            next: partitions.into_iter().map(|p| (p, 0)).collect(),
+            out: Rebuilt::default(),
+        })
+    }
+
+    /// Records between the shadow and `target`.
+    fn behind(&self, target: &BTreeMap<i32, i64>) -> i64 {
+        target
+            .iter()
+            .map(|(p, t)| (t - self.next.get(p).copied().unwrap_or(0)).max(0))
+            .sum()
+    }
+
+    /// Applies records until every partition has reached `target` (some may go beyond it).
+    async fn reach(
+        &mut self,
+        target: &BTreeMap<i32, i64>,
+        stop: &Shutdown,
+    ) -> Result<(), RebuildError> {
+        while self.behind(target) > 0 {
+            if stop.is_cancelled() {
+                return Err(RebuildError::Stopped);
+            }
+            let first = match tokio::time::timeout(STUCK_AFTER, self.consumer.recv()).await {
+                Err(_) => return Err(RebuildError::Stuck(STUCK_AFTER)),
+                Ok(m) => m?.detach(),
+            };
+            let mut batch = vec![first];
+            while batch.len() < self.batch_max {
+                match tokio::time::timeout(Duration::from_millis(5), self.consumer.recv()).await {
+                    Ok(Ok(m)) => batch.push(m.detach()),
+                    _ => break,
+                }
+            }
+            self.apply(&batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies one batch to the shadow; a batch that fails for a reason other than the
+    /// database's availability is applied record by record, skipping what fails alone.
+    async fn apply(&mut self, batch: &[OwnedMessage]) -> Result<(), RebuildError> {
+        let mut records = Vec::with_capacity(batch.len());
+        let mut next_offsets = BTreeMap::new();
+        for m in batch {
+            if m.offset() < self.next.get(&m.partition()).copied().unwrap_or(0) {
+                continue;
+            }
+            next_offsets.insert(m.partition(), m.offset() + 1);
+            self.out.records += 1;
+            match leadledger_log::decode::decode(m) {
+                Ok(d) => records.push(batch::record(m, d.event, d.body)),
+                Err(reason) => {
+                    tracing::warn!(partition = m.partition(), offset = m.offset(), %reason, "rebuild: skipping a record the projector dead-lettered");
+                    self.out.skipped += 1;
+                }
+            }
+        }
+        if next_offsets.is_empty() {
+            return Ok(());
+        }
+        let committed: BTreeMap<i32, i64> = next_offsets
+            .keys()
+            .map(|p| (*p, self.next.get(p).copied().unwrap_or(0)))
+            .collect();
+        let pool = &self.shadow.pool;
+        let (topic, derive) = (&self.topic, &self.derive);
+        let whole = retry::transient(|| {
+            batch::apply(pool, topic, &records, &committed, &next_offsets, derive)
+        })
+        .await;
+        match whole {
+            Ok(o) => {
+                self.out.applied += o.applied as u64;
+                self.out.duplicates += o.duplicates as u64;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "rebuild: batch failed; applying record by record");
+                for r in &records {
+                    let one = BTreeMap::from([(r.logged.partition, r.logged.offset + 1)]);
+                    let single: &[Record] = std::slice::from_ref(r);
+                    match retry::transient(|| {
+                        batch::apply(pool, topic, single, &committed, &one, derive)
+                    })
+                    .await
+                    {
+                        Ok(o) => {
+                            self.out.applied += o.applied as u64;
+                            self.out.duplicates += o.duplicates as u64;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, partition = r.logged.partition, offset = r.logged.offset, "rebuild: skipping a record that cannot be applied");
+                            self.out.skipped += 1;
+                        }
+                    }
+                }
+                retry::transient(|| {
+                    batch::apply(pool, topic, &[], &committed, &next_offsets, derive)
+                })
+                .await?;
+            }
+        }
+        self.next.extend(next_offsets);
+        Ok(())
+    }
+}
