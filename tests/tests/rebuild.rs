@@ -2,7 +2,8 @@
 //! a shadow schema while ingest, the projector, the credits worker and queries go on, then
 //! swapped in. A query never sees a half-built projection, nothing applied is lost, what is
 //! not derived from the log (API keys, BI grants and privileges) survives, the live projector
-//! carries on in the new schema, and the result equals a replay.
+//! carries on in the new schema, and the result equals a replay. A schema holding objects
+//! that are not leadledger's is refused and left as it was.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -211,5 +212,47 @@ async fn rebuild_swaps_in_a_whole_projection_while_the_service_serves() -> anyho
     sqlx::raw_sql(&format!("DROP OWNED BY {bi_role}; DROP ROLE {bi_role}"))
         .execute(&env.store.pool)
         .await?;
+    env.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_refuses_to_retire_what_is_not_leadledgers() -> anyhow::Result<()> {
+    let env = TestEnv::start(2).await?;
+    let mut ingest = env.ingest().await?;
+    append(&mut ingest, T, quarter(23, 20)).await?;
+    env.wait_caught_up(Duration::from_secs(60)).await?;
+    // Someone else's table and function in the read models' schema.
+    sqlx::raw_sql(
+        "CREATE TABLE marketing_notes (id int); \
+         CREATE FUNCTION notes_count() RETURNS bigint LANGUAGE sql AS 'SELECT 1::bigint'",
+    )
+    .execute(&env.store.pool)
+    .await?;
+    let before = dump_read_models(&env.store).await?;
+    let cfg = RebuildConfig::new(
+        env.log.clone(),
+        env.derive.clone(),
+        CreditsConfig::new(ModelSet::default_set()),
+    );
+    let err = rebuild::run(&env.store, &cfg, &CancellationToken::new())
+        .await
+        .expect_err("a rebuild that would retire foreign objects");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("marketing_notes") && msg.contains("notes_count"),
+        "{msg}"
+    );
+    // Nothing changed: no shadow left, the live read models as they were.
+    let schemas: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'public%' ORDER BY 1",
+    )
+    .fetch_all(&env.store.pool)
+    .await?;
+    assert_eq!(schemas, ["public"]);
+    assert_same_rows(
+        &dump_read_models(&env.store).await?,
+        &before,
+        "live read models",
+    );
     env.cleanup().await
 }

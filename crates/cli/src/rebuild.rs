@@ -19,9 +19,11 @@ pub struct Args {
     /// checkpoints (what is left is applied while queries wait for the swap).
     #[arg(long, default_value_t = 1000)]
     close_gap: i64,
-    /// Longest wait for the live tables' locks per swap attempt, in milliseconds.
-    #[arg(long, default_value_t = 5000)]
-    lock_timeout_ms: u64,
+    /// Longest time queries wait for one swap attempt (taking the live tables' locks and
+    /// applying what the shadow still lacks), in milliseconds; a longer attempt gives way and
+    /// is tried again.
+    #[arg(long, default_value_t = 2000)]
+    max_pause_ms: u64,
 }
 
 pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
@@ -36,7 +38,7 @@ pub async fn run(cfg: &Config, args: Args) -> anyhow::Result<()> {
     rc.batch_max = cfg.batch_max.max(rc.batch_max);
     rc.keep_retired = args.keep_retired;
     rc.close_gap = args.close_gap;
-    rc.lock_timeout = Duration::from_millis(args.lock_timeout_ms);
+    rc.max_pause = Duration::from_millis(args.max_pause_ms);
     let stop = CancellationToken::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {

@@ -28,6 +28,27 @@ pub struct BiGrant {
 /// SELECT on the BI views and the tables behind them, and records the grant. Needs a role
 /// that may create roles and grant on the tables (their owner, or a superuser).
 pub async fn grant(pool: &PgPool, role: &str, tenant: &str) -> Result<(), StoreError> {
+    // GRANT rewrites the catalog rows of the tables it names. When another session updates
+    // one of them at the same moment (a concurrent GRANT, autovacuum's statistics, the credits
+    // worker truncating its tables at start) PostgreSQL refuses it with "tuple concurrently
+    // updated" (XX000) or as a deadlock (40P01): nothing was changed, so the whole grant is
+    // tried again.
+    for attempt in 1.. {
+        match grant_once(pool, role, tenant).await {
+            Err(StoreError::Db(sqlx::Error::Database(e)))
+                if attempt < 5
+                    && (e.code().as_deref() == Some("40P01")
+                        || e.message().contains("tuple concurrently updated")) =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+async fn grant_once(pool: &PgPool, role: &str, tenant: &str) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     let privileged: bool = sqlx::query_scalar(PRIVILEGED)
         .bind(role)

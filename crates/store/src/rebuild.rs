@@ -32,6 +32,13 @@ const GRANTS: &str = include_str!("sql/rebuild_grants.sql");
 const RENAME: &str = include_str!("sql/rebuild_rename.sql");
 const DROP: &str = include_str!("sql/rebuild_drop.sql");
 const SYNC_COMMIT_ON: &str = include_str!("sql/rebuild_sync_commit_on.sql");
+const MAY: &str = include_str!("sql/rebuild_may.sql");
+const MIGRATIONS: &str = include_str!("sql/rebuild_migrations.sql");
+
+/// The longest wait for any one table lock of the swap: below PostgreSQL's default
+/// `deadlock_timeout` (1 s), so the swap gives way to a transaction it meets instead of the
+/// deadlock detector cancelling that transaction.
+const LOCK_WAIT: Duration = Duration::from_millis(100);
 
 /// The session advisory lock that allows one rebuild at a time per database.
 pub const LOCK_KEY: i64 = 0x6c6c_7265_6275;
@@ -73,6 +80,29 @@ async fn run_returned(
     Ok(statements.len())
 }
 
+/// Refuses a rebuild this role could not finish: one that cannot rename `live` (not its
+/// owner, nor a member of the owning role), cannot create the shadow schema, or would copy
+/// only part of the BI grants (row-level security hides other roles' rows from a role that
+/// is not one of leadledger's app roles, a superuser or BYPASSRLS).
+pub async fn check_may_rebuild(pool: &PgPool, live: &str) -> Result<(), StoreError> {
+    let (owns, create, reads_all): (bool, bool, Option<bool>) =
+        sqlx::query_as(MAY).bind(live).fetch_one(pool).await?;
+    let why = if !owns {
+        format!("it does not own schema {live} (connect as its owner, or a member of it)")
+    } else if !create {
+        "it may not create schemas in this database (GRANT CREATE ON DATABASE)".to_string()
+    } else if reads_all != Some(true) {
+        "it is not one of leadledger's app roles (rls_app_roles), so row-level security would \
+         hide other roles' BI grants from the copy (`leadledger bi app-role`)"
+            .to_string()
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::Refused(format!(
+        "this database role cannot rebuild the read models: {why}"
+    )))
+}
+
 /// Drops whatever an interrupted rebuild left in `shadow` and creates it empty.
 pub async fn prepare_shadow(pool: &PgPool, shadow: &str) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await?;
@@ -87,10 +117,11 @@ pub async fn drop_schema(pool: &PgPool, name: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Tables of `live` that the migrations did not create in `shadow` and that are not
-/// [`CARRIED`]: someone else's, which a swap would retire with the old schema.
-pub async fn foreign_tables(
-    pool: &PgPool,
+/// What a swap would retire with `live` although it is not leadledger's: objects with no
+/// namesake in `shadow` (which the migrations built) that are not [`CARRIED`], extensions
+/// installed in `live`, views elsewhere that read its tables. Described, one per entry.
+pub async fn foreign_objects<'e>(
+    db: impl sqlx::PgExecutor<'e>,
     live: &str,
     shadow: &str,
 ) -> Result<Vec<String>, StoreError> {
@@ -98,7 +129,7 @@ pub async fn foreign_tables(
         .bind(live)
         .bind(shadow)
         .bind(CARRIED)
-        .fetch_all(pool)
+        .fetch_all(db)
         .await?)
 }
 
@@ -124,17 +155,20 @@ pub struct Swap {
 }
 
 impl Swap {
-    /// Locks every table of `live`, waiting at most `lock_timeout` (a lock-timeout error is
-    /// transient: try again), and reads the core checkpoints on `topic`.
+    /// Locks every table of `live` within `within` (each lock waits at most [`LOCK_WAIT`]:
+    /// a lock or statement timeout, or a deadlock, is an [`is_lock_conflict`] error: roll
+    /// back and try again), and reads the core checkpoints on `topic`.
     pub async fn begin(
         pool: &PgPool,
         live: &str,
         topic: &str,
-        lock_timeout: Duration,
+        within: Duration,
     ) -> Result<Swap, StoreError> {
         let mut tx = pool.begin().await?;
+        let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
         sqlx::query(LOCK_TIMEOUT)
-            .bind(format!("{}ms", lock_timeout.as_millis()))
+            .bind(ms(LOCK_WAIT.min(within)))
+            .bind(ms(within))
             .execute(&mut *tx)
             .await?;
         let lock: String = sqlx::query_scalar(LOCK)
@@ -142,6 +176,11 @@ impl Swap {
             .fetch_one(&mut *tx)
             .await?;
         sqlx::raw_sql(&lock).execute(&mut *tx).await?;
+        sqlx::query(LOCK_TIMEOUT)
+            .bind("0")
+            .bind("0")
+            .execute(&mut *tx)
+            .await?;
         let checkpoints = checkpoints::load(&mut *tx, checkpoints::CORE, topic).await?;
         Ok(Swap {
             tx,
@@ -154,6 +193,31 @@ impl Swap {
     /// schema to `retired` and `shadow` to the live name, and commits (durably, whatever the
     /// session's `synchronous_commit`: the shadow's earlier commits are flushed with it).
     pub async fn finish(mut self, shadow: &str, retired: &str) -> Result<(), StoreError> {
+        // Checked again under the locks: nothing appeared or was migrated since the start.
+        let foreign = foreign_objects(&mut *self.tx, &self.live, shadow).await?;
+        if !foreign.is_empty() {
+            return Err(StoreError::Refused(format!(
+                "schema {} holds what is not leadledger's ({}): a swap would retire it with \
+                 the old read models; move it to another schema first",
+                self.live,
+                foreign.join(", ")
+            )));
+        }
+        let same: String = sqlx::query_scalar(MIGRATIONS)
+            .bind(&self.live)
+            .bind(shadow)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        if !sqlx::query_scalar::<_, bool>(&same)
+            .fetch_one(&mut *self.tx)
+            .await?
+        {
+            return Err(StoreError::Refused(format!(
+                "schema {} is at another migration than the one this binary built the shadow \
+                 with: rebuild with the binary the service runs",
+                self.live
+            )));
+        }
         let carry: Vec<String> = sqlx::query_scalar(CARRY)
             .bind(&self.live)
             .bind(shadow)
@@ -169,4 +233,11 @@ impl Swap {
         self.tx.commit().await?;
         Ok(())
     }
+}
+
+/// Whether `e` is the swap giving way to a live transaction (lock or statement timeout,
+/// deadlock): roll back and try again.
+pub fn is_lock_conflict(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(sqlx::Error::Database(d))
+        if matches!(d.code().as_deref(), Some("55P03" | "57014" | "40P01")))
 }

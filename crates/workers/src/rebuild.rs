@@ -54,8 +54,10 @@ pub struct RebuildConfig {
     pub credits: CreditsConfig,
     /// Keep the retired schema instead of dropping it after the swap.
     pub keep_retired: bool,
-    /// The swap waits at most this long for its table locks before trying again.
-    pub lock_timeout: Duration,
+    /// The longest queries wait for one swap attempt: taking every table lock and applying
+    /// what the shadow still lacks. An attempt that would take longer gives way (rolled
+    /// back, nothing changed) and is tried again.
+    pub max_pause: Duration,
     /// The swap is attempted once a round starts at most this many records behind the live
     /// checkpoints: what is left is applied while queries wait.
     pub close_gap: i64,
@@ -69,7 +71,7 @@ impl RebuildConfig {
             derive,
             credits,
             keep_retired: false,
-            lock_timeout: Duration::from_secs(5),
+            max_pause: Duration::from_secs(2),
             close_gap: 1_000,
         }
     }
@@ -99,12 +101,21 @@ pub enum RebuildError {
     #[error("another rebuild of this database is running")]
     Busy,
     #[error(
-        "schema {schema} holds tables that are not leadledger's ({tables}): a swap would retire \
-         them with the old read models; move them to another schema first"
+        "schema {schema} holds what is not leadledger's ({what}): a swap would retire it with \
+         the old read models; move it to another schema first"
     )]
-    Foreign { schema: String, tables: String },
+    Foreign { schema: String, what: String },
+    #[error(
+        "the log grows faster than the rebuild applies it: still {behind} records behind the \
+         live checkpoints after {rounds} rounds without gaining; try again at a quieter time"
+    )]
+    Outpaced { behind: i64, rounds: usize },
+    #[error("the swap found no moment to take the live tables within {0} attempts")]
+    NoSwap(usize),
     #[error("stopped before the swap; the live read models are unchanged")]
     Stopped,
+    #[error("a swap attempt spent its pause before the shadow was level")]
+    PauseSpent,
     #[error("no record arrived for {0:?} while the shadow was behind the live checkpoints")]
     Stuck(Duration),
     #[error("kafka: {0}")]
@@ -117,8 +128,10 @@ pub enum RebuildError {
 
 /// Longest wait for a record while the shadow is behind.
 const STUCK_AFTER: Duration = Duration::from_secs(60);
-/// Swap attempts before giving up (each waits at most `lock_timeout` for its locks).
-const SWAP_ATTEMPTS: usize = 10;
+/// Swap attempts before giving up (each pauses queries at most `max_pause`).
+const SWAP_ATTEMPTS: usize = 30;
+/// Catch-up rounds in a row that may end no closer to the live checkpoints.
+const STALLED_ROUNDS: usize = 20;
 
 /// Rebuilds the read models of `live` (the service's store) and swaps them in.
 pub async fn run(
@@ -137,71 +150,59 @@ pub async fn run(
         return Err(RebuildError::Busy);
     }
     let live_name = schema::live_schema(&live.pool).await?;
+    schema::check_may_rebuild(&live.pool, &live_name).await?;
     let shadow_name = schema::shadow_name(&live_name);
     schema::prepare_shadow(&live.pool, &shadow_name).await?;
-    let shadow = live.in_schema(&shadow_name, 4).await?;
-    shadow.migrate().await?;
-    let foreign = schema::foreign_tables(&live.pool, &live_name, &shadow_name).await?;
-    if !foreign.is_empty() {
-        schema::drop_schema(&live.pool, &shadow_name).await?;
-        return Err(RebuildError::Foreign {
-            schema: live_name,
-            tables: foreign.join(", "),
-        });
-    }
-    tracing::info!(live = %live_name, shadow = %shadow_name, "rebuild: projecting the log from offset 0 into the shadow schema");
     let mut out = Rebuilt {
         live: live_name.clone(),
         ..Default::default()
     };
-    let mut reader = Reader::new(cfg, &shadow)?;
+    let mut shadow = None;
     let result = async {
-        // Rounds towards the moving live checkpoints until what is left is small.
-        loop {
-            let target = checkpoints::load(&live.pool, checkpoints::CORE, &cfg.log.topic).await?;
-            let gap = reader.behind(&target);
-            if gap <= cfg.close_gap {
-                break;
-            }
-            tracing::info!(
-                behind = gap,
-                applied = reader.out.applied,
-                "rebuild: catching up with the live checkpoints"
-            );
-            reader.reach(&target, stop).await?;
+        let store = live.in_schema(&shadow_name, 4).await?;
+        shadow = Some(store.clone());
+        store.migrate().await?;
+        let foreign = schema::foreign_objects(&live.pool, &live_name, &shadow_name).await?;
+        if !foreign.is_empty() {
+            return Err(RebuildError::Foreign {
+                schema: live_name.clone(),
+                what: foreign.join(", "),
+            });
         }
-        let mut conn = shadow
-            .pool
-            .acquire()
-            .await
-            .map_err(StoreError::from)?
-            .detach();
+        tracing::info!(live = %live_name, shadow = %shadow_name, "rebuild: projecting the log from offset 0 into the shadow schema");
+        let mut reader = Reader::new(cfg, &store)?;
+        catch_up(live, &mut reader, cfg, stop).await?;
+        let mut conn = store.pool.acquire().await.map_err(StoreError::from)?.detach();
         credits::level_alone(&mut conn, &cfg.log.topic, &cfg.credits).await?;
-        swap(live, &mut reader, &mut conn, cfg, stop, &mut out).await
+        swap(live, &mut reader, &mut conn, cfg, stop, &mut out).await?;
+        Ok(reader.out)
     }
     .await;
-    shadow.pool.close().await;
-    if let Err(e) = result {
-        let _ = schema::drop_schema(&live.pool, &shadow_name).await;
-        return Err(e);
+    if let Some(s) = shadow {
+        s.pool.close().await;
     }
+    let counts = match result {
+        Ok(counts) => counts,
+        Err(e) => {
+            let _ = schema::drop_schema(&live.pool, &shadow_name).await;
+            return Err(e);
+        }
+    };
+    // Swapped: from here on nothing fails the rebuild.
     if !cfg.keep_retired {
-        schema::drop_schema(&live.pool, &out.retired).await?;
-        out.retired_dropped = true;
+        match schema::drop_schema(&live.pool, &out.retired).await {
+            Ok(()) => out.retired_dropped = true,
+            Err(e) => {
+                tracing::warn!(error = %e, retired = %out.retired, "rebuild: swapped in, but the old read models could not be dropped; drop the schema by hand")
+            }
+        }
     }
-    lock::unlock(&mut guard, schema::LOCK_KEY).await?;
-    let Rebuilt {
-        records,
-        applied,
-        duplicates,
-        skipped,
-        ..
-    } = reader.out;
+    let _ = lock::unlock(&mut guard, schema::LOCK_KEY).await;
     out = Rebuilt {
-        records,
-        applied,
-        duplicates,
-        skipped,
+        records: counts.records,
+        applied: counts.applied,
+        duplicates: counts.duplicates,
+        skipped: counts.skipped,
         elapsed: started.elapsed(),
         ..out
     };
@@ -209,7 +210,42 @@ pub async fn run(
     Ok(out)
 }
 
-/// The swap, tried again while its locks time out or deadlock with a live transaction.
+/// Rounds towards the moving live checkpoints until one starts at most `close_gap` behind.
+async fn catch_up(
+    live: &Store,
+    reader: &mut Reader,
+    cfg: &RebuildConfig,
+    stop: &Shutdown,
+) -> Result<(), RebuildError> {
+    let (mut best, mut stalled) = (i64::MAX, 0);
+    loop {
+        let target = checkpoints::load(&live.pool, checkpoints::CORE, &cfg.log.topic).await?;
+        let gap = reader.behind(&target);
+        if gap <= cfg.close_gap {
+            return Ok(());
+        }
+        if gap < best {
+            (best, stalled) = (gap, 0);
+        } else {
+            stalled += 1;
+            if stalled >= STALLED_ROUNDS {
+                return Err(RebuildError::Outpaced {
+                    behind: gap,
+                    rounds: stalled,
+                });
+            }
+        }
+        tracing::info!(
+            behind = gap,
+            applied = reader.out.applied,
+            "rebuild: catching up with the live checkpoints"
+        );
+        reader.reach(&target, None, stop).await?;
+    }
+}
+
+/// The swap, tried again while it meets live transactions or cannot finish within
+/// `max_pause`.
 async fn swap(
     live: &Store,
     reader: &mut Reader,
@@ -224,13 +260,15 @@ async fn swap(
         }
         // Close what opened since the last round without holding anything.
         let target = checkpoints::load(&live.pool, checkpoints::CORE, &cfg.log.topic).await?;
-        reader.reach(&target, stop).await?;
+        reader.reach(&target, None, stop).await?;
         credits::level_alone(credits_conn, &cfg.log.topic, &cfg.credits).await?;
         let waited = Instant::now();
         let attempt_result = async {
-            let swap = Swap::begin(&live.pool, &out.live, &cfg.log.topic, cfg.lock_timeout).await?;
+            let swap = Swap::begin(&live.pool, &out.live, &cfg.log.topic, cfg.max_pause).await?;
+            // Queries wait from here: what is left is applied within the pause's budget.
+            let deadline = waited + cfg.max_pause;
             let frozen = swap.checkpoints.clone();
-            reader.reach(&frozen, stop).await?;
+            reader.reach(&frozen, Some(deadline), stop).await?;
             credits::level_alone(credits_conn, &cfg.log.topic, &cfg.credits).await?;
             let retired = schema::retired_name(&out.live, chrono::Utc::now());
             swap.finish(&schema::shadow_name(&out.live), &retired)
@@ -244,19 +282,30 @@ async fn swap(
                 out.paused = waited.elapsed();
                 return Ok(());
             }
-            Err(RebuildError::Store(e)) if lock_conflict(&e) && attempt < SWAP_ATTEMPTS => {
-                tracing::warn!(error = %e, attempt, "rebuild: swap could not lock the live tables; trying again");
+            Err(RebuildError::Store(e)) if schema::is_lock_conflict(&e) => {
+                tracing::info!(error = %e, attempt, "rebuild: the swap gave way to live transactions; trying again");
+            }
+            Err(RebuildError::PauseSpent) => {
+                tracing::info!(
+                    attempt,
+                    "rebuild: what was left took longer than the pause allows; trying again"
+                );
             }
             Err(e) => return Err(e),
         }
+        // Apart, so two attempts do not meet the same transactions again.
+        let jitter = 50 + (u64::from(started_nanos()) % 200);
+        tokio::time::sleep(Duration::from_millis(jitter)).await;
     }
-    unreachable!("the last attempt returns")
+    Err(RebuildError::NoSwap(SWAP_ATTEMPTS))
 }
 
-/// A lock timeout or a deadlock: the swap met a live transaction and gave way.
-fn lock_conflict(e: &StoreError) -> bool {
-    matches!(e, StoreError::Db(sqlx::Error::Database(d))
-        if matches!(d.code().as_deref(), Some("55P03" | "40P01")))
+/// Some varying bits for the retry jitter.
+fn started_nanos() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
 }
 
 /// The rebuild's reader: every partition from offset 0, applied to the shadow.
@@ -305,17 +354,28 @@ impl Reader {
             .sum()
     }
 
-    /// Applies records until every partition has reached `target` (some may go beyond it).
+    /// Applies records until every partition has reached `target` (some may go beyond it),
+    /// giving up with [`RebuildError::PauseSpent`] at `deadline` (between batches: a record
+    /// received is always applied).
     async fn reach(
         &mut self,
         target: &BTreeMap<i32, i64>,
+        deadline: Option<Instant>,
         stop: &Shutdown,
     ) -> Result<(), RebuildError> {
         while self.behind(target) > 0 {
             if stop.is_cancelled() {
                 return Err(RebuildError::Stopped);
             }
-            let first = match tokio::time::timeout(STUCK_AFTER, self.consumer.recv()).await {
+            let wait = match deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) => left.min(STUCK_AFTER),
+                    None => return Err(RebuildError::PauseSpent),
+                },
+                None => STUCK_AFTER,
+            };
+            let first = match tokio::time::timeout(wait, self.consumer.recv()).await {
+                Err(_) if deadline.is_some() => return Err(RebuildError::PauseSpent),
                 Err(_) => return Err(RebuildError::Stuck(STUCK_AFTER)),
                 Ok(m) => m?.detach(),
             };

@@ -1,2 +1,3 @@
--- How long the swap waits for a table lock ($1, e.g. '5s') before it gives up and tries again.
-SELECT set_config('lock_timeout', $1, true)
+-- The swap's bounds for the rest of its transaction: $1 the longest wait for any one table
+-- lock, $2 the longest any one statement (the LOCK of every table) may take; '0' lifts them.
+SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)
