@@ -413,10 +413,7 @@ impl Reader {
         if next_offsets.is_empty() {
             return Ok(());
         }
-        let committed: BTreeMap<i32, i64> = next_offsets
-            .keys()
-            .map(|p| (*p, self.next.get(p).copied().unwrap_or(0)))
-            .collect();
+        let committed = batch::continues_from(&self.next, &next_offsets);
         let pool = &self.shadow.pool;
         let (topic, derive) = (&self.topic, &self.derive);
         let whole = retry::transient(|| {

@@ -44,6 +44,18 @@ pub(crate) fn record<M: Message>(
     }
 }
 
+/// Where a batch continues from: for each partition of `next_offsets`, the checkpoint the
+/// caller saw committed (`next`, 0 when it has none).
+pub(crate) fn continues_from(
+    next: &BTreeMap<i32, i64>,
+    next_offsets: &BTreeMap<i32, i64>,
+) -> BTreeMap<i32, i64> {
+    next_offsets
+        .keys()
+        .map(|p| (*p, next.get(p).copied().unwrap_or(0)))
+        .collect()
+}
+
 /// Applies `records` and moves the core checkpoints on `topic` from `committed` (per
 /// partition, the checkpoint the caller last saw committed) to `next_offsets`, in one
 /// transaction.

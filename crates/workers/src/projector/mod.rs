@@ -310,10 +310,7 @@ impl Projector {
             return Ok(());
         }
         // Where this batch continues from: the checkpoints this projector saw committed.
-        let committed: BTreeMap<i32, i64> = next_offsets
-            .keys()
-            .map(|p| (*p, self.next.get(p).copied().unwrap_or(0)))
-            .collect();
+        let committed = batch::continues_from(&self.next, &next_offsets);
         let started = std::time::Instant::now();
         let spans = traced.open(&self.cfg.log.topic, records.len());
         let outcome = match self
