@@ -117,20 +117,28 @@ pub async fn drop_schema(pool: &PgPool, name: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// What a swap would retire with `live` although it is not leadledger's: objects with no
+/// Refuses a swap that would retire with `live` what is not leadledger's: objects with no
 /// namesake in `shadow` (which the migrations built) that are not [`CARRIED`], extensions
-/// installed in `live`, views elsewhere that read its tables. Described, one per entry.
-pub async fn foreign_objects<'e>(
+/// installed in `live`, views elsewhere that read its tables; the error names each.
+pub async fn refuse_foreign<'e>(
     db: impl sqlx::PgExecutor<'e>,
     live: &str,
     shadow: &str,
-) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar(FOREIGN)
+) -> Result<(), StoreError> {
+    let foreign: Vec<String> = sqlx::query_scalar(FOREIGN)
         .bind(live)
         .bind(shadow)
         .bind(CARRIED)
         .fetch_all(db)
-        .await?)
+        .await?;
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::Refused(format!(
+        "schema {live} holds what is not leadledger's ({}): a swap would retire it with the \
+         old read models; move it to another schema first",
+        foreign.join(", ")
+    )))
 }
 
 impl Store {
@@ -194,15 +202,7 @@ impl Swap {
     /// session's `synchronous_commit`: the shadow's earlier commits are flushed with it).
     pub async fn finish(mut self, shadow: &str, retired: &str) -> Result<(), StoreError> {
         // Checked again under the locks: nothing appeared or was migrated since the start.
-        let foreign = foreign_objects(&mut *self.tx, &self.live, shadow).await?;
-        if !foreign.is_empty() {
-            return Err(StoreError::Refused(format!(
-                "schema {} holds what is not leadledger's ({}): a swap would retire it with \
-                 the old read models; move it to another schema first",
-                self.live,
-                foreign.join(", ")
-            )));
-        }
+        refuse_foreign(&mut *self.tx, &self.live, shadow).await?;
         let same: String = sqlx::query_scalar(MIGRATIONS)
             .bind(&self.live)
             .bind(shadow)

@@ -101,11 +101,6 @@ pub enum RebuildError {
     #[error("another rebuild of this database is running")]
     Busy,
     #[error(
-        "schema {schema} holds what is not leadledger's ({what}): a swap would retire it with \
-         the old read models; move it to another schema first"
-    )]
-    Foreign { schema: String, what: String },
-    #[error(
         "the log grows faster than the rebuild applies it: still {behind} records behind the \
          live checkpoints after {rounds} rounds without gaining; try again at a quieter time"
     )]
@@ -162,13 +157,7 @@ pub async fn run(
         let store = live.in_schema(&shadow_name, 4).await?;
         shadow = Some(store.clone());
         store.migrate().await?;
-        let foreign = schema::foreign_objects(&live.pool, &live_name, &shadow_name).await?;
-        if !foreign.is_empty() {
-            return Err(RebuildError::Foreign {
-                schema: live_name.clone(),
-                what: foreign.join(", "),
-            });
-        }
+        schema::refuse_foreign(&live.pool, &live_name, &shadow_name).await?;
         tracing::info!(live = %live_name, shadow = %shadow_name, "rebuild: projecting the log from offset 0 into the shadow schema");
         let mut reader = Reader::new(cfg, &store)?;
         catch_up(live, &mut reader, cfg, stop).await?;
@@ -254,6 +243,7 @@ async fn swap(
     stop: &Shutdown,
     out: &mut Rebuilt,
 ) -> Result<(), RebuildError> {
+    let mut backoff = retry::Backoff::new();
     for attempt in 1..=SWAP_ATTEMPTS {
         if stop.is_cancelled() {
             return Err(RebuildError::Stopped);
@@ -293,19 +283,10 @@ async fn swap(
             }
             Err(e) => return Err(e),
         }
-        // Apart, so two attempts do not meet the same transactions again.
-        let jitter = 50 + (u64::from(started_nanos()) % 200);
-        tokio::time::sleep(Duration::from_millis(jitter)).await;
+        // Apart, and further apart each time, so attempts do not meet the same transactions.
+        backoff.wait().await;
     }
     Err(RebuildError::NoSwap(SWAP_ATTEMPTS))
-}
-
-/// Some varying bits for the retry jitter.
-fn started_nanos() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
 }
 
 /// The rebuild's reader: every partition from offset 0, applied to the shadow.
