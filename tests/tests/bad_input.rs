@@ -30,6 +30,8 @@ enum Call {
     GetLead(pb::GetLeadRequest, Option<&'static str>),
     ListLeads(pb::ListLeadsRequest),
     Funnel(pb::FunnelRequest),
+    Velocity(pb::VelocityRequest),
+    Cohorts(pb::CohortsRequest),
     Attribution(pb::AttributionRequest),
     CompareModels(pb::CompareModelsRequest),
 }
@@ -153,6 +155,31 @@ fn funnel(f: fn(&mut pb::FunnelRequest)) -> Call {
     };
     f(&mut r);
     Call::Funnel(r)
+}
+
+fn velocity(f: fn(&mut pb::VelocityRequest)) -> Call {
+    let mut r = pb::VelocityRequest {
+        tenant_id: T.into(),
+        ..Default::default()
+    };
+    f(&mut r);
+    Call::Velocity(r)
+}
+
+fn cohorts(f: fn(&mut pb::CohortsRequest)) -> Call {
+    let mut r = pb::CohortsRequest {
+        tenant_id: T.into(),
+        ..Default::default()
+    };
+    f(&mut r);
+    Call::Cohorts(r)
+}
+
+fn days(n: i64) -> Option<prost_types::Duration> {
+    Some(prost_types::Duration {
+        seconds: n * 86_400,
+        nanos: 0,
+    })
 }
 
 /// `hay` with the single occurrence of `needle` replaced by `with` (same length).
@@ -998,6 +1025,97 @@ fn cases() -> Vec<Case> {
             Code::PermissionDenied,
             Message("another tenant"),
         ),
+        case(
+            "Velocity unknown and unspecified dimensions",
+            || {
+                velocity(|r| {
+                    r.group_by = vec![
+                        pb::LeadDimension::OwnerRep as i32,
+                        42,
+                        pb::LeadDimension::Unspecified as i32,
+                    ]
+                })
+            },
+            INVALID,
+            FieldsAndMessage(&["group_by[1]", "group_by[2]"], "42"),
+        ),
+        case(
+            "Velocity window zero, stalled_limit over 1000, at invalid: all at once",
+            || {
+                velocity(|r| {
+                    r.window = days(0);
+                    r.stalled_limit = 1001;
+                    r.at = ts(1_775_000_000, 1_000_000_000);
+                })
+            },
+            INVALID,
+            Fields(&["window", "at", "stalled_limit"]),
+        ),
+        case(
+            "Velocity window negative",
+            || velocity(|r| r.window = days(-1)),
+            INVALID,
+            FieldsAndMessage(&["window"], "positive"),
+        ),
+        case(
+            "Velocity window over ten years",
+            || velocity(|r| r.window = days(3651)),
+            INVALID,
+            FieldsAndMessage(&["window"], "3650 days"),
+        ),
+        case(
+            "Velocity window with nanos of the other sign",
+            || {
+                velocity(|r| {
+                    r.window = Some(prost_types::Duration {
+                        seconds: 5,
+                        nanos: -3,
+                    })
+                })
+            },
+            INVALID,
+            FieldsAndMessage(&["window"], "not a valid duration"),
+        ),
+        case(
+            "Velocity captured_to not after captured_from",
+            || {
+                velocity(|r| {
+                    r.captured_from = ts(1_775_000_000, 0);
+                    r.captured_to = ts(1_775_000_000, 0);
+                })
+            },
+            INVALID,
+            FieldsAndMessage(&["captured_to"], "after captured_from"),
+        ),
+        case(
+            "Cohorts unknown period, weeks over 104, unknown dimension: all at once",
+            || {
+                cohorts(|r| {
+                    r.period = 7;
+                    r.weeks = 105;
+                    r.group_by = vec![99];
+                })
+            },
+            INVALID,
+            Fields(&["group_by[0]", "period", "weeks"]),
+        ),
+        case(
+            "Cohorts captured range empty",
+            || {
+                cohorts(|r| {
+                    r.captured_from = ts(1_775_000_000, 0);
+                    r.captured_to = ts(1_774_000_000, 0);
+                })
+            },
+            INVALID,
+            Fields(&["captured_to"]),
+        ),
+        case(
+            "Velocity consistency token of another tenant",
+            || velocity(|r| r.consistency_token = "ct2:globex:some.topic:0@5".into()),
+            Code::PermissionDenied,
+            Message("another tenant"),
+        ),
     ]
 }
 
@@ -1022,6 +1140,8 @@ async fn send(
         Call::GetLead(r, h) => query.get_lead(with_tenant(r, h)?).await.map(|_| ()),
         Call::ListLeads(r) => query.list_leads(r).await.map(|_| ()),
         Call::Funnel(r) => query.funnel(r).await.map(|_| ()),
+        Call::Velocity(r) => query.velocity(r).await.map(|_| ()),
+        Call::Cohorts(r) => query.cohorts(r).await.map(|_| ()),
         Call::Attribution(r) => attribution(env).await?.attribution(r).await.map(|_| ()),
         Call::CompareModels(r) => attribution(env).await?.compare_models(r).await.map(|_| ()),
     })

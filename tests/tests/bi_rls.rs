@@ -91,6 +91,8 @@ async fn a_bi_role_reads_only_its_tenants() -> anyhow::Result<()> {
         let views = [
             "SELECT DISTINCT tenant_id FROM funnel_counts ORDER BY 1",
             "SELECT DISTINCT tenant_id FROM lead_velocity ORDER BY 1",
+            "SELECT DISTINCT tenant_id FROM stage_stays ORDER BY 1",
+            "SELECT DISTINCT tenant_id FROM lead_cohorts ORDER BY 1",
             "SELECT DISTINCT tenant_id FROM leads ORDER BY 1",
             "SELECT DISTINCT tenant_id FROM lead_events ORDER BY 1",
             "SELECT DISTINCT tenant_id FROM stage_transitions ORDER BY 1",

@@ -45,6 +45,8 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
         ids,
         [
             "funnel_by_channel",
+            "velocity_by_stage",
+            "stalled_leads",
             "revenue_by_channel_models",
             "revenue_by_campaign_contact",
             "revenue_by_campaign_account",
@@ -69,7 +71,51 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
         Some(e.signed as f64 / e.leads as f64)
     );
     // Every model's shares of the same revenue sum to 1.
-    let models = &sections[1];
+    // Velocity of the workload: capture → MQL takes 30 days (April → May, same day and hour),
+    // MQL → SQL 6 hours for the even leads, SQL → signed 30.75 days for every fourth lead; at
+    // the end of the year the odd leads' MQL stays and the SQLs never signed are stalled.
+    let velocity = &sections[1];
+    let stage = |name: &str| {
+        velocity["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["stage"] == name)
+            .unwrap_or_else(|| panic!("a {name} row in {velocity}"))
+            .clone()
+    };
+    let (captured, mql, sql, signed) = (
+        stage("captured"),
+        stage("mql"),
+        stage("sql"),
+        stage("signed"),
+    );
+    assert_eq!(
+        (captured["completed"].as_i64(), captured["open"].as_i64()),
+        (Some(e.leads), Some(0))
+    );
+    for q in ["p50_days", "p90_days", "mean_days"] {
+        assert_eq!(captured[q].as_f64(), Some(30.0), "captured {q}");
+    }
+    assert_eq!(captured["conversion"].as_f64(), Some(1.0));
+    assert_eq!(mql["completed"].as_i64(), Some(e.sql));
+    assert_eq!(mql["p90_days"].as_f64(), Some(0.25));
+    assert_eq!(mql["stalled"].as_i64(), Some(e.leads - e.sql));
+    assert_eq!(mql["advanced"].as_i64(), Some(e.sql));
+    assert_eq!(sql["completed"].as_i64(), Some(e.signed));
+    assert_eq!(sql["p50_days"].as_f64(), Some(30.75));
+    assert_eq!(sql["stalled"].as_i64(), Some(e.sql - e.signed));
+    assert_eq!(
+        (signed["open"].as_i64(), signed["stalled"].as_i64()),
+        (Some(e.signed), Some(0))
+    );
+    let stalled = sections[2]["rows"].as_array().unwrap();
+    assert_eq!(stalled.len(), 10);
+    // The furthest past its P90: an odd lead's MQL stay (P90 of 6 hours), captured earliest.
+    assert_eq!(stalled[0]["stage"], "mql");
+    assert_eq!(stalled[0]["lead"], "L-00001");
+
+    let models = &sections[3];
     for m in models["columns"].as_array().unwrap().iter().skip(1) {
         let m = m.as_str().unwrap();
         let sum: f64 = models["rows"]
@@ -84,7 +130,7 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
     // CSV: the same TOTAL row, one block per section, each line led by its section.
     let csv = report(&env, "csv")?;
     let blocks: Vec<&str> = csv.split("\r\n\n").collect();
-    assert_eq!(blocks.len(), 7, "{csv}");
+    assert_eq!(blocks.len(), 9, "{csv}");
     let funnel_block: Vec<&str> = blocks[0].lines().collect();
     assert!(funnel_block[0].starts_with("section,channel,leads,mql,sql,poc,signed,"));
     let total_line = funnel_block

@@ -9,7 +9,8 @@
 //! - [`ingest`]: `IngestService` (validate → deterministic ids → idempotent producer).
 //! - [`context`]: what every handler starts from: [`context::ReadContext`] (store, topic,
 //!   read-your-writes waits on the consistency token), the tenant, paging.
-//! - [`query`]: `QueryService` over the read models.
+//! - [`query`]: `QueryService` over the read models; [`velocity`] and [`cohorts`] its
+//!   measures computed on request, [`measures`] what they parse alike.
 //! - [`attribution`]: `AttributionService`: credits by group, models side by side, Markov and
 //!   Shapley diagnostics.
 //! - [`ownership`]: `OwnershipService`: claim/assign as intents decided in log order.
@@ -28,9 +29,11 @@
 pub mod attribution;
 pub mod auth;
 pub mod body;
+pub mod cohorts;
 pub mod context;
 pub mod health;
 pub mod ingest;
+pub mod measures;
 pub mod metrics;
 pub mod ownership;
 pub mod query;
@@ -40,3 +43,4 @@ pub mod sla_watch;
 pub mod tenant;
 pub mod token;
 pub mod trace;
+pub mod velocity;

@@ -1,5 +1,5 @@
-//! The query service: leads, timelines and funnels from the read models, with
-//! read-your-writes through consistency tokens.
+//! The query service: leads, timelines, funnels, velocity (`crate::velocity`) and cohorts
+//! (`crate::cohorts`) from the read models, with read-your-writes through consistency tokens.
 
 use leadledger_api::convert::{time_from_proto, time_to_proto};
 use leadledger_api::pb::{self, query_service_server::QueryService};
@@ -287,5 +287,19 @@ impl QueryService for QuerySvc {
             group_by: r.group_by.clone(),
             groups,
         }))
+    }
+
+    async fn velocity(
+        &self,
+        request: Request<pb::VelocityRequest>,
+    ) -> Result<Response<pb::VelocityResponse>, Status> {
+        crate::velocity::serve(&self.ctx, request).await
+    }
+
+    async fn cohorts(
+        &self,
+        request: Request<pb::CohortsRequest>,
+    ) -> Result<Response<pb::CohortsResponse>, Status> {
+        crate::cohorts::serve(&self.ctx, request).await
     }
 }

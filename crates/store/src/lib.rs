@@ -21,6 +21,8 @@
 //! - [`sla_reports`]: the SLA report at an instant, the alert stream, partner leakage.
 //! - [`due`]: work that is due: SLA alerts past their thresholds, MQLs waiting for an owner,
 //!   and the rep records routing weighs (what the SLA worker reads).
+//! - [`stays`]: every stay of a tenant's leads, streamed lead by lead into the measures
+//!   computed on request (velocity, cohorts).
 //! - [`gauges`]: what the metrics sampler reads (SLA clocks at risk and breached, the
 //!   credits queue).
 //! - `columns`: column arrays bound with `UNNEST`, declared once per statement.
@@ -47,6 +49,7 @@ pub mod projection;
 pub mod rebuild;
 pub mod reps;
 pub mod sla_reports;
+pub mod stays;
 pub mod timeline;
 
 pub use db::Store;

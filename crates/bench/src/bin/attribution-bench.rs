@@ -108,6 +108,19 @@ impl Rng {
     }
 }
 
+/// A whole-second timestamp.
+fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: 0,
+    }
+}
+
+/// Day `d` of the quarter.
+fn day(d: i64) -> DateTime<Utc> {
+    quarter_start() + chrono::Duration::days(d)
+}
+
 fn quarter_start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap()
 }
@@ -258,6 +271,7 @@ async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
     while i < args.leads {
         let mut ev = String::new();
         let mut leads = leadledger_store::projection::testing::LeadRows::with_capacity(chunk);
+        let mut stages = Vec::with_capacity(chunk);
         for l in i..(i + chunk).min(args.leads) {
             let timeline = lead(l, args.touches, &mut rng, &mut accounts);
             let touches = timeline
@@ -273,6 +287,13 @@ async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
             let st = leadledger_domain::fold(&timeline);
             let feedback = leadledger_sla::lead_feedback(&timeline, &requirements);
             leads.push(TENANT, &timeline[0].lead_id, &st, &feedback);
+            stages.push(leadledger_projection::StageRows {
+                tenant: TENANT.into(),
+                lead: timeline[0].lead_id.clone(),
+                replace: false,
+                visits: st.visits.clone(),
+                transitions: st.transitions.clone(),
+            });
             for e in &timeline {
                 events += 1;
                 writeln!(
@@ -295,6 +316,10 @@ async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
         copy.finish().await?;
         // The projection's own `leads` rows, folded from the same timelines.
         leads.upsert(&mut conn).await?;
+        // And its stage rows (`GetLead` and `Velocity` read them).
+        let mut tx = store.pool.begin().await?;
+        leadledger_store::projection::testing::replace_stages(&mut tx, &stages).await?;
+        tx.commit().await?;
         i += chunk;
         if i % 200_000 == 0 {
             eprintln!("attribution-bench: loaded {i} leads");
@@ -566,11 +591,6 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
         }
     }
 
-    let ts = |t: DateTime<Utc>| prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: 0,
-    };
-    let day = |d: i64| quarter_start() + chrono::Duration::days(d);
     // (name, from, to): the whole tenant; the quarter (whole months); 30 days from May 1
     // (one edge month nearly whole); April 15 to June 10 (two mid-month edges: the most day
     // cells any range reads, ~a month's worth).
@@ -644,6 +664,7 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
             list.push(took);
         }
     }
+    let velocity = velocity_queries(&mut client, args).await?;
     server.stop().await;
 
     let target = Duration::from_millis(50);
@@ -662,6 +683,10 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
         kinds.push((format!("  `Funnel`, {range}"), samples));
     }
     kinds.push(("`ListLeads`, stage × channel, page of 50".into(), &mut list));
+    let mut velocity = velocity;
+    for (name, samples) in &mut velocity {
+        kinds.push((name.clone(), samples));
+    }
     for (name, samples) in kinds {
         let (p50, p99, max) = spread(samples);
         writeln!(
@@ -674,7 +699,7 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
         )?;
     }
     let md = format!(
-        "# Lead lookup and funnel at scale\n\n\
+        "# Lead lookup, funnel and velocity at scale\n\n\
          Written by `attribution-bench` (`make bench`) on {when}. Release build, PostgreSQL on this \
          machine, one process, queries through gRPC one at a time, {n} timed per kind after 20 \
          warm-up queries.\n\n\
@@ -682,8 +707,8 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
          timelines COPYed into `lead_events`, `leads` rows made by the projection's own fold and \
          row code, `funnel_cells`, `funnel_block_cells` and `funnel_month_cells` rebuilt \
          from them (what the \
-         projection maintains batch by batch). Stage rows are not loaded: `GetLead` reads them (index lookups that return \
-         nothing here).\n\n\
+         projection maintains batch by batch), and the stage rows (`stage_visits`, \
+         `stage_transitions`) of the same fold, which `GetLead` and `Velocity` read.\n\n\
          | query | p50 | p99 | max | target p99 ≤ 50 ms |\n|---|---|---|---|---|\n{table}\n\
          `Funnel` rotates five groupings (none; channel; campaign; region + segment; capture \
          month + channel) over four ranges. It reads the pre-aggregated cells when its bounds \
@@ -694,11 +719,76 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
          (05-01..05-31 reads May's month cells minus the day cells of May 31; 04-15..06-10 \
          reads April's last three blocks, June's first block and the day cells of June 8–9 \
          besides May's month cells); other bounds scan `leads` (at this size ~0.4–1.5 s: use \
-         day bounds).\n",
+         day bounds).\n\n\
+         `Velocity` (docs/ANALYTICS.md) is computed on request, exact: every stay of the leads \
+         in the range streamed lead by lead into the pure computation; {velocity_n} timed \
+         queries per range after one warm-up, rotating three groupings (none; channel; owner \
+         rep + capture week). It reads every stay of the range (~2.6 per lead here), so it \
+         grows with the leads captured in the range; pre-aggregated cells would be needed \
+         for the 50 ms target on wide ranges.\n",
         when = Utc::now().format("%Y-%m-%d %H:%M UTC"),
         leads = args.leads,
+        velocity_n = VELOCITY_QUERIES,
     );
     std::fs::write(&args.queries_out, &md)?;
     println!("{md}");
     Ok(())
+}
+
+/// `Velocity` queries timed per range (each reads every stay of its range: seconds at 1M
+/// leads, so fewer than the other kinds).
+const VELOCITY_QUERIES: usize = 6;
+
+/// `Velocity` over three ranges (all; the quarter; 30 days from May 1), rotating three
+/// groupings: the timings per range.
+async fn velocity_queries(
+    client: &mut leadledger_api::pb::query_service_client::QueryServiceClient<
+        tonic::transport::Channel,
+    >,
+    args: &Args,
+) -> anyhow::Result<Vec<(String, Vec<Duration>)>> {
+    use pb::LeadDimension as D;
+    let ranges = [
+        ("all", None, None),
+        ("quarter", Some(day(0)), Some(day(91))),
+        ("30 days, 05-01..05-31", Some(day(30)), Some(day(60))),
+    ];
+    let groupings: [&[D]; 3] = [&[], &[D::Channel], &[D::OwnerRep, D::CaptureWeek]];
+    let mut out = Vec::new();
+    for (name, from, to) in ranges {
+        let mut samples = Vec::new();
+        for q in 0..=VELOCITY_QUERIES {
+            let group_by = groupings[q % groupings.len()];
+            let t = Instant::now();
+            let r = client
+                .velocity(pb::VelocityRequest {
+                    tenant_id: TENANT.into(),
+                    group_by: group_by.iter().map(|d| *d as i32).collect(),
+                    captured_from: from.map(ts),
+                    captured_to: to.map(ts),
+                    at: Some(ts(day(120))),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            let took = t.elapsed();
+            if from.is_none() && group_by.is_empty() {
+                let captured = r.groups[0]
+                    .stages
+                    .iter()
+                    .find(|s| s.stage == pb::Stage::Captured as i32);
+                let entered = captured.map_or(0, |s| s.entered);
+                anyhow::ensure!(
+                    entered == args.leads as i64,
+                    "Velocity counts {entered} captured leads, {} were loaded",
+                    args.leads
+                );
+            }
+            if q > 0 {
+                samples.push(took);
+            }
+        }
+        out.push((format!("`Velocity`, {name}"), samples));
+    }
+    Ok(out)
 }

@@ -1,4 +1,5 @@
-//! `leadledger report`: the funnel by channel; with `--attribution` revenue under every
+//! `leadledger report`: the funnel by channel, velocity by stage and the stalled leads
+//! (`velocity`); with `--attribution` revenue under every
 //! model, with `--sla` the hand-off sections (`sla`). Each section is data (`output`),
 //! written as a table for people or as JSON or CSV (`--format`).
 
@@ -16,6 +17,7 @@ use output::{Cell, Format, Section};
 
 mod output;
 mod sla;
+mod velocity;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -40,7 +42,8 @@ pub struct Args {
     /// Also print SLA compliance, the rep leaderboard and partner leakage.
     #[arg(long)]
     sla: bool,
-    /// The instant SLA clocks are evaluated at (RFC 3339); default now.
+    /// The instant SLA clocks are evaluated and open stays measured at (RFC 3339); default
+    /// now.
     #[arg(long)]
     as_of: Option<chrono::DateTime<chrono::Utc>>,
     /// table: for people; json: one document with every section; csv: one block per section.
@@ -83,6 +86,16 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
         .map_err(|s| anyhow::anyhow!("funnel query failed: {s}"))?
         .into_inner();
     let mut sections = vec![funnel_section(&args.tenant, &by_channel, &total)];
+    sections.extend(
+        velocity::sections(
+            channel.clone(),
+            &args.tenant,
+            &token,
+            args.as_of.unwrap_or_else(chrono::Utc::now),
+            Duration::from_secs(args.wait_secs),
+        )
+        .await?,
+    );
     if args.attribution {
         let mut attribution = AttributionServiceClient::new(channel.clone());
         let mut req = tonic::Request::new(pb::CompareModelsRequest {

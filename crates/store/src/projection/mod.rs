@@ -46,6 +46,7 @@ use leads::LeadRows;
 pub mod testing {
     pub use super::funnel::rebuild as rebuild_funnel;
     pub use super::leads::{written_columns, LeadRows};
+    pub use super::stages::replace as replace_stages;
 }
 
 const QUEUE_CREDITS: &str = include_str!("sql/queue_credits.sql");

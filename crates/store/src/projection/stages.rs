@@ -39,7 +39,7 @@ column_arrays! {
 }
 
 /// Replaces the stage rows of the leads in `stages`.
-pub(super) async fn replace(
+pub async fn replace(
     tx: &mut Transaction<'static, Postgres>,
     stages: &[StageRows],
 ) -> Result<(), StoreError> {

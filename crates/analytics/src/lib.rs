@@ -1,0 +1,18 @@
+//! Revenue-operations measures as plain functions: the read side's maths, fed with rows the
+//! store reads, with no I/O and no clock (an instant is always a parameter). Every measure's
+//! definition is in docs/ANALYTICS.md; the code follows it word for word.
+//!
+//! # Layout
+//! - [`cohorts`]: capture cohorts and the share of each that reached each stage within
+//!   1, 2, … N weeks (cumulative curves).
+//! - `lead`: [`LeadStays`], a lead as the measures read it (key, capture, owner, stays).
+//! - [`velocity`]: time in stage (exact nearest-rank percentiles), conversion to a later
+//!   main-line stage within a window, and the leads stalled past their group's P90.
+
+#![forbid(unsafe_code)]
+
+pub mod cohorts;
+mod lead;
+pub mod velocity;
+
+pub use lead::{LeadStays, Owner, Stay};

@@ -1,0 +1,129 @@
+//! Every stay of a tenant's leads, streamed lead by lead: the rows the measures computed on
+//! request (`leadledger_analytics`: velocity, cohorts) take, one lead at a time, so a whole
+//! tenant never sits in memory as rows (docs/ANALYTICS.md).
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use leadledger_analytics::{LeadStays, Owner, Stay};
+use leadledger_domain::Stage;
+use sqlx::PgPool;
+
+use crate::StoreError;
+
+const STAYS: &str = include_str!("sql/stays.sql");
+
+/// What a measure over leads groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadDimension {
+    Channel,
+    Campaign,
+    Region,
+    Industry,
+    Segment,
+    /// `YYYY-MM` (UTC), `""` with no capture.
+    CaptureMonth,
+    /// ISO 8601 week `YYYY-Www` (UTC), `""` with no capture.
+    CaptureWeek,
+    /// The current owner rep.
+    OwnerRep,
+    /// The current owner team.
+    OwnerTeam,
+}
+
+impl LeadDimension {
+    /// The key element over `leads` (fixed strings, never user input).
+    fn sql(self) -> &'static str {
+        match self {
+            LeadDimension::Channel => "l.channel",
+            LeadDimension::Campaign => "l.campaign",
+            LeadDimension::Region => "l.region",
+            LeadDimension::Industry => "l.industry",
+            LeadDimension::Segment => "l.segment",
+            LeadDimension::CaptureMonth => {
+                "coalesce(to_char(l.captured_at AT TIME ZONE 'UTC', 'YYYY-MM'), '')"
+            }
+            LeadDimension::CaptureWeek => {
+                "coalesce(to_char(l.captured_at AT TIME ZONE 'UTC', 'IYYY-\"W\"IW'), '')"
+            }
+            LeadDimension::OwnerRep => "l.owner_rep_id",
+            LeadDimension::OwnerTeam => "l.owner_team",
+        }
+    }
+}
+
+/// Which leads, and their group key.
+#[derive(Debug, Clone, Default)]
+pub struct StaysQuery {
+    pub group_by: Vec<LeadDimension>,
+    pub captured_from: Option<DateTime<Utc>>,
+    pub captured_to: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    lead_id: String,
+    key: Vec<String>,
+    captured_at: Option<DateTime<Utc>>,
+    owner_rep_id: String,
+    owner_team: String,
+    owner_queue: String,
+    owner_partner_id: String,
+    stage: String,
+    entered_at: DateTime<Utc>,
+    exited_at: Option<DateTime<Utc>>,
+}
+
+impl Row {
+    fn lead(self) -> LeadStays {
+        LeadStays {
+            lead_id: self.lead_id,
+            key: self.key,
+            captured_at: self.captured_at,
+            owner: Owner {
+                rep_id: self.owner_rep_id,
+                team: self.owner_team,
+                queue: self.owner_queue,
+                partner_id: self.owner_partner_id,
+            },
+            stays: Vec::new(),
+        }
+    }
+}
+
+/// Calls `each` with every lead of `tenant` that `q` selects and has a stay, in lead id
+/// order, each with all its stays in order.
+pub async fn for_each_lead(
+    pool: &PgPool,
+    tenant: &str,
+    q: &StaysQuery,
+    mut each: impl FnMut(LeadStays),
+) -> Result<(), StoreError> {
+    let key: Vec<&str> = q.group_by.iter().map(|d| d.sql()).collect();
+    let sql = STAYS.replace("/*KEY*/", &format!("ARRAY[{}]::text[]", key.join(", ")));
+    let mut rows = sqlx::query_as::<_, Row>(&sql)
+        .bind(tenant)
+        .bind(q.captured_from)
+        .bind(q.captured_to)
+        .fetch(pool);
+    let mut current: Option<LeadStays> = None;
+    while let Some(row) = rows.try_next().await? {
+        let stay = Stay {
+            stage: Stage::parse(&row.stage).ok_or_else(|| {
+                StoreError::Corrupt(format!("stage_visits holds an unknown stage {}", row.stage))
+            })?,
+            entered_at: row.entered_at,
+            exited_at: row.exited_at,
+        };
+        if current.as_ref().is_none_or(|l| l.lead_id != row.lead_id) {
+            if let Some(done) = current.take() {
+                each(done);
+            }
+            current = Some(row.lead());
+        }
+        current.as_mut().expect("set above").stays.push(stay);
+    }
+    if let Some(done) = current {
+        each(done);
+    }
+    Ok(())
+}
