@@ -203,6 +203,31 @@ async fn sla_worker_killed_while_emitting_appends_every_alert_exactly_once() -> 
             .into_iter()
             .collect();
     assert_eq!(applied, expected, "the alert ids are the expected set");
+    // The clocks know their alerts (the flags the due-alert query narrows on, migration
+    // 0013): every flag equals "that alert is in the lead's timeline", and as many are set
+    // as alerts were appended, so nothing is left for the worker to look at.
+    assert_eq!(
+        scalar(
+            &env.store,
+            "SELECT count(*) FROM sla_clocks c WHERE \
+               c.at_risk_alerted <> EXISTS (SELECT 1 FROM lead_events e \
+                 WHERE e.event_id = c.at_risk_event_id) \
+               OR c.breach_alerted <> EXISTS (SELECT 1 FROM lead_events e \
+                 WHERE e.event_id = c.breach_event_id)"
+        )
+        .await?,
+        0,
+        "alert flags that disagree with the timeline"
+    );
+    assert_eq!(
+        scalar(
+            &env.store,
+            "SELECT count(*) FILTER (WHERE at_risk_alerted) \
+               + count(*) FILTER (WHERE breach_alerted) FROM sla_clocks"
+        )
+        .await?,
+        total
+    );
     // Each alert happened at its threshold, whenever the worker got to it.
     assert_eq!(
         scalar(

@@ -32,6 +32,11 @@ pub struct ClockRow {
     pub breached_at: Option<DateTime<Utc>>,
     pub at_risk_event_id: Uuid,
     pub breach_event_id: Uuid,
+    /// Whether the lead's timeline holds the at-risk alert (`at_risk_event_id`), resp. the
+    /// breach alert: the SLA worker looks only at running clocks whose due alert is not
+    /// there yet, so a clock breached long ago and already alerted costs it nothing.
+    pub at_risk_alerted: bool,
+    pub breach_alerted: bool,
 }
 
 /// The clocks of every policy of `tenant` on one lead, over its whole timeline (`state` is
@@ -52,6 +57,9 @@ pub fn lead_clocks(
     )
     .into_iter()
     .map(|c| {
+        let at_risk_event_id = sla_alert_id(c.start_event_id, &c.policy_id, "at_risk");
+        let breach_event_id = sla_alert_id(c.start_event_id, &c.policy_id, "breached");
+        let in_timeline = |id: Uuid| events.iter().any(|e| e.event_id == id);
         let (status, ended_at, stop_reason, breached_at) = match &c.state {
             ClockState::Met { at } => ("met", Some(*at), "", None),
             ClockState::MetLate { at, breached_at } => {
@@ -67,8 +75,10 @@ pub fn lead_clocks(
             }
         };
         ClockRow {
-            at_risk_event_id: sla_alert_id(c.start_event_id, &c.policy_id, "at_risk"),
-            breach_event_id: sla_alert_id(c.start_event_id, &c.policy_id, "breached"),
+            at_risk_alerted: in_timeline(at_risk_event_id),
+            breach_alerted: in_timeline(breach_event_id),
+            at_risk_event_id,
+            breach_event_id,
             policy_id: c.policy_id,
             start_event_id: c.start_event_id,
             policy_version: c.policy_version,

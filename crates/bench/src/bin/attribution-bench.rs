@@ -264,6 +264,7 @@ async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
     let mut rng = Rng(args.seed);
     let mut accounts = Vec::new();
     let requirements = leadledger_sla::PolicySet::defaults().feedback;
+    let derivations = leadledger_projection::Derivations::default();
     let mut conn = store.pool.acquire().await?;
     let (mut events, mut touchpoints) = (0u64, 0u64);
     let chunk = 20_000;
@@ -272,6 +273,7 @@ async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
         let mut ev = String::new();
         let mut leads = leadledger_store::projection::testing::LeadRows::with_capacity(chunk);
         let mut stages = Vec::with_capacity(chunk);
+        let mut clocks = Vec::new();
         for l in i..(i + chunk).min(args.leads) {
             let timeline = lead(l, args.touches, &mut rng, &mut accounts);
             let touches = timeline
@@ -287,6 +289,12 @@ async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
             let st = leadledger_domain::fold(&timeline);
             let feedback = leadledger_sla::lead_feedback(&timeline, &requirements);
             leads.push(TENANT, &timeline[0].lead_id, &st, &feedback);
+            let lead_id = &timeline[0].lead_id;
+            clocks.extend(
+                leadledger_projection::clocks::lead_clocks(&derivations, TENANT, &timeline, &st)
+                    .into_iter()
+                    .map(|c| (TENANT.to_string(), lead_id.clone(), c)),
+            );
             stages.push(leadledger_projection::StageRows {
                 tenant: TENANT.into(),
                 lead: timeline[0].lead_id.clone(),
@@ -316,9 +324,11 @@ async fn load(store: &Store, args: &Args) -> anyhow::Result<(u64, u64)> {
         copy.finish().await?;
         // The projection's own `leads` rows, folded from the same timelines.
         leads.upsert(&mut conn).await?;
-        // And its stage rows (`GetLead` and `Velocity` read them).
+        // And its stage rows (`GetLead` and `Velocity` read them) and SLA clocks (the SLA
+        // worker's due-alert query reads them).
         let mut tx = store.pool.begin().await?;
         leadledger_store::projection::testing::replace_stages(&mut tx, &stages).await?;
+        leadledger_store::projection::testing::replace_clocks(&mut tx, &[], &[], &clocks).await?;
         tx.commit().await?;
         i += chunk;
         if i % 200_000 == 0 {
@@ -666,6 +676,7 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
     }
     let velocity = velocity_queries(&mut client, args).await?;
     server.stop().await;
+    let (due, due_before) = due_alert_polls(store).await?;
 
     let target = Duration::from_millis(50);
     let mut table = String::new();
@@ -687,6 +698,15 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
     for (name, samples) in &mut velocity {
         kinds.push((name.clone(), samples));
     }
+    let (mut due, mut due_before) = (due, due_before);
+    kinds.push((
+        "SLA worker's due-alert poll, every due alert already appended (0 rows)".into(),
+        &mut due,
+    ));
+    kinds.push((
+        "  the same poll with the statement before migration 0013 (baseline, this run)".into(),
+        &mut due_before,
+    ));
     for (name, samples) in kinds {
         let (p50, p99, max) = spread(samples);
         writeln!(
@@ -725,10 +745,17 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
          queries per range after one warm-up, rotating three groupings (none; channel; owner \
          rep + capture week). It reads every stay of the range (~2.6 per lead here), so it \
          grows with the leads captured in the range; pre-aggregated cells would be needed \
-         for the 50 ms target on wide ranges.\n",
+         for the 50 ms target on wide ranges.\n\n\
+         The SLA worker's due-alert poll (`crates/store/src/sql/due_alerts.sql`) runs against \
+         the clocks of the same fold (default policies) at day 365, after the rows a worker \
+         that appended every due alert leaves (the alerts in `lead_events`, the clocks' \
+         `*_alerted` flags set): the steady state, which returns nothing. The baseline is \
+         the statement before migration 0013, which visits every running clock past its \
+         at-risk instant and looks its alert up; {due_clocks} running clocks here.\n",
         when = Utc::now().format("%Y-%m-%d %H:%M UTC"),
         leads = args.leads,
         velocity_n = VELOCITY_QUERIES,
+        due_clocks = running_clocks(store).await?,
     );
     std::fs::write(&args.queries_out, &md)?;
     println!("{md}");
@@ -791,4 +818,89 @@ async fn velocity_queries(
         out.push((format!("`Velocity`, {name}"), samples));
     }
     Ok(out)
+}
+
+/// The due-alert statement before migration 0013 (the `*_alerted` flags): the baseline.
+const DUE_ALERTS_BEFORE_0013: &str = "SELECT c.tenant_id, c.lead_id, c.policy_id, \
+  c.policy_version, c.start_event_id, c.started_at, c.at_risk_at, c.due_at, a.breached, a.id \
+  FROM sla_clocks c CROSS JOIN LATERAL (SELECT c.due_at < $1 AS breached, \
+  CASE WHEN c.due_at < $1 THEN c.breach_event_id ELSE c.at_risk_event_id END AS id) a \
+  WHERE c.status = 'running' AND c.at_risk_at <= $1 AND NOT (a.id = ANY($2)) \
+  AND NOT EXISTS (SELECT 1 FROM lead_events e WHERE e.event_id = a.id \
+  AND e.tenant_id = c.tenant_id) \
+  ORDER BY CASE WHEN a.breached THEN c.due_at ELSE c.at_risk_at END, a.id LIMIT $3";
+
+/// The rows a worker that appended every alert due at day 365 leaves: the alert events in
+/// `lead_events` and the clocks' flags as the projection sets them.
+const ALERTED_EVENTS: &str = "INSERT INTO lead_events (event_id, tenant_id, lead_id, \
+  event_type, schema_version, occurred_at, recorded_at, source_system, source_event_id, \
+  log_partition, log_offset, known, body, raw) \
+  SELECT x.id, c.tenant_id, c.lead_id, x.t, 1, x.at, x.at, 'leadledger', x.id::text, 0, 0, \
+  true, '{}', '\\x' FROM sla_clocks c, LATERAL (VALUES \
+  (c.at_risk_event_id, 'sla_at_risk', c.at_risk_at), (c.breach_event_id, 'sla_breached', c.due_at)) \
+  x(id, t, at) WHERE c.status = 'running' AND x.at <= $1 ON CONFLICT DO NOTHING";
+const ALERTED_FLAGS: &str = "UPDATE sla_clocks SET at_risk_alerted = at_risk_at <= $1, \
+  breach_alerted = due_at < $1 WHERE status = 'running'";
+
+async fn running_clocks(store: &Store) -> anyhow::Result<i64> {
+    scalar(
+        store,
+        "SELECT count(*) FROM sla_clocks WHERE status = 'running'",
+    )
+    .await
+}
+
+/// The SLA worker's due-alert poll at day 365 once every due alert is appended, timed with
+/// today's statement (`leadledger_store::due::due_alerts`) and the one before migration 0013.
+async fn due_alert_polls(store: &Store) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+    let now = day(365);
+    sqlx::query(ALERTED_EVENTS)
+        .bind(now)
+        .execute(&store.pool)
+        .await?;
+    sqlx::query(ALERTED_FLAGS)
+        .bind(now)
+        .execute(&store.pool)
+        .await?;
+    sqlx::query("VACUUM ANALYZE sla_clocks")
+        .execute(&store.pool)
+        .await?;
+    sqlx::query("ANALYZE lead_events")
+        .execute(&store.pool)
+        .await?;
+    let mut conn = store.pool.acquire().await?;
+    let mut after = Vec::new();
+    for q in 0..52 {
+        let t = Instant::now();
+        let due = leadledger_store::due::due_alerts(&mut conn, now, &[], 1000).await?;
+        let took = t.elapsed();
+        anyhow::ensure!(
+            due.is_empty(),
+            "{} alerts still due after all were appended",
+            due.len()
+        );
+        if q >= 2 {
+            after.push(took);
+        }
+    }
+    let mut before = Vec::new();
+    for q in 0..7 {
+        let t = Instant::now();
+        let rows = sqlx::query(DUE_ALERTS_BEFORE_0013)
+            .bind(now)
+            .bind(Vec::<uuid::Uuid>::new())
+            .bind(1000i64)
+            .fetch_all(&mut *conn)
+            .await?;
+        let took = t.elapsed();
+        anyhow::ensure!(
+            rows.is_empty(),
+            "the baseline statement found {} alerts due",
+            rows.len()
+        );
+        if q >= 2 {
+            before.push(took);
+        }
+    }
+    Ok((after, before))
 }

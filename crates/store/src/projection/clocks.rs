@@ -30,11 +30,13 @@ column_arrays! {
         breached: Option<DateTime<Utc>>,
         at_risk_id: Uuid,
         breach_id: Uuid,
+        at_risk_alerted: bool,
+        breach_alerted: bool,
     }
 }
 
 /// Replaces the clocks of the leads `(tenants[i], leads[i])` with `clocks`.
-pub(super) async fn replace(
+pub async fn replace(
     tx: &mut Transaction<'static, Postgres>,
     tenants: &[&str],
     leads: &[&str],
@@ -69,6 +71,8 @@ pub(super) async fn replace(
             c.breached_at,
             c.at_risk_event_id,
             c.breach_event_id,
+            c.at_risk_alerted,
+            c.breach_alerted,
         );
     }
     rows.bind(sqlx::query(INSERT)).execute(&mut **tx).await?;

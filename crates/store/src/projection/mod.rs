@@ -44,6 +44,7 @@ use leads::LeadRows;
 /// the upsert against the table); not part of the store's API (feature `testing`).
 #[cfg(feature = "testing")]
 pub mod testing {
+    pub use super::clocks::replace as replace_clocks;
     pub use super::funnel::rebuild as rebuild_funnel;
     pub use super::leads::{written_columns, LeadRows};
     pub use super::stages::replace as replace_stages;
