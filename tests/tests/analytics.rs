@@ -363,6 +363,30 @@ async fn velocity_equals_an_independent_computation_from_the_timelines() -> anyh
         Some(window.num_seconds())
     );
 
+    // Only MQL may stall: the MQL leads of the stalled list above, every other stage at 0.
+    let mut only_mql = request(vec![D::Channel, D::CaptureMonth], 1000);
+    only_mql.stalled_stages = vec![pb::Stage::Mql as i32];
+    let got_mql = q.velocity(only_mql).await?.into_inner();
+    let want_mql: Vec<&str> = stalled
+        .iter()
+        .filter(|s| s.2 == Stage::Mql.number())
+        .map(|s| s.0.as_str())
+        .collect();
+    assert!(!want_mql.is_empty(), "the quarter has leads stalled in MQL");
+    let got_ids: Vec<&str> = got_mql.stalled.iter().map(|s| s.lead_id.as_str()).collect();
+    assert_eq!(got_ids, want_mql);
+    for g in &got_mql.groups {
+        for st in &g.stages {
+            let w = &want[&(g.key.clone(), st.stage)];
+            let n = if st.stage == Stage::Mql.number() {
+                w.stalled
+            } else {
+                0
+            };
+            assert_eq!(st.stalled, n, "group {:?} stage {}", g.key, st.stage);
+        }
+    }
+
     // By owner rep and capture week, three stalled leads listed: the first three.
     let got = q
         .velocity(request(vec![D::OwnerRep, D::CaptureWeek], 3))

@@ -1052,6 +1052,21 @@ fn cases() -> Vec<Case> {
             Fields(&["window", "at", "stalled_limit"]),
         ),
         case(
+            "Velocity stalled_stages with an unknown stage",
+            || velocity(|r| r.stalled_stages = vec![pb::Stage::Mql as i32, 42]),
+            INVALID,
+            FieldsAndMessage(&["stalled_stages[1]"], "unknown stage 42"),
+        ),
+        case(
+            "Velocity stalled_stages with a final stage",
+            || velocity(|r| r.stalled_stages = vec![pb::Stage::Lost as i32]),
+            INVALID,
+            FieldsAndMessage(
+                &["stalled_stages[0]"],
+                "lost is final: a lead never stalls there",
+            ),
+        ),
+        case(
             "Velocity window negative",
             || velocity(|r| r.window = days(-1)),
             INVALID,

@@ -25,6 +25,32 @@ pub struct Params {
     pub at: DateTime<Utc>,
     /// At most this many stalled leads listed.
     pub stalled_limit: usize,
+    /// The stages a lead can stall in; empty: every stage that is not final.
+    pub stalled_stages: StageSet,
+}
+
+/// A set of stages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageSet(u16);
+
+impl StageSet {
+    pub fn insert(&mut self, stage: Stage) {
+        self.0 |= 1 << stage.number();
+    }
+
+    pub fn contains(self, stage: Stage) -> bool {
+        self.0 & (1 << stage.number()) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether a lead can stall in `stage`: never in a final one, and only in the set's
+    /// stages unless it is empty.
+    fn can_stall(self, stage: Stage) -> bool {
+        !is_final(stage) && (self.is_empty() || self.contains(stage))
+    }
 }
 
 /// The figures of one stage in one group.
@@ -222,7 +248,7 @@ impl Accumulator {
         let at = self.params.at;
         let mut stalled: Vec<Stalled> = Vec::new();
         for o in self.open {
-            if is_final(o.stage) {
+            if !self.params.stalled_stages.can_stall(o.stage) {
                 continue;
             }
             let Some(p90) = p90s[o.group][&o.stage.number()] else {

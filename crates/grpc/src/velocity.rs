@@ -2,11 +2,11 @@
 //! the answer (definitions: docs/ANALYTICS.md).
 
 use chrono::{DateTime, TimeDelta, Utc};
-use leadledger_analytics::velocity::{Accumulator, Params};
+use leadledger_analytics::velocity::{is_final, Accumulator, Params, StageSet};
 use leadledger_api::convert::time_to_proto;
 use leadledger_api::pb;
 use leadledger_api::ApiError;
-use leadledger_domain::Violations;
+use leadledger_domain::{Stage, Violations};
 use leadledger_store::stays::{self, StaysQuery};
 use tonic::{Request, Response, Status};
 
@@ -60,6 +60,17 @@ pub fn parse(
     if r.stalled_limit > MAX_STALLED_LIMIT {
         v.add("stalled_limit", format!("at most {MAX_STALLED_LIMIT}"));
     }
+    let mut stalled_stages = StageSet::default();
+    for (i, n) in r.stalled_stages.iter().enumerate() {
+        match Stage::from_number(*n) {
+            None => v.add(format!("stalled_stages[{i}]"), format!("unknown stage {n}")),
+            Some(s) if is_final(s) => v.add(
+                format!("stalled_stages[{i}]"),
+                format!("{} is final: a lead never stalls there", s.as_str()),
+            ),
+            Some(s) => stalled_stages.insert(s),
+        }
+    }
     let stalled_limit = match r.stalled_limit {
         0 => DEFAULT_STALLED_LIMIT,
         n => n,
@@ -71,6 +82,7 @@ pub fn parse(
         window,
         at,
         stalled_limit: stalled_limit as usize,
+        stalled_stages,
     };
     Ok((query, params))
 }

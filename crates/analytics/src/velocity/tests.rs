@@ -34,6 +34,7 @@ fn params(window_days: i64, at: DateTime<Utc>) -> Params {
         window: TimeDelta::days(window_days),
         at,
         stalled_limit: 100,
+        stalled_stages: StageSet::default(),
     }
 }
 
@@ -119,7 +120,7 @@ fn stalled_against_the_groups_own_p90_and_never_in_a_final_stage() {
         // POC open with no completed POC stay in "slow": no P90, not stalled.
         lead("G", "slow", vec![stay(Stage::Poc, t(1, 0), None)]),
     ];
-    let v = velocity(leads, params(90, at));
+    let v = velocity(leads.clone(), params(90, at));
     let ids: Vec<&str> = v.stalled.iter().map(|s| s.lead_id.as_str()).collect();
     assert_eq!(ids, ["C"]);
     let c = &v.stalled[0];
@@ -129,6 +130,20 @@ fn stalled_against_the_groups_own_p90_and_never_in_a_final_stage() {
     let fast = &v.groups[0];
     assert_eq!(fast.key, ["fast"]);
     assert_eq!(fast.stages.iter().map(|f| f.stalled).sum::<u64>(), 1);
+    // Only POC may stall: nothing does (C sits in MQL, G's group has no POC P90).
+    let mut p = params(90, at);
+    p.stalled_stages.insert(Stage::Poc);
+    let only_poc = velocity(leads, p);
+    assert!(only_poc.stalled.is_empty());
+    assert_eq!(
+        only_poc
+            .groups
+            .iter()
+            .flat_map(|g| &g.stages)
+            .map(|f| f.stalled)
+            .sum::<u64>(),
+        0
+    );
 }
 
 #[test]

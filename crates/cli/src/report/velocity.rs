@@ -17,6 +17,10 @@ const DAY: f64 = 86_400.0;
 /// Stalled leads listed.
 const STALLED_SHOWN: u32 = 10;
 
+/// The stages the report looks for stalled leads in: the hand-off and sales stages. Leads
+/// waiting in `captured`, `rejected` (nurture) or `recycled` (the pool) are there by design.
+const HAND_OFF: [Stage; 3] = [Stage::Mql, Stage::Sql, Stage::Poc];
+
 /// The two sections for `tenant`, open stays measured at `at`.
 pub async fn sections(
     channel: KeyedChannel,
@@ -29,6 +33,7 @@ pub async fn sections(
         tenant_id: tenant.into(),
         at: Some(time_to_proto(at)),
         stalled_limit: STALLED_SHOWN,
+        stalled_stages: HAND_OFF.iter().map(|s| s.number()).collect(),
         consistency_token: token.into(),
         ..Default::default()
     });
@@ -63,7 +68,7 @@ fn by_stage(v: &pb::VelocityResponse) -> Section {
             "stalled",
         ],
     )
-    .note("Completed stays only for the times (nearest-rank percentiles); advanced = entered a later main-line stage within the window of the first entry; stalled = open longer than the stage's P90. docs/ANALYTICS.md.");
+    .note("Completed stays only for the times (nearest-rank percentiles); advanced = entered a later main-line stage within the window of the first entry; stalled = open in MQL, SQL or POC longer than the stage's P90. docs/ANALYTICS.md.");
     for g in &v.groups {
         for st in &g.stages {
             let main =
@@ -95,7 +100,7 @@ fn stalled(v: &pb::VelocityResponse, at: DateTime<Utc>) -> Section {
     let mut s = Section::new(
         "stalled_leads",
         format!(
-            "Stalled leads at {} — the {} furthest past their stage's P90, of {total}",
+            "Stalled leads (MQL, SQL, POC) at {} — the {} furthest past their stage's P90, of {total}",
             at.format("%Y-%m-%d %H:%M UTC"),
             v.stalled.len()
         ),
