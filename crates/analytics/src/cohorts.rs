@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, Months, NaiveDate, TimeDelta, Utc};
 use leadledger_domain::Stage;
 
-use crate::LeadStays;
+use crate::{micros, LeadStays};
 
 /// The stages a curve is drawn for, in order.
 pub const STAGES: [Stage; 4] = [Stage::Mql, Stage::Sql, Stage::Poc, Stage::Signed];
@@ -122,10 +122,7 @@ impl Accumulator {
             // Reached before its capture arrived (data out of order): within the first week.
             let elapsed = (reached - captured).max(TimeDelta::zero());
             // Within w + 1 weeks: the first w with elapsed <= (w + 1) weeks.
-            let w = (elapsed.num_microseconds().unwrap_or(i64::MAX) - 1)
-                .max(0)
-                .checked_div(WEEK.num_microseconds().expect("a week fits"))
-                .unwrap_or(0);
+            let w = (micros(elapsed) - 1).max(0) / micros(WEEK);
             entry.1[i][usize::try_from(w).unwrap_or(usize::MAX).min(weeks)] += 1;
         }
     }

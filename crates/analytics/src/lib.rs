@@ -16,3 +16,13 @@ mod lead;
 pub mod velocity;
 
 pub use lead::{LeadStays, Owner, Stay};
+
+/// A duration in whole microseconds (the database's precision), saturating.
+pub(crate) fn micros(d: chrono::TimeDelta) -> i64 {
+    d.num_microseconds()
+        .unwrap_or(if d < chrono::TimeDelta::zero() {
+            i64::MIN
+        } else {
+            i64::MAX
+        })
+}

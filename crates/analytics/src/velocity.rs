@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, TimeDelta, Utc};
 use leadledger_domain::Stage;
 
-use crate::{LeadStays, Owner};
+use crate::{micros, LeadStays, Owner};
 
 /// The window and the instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,14 +117,6 @@ pub fn nearest_rank(sorted: &[i64], p: f64) -> Option<i64> {
     Some(sorted[rank.clamp(1, n) - 1])
 }
 
-fn micros(d: TimeDelta) -> i64 {
-    d.num_microseconds().unwrap_or(if d < TimeDelta::zero() {
-        i64::MIN
-    } else {
-        i64::MAX
-    })
-}
-
 #[derive(Debug, Default)]
 struct StageAcc {
     durations_us: Vec<i64>,
@@ -219,10 +211,8 @@ impl Accumulator {
 
     /// The figures of every lead added.
     pub fn finish(mut self) -> Velocity {
-        let mut p90s: Vec<BTreeMap<i32, Option<i64>>> = Vec::with_capacity(self.groups.len());
         let mut figures: Vec<Vec<StageFigures>> = Vec::with_capacity(self.groups.len());
         for (_, stages) in &mut self.groups {
-            let mut p90 = BTreeMap::new();
             let mut out = Vec::new();
             for (number, acc) in stages.iter_mut() {
                 acc.durations_us.sort_unstable();
@@ -239,10 +229,8 @@ impl Accumulator {
                     advanced: acc.advanced,
                     stalled: 0,
                 };
-                p90.insert(*number, figure.p90_us);
                 out.push(figure);
             }
-            p90s.push(p90);
             figures.push(out);
         }
         let at = self.params.at;
@@ -251,16 +239,16 @@ impl Accumulator {
             if !self.params.stalled_stages.can_stall(o.stage) {
                 continue;
             }
-            let Some(p90) = p90s[o.group][&o.stage.number()] else {
+            // Every open stay's stage has its figures (`add` made the entry).
+            let Some(f) = figures[o.group].iter_mut().find(|f| f.stage == o.stage) else {
                 continue;
             };
+            let Some(p90) = f.p90_us else { continue };
             let in_stage = micros(at - o.entered_at);
             if in_stage <= p90 {
                 continue;
             }
-            if let Some(f) = figures[o.group].iter_mut().find(|f| f.stage == o.stage) {
-                f.stalled += 1;
-            }
+            f.stalled += 1;
             stalled.push(Stalled {
                 lead_id: o.lead_id,
                 key: self.groups[o.group].0.clone(),

@@ -7,6 +7,7 @@ use leadledger_api::convert::time_from_proto;
 use leadledger_api::pb;
 use leadledger_api::ApiError;
 use leadledger_domain::Violations;
+use leadledger_store::leads::Dimension;
 use leadledger_store::stays::{LeadDimension, StaysQuery};
 use tonic::Request;
 
@@ -31,14 +32,15 @@ pub async fn admit<T, P>(
 
 fn dimension(d: i32) -> Option<LeadDimension> {
     use pb::LeadDimension as P;
+    use LeadDimension::Funnel;
     Some(match P::try_from(d).ok()? {
         P::Unspecified => return None,
-        P::Channel => LeadDimension::Channel,
-        P::Campaign => LeadDimension::Campaign,
-        P::Region => LeadDimension::Region,
-        P::Industry => LeadDimension::Industry,
-        P::Segment => LeadDimension::Segment,
-        P::CaptureMonth => LeadDimension::CaptureMonth,
+        P::Channel => Funnel(Dimension::Channel),
+        P::Campaign => Funnel(Dimension::Campaign),
+        P::Region => Funnel(Dimension::Region),
+        P::Industry => Funnel(Dimension::Industry),
+        P::Segment => Funnel(Dimension::Segment),
+        P::CaptureMonth => Funnel(Dimension::CaptureMonth),
         P::CaptureWeek => LeadDimension::CaptureWeek,
         P::OwnerRep => LeadDimension::OwnerRep,
         P::OwnerTeam => LeadDimension::OwnerTeam,

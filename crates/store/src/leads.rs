@@ -236,7 +236,8 @@ impl Dimension {
         }
     }
 
-    fn sql(self) -> &'static str {
+    /// The key element over `leads` (also what `stays` groups the measures by).
+    pub(crate) fn sql(self) -> &'static str {
         match self {
             Dimension::Channel => "channel",
             Dimension::Campaign => "campaign",

@@ -8,6 +8,7 @@ use leadledger_analytics::{LeadStays, Owner, Stay};
 use leadledger_domain::Stage;
 use sqlx::PgPool;
 
+use crate::leads::Dimension;
 use crate::StoreError;
 
 const STAYS: &str = include_str!("sql/stays.sql");
@@ -15,13 +16,8 @@ const STAYS: &str = include_str!("sql/stays.sql");
 /// What a measure over leads groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeadDimension {
-    Channel,
-    Campaign,
-    Region,
-    Industry,
-    Segment,
-    /// `YYYY-MM` (UTC), `""` with no capture.
-    CaptureMonth,
+    /// A dimension of the funnel, keyed exactly as `Funnel` keys it.
+    Funnel(Dimension),
     /// ISO 8601 week `YYYY-Www` (UTC), `""` with no capture.
     CaptureWeek,
     /// The current owner rep.
@@ -34,19 +30,12 @@ impl LeadDimension {
     /// The key element over `leads` (fixed strings, never user input).
     fn sql(self) -> &'static str {
         match self {
-            LeadDimension::Channel => "l.channel",
-            LeadDimension::Campaign => "l.campaign",
-            LeadDimension::Region => "l.region",
-            LeadDimension::Industry => "l.industry",
-            LeadDimension::Segment => "l.segment",
-            LeadDimension::CaptureMonth => {
-                "coalesce(to_char(l.captured_at AT TIME ZONE 'UTC', 'YYYY-MM'), '')"
-            }
+            LeadDimension::Funnel(d) => d.sql(),
             LeadDimension::CaptureWeek => {
-                "coalesce(to_char(l.captured_at AT TIME ZONE 'UTC', 'IYYY-\"W\"IW'), '')"
+                "coalesce(to_char(captured_at AT TIME ZONE 'UTC', 'IYYY-\"W\"IW'), '')"
             }
-            LeadDimension::OwnerRep => "l.owner_rep_id",
-            LeadDimension::OwnerTeam => "l.owner_team",
+            LeadDimension::OwnerRep => "owner_rep_id",
+            LeadDimension::OwnerTeam => "owner_team",
         }
     }
 }

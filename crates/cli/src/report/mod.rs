@@ -85,13 +85,15 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
         .await
         .map_err(|s| anyhow::anyhow!("funnel query failed: {s}"))?
         .into_inner();
+    // One instant for every section that reads one.
+    let as_of = args.as_of.unwrap_or_else(chrono::Utc::now);
     let mut sections = vec![funnel_section(&args.tenant, &by_channel, &total)];
     sections.extend(
         velocity::sections(
             channel.clone(),
             &args.tenant,
             &token,
-            args.as_of.unwrap_or_else(chrono::Utc::now),
+            as_of,
             Duration::from_secs(args.wait_secs),
         )
         .await?,
@@ -135,7 +137,6 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
         }
     }
     if args.sla {
-        let as_of = args.as_of.unwrap_or_else(chrono::Utc::now);
         sections.extend(
             sla::sections(
                 channel,

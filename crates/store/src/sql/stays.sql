@@ -3,7 +3,8 @@
 -- the measures of `leadledger_analytics` take one lead at a time (docs/ANALYTICS.md).
 --
 -- `/*KEY*/` is replaced by the group key, a text[] built from the dimensions' fixed
--- expressions over `leads` (stays.rs; never user input).
+-- expressions over `leads` (stays.rs; never user input), unqualified: they name columns
+-- only `leads` has.
 SELECT l.lead_id, /*KEY*/ AS key, l.captured_at, l.owner_rep_id, l.owner_team, l.owner_queue,
        l.owner_partner_id, s.stage, s.entered_at, s.exited_at
 FROM leads l
