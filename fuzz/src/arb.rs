@@ -253,12 +253,18 @@ pub enum Payload {
     Lost {
         reason: Str,
         competitor: Str,
+        code: Num,
+        rep_id: Str,
     },
     Recycled {
         reason: Str,
+        code: Num,
+        rep_id: Str,
     },
     Disqualified {
         reason: Str,
+        code: Num,
+        rep_id: Str,
     },
 }
 
@@ -418,15 +424,34 @@ impl Payload {
                 currency: currency.get(),
                 contract_id: contract_id.get(),
             }),
-            Payload::Lost { reason, competitor } => P::Lost(pb::Lost {
+            Payload::Lost {
+                reason,
+                competitor,
+                code,
+                rep_id,
+            } => P::Lost(pb::Lost {
                 reason: reason.get(),
                 competitor: competitor.get(),
+                code: code.i32(),
+                rep_id: rep_id.get(),
             }),
-            Payload::Recycled { reason } => P::Recycled(pb::Recycled {
+            Payload::Recycled {
+                reason,
+                code,
+                rep_id,
+            } => P::Recycled(pb::Recycled {
                 reason: reason.get(),
+                code: code.i32(),
+                rep_id: rep_id.get(),
             }),
-            Payload::Disqualified { reason } => P::Disqualified(pb::Disqualified {
+            Payload::Disqualified {
+                reason,
+                code,
+                rep_id,
+            } => P::Disqualified(pb::Disqualified {
                 reason: reason.get(),
+                code: code.i32(),
+                rep_id: rep_id.get(),
             }),
         }
     }

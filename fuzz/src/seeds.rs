@@ -101,12 +101,17 @@ pub fn client_events() -> Vec<pb::Event> {
         P::Lost(pb::Lost {
             reason: "price".into(),
             competitor: "globex".into(),
+            code: pb::LossReason::Price as i32,
+            rep_id: "rep-7".into(),
         }),
         P::Recycled(pb::Recycled {
             reason: "no project this year".into(),
+            ..Default::default()
         }),
         P::Disqualified(pb::Disqualified {
-            reason: "student".into(),
+            reason: String::new(),
+            code: pb::DisqualifyReason::NotABuyer as i32,
+            rep_id: String::new(),
         }),
     ];
     payloads

@@ -1,5 +1,6 @@
 //! Workloads with exact expected totals, shared by the fault scenarios (`tests/faults.rs`)
-//! and the kill -9 scenarios (`crates/cli/tests/kill.rs`).
+//! and the kill -9 scenarios (`crates/cli/tests/kill.rs`); a simulated quarter for the
+//! analytics tests ([`quarter`]).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
 use leadledger_store::Store;
 
 use crate::events::{accepted, at, captured, mql, signed};
-use crate::{append, scalar_retrying};
+use crate::{append, scalar_retrying, TestEnv};
 
 /// The tenant of every workload event.
 pub const TENANT: &str = "acme";
@@ -277,4 +278,41 @@ pub async fn assert_same_as_clean_run(
         anyhow::bail!("first differing row:\n faulted: {a}\n clean:   {b}");
     }
     Ok(())
+}
+
+/// Sends `extra`, then a simulated quarter of `leads` leads of tenant [`TENANT`] (seed
+/// `seed`), in chunks of 500, each waited for through a query with its consistency token;
+/// returns the last token.
+pub async fn quarter(
+    env: &TestEnv,
+    seed: u64,
+    leads: usize,
+    extra: Vec<pb::Event>,
+) -> anyhow::Result<String> {
+    let sim = leadledger_sim::generate(&leadledger_sim::SimConfig {
+        seed,
+        leads,
+        tenant: TENANT.into(),
+        ..Default::default()
+    });
+    let mut ingest = env.ingest().await?;
+    let mut q = env.query().await?;
+    let mut token = String::new();
+    for chunk in std::iter::once(extra.as_slice()).chain(sim.deliveries.chunks(500)) {
+        if chunk.is_empty() {
+            continue;
+        }
+        token = append(&mut ingest, TENANT, chunk.to_vec())
+            .await?
+            .consistency_token;
+        let r = q
+            .get_lead(pb::GetLeadRequest {
+                tenant_id: TENANT.into(),
+                lead_id: "none".into(),
+                consistency_token: token.clone(),
+            })
+            .await;
+        assert_eq!(r.unwrap_err().code(), tonic::Code::NotFound);
+    }
+    Ok(token)
 }

@@ -15,9 +15,9 @@ use leadledger_api::convert::{time_from_proto, time_to_proto};
 use leadledger_api::pb::{self, query_service_client::QueryServiceClient};
 use leadledger_domain::Stage;
 use leadledger_e2e::events::{accepted, at, captured, event, mql};
-use leadledger_e2e::{append, TestEnv};
+use leadledger_e2e::workload::quarter;
+use leadledger_e2e::TestEnv;
 use tonic::transport::Channel;
-use tonic::Code;
 
 const T: &str = "acme";
 
@@ -483,42 +483,6 @@ async fn velocity_equals_an_independent_computation_from_the_timelines() -> anyh
             .count()
     );
     env.cleanup().await
-}
-
-/// `extra` then a simulated quarter of `leads` through ingest, each append's consistency
-/// token waited for; returns the last token.
-async fn quarter(
-    env: &TestEnv,
-    seed: u64,
-    leads: usize,
-    extra: Vec<pb::Event>,
-) -> anyhow::Result<String> {
-    let sim = leadledger_sim::generate(&leadledger_sim::SimConfig {
-        seed,
-        leads,
-        tenant: T.into(),
-        ..Default::default()
-    });
-    let mut ingest = env.ingest().await?;
-    let mut q = env.query().await?;
-    let mut token = String::new();
-    for chunk in std::iter::once(extra.as_slice()).chain(sim.deliveries.chunks(500)) {
-        if chunk.is_empty() {
-            continue;
-        }
-        token = append(&mut ingest, T, chunk.to_vec())
-            .await?
-            .consistency_token;
-        let r = q
-            .get_lead(pb::GetLeadRequest {
-                tenant_id: T.into(),
-                lead_id: "none".into(),
-                consistency_token: token.clone(),
-            })
-            .await;
-        assert_eq!(r.unwrap_err().code(), Code::NotFound);
-    }
-    Ok(token)
 }
 
 /// The cohort of a capture instant and the end of its period, computed apart from the

@@ -32,6 +32,7 @@ enum Call {
     Funnel(pb::FunnelRequest),
     Velocity(pb::VelocityRequest),
     Cohorts(pb::CohortsRequest),
+    Reasons(pb::ReasonsRequest),
     Attribution(pb::AttributionRequest),
     CompareModels(pb::CompareModelsRequest),
 }
@@ -173,6 +174,15 @@ fn cohorts(f: fn(&mut pb::CohortsRequest)) -> Call {
     };
     f(&mut r);
     Call::Cohorts(r)
+}
+
+fn reasons(f: fn(&mut pb::ReasonsRequest)) -> Call {
+    let mut r = pb::ReasonsRequest {
+        tenant_id: T.into(),
+        ..Default::default()
+    };
+    f(&mut r);
+    Call::Reasons(r)
 }
 
 fn days(n: i64) -> Option<prost_types::Duration> {
@@ -411,10 +421,34 @@ fn cases() -> Vec<Case> {
                 one(crm(Payload::Lost(pb::Lost {
                     reason: " ".into(),
                     competitor: String::new(),
+                    ..Default::default()
                 })))
             },
             INVALID,
             Fields(&["events[0].payload.lost.reason"]),
+        ),
+        case(
+            "lost with a code this reader does not know",
+            || {
+                one(crm(Payload::Lost(pb::Lost {
+                    reason: "price".into(),
+                    code: 42,
+                    ..Default::default()
+                })))
+            },
+            INVALID,
+            FieldsAndMessage(&["events[0].payload.lost.code"], "unknown code 42"),
+        ),
+        case(
+            "recycled as other with no words",
+            || {
+                one(crm(Payload::Recycled(pb::Recycled {
+                    code: pb::RecycleReason::Other as i32,
+                    ..Default::default()
+                })))
+            },
+            INVALID,
+            FieldsAndMessage(&["events[0].payload.recycled.reason"], "when code is other"),
         ),
         // --- oversize strings ---
         case(
@@ -1126,6 +1160,36 @@ fn cases() -> Vec<Case> {
             Fields(&["captured_to"]),
         ),
         case(
+            "Reasons unknown dimension, a main-line kind, an exit as reached, list_limit over 1000: all at once",
+            || {
+                reasons(|r| {
+                    r.group_by = vec![99];
+                    r.kinds = vec![pb::Stage::Lost as i32, pb::Stage::Sql as i32];
+                    r.reached = pb::Stage::Lost as i32;
+                    r.list_limit = 1001;
+                })
+            },
+            INVALID,
+            Fields(&["group_by[0]", "kinds[1]", "reached", "list_limit"]),
+        ),
+        case(
+            "Reasons unknown kind",
+            || reasons(|r| r.kinds = vec![42]),
+            INVALID,
+            FieldsAndMessage(&["kinds[0]"], "unknown stage 42"),
+        ),
+        case(
+            "Reasons exit range empty",
+            || {
+                reasons(|r| {
+                    r.exited_from = ts(1_775_000_000, 0);
+                    r.exited_to = ts(1_774_000_000, 0);
+                })
+            },
+            INVALID,
+            FieldsAndMessage(&["exited_to"], "after exited_from"),
+        ),
+        case(
             "Velocity consistency token of another tenant",
             || velocity(|r| r.consistency_token = "ct2:globex:some.topic:0@5".into()),
             Code::PermissionDenied,
@@ -1157,6 +1221,7 @@ async fn send(
         Call::Funnel(r) => query.funnel(r).await.map(|_| ()),
         Call::Velocity(r) => query.velocity(r).await.map(|_| ()),
         Call::Cohorts(r) => query.cohorts(r).await.map(|_| ()),
+        Call::Reasons(r) => query.reasons(r).await.map(|_| ()),
         Call::Attribution(r) => attribution(env).await?.attribution(r).await.map(|_| ()),
         Call::CompareModels(r) => attribution(env).await?.compare_models(r).await.map(|_| ()),
     })

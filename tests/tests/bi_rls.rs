@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use leadledger_api::pb;
-use leadledger_e2e::events::{at, captured, mql, signed};
+use leadledger_e2e::events::{at, captured, event, mql, signed};
 use leadledger_e2e::{append, unique, TestEnv};
 use tonic::Request;
 
@@ -57,6 +57,17 @@ async fn a_bi_role_reads_only_its_tenants() -> anyhow::Result<()> {
             mql("L-1", &format!("{tenant}-m1"), at(4, 2, 9)),
             signed("L-1", &format!("{tenant}-s1"), at(4, 9, 9), 100_000),
             captured("L-2", &format!("{tenant}-c2"), at(4, 3, 9), "seo"),
+            // An exit, for `lead_exits`.
+            event(
+                "L-2",
+                "salesforce",
+                &format!("{tenant}-d2"),
+                at(4, 4, 9),
+                pb::event::Payload::Disqualified(pb::Disqualified {
+                    code: pb::DisqualifyReason::Spam as i32,
+                    ..Default::default()
+                }),
+            ),
         ];
         token = append(&mut ingest, tenant, events).await?.consistency_token;
     }
@@ -93,6 +104,7 @@ async fn a_bi_role_reads_only_its_tenants() -> anyhow::Result<()> {
             "SELECT DISTINCT tenant_id FROM lead_velocity ORDER BY 1",
             "SELECT DISTINCT tenant_id FROM stage_stays ORDER BY 1",
             "SELECT DISTINCT tenant_id FROM lead_cohorts ORDER BY 1",
+            "SELECT DISTINCT tenant_id FROM lead_exits ORDER BY 1",
             "SELECT DISTINCT tenant_id FROM leads ORDER BY 1",
             "SELECT DISTINCT tenant_id FROM lead_events ORDER BY 1",
             "SELECT DISTINCT tenant_id FROM stage_transitions ORDER BY 1",

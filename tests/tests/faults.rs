@@ -344,6 +344,7 @@ fn rich_workload(leads: usize) -> Vec<pb::Event> {
                         Payload::Lost(pb::Lost {
                             reason: "price".into(),
                             competitor: "globex".into(),
+                            ..Default::default()
                         }),
                     ));
                 }
@@ -356,6 +357,7 @@ fn rich_workload(leads: usize) -> Vec<pb::Event> {
                     at(5, d, 20),
                     Payload::Recycled(pb::Recycled {
                         reason: "no answer".into(),
+                        ..Default::default()
                     }),
                 ));
                 if i % 11 == 3 {
@@ -365,6 +367,7 @@ fn rich_workload(leads: usize) -> Vec<pb::Event> {
                         at(6, d, 20),
                         Payload::Disqualified(pb::Disqualified {
                             reason: "student".into(),
+                            ..Default::default()
                         }),
                     ));
                 }

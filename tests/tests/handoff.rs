@@ -348,6 +348,7 @@ fn sla_fixture() -> Vec<pb::Event> {
                 h(91),
                 P::Recycled(pb::Recycled {
                     reason: "later".into(),
+                    ..Default::default()
                 }),
             )),
             _ => {}
@@ -917,6 +918,7 @@ async fn partner_leakage_and_account_conflicts() -> anyhow::Result<()> {
                 P::Lost(pb::Lost {
                     reason: "price".into(),
                     competitor: String::new(),
+                    ..Default::default()
                 }),
             ),
         ],

@@ -6,6 +6,7 @@
 //! - [`cohorts`]: capture cohorts and the share of each that reached each stage within
 //!   1, 2, … N weeks (cumulative curves).
 //! - `lead`: [`LeadStays`], a lead as the measures read it (key, capture, owner, stays).
+//! - [`reasons`]: exits counted by reason code, with shares.
 //! - [`velocity`]: time in stage (exact nearest-rank percentiles), conversion to a later
 //!   main-line stage within a window, and the leads stalled past their group's P90.
 
@@ -13,6 +14,7 @@
 
 pub mod cohorts;
 mod lead;
+pub mod reasons;
 pub mod velocity;
 
 pub use lead::{LeadStays, Owner, Stay};

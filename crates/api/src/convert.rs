@@ -318,15 +318,23 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
             currency: s.currency.clone(),
             contract_id: s.contract_id.clone(),
         },
+        // Reason codes are checked by the domain's validation (an unknown number is a
+        // violation of `….code`; a newer writer's code in the log folds as `other`).
         P::Lost(l) => Payload::Lost {
             reason: l.reason.clone(),
             competitor: l.competitor.clone(),
+            code: l.code,
+            rep_id: l.rep_id.clone(),
         },
         P::Recycled(r) => Payload::Recycled {
             reason: r.reason.clone(),
+            code: r.code,
+            rep_id: r.rep_id.clone(),
         },
         P::Disqualified(d) => Payload::Disqualified {
             reason: d.reason.clone(),
+            code: d.code,
+            rep_id: d.rep_id.clone(),
         },
         P::SlaAtRisk(a) => Payload::SlaAtRisk(sla_alert(v, "payload.sla_at_risk", a)),
         P::SlaBreached(a) => Payload::SlaBreached(sla_alert(v, "payload.sla_breached", a)),
@@ -600,6 +608,40 @@ mod tests {
     }
 
     #[test]
+    fn reason_code_names_are_the_proto_enum_names() {
+        use leadledger_domain::{reason, Stage};
+        fn names<E: TryFrom<i32>>(prefix: &str, name: impl Fn(E) -> &'static str) -> Vec<String> {
+            (0..)
+                .map_while(|n| E::try_from(n).ok())
+                .map(|e| name(e).strip_prefix(prefix).unwrap().to_lowercase())
+                .collect()
+        }
+        let proto = [
+            (
+                Stage::Rejected,
+                names("REJECT_REASON_", |e: pb::RejectReason| e.as_str_name()),
+            ),
+            (
+                Stage::Recycled,
+                names("RECYCLE_REASON_", |e: pb::RecycleReason| e.as_str_name()),
+            ),
+            (
+                Stage::Disqualified,
+                names("DISQUALIFY_REASON_", |e: pb::DisqualifyReason| {
+                    e.as_str_name()
+                }),
+            ),
+            (
+                Stage::Lost,
+                names("LOSS_REASON_", |e: pb::LossReason| e.as_str_name()),
+            ),
+        ];
+        for (stage, names) in proto {
+            assert_eq!(reason::codes(stage).unwrap(), names, "{stage:?}");
+        }
+    }
+
+    #[test]
     fn a_leap_second_is_not_a_valid_timestamp() {
         // Found by the validate_request fuzz target's invariants: chrono reads nanos
         // 1.5·10⁹ at a second :59 as a leap second, so ingest accepted a Timestamp that the
@@ -626,6 +668,7 @@ mod tests {
             recorded_at: ts(1_700_000_001),
             payload: Some(P::Recycled(pb::Recycled {
                 reason: "later".into(),
+                ..Default::default()
             })),
             ..Default::default()
         };

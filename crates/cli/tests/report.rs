@@ -1,14 +1,16 @@
 //! `leadledger report --format table|json|csv` against a real server: the three formats carry
 //! the same figures, and those are the read models' (a known workload: leads, SQLs, signed
-//! deals and their amount).
+//! deals and their amount); the reasons sections against a second tenant's known exits.
 //!
 //! Why a test of the `leadledger` package: see `kill.rs` (the binary's path).
 
 use std::process::Command;
 use std::time::Duration;
 
+use leadledger_api::pb::{self, event::Payload};
+use leadledger_e2e::events::{accepted, at, captured, event, mql};
 use leadledger_e2e::workload::{funnel_workload, send_all, Expected, TENANT};
-use leadledger_e2e::TestEnv;
+use leadledger_e2e::{append, TestEnv};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_leadledger");
@@ -47,6 +49,9 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
             "funnel_by_channel",
             "velocity_by_stage",
             "stalled_leads",
+            "exit_reasons",
+            "valuable_not_converted",
+            "returned_to_pool",
             "revenue_by_channel_models",
             "revenue_by_campaign_contact",
             "revenue_by_campaign_account",
@@ -115,7 +120,12 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
     assert_eq!(stalled[0]["stage"], "mql");
     assert_eq!(stalled[0]["lead"], "L-00001");
 
-    let models = &sections[3];
+    // The workload has no exits: the reasons sections are there, empty.
+    for s in &sections[3..6] {
+        assert_eq!(s["rows"].as_array().map(Vec::len), Some(0), "{}", s["id"]);
+    }
+
+    let models = &sections[6];
     for m in models["columns"].as_array().unwrap().iter().skip(1) {
         let m = m.as_str().unwrap();
         let sum: f64 = models["rows"]
@@ -130,7 +140,7 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
     // CSV: the same TOTAL row, one block per section, each line led by its section.
     let csv = report(&env, "csv")?;
     let blocks: Vec<&str> = csv.split("\r\n\n").collect();
-    assert_eq!(blocks.len(), 9, "{csv}");
+    assert_eq!(blocks.len(), 12, "{csv}");
     let funnel_block: Vec<&str> = blocks[0].lines().collect();
     assert!(funnel_block[0].starts_with("section,channel,leads,mql,sql,poc,signed,"));
     let total_line = funnel_block
@@ -157,5 +167,145 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
     let cols: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(cols[1], e.leads.to_string(), "{line}");
     assert_eq!(cols[5], e.signed.to_string(), "{line}");
+
+    reasons_of_known_exits(&env).await?;
     env.cleanup().await
+}
+
+fn fact(lead: &str, src: &str, day: u32, p: Payload) -> pb::Event {
+    event(lead, "salesforce", src, at(5, day, 9), p)
+}
+
+/// Six exits of five leads of tenant `exits`, and the reasons sections' rows.
+async fn reasons_of_known_exits(env: &TestEnv) -> anyhow::Result<()> {
+    let rejected = |lead: &str, src: &str, rep: &str| {
+        fact(
+            lead,
+            src,
+            3,
+            Payload::SalesRejected(pb::SalesRejected {
+                reason: pb::RejectReason::NoBudget as i32,
+                rep_id: rep.into(),
+                ..Default::default()
+            }),
+        )
+    };
+    let mut events = Vec::new();
+    for l in ["R1", "R2", "S1", "S2", "D1"] {
+        events.push(captured(l, &format!("c-{l}"), at(4, 1, 9), "webinar"));
+        if l != "D1" {
+            events.push(mql(l, &format!("m-{l}"), at(4, 2, 9)));
+        }
+    }
+    events.extend([
+        rejected("R1", "r1", "rep-01"),
+        rejected("R2", "r2", "rep-02"),
+        fact(
+            "R2",
+            "y2",
+            9,
+            Payload::Recycled(pb::Recycled {
+                code: pb::RecycleReason::RejectedToNurture as i32,
+                rep_id: "rep-02".into(),
+                ..Default::default()
+            }),
+        ),
+        accepted("S1", "a1", at(4, 5, 9), "rep-01"),
+        fact(
+            "S1",
+            "l1",
+            20,
+            Payload::Lost(pb::Lost {
+                code: pb::LossReason::Price as i32,
+                rep_id: "rep-01".into(),
+                ..Default::default()
+            }),
+        ),
+        // A stale recycle names no rep: it is the owner's, rep-01.
+        accepted("S2", "a2", at(4, 5, 9), "rep-01"),
+        fact(
+            "S2",
+            "y3",
+            21,
+            Payload::Recycled(pb::Recycled {
+                code: pb::RecycleReason::Stale as i32,
+                ..Default::default()
+            }),
+        ),
+        fact(
+            "D1",
+            "d1",
+            2,
+            Payload::Disqualified(pb::Disqualified {
+                code: pb::DisqualifyReason::Spam as i32,
+                ..Default::default()
+            }),
+        ),
+    ]);
+    let mut ingest = env.ingest().await?;
+    let token = append(&mut ingest, "exits", events)
+        .await?
+        .consistency_token;
+    let out = Command::new(BIN)
+        .args(["report", "--tenant", "exits", "--token", &token])
+        .args(["--addr", &format!("http://{}", env.addr)])
+        .args(["--as-of", "2026-12-31T00:00:00Z", "--format", "json"])
+        .env("LEADLEDGER_LOG", "warn")
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "report failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout)?;
+    let section = |id: &str| -> Vec<Vec<String>> {
+        let s = json["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("no section {id}"));
+        let columns: Vec<&str> = s["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        s["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| columns.iter().map(|c| r[*c].to_string()).collect())
+            .collect()
+    };
+    let rows = |r: &[[&str; 4]]| -> Vec<Vec<String>> {
+        r.iter()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect()
+    };
+    assert_eq!(
+        section("exit_reasons"),
+        rows(&[
+            [r#""rejected""#, r#""no_budget""#, "2", "1.0"],
+            [r#""recycled""#, r#""rejected_to_nurture""#, "1", "0.5"],
+            [r#""recycled""#, r#""stale""#, "1", "0.5"],
+            [r#""disqualified""#, r#""spam""#, "1", "1.0"],
+            [r#""lost""#, r#""price""#, "1", "1.0"],
+        ])
+    );
+    assert_eq!(
+        section("valuable_not_converted"),
+        rows(&[
+            [r#""recycled""#, r#""stale""#, "1", "1.0"],
+            [r#""lost""#, r#""price""#, "1", "1.0"],
+        ])
+    );
+    assert_eq!(
+        section("returned_to_pool"),
+        rows(&[
+            [r#""rep-01""#, "1", r#""stale""#, "1.0"],
+            [r#""rep-02""#, "1", r#""rejected_to_nurture""#, "1.0"],
+        ])
+    );
+    Ok(())
 }

@@ -249,14 +249,32 @@ pub enum Payload {
         contract_id: String,
     },
     Lost {
+        /// In words.
         reason: String,
         competitor: String,
+        /// Proto `LossReason` number (0: none given).
+        #[serde(default)]
+        code: i32,
+        #[serde(default)]
+        rep_id: String,
     },
     Recycled {
+        /// In words.
         reason: String,
+        /// Proto `RecycleReason` number (0: none given).
+        #[serde(default)]
+        code: i32,
+        #[serde(default)]
+        rep_id: String,
     },
     Disqualified {
+        /// In words.
         reason: String,
+        /// Proto `DisqualifyReason` number (0: none given).
+        #[serde(default)]
+        code: i32,
+        #[serde(default)]
+        rep_id: String,
     },
     /// Written by the SLA worker.
     SlaAtRisk(SlaAlert),
@@ -307,6 +325,34 @@ impl Payload {
                 | Payload::LeadRouted(_)
                 | Payload::OwnershipRequested(_)
         )
+    }
+
+    /// An exit's reason code number, words and rep (`None` for a fact that is no exit).
+    pub fn exit_reason(&self) -> Option<(i32, &str, &str)> {
+        match self {
+            Payload::SalesRejected {
+                reason,
+                text,
+                rep_id,
+            } => Some((*reason, text, rep_id)),
+            Payload::Lost {
+                reason,
+                code,
+                rep_id,
+                ..
+            }
+            | Payload::Recycled {
+                reason,
+                code,
+                rep_id,
+            }
+            | Payload::Disqualified {
+                reason,
+                code,
+                rep_id,
+            } => Some((*code, reason, rep_id)),
+            _ => None,
+        }
     }
 
     /// The stage this fact moves the lead into, if it is a stage change.

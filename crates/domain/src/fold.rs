@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::event::{Company, Contact, Event, LeadSource, Owner, Payload, PocOutcome};
+use crate::reason::{code_name, Exit};
 use crate::stage::{Stage, TransitionKind};
 
 /// One stay in a stage.
@@ -31,6 +32,8 @@ pub struct Transition {
     pub event_id: Uuid,
     pub kind: TransitionKind,
     pub skipped: Vec<Stage>,
+    /// For an exit (rejected, recycled, disqualified, lost): why, who and how far.
+    pub exit: Option<Exit>,
 }
 
 /// A lead's derived state.
@@ -127,6 +130,11 @@ fn set_owner(st: &mut LeadState, owner: Owner, at: DateTime<Utc>) {
 }
 
 fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
+    // Who held the lead before this fact (a recycle clears the owner).
+    let held_by = e
+        .payload
+        .exit_reason()
+        .map(|_| (st.owner.rep_id.clone(), st.owner.team.clone()));
     st.event_count += 1;
     st.last_event_at = Some(
         st.last_event_at
@@ -176,11 +184,29 @@ fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
         _ => {}
     }
     if let Some(to) = e.payload.target_stage() {
-        enter(st, to, e);
+        let exit = e.payload.exit_reason().map(|(code, text, rep)| {
+            let (owner_rep, team) = held_by.unwrap_or_default();
+            Exit {
+                // A number this reader does not know is validated away at ingest; one in
+                // the log anyway (a newer writer) reads as `other`.
+                code: code_name(to, code).unwrap_or("other").to_string(),
+                text: text.to_string(),
+                rep_id: if rep.is_empty() {
+                    owner_rep
+                } else {
+                    rep.to_string()
+                },
+                team,
+                reached: Stage::MAIN_LINE
+                    .into_iter()
+                    .find(|s| s.rank() == Some(st.max_rank)),
+            }
+        });
+        enter(st, to, e, exit);
     }
 }
 
-fn enter(st: &mut LeadState, to: Stage, e: &Event) {
+fn enter(st: &mut LeadState, to: Stage, e: &Event, exit: Option<Exit>) {
     // A capture only opens the lifecycle; a later capture of a lead already in the funnel
     // (another form fill) is data, not a move back to "captured".
     if to == Stage::Captured && st.stage.is_some() {
@@ -205,6 +231,7 @@ fn enter(st: &mut LeadState, to: Stage, e: &Event) {
         event_id: e.event_id,
         kind,
         skipped,
+        exit,
     });
     if let Some(rank) = to.rank() {
         st.max_rank = st.max_rank.max(rank);

@@ -10,6 +10,7 @@
 //! - [`fold`]: a lead's derived state from its timeline, ordered by business time.
 //! - [`ids`]: deterministic event ids (UUIDv5).
 //! - [`ownership`]: claim / assign requests decided in log order.
+//! - [`reason`]: the reason codes of exits (rejected, recycled, disqualified, lost).
 //! - [`validate`]: every rule a request must pass, reported as field violations.
 
 #![forbid(unsafe_code)]
@@ -18,6 +19,7 @@ pub mod event;
 pub mod fold;
 pub mod ids;
 pub mod ownership;
+pub mod reason;
 pub mod stage;
 pub mod validate;
 

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::event::{Company, Contact, Event, LeadSource, Payload};
+use crate::stage::Stage;
 
 /// Most events one `Append` may carry.
 pub const MAX_BATCH: usize = 500;
@@ -226,14 +227,39 @@ fn payload(v: &mut Violations, p: &Payload) {
             }
             text(v, "payload.signed.contract_id", contract_id, ID);
         }
-        Payload::Lost { reason, competitor } => {
-            required_text(v, "payload.lost.reason", reason, TEXT);
+        Payload::Lost {
+            reason,
+            competitor,
+            code,
+            rep_id,
+        } => {
+            exit_reason(v, "payload.lost", Stage::Lost, *code, reason, rep_id);
             text(v, "payload.lost.competitor", competitor, SHORT);
         }
-        Payload::Recycled { reason } => required_text(v, "payload.recycled.reason", reason, TEXT),
-        Payload::Disqualified { reason } => {
-            required_text(v, "payload.disqualified.reason", reason, TEXT)
-        }
+        Payload::Recycled {
+            reason,
+            code,
+            rep_id,
+        } => exit_reason(
+            v,
+            "payload.recycled",
+            Stage::Recycled,
+            *code,
+            reason,
+            rep_id,
+        ),
+        Payload::Disqualified {
+            reason,
+            code,
+            rep_id,
+        } => exit_reason(
+            v,
+            "payload.disqualified",
+            Stage::Disqualified,
+            *code,
+            reason,
+            rep_id,
+        ),
         Payload::SlaAtRisk(_)
         | Payload::SlaBreached(_)
         | Payload::LeadRouted(_)
@@ -326,12 +352,19 @@ fn slug(v: &mut Violations, f: &str, s: &str, required: bool) {
     }
 }
 
-fn required_text(v: &mut Violations, f: &str, s: &str, max: usize) {
-    if s.trim().is_empty() {
-        v.add(f, "required");
-    } else {
-        text(v, f, s, max);
+/// An exit's reason: a code or words (or both); words are required with `other` too.
+fn exit_reason(v: &mut Violations, f: &str, to: Stage, code: i32, reason: &str, rep_id: &str) {
+    let no_words = reason.trim().is_empty();
+    match crate::reason::code_name(to, code) {
+        None => v.add(format!("{f}.code"), format!("unknown code {code}")),
+        Some("unspecified") if no_words => {
+            v.add(format!("{f}.reason"), "required when code is unspecified")
+        }
+        Some("other") if no_words => v.add(format!("{f}.reason"), "required when code is other"),
+        Some(_) => {}
     }
+    text(v, &format!("{f}.reason"), reason, TEXT);
+    text(v, &format!("{f}.rep_id"), rep_id, ID);
 }
 
 /// Optional free text: at most `max` characters, no control characters except tab, CR and LF.
@@ -445,8 +478,53 @@ mod tests {
         let lost = Payload::Lost {
             reason: "price".into(),
             competitor: String::new(),
+            code: 0,
+            rep_id: String::new(),
         };
         assert!(!written_by_leadledger(lost.event_type()));
+    }
+
+    #[test]
+    fn an_exit_needs_a_code_or_words_and_words_with_other() {
+        let recycled = |code: i32, reason: &str| {
+            let mut v = Violations::default();
+            payload(
+                &mut v,
+                &Payload::Recycled {
+                    reason: reason.into(),
+                    code,
+                    rep_id: "rep-1".into(),
+                },
+            );
+            v.0.into_iter()
+                .map(|f| format!("{}: {}", f.field, f.description))
+                .collect::<Vec<_>>()
+        };
+        assert!(recycled(2, "").is_empty(), "a code alone");
+        assert!(
+            recycled(0, "stale").is_empty(),
+            "words alone (as before the codes)"
+        );
+        assert_eq!(
+            recycled(0, " "),
+            ["payload.recycled.reason: required when code is unspecified"]
+        );
+        assert_eq!(
+            recycled(6, ""),
+            ["payload.recycled.reason: required when code is other"]
+        );
+        assert_eq!(recycled(7, "x"), ["payload.recycled.code: unknown code 7"]);
+        let mut v = Violations::default();
+        payload(
+            &mut v,
+            &Payload::Disqualified {
+                reason: String::new(),
+                code: 6,
+                rep_id: "r".repeat(129),
+            },
+        );
+        assert_eq!(v.0.len(), 1);
+        assert_eq!(v.0[0].field, "payload.disqualified.rep_id");
     }
 
     #[test]

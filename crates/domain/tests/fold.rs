@@ -730,3 +730,65 @@ fn same_id_and_time_with_different_payloads_is_order_independent() {
         fold(&[cap, b, a])
     );
 }
+
+// ----- exits: why, who and how far -----
+
+#[test]
+fn an_exit_records_its_code_the_owner_before_it_and_the_furthest_stage_reached() {
+    use leadledger_domain::reason::Exit;
+    // Given a lead handed to rep-7 of team east, accepted, then recycled by a rule that
+    // names no rep (words only), re-qualified, and lost with a code by rep-3.
+    let events = vec![
+        ev(1, at(2, 9), captured("website")),
+        ev(2, at(3, 10), mql(85)),
+        ev(3, at(3, 11), handed_off("east", "rep-7")),
+        ev(4, at(5, 11), accepted("rep-7")),
+        ev(5, at(9, 11), recycled()),
+        ev(6, at(12, 11), mql(90)),
+        ev(
+            7,
+            at(20, 11),
+            Payload::Lost {
+                reason: String::new(),
+                competitor: String::new(),
+                code: 1,
+                rep_id: "rep-3".into(),
+            },
+        ),
+    ];
+
+    // When folded.
+    let st = fold(&events);
+
+    // Then the recycle is the owner's (rep-7, east), unspecified, after SQL; the owner is
+    // cleared by it, so the loss has no team, and it names its own rep and code.
+    let exits: Vec<&Exit> = st
+        .transitions
+        .iter()
+        .filter_map(|t| t.exit.as_ref())
+        .collect();
+    assert_eq!(
+        exits,
+        [
+            &Exit {
+                code: "unspecified".into(),
+                text: "no response for 14 days".into(),
+                rep_id: "rep-7".into(),
+                team: "east".into(),
+                reached: Some(Stage::Sql),
+            },
+            &Exit {
+                code: "price".into(),
+                text: String::new(),
+                rep_id: "rep-3".into(),
+                team: String::new(),
+                reached: Some(Stage::Sql),
+            },
+        ]
+    );
+    // Only exits carry one.
+    assert!(st
+        .transitions
+        .iter()
+        .all(|t| t.exit.is_some() == (t.kind == TransitionKind::Exit)));
+}

@@ -136,15 +136,15 @@ const ROWS: &[Row] = &[
     ("currency two letters", |e| e.payload = signed(100, "CN"), "payload.signed.currency"),
     ("currency RMB (not ISO)", |e| e.payload = signed(100, "RMB"), "payload.signed.currency"),
     ("contract id of 129 chars", |e| e.payload = Payload::Signed { amount_minor: 1, currency: "USD".into(), contract_id: chars(129) }, "payload.signed.contract_id"),
-    ("lost reason empty", |e| e.payload = Payload::Lost { reason: String::new(), competitor: String::new() }, "payload.lost.reason"),
-    ("lost reason whitespace", |e| e.payload = Payload::Lost { reason: " \t ".into(), competitor: String::new() }, "payload.lost.reason"),
-    ("lost reason of 1001 chars", |e| e.payload = Payload::Lost { reason: chars(1001), competitor: String::new() }, "payload.lost.reason"),
-    ("lost competitor of 201 chars", |e| e.payload = Payload::Lost { reason: "price".into(), competitor: chars(201) }, "payload.lost.competitor"),
-    ("recycled reason empty", |e| e.payload = Payload::Recycled { reason: String::new() }, "payload.recycled.reason"),
-    ("recycled reason whitespace", |e| e.payload = Payload::Recycled { reason: "\n  \r\n".into() }, "payload.recycled.reason"),
-    ("disqualified reason empty", |e| e.payload = Payload::Disqualified { reason: String::new() }, "payload.disqualified.reason"),
-    ("disqualified reason whitespace", |e| e.payload = Payload::Disqualified { reason: "   ".into() }, "payload.disqualified.reason"),
-    ("disqualified reason full-width space", |e| e.payload = Payload::Disqualified { reason: "\u{3000}".into() }, "payload.disqualified.reason"),
+    ("lost reason empty", |e| e.payload = Payload::Lost { reason: String::new(), competitor: String::new(), code: 0, rep_id: String::new() }, "payload.lost.reason"),
+    ("lost reason whitespace", |e| e.payload = Payload::Lost { reason: " \t ".into(), competitor: String::new(), code: 0, rep_id: String::new() }, "payload.lost.reason"),
+    ("lost reason of 1001 chars", |e| e.payload = Payload::Lost { reason: chars(1001), competitor: String::new(), code: 0, rep_id: String::new() }, "payload.lost.reason"),
+    ("lost competitor of 201 chars", |e| e.payload = Payload::Lost { reason: "price".into(), competitor: chars(201), code: 0, rep_id: String::new() }, "payload.lost.competitor"),
+    ("recycled reason empty", |e| e.payload = Payload::Recycled { reason: String::new(), code: 0, rep_id: String::new() }, "payload.recycled.reason"),
+    ("recycled reason whitespace", |e| e.payload = Payload::Recycled { reason: "\n  \r\n".into(), code: 0, rep_id: String::new() }, "payload.recycled.reason"),
+    ("disqualified reason empty", |e| e.payload = Payload::Disqualified { reason: String::new(), code: 0, rep_id: String::new() }, "payload.disqualified.reason"),
+    ("disqualified reason whitespace", |e| e.payload = Payload::Disqualified { reason: "   ".into(), code: 0, rep_id: String::new() }, "payload.disqualified.reason"),
+    ("disqualified reason full-width space", |e| e.payload = Payload::Disqualified { reason: "\u{3000}".into(), code: 0, rep_id: String::new() }, "payload.disqualified.reason"),
     ("unknown payload", |e| e.payload = unknown("meeting_booked"), "payload"),
 ];
 
@@ -197,7 +197,7 @@ const VALID_ROWS: &[(&str, Mutation)] = &[
     ("amount exactly 10^15", |e| e.payload = signed(MAX_AMOUNT_MINOR, "USD")),
     ("note of 4000 chars", |e| e.payload = follow_up(&chars(4000))),
     ("note with newline, tab and CR", |e| e.payload = follow_up("line 1\r\n\tline 2")),
-    ("lost reason with surrounding spaces", |e| e.payload = Payload::Lost { reason: "  price  ".into(), competitor: String::new() }),
+    ("lost reason with surrounding spaces", |e| e.payload = Payload::Lost { reason: "  price  ".into(), competitor: String::new(), code: 0, rep_id: String::new() }),
     ("poc abandoned without notes", |e| e.payload = Payload::PocCompleted { outcome: Some(PocOutcome::Abandoned), notes: String::new() }),
 ];
 
@@ -271,8 +271,13 @@ fn violation_descriptions_name_the_rule() {
     let mut e = valid();
     e.payload = Payload::Recycled {
         reason: "  ".into(),
+        code: 0,
+        rep_id: String::new(),
     };
-    assert_eq!(validate::event(&e, now()).0[0].description, "required");
+    assert_eq!(
+        validate::event(&e, now()).0[0].description,
+        "required when code is unspecified"
+    );
 }
 
 #[test]

@@ -428,6 +428,7 @@ mod tests {
             }),
             payload: Some(pb::event::Payload::Recycled(pb::Recycled {
                 reason: "later".into(),
+                ..Default::default()
             })),
             ..Default::default()
         }

@@ -10,7 +10,8 @@
 //! - [`context`]: what every handler starts from: [`context::ReadContext`] (store, topic,
 //!   read-your-writes waits on the consistency token), the tenant, paging.
 //! - [`query`]: `QueryService` over the read models; [`velocity`] and [`cohorts`] its
-//!   measures computed on request, [`measures`] what they parse alike.
+//!   measures computed on request, [`measures`] what they parse alike, [`reasons`] why
+//!   leads leave the main line.
 //! - [`attribution`]: `AttributionService`: credits by group, models side by side, Markov and
 //!   Shapley diagnostics.
 //! - [`ownership`]: `OwnershipService`: claim/assign as intents decided in log order.
@@ -37,6 +38,7 @@ pub mod measures;
 pub mod metrics;
 pub mod ownership;
 pub mod query;
+pub mod reasons;
 pub mod server;
 pub mod sla;
 pub mod sla_watch;

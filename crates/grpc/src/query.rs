@@ -1,5 +1,5 @@
-//! The query service: leads, timelines, funnels, velocity (`crate::velocity`) and cohorts
-//! (`crate::cohorts`) from the read models, with read-your-writes through consistency tokens.
+//! The query service: leads, timelines, funnels, velocity (`crate::velocity`), cohorts
+//! (`crate::cohorts`) and exit reasons (`crate::reasons`) from the read models, with read-your-writes through consistency tokens.
 
 use leadledger_api::convert::{time_from_proto, time_to_proto};
 use leadledger_api::pb::{self, query_service_server::QueryService};
@@ -149,6 +149,15 @@ impl QueryService for QuerySvc {
                 event_id: t.event_id.to_string(),
                 kind: leadledger_domain::TransitionKind::parse(&t.kind).map_or(0, |k| k as i32),
                 skipped: t.skipped.iter().map(|s| stage_number(Some(s))).collect(),
+                exit: t.reason_code.as_deref().map(|code| {
+                    crate::reasons::exit_reason(
+                        code,
+                        t.reason_text.as_deref().unwrap_or_default(),
+                        t.exit_rep.as_deref().unwrap_or_default(),
+                        t.exit_team.as_deref().unwrap_or_default(),
+                        t.reached_stage.as_deref(),
+                    )
+                }),
             })
             .collect();
         let timeline = detail
@@ -301,5 +310,12 @@ impl QueryService for QuerySvc {
         request: Request<pb::CohortsRequest>,
     ) -> Result<Response<pb::CohortsResponse>, Status> {
         crate::cohorts::serve(&self.ctx, request).await
+    }
+
+    async fn reasons(
+        &self,
+        request: Request<pb::ReasonsRequest>,
+    ) -> Result<Response<pb::ReasonsResponse>, Status> {
+        crate::reasons::serve(&self.ctx, request).await
     }
 }

@@ -168,6 +168,7 @@ pub(crate) mod tests {
             schema_version: 1,
             payload: Some(pb::event::Payload::Recycled(pb::Recycled {
                 reason: "later".into(),
+                ..Default::default()
             })),
             ..Default::default()
         };

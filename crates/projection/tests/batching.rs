@@ -73,6 +73,8 @@ fn payload(kind: u8, lead: usize) -> Payload {
         8 => Payload::Lost {
             reason: "budget".into(),
             competitor: String::new(),
+            code: 4,
+            rep_id: String::new(),
         },
         9 | 10 => Payload::OwnershipRequested(OwnershipRequest {
             mode: if kind.is_multiple_of(2) {
@@ -87,6 +89,8 @@ fn payload(kind: u8, lead: usize) -> Payload {
         }),
         _ => Payload::Recycled {
             reason: "no answer".into(),
+            code: 5,
+            rep_id: String::new(),
         },
     }
 }

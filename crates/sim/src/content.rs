@@ -2,7 +2,7 @@
 //! so the reason analyses in the reports (invalid leads, rejections, losses, recycles) have
 //! realistic categories to group by.
 
-use leadledger_api::pb::RejectReason;
+use leadledger_api::pb::{DisqualifyReason, LossReason, RecycleReason, RejectReason};
 
 /// Why marketing qualified a lead.
 pub(crate) const MQL_REASONS: &[&str] = &[
@@ -14,14 +14,15 @@ pub(crate) const MQL_REASONS: &[&str] = &[
     "referred by an existing customer",
 ];
 
-/// Why a never-qualified lead was marked invalid.
-pub(crate) const INVALID_REASONS: &[&str] = &[
-    "invalid phone number",
-    "fake or bounced e-mail",
-    "student / job seeker",
-    "competitor employee",
-    "duplicate of an existing lead",
-    "outside service area",
+/// Why a lead was marked invalid: the code and the words (picked uniformly, so a code's
+/// share is its number of lines).
+pub(crate) const INVALID_REASONS: &[(DisqualifyReason, &str)] = &[
+    (DisqualifyReason::InvalidContact, "invalid phone number"),
+    (DisqualifyReason::InvalidContact, "fake or bounced e-mail"),
+    (DisqualifyReason::NotABuyer, "student / job seeker"),
+    (DisqualifyReason::Competitor, "competitor employee"),
+    (DisqualifyReason::Duplicate, "duplicate of an existing lead"),
+    (DisqualifyReason::OutOfScope, "outside service area"),
 ];
 
 /// Rejection codes with weights, and the words a rep writes with each.
@@ -64,35 +65,73 @@ pub(crate) const REJECTIONS: [(RejectReason, f64, &str); 8] = [
     ),
 ];
 
-/// Why a lead went back to the public pool (公海池).
-pub(crate) const RECYCLE_AFTER_REJECT: &[&str] = &[
-    "rejected by sales, returned to the public pool (公海池) for nurture",
-    "no follow-up plan after rejection; back to marketing nurture",
+/// Why a rejected lead went back to the public pool (公海池).
+pub(crate) const RECYCLE_AFTER_REJECT: &[(RecycleReason, &str)] = &[
+    (
+        RecycleReason::RejectedToNurture,
+        "rejected by sales, returned to the public pool (公海池) for nurture",
+    ),
+    (
+        RecycleReason::RejectedToNurture,
+        "no follow-up plan after rejection; back to marketing nurture",
+    ),
+    (
+        RecycleReason::NoResponse,
+        "contact stopped answering after the rejection call",
+    ),
 ];
 
-/// Why an opportunity went stale and back to the pool.
-pub(crate) const RECYCLE_STALE: &[&str] = &[
-    "stale SQL: no activity for 30 days, returned to the public pool (公海池)",
-    "rep left the company; account returned to the public pool",
-    "customer paused the project; returned to the public pool",
+/// Why an opportunity went stale and back to the pool. The stale rule is the system's, so
+/// its facts name no rep (the fold then takes the owner who held the lead).
+pub(crate) const RECYCLE_STALE: &[(RecycleReason, &str)] = &[
+    (
+        RecycleReason::Stale,
+        "stale SQL: no activity for 30 days, returned to the public pool (公海池)",
+    ),
+    (
+        RecycleReason::Stale,
+        "stale SQL: no next step booked for 30 days, returned to the public pool",
+    ),
+    (
+        RecycleReason::OwnerLeft,
+        "rep left the company; account returned to the public pool",
+    ),
+    (
+        RecycleReason::CustomerPaused,
+        "customer paused the project; returned to the public pool",
+    ),
 ];
 
 /// Why an opportunity was lost without a POC.
-pub(crate) const LOST_EARLY: &[&str] = &[
-    "budget cut",
-    "chose a competitor",
-    "project cancelled",
-    "went with in-house development",
-    "price too high",
+pub(crate) const LOST_EARLY: &[(LossReason, &str)] = &[
+    (LossReason::Budget, "budget cut"),
+    (LossReason::Competitor, "chose a competitor"),
+    (LossReason::Competitor, "competitor offered a bundled deal"),
+    (LossReason::NoDecision, "project cancelled"),
+    (
+        LossReason::NoDecision,
+        "no decision: priorities moved elsewhere",
+    ),
+    (LossReason::InHouse, "went with in-house development"),
+    (LossReason::Price, "price too high"),
 ];
 
 /// Why an opportunity was lost after a POC.
-pub(crate) const LOST_AFTER_POC: &[&str] = &[
-    "POC did not meet performance requirements",
-    "integration with the existing ERP too costly",
-    "lost on price in procurement",
-    "competitor won the bid",
-    "decision maker changed, project frozen",
+pub(crate) const LOST_AFTER_POC: &[(LossReason, &str)] = &[
+    (
+        LossReason::ProductFit,
+        "POC did not meet performance requirements",
+    ),
+    (
+        LossReason::ProductFit,
+        "integration with the existing ERP too costly",
+    ),
+    (LossReason::Price, "lost on price in procurement"),
+    (LossReason::Competitor, "competitor won the bid"),
+    (
+        LossReason::ChampionLeft,
+        "decision maker changed, project frozen",
+    ),
 ];
 
 /// Competitors named on lost deals (left empty when unknown).

@@ -178,8 +178,13 @@ pub(crate) fn simulate(ctx: &Ctx<'_>, rng: &mut impl Rng, lead: &Lead<'_>) -> Ou
             let at = t0 + days(lognormal_mean(rng, 5.0, 0.8));
             let n = rng.gen_range(0..=1);
             touches(ctx, rng, &mut tl, t0, at, n);
-            let reason = pick(rng, content::INVALID_REASONS).to_string();
-            tl.push(at, MARKETO, P::Disqualified(pb::Disqualified { reason }));
+            let (code, reason) = *pick(rng, content::INVALID_REASONS);
+            let dq = pb::Disqualified {
+                reason: reason.to_string(),
+                code: code as i32,
+                rep_id: String::new(),
+            };
+            tl.push(at, MARKETO, P::Disqualified(dq));
         } else {
             let until = t0 + days(rng.gen_range(14.0..120.0));
             let n = rng.gen_range(0..=4);
@@ -381,16 +386,22 @@ fn rejected(
     let x = rng.gen::<f64>();
     if x < 0.35 {
         let when = working_time(at + days(rng.gen_range(7.0..30.0)), rng);
-        let reason = pick(rng, content::RECYCLE_AFTER_REJECT).to_string();
-        tl.push(when, SALESFORCE, P::Recycled(pb::Recycled { reason }));
+        let (code, reason) = *pick(rng, content::RECYCLE_AFTER_REJECT);
+        let recycled = pb::Recycled {
+            reason: reason.to_string(),
+            code: code as i32,
+            rep_id: rep.id.clone(),
+        };
+        tl.push(when, SALESFORCE, P::Recycled(recycled));
     } else if x < 0.43 {
         let when = working_time(at + days(rng.gen_range(1.0..10.0)), rng);
-        let reason = pick(rng, content::INVALID_REASONS).to_string();
-        tl.push(
-            when,
-            SALESFORCE,
-            P::Disqualified(pb::Disqualified { reason }),
-        );
+        let (code, reason) = *pick(rng, content::INVALID_REASONS);
+        let dq = pb::Disqualified {
+            reason: reason.to_string(),
+            code: code as i32,
+            rep_id: rep.id.clone(),
+        };
+        tl.push(when, SALESFORCE, P::Disqualified(dq));
     } else {
         let n = rng.gen_range(0..=2);
         let now = tl.now();
@@ -425,17 +436,23 @@ fn opportunity(
         follow_ups(tl, rep, sql_at, end, rng.gen_range(1..=3), rng);
         let x = rng.gen::<f64>();
         if x < 0.55 {
-            let reason = pick(rng, content::LOST_EARLY).to_string();
-            let competitor = competitor(rng);
-            tl.push(
-                working_time(end, rng),
-                SALESFORCE,
-                P::Lost(pb::Lost { reason, competitor }),
-            );
+            let (code, reason) = *pick(rng, content::LOST_EARLY);
+            let lost = pb::Lost {
+                reason: reason.to_string(),
+                competitor: competitor(rng),
+                code: code as i32,
+                rep_id: rep.id.clone(),
+            };
+            tl.push(working_time(end, rng), SALESFORCE, P::Lost(lost));
         } else if x < 0.80 {
-            let reason = pick(rng, content::RECYCLE_STALE).to_string();
+            let (code, reason) = *pick(rng, content::RECYCLE_STALE);
+            let recycled = pb::Recycled {
+                reason: reason.to_string(),
+                code: code as i32,
+                rep_id: String::new(),
+            };
             let at = working_time(end + days(rng.gen_range(20.0..45.0)), rng);
-            tl.push(at, SALESFORCE, P::Recycled(pb::Recycled { reason }));
+            tl.push(at, SALESFORCE, P::Recycled(recycled));
         }
         return;
     }
@@ -499,13 +516,14 @@ fn opportunity(
         };
         tl.push(close_at, SALESFORCE, P::Signed(signed));
     } else {
-        let reason = pick(rng, content::LOST_AFTER_POC).to_string();
-        let competitor = competitor(rng);
-        tl.push(
-            close_at,
-            SALESFORCE,
-            P::Lost(pb::Lost { reason, competitor }),
-        );
+        let (code, reason) = *pick(rng, content::LOST_AFTER_POC);
+        let lost = pb::Lost {
+            reason: reason.to_string(),
+            competitor: competitor(rng),
+            code: code as i32,
+            rep_id: rep.id.clone(),
+        };
+        tl.push(close_at, SALESFORCE, P::Lost(lost));
     }
 }
 

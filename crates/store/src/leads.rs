@@ -70,6 +70,12 @@ pub struct TransitionRow {
     pub event_id: uuid::Uuid,
     pub kind: String,
     pub skipped: Vec<String>,
+    /// The exit columns (migration 0014); NULL on a transition that is no exit.
+    pub reason_code: Option<String>,
+    pub reason_text: Option<String>,
+    pub exit_rep: Option<String>,
+    pub exit_team: Option<String>,
+    pub reached_stage: Option<String>,
 }
 
 /// An entry of the timeline.

@@ -23,6 +23,7 @@
 //!   and the rep records routing weighs (what the SLA worker reads).
 //! - [`stays`]: every stay of a tenant's leads, streamed lead by lead into the measures
 //!   computed on request (velocity, cohorts).
+//! - [`exits`]: exits with their reasons, counted and listed (`Reasons`).
 //! - [`gauges`]: what the metrics sampler reads (SLA clocks at risk and breached, the
 //!   credits queue).
 //! - `columns`: column arrays bound with `UNNEST`, declared once per statement.
@@ -40,6 +41,7 @@ pub mod credits;
 pub mod db;
 pub mod due;
 mod error;
+pub mod exits;
 pub mod gauges;
 pub mod keys;
 pub mod leads;

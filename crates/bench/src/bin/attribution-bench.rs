@@ -675,6 +675,7 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
         }
     }
     let velocity = velocity_queries(&mut client, args).await?;
+    let reasons = reasons_queries(&mut client).await?;
     server.stop().await;
     let (due, due_before) = due_alert_polls(store).await?;
 
@@ -694,8 +695,8 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
         kinds.push((format!("  `Funnel`, {range}"), samples));
     }
     kinds.push(("`ListLeads`, stage × channel, page of 50".into(), &mut list));
-    let mut velocity = velocity;
-    for (name, samples) in &mut velocity {
+    let (mut velocity, mut reasons) = (velocity, reasons);
+    for (name, samples) in velocity.iter_mut().chain(reasons.iter_mut()) {
         kinds.push((name.clone(), samples));
     }
     let (mut due, mut due_before) = (due, due_before);
@@ -719,7 +720,7 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
         )?;
     }
     let md = format!(
-        "# Lead lookup, funnel and velocity at scale\n\n\
+        "# Lead lookup, funnel, velocity and reasons at scale\n\n\
          Written by `attribution-bench` (`make bench`) on {when}. Release build, PostgreSQL on this \
          machine, one process, queries through gRPC one at a time, {n} timed per kind after 20 \
          warm-up queries.\n\n\
@@ -746,6 +747,11 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
          rep + capture week). It reads every stay of the range (~2.6 per lead here), so it \
          grows with the leads captured in the range; pre-aggregated cells would be needed \
          for the 50 ms target on wide ranges.\n\n\
+         `Reasons` (docs/ANALYTICS.md) counts the exit transitions in the range of exit \
+         times by group, kind and reason code, joined to `leads` for the lead's dimensions, \
+         and lists the latest 100; {reasons_n} timed queries per range after one warm-up, \
+         rotating three groupings (none; channel + rep; exit month + reached stage), the \
+         last with `reached = SQL` and kinds lost and recycled.\n\n\
          The SLA worker's due-alert poll (`crates/store/src/sql/due_alerts.sql`) runs against \
          the clocks of the same fold (default policies) at day 365, after the rows a worker \
          that appended every due alert leaves (the alerts in `lead_events`, the clocks' \
@@ -755,6 +761,7 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
         when = Utc::now().format("%Y-%m-%d %H:%M UTC"),
         leads = args.leads,
         velocity_n = VELOCITY_QUERIES,
+        reasons_n = REASONS_QUERIES,
         due_clocks = running_clocks(store).await?,
     );
     std::fs::write(&args.queries_out, &md)?;
@@ -816,6 +823,58 @@ async fn velocity_queries(
             }
         }
         out.push((format!("`Velocity`, {name}"), samples));
+    }
+    Ok(out)
+}
+
+/// `Reasons` queries timed per range.
+const REASONS_QUERIES: usize = 12;
+
+/// `Reasons` over three ranges of exit times (all; the quarter; 30 days from May 1),
+/// rotating three groupings: the timings per range.
+async fn reasons_queries(
+    client: &mut leadledger_api::pb::query_service_client::QueryServiceClient<
+        tonic::transport::Channel,
+    >,
+) -> anyhow::Result<Vec<(String, Vec<Duration>)>> {
+    use pb::ExitDimension as D;
+    let ranges = [
+        ("all", None, None),
+        ("quarter", Some(day(0)), Some(day(91))),
+        ("30 days, 05-01..05-31", Some(day(30)), Some(day(60))),
+    ];
+    let groupings: [&[D]; 3] = [&[], &[D::Channel, D::Rep], &[D::ExitMonth, D::ReachedStage]];
+    let mut out = Vec::new();
+    for (name, from, to) in ranges {
+        let mut samples = Vec::new();
+        for q in 0..=REASONS_QUERIES {
+            let g = q % groupings.len();
+            let valuable = g == 2;
+            let t = Instant::now();
+            let r = client
+                .reasons(pb::ReasonsRequest {
+                    tenant_id: TENANT.into(),
+                    group_by: groupings[g].iter().map(|d| *d as i32).collect(),
+                    exited_from: from.map(ts),
+                    exited_to: to.map(ts),
+                    kinds: if valuable {
+                        vec![pb::Stage::Lost as i32, pb::Stage::Recycled as i32]
+                    } else {
+                        vec![]
+                    },
+                    reached: if valuable { pb::Stage::Sql as i32 } else { 0 },
+                    list_limit: 100,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            let took = t.elapsed();
+            anyhow::ensure!(r.total_exits > 0, "Reasons found no exits ({name})");
+            if q > 0 {
+                samples.push(took);
+            }
+        }
+        out.push((format!("`Reasons`, {name}"), samples));
     }
     Ok(out)
 }

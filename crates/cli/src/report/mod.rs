@@ -1,5 +1,5 @@
 //! `leadledger report`: the funnel by channel, velocity by stage and the stalled leads
-//! (`velocity`); with `--attribution` revenue under every
+//! (`velocity`), why leads left the main line (`reasons`); with `--attribution` revenue under every
 //! model, with `--sla` the hand-off sections (`sla`). Each section is data (`output`),
 //! written as a table for people or as JSON or CSV (`--format`).
 
@@ -16,6 +16,7 @@ use crate::config::Config;
 use output::{Cell, Format, Section};
 
 mod output;
+mod reasons;
 mod sla;
 mod velocity;
 
@@ -94,6 +95,15 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
             &args.tenant,
             &token,
             as_of,
+            Duration::from_secs(args.wait_secs),
+        )
+        .await?,
+    );
+    sections.extend(
+        reasons::sections(
+            channel.clone(),
+            &args.tenant,
+            &token,
             Duration::from_secs(args.wait_secs),
         )
         .await?,

@@ -163,18 +163,24 @@ pub fn lost() -> Payload {
     Payload::Lost {
         reason: "chose a competitor".into(),
         competitor: "vendor-x".into(),
+        code: 2,
+        rep_id: String::new(),
     }
 }
 
 pub fn recycled() -> Payload {
     Payload::Recycled {
         reason: "no response for 14 days".into(),
+        code: 0,
+        rep_id: String::new(),
     }
 }
 
 pub fn disqualified() -> Payload {
     Payload::Disqualified {
         reason: "student, not a buyer".into(),
+        code: 2,
+        rep_id: "mkt-1".into(),
     }
 }
 

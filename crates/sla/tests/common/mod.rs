@@ -122,11 +122,15 @@ pub fn signed() -> Payload {
 pub fn recycled() -> Payload {
     Payload::Recycled {
         reason: "no answer".into(),
+        code: 0,
+        rep_id: String::new(),
     }
 }
 
 pub fn disqualified() -> Payload {
     Payload::Disqualified {
         reason: "student".into(),
+        code: 0,
+        rep_id: String::new(),
     }
 }

@@ -35,6 +35,11 @@ column_arrays! {
         event_id: Uuid,
         kind: &'a str,
         skipped: String,
+        reason_code: Option<&'a str>,
+        reason_text: Option<&'a str>,
+        exit_rep: Option<&'a str>,
+        exit_team: Option<&'a str>,
+        reached_stage: Option<&'a str>,
     }
 }
 
@@ -71,6 +76,7 @@ pub async fn replace(
         }
         for (seq, t) in s.transitions.iter().enumerate() {
             let skipped: Vec<&str> = t.skipped.iter().map(|s| s.as_str()).collect();
+            let exit = t.exit.as_ref();
             transitions.push(
                 &s.tenant,
                 &s.lead,
@@ -81,6 +87,11 @@ pub async fn replace(
                 t.event_id,
                 t.kind.as_str(),
                 skipped.join(","),
+                exit.map(|x| x.code.as_str()),
+                exit.map(|x| x.text.as_str()),
+                exit.map(|x| x.rep_id.as_str()),
+                exit.map(|x| x.team.as_str()),
+                exit.and_then(|x| x.reached).map(|s| s.as_str()),
             );
         }
     }
