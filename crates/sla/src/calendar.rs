@@ -29,13 +29,16 @@
 //! - [`BusinessCalendar`]: a validated calendar with [`BusinessCalendar::working_duration`],
 //!   [`BusinessCalendar::add_working`] and [`BusinessCalendar::is_working`].
 //! - private helpers: offset pieces (spans of constant UTC offset, found by probing the tz
-//!   database hourly and bisecting to the second) and per-date working segments in UTC.
+//!   database hourly and bisecting to the second) and per-date working segments in UTC,
+//!   computed once per date (`memo`).
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
+
+use memo::{DayMemo, Segments};
 
 const DAY_SECS: u32 = 86_400;
 
@@ -213,6 +216,7 @@ impl CalendarSpec {
             holidays: self.holidays,
             makeup_days: self.makeup_days,
             makeup_hours,
+            memo: DayMemo::default(),
         })
     }
 }
@@ -241,6 +245,8 @@ pub struct BusinessCalendar {
     holidays: BTreeSet<NaiveDate>,
     makeup_days: BTreeSet<NaiveDate>,
     makeup_hours: Vec<WorkInterval>,
+    /// Each date's working segments, once computed (`memo`).
+    memo: DayMemo,
 }
 
 impl BusinessCalendar {
@@ -347,7 +353,7 @@ impl BusinessCalendar {
         let last = self.local_date(to).succ_opt().expect("in range");
         let mut d = first;
         while d <= last {
-            for (s, e) in self.day_segments(d) {
+            for &(s, e) in self.day_segments(d).iter() {
                 let (s, e) = (s.max(from), e.min(to));
                 if s < e {
                     out.push((s, e));
@@ -359,8 +365,13 @@ impl BusinessCalendar {
         out
     }
 
-    /// The UTC segments during which the wall clock shows a working time of local date `date`.
-    fn day_segments(&self, date: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    /// The UTC segments during which the wall clock shows a working time of local date `date`
+    /// (computed once per date: `memo`).
+    fn day_segments(&self, date: NaiveDate) -> Segments {
+        self.memo.get(date, || self.compute_day_segments(date))
+    }
+
+    fn compute_day_segments(&self, date: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         let hours = self.hours_on(date);
         let (Some(first), Some(last)) = (hours.first(), hours.last()) else {
             return Vec::new();
@@ -436,5 +447,6 @@ impl BusinessCalendar {
     }
 }
 
+mod memo;
 #[cfg(test)]
 mod tests;

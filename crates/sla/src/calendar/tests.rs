@@ -230,3 +230,26 @@ fn invalid_calendars_are_refused_with_the_field() {
     spec.makeup_days.insert(date(2025, 10, 1));
     assert_eq!(spec.build().unwrap_err().field, "calendar.makeup_workdays");
 }
+
+#[test]
+fn the_day_memo_changes_no_answer() {
+    // One calendar answers a year of deadlines with its memo warming up; a fresh clone (an
+    // empty memo) answers each one cold. New York for its transitions, with a holiday.
+    let mut spec = CalendarSpec::standard(New_York);
+    spec.holidays.insert(date(2025, 7, 4));
+    let warm = spec.build().unwrap();
+    assert_eq!(warm, warm.clone(), "the memo is no part of the value");
+    let mut t = utc(2025, 1, 1, 3, 17);
+    while t < utc(2026, 1, 1, 0, 0) {
+        for h in [1, 8, 24, 40] {
+            let cold = warm.clone();
+            assert_eq!(
+                warm.add_working(t, hours(h)),
+                cold.add_working(t, hours(h)),
+                "{t} + {h} h"
+            );
+        }
+        assert_eq!(warm.is_working(t), warm.clone().is_working(t), "{t}");
+        t += Duration::minutes(7 * 60 + 13);
+    }
+}
