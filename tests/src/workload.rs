@@ -316,3 +316,37 @@ pub async fn quarter(
     }
     Ok(token)
 }
+
+/// Every lead of tenant [`TENANT`] as `GetLead` answers it, paged through `ListLeads`.
+pub async fn every_lead(
+    q: &mut leadledger_api::pb::query_service_client::QueryServiceClient<tonic::transport::Channel>,
+) -> anyhow::Result<Vec<pb::GetLeadResponse>> {
+    let mut out = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = q
+            .list_leads(pb::ListLeadsRequest {
+                tenant_id: TENANT.into(),
+                page_size: 1000,
+                page_token: page_token.clone(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        for l in &page.leads {
+            let got = q
+                .get_lead(pb::GetLeadRequest {
+                    tenant_id: TENANT.into(),
+                    lead_id: l.lead_id.clone(),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            out.push(got);
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(out);
+        }
+        page_token = page.next_page_token;
+    }
+}

@@ -15,7 +15,7 @@ use leadledger_api::convert::{time_from_proto, time_to_proto};
 use leadledger_api::pb::{self, query_service_client::QueryServiceClient};
 use leadledger_domain::Stage;
 use leadledger_e2e::events::{accepted, at, captured, event, mql};
-use leadledger_e2e::workload::quarter;
+use leadledger_e2e::workload::{every_lead, quarter};
 use leadledger_e2e::TestEnv;
 use tonic::transport::Channel;
 
@@ -33,31 +33,13 @@ struct Lead {
 
 /// Every lead of the tenant, paged through `ListLeads`, each read with `GetLead`.
 async fn all_leads(q: &mut QueryServiceClient<Channel>) -> anyhow::Result<Vec<Lead>> {
-    let mut out = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = q
-            .list_leads(pb::ListLeadsRequest {
-                tenant_id: T.into(),
-                page_size: 1000,
-                page_token: page_token.clone(),
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
-        for l in &page.leads {
-            let lead = q
-                .get_lead(pb::GetLeadRequest {
-                    tenant_id: T.into(),
-                    lead_id: l.lead_id.clone(),
-                    ..Default::default()
-                })
-                .await?
-                .into_inner()
-                .lead
-                .expect("a lead");
-            let time = |t: &Option<prost_types::Timestamp>| t.as_ref().and_then(time_from_proto);
-            out.push(Lead {
+    let time = |t: &Option<prost_types::Timestamp>| t.as_ref().and_then(time_from_proto);
+    Ok(every_lead(q)
+        .await?
+        .into_iter()
+        .map(|got| {
+            let lead = got.lead.expect("a lead");
+            Lead {
                 id: lead.lead_id.clone(),
                 channel: lead.source.clone().unwrap_or_default().channel,
                 captured_at: time(&lead.captured_at),
@@ -73,13 +55,9 @@ async fn all_leads(q: &mut QueryServiceClient<Channel>) -> anyhow::Result<Vec<Le
                         )
                     })
                     .collect(),
-            });
-        }
-        if page.next_page_token.is_empty() {
-            return Ok(out);
-        }
-        page_token = page.next_page_token;
-    }
+            }
+        })
+        .collect())
 }
 
 /// Nearest rank: the smallest value whose share of the sorted sample reaches `p`.

@@ -12,7 +12,7 @@ use leadledger_api::convert::{time_from_proto, time_to_proto};
 use leadledger_api::pb::{self, event::Payload as P, query_service_client::QueryServiceClient};
 use leadledger_domain::Stage;
 use leadledger_e2e::events::{accepted, at, captured, event, mql};
-use leadledger_e2e::workload::{quarter, TENANT as T};
+use leadledger_e2e::workload::{every_lead, quarter, TENANT as T};
 use leadledger_e2e::TestEnv;
 use tonic::transport::Channel;
 
@@ -59,106 +59,83 @@ fn code_of(kind: Stage, n: i32) -> String {
 /// Every exit of the tenant, replayed from each lead's timeline.
 async fn replay_exits(q: &mut QueryServiceClient<Channel>) -> anyhow::Result<Vec<Exit>> {
     let mut out = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = q
-            .list_leads(pb::ListLeadsRequest {
-                tenant_id: T.into(),
-                page_size: 1000,
-                page_token: page_token.clone(),
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
-        for l in &page.leads {
-            let got = q
-                .get_lead(pb::GetLeadRequest {
-                    tenant_id: T.into(),
-                    lead_id: l.lead_id.clone(),
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
-            let lead = got.lead.expect("a lead");
-            let channel = lead.source.unwrap_or_default().channel;
-            let before = out.len();
-            let (mut stage, mut max_rank) = (None::<Stage>, 0u8);
-            let (mut rep, mut team) = (String::new(), String::new());
-            for entry in &got.timeline {
-                let e = entry.event.as_ref().expect("a known event");
-                let when = e.occurred_at.as_ref().and_then(time_from_proto).unwrap();
-                let (to, reason) = match e.payload.as_ref().expect("a payload") {
-                    P::LeadCaptured(_) if stage.is_none() => (Some(Stage::Captured), None),
-                    P::MqlQualified(_) => (Some(Stage::Mql), None),
-                    P::HandedOff(h) => {
-                        (rep, team) = (h.rep_id.clone(), h.team.clone());
-                        (None, None)
-                    }
-                    P::LeadRouted(r) => {
-                        (rep, team) = (r.rep_id.clone(), r.team.clone());
-                        (None, None)
-                    }
-                    P::SalesAccepted(a) => {
-                        if !a.rep_id.is_empty() {
-                            rep.clone_from(&a.rep_id);
-                        }
-                        (Some(Stage::Sql), None)
-                    }
-                    P::PocStarted(_) => (Some(Stage::Poc), None),
-                    P::Signed(_) => (Some(Stage::Signed), None),
-                    P::SalesRejected(r) => {
-                        (Some(Stage::Rejected), Some((r.reason, &r.text, &r.rep_id)))
-                    }
-                    P::Recycled(r) => (Some(Stage::Recycled), Some((r.code, &r.reason, &r.rep_id))),
-                    P::Disqualified(d) => (
-                        Some(Stage::Disqualified),
-                        Some((d.code, &d.reason, &d.rep_id)),
-                    ),
-                    P::Lost(l) => (Some(Stage::Lost), Some((l.code, &l.reason, &l.rep_id))),
-                    P::OwnershipRequested(_) => panic!("no ownership requests here"),
-                    _ => (None, None),
-                };
-                let Some(to) = to.filter(|t| stage != Some(*t)) else {
-                    continue;
-                };
-                if let Some((code, text, fact_rep)) = reason {
-                    out.push(Exit {
-                        lead: lead.lead_id.clone(),
-                        channel: channel.clone(),
-                        kind: to,
-                        at: when,
-                        code: code_of(to, code),
-                        text: text.clone(),
-                        rep: if fact_rep.is_empty() {
-                            rep.clone()
-                        } else {
-                            fact_rep.clone()
-                        },
-                        team: team.clone(),
-                        reached: Stage::MAIN_LINE
-                            .into_iter()
-                            .find(|s| s.rank() == Some(max_rank)),
-                    });
-                    if to == Stage::Recycled {
-                        (rep, team) = (String::new(), String::new());
-                    }
+    for got in every_lead(q).await? {
+        let lead = got.lead.expect("a lead");
+        let channel = lead.source.unwrap_or_default().channel;
+        let before = out.len();
+        let (mut stage, mut max_rank) = (None::<Stage>, 0u8);
+        let (mut rep, mut team) = (String::new(), String::new());
+        for entry in &got.timeline {
+            let e = entry.event.as_ref().expect("a known event");
+            let when = e.occurred_at.as_ref().and_then(time_from_proto).unwrap();
+            let (to, reason) = match e.payload.as_ref().expect("a payload") {
+                P::LeadCaptured(_) if stage.is_none() => (Some(Stage::Captured), None),
+                P::MqlQualified(_) => (Some(Stage::Mql), None),
+                P::HandedOff(h) => {
+                    (rep, team) = (h.rep_id.clone(), h.team.clone());
+                    (None, None)
                 }
-                max_rank = max_rank.max(to.rank().unwrap_or(0));
-                stage = Some(to);
+                P::LeadRouted(r) => {
+                    (rep, team) = (r.rep_id.clone(), r.team.clone());
+                    (None, None)
+                }
+                P::SalesAccepted(a) => {
+                    if !a.rep_id.is_empty() {
+                        rep.clone_from(&a.rep_id);
+                    }
+                    (Some(Stage::Sql), None)
+                }
+                P::PocStarted(_) => (Some(Stage::Poc), None),
+                P::Signed(_) => (Some(Stage::Signed), None),
+                P::SalesRejected(r) => {
+                    (Some(Stage::Rejected), Some((r.reason, &r.text, &r.rep_id)))
+                }
+                P::Recycled(r) => (Some(Stage::Recycled), Some((r.code, &r.reason, &r.rep_id))),
+                P::Disqualified(d) => (
+                    Some(Stage::Disqualified),
+                    Some((d.code, &d.reason, &d.rep_id)),
+                ),
+                P::Lost(l) => (Some(Stage::Lost), Some((l.code, &l.reason, &l.rep_id))),
+                P::OwnershipRequested(_) => panic!("no ownership requests here"),
+                _ => (None, None),
+            };
+            let Some(to) = to.filter(|t| stage != Some(*t)) else {
+                continue;
+            };
+            if let Some((code, text, fact_rep)) = reason {
+                out.push(Exit {
+                    lead: lead.lead_id.clone(),
+                    channel: channel.clone(),
+                    kind: to,
+                    at: when,
+                    code: code_of(to, code),
+                    text: text.clone(),
+                    rep: if fact_rep.is_empty() {
+                        rep.clone()
+                    } else {
+                        fact_rep.clone()
+                    },
+                    team: team.clone(),
+                    reached: Stage::MAIN_LINE
+                        .into_iter()
+                        .find(|s| s.rank() == Some(max_rank)),
+                });
+                if to == Stage::Recycled {
+                    (rep, team) = (String::new(), String::new());
+                }
             }
-            // The replay's exits are the lead's stays in side stages.
-            let side_stays = lead
-                .visits
-                .iter()
-                .filter(|v| Stage::from_number(v.stage).is_some_and(Stage::is_exit))
-                .count();
-            assert_eq!(out.len() - before, side_stays, "{}", lead.lead_id);
+            max_rank = max_rank.max(to.rank().unwrap_or(0));
+            stage = Some(to);
         }
-        if page.next_page_token.is_empty() {
-            return Ok(out);
-        }
-        page_token = page.next_page_token;
+        // The replay's exits are the lead's stays in side stages.
+        let side_stays = lead
+            .visits
+            .iter()
+            .filter(|v| Stage::from_number(v.stage).is_some_and(Stage::is_exit))
+            .count();
+        assert_eq!(out.len() - before, side_stays, "{}", lead.lead_id);
     }
+    Ok(out)
 }
 
 type Counts = BTreeMap<(Vec<String>, i32), BTreeMap<String, i64>>;

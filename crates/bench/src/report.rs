@@ -231,7 +231,9 @@ pub fn markdown(f: &Figures, m: &Machine, when: &str, command: &str) -> String {
          BENCHMARKS-attribution.md, and lead lookup / funnel / lead listing at the same scale \
          BENCHMARKS-queries.md; the soak (`make soak`: each role its own process at a \
          fixed rate, memory and lag over time) writes BENCHMARKS-soak.md and the \
-         \"RSS per role\" section here, which `make bench` keeps.\n"
+         \"RSS per role\" section here, which `make bench` keeps. Instructions per event of \
+         the projector's pure work (callgrind, exact from run to run): \
+         BENCHMARKS-instructions.md.\n"
     );
     let _ = writeln!(s, "- Run: {when}");
     let _ = writeln!(s, "- Command: `{command}`");

@@ -212,6 +212,12 @@ fn lead(i: usize, touches: usize, rng: &mut Rng, accounts: &mut Vec<u64>) -> Vec
         at += chrono::Duration::hours(24 + rng.below(days * 24) as i64);
         at
     };
+    // Exits (for `Reasons`) are decided by the lead's index, not drawn, so the generator's
+    // random stream (and every other figure) is the one it was before they existed; each
+    // comes ten days after the lead's last stage, with a code other than `other` (which
+    // would need words).
+    let code = |n: u64| i32::try_from(1 + (i as u64 / 7) % n).expect("small");
+    let exit_after = |t: DateTime<Utc>| t + chrono::Duration::days(10);
     if rng.chance(0.4) {
         let t = step(rng, 30);
         out.push(event(
@@ -248,11 +254,53 @@ fn lead(i: usize, touches: usize, rng: &mut Rng, accounts: &mut Vec<u64>) -> Vec
                             contract_id: format!("K{i}"),
                         },
                     ));
+                } else if i.is_multiple_of(2) {
+                    out.push(event(exit_after(t), lost(code(7))));
                 }
+            } else if i.is_multiple_of(3) {
+                out.push(event(exit_after(t), lost(code(7))));
+            } else if i % 3 == 1 {
+                out.push(event(exit_after(t), recycled(code(5))));
             }
+        } else if i.is_multiple_of(2) {
+            out.push(event(
+                exit_after(t),
+                Payload::SalesRejected {
+                    reason: code(7),
+                    text: String::new(),
+                    rep_id: "rep".into(),
+                },
+            ));
         }
+    } else if i.is_multiple_of(10) {
+        out.push(event(exit_after(captured), disqualified(code(6))));
     }
     out
+}
+
+fn lost(code: i32) -> Payload {
+    Payload::Lost {
+        reason: String::new(),
+        competitor: String::new(),
+        code,
+        rep_id: "rep".into(),
+    }
+}
+
+fn recycled(code: i32) -> Payload {
+    Payload::Recycled {
+        reason: String::new(),
+        code,
+        rep_id: String::new(),
+    }
+}
+
+fn disqualified(code: i32) -> Payload {
+    Payload::Disqualified {
+        reason: String::new(),
+        code,
+        rep_id: String::new(),
+    }
 }
 
 fn quote(s: &str) -> String {
