@@ -219,3 +219,103 @@ async fn funnel_counts_lead_velocity_and_conflicts_equal_the_leads() -> anyhow::
     assert_eq!(view, accounts, "account_ownership_conflicts");
     env.cleanup().await
 }
+
+/// A `sla_clock_states` row: lead, policy, start event, state now, owner team, rep, partner,
+/// segment, region, channel.
+type ClockStateRow = (
+    String,
+    String,
+    uuid::Uuid,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sla_clock_states_equal_the_pure_evaluation_now() -> anyhow::Result<()> {
+    use leadledger_sla::{evaluate, ClockState, PolicySet};
+    let env = TestEnv::start(2).await?;
+    // A lead qualified an hour ago and one a day ago, so "now" finds clocks still running
+    // besides the quarter's (long breached or ended).
+    let now = Utc::now();
+    let mut fresh = Vec::new();
+    for (lead, ago) in [("X-hour", 1), ("X-day", 26)] {
+        let t = now - chrono::Duration::hours(ago);
+        fresh.push(captured(lead, &format!("c-{lead}"), t, "crafted"));
+        fresh.push(mql(lead, &format!("m-{lead}"), t));
+    }
+    quarter(&env, 47, 200, fresh).await?;
+    let mut q = env.query().await?;
+    let leads: BTreeMap<String, pb::Lead> = every_lead(&mut q)
+        .await?
+        .into_iter()
+        .filter_map(|g| g.lead)
+        .map(|l| (l.lead_id.clone(), l))
+        .collect();
+
+    // The view and its `now()` in one transaction (now() is the transaction's start).
+    let mut tx = env.store.pool.begin().await?;
+    let at: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&mut *tx)
+        .await?;
+    let rows: Vec<ClockStateRow> = sqlx::query_as(
+        "SELECT lead_id, policy_id, start_event_id, state_now, owner_team, owner_rep_id, \
+         owner_partner_id, segment, region, channel FROM sla_clock_states WHERE tenant_id = $1",
+    )
+    .bind(T)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let view: BTreeSet<ClockStateRow> = rows.into_iter().collect();
+
+    let events = leadledger_store::timeline::of_tenant(&env.store.pool, T, None, None).await?;
+    let mut by_lead: BTreeMap<String, Vec<leadledger_domain::Event>> = BTreeMap::new();
+    for e in events {
+        by_lead.entry(e.lead_id.clone()).or_default().push(e);
+    }
+    let set = PolicySet::defaults();
+    let mut want = BTreeSet::new();
+    let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for (lead, evs) in &by_lead {
+        let l = &leads[lead];
+        let owner = l.owner.clone().unwrap_or_default();
+        let company = l.company.clone().unwrap_or_default();
+        let st = leadledger_domain::fold(evs);
+        for c in evaluate(&set.policies, &set.calendar, evs, &st, at) {
+            let state = match c.state {
+                ClockState::Open => "open",
+                ClockState::AtRisk => "at_risk",
+                ClockState::Breached { .. } => "breached",
+                ClockState::Met { .. } => "met",
+                ClockState::MetLate { .. } => "met_late",
+                ClockState::Stopped { .. } => "stopped",
+            };
+            *states.entry(state).or_default() += 1;
+            want.insert((
+                lead.clone(),
+                c.policy_id.clone(),
+                c.start_event_id,
+                state.to_string(),
+                owner.team.clone(),
+                owner.rep_id.clone(),
+                owner.partner_id.clone(),
+                segment(company.segment),
+                company.region.clone(),
+                l.source.clone().unwrap_or_default().channel,
+            ));
+        }
+    }
+    assert!(
+        ["met", "breached", "stopped"]
+            .iter()
+            .all(|s| states.contains_key(s))
+            && (states.contains_key("open") || states.contains_key("at_risk")),
+        "every kind of state now: {states:?}"
+    );
+    assert_eq!(view, want, "sla_clock_states");
+    env.cleanup().await
+}
