@@ -486,6 +486,16 @@ fn tracing_init() -> Result<(), ()> {
     Ok(())
 }
 
+/// Whether two optional figures are both absent, or both there within 10⁻⁶ (figures a
+/// server computes in floating point, compared with a test's own computation).
+pub fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => (a - b).abs() < 1e-6,
+        _ => false,
+    }
+}
+
 /// Asserts that two dumps are equal row for row, in order (every dump orders each table by
 /// its key, so equal contents come in equal order), showing a few of the rows only one side
 /// has: how replays and rebuilds are compared with the live read models.

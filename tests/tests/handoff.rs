@@ -13,7 +13,7 @@ use leadledger_api::pb::{self, event::Payload as P};
 use leadledger_domain::event::SlaAlert;
 use leadledger_domain::{Event, Payload};
 use leadledger_e2e::events::{at, captured, event, mql, signed};
-use leadledger_e2e::{append, produce_raw, violation_fields, TestEnv};
+use leadledger_e2e::{append, close, produce_raw, violation_fields, TestEnv};
 use leadledger_sla::{evaluate, ClockState, PolicySet};
 use prost::Message as _;
 use tonic::transport::Channel;
@@ -410,14 +410,6 @@ fn expected_report(
         e.to_target.sort_by(f64::total_cmp);
     }
     out
-}
-
-fn close(a: Option<f64>, b: Option<f64>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => (a - b).abs() < 1e-6,
-        _ => false,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use leadledger_api::convert::{time_from_proto, time_to_proto};
 use leadledger_api::pb::{self, sla_service_client::SlaServiceClient};
 use leadledger_domain::{fold, Event, Stage};
 use leadledger_e2e::workload::{every_lead, quarter, TENANT as T};
-use leadledger_e2e::TestEnv;
+use leadledger_e2e::{close, TestEnv};
 use leadledger_sla::{evaluate, ClockState, PolicySet};
 
 const POLICY: &str = "mql-follow-up";
@@ -42,14 +42,6 @@ fn median(mut xs: Vec<f64>) -> Option<f64> {
     } else {
         (xs[n / 2 - 1] + xs[n / 2]) / 2.0
     })
-}
-
-fn close(a: Option<f64>, b: Option<f64>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => (a - b).abs() < 1e-6,
-        _ => false,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
