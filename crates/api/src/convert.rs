@@ -482,6 +482,12 @@ pub fn stage_to_proto(s: Option<Stage>) -> i32 {
     s.map_or(0, Stage::number)
 }
 
+/// The proto number of a stage as the read models store it (its name, `Stage::as_str`); 0
+/// for none or a name this reader does not know.
+pub fn stored_stage_to_proto(s: Option<&str>) -> i32 {
+    stage_to_proto(s.and_then(Stage::parse))
+}
+
 /// Domain owner → wire owner.
 pub fn owner_to_proto(o: &Owner) -> pb::Owner {
     pb::Owner {

@@ -130,11 +130,27 @@ fn set_owner(st: &mut LeadState, owner: Owner, at: DateTime<Utc>) {
 }
 
 fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
-    // Who held the lead before this fact (a recycle clears the owner).
-    let held_by = e
-        .payload
-        .exit_reason()
-        .map(|_| (st.owner.rep_id.clone(), st.owner.team.clone()));
+    // An exit's why, who and how far, as things stood before this fact (a recycle clears
+    // the owner below).
+    let exit =
+        e.payload
+            .target_stage()
+            .zip(e.payload.exit_reason())
+            .map(|(to, (code, text, rep))| Exit {
+                // A number this reader does not know is validated away at ingest; one in the log
+                // anyway (a newer writer) reads as `other`.
+                code: code_name(to, code).unwrap_or("other").to_string(),
+                text: text.to_string(),
+                rep_id: if rep.is_empty() {
+                    st.owner.rep_id.clone()
+                } else {
+                    rep.to_string()
+                },
+                team: st.owner.team.clone(),
+                reached: Stage::MAIN_LINE
+                    .into_iter()
+                    .find(|s| s.rank() == Some(st.max_rank)),
+            });
     st.event_count += 1;
     st.last_event_at = Some(
         st.last_event_at
@@ -184,24 +200,6 @@ fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
         _ => {}
     }
     if let Some(to) = e.payload.target_stage() {
-        let exit = e.payload.exit_reason().map(|(code, text, rep)| {
-            let (owner_rep, team) = held_by.unwrap_or_default();
-            Exit {
-                // A number this reader does not know is validated away at ingest; one in
-                // the log anyway (a newer writer) reads as `other`.
-                code: code_name(to, code).unwrap_or("other").to_string(),
-                text: text.to_string(),
-                rep_id: if rep.is_empty() {
-                    owner_rep
-                } else {
-                    rep.to_string()
-                },
-                team,
-                reached: Stage::MAIN_LINE
-                    .into_iter()
-                    .find(|s| s.rank() == Some(st.max_rank)),
-            }
-        });
         enter(st, to, e, exit);
     }
 }

@@ -1,5 +1,5 @@
-//! What the measures computed on request (`Velocity`, `Cohorts`) do alike: admit the call
-//! in one order, parse the group dimensions, the capture range and the instant (each bad
+//! What the measures computed on request (`Velocity`, `Cohorts`, `Reasons`) do alike: admit
+//! the call in one order, parse the group dimensions, a time range and the instant (each bad
 //! field a violation of its own).
 
 use chrono::{DateTime, Utc};
@@ -61,6 +61,41 @@ pub fn time(
     parsed
 }
 
+/// `group_by` read with `dimension`: an unknown or unspecified value is a violation of
+/// `group_by[i]`.
+pub fn dimensions<D>(
+    v: &mut Violations,
+    group_by: &[i32],
+    dimension: impl Fn(i32) -> Option<D>,
+) -> Vec<D> {
+    let mut dims = Vec::new();
+    for (i, d) in group_by.iter().enumerate() {
+        match dimension(*d) {
+            Some(dim) => dims.push(dim),
+            None => v.add(format!("group_by[{i}]"), format!("unknown dimension {d}")),
+        }
+    }
+    dims
+}
+
+/// An optional range `[from, to)` of the fields named `names`: each bound a valid timestamp
+/// if given, `to` after `from`.
+pub fn range(
+    v: &mut Violations,
+    names: (&str, &str),
+    from: Option<&prost_types::Timestamp>,
+    to: Option<&prost_types::Timestamp>,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let from = time(v, names.0, from);
+    let to = time(v, names.1, to);
+    if let (Some(f), Some(t)) = (from, to) {
+        if t <= f {
+            v.add(names.1, format!("must be after {}", names.0));
+        }
+    }
+    (from, to)
+}
+
 /// The leads a measure reads: `group_by` (`group_by[i]` violations), the capture range
 /// (`captured_to` must be after `captured_from`).
 pub fn leads(
@@ -69,22 +104,15 @@ pub fn leads(
     captured_from: Option<&prost_types::Timestamp>,
     captured_to: Option<&prost_types::Timestamp>,
 ) -> StaysQuery {
-    let mut dims = Vec::new();
-    for (i, d) in group_by.iter().enumerate() {
-        match dimension(*d) {
-            Some(dim) => dims.push(dim),
-            None => v.add(format!("group_by[{i}]"), format!("unknown dimension {d}")),
-        }
-    }
-    let captured_from = time(v, "captured_from", captured_from);
-    let captured_to = time(v, "captured_to", captured_to);
-    if let (Some(from), Some(to)) = (captured_from, captured_to) {
-        if to <= from {
-            v.add("captured_to", "must be after captured_from");
-        }
-    }
+    let group_by = dimensions(v, group_by, dimension);
+    let (captured_from, captured_to) = range(
+        v,
+        ("captured_from", "captured_to"),
+        captured_from,
+        captured_to,
+    );
     StaysQuery {
-        group_by: dims,
+        group_by,
         captured_from,
         captured_to,
     }

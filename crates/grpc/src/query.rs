@@ -1,7 +1,8 @@
 //! The query service: leads, timelines, funnels, velocity (`crate::velocity`), cohorts
-//! (`crate::cohorts`) and exit reasons (`crate::reasons`) from the read models, with read-your-writes through consistency tokens.
+//! (`crate::cohorts`) and exit reasons (`crate::reasons`) from the read models, with
+//! read-your-writes through consistency tokens.
 
-use leadledger_api::convert::{time_from_proto, time_to_proto};
+use leadledger_api::convert::{stored_stage_to_proto, time_from_proto, time_to_proto};
 use leadledger_api::pb::{self, query_service_server::QueryService};
 use leadledger_api::ApiError;
 use leadledger_domain::Stage;
@@ -23,15 +24,11 @@ impl QuerySvc {
     }
 }
 
-fn stage_number(s: Option<&str>) -> i32 {
-    s.and_then(Stage::parse).map_or(0, Stage::number)
-}
-
 fn lead_to_proto(r: &LeadRow) -> pb::Lead {
     pb::Lead {
         tenant_id: r.tenant_id.clone(),
         lead_id: r.lead_id.clone(),
-        stage: stage_number(r.stage.as_deref()),
+        stage: stored_stage_to_proto(r.stage.as_deref()),
         owner: Some(pb::Owner {
             team: r.owner_team.clone(),
             queue: r.owner_queue.clone(),
@@ -134,7 +131,7 @@ impl QueryService for QuerySvc {
             .visits
             .iter()
             .map(|v| pb::StageVisit {
-                stage: stage_number(Some(&v.stage)),
+                stage: stored_stage_to_proto(Some(&v.stage)),
                 entered_at: Some(time_to_proto(v.entered_at)),
                 exited_at: v.exited_at.map(time_to_proto),
             })
@@ -143,12 +140,16 @@ impl QueryService for QuerySvc {
             .transitions
             .iter()
             .map(|t| pb::StageTransition {
-                from_stage: stage_number(t.from_stage.as_deref()),
-                to_stage: stage_number(Some(&t.to_stage)),
+                from_stage: stored_stage_to_proto(t.from_stage.as_deref()),
+                to_stage: stored_stage_to_proto(Some(&t.to_stage)),
                 at: Some(time_to_proto(t.at)),
                 event_id: t.event_id.to_string(),
                 kind: leadledger_domain::TransitionKind::parse(&t.kind).map_or(0, |k| k as i32),
-                skipped: t.skipped.iter().map(|s| stage_number(Some(s))).collect(),
+                skipped: t
+                    .skipped
+                    .iter()
+                    .map(|s| stored_stage_to_proto(Some(s)))
+                    .collect(),
                 exit: t.reason_code.as_deref().map(|code| {
                     crate::reasons::exit_reason(
                         code,

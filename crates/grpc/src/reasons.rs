@@ -2,7 +2,7 @@
 //! with why and by whom (definitions: docs/ANALYTICS.md, "Reasons").
 
 use leadledger_analytics::reasons;
-use leadledger_api::convert::time_to_proto;
+use leadledger_api::convert::{stored_stage_to_proto, time_to_proto};
 use leadledger_api::pb;
 use leadledger_api::ApiError;
 use leadledger_domain::{Stage, Violations};
@@ -46,20 +46,13 @@ fn dimension(d: i32) -> Option<ExitDimension> {
 /// The request as the store takes it, with every field violation at once.
 pub fn parse(r: &pb::ReasonsRequest) -> Result<ExitsQuery, ApiError> {
     let mut v = Violations::default();
-    let mut group_by = Vec::new();
-    for (i, d) in r.group_by.iter().enumerate() {
-        match dimension(*d) {
-            Some(dim) => group_by.push(dim),
-            None => v.add(format!("group_by[{i}]"), format!("unknown dimension {d}")),
-        }
-    }
-    let exited_from = measures::time(&mut v, "exited_from", r.exited_from.as_ref());
-    let exited_to = measures::time(&mut v, "exited_to", r.exited_to.as_ref());
-    if let (Some(from), Some(to)) = (exited_from, exited_to) {
-        if to <= from {
-            v.add("exited_to", "must be after exited_from");
-        }
-    }
+    let group_by = measures::dimensions(&mut v, &r.group_by, dimension);
+    let (exited_from, exited_to) = measures::range(
+        &mut v,
+        ("exited_from", "exited_to"),
+        r.exited_from.as_ref(),
+        r.exited_to.as_ref(),
+    );
     let mut kinds = Vec::new();
     for (i, n) in r.kinds.iter().enumerate() {
         match Stage::from_number(*n) {
@@ -111,10 +104,6 @@ pub fn parse(r: &pb::ReasonsRequest) -> Result<ExitsQuery, ApiError> {
     })
 }
 
-fn stage_number(s: Option<&str>) -> i32 {
-    s.and_then(Stage::parse).map_or(0, Stage::number)
-}
-
 /// An exit as `GetLead` and `Reasons` show it.
 pub fn exit_reason(
     code: &str,
@@ -128,7 +117,7 @@ pub fn exit_reason(
         text: text.to_string(),
         rep_id: rep_id.to_string(),
         team: team.to_string(),
-        reached_stage: stage_number(reached),
+        reached_stage: stored_stage_to_proto(reached),
     }
 }
 
@@ -142,9 +131,9 @@ fn lead_exit(e: ExitRow) -> pb::LeadExit {
             e.reached_stage.as_deref(),
         )),
         lead_id: e.lead_id,
-        kind: stage_number(Some(&e.kind)),
+        kind: stored_stage_to_proto(Some(&e.kind)),
         at: Some(time_to_proto(e.at)),
-        from_stage: stage_number(e.from_stage.as_deref()),
+        from_stage: stored_stage_to_proto(e.from_stage.as_deref()),
         event_id: e.event_id.to_string(),
     }
 }

@@ -9,6 +9,18 @@ use crate::StoreError;
 
 const DATABASE_EXISTS: &str = include_str!("sql/db_exists.sql");
 const PING: &str = include_str!("sql/db_ping.sql");
+const SNAPSHOT: &str = include_str!("sql/db_snapshot.sql");
+
+/// A read-only REPEATABLE READ transaction on `conn`: one snapshot of the read models for
+/// reads that must agree with each other (an SLA worker tick, a `Reasons` answer's counts
+/// and list).
+pub async fn snapshot(
+    conn: &mut sqlx::PgConnection,
+) -> Result<sqlx::Transaction<'_, sqlx::Postgres>, StoreError> {
+    let mut tx = Connection::begin(conn).await?;
+    sqlx::query(SNAPSHOT).execute(&mut *tx).await?;
+    Ok(tx)
+}
 
 /// The migrations in `crates/store/migrations`, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

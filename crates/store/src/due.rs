@@ -18,20 +18,13 @@ use uuid::Uuid;
 
 use crate::StoreError;
 
-const SNAPSHOT: &str = include_str!("sql/due_snapshot.sql");
 const DUE_ALERTS: &str = include_str!("sql/due_alerts.sql");
 const ROUTING_CANDIDATES: &str = include_str!("sql/due_routing_candidates.sql");
 const REP_STATS: &str = include_str!("sql/due_rep_stats.sql");
 const APPLIED: &str = include_str!("sql/due_applied.sql");
 
 /// A read-only REPEATABLE READ transaction: one snapshot of the read models for a tick.
-pub async fn snapshot(
-    conn: &mut PgConnection,
-) -> Result<sqlx::Transaction<'_, sqlx::Postgres>, StoreError> {
-    let mut tx = sqlx::Connection::begin(conn).await?;
-    sqlx::query(SNAPSHOT).execute(&mut *tx).await?;
-    Ok(tx)
-}
+pub use crate::db::snapshot;
 
 /// The session advisory lock held by the one working SLA worker ("llsla").
 pub const LOCK_KEY: i64 = 0x006c_6c73_6c61;

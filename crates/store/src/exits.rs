@@ -12,7 +12,6 @@ use crate::StoreError;
 
 const COUNTS: &str = include_str!("sql/exits_counts.sql");
 const LIST: &str = include_str!("sql/exits_list.sql");
-const SNAPSHOT: &str = include_str!("sql/exits_snapshot.sql");
 
 /// What exits are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,8 +99,8 @@ pub async fn counts_and_list(
 ) -> Result<(Vec<Count>, Vec<ExitRow>), StoreError> {
     let key: Vec<&str> = q.group_by.iter().map(|d| d.sql()).collect();
     let sql = COUNTS.replace("/*KEY*/", &format!("ARRAY[{}]::text[]", key.join(", ")));
-    let mut tx = pool.begin().await?;
-    sqlx::query(SNAPSHOT).execute(&mut *tx).await?;
+    let mut conn = pool.acquire().await?;
+    let mut tx = crate::db::snapshot(&mut conn).await?;
     let rows: Vec<CountRow> = sqlx::query_as(&sql)
         .bind(tenant)
         .bind(q.exited_from)

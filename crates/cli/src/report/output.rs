@@ -10,6 +10,7 @@
 //!   block can be cut out by its first column.
 
 use comfy_table::{presets, CellAlignment, Table};
+use leadledger_domain::Stage;
 use serde_json::{json, Map, Value};
 
 /// How the report is written.
@@ -34,6 +35,12 @@ pub enum Cell {
 }
 
 impl Cell {
+    /// A stage given by its proto number, as text: its name, or the number when this reader
+    /// does not know it.
+    pub fn stage(n: i32) -> Cell {
+        Cell::Text(Stage::from_number(n).map_or_else(|| n.to_string(), |s| s.as_str().to_string()))
+    }
+
     fn table(&self) -> String {
         match self {
             Self::Text(s) => s.clone(),

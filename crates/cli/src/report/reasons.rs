@@ -13,10 +13,6 @@ use super::output::{Cell, Section};
 /// Rows of the pool section: the reps who returned the most leads.
 const POOL_REPS_SHOWN: usize = 10;
 
-fn stage_name(n: i32) -> String {
-    Stage::from_number(n).map_or_else(|| n.to_string(), |s| s.as_str().to_string())
-}
-
 /// The three sections for `tenant`.
 pub async fn sections(
     channel: KeyedChannel,
@@ -79,7 +75,7 @@ fn by_reason(id: &'static str, title: String, r: &pb::ReasonsResponse) -> Sectio
     for g in &r.groups {
         for x in &g.reasons {
             s.rows.push(vec![
-                Cell::Text(stage_name(g.kind)),
+                Cell::stage(g.kind),
                 Cell::Text(x.code.clone()),
                 Cell::Int(x.exits),
                 Cell::Share(Some(x.share)),

@@ -46,10 +46,6 @@ pub async fn sections(
     Ok(vec![by_stage(&v), stalled(&v, at)])
 }
 
-fn stage_name(n: i32) -> String {
-    Stage::from_number(n).map_or_else(|| n.to_string(), |s| s.as_str().to_string())
-}
-
 fn by_stage(v: &pb::VelocityResponse) -> Section {
     let window_days = v.window.as_ref().map_or(0, |w| w.seconds) as f64 / DAY;
     let mut s = Section::new(
@@ -74,7 +70,7 @@ fn by_stage(v: &pb::VelocityResponse) -> Section {
             let main =
                 Stage::from_number(st.stage).is_some_and(|s| s.rank().is_some_and(|r| r < 5));
             s.rows.push(vec![
-                Cell::Text(stage_name(st.stage)),
+                Cell::stage(st.stage),
                 Cell::Int(st.completed_stays),
                 Cell::Int(st.open_stays),
                 Cell::Num(st.p50_seconds / DAY, 1),
@@ -123,7 +119,7 @@ fn stalled(v: &pb::VelocityResponse, at: DateTime<Utc>) -> Section {
             .map_or_else(String::new, |t| t.format("%Y-%m-%d").to_string());
         s.rows.push(vec![
             Cell::Text(l.lead_id.clone()),
-            Cell::Text(stage_name(l.stage)),
+            Cell::stage(l.stage),
             Cell::Text(since),
             Cell::Num(l.in_stage_seconds / DAY, 1),
             Cell::Num(l.p90_seconds / DAY, 1),
