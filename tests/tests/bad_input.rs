@@ -33,6 +33,7 @@ enum Call {
     Velocity(pb::VelocityRequest),
     Cohorts(pb::CohortsRequest),
     Reasons(pb::ReasonsRequest),
+    Revenue(pb::RevenueEquationRequest),
     Attribution(pb::AttributionRequest),
     CompareModels(pb::CompareModelsRequest),
 }
@@ -183,6 +184,30 @@ fn reasons(f: fn(&mut pb::ReasonsRequest)) -> Call {
     };
     f(&mut r);
     Call::Reasons(r)
+}
+
+fn revenue(f: fn(&mut pb::RevenueEquationRequest)) -> Call {
+    let mut r = pb::RevenueEquationRequest {
+        tenant_id: T.into(),
+        ..Default::default()
+    };
+    f(&mut r);
+    Call::Revenue(r)
+}
+
+/// A receipt of `amount` in `currency` for lead L-1.
+fn payment(amount_minor: i64, currency: &'static str) -> Call {
+    one(event(
+        "L-1",
+        "kingdee",
+        "p1",
+        at(6, 1, 9),
+        Payload::PaymentCollected(pb::PaymentCollected {
+            amount_minor,
+            currency: currency.into(),
+            ..Default::default()
+        }),
+    ))
 }
 
 fn days(n: i64) -> Option<prost_types::Duration> {
@@ -625,6 +650,24 @@ fn cases() -> Vec<Case> {
             || signed_with(100, ""),
             INVALID,
             Fields(&["events[0].payload.signed.currency"]),
+        ),
+        case(
+            "payment of nothing in no currency",
+            || payment(0, "rmb"),
+            INVALID,
+            Fields(&[
+                "events[0].payload.payment_collected.amount_minor",
+                "events[0].payload.payment_collected.currency",
+            ]),
+        ),
+        case(
+            "payment over 10^15",
+            || payment(1_000_000_000_000_001, "CNY"),
+            INVALID,
+            FieldsAndMessage(
+                &["events[0].payload.payment_collected.amount_minor"],
+                "10^15",
+            ),
         ),
         // --- contact and company shapes ---
         case(
@@ -1190,6 +1233,25 @@ fn cases() -> Vec<Case> {
             FieldsAndMessage(&["exited_to"], "after exited_from"),
         ),
         case(
+            "RevenueEquation unknown dimension, a currency that is no ISO code, an empty range: all at once",
+            || {
+                revenue(|r| {
+                    r.group_by = vec![pb::FunnelDimension::Channel as i32, 0];
+                    r.currency = "cny".into();
+                    r.captured_from = ts(1_775_000_000, 0);
+                    r.captured_to = ts(1_775_000_000, 0);
+                })
+            },
+            INVALID,
+            Fields(&["group_by[1]", "captured_to", "currency"]),
+        ),
+        case(
+            "RevenueEquation unknown currency",
+            || revenue(|r| r.currency = "RMB".into()),
+            INVALID,
+            FieldsAndMessage(&["currency"], "ISO 4217"),
+        ),
+        case(
             "Velocity consistency token of another tenant",
             || velocity(|r| r.consistency_token = "ct2:globex:some.topic:0@5".into()),
             Code::PermissionDenied,
@@ -1222,6 +1284,7 @@ async fn send(
         Call::Velocity(r) => query.velocity(r).await.map(|_| ()),
         Call::Cohorts(r) => query.cohorts(r).await.map(|_| ()),
         Call::Reasons(r) => query.reasons(r).await.map(|_| ()),
+        Call::Revenue(r) => query.revenue_equation(r).await.map(|_| ()),
         Call::Attribution(r) => attribution(env).await?.attribution(r).await.map(|_| ()),
         Call::CompareModels(r) => attribution(env).await?.compare_models(r).await.map(|_| ()),
     })

@@ -315,7 +315,9 @@ async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
            count(*) FILTER (WHERE max_rank >= 4) AS poc, \
            count(*) FILTER (WHERE max_rank >= 5) AS signed, \
            coalesce(sum(signed_amount_minor) FILTER (WHERE max_rank >= 5), 0)::int8 \
-             AS signed_amount_minor \
+             AS signed_amount_minor, \
+           coalesce(sum(collected_amount_minor) FILTER (WHERE max_rank >= 5), 0)::int8 \
+             AS collected_amount_minor \
          FROM leads GROUP BY 1, 2, 3, 4, 5, 6, 7, 8) t \
          ORDER BY tenant_id, capture_day, channel, campaign, region, industry, segment, currency",
     )
@@ -332,7 +334,8 @@ async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
            date_trunc('month', capture_day::timestamp)::date AS capture_month, \
            channel, campaign, region, industry, segment, currency, \
            sum(captured)::int8, sum(mql)::int8, sum(sql)::int8, sum(poc)::int8, \
-           sum(signed)::int8, sum(signed_amount_minor)::int8 \
+           sum(signed)::int8, sum(signed_amount_minor)::int8, \
+           sum(collected_amount_minor)::int8 \
          FROM funnel_cells GROUP BY 1, 2, 3, 4, 5, 6, 7, 8) t \
          ORDER BY tenant_id, capture_month, channel, campaign, region, industry, segment, \
            currency",
@@ -354,7 +357,8 @@ async fn assert_funnel_cells(env: &TestEnv) -> anyhow::Result<()> {
            capture_day - (extract(day FROM capture_day)::int - 1) % 7 AS capture_block, \
            channel, campaign, region, industry, segment, currency, \
            sum(captured)::int8, sum(mql)::int8, sum(sql)::int8, sum(poc)::int8, \
-           sum(signed)::int8, sum(signed_amount_minor)::int8 \
+           sum(signed)::int8, sum(signed_amount_minor)::int8, \
+           sum(collected_amount_minor)::int8 \
          FROM funnel_cells GROUP BY 1, 2, 3, 4, 5, 6, 7, 8) t \
          ORDER BY tenant_id, capture_block, channel, campaign, region, industry, segment, \
            currency",

@@ -7,6 +7,8 @@
 //!   1, 2, … N weeks (cumulative curves).
 //! - `lead`: [`LeadStays`], a lead as the measures read it (key, capture, owner, stays).
 //! - [`reasons`]: exits counted by reason code, with shares.
+//! - [`revenue`]: the revenue equation, its factors as exact fractions whose product is the
+//!   collected revenue.
 //! - [`velocity`]: time in stage (exact nearest-rank percentiles), conversion to a later
 //!   main-line stage within a window, and the leads stalled past their group's P90.
 
@@ -15,6 +17,7 @@
 pub mod cohorts;
 mod lead;
 pub mod reasons;
+pub mod revenue;
 pub mod velocity;
 
 pub use lead::{LeadStays, Owner, Stay};

@@ -318,6 +318,12 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
             currency: s.currency.clone(),
             contract_id: s.contract_id.clone(),
         },
+        P::PaymentCollected(p) => Payload::PaymentCollected {
+            amount_minor: p.amount_minor,
+            currency: p.currency.clone(),
+            payment_id: p.payment_id.clone(),
+            contract_id: p.contract_id.clone(),
+        },
         // Reason codes are checked by the domain's validation (an unknown number is a
         // violation of `….code`; a newer writer's code in the log folds as `other`).
         P::Lost(l) => Payload::Lost {
@@ -561,6 +567,7 @@ pub fn event_type_of(e: &pb::Event) -> &'static str {
             P::Lost(_) => "lost",
             P::Recycled(_) => "recycled",
             P::Disqualified(_) => "disqualified",
+            P::PaymentCollected(_) => "payment_collected",
             P::SlaAtRisk(_) => "sla_at_risk",
             P::SlaBreached(_) => "sla_breached",
             P::LeadRouted(_) => "lead_routed",

@@ -121,10 +121,12 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
     let e = &sim.expected;
     let signed: u64 = e.reached_by_channel.values().map(|r| r[4]).sum();
     eprintln!(
-        "simulate: expected after projection: {} leads, {} signed, revenue {:.2} CNY",
+        "simulate: expected after projection: {} leads, {} signed, revenue {:.2} CNY, \
+         collected {:.2} CNY",
         e.leads,
         signed,
-        e.signed_amount_minor as f64 / 100.0
+        e.signed_amount_minor as f64 / 100.0,
+        e.collected_amount_minor as f64 / 100.0
     );
     let encoded = token.encode();
     if let Some(path) = &args.token_out {

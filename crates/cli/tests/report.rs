@@ -36,6 +36,22 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
     let env = TestEnv::start(2).await?;
     let leads = 40;
     send_all(env.addr, funnel_workload(leads), 20).await?;
+    // Receipts for two of the signed leads: part of one contract, all of the other.
+    let receipts = [("L-00000", 600), ("L-00004", 1004)].map(|(lead, amount)| {
+        event(
+            lead,
+            "kingdee",
+            &format!("rc-{lead}"),
+            at(7, 1, 9),
+            Payload::PaymentCollected(pb::PaymentCollected {
+                amount_minor: amount,
+                currency: "CNY".into(),
+                ..Default::default()
+            }),
+        )
+    });
+    send_all(env.addr, receipts.to_vec(), 20).await?;
+    let collected = 1604;
     env.wait_credits_caught_up(WAIT).await?;
     let e = Expected::of(leads);
 
@@ -52,6 +68,8 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
             "exit_reasons",
             "valuable_not_converted",
             "returned_to_pool",
+            "revenue_equation_by_channel",
+            "revenue_equation_by_segment",
             "revenue_by_channel_models",
             "revenue_by_campaign_contact",
             "revenue_by_campaign_account",
@@ -125,7 +143,33 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
         assert_eq!(s["rows"].as_array().map(Vec::len), Some(0), "{}", s["id"]);
     }
 
-    let models = &sections[6];
+    // The revenue equation: half the leads reached SQL, half of those signed, two receipts.
+    let equation = &sections[6];
+    let total = equation["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["channel"] == "TOTAL")
+        .expect("a TOTAL row");
+    assert_eq!(total["leads"], e.leads);
+    assert_eq!(total["lead_to_sql"].as_f64(), Some(e.sql as f64 / e.leads as f64));
+    assert_eq!(total["win_rate"].as_f64(), Some(e.signed as f64 / e.sql as f64));
+    assert_eq!(
+        total["avg_deal"].as_f64(),
+        Some(e.amount as f64 / e.signed as f64 / 100.0)
+    );
+    assert_eq!(
+        total["collection"].as_f64(),
+        Some(collected as f64 / e.amount as f64)
+    );
+    assert_eq!(total["signed"].as_f64(), Some(e.amount as f64 / 100.0));
+    assert_eq!(total["collected"].as_f64(), Some(collected as f64 / 100.0));
+    let by_segment = sections[7]["rows"].as_array().unwrap();
+    assert_eq!(by_segment.len(), 1, "every workload lead is KA");
+    assert_eq!(by_segment[0]["segment"], "KA");
+    assert_eq!(by_segment[0]["collected"], total["collected"]);
+
+    let models = &sections[8];
     for m in models["columns"].as_array().unwrap().iter().skip(1) {
         let m = m.as_str().unwrap();
         let sum: f64 = models["rows"]
@@ -140,7 +184,7 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
     // CSV: the same TOTAL row, one block per section, each line led by its section.
     let csv = report(&env, "csv")?;
     let blocks: Vec<&str> = csv.split("\r\n\n").collect();
-    assert_eq!(blocks.len(), 12, "{csv}");
+    assert_eq!(blocks.len(), 14, "{csv}");
     let funnel_block: Vec<&str> = blocks[0].lines().collect();
     assert!(funnel_block[0].starts_with("section,channel,leads,mql,sql,poc,signed,"));
     let total_line = funnel_block

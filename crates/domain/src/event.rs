@@ -276,6 +276,13 @@ pub enum Payload {
         #[serde(default)]
         rep_id: String,
     },
+    /// Money received against the lead's contract.
+    PaymentCollected {
+        amount_minor: i64,
+        currency: String,
+        payment_id: String,
+        contract_id: String,
+    },
     /// Written by the SLA worker.
     SlaAtRisk(SlaAlert),
     /// Written by the SLA worker.
@@ -308,6 +315,7 @@ impl Payload {
             Payload::Lost { .. } => "lost",
             Payload::Recycled { .. } => "recycled",
             Payload::Disqualified { .. } => "disqualified",
+            Payload::PaymentCollected { .. } => "payment_collected",
             Payload::SlaAtRisk(_) => "sla_at_risk",
             Payload::SlaBreached(_) => "sla_breached",
             Payload::LeadRouted(_) => "lead_routed",

@@ -5,7 +5,7 @@
 //! `(occurred_at, event_id)`, drops duplicate ids and replays it. The same set of events
 //! always gives the same state, whatever order they were appended in (property-tested).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -58,6 +58,8 @@ pub struct LeadState {
     pub first_entered: [Option<DateTime<Utc>>; 5],
     pub signed_amount_minor: i64,
     pub signed_currency: String,
+    /// Payments received, by currency, in minor units (whatever the stage).
+    pub collected: BTreeMap<String, i64>,
     pub poc_outcome: Option<PocOutcome>,
     /// Distinct events, including ones of unknown type.
     pub event_count: u32,
@@ -76,6 +78,18 @@ impl LeadState {
         stage
             .rank()
             .and_then(|r| self.first_entered[usize::from(r) - 1])
+    }
+
+    /// What has been collected of the contract: the payments in the signed currency, 0 until
+    /// the lead is signed (the revenue equation's collected revenue, docs/ANALYTICS.md).
+    pub fn collected_minor(&self) -> i64 {
+        if self.max_rank < 5 {
+            return 0;
+        }
+        self.collected
+            .get(&self.signed_currency)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Whether the lead reached `stage` or a later main-line stage.
@@ -195,6 +209,16 @@ fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
         } => {
             st.signed_amount_minor = *amount_minor;
             st.signed_currency = currency.clone();
+        }
+        Payload::PaymentCollected {
+            amount_minor,
+            currency,
+            ..
+        } => {
+            // Each receipt is at most 10^15 (validated); saturating keeps a hostile
+            // timeline from wrapping.
+            let sum = st.collected.entry(currency.clone()).or_default();
+            *sum = sum.saturating_add(*amount_minor);
         }
         Payload::Recycled { .. } => set_owner(st, Owner::default(), e.occurred_at),
         _ => {}

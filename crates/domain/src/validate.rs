@@ -227,6 +227,27 @@ fn payload(v: &mut Violations, p: &Payload) {
             }
             text(v, "payload.signed.contract_id", contract_id, ID);
         }
+        Payload::PaymentCollected {
+            amount_minor,
+            currency,
+            payment_id,
+            contract_id,
+        } => {
+            let f = "payload.payment_collected";
+            if *amount_minor <= 0 {
+                v.add(format!("{f}.amount_minor"), "must be greater than 0");
+            } else if *amount_minor > MAX_AMOUNT_MINOR {
+                v.add(format!("{f}.amount_minor"), "must be at most 10^15");
+            }
+            if !is_currency(currency) {
+                v.add(
+                    format!("{f}.currency"),
+                    "must be an ISO 4217 code such as CNY, USD or EUR",
+                );
+            }
+            text(v, &format!("{f}.payment_id"), payment_id, ID);
+            text(v, &format!("{f}.contract_id"), contract_id, ID);
+        }
         Payload::Lost {
             reason,
             competitor,

@@ -792,3 +792,36 @@ fn an_exit_records_its_code_the_owner_before_it_and_the_furthest_stage_reached()
         .iter()
         .all(|t| t.exit.is_some() == (t.kind == TransitionKind::Exit)));
 }
+
+// ----- payments -----
+
+#[test]
+fn collected_is_the_receipts_in_the_contract_currency_once_signed() {
+    let mut events = happy_path();
+    // A deposit before the contract is entered, a receipt in another currency, a duplicate.
+    events.push(ev(10, at(20, 9), payment(1_000_000, "CNY")));
+    events.push(ev(11, at(27, 9), payment(2_600_000, "CNY")));
+    events.push(ev(12, at(28, 9), payment(500, "USD")));
+    events.push(ev(11, at(27, 9), payment(2_600_000, "CNY")));
+    let st = fold(&events);
+    assert_eq!(st.collected.get("CNY"), Some(&3_600_000));
+    assert_eq!(st.collected.get("USD"), Some(&500));
+    assert_eq!(st.collected_minor(), 3_600_000);
+    // Receipts move no stage and open no visit.
+    assert_eq!(stages(&st).last(), Some(&Stage::Signed));
+    assert_eq!(st.event_count, 8);
+
+    // Not signed: receipts are kept, nothing is collected of a contract.
+    let unsigned: Vec<Event> = events
+        .iter()
+        .filter(|e| !matches!(e.payload, Payload::Signed { .. }))
+        .cloned()
+        .collect();
+    let st = fold(&unsigned);
+    assert_eq!(st.collected.get("CNY"), Some(&3_600_000));
+    assert_eq!(st.collected_minor(), 0);
+
+    // A contract re-stated in USD collects the USD receipts.
+    events.push(ev(13, at(26, 9), signed(900, "USD")));
+    assert_eq!(fold(&events).collected_minor(), 500);
+}

@@ -136,6 +136,13 @@ const ROWS: &[Row] = &[
     ("currency two letters", |e| e.payload = signed(100, "CN"), "payload.signed.currency"),
     ("currency RMB (not ISO)", |e| e.payload = signed(100, "RMB"), "payload.signed.currency"),
     ("contract id of 129 chars", |e| e.payload = Payload::Signed { amount_minor: 1, currency: "USD".into(), contract_id: chars(129) }, "payload.signed.contract_id"),
+    ("payment amount 0", |e| e.payload = payment(0, "CNY"), "payload.payment_collected.amount_minor"),
+    ("payment amount negative", |e| e.payload = payment(-1, "CNY"), "payload.payment_collected.amount_minor"),
+    ("payment amount over 10^15", |e| e.payload = payment(MAX_AMOUNT_MINOR + 1, "CNY"), "payload.payment_collected.amount_minor"),
+    ("payment currency RMB", |e| e.payload = payment(100, "RMB"), "payload.payment_collected.currency"),
+    ("payment currency empty", |e| e.payload = payment(100, ""), "payload.payment_collected.currency"),
+    ("payment id of 129 chars", |e| e.payload = Payload::PaymentCollected { amount_minor: 1, currency: "CNY".into(), payment_id: chars(129), contract_id: String::new() }, "payload.payment_collected.payment_id"),
+    ("payment contract id with control char", |e| e.payload = Payload::PaymentCollected { amount_minor: 1, currency: "CNY".into(), payment_id: String::new(), contract_id: "C\u{7}1".into() }, "payload.payment_collected.contract_id"),
     ("lost reason empty", |e| e.payload = Payload::Lost { reason: String::new(), competitor: String::new(), code: 0, rep_id: String::new() }, "payload.lost.reason"),
     ("lost reason whitespace", |e| e.payload = Payload::Lost { reason: " \t ".into(), competitor: String::new(), code: 0, rep_id: String::new() }, "payload.lost.reason"),
     ("lost reason of 1001 chars", |e| e.payload = Payload::Lost { reason: chars(1001), competitor: String::new(), code: 0, rep_id: String::new() }, "payload.lost.reason"),
@@ -218,7 +225,7 @@ fn boundary_values_are_accepted() {
 #[test]
 fn a_valid_event_of_every_payload_kind_has_no_violation() {
     let payloads = every_valid_payload();
-    assert_eq!(payloads.len(), 14);
+    assert_eq!(payloads.len(), 15);
     for (i, p) in payloads.into_iter().enumerate() {
         let e = ev(i as u128 + 1, at(14, 9), p);
         let v = validate::event(&e, now());

@@ -11,7 +11,7 @@
 //!   read-your-writes waits on the consistency token), the tenant, paging.
 //! - [`query`]: `QueryService` over the read models; [`velocity`] and [`cohorts`] its
 //!   measures computed on request, [`measures`] what they parse alike, [`reasons`] why
-//!   leads leave the main line.
+//!   leads leave the main line, [`revenue`] the revenue equation.
 //! - [`attribution`]: `AttributionService`: credits by group, models side by side, Markov and
 //!   Shapley diagnostics.
 //! - [`ownership`]: `OwnershipService`: claim/assign as intents decided in log order.
@@ -39,6 +39,7 @@ pub mod metrics;
 pub mod ownership;
 pub mod query;
 pub mod reasons;
+pub mod revenue;
 pub mod server;
 pub mod sla;
 pub mod sla_watch;

@@ -1,4 +1,4 @@
-//! What the measures computed on request (`Velocity`, `Cohorts`, `Reasons`) do alike: admit
+//! What the measures (`Velocity`, `Cohorts`, `Reasons`, `RevenueEquation`) do alike: admit
 //! the call in one order, parse the group dimensions, a time range and the instant (each bad
 //! field a violation of its own).
 
@@ -28,6 +28,21 @@ pub async fn admit<T, P>(
     let parsed = parse()?;
     ctx.wait_for(request, &tenant, token).await?;
     Ok((tenant, parsed))
+}
+
+/// A `FunnelDimension` (`Funnel`, `RevenueEquation`); `None` for an unknown or unspecified
+/// one.
+pub fn funnel_dimension(d: i32) -> Option<Dimension> {
+    use pb::FunnelDimension as P;
+    Some(match P::try_from(d).ok()? {
+        P::Unspecified => return None,
+        P::Channel => Dimension::Channel,
+        P::Campaign => Dimension::Campaign,
+        P::Region => Dimension::Region,
+        P::Industry => Dimension::Industry,
+        P::Segment => Dimension::Segment,
+        P::CaptureMonth => Dimension::CaptureMonth,
+    })
 }
 
 fn dimension(d: i32) -> Option<LeadDimension> {

@@ -1,12 +1,13 @@
 //! The query service: leads, timelines, funnels, velocity (`crate::velocity`), cohorts
-//! (`crate::cohorts`) and exit reasons (`crate::reasons`) from the read models, with
-//! read-your-writes through consistency tokens.
+//! (`crate::cohorts`), exit reasons (`crate::reasons`) and the revenue equation
+//! (`crate::revenue`) from the read models, with read-your-writes through consistency
+//! tokens.
 
 use leadledger_api::convert::{stored_stage_to_proto, time_from_proto, time_to_proto};
 use leadledger_api::pb::{self, query_service_server::QueryService};
 use leadledger_api::ApiError;
 use leadledger_domain::Stage;
-use leadledger_store::leads::{self, Cursor, Dimension, LeadFilter, LeadRow};
+use leadledger_store::leads::{self, Cursor, LeadFilter, LeadRow};
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 
@@ -73,6 +74,7 @@ fn lead_to_proto(r: &LeadRow) -> pb::Lead {
         last_event_at: r.last_event_at.map(time_to_proto),
         signed_amount_minor: r.signed_amount_minor,
         signed_currency: r.signed_currency.clone(),
+        collected_amount_minor: r.collected_amount_minor,
         feedback_required: u32::try_from(r.feedback_required).unwrap_or(0),
         feedback_filled: u32::try_from(r.feedback_filled).unwrap_or(0),
     }
@@ -249,24 +251,11 @@ impl QueryService for QuerySvc {
             .ctx
             .admit(&request, &r.tenant_id, &r.consistency_token)
             .await?;
-        let mut dims = Vec::new();
-        for (i, d) in r.group_by.iter().enumerate() {
-            let dim = match pb::FunnelDimension::try_from(*d) {
-                Ok(pb::FunnelDimension::Channel) => Dimension::Channel,
-                Ok(pb::FunnelDimension::Campaign) => Dimension::Campaign,
-                Ok(pb::FunnelDimension::Region) => Dimension::Region,
-                Ok(pb::FunnelDimension::Industry) => Dimension::Industry,
-                Ok(pb::FunnelDimension::Segment) => Dimension::Segment,
-                Ok(pb::FunnelDimension::CaptureMonth) => Dimension::CaptureMonth,
-                _ => {
-                    return Err(ApiError::invalid_field(
-                        format!("group_by[{i}]"),
-                        format!("unknown dimension {d}"),
-                    )
-                    .into())
-                }
-            };
-            dims.push(dim);
+        let mut v = leadledger_domain::Violations::default();
+        let dims =
+            crate::measures::dimensions(&mut v, &r.group_by, crate::measures::funnel_dimension);
+        if !v.is_empty() {
+            return Err(ApiError::invalid(v).into());
         }
         let from = optional_time("captured_from", r.captured_from.as_ref())?;
         let to = optional_time("captured_to", r.captured_to.as_ref())?;
@@ -290,7 +279,16 @@ impl QueryService for QuerySvc {
                         },
                     })
                     .collect(),
-                signed_amount_minor: row.signed.into_iter().collect(),
+                signed_amount_minor: row
+                    .signed
+                    .iter()
+                    .map(|t| (t.currency.clone(), t.amount))
+                    .collect(),
+                collected_amount_minor: row
+                    .signed
+                    .into_iter()
+                    .map(|t| (t.currency, t.collected))
+                    .collect(),
             })
             .collect();
         Ok(Response::new(pb::FunnelResponse {
@@ -318,5 +316,12 @@ impl QueryService for QuerySvc {
         request: Request<pb::ReasonsRequest>,
     ) -> Result<Response<pb::ReasonsResponse>, Status> {
         crate::reasons::serve(&self.ctx, request).await
+    }
+
+    async fn revenue_equation(
+        &self,
+        request: Request<pb::RevenueEquationRequest>,
+    ) -> Result<Response<pb::RevenueEquationResponse>, Status> {
+        crate::revenue::serve(&self.ctx, request).await
     }
 }

@@ -263,7 +263,7 @@ impl SlaService for SlaSvc {
         };
         let pool = &self.query.store().pool;
         let currency = if r.currency.is_empty() {
-            reps::main_currency(pool, &tenant)
+            leadledger_store::leads::main_currency(pool, &tenant)
                 .await
                 .map_err(ApiError::from)?
                 .unwrap_or_default()

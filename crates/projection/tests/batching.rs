@@ -87,6 +87,12 @@ fn payload(kind: u8, lead: usize) -> Payload {
             requested_by: "manager-1".into(),
             expected_rep_id: String::new(),
         }),
+        11 => Payload::PaymentCollected {
+            amount_minor: 300_000 + i64::from(kind),
+            currency: if lead % 4 == 3 { "USD" } else { "CNY" }.into(),
+            payment_id: String::new(),
+            contract_id: String::new(),
+        },
         _ => Payload::Recycled {
             reason: "no answer".into(),
             code: 5,
@@ -143,7 +149,7 @@ struct Db {
     leads: BTreeMap<(String, String), String>,
     stages: BTreeMap<(String, String), String>,
     clocks: BTreeMap<(String, String), Vec<String>>,
-    cells: [BTreeMap<String, [i64; 6]>; 3],
+    cells: [BTreeMap<String, [i64; 7]>; 3],
 }
 
 impl Db {
@@ -246,7 +252,7 @@ fn delivery(log: &[Logged], picks: &[u8]) -> Vec<Logged> {
 }
 
 fn facts() -> impl Strategy<Value = Vec<(usize, u8, i64)>> {
-    prop::collection::vec((0usize..6, 0u8..12, 0i64..20_000), 1..60)
+    prop::collection::vec((0usize..6, 0u8..13, 0i64..20_000), 1..60)
 }
 
 proptest! {

@@ -22,6 +22,7 @@ use crate::dist::{
     chance, days, hours, lognormal_mean, lognormal_median, minutes, normal, pick, weighted,
     working_time,
 };
+use crate::payments;
 use crate::population::{Rep, PARTNERS, SOLUTION_ENGINEERS};
 use crate::subject::{Ctx, Lead};
 
@@ -29,6 +30,8 @@ use crate::subject::{Ctx, Lead};
 pub(crate) const MARKETO: &str = "marketo";
 /// Source system of sales-side facts.
 pub(crate) const SALESFORCE: &str = "salesforce";
+/// Source system of payments received.
+pub(crate) const FINANCE: &str = "kingdee";
 
 /// Log-scale spread of the nurture time (capture → MQL).
 const NURTURE_SIGMA: f64 = 0.6;
@@ -72,6 +75,8 @@ pub(crate) struct Outcome {
     /// Highest main-line rank reached (1 captured .. 5 signed).
     pub max_rank: u8,
     pub signed_amount_minor: i64,
+    /// Payments received by `as_of` (CNY, fen).
+    pub collected_amount_minor: i64,
 }
 
 /// The lead id for a lead index, e.g. `L-000123`.
@@ -126,6 +131,10 @@ impl<'c> Timeline<'c> {
             P::Signed(s) => {
                 self.out.signed_amount_minor = s.amount_minor;
                 5
+            }
+            P::PaymentCollected(p) => {
+                self.out.collected_amount_minor += p.amount_minor;
+                0
             }
             _ => 0,
         };
@@ -514,7 +523,20 @@ fn opportunity(
             currency: "CNY".to_string(),
             contract_id: format!("CT-{}-{:06}", tl.cfg.seed, lead.index + 1),
         };
-        tl.push(close_at, SALESFORCE, P::Signed(signed));
+        let signed_at = tl.push(close_at, SALESFORCE, P::Signed(signed));
+        let industry = lead.account.industry();
+        for (n, (at, amount)) in payments::receipts(amount_minor, signed_at, industry, rng)
+            .into_iter()
+            .enumerate()
+        {
+            let payment = pb::PaymentCollected {
+                amount_minor: amount,
+                currency: "CNY".to_string(),
+                payment_id: format!("RC-{}-{:06}-{}", tl.cfg.seed, lead.index + 1, n + 1),
+                contract_id: format!("CT-{}-{:06}", tl.cfg.seed, lead.index + 1),
+            };
+            tl.push(working_time(at, rng), FINANCE, P::PaymentCollected(payment));
+        }
     } else {
         let (code, reason) = *pick(rng, content::LOST_AFTER_POC);
         let lost = pb::Lost {

@@ -22,6 +22,7 @@
 //! - `subject`: what every lead of the quarter shares, and one lead to simulate.
 //! - `capture`: the capture fact (contact, company, source with UTM/keyword/activity).
 //! - `content`: the reasons, notes and feedback texts.
+//! - `payments`: the receipts of a signed contract (deposit, delivery, retention).
 //! - `delivery`: duplicates and late deliveries.
 //! - `dist`: distributions and working-hours arithmetic.
 //!
@@ -39,6 +40,7 @@ mod content;
 mod delivery;
 mod dist;
 mod lead;
+mod payments;
 mod population;
 mod subject;
 
@@ -73,6 +75,8 @@ pub struct Expected {
     pub reached_by_channel: BTreeMap<String, [u64; 5]>,
     /// Sum over leads of their final Signed amount (CNY, in fen).
     pub signed_amount_minor: i64,
+    /// Sum over leads of their payments received by `as_of` (CNY, in fen).
+    pub collected_amount_minor: i64,
 }
 
 /// Generates a quarter of lead events.
@@ -109,6 +113,7 @@ pub fn generate(cfg: &SimConfig) -> Simulation {
         );
         expected.leads += 1;
         expected.signed_amount_minor += out.signed_amount_minor;
+        expected.collected_amount_minor += out.collected_amount_minor;
         let reached = expected
             .reached_by_channel
             .entry(channel.slug.to_string())

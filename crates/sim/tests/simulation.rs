@@ -54,7 +54,7 @@ fn every_delivery_passes_server_validation() {
         assert_eq!(e.tenant_id, "demo");
         let src = e.source.as_ref().expect("source");
         assert!(
-            matches!(src.system.as_str(), "marketo" | "salesforce"),
+            matches!(src.system.as_str(), "marketo" | "salesforce" | "kingdee"),
             "#{i}"
         );
         assert!(!src.event_id.is_empty());
@@ -131,7 +131,7 @@ fn expected_matches_the_lifecycle_fold() {
     let states = fold_all(&sim);
     assert_eq!(sim.expected.leads, states.len() as u64);
     let mut reached: BTreeMap<String, [u64; 5]> = BTreeMap::new();
-    let mut signed = 0;
+    let (mut signed, mut collected) = (0, 0);
     for st in states.values() {
         assert!(st.captured_at.is_some(), "every lead has its capture");
         let r = reached.entry(st.source.channel.clone()).or_insert([0; 5]);
@@ -143,11 +143,21 @@ fn expected_matches_the_lifecycle_fold() {
         if st.reached(Stage::Signed) {
             assert_eq!(st.signed_currency, "CNY");
             signed += st.signed_amount_minor;
+            assert!(st.collected_minor() <= st.signed_amount_minor);
+            collected += st.collected_minor();
+        } else {
+            assert!(st.collected.is_empty(), "receipts only after a signature");
         }
     }
     assert_eq!(sim.expected.reached_by_channel, reached);
     assert_eq!(sim.expected.signed_amount_minor, signed);
+    assert_eq!(sim.expected.collected_amount_minor, collected);
     assert!(signed > 0);
+    // By `as_of` the deposits of most contracts are in, some deliveries, no retention yet.
+    assert!(
+        collected > signed / 10 && collected < signed * 9 / 10,
+        "collected {collected} of {signed}"
+    );
 }
 
 #[test]

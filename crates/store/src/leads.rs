@@ -10,6 +10,7 @@ const LEAD_SELECT: &str = include_str!("sql/leads_select.sql");
 const VISITS: &str = include_str!("sql/leads_visits.sql");
 const TRANSITIONS: &str = include_str!("sql/leads_transitions.sql");
 const TIMELINE: &str = include_str!("sql/leads_timeline.sql");
+const MAIN_CURRENCY: &str = include_str!("sql/funnel_main_currency.sql");
 
 /// A row of `leads`.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -47,6 +48,7 @@ pub struct LeadRow {
     pub max_rank: i16,
     pub signed_amount_minor: i64,
     pub signed_currency: String,
+    pub collected_amount_minor: i64,
     pub event_count: i32,
     pub last_event_at: Option<DateTime<Utc>>,
     pub feedback_required: i32,
@@ -263,8 +265,20 @@ pub struct FunnelRow {
     pub key: Vec<String>,
     /// Leads that reached captured, MQL, SQL, POC, signed (or a later main-line stage).
     pub reached: [i64; 5],
-    /// Signed revenue by currency, in minor units.
-    pub signed: Vec<(String, i64)>,
+    /// The signed leads by the currency of their contract, in currency order.
+    pub signed: Vec<SignedTotals>,
+}
+
+/// The signed leads of a funnel group in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedTotals {
+    pub currency: String,
+    /// Leads signed in this currency.
+    pub won: i64,
+    /// Their signed amount, minor units.
+    pub amount: i64,
+    /// Their payments in this currency, minor units.
+    pub collected: i64,
 }
 
 /// Funnel counts grouped by `dims`, over leads captured in `[from, to)`.
@@ -297,13 +311,13 @@ fn cells_of(level: Option<Level>) -> (&'static str, &'static str) {
         None => (
             "(SELECT tenant_id, capture_month, capture_month AS capture_day, channel, \
               campaign, region, industry, segment, currency, captured, mql, sql, poc, \
-              signed, signed_amount_minor FROM funnel_month_cells) mc",
+              signed, signed_amount_minor, collected_amount_minor FROM funnel_month_cells) mc",
             "capture_month",
         ),
         Some(Level::Block) => (
             "(SELECT tenant_id, capture_block, capture_block AS capture_day, channel, \
               campaign, region, industry, segment, currency, captured, mql, sql, poc, \
-              signed, signed_amount_minor FROM funnel_block_cells) bc",
+              signed, signed_amount_minor, collected_amount_minor FROM funnel_block_cells) bc",
             "capture_block",
         ),
         Some(Level::Day) => ("funnel_cells", "capture_day"),
@@ -366,7 +380,8 @@ async fn funnel_from_cells(
         format!(
             "SELECT {}, sum(captured)::int8{sign} AS c, sum(mql)::int8{sign} AS m, \
                sum(sql)::int8{sign} AS s, sum(poc)::int8{sign} AS p, \
-               sum(signed)::int8{sign} AS w, sum(signed_amount_minor)::int8{sign} AS a \
+               sum(signed)::int8{sign} AS w, sum(signed_amount_minor)::int8{sign} AS a, \
+               sum(collected_amount_minor)::int8{sign} AS co \
              FROM {cells} WHERE tenant_id = $1 \
                AND {col} >= coalesce(${a}::date, '-infinity') \
                AND {col} < coalesce(${}::date, 'infinity') \
@@ -385,12 +400,12 @@ async fn funnel_from_cells(
     // Dynamic SQL: the dimensions pick the key and group columns, the ranges the branches.
     let sql = format!(
         "SELECT {key} AS key, currency, sum(c)::int8, sum(m)::int8, sum(s)::int8, \
-           sum(p)::int8, sum(w)::int8, sum(a)::int8 \
+           sum(p)::int8, sum(w)::int8, sum(a)::int8, sum(co)::int8 \
          FROM ({}) c \
          GROUP BY {by} HAVING sum(c) <> 0 ORDER BY {by}",
         branches.join(" UNION ALL "),
     );
-    type Row = (Vec<String>, String, i64, i64, i64, i64, i64, i64);
+    type Row = (Vec<String>, String, i64, i64, i64, i64, i64, i64, i64);
     // Not a prepared statement kept per connection: after five runs PostgreSQL may switch it
     // to a generic plan, which cannot see which of the ranges are empty (or a whole table)
     // and plans them all alike (measured on 193k day cells: a whole month 12–19 ms
@@ -411,7 +426,7 @@ async fn funnel_from_cells(
     // Rows come ordered by key (the database's collation, as the `leads` path orders them),
     // one per currency: merge consecutive rows of one key.
     let mut out: Vec<FunnelRow> = Vec::new();
-    for (key, currency, c, m, s, p, w, amount) in rows {
+    for (key, currency, c, m, s, p, w, amount, collected) in rows {
         if out.last().is_none_or(|r| r.key != key) {
             out.push(FunnelRow {
                 key,
@@ -424,13 +439,27 @@ async fn funnel_from_cells(
             *slot += n;
         }
         if w > 0 {
-            row.signed.push((currency, amount));
+            row.signed.push(SignedTotals {
+                currency,
+                won: w,
+                amount,
+                collected,
+            });
         }
     }
     for row in &mut out {
-        row.signed.sort();
+        row.signed.sort_by(|a, b| a.currency.cmp(&b.currency));
     }
     Ok(out)
+}
+
+/// The currency most of the tenant's signed leads are in (ties: alphabetical); `None`
+/// when nothing is signed.
+pub async fn main_currency(pool: &PgPool, tenant: &str) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar(MAIN_CURRENCY)
+        .bind(tenant)
+        .fetch_optional(pool)
+        .await?)
 }
 
 /// The funnel aggregated from `leads` directly: what the cells must always give (the
@@ -449,13 +478,24 @@ pub async fn funnel_from_leads(
            count(*) FILTER (WHERE max_rank >= 2), count(*) FILTER (WHERE max_rank >= 3), \
            count(*) FILTER (WHERE max_rank >= 4), count(*) FILTER (WHERE max_rank >= 5), \
            coalesce(array_agg(signed_currency) FILTER (WHERE max_rank >= 5), '{{}}'), \
-           coalesce(array_agg(signed_amount_minor) FILTER (WHERE max_rank >= 5), '{{}}') \
+           coalesce(array_agg(signed_amount_minor) FILTER (WHERE max_rank >= 5), '{{}}'), \
+           coalesce(array_agg(collected_amount_minor) FILTER (WHERE max_rank >= 5), '{{}}') \
          FROM leads WHERE tenant_id = $1 \
            AND ($2::timestamptz IS NULL OR captured_at >= $2) \
            AND ($3::timestamptz IS NULL OR captured_at < $3) \
          GROUP BY 1 ORDER BY 1"
     );
-    type Row = (Vec<String>, i64, i64, i64, i64, i64, Vec<String>, Vec<i64>);
+    type Row = (
+        Vec<String>,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        Vec<String>,
+        Vec<i64>,
+        Vec<i64>,
+    );
     let rows: Vec<Row> = sqlx::query_as(&sql)
         .bind(tenant)
         .bind(from)
@@ -464,15 +504,26 @@ pub async fn funnel_from_leads(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(key, c, m, s, p, w, currencies, amounts)| {
-            let mut signed: std::collections::BTreeMap<String, i64> = Default::default();
-            for (cur, amt) in currencies.into_iter().zip(amounts) {
-                *signed.entry(cur).or_default() += amt;
+        .map(|(key, c, m, s, p, w, currencies, amounts, collected)| {
+            let mut signed: std::collections::BTreeMap<String, [i64; 3]> = Default::default();
+            for ((cur, amt), col) in currencies.into_iter().zip(amounts).zip(collected) {
+                let t = signed.entry(cur).or_default();
+                t[0] += 1;
+                t[1] += amt;
+                t[2] += col;
             }
             FunnelRow {
                 key,
                 reached: [c, m, s, p, w],
-                signed: signed.into_iter().collect(),
+                signed: signed
+                    .into_iter()
+                    .map(|(currency, [won, amount, collected])| SignedTotals {
+                        currency,
+                        won,
+                        amount,
+                        collected,
+                    })
+                    .collect(),
             }
         })
         .collect())

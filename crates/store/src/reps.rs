@@ -12,7 +12,6 @@ use sqlx::PgPool;
 use crate::StoreError;
 
 const LEADERBOARD: &str = include_str!("sql/rep_leaderboard.sql");
-const MAIN_CURRENCY: &str = include_str!("sql/reps_main_currency.sql");
 
 /// One rep's line.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -59,14 +58,5 @@ pub async fn leaderboard(
         .bind(policy_id)
         .bind(currency)
         .fetch_all(pool)
-        .await?)
-}
-
-/// The currency most of the tenant's signed leads are in (ties: alphabetical); `None`
-/// when nothing is signed.
-pub async fn main_currency(pool: &PgPool, tenant: &str) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query_scalar(MAIN_CURRENCY)
-        .bind(tenant)
-        .fetch_optional(pool)
         .await?)
 }

@@ -1,5 +1,6 @@
 //! `leadledger report`: the funnel by channel, velocity by stage and the stalled leads
-//! (`velocity`), why leads left the main line (`reasons`); with `--attribution` revenue under every
+//! (`velocity`), why leads left the main line (`reasons`), the revenue equation by channel
+//! and segment (`revenue`); with `--attribution` revenue under every
 //! model, with `--sla` the hand-off sections (`sla`). Each section is data (`output`),
 //! written as a table for people or as JSON or CSV (`--format`).
 
@@ -17,6 +18,7 @@ use output::{Cell, Format, Section};
 
 mod output;
 mod reasons;
+mod revenue;
 mod sla;
 mod velocity;
 
@@ -101,6 +103,15 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
     );
     sections.extend(
         reasons::sections(
+            channel.clone(),
+            &args.tenant,
+            &token,
+            Duration::from_secs(args.wait_secs),
+        )
+        .await?,
+    );
+    sections.extend(
+        revenue::sections(
             channel.clone(),
             &args.tenant,
             &token,

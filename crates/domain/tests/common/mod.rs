@@ -159,6 +159,15 @@ pub fn signed(amount_minor: i64, currency: &str) -> Payload {
     }
 }
 
+pub fn payment(amount_minor: i64, currency: &str) -> Payload {
+    Payload::PaymentCollected {
+        amount_minor,
+        currency: currency.into(),
+        payment_id: "RC-0042-1".into(),
+        contract_id: "C-2026-0042".into(),
+    }
+}
+
 pub fn lost() -> Payload {
     Payload::Lost {
         reason: "chose a competitor".into(),
@@ -204,6 +213,7 @@ pub fn every_valid_payload() -> Vec<Payload> {
         poc_started(),
         poc_completed(PocOutcome::Success),
         signed(12_000_000, "CNY"),
+        payment(3_600_000, "CNY"),
         lost(),
         recycled(),
         disqualified(),

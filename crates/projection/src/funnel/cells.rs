@@ -40,6 +40,8 @@ pub struct LeadCell {
     pub max_rank: i16,
     /// Signed amount in minor units (0 unless signed).
     pub amount: i64,
+    /// Of it, collected: payments in the signed currency (0 unless signed).
+    pub collected: i64,
 }
 
 impl LeadCell {
@@ -65,6 +67,7 @@ impl LeadCell {
             ],
             max_rank: i16::from(st.max_rank),
             amount: if signed { st.signed_amount_minor } else { 0 },
+            collected: st.collected_minor(),
         }
     }
 }
@@ -72,8 +75,8 @@ impl LeadCell {
 /// A cell's key: tenant, day (or first day of its block or month), the six text dimensions.
 pub type CellRef<'a> = (&'a str, NaiveDate, [&'a str; 6]);
 
-/// How a cell moves: captured, mql, sql, poc, signed, signed amount.
-pub type CellDelta = [i64; 6];
+/// How a cell moves: captured, mql, sql, poc, signed, signed amount, collected amount.
+pub type CellDelta = [i64; 7];
 
 /// The cells one batch moves at each level, in key order: day, block, month (the order the
 /// store moves the tables in, so that concurrent projectors lock rows in the same order).
@@ -99,6 +102,7 @@ pub fn deltas<'a>(old: &'a [LeadCell], new: &'a [LeadCell]) -> Levels<'a> {
                 }
             }
             d[5] += sign * c.amount;
+            d[6] += sign * c.collected;
         }
     }
     days.retain(|_, d| d.iter().any(|x| *x != 0));

@@ -58,7 +58,8 @@ pub async fn rebuild(conn: &mut sqlx::PgConnection) -> Result<(), StoreError> {
             "INSERT INTO {table} \
              SELECT tenant_id, {of_day}, channel, campaign, region, industry, segment, currency, \
                sum(captured)::int8, sum(mql)::int8, sum(sql)::int8, sum(poc)::int8, \
-               sum(signed)::int8, sum(signed_amount_minor)::int8 \
+               sum(signed)::int8, sum(signed_amount_minor)::int8, \
+               sum(collected_amount_minor)::int8 \
              FROM funnel_cells GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
         ))
         .execute(&mut *conn)
@@ -73,7 +74,7 @@ struct Columns<'a> {
     tenant: Vec<&'a str>,
     date: Vec<NaiveDate>,
     text: [Vec<&'a str>; 6],
-    counts: [Vec<i64>; 6],
+    counts: [Vec<i64>; 7],
 }
 
 impl<'a> Columns<'a> {
@@ -93,30 +94,48 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// The upsert of one table from the UNNEST of parameters `$first..$first+13`, returning each
+/// The upsert of one table from the UNNEST of parameters `$first..$first+14`, returning each
 /// moved cell's key and new `captured`.
 fn upsert_sql(table: &str, date_col: &str, first: usize) -> String {
     // Dynamic SQL: the table, its date column and the parameter numbers.
-    let p: Vec<String> = (first..first + 14).map(|i| format!("${i}")).collect();
+    let p: Vec<String> = (first..first + PARAMS).map(|i| format!("${i}")).collect();
     format!(
         "INSERT INTO {table} AS f \
-         SELECT t, dt, ch, ca, re, ind, seg, cur, c, m, s, p, w, a \
+         SELECT t, dt, ch, ca, re, ind, seg, cur, c, m, s, p, w, a, col \
          FROM UNNEST({}::text[], {}::date[], {}::text[], {}::text[], {}::text[], {}::text[], \
            {}::text[], {}::text[], {}::int8[], {}::int8[], {}::int8[], {}::int8[], \
-           {}::int8[], {}::int8[]) WITH ORDINALITY \
-           AS d(t, dt, ch, ca, re, ind, seg, cur, c, m, s, p, w, a, ord) \
+           {}::int8[], {}::int8[], {}::int8[]) WITH ORDINALITY \
+           AS d(t, dt, ch, ca, re, ind, seg, cur, c, m, s, p, w, a, col, ord) \
          ORDER BY ord \
          ON CONFLICT (tenant_id, {date_col}, channel, campaign, region, industry, segment, \
            currency) DO UPDATE SET \
            captured = f.captured + EXCLUDED.captured, mql = f.mql + EXCLUDED.mql, \
            sql = f.sql + EXCLUDED.sql, poc = f.poc + EXCLUDED.poc, \
            signed = f.signed + EXCLUDED.signed, \
-           signed_amount_minor = f.signed_amount_minor + EXCLUDED.signed_amount_minor \
+           signed_amount_minor = f.signed_amount_minor + EXCLUDED.signed_amount_minor, \
+           collected_amount_minor = f.collected_amount_minor + EXCLUDED.collected_amount_minor \
          RETURNING f.tenant_id, f.{date_col}, f.channel, f.campaign, f.region, f.industry, \
            f.segment, f.currency, f.captured",
-        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13]
+        p[0],
+        p[1],
+        p[2],
+        p[3],
+        p[4],
+        p[5],
+        p[6],
+        p[7],
+        p[8],
+        p[9],
+        p[10],
+        p[11],
+        p[12],
+        p[13],
+        p[14]
     )
 }
+
+/// Parameters of one table's upsert: the key's eight columns and the seven counts.
+const PARAMS: usize = 15;
 
 /// A cell the upsert emptied: its table's index in [`TABLES`], and its key.
 type Emptied = (
@@ -131,8 +150,8 @@ type Emptied = (
     String,
 );
 
-/// The statement moving the three tables: one upsert CTE per table (parameters 1–14 the
-/// day cells, 15–28 the block cells, 29–42 the month cells), returning the keys of the cells
+/// The statement moving the three tables: one upsert CTE per table (parameters 1–15 the
+/// day cells, 16–30 the block cells, 31–45 the month cells), returning the keys of the cells
 /// they emptied. The outer UNION ALL reads the CTEs in [`TABLES`] order (branch after
 /// branch), so every instance finishes its day rows before it locks block rows, and those
 /// before month rows.
@@ -141,7 +160,7 @@ static APPLY_SQL: LazyLock<String> = LazyLock::new(|| {
     let ctes: Vec<String> = TABLES
         .iter()
         .enumerate()
-        .map(|(i, (table, col))| format!("u{i} AS ({})", upsert_sql(table, col, 1 + 14 * i)))
+        .map(|(i, (table, col))| format!("u{i} AS ({})", upsert_sql(table, col, 1 + PARAMS * i)))
         .collect();
     let emptied: Vec<String> = TABLES
         .iter()

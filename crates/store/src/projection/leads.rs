@@ -86,7 +86,12 @@ const INTS: &[(&str, fn(&LeadState, &LeadFeedback) -> u32)] = &[
 ];
 
 /// The one-of-a-kind columns, bound after the tables above in this order.
-const OTHERS: &[&str] = &["stage", "max_rank", "signed_amount_minor"];
+const OTHERS: &[&str] = &[
+    "stage",
+    "max_rank",
+    "signed_amount_minor",
+    "collected_amount_minor",
+];
 
 /// `leads` rows as column arrays, in the order [`LeadRows::upsert`] binds them.
 #[derive(Debug)]
@@ -99,6 +104,7 @@ pub struct LeadRows {
     stage: Vec<Option<&'static str>>,
     max_rank: Vec<i16>,
     amount: Vec<i64>,
+    collected: Vec<i64>,
 }
 
 impl Default for LeadRows {
@@ -118,6 +124,7 @@ impl LeadRows {
             stage: Vec::with_capacity(n),
             max_rank: Vec::with_capacity(n),
             amount: Vec::with_capacity(n),
+            collected: Vec::with_capacity(n),
         }
     }
 
@@ -142,6 +149,7 @@ impl LeadRows {
         self.stage.push(st.stage.map(|s| s.as_str()));
         self.max_rank.push(i16::from(st.max_rank));
         self.amount.push(st.signed_amount_minor);
+        self.collected.push(st.collected_minor());
     }
 
     /// Inserts the rows, or replaces every column of the rows already there.
@@ -162,6 +170,7 @@ impl LeadRows {
         q.bind(self.stage)
             .bind(self.max_rank)
             .bind(self.amount)
+            .bind(self.collected)
             .execute(conn)
             .await?;
         Ok(())
@@ -180,7 +189,7 @@ fn upsert_sql() -> &'static str {
             .map(|c| (c, "text"))
             .chain(TIMES.iter().map(|(c, _)| (*c, "timestamptz")))
             .chain(INTS.iter().map(|(c, _)| (*c, "int4")))
-            .chain(OTHERS.iter().copied().zip(["text", "int2", "int8"]));
+            .chain(OTHERS.iter().copied().zip(["text", "int2", "int8", "int8"]));
         let (cols, params): (Vec<&str>, Vec<String>) = typed
             .enumerate()
             .map(|(i, (c, ty))| (c, format!("${}::{ty}[]", i + 1)))

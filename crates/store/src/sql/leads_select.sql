@@ -4,4 +4,5 @@ SELECT tenant_id, lead_id, stage, owner_team, owner_queue,
   company_domain, region, industry, segment, employees, channel, campaign, medium, keyword,
   utm_source, utm_medium, utm_campaign, utm_term, utm_content, landing_page, referrer,
   offline_activity_id, captured_at, max_rank, signed_amount_minor, signed_currency,
-  event_count, last_event_at, feedback_required, feedback_filled FROM leads
+  collected_amount_minor, event_count, last_event_at, feedback_required, feedback_filled
+FROM leads
