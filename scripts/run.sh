@@ -49,4 +49,8 @@ echo "run: leadledger serving on $LEADLEDGER_SERVER_LISTEN (log: $state/serve.lo
   --as-of-out "$state/as_of" >/dev/null
 echo
 # SLA clocks are evaluated at the end of the simulated quarter, not at today's date.
-"$bin" report --attribution --sla --as-of "$(cat "$state/as_of")" --token-file "$state/token"
+page="$PWD/target/report.html"
+"$bin" report --attribution --sla --as-of "$(cat "$state/as_of")" --token-file "$state/token" \
+  --html "$page"
+echo
+echo "run: the report as a page with charts (self-contained, open it in any browser): $page"

@@ -30,7 +30,14 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "test: installing cargo-nextest"
   cargo install cargo-nextest --locked
 fi
+page="${CARGO_TARGET_DIR:-target}/tmp/report.html"
+rm -f "$page"
 cargo nextest run --workspace --no-fail-fast "$@"
+# The report page the report test wrote, rendered by headless Chromium and checked for
+# every chart (issue 17 item 7); a run filtered to other tests has none to check.
+if [ $# -eq 0 ] || [ -f "$page" ]; then
+  bash scripts/report-html-check.sh "$page"
+fi
 # A third-party client (grpcurl, reflection v1alpha) against the real binary.
 cargo build -q -p leadledger
 bash scripts/smoke-grpcurl.sh

@@ -383,9 +383,13 @@ async fn the_revenue_equation_equals_an_independent_replay_and_multiplies_exactl
             "{:?}",
             f.key
         );
+        // Maps: compared as sets (a protobuf map has no order).
         assert_eq!(
-            f.signed_amount_minor.keys().collect::<Vec<_>>(),
-            f.collected_amount_minor.keys().collect::<Vec<_>>()
+            f.signed_amount_minor
+                .keys()
+                .collect::<std::collections::BTreeSet<_>>(),
+            f.collected_amount_minor.keys().collect(),
+            "a collected amount for every signed currency"
         );
     }
     assert_eq!(funnel.groups.len(), crafted.groups.len());

@@ -16,11 +16,16 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_leadledger");
 const WAIT: Duration = Duration::from_secs(45);
 
-fn report(env: &TestEnv, format: &str) -> anyhow::Result<String> {
+/// Where the report test leaves its page for the screenshot check (`scripts/test.sh` runs
+/// `scripts/report-html-check.sh` on it).
+const PAGE: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/report.html");
+
+fn report(env: &TestEnv, format: &str, extra: &[&str]) -> anyhow::Result<String> {
     let out = Command::new(BIN)
         .args(["report", "--attribution", "--sla", "--tenant", TENANT])
         .args(["--addr", &format!("http://{}", env.addr)])
         .args(["--as-of", "2026-12-31T00:00:00Z", "--format", format])
+        .args(extra)
         .env("LEADLEDGER_LOG", "warn")
         .output()?;
     anyhow::ensure!(
@@ -56,7 +61,7 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
     let e = Expected::of(leads);
 
     // JSON: every section, the funnel's TOTAL row equal to the workload.
-    let json: Value = serde_json::from_str(&report(&env, "json")?)?;
+    let json: Value = serde_json::from_str(&report(&env, "json", &[])?)?;
     let sections = json["sections"].as_array().expect("sections");
     let ids: Vec<&str> = sections.iter().filter_map(|s| s["id"].as_str()).collect();
     assert_eq!(
@@ -65,6 +70,7 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
             "funnel_by_channel",
             "velocity_by_stage",
             "stalled_leads",
+            "cohort_curves",
             "exit_reasons",
             "valuable_not_converted",
             "returned_to_pool",
@@ -139,12 +145,22 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
     assert_eq!(stalled[0]["lead"], "L-00001");
 
     // The workload has no exits: the reasons sections are there, empty.
-    for s in &sections[3..6] {
+    // Cohorts: one capture month (April), every lead reached MQL in week 5 (30 days).
+    let cohorts = sections[3]["rows"].as_array().unwrap();
+    let mql_curve = cohorts
+        .iter()
+        .find(|r| r["cohort"] == "2026-04" && r["stage"] == "mql")
+        .expect("April's MQL curve");
+    assert_eq!(mql_curve["leads"], e.leads);
+    assert_eq!(mql_curve["w4"].as_f64(), Some(0.0));
+    assert_eq!(mql_curve["w5"].as_f64(), Some(1.0));
+
+    for s in &sections[4..7] {
         assert_eq!(s["rows"].as_array().map(Vec::len), Some(0), "{}", s["id"]);
     }
 
     // The revenue equation: half the leads reached SQL, half of those signed, two receipts.
-    let equation = &sections[6];
+    let equation = &sections[7];
     let total = equation["rows"]
         .as_array()
         .unwrap()
@@ -152,8 +168,14 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
         .find(|r| r["channel"] == "TOTAL")
         .expect("a TOTAL row");
     assert_eq!(total["leads"], e.leads);
-    assert_eq!(total["lead_to_sql"].as_f64(), Some(e.sql as f64 / e.leads as f64));
-    assert_eq!(total["win_rate"].as_f64(), Some(e.signed as f64 / e.sql as f64));
+    assert_eq!(
+        total["lead_to_sql"].as_f64(),
+        Some(e.sql as f64 / e.leads as f64)
+    );
+    assert_eq!(
+        total["win_rate"].as_f64(),
+        Some(e.signed as f64 / e.sql as f64)
+    );
     assert_eq!(
         total["avg_deal"].as_f64(),
         Some(e.amount as f64 / e.signed as f64 / 100.0)
@@ -164,12 +186,12 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
     );
     assert_eq!(total["signed"].as_f64(), Some(e.amount as f64 / 100.0));
     assert_eq!(total["collected"].as_f64(), Some(collected as f64 / 100.0));
-    let by_segment = sections[7]["rows"].as_array().unwrap();
+    let by_segment = sections[8]["rows"].as_array().unwrap();
     assert_eq!(by_segment.len(), 1, "every workload lead is KA");
     assert_eq!(by_segment[0]["segment"], "KA");
     assert_eq!(by_segment[0]["collected"], total["collected"]);
 
-    let models = &sections[8];
+    let models = &sections[9];
     for m in models["columns"].as_array().unwrap().iter().skip(1) {
         let m = m.as_str().unwrap();
         let sum: f64 = models["rows"]
@@ -182,9 +204,9 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
     }
 
     // CSV: the same TOTAL row, one block per section, each line led by its section.
-    let csv = report(&env, "csv")?;
+    let csv = report(&env, "csv", &[])?;
     let blocks: Vec<&str> = csv.split("\r\n\n").collect();
-    assert_eq!(blocks.len(), 14, "{csv}");
+    assert_eq!(blocks.len(), 15, "{csv}");
     let funnel_block: Vec<&str> = blocks[0].lines().collect();
     assert!(funnel_block[0].starts_with("section,channel,leads,mql,sql,poc,signed,"));
     let total_line = funnel_block
@@ -198,7 +220,7 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
     assert_eq!(fields[12].parse::<f64>()?, e.amount as f64 / 100.0);
 
     // Table: the titles a person reads, the TOTAL line with the same counts.
-    let table = report(&env, "table")?;
+    let table = report(&env, "table", &["--html", PAGE])?;
     assert!(table.contains("Funnel by channel — tenant acme"), "{table}");
     assert!(
         table.contains("SLA compliance at 2026-12-31 00:00 UTC"),
@@ -211,6 +233,35 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
     let cols: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(cols[1], e.leads.to_string(), "{line}");
     assert_eq!(cols[5], e.signed.to_string(), "{line}");
+
+    // HTML: one page, nothing fetched from elsewhere, a chart per charted section with the
+    // section's numbers (the funnel's bars carry their values as titles).
+    let page = std::fs::read_to_string(PAGE)?;
+    for chart in [
+        "funnel",
+        "velocity",
+        "attribution",
+        "sla",
+        "revenue",
+        "cohorts",
+    ] {
+        assert!(page.contains(&format!("id=\"chart-{chart}\"")), "{chart}");
+    }
+    assert!(page.contains(&format!(
+        "<title>leads that reached the stage: {}</title>",
+        e.leads
+    )));
+    assert!(page.contains(&format!(
+        "<title>leads that reached the stage: {}</title>",
+        e.sql
+    )));
+    for banned in ["<script", "<link", "<img", "src=", "url(", "@import"] {
+        assert!(!page.contains(banned), "{banned}");
+    }
+    assert!(
+        page.contains("Funnel by channel — tenant acme"),
+        "the tables follow"
+    );
 
     reasons_of_known_exits(&env).await?;
     env.cleanup().await

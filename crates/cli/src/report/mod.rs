@@ -1,8 +1,10 @@
 //! `leadledger report`: the funnel by channel, velocity by stage and the stalled leads
-//! (`velocity`), why leads left the main line (`reasons`), the revenue equation by channel
-//! and segment (`revenue`); with `--attribution` revenue under every
-//! model, with `--sla` the hand-off sections (`sla`). Each section is data (`output`),
-//! written as a table for people or as JSON or CSV (`--format`).
+//! (`velocity`), the capture cohorts' curves (`cohorts`), why leads left the main line
+//! (`reasons`), the revenue equation by channel and segment (`revenue`); with
+//! `--attribution` revenue under every model, with `--sla` the hand-off sections (`sla`).
+//! Each section is data (`output`), written as a table for people or as JSON or CSV
+//! (`--format`); `--html FILE` also writes them as one self-contained page with charts
+//! (`html`, drawn by `svg`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,10 +18,13 @@ use leadledger_grpc::auth::client::BearerKey;
 use crate::config::Config;
 use output::{Cell, Format, Section};
 
+mod cohorts;
+mod html;
 mod output;
 mod reasons;
 mod revenue;
 mod sla;
+mod svg;
 mod velocity;
 
 #[derive(clap::Args, Debug)]
@@ -52,6 +57,10 @@ pub struct Args {
     /// table: for people; json: one document with every section; csv: one block per section.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+    /// Also write the report as one self-contained HTML page with charts (no external
+    /// assets) to this file.
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()> {
@@ -93,6 +102,16 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
     let mut sections = vec![funnel_section(&args.tenant, &by_channel, &total)];
     sections.extend(
         velocity::sections(
+            channel.clone(),
+            &args.tenant,
+            &token,
+            as_of,
+            Duration::from_secs(args.wait_secs),
+        )
+        .await?,
+    );
+    sections.push(
+        cohorts::section(
             channel.clone(),
             &args.tenant,
             &token,
@@ -168,6 +187,15 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
             )
             .await?,
         );
+    }
+    if let Some(path) = &args.html {
+        let title = format!(
+            "leadledger report — tenant {} at {}",
+            args.tenant,
+            as_of.format("%Y-%m-%d %H:%M UTC")
+        );
+        std::fs::write(path, html::page(&title, &sections))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     print!("{}", output::render(&sections, args.format));
     Ok(())
