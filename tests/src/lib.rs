@@ -61,12 +61,14 @@ pub fn database_name(tag: &str) -> String {
     format!("ll_{run}_{tag}_{}", unique())
 }
 
-/// A fresh, migrated database; returns its URL and store.
+/// A fresh database, migrated and with the BI contract published, as `leadledger migrate`
+/// leaves one; returns its URL and store.
 pub async fn fresh_database(tag: &str) -> anyhow::Result<(String, Store)> {
     let url = format!("{}/{}", pg_server(), database_name(tag));
     Store::create_database(&url).await?;
     let store = Store::connect(&url, 8).await?;
     store.migrate().await?;
+    leadledger_store::bi::publish(&store.pool).await?;
     Ok((url, store))
 }
 

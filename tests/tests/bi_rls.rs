@@ -1,6 +1,6 @@
 //! Tenant-scoped BI access (issue 15): a BI role made with `leadledger_store::bi::grant`
-//! reads, with psql as that role, only its tenants' rows through the documented views and
-//! the tables behind them; a role leadledger did not register reads nothing; a registered
+//! reads, with psql as that role, only its tenants' rows through the documented views, the
+//! BI contract's views (schema `bi`) and the tables behind them; a role leadledger did not register reads nothing; a registered
 //! app role reads everything.
 
 use std::process::Command;
@@ -109,6 +109,10 @@ async fn a_bi_role_reads_only_its_tenants() -> anyhow::Result<()> {
             "SELECT DISTINCT tenant_id FROM lead_events ORDER BY 1",
             "SELECT DISTINCT tenant_id FROM stage_transitions ORDER BY 1",
             "SELECT DISTINCT tenant_id FROM funnel_cells ORDER BY 1",
+            // The BI contract (schema `bi`, docs/BI.md).
+            "SELECT DISTINCT tenant_id FROM bi.funnel_months ORDER BY 1",
+            "SELECT DISTINCT tenant_id FROM bi.lead_exits ORDER BY 1",
+            "SELECT DISTINCT tenant_id FROM bi.lead_velocity ORDER BY 1",
         ];
         for sql in views {
             let mine = psql_as(&env, &bi, sql).map_err(anyhow::Error::msg)?;

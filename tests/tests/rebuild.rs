@@ -202,12 +202,26 @@ async fn rebuild_swaps_in_a_whole_projection_while_the_service_serves() -> anyho
     let as_bi: i64 = sqlx::query_scalar("SELECT count(*) FROM leads")
         .fetch_one(&mut *tx)
         .await?;
+    // The BI contract reads the new schema (the retired one, which its views read before
+    // the swap, is dropped): the month cells count every lead, the velocity view has a row
+    // per lead.
+    let (contract_cells, contract_leads): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT coalesce(sum(captured), 0)::int8 FROM bi.funnel_months), \
+                (SELECT count(*) FROM bi.lead_velocity)",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     tx.rollback().await?;
     let all: i64 = sqlx::query_scalar("SELECT count(*) FROM leads")
         .fetch_one(&env.store.pool)
         .await?;
     assert!(bi_cells > 0, "the BI role reads the documented views");
     assert_eq!(as_bi, all, "the BI role reads acme's leads after the swap");
+    assert_eq!(
+        (contract_cells, contract_leads),
+        (all, all),
+        "the BI contract reads the new schema"
+    );
 
     sqlx::raw_sql(&format!("DROP OWNED BY {bi_role}; DROP ROLE {bi_role}"))
         .execute(&env.store.pool)

@@ -3,7 +3,9 @@
 //! another currency, a contract in USD, a receipt on a lead never signed, a receipt sent
 //! twice, a lead with no capture — through ingest; then every group's counts and amounts
 //! compared with an independent replay of each lead's timeline as `GetLead` returns it,
-//! and every group's factors checked to multiply to its collected revenue exactly.
+//! and every group's factors checked to multiply to its collected revenue exactly. Then
+//! every figure of `Funnel` and `RevenueEquation` is opened: `ListLeads` with the filter it
+//! maps to lists as many leads as the figure counts (issue 17 item 8).
 
 use std::collections::BTreeMap;
 
@@ -393,5 +395,138 @@ async fn the_revenue_equation_equals_an_independent_replay_and_multiplies_exactl
         );
     }
     assert_eq!(funnel.groups.len(), crafted.groups.len());
+
+    figures_open_to_their_leads(&mut q).await?;
     env.cleanup().await
+}
+
+/// How many leads `ListLeads` gives for `filter`, every page read.
+async fn count(
+    q: &mut QueryServiceClient<Channel>,
+    filter: pb::ListLeadsRequest,
+) -> anyhow::Result<i64> {
+    let mut n = 0;
+    let mut page_token = String::new();
+    loop {
+        let page = q
+            .list_leads(pb::ListLeadsRequest {
+                tenant_id: T.into(),
+                page_size: 1000,
+                page_token: page_token.clone(),
+                ..filter.clone()
+            })
+            .await?
+            .into_inner();
+        n += i64::try_from(page.leads.len())?;
+        if page.next_page_token.is_empty() {
+            return Ok(n);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Issue 17 item 8 for `Funnel` and `RevenueEquation`: every count of every group (whose
+/// key has no empty value) equals the number of leads `ListLeads` lists for the filter
+/// docs/ANALYTICS.md ("Opening a figure") maps it to.
+async fn figures_open_to_their_leads(q: &mut QueryServiceClient<Channel>) -> anyhow::Result<()> {
+    use pb::FunnelDimension as D;
+    let segment = |s: &str| match s {
+        "KA" => pb::Segment::Ka as i32,
+        _ => pb::Segment::Smb as i32,
+    };
+    let month = |m: &str| -> anyhow::Result<(DateTime<Utc>, DateTime<Utc>)> {
+        let (y, mo) = m.split_once('-').expect("YYYY-MM");
+        let (y, mo): (i32, u32) = (y.parse()?, mo.parse()?);
+        let next = if mo == 12 { (y + 1, 1) } else { (y, mo + 1) };
+        Ok((
+            Utc.with_ymd_and_hms(y, mo, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(next.0, next.1, 1, 0, 0, 0).unwrap(),
+        ))
+    };
+    let mut opened = 0;
+    for dims in [vec![D::Channel], vec![D::Segment, D::CaptureMonth]] {
+        let funnel = q
+            .funnel(pb::FunnelRequest {
+                tenant_id: T.into(),
+                group_by: dims.iter().map(|d| *d as i32).collect(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        for g in funnel
+            .groups
+            .iter()
+            .filter(|g| g.key.iter().all(|k| !k.is_empty()))
+        {
+            let mut filter = pb::ListLeadsRequest::default();
+            for (d, k) in dims.iter().zip(&g.key) {
+                match d {
+                    D::Channel => filter.channel.clone_from(k),
+                    D::Segment => filter.segment = segment(k),
+                    D::CaptureMonth => {
+                        let (from, to) = month(k)?;
+                        filter.captured_from = Some(time_to_proto(from));
+                        filter.captured_to = Some(time_to_proto(to));
+                    }
+                    other => unreachable!("{other:?}"),
+                }
+            }
+            for s in &g.stages {
+                let listed = count(
+                    q,
+                    pb::ListLeadsRequest {
+                        reached: s.stage,
+                        ..filter.clone()
+                    },
+                )
+                .await?;
+                assert_eq!(listed, s.leads, "{:?} stage {}", g.key, s.stage);
+                opened += 1;
+            }
+        }
+    }
+    let revenue = q
+        .revenue_equation(pb::RevenueEquationRequest {
+            tenant_id: T.into(),
+            group_by: vec![D::Channel as i32],
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    for g in revenue.groups.iter().filter(|g| !g.key[0].is_empty()) {
+        let channel = pb::ListLeadsRequest {
+            channel: g.key[0].clone(),
+            ..Default::default()
+        };
+        let won = pb::ListLeadsRequest {
+            reached: pb::Stage::Signed as i32,
+            signed_currency: revenue.currency.clone(),
+            ..channel.clone()
+        };
+        let sql = pb::ListLeadsRequest {
+            reached: pb::Stage::Sql as i32,
+            ..channel.clone()
+        };
+        assert_eq!(count(q, channel).await?, g.leads, "{:?}", g.key);
+        assert_eq!(count(q, sql).await?, g.sql, "{:?}", g.key);
+        assert_eq!(count(q, won).await?, g.won, "{:?}", g.key);
+        opened += 3;
+    }
+    assert!(opened > 100, "{opened} figures opened");
+    // A stage off the main line or a currency that is no ISO code is refused.
+    let bad = q
+        .list_leads(pb::ListLeadsRequest {
+            tenant_id: T.into(),
+            reached: pb::Stage::Lost as i32,
+            signed_currency: "cny".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        leadledger_e2e::violation_fields(&bad),
+        ["reached", "signed_currency"]
+    );
+    Ok(())
 }

@@ -130,7 +130,13 @@ async fn run(cli: Cli, cfg: Config, flags: Pairs, file: File) -> anyhow::Result<
     {
         match cli.command {
             Command::Serve { role } => serve::run(cfg, role).await,
-            Command::Migrate => serve::migrate(&cfg).await.map(|_| ()),
+            Command::Migrate => {
+                let store = serve::migrate(&cfg).await?;
+                // Here the contract must stand: an error is the command's.
+                leadledger_store::bi::publish(&store.pool)
+                    .await
+                    .context("publishing the BI contract (schema bi)")
+            }
             Command::Simulate(args) => simulate::run(&cfg, &key()?, args).await,
             Command::Report(args) => report::run(&cfg, &key()?, args).await,
             Command::Keys(command) => keys::run(&serve::migrate(&cfg).await?, command).await,

@@ -39,7 +39,8 @@ pub enum Role {
     Sla,
 }
 
-/// Creates the database if needed, migrates it and returns a connected store.
+/// Creates the database if needed, migrates it, publishes the BI contract (schema `bi`,
+/// docs/BI.md) and returns a connected store.
 pub async fn migrate(cfg: &Config) -> anyhow::Result<Store> {
     Store::create_database(&cfg.database_url)
         .await
@@ -48,6 +49,15 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<Store> {
         .await
         .with_context(|| format!("connecting to {}", redact(&cfg.database_url)))?;
     store.migrate().await.context("applying migrations")?;
+    // The BI contract serves BI tools, not the service: a role that may not create it (the
+    // processes may run as a role other than the schema's owner) still serves.
+    if let Err(e) = leadledger_store::bi::publish(&store.pool).await {
+        tracing::warn!(
+            error = %e,
+            "the BI contract (schema bi) is not published: run `leadledger migrate` as the \
+             schema's owner"
+        );
+    }
     tracing::info!(database = %redact(&cfg.database_url), "migrations applied");
     Ok(store)
 }

@@ -209,6 +209,28 @@ impl QueryService for QuerySvc {
             Ok(pb::Segment::Smb) => "SMB",
             Err(_) => return Err(ApiError::invalid_field("segment", "unknown segment").into()),
         };
+        let mut v = leadledger_domain::Violations::default();
+        let reached_rank = match r.reached {
+            0 => None,
+            n => match Stage::from_number(n).and_then(Stage::rank) {
+                Some(rank) => Some(i16::from(rank)),
+                None => {
+                    v.add("reached", format!("{n} is no main-line stage"));
+                    None
+                }
+            },
+        };
+        if !r.signed_currency.is_empty()
+            && !leadledger_domain::validate::is_currency(&r.signed_currency)
+        {
+            v.add(
+                "signed_currency",
+                "must be an ISO 4217 code such as CNY, USD or EUR",
+            );
+        }
+        if !v.is_empty() {
+            return Err(ApiError::invalid(v).into());
+        }
         let filter = LeadFilter {
             stages,
             channel: r.channel.clone(),
@@ -219,6 +241,8 @@ impl QueryService for QuerySvc {
             owner_rep_id: r.owner_rep_id.clone(),
             captured_from: optional_time("captured_from", r.captured_from.as_ref())?,
             captured_to: optional_time("captured_to", r.captured_to.as_ref())?,
+            reached_rank,
+            signed_currency: r.signed_currency.clone(),
         };
         let cursor = decode_cursor(&r.page_token)?;
         let rows = leads::list_leads(

@@ -1,7 +1,7 @@
-//! BI access per tenant: the roles a BI tool connects as, and the tenants each may read.
-//! Row-level security on the tables behind the documented views does the filtering
-//! (migration 0010, docs/SECURITY.md); this module keeps `bi_grants` and gives a role its
-//! read privileges.
+//! BI access per tenant: the contract BI tools read (schema `bi`, docs/BI.md), the roles a
+//! BI tool connects as, and the tenants each may read. Row-level security on the tables
+//! behind the documented views does the filtering (migration 0010, docs/SECURITY.md); this
+//! module publishes the `bi` views, keeps `bi_grants` and gives a role its read privileges.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -14,6 +14,78 @@ const REVOKE: &str = include_str!("sql/bi_revoke.sql");
 const LIST: &str = include_str!("sql/bi_list.sql");
 const APP_ROLE: &str = include_str!("sql/bi_app_role.sql");
 const PRIVILEGED: &str = include_str!("sql/bi_privileged.sql");
+const CONTRACT: &str = include_str!("sql/bi_contract.sql");
+const PUBLISHED: &str = include_str!("sql/bi_published.sql");
+const PUBLISH_LOCK: &str = include_str!("sql/bi_publish_lock.sql");
+const SEARCH_PATH: &str = include_str!("sql/bi_search_path.sql");
+
+/// The views of the contract (schema `bi`), as `sql/bi_contract.sql` creates them.
+pub const CONTRACT_VIEWS: [&str; 10] = [
+    "account_ownership_conflicts",
+    "attribution_credits_by_model",
+    "funnel_counts",
+    "funnel_months",
+    "lead_cohorts",
+    "lead_exits",
+    "lead_velocity",
+    "ownership_audit",
+    "sla_clock_states",
+    "stage_stays",
+];
+
+/// Publishes the contract over the read models of the live schema (where this pool's
+/// `search_path` finds them), unless it stands there already: every view present, each
+/// reading the live schema and defined by this binary's `sql/bi_contract.sql`. Safe from
+/// several processes at once (one at a time, by an advisory lock).
+pub async fn publish(pool: &PgPool) -> Result<(), StoreError> {
+    let live = crate::db::live_schema(pool).await?;
+    let mut tx = pool.begin().await?;
+    sqlx::query(PUBLISH_LOCK).execute(&mut *tx).await?;
+    let current: bool = sqlx::query_scalar(PUBLISHED)
+        .bind(&live)
+        .bind(&CONTRACT_VIEWS[..])
+        .bind(contract_tag())
+        .fetch_one(&mut *tx)
+        .await?;
+    if !current {
+        publish_in(&mut tx, &live).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Creates or replaces the contract's views over the read models of schema `live`, in the
+/// caller's transaction (`leadledger rebuild` does it at its swap).
+pub async fn publish_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    live: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(SEARCH_PATH)
+        .bind(live)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::raw_sql(CONTRACT).execute(&mut **tx).await?;
+    // Which definition stands, for the next start to see (the views' own text is normalised
+    // by the server, so a tag of the file is compared instead).
+    // Dynamic SQL: COMMENT takes no parameters; the tag is hexadecimal.
+    sqlx::raw_sql(&format!(
+        "COMMENT ON VIEW bi.funnel_months IS '{}'",
+        contract_tag()
+    ))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A tag of this binary's contract: the FNV-1a hash of `sql/bi_contract.sql`.
+fn contract_tag() -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in CONTRACT.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("leadledger bi contract {h:016x}")
+}
 
 /// One grant.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -10,6 +10,13 @@ use crate::StoreError;
 const DATABASE_EXISTS: &str = include_str!("sql/db_exists.sql");
 const PING: &str = include_str!("sql/db_ping.sql");
 const SNAPSHOT: &str = include_str!("sql/db_snapshot.sql");
+const LIVE_SCHEMA: &str = include_str!("sql/db_live_schema.sql");
+
+/// The schema the read models live in (where this pool's `search_path` finds them; `public`
+/// by default): the one `leadledger rebuild` replaces and the BI contract reads.
+pub async fn live_schema(pool: &PgPool) -> Result<String, StoreError> {
+    Ok(sqlx::query_scalar(LIVE_SCHEMA).fetch_one(pool).await?)
+}
 
 /// A read-only REPEATABLE READ transaction on `conn`: one snapshot of the read models for
 /// reads that must agree with each other (an SLA worker tick, a `Reasons` answer's counts

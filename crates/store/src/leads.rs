@@ -152,6 +152,10 @@ pub struct LeadFilter {
     pub owner_rep_id: String,
     pub captured_from: Option<DateTime<Utc>>,
     pub captured_to: Option<DateTime<Utc>>,
+    /// Leads whose furthest main-line rank is at least this (1 captured … 5 signed).
+    pub reached_rank: Option<i16>,
+    /// Leads signed in this currency.
+    pub signed_currency: String,
 }
 
 /// Where a page starts: the sort key of the last lead of the previous page.
@@ -195,6 +199,13 @@ pub async fn list_leads(
     }
     if let Some(to) = filter.captured_to {
         q.push(" AND captured_at < ").push_bind(to);
+    }
+    if let Some(rank) = filter.reached_rank {
+        q.push(" AND max_rank >= ").push_bind(rank);
+    }
+    if !filter.signed_currency.is_empty() {
+        q.push(" AND max_rank >= 5 AND signed_currency = ")
+            .push_bind(filter.signed_currency.clone());
     }
     if let Some(c) = cursor {
         q.push(" AND (coalesce(captured_at, 'epoch'::timestamptz), lead_id) < (")

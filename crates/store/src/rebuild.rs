@@ -9,7 +9,8 @@
 //! - [`Swap`]: one transaction that locks every live table (readers and writers wait), lets
 //!   the caller bring the shadow level with the live checkpoints, copies the tables that are
 //!   not derived from the log ([`CARRIED`]) and the privileges, and renames the live schema
-//!   to a retired name and the shadow to the live name. A reader sees the old schema or the
+//!   to a retired name and the shadow to the live name, and points the BI contract's views
+//!   (schema `bi`) at it. A reader sees the old schema or the
 //!   new one, never a mixture and never a half-built one. Processes already connected need
 //!   nothing: PostgreSQL re-plans their statements when a schema changes, and their names
 //!   resolve to the new tables.
@@ -22,7 +23,6 @@ use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::{checkpoints, Store, StoreError};
 
-const LIVE_SCHEMA: &str = include_str!("sql/rebuild_live_schema.sql");
 const PREPARE: &str = include_str!("sql/rebuild_prepare.sql");
 const FOREIGN: &str = include_str!("sql/rebuild_foreign.sql");
 const LOCK: &str = include_str!("sql/rebuild_lock.sql");
@@ -57,10 +57,7 @@ pub fn retired_name(live: &str, at: chrono::DateTime<chrono::Utc>) -> String {
     format!("{live}_retired_{}", at.format("%Y%m%d%H%M%S"))
 }
 
-/// The schema the read models live in.
-pub async fn live_schema(pool: &PgPool) -> Result<String, StoreError> {
-    Ok(sqlx::query_scalar(LIVE_SCHEMA).fetch_one(pool).await?)
-}
+pub use crate::db::live_schema;
 
 /// Runs the utility statements that `sql` returns for `args` (identifiers quoted by the
 /// server with `format('%I')`).
@@ -129,6 +126,7 @@ pub async fn refuse_foreign<'e>(
         .bind(live)
         .bind(shadow)
         .bind(CARRIED)
+        .bind(&crate::bi::CONTRACT_VIEWS[..])
         .fetch_all(db)
         .await?;
     if foreign.is_empty() {
@@ -229,6 +227,9 @@ impl Swap {
         }
         run_returned(&mut self.tx, GRANTS, &[&self.live, shadow]).await?;
         run_returned(&mut self.tx, RENAME, &[&self.live, shadow, retired]).await?;
+        // The BI contract's views still read the retired schema: point them at the new one,
+        // in the same transaction (a BI reader sees the old rows or the new, never neither).
+        crate::bi::publish_in(&mut self.tx, &self.live).await?;
         sqlx::query(SYNC_COMMIT_ON).execute(&mut *self.tx).await?;
         self.tx.commit().await?;
         Ok(())

@@ -246,14 +246,28 @@ fn lead(i: usize, touches: usize, rng: &mut Rng, accounts: &mut Vec<u64>) -> Vec
                 ));
                 if rng.chance(0.5) {
                     let t = step(rng, 45);
+                    let amount = 100_000 + rng.below(5_000_000) as i64;
                     out.push(event(
                         t,
                         Payload::Signed {
-                            amount_minor: 100_000 + rng.below(5_000_000) as i64,
+                            amount_minor: amount,
                             currency: "CNY".into(),
                             contract_id: format!("K{i}"),
                         },
                     ));
+                    // Receipts (for `RevenueEquation`), decided by the index like the
+                    // exits: a 30 % deposit three weeks on, the delivery's 60 % after three
+                    // months for two leads in three.
+                    out.push(event(
+                        t + chrono::Duration::days(21),
+                        receipt(amount * 3 / 10),
+                    ));
+                    if !i.is_multiple_of(3) {
+                        out.push(event(
+                            t + chrono::Duration::days(90),
+                            receipt(amount * 6 / 10),
+                        ));
+                    }
                 } else if i.is_multiple_of(2) {
                     out.push(event(exit_after(t), lost(code(7))));
                 }
@@ -276,6 +290,15 @@ fn lead(i: usize, touches: usize, rng: &mut Rng, accounts: &mut Vec<u64>) -> Vec
         out.push(event(exit_after(captured), disqualified(code(6))));
     }
     out
+}
+
+fn receipt(amount_minor: i64) -> Payload {
+    Payload::PaymentCollected {
+        amount_minor,
+        currency: "CNY".into(),
+        payment_id: String::new(),
+        contract_id: String::new(),
+    }
 }
 
 fn lost(code: i32) -> Payload {
@@ -722,6 +745,35 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
             list.push(took);
         }
     }
+    // `RevenueEquation`: the funnel's rotation (its cells, with the collected amounts).
+    let mut revenue = Vec::with_capacity(n);
+    let mut collected_total = 0;
+    for q in 0..(n + 20) {
+        let (_, from, to) = ranges[q % ranges.len()];
+        let group_by = groupings[(q / ranges.len()) % groupings.len()];
+        let t = Instant::now();
+        let r = client
+            .revenue_equation(pb::RevenueEquationRequest {
+                tenant_id: TENANT.into(),
+                group_by: group_by.iter().map(|d| *d as i32).collect(),
+                captured_from: from.map(ts),
+                captured_to: to.map(ts),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        let took = t.elapsed();
+        if from.is_none() && group_by.is_empty() {
+            collected_total = r.groups[0].collected_amount_minor;
+        }
+        if q >= 20 {
+            revenue.push(took);
+        }
+    }
+    anyhow::ensure!(
+        collected_total > 0,
+        "RevenueEquation found nothing collected"
+    );
     let velocity = velocity_queries(&mut client, args).await?;
     let reasons = reasons_queries(&mut client).await?;
     server.stop().await;
@@ -742,6 +794,10 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
     for ((range, _, _), samples) in ranges.iter().zip(by_range.iter_mut()) {
         kinds.push((format!("  `Funnel`, {range}"), samples));
     }
+    kinds.push((
+        "`RevenueEquation`, the funnel's groupings × ranges".into(),
+        &mut revenue,
+    ));
     kinds.push(("`ListLeads`, stage × channel, page of 50".into(), &mut list));
     let (mut velocity, mut reasons) = (velocity, reasons);
     for (name, samples) in velocity.iter_mut().chain(reasons.iter_mut()) {
@@ -768,7 +824,7 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
         )?;
     }
     let md = format!(
-        "# Lead lookup, funnel, velocity and reasons at scale\n\n\
+        "# Lead lookup, funnel, revenue equation, velocity and reasons at scale\n\n\
          Written by `attribution-bench` (`make bench`) on {when}. Release build, PostgreSQL on this \
          machine, one process, queries through gRPC one at a time, {n} timed per kind after 20 \
          warm-up queries.\n\n\
@@ -788,7 +844,8 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
          (05-01..05-31 reads May's month cells minus the day cells of May 31; 04-15..06-10 \
          reads April's last three blocks, June's first block and the day cells of June 8–9 \
          besides May's month cells); other bounds scan `leads` (at this size ~0.4–1.5 s: use \
-         day bounds).\n\n\
+         day bounds). `RevenueEquation` reads the same cells (and the month cells once more \
+         for the default currency) with the same rotation of groupings and ranges.\n\n\
          `Velocity` (docs/ANALYTICS.md) is computed on request, exact: every stay of the leads \
          in the range streamed lead by lead into the pure computation; {velocity_n} timed \
          queries per range after one warm-up, rotating three groupings (none; channel; owner \

@@ -1,7 +1,8 @@
 -- The statements that give role $1 read access for BI (identifiers quoted by the server):
 -- the role itself when missing (LOGIN), usage of the schema, and SELECT on what migration
 -- 0010 set up for BI: the tables under its `tenant_scope` policy, the views that run with
--- their caller's rights, and the grant tables the policies read. Read from the catalog, so
+-- their caller's rights, the grant tables the policies read, and the views of the BI contract
+-- (schema `bi`). Read from the catalog, so
 -- a table is granted only if row-level security guards it. Returned, not run: they are
 -- utility statements.
 SELECT stmt FROM (
@@ -19,4 +20,11 @@ SELECT stmt FROM (
               AND p.policyname = 'tenant_scope'))
       OR (c.relkind = 'v' AND 'security_invoker=true' = ANY (c.reloptions))
       OR c.relname IN ('bi_grants', 'rls_app_roles'))
+  UNION ALL
+  -- The BI contract (schema `bi`, docs/BI.md), once published.
+  SELECT 4, format('GRANT USAGE ON SCHEMA bi TO %I', $1::text)
+  WHERE to_regnamespace('bi') IS NOT NULL
+  UNION ALL
+  SELECT 5, format('GRANT SELECT ON ALL TABLES IN SCHEMA bi TO %I', $1::text)
+  WHERE to_regnamespace('bi') IS NOT NULL
 ) s ORDER BY n

@@ -1,6 +1,7 @@
 -- What a swap would retire with the live schema $1 although it is not leadledger's: objects
 -- of $1 with no namesake in the shadow $2 (which the migrations built) that are not carried
--- over ($3), extensions installed in $1, and views elsewhere that read $1's tables. The
+-- over ($3), extensions installed in $1, and views elsewhere that read $1's tables (but the
+-- BI contract's views $4, which the swap points at the shadow). The
 -- rebuild refuses to swap while any is there (dropping the retired schema would take them).
 SELECT d FROM (
   SELECT 'table, view or sequence ' || l.relname AS d
@@ -37,4 +38,7 @@ SELECT d FROM (
   JOIN pg_class t ON d.refclassid = 'pg_class'::regclass AND t.oid = d.refobjid
   JOIN pg_namespace tn ON tn.oid = t.relnamespace
   WHERE tn.nspname = $1 AND vn.nspname <> $1
+    -- The BI contract's own views (sql/bi_contract.sql): the swap points them at the new
+    -- schema before the retired one is dropped.
+    AND NOT (vn.nspname = 'bi' AND v.relname = ANY ($4::text[]))
 ) o ORDER BY d
