@@ -21,6 +21,7 @@ SIGNATURES = {
     "sla": (0xBF, 0x87, 0x00),
     "revenue": (0x82, 0x50, 0xDF),
     "cohorts": (0x0A, 0x7E, 0xA4),
+    "roi": (0x7D, 0x4E, 0x00),
 }
 # A legend swatch alone is 12 x 12 = 144 pixels: a chart must show more than its legend.
 MIN_PIXELS = 400

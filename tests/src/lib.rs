@@ -409,6 +409,10 @@ pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
             "funnel_month_cells",
             "tenant_id, capture_month, channel, campaign, region, industry, segment, currency",
         ),
+        (
+            "marketing_spend",
+            "tenant_id, channel, campaign, period_start, period_end",
+        ),
         ("projector_checkpoints", "projection, partition"),
     ] {
         // The credits keep their own checkpoints (see `dump_credits`).

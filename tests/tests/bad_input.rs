@@ -36,6 +36,7 @@ enum Call {
     Revenue(pb::RevenueEquationRequest),
     Attribution(pb::AttributionRequest),
     CompareModels(pb::CompareModelsRequest),
+    Roi(pb::RoiRequest),
 }
 
 /// What the error must carry besides its code.
@@ -193,6 +194,28 @@ fn revenue(f: fn(&mut pb::RevenueEquationRequest)) -> Call {
     };
     f(&mut r);
     Call::Revenue(r)
+}
+
+/// A spend statement with `f` applied (valid as it is: April on `sem`, lead id empty).
+fn spend_with(f: fn(&mut pb::Event, &mut pb::SpendRecorded)) -> Call {
+    let mut s = pb::SpendRecorded {
+        channel: "sem".into(),
+        period_start: "2026-04-01".into(),
+        period_end: "2026-04-30".into(),
+        amount_minor: 100,
+        currency: "CNY".into(),
+        ..Default::default()
+    };
+    let mut e = event(
+        "",
+        "kingdee",
+        "sp1",
+        at(5, 3, 9),
+        Payload::SpendRecorded(s.clone()),
+    );
+    f(&mut e, &mut s);
+    e.payload = Some(Payload::SpendRecorded(s));
+    one(e)
 }
 
 /// A receipt of `amount` in `currency` for lead L-1.
@@ -668,6 +691,56 @@ fn cases() -> Vec<Case> {
                 &["events[0].payload.payment_collected.amount_minor"],
                 "10^15",
             ),
+        ),
+        case(
+            "spend filed under a lead's id",
+            || spend_with(|e, _| e.lead_id = "L-1".into()),
+            INVALID,
+            FieldsAndMessage(&["events[0].lead_id"], "must be empty for spend_recorded"),
+        ),
+        case(
+            "spend ending before it starts, negative, in no currency, on no channel",
+            || {
+                spend_with(|_, s| {
+                    s.channel.clear();
+                    s.period_end = "2026-03-31".into();
+                    s.amount_minor = -1;
+                    s.currency = "cny".into();
+                })
+            },
+            INVALID,
+            Fields(&[
+                "events[0].payload.spend_recorded.channel",
+                "events[0].payload.spend_recorded.period_end",
+                "events[0].payload.spend_recorded.amount_minor",
+                "events[0].payload.spend_recorded.currency",
+            ]),
+        ),
+        case(
+            "spend period not a date, and longer than a year",
+            || {
+                spend_with(|_, s| {
+                    s.period_start = "April".into();
+                })
+            },
+            INVALID,
+            FieldsAndMessage(&["events[0].payload.spend_recorded.period_start"], "YYYY-MM-DD"),
+        ),
+        case(
+            "spend over more than a year",
+            || spend_with(|_, s| s.period_end = "2027-05-01".into()),
+            INVALID,
+            FieldsAndMessage(&["events[0].payload.spend_recorded.period_end"], "366 days"),
+        ),
+        case(
+            "a lead id in spend's namespace",
+            || {
+                let mut e = cap();
+                e.lead_id = "~spend/sem/".into();
+                one(e)
+            },
+            INVALID,
+            FieldsAndMessage(&["events[0].lead_id"], "reserved for spend"),
         ),
         // --- contact and company shapes ---
         case(
@@ -1252,6 +1325,47 @@ fn cases() -> Vec<Case> {
             FieldsAndMessage(&["currency"], "ISO 4217"),
         ),
         case(
+            "Roi without a period, grouped by keyword, in no currency: all at once",
+            || {
+                Call::Roi(pb::RoiRequest {
+                    tenant_id: T.into(),
+                    group_by: pb::GroupBy::Keyword as i32,
+                    currency: "yuan".into(),
+                    ..Default::default()
+                })
+            },
+            INVALID,
+            Fields(&["group_by", "period_from", "period_to", "currency"]),
+        ),
+        case(
+            "Roi period ending where it starts, with an unknown model",
+            || {
+                Call::Roi(pb::RoiRequest {
+                    tenant_id: T.into(),
+                    period_from: ts(1_775_000_000, 0),
+                    period_to: ts(1_775_000_000, 0),
+                    model: "nope".into(),
+                    ..Default::default()
+                })
+            },
+            INVALID,
+            Fields(&["period_to"]),
+        ),
+        case(
+            "Roi with an unknown model",
+            || {
+                Call::Roi(pb::RoiRequest {
+                    tenant_id: T.into(),
+                    period_from: ts(1_775_000_000, 0),
+                    period_to: ts(1_777_000_000, 0),
+                    model: "nope".into(),
+                    ..Default::default()
+                })
+            },
+            INVALID,
+            Fields(&["model"]),
+        ),
+        case(
             "Velocity consistency token of another tenant",
             || velocity(|r| r.consistency_token = "ct2:globex:some.topic:0@5".into()),
             Code::PermissionDenied,
@@ -1287,6 +1401,7 @@ async fn send(
         Call::Revenue(r) => query.revenue_equation(r).await.map(|_| ()),
         Call::Attribution(r) => attribution(env).await?.attribution(r).await.map(|_| ()),
         Call::CompareModels(r) => attribution(env).await?.compare_models(r).await.map(|_| ()),
+        Call::Roi(r) => attribution(env).await?.roi(r).await.map(|_| ()),
     })
 }
 

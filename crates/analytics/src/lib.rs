@@ -9,6 +9,7 @@
 //! - [`reasons`]: exits counted by reason code, with shares.
 //! - [`revenue`]: the revenue equation, its factors as exact fractions whose product is the
 //!   collected revenue.
+//! - [`roi`]: spend against what it bought and returned (cost per lead … CAC, ROI, ROAS).
 //! - [`velocity`]: time in stage (exact nearest-rank percentiles), conversion to a later
 //!   main-line stage within a window, and the leads stalled past their group's P90.
 
@@ -18,6 +19,7 @@ pub mod cohorts;
 mod lead;
 pub mod reasons;
 pub mod revenue;
+pub mod roi;
 pub mod velocity;
 
 pub use lead::{LeadStays, Owner, Stay};

@@ -318,6 +318,25 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
             currency: s.currency.clone(),
             contract_id: s.contract_id.clone(),
         },
+        P::SpendRecorded(s) => {
+            let f = "payload.spend_recorded";
+            let mut date = |name: &str, text: &str| {
+                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap_or_else(|_| {
+                    v.add(format!("{f}.{name}"), "required: a date YYYY-MM-DD");
+                    chrono::NaiveDate::MIN
+                })
+            };
+            let period_start = date("period_start", &s.period_start);
+            let period_end = date("period_end", &s.period_end);
+            Payload::SpendRecorded(leadledger_domain::spend::Spend {
+                channel: s.channel.clone(),
+                campaign: s.campaign.clone(),
+                period_start,
+                period_end,
+                amount_minor: s.amount_minor,
+                currency: s.currency.clone(),
+            })
+        }
         P::PaymentCollected(p) => Payload::PaymentCollected {
             amount_minor: p.amount_minor,
             currency: p.currency.clone(),
@@ -568,6 +587,7 @@ pub fn event_type_of(e: &pb::Event) -> &'static str {
             P::Recycled(_) => "recycled",
             P::Disqualified(_) => "disqualified",
             P::PaymentCollected(_) => "payment_collected",
+            P::SpendRecorded(_) => "spend_recorded",
             P::SlaAtRisk(_) => "sla_at_risk",
             P::SlaBreached(_) => "sla_breached",
             P::LeadRouted(_) => "lead_routed",

@@ -76,6 +76,7 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
             "returned_to_pool",
             "revenue_equation_by_channel",
             "revenue_equation_by_segment",
+            "roi_by_channel",
             "revenue_by_channel_models",
             "revenue_by_campaign_contact",
             "revenue_by_campaign_account",
@@ -191,7 +192,16 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
     assert_eq!(by_segment[0]["segment"], "KA");
     assert_eq!(by_segment[0]["collected"], total["collected"]);
 
-    let models = &sections[9];
+    // ROI: the workload states no spend; three channels with their leads, no ratio of spend.
+    let roi = sections[9]["rows"].as_array().unwrap();
+    assert_eq!(roi.len(), 3, "{roi:?}");
+    let leads: i64 = roi.iter().filter_map(|r| r["leads"].as_i64()).sum();
+    assert_eq!(leads, e.leads);
+    assert!(roi
+        .iter()
+        .all(|r| r["spend"].as_f64() == Some(0.0) && r["roi"].is_null()));
+
+    let models = &sections[10];
     for m in models["columns"].as_array().unwrap().iter().skip(1) {
         let m = m.as_str().unwrap();
         let sum: f64 = models["rows"]
@@ -206,7 +216,7 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
     // CSV: the same TOTAL row, one block per section, each line led by its section.
     let csv = report(&env, "csv", &[])?;
     let blocks: Vec<&str> = csv.split("\r\n\n").collect();
-    assert_eq!(blocks.len(), 15, "{csv}");
+    assert_eq!(blocks.len(), 16, "{csv}");
     let funnel_block: Vec<&str> = blocks[0].lines().collect();
     assert!(funnel_block[0].starts_with("section,channel,leads,mql,sql,poc,signed,"));
     let total_line = funnel_block
@@ -243,6 +253,7 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
         "attribution",
         "sla",
         "revenue",
+        "roi",
         "cohorts",
     ] {
         assert!(page.contains(&format!("id=\"chart-{chart}\"")), "{chart}");

@@ -283,6 +283,8 @@ pub enum Payload {
         payment_id: String,
         contract_id: String,
     },
+    /// Marketing spend: not a fact about a lead (its `lead_id` is the spend's key).
+    SpendRecorded(crate::spend::Spend),
     /// Written by the SLA worker.
     SlaAtRisk(SlaAlert),
     /// Written by the SLA worker.
@@ -316,6 +318,7 @@ impl Payload {
             Payload::Recycled { .. } => "recycled",
             Payload::Disqualified { .. } => "disqualified",
             Payload::PaymentCollected { .. } => "payment_collected",
+            Payload::SpendRecorded(_) => "spend_recorded",
             Payload::SlaAtRisk(_) => "sla_at_risk",
             Payload::SlaBreached(_) => "sla_breached",
             Payload::LeadRouted(_) => "lead_routed",

@@ -11,6 +11,7 @@
 //! - [`ids`]: deterministic event ids (UUIDv5).
 //! - [`ownership`]: claim / assign requests decided in log order.
 //! - [`reason`]: the reason codes of exits (rejected, recycled, disqualified, lost).
+//! - [`spend`]: marketing spend statements (not facts about a lead) and their proration.
 //! - [`validate`]: every rule a request must pass, reported as field violations.
 
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod fold;
 pub mod ids;
 pub mod ownership;
 pub mod reason;
+pub mod spend;
 pub mod stage;
 pub mod validate;
 

@@ -123,6 +123,21 @@ pub fn event(e: &Event, now: DateTime<Utc>) -> Violations {
             ),
         );
     }
+    // Spend is filed under its own key; no lead id may look like one.
+    let spend_key = match &e.payload {
+        Payload::SpendRecorded(s) => Some(crate::spend::key(&s.channel, &s.campaign)),
+        _ => None,
+    };
+    match spend_key {
+        Some(key) if e.lead_id != key => v.add(
+            "lead_id",
+            "must be empty for spend_recorded (the server files it under the spend's key)",
+        ),
+        None if e.lead_id.starts_with('~') => {
+            v.add("lead_id", "must not start with `~` (reserved for spend)");
+        }
+        _ => {}
+    }
     payload(&mut v, &e.payload);
     v
 }
@@ -226,6 +241,33 @@ fn payload(v: &mut Violations, p: &Payload) {
                 );
             }
             text(v, "payload.signed.contract_id", contract_id, ID);
+        }
+        Payload::SpendRecorded(s) => {
+            let f = "payload.spend_recorded";
+            slug(v, &format!("{f}.channel"), &s.channel, true);
+            text(v, &format!("{f}.campaign"), &s.campaign, ID);
+            let unparsed = chrono::NaiveDate::MIN;
+            if s.period_start == unparsed || s.period_end == unparsed {
+                // Reported where the dates were read.
+            } else if s.period_end < s.period_start {
+                v.add(format!("{f}.period_end"), "must not be before period_start");
+            } else if s.days() > crate::spend::MAX_PERIOD_DAYS {
+                v.add(
+                    format!("{f}.period_end"),
+                    "at most 366 days after period_start",
+                );
+            }
+            if s.amount_minor < 0 {
+                v.add(format!("{f}.amount_minor"), "must not be negative");
+            } else if s.amount_minor > MAX_AMOUNT_MINOR {
+                v.add(format!("{f}.amount_minor"), "must be at most 10^15");
+            }
+            if !is_currency(&s.currency) {
+                v.add(
+                    format!("{f}.currency"),
+                    "must be an ISO 4217 code such as CNY, USD or EUR",
+                );
+            }
         }
         Payload::PaymentCollected {
             amount_minor,

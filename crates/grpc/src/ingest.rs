@@ -110,6 +110,11 @@ pub fn prepare(
     if e.schema_version == 0 {
         e.schema_version = leadledger_domain::SCHEMA_VERSION;
     }
+    // Spend is no fact about a lead: it is filed under its own key (validation refuses any
+    // other lead id for it, and the `~` of spend keys in a lead's).
+    if let (true, Some(pb::event::Payload::SpendRecorded(s))) = (e.lead_id.is_empty(), &e.payload) {
+        e.lead_id = leadledger_domain::spend::key(&s.channel, &s.campaign);
+    }
     let domain = convert::event_from_proto_best_effort(&e, Mode::Request, "", &mut v);
     // Every problem of the event in one answer: the domain rules run even when a field was
     // structurally invalid, but a field already reported is not reported twice.

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::clocks::{lead_clocks, ClockRow};
 use crate::funnel::{self, LeadCell, Levels};
 use crate::ownership::{self, DecisionRow};
+use crate::spend::{self, SpendRow};
 use crate::{Derivations, Logged};
 
 /// What a batch is projected from.
@@ -76,6 +77,9 @@ pub struct Projected {
     /// events only), and after it.
     pub old_cells: Vec<LeadCell>,
     pub new_cells: Vec<LeadCell>,
+    /// The batch's spend statements, the latest per tenant, channel, campaign and period
+    /// (spend is no lead's: it is folded into no timeline).
+    pub spend: Vec<SpendRow>,
 }
 
 impl Projected {
@@ -103,8 +107,11 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
     };
 
     // Per lead, in `(tenant, lead)` order: the stored events (what its current rows were
-    // folded from), then the batch's.
+    // folded from), then the batch's. Spend statements are no lead's.
     let mut timelines: BTreeMap<(String, String), (usize, Vec<Event>)> = BTreeMap::new();
+    let stored = stored
+        .into_iter()
+        .filter(|r| spend::statement(&r.event).is_none());
     for r in stored {
         let k = (r.event.tenant_id.clone(), r.event.lead_id.clone());
         timelines.entry(k).or_default().1.push(r.event);
@@ -112,7 +119,7 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
     for t in timelines.values_mut() {
         t.0 = t.1.len();
     }
-    for r in new {
+    for r in new.iter().filter(|r| spend::statement(&r.event).is_none()) {
         let k = (r.event.tenant_id.clone(), r.event.lead_id.clone());
         timelines.entry(k).or_default().1.push(r.event.clone());
     }
@@ -120,6 +127,7 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
     let mut out = Projected {
         decisions,
         leads: Vec::with_capacity(timelines.len()),
+        spend: spend::latest(new.iter().map(|r| &r.event)),
         ..Projected::default()
     };
     for ((tenant, lead), (stored_len, events)) in timelines {

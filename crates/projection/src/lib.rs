@@ -17,6 +17,7 @@
 //! - `logged`: [`Logged`], an event with its place in the log.
 //! - [`credits`]: what the credits worker recomputes, and what changed against the stored rows.
 //! - [`derivations`]: what the projection derives with (each tenant's SLA policy set).
+//! - [`spend`]: the batch's marketing spend statements (no lead's facts), latest per period.
 
 #![forbid(unsafe_code)]
 
@@ -27,6 +28,7 @@ pub mod derivations;
 pub mod funnel;
 mod logged;
 pub mod ownership;
+pub mod spend;
 
 pub use batch::{asks_for_owner, project, Batch, LeadRow, Projected, StageRows};
 pub use clocks::ClockRow;
@@ -35,3 +37,4 @@ pub use derivations::Derivations;
 pub use leadledger_sla::feedback::LeadFeedback;
 pub use logged::Logged;
 pub use ownership::DecisionRow;
+pub use spend::SpendRow;

@@ -87,6 +87,14 @@ fn payload(kind: u8, lead: usize) -> Payload {
             requested_by: "manager-1".into(),
             expected_rep_id: String::new(),
         }),
+        12 => Payload::SpendRecorded(leadledger_domain::spend::Spend {
+            channel: ["sem", "seo"][lead % 2].into(),
+            campaign: String::new(),
+            period_start: chrono::NaiveDate::from_ymd_opt(2026, 4 + (lead % 3) as u32, 1).unwrap(),
+            period_end: chrono::NaiveDate::from_ymd_opt(2026, 4 + (lead % 3) as u32, 28).unwrap(),
+            amount_minor: 1_000 * (lead as i64 + 1),
+            currency: "CNY".into(),
+        }),
         11 => Payload::PaymentCollected {
             amount_minor: 300_000 + i64::from(kind),
             currency: if lead % 4 == 3 { "USD" } else { "CNY" }.into(),
@@ -131,6 +139,11 @@ fn log_of(facts: &[(usize, u8, i64)], retries: &[usize]) -> Vec<Logged> {
             schema_version: SCHEMA_VERSION,
             payload: payload(*kind, *lead),
         };
+        // Spend is filed under its own key.
+        let mut event = event;
+        if let Payload::SpendRecorded(s) = &event.payload {
+            event.lead_id = leadledger_domain::spend::key(&s.channel, &s.campaign);
+        }
         append(event, &mut log);
     }
     for r in retries {
@@ -150,6 +163,8 @@ struct Db {
     stages: BTreeMap<(String, String), String>,
     clocks: BTreeMap<(String, String), Vec<String>>,
     cells: [BTreeMap<String, [i64; 7]>; 3],
+    /// The standing spend statement per key: recorded at, event id, amount.
+    spend: BTreeMap<String, (chrono::DateTime<chrono::Utc>, Uuid, i64)>,
 }
 
 impl Db {
@@ -222,6 +237,21 @@ impl Db {
                 .or_default()
                 .push(format!("{c:?}"));
         }
+        for s in &rows.spend {
+            let key = format!(
+                "{} {} {} {} {}",
+                s.tenant,
+                s.spend.channel,
+                s.spend.campaign,
+                s.spend.period_start,
+                s.spend.period_end
+            );
+            let new = (s.recorded_at, s.event_id, s.spend.amount_minor);
+            let stored = self.spend.entry(key).or_insert(new);
+            if (new.0, new.1) > (stored.0, stored.1) {
+                *stored = new;
+            }
+        }
         for s in &rows.stages {
             self.stages.insert(
                 (s.tenant.clone(), s.lead.clone()),
@@ -252,7 +282,7 @@ fn delivery(log: &[Logged], picks: &[u8]) -> Vec<Logged> {
 }
 
 fn facts() -> impl Strategy<Value = Vec<(usize, u8, i64)>> {
-    prop::collection::vec((0usize..6, 0u8..13, 0i64..20_000), 1..60)
+    prop::collection::vec((0usize..6, 0u8..14, 0i64..20_000), 1..60)
 }
 
 proptest! {

@@ -23,6 +23,7 @@
 //! - `capture`: the capture fact (contact, company, source with UTM/keyword/activity).
 //! - `content`: the reasons, notes and feedback texts.
 //! - `payments`: the receipts of a signed contract (deposit, delivery, retention).
+//! - `spend`: what each channel cost per month (finance's statements, one restated).
 //! - `delivery`: duplicates and late deliveries.
 //! - `dist`: distributions and working-hours arithmetic.
 //!
@@ -42,6 +43,7 @@ mod dist;
 mod lead;
 mod payments;
 mod population;
+mod spend;
 mod subject;
 
 use std::collections::BTreeMap;
@@ -77,6 +79,9 @@ pub struct Expected {
     pub signed_amount_minor: i64,
     /// Sum over leads of their payments received by `as_of` (CNY, in fen).
     pub collected_amount_minor: i64,
+    /// channel -> spend stated by `as_of` (CNY, in fen), restatements replacing what they
+    /// correct.
+    pub spend_by_channel: BTreeMap<String, i64>,
 }
 
 /// Generates a quarter of lead events.
@@ -92,6 +97,8 @@ pub fn generate(cfg: &SimConfig) -> Simulation {
     let mut events = Vec::new();
     // (occurred_at, lead index, n-th event of the lead): the business-time order.
     let mut order = Vec::new();
+    // Leads per channel and capture month, for the spend statements.
+    let mut monthly: BTreeMap<(&'static str, chrono::NaiveDate), u64> = BTreeMap::new();
 
     for index in 0..cfg.leads {
         let captured_at = population::capture_time(&mut pop, cfg);
@@ -112,6 +119,8 @@ pub fn generate(cfg: &SimConfig) -> Simulation {
             },
         );
         expected.leads += 1;
+        let month = chrono::Datelike::with_day(&captured_at.date_naive(), 1).expect("a first day");
+        *monthly.entry((channel.slug, month)).or_default() += 1;
         expected.signed_amount_minor += out.signed_amount_minor;
         expected.collected_amount_minor += out.collected_amount_minor;
         let reached = expected
@@ -126,6 +135,14 @@ pub fn generate(cfg: &SimConfig) -> Simulation {
             order.push((at, index, n, events.len()));
             events.push(e);
         }
+    }
+    let (statements, spend_by_channel) =
+        spend::statements(cfg, &monthly, &mut stream(cfg.seed, u64::MAX - 1));
+    expected.spend_by_channel = spend_by_channel;
+    for (k, e) in statements.into_iter().enumerate() {
+        let at = e.occurred_at.map_or(0, |t| t.seconds);
+        order.push((at, usize::MAX - k, 0, events.len()));
+        events.push(e);
     }
     expected.distinct_events = events.len() as u64;
 

@@ -32,7 +32,8 @@ fn to_domain(e: &pb::Event) -> Event {
 /// Each lead's state, folded from the deliveries (duplicates and disorder included).
 fn fold_all(sim: &Simulation) -> BTreeMap<String, LeadState> {
     let mut by_lead: BTreeMap<String, Vec<Event>> = BTreeMap::new();
-    for e in &sim.deliveries {
+    // Spend statements are no lead's (`spend_is_stated_per_channel_and_month`).
+    for e in sim.deliveries.iter().filter(|e| !is_spend(e)) {
         by_lead
             .entry(e.lead_id.clone())
             .or_default()
@@ -59,7 +60,8 @@ fn every_delivery_passes_server_validation() {
         );
         assert!(!src.event_id.is_empty());
         assert!(
-            e.lead_id.starts_with("L-") && e.lead_id.len() == 8,
+            (e.lead_id.starts_with("L-") && e.lead_id.len() == 8)
+                || (is_spend(e) && e.lead_id.starts_with("~spend/")),
             "{}",
             e.lead_id
         );
@@ -451,4 +453,42 @@ fn partners_leak_leads_and_some_leak_more() {
         share("ptn-12"),
         share("ptn-01")
     );
+}
+
+fn is_spend(e: &leadledger_api::pb::Event) -> bool {
+    matches!(
+        e.payload,
+        Some(leadledger_api::pb::event::Payload::SpendRecorded(_))
+    )
+}
+
+#[test]
+fn spend_is_stated_per_channel_and_month() {
+    let sim = generate(&config(7, 2000));
+    // The statements recorded last per channel and period, as the read model keeps them.
+    let mut latest: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+    for e in sim.deliveries.iter().filter(|e| is_spend(e)) {
+        let Some(leadledger_api::pb::event::Payload::SpendRecorded(s)) = &e.payload else {
+            unreachable!()
+        };
+        assert_eq!(e.lead_id, leadledger_domain::spend::key(&s.channel, ""));
+        assert_eq!(s.currency, "CNY");
+        assert!(s.amount_minor > 0 && s.period_start.ends_with("-01"));
+        let at = e.occurred_at.map(|t| t.seconds).unwrap();
+        let slot = latest
+            .entry((s.channel.clone(), s.period_start.clone()))
+            .or_insert((at, s.amount_minor));
+        if at >= slot.0 {
+            *slot = (at, s.amount_minor);
+        }
+    }
+    let mut by_channel: BTreeMap<String, i64> = BTreeMap::new();
+    for ((channel, _), (_, amount)) in &latest {
+        *by_channel.entry(channel.clone()).or_default() += amount;
+    }
+    assert_eq!(by_channel, sim.expected.spend_by_channel);
+    // Three months of every channel with leads, paid search dearest per lead.
+    assert_eq!(latest.len(), 3 * sim.expected.reached_by_channel.len());
+    let per_lead = |ch: &str| by_channel[ch] as f64 / sim.expected.reached_by_channel[ch][0] as f64;
+    assert!(per_lead("sem") > 5.0 * per_lead("email"));
 }

@@ -20,7 +20,7 @@ const PUBLISH_LOCK: &str = include_str!("sql/bi_publish_lock.sql");
 const SEARCH_PATH: &str = include_str!("sql/bi_search_path.sql");
 
 /// The views of the contract (schema `bi`), as `sql/bi_contract.sql` creates them.
-pub const CONTRACT_VIEWS: [&str; 10] = [
+pub const CONTRACT_VIEWS: [&str; 11] = [
     "account_ownership_conflicts",
     "attribution_credits_by_model",
     "funnel_counts",
@@ -28,6 +28,7 @@ pub const CONTRACT_VIEWS: [&str; 10] = [
     "lead_cohorts",
     "lead_exits",
     "lead_velocity",
+    "marketing_spend",
     "ownership_audit",
     "sla_clock_states",
     "stage_stays",

@@ -24,6 +24,8 @@
 //! - [`stays`]: every stay of a tenant's leads, streamed lead by lead into the measures
 //!   computed on request (velocity, cohorts).
 //! - [`exits`]: exits with their reasons, counted and listed (`Reasons`).
+//! - [`spend`]: marketing spend overlapping a range of days, and the capture → signed
+//!   turnover of each channel's won leads (`Roi`).
 //! - [`gauges`]: what the metrics sampler reads (SLA clocks at risk and breached, the
 //!   credits queue).
 //! - `columns`: column arrays bound with `UNNEST`, declared once per statement.
@@ -51,6 +53,7 @@ pub mod projection;
 pub mod rebuild;
 pub mod reps;
 pub mod sla_reports;
+pub mod spend;
 pub mod stays;
 pub mod timeline;
 

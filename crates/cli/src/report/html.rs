@@ -1,7 +1,8 @@
 //! `report --html FILE`: the report as one self-contained page — inline CSS and SVG, no
 //! script, no font, image or style sheet from anywhere else — so it can be mailed, archived
 //! or opened offline. Charts first (the funnel, velocity by stage, the attribution models
-//! side by side, SLA compliance, the revenue equation by channel, the cohort curves), each
+//! side by side, SLA compliance, the revenue equation by channel, ROI by channel, the cohort
+//! curves), each
 //! drawn from the section of the report that holds its numbers; then every section as a
 //! table, the same rows as `--format table`.
 //!
@@ -15,13 +16,14 @@ use super::svg::{self, esc, Series, Unit};
 
 /// The colour of each chart's first series, by chart id (what the screenshot check looks
 /// for; keep `scripts/report-html-check.py` in step).
-pub const SIGNATURES: [(&str, &str); 6] = [
+pub const SIGNATURES: [(&str, &str); 7] = [
     ("funnel", "#1f6feb"),
     ("velocity", "#2da44e"),
     ("attribution", "#cf222e"),
     ("sla", "#bf8700"),
     ("revenue", "#8250df"),
     ("cohorts", "#0a7ea4"),
+    ("roi", "#7d4e00"),
 ];
 
 /// Colours of the attribution models after the first.
@@ -67,6 +69,7 @@ pub fn page(title: &str, sections: &[Section]) -> String {
             "revenue",
             find("revenue_equation_by_channel").and_then(revenue),
         ),
+        ("roi", find("roi_by_channel").and_then(roi)),
         ("cohorts", find("cohort_curves").and_then(cohorts)),
     ];
     for (id, chart) in charts {
@@ -79,12 +82,7 @@ pub fn page(title: &str, sections: &[Section]) -> String {
             );
         }
     }
-    out.push_str(
-        "<section class=\"chart\" id=\"chart-roi\"><h2>ROI by channel</h2><p class=\"note\">\
-         Not shown: leadledger records no marketing spend yet (issue 17 item 4), so there is \
-         no cost to divide by. The revenue equation above shows what each channel's leads \
-         produced.</p></section><h1>Tables</h1>",
-    );
+    out.push_str("<h1>Tables</h1>");
     for s in sections {
         out.push_str(&table(s));
     }
@@ -221,6 +219,28 @@ fn revenue(s: &Section) -> Option<Chart> {
             s.title.clone(),
             svg::bars(&labels, &series, Unit::Money),
             "Signed and collected revenue of each channel's leads (major units).".into(),
+        )
+    })
+}
+
+fn roi(s: &Section) -> Option<Chart> {
+    let labels: Vec<String> = s.rows.iter().map(|r| text(&r[0])).collect();
+    let series = [
+        ("revenue credited", signature("roi"), "revenue"),
+        ("spend", "#1a7f37", "spend"),
+    ]
+    .map(|(name, color, col)| Series {
+        name: name.into(),
+        color,
+        values: s.rows.iter().map(|r| at(s, r, col)).collect(),
+    });
+    (!labels.is_empty()).then(|| {
+        (
+            s.title.clone(),
+            svg::bars(&labels, &series, Unit::Money),
+            "The signed revenue the attribution model credits to the channel against its spend \
+             in the window (major units); ROI, ROAS, CAC and turnover are in the table below."
+                .into(),
         )
     })
 }

@@ -1,6 +1,7 @@
 //! `leadledger report`: the funnel by channel, velocity by stage and the stalled leads
 //! (`velocity`), the capture cohorts' curves (`cohorts`), why leads left the main line
-//! (`reasons`), the revenue equation by channel and segment (`revenue`); with
+//! (`reasons`), the revenue equation by channel and segment (`revenue`), ROI by channel
+//! (`roi`); with
 //! `--attribution` revenue under every model, with `--sla` the hand-off sections (`sla`).
 //! Each section is data (`output`), written as a table for people or as JSON or CSV
 //! (`--format`); `--html FILE` also writes them as one self-contained page with charts
@@ -23,6 +24,7 @@ mod html;
 mod output;
 mod reasons;
 mod revenue;
+mod roi;
 mod sla;
 mod svg;
 mod velocity;
@@ -131,6 +133,15 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
     );
     sections.extend(
         revenue::sections(
+            channel.clone(),
+            &args.tenant,
+            &token,
+            Duration::from_secs(args.wait_secs),
+        )
+        .await?,
+    );
+    sections.extend(
+        roi::section(
             channel.clone(),
             &args.tenant,
             &token,

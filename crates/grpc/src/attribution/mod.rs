@@ -23,6 +23,7 @@ use crate::context::ReadContext;
 
 mod answer;
 mod request;
+mod roi;
 
 use answer::{grouped, keep_currency, model_credits, unit};
 pub use request::model_names;
@@ -171,16 +172,17 @@ impl AttributionSvc {
     }
 }
 
-#[tonic::async_trait]
-impl AttributionService for AttributionSvc {
-    async fn attribution(
+impl AttributionSvc {
+    /// One model's credits for `r` of `tenant` (`Attribution`, and the revenue `Roi`
+    /// credits), after waiting for its consistency token within `request`'s deadline.
+    pub(crate) async fn answer<T>(
         &self,
-        request: Request<pb::AttributionRequest>,
-    ) -> Result<Response<pb::AttributionResponse>, Status> {
-        let r = request.get_ref();
-        let tenant = crate::tenant::resolve(&request, &r.tenant_id)?;
+        request: &Request<T>,
+        tenant: &str,
+        r: pb::AttributionRequest,
+    ) -> Result<pb::AttributionResponse, ApiError> {
         if r.model.is_empty() {
-            return Err(ApiError::invalid_field("model", "required").into());
+            return Err(ApiError::invalid_field("model", "required"));
         }
         let kind = conversion(r.conversion)?;
         let lvl = level(r.level, r.lookback_days)?;
@@ -191,9 +193,9 @@ impl AttributionService for AttributionSvc {
             day("period_from", r.period_from.as_ref())?,
             day("period_to", r.period_to.as_ref())?,
         );
-        if self.precomputed(r, lvl) {
+        if self.precomputed(&r, lvl) {
             self.query
-                .wait_on(&self.credits, &request, &tenant, &r.consistency_token)
+                .wait_on(&self.credits, request, tenant, &r.consistency_token)
                 .await?;
             let ask = Ask {
                 kind,
@@ -202,11 +204,10 @@ impl AttributionService for AttributionSvc {
                 basis,
                 currency,
             };
-            let out = self.attribution_precomputed(&tenant, r, &ask).await?;
-            return Ok(Response::new(out));
+            return self.attribution_precomputed(tenant, &r, &ask).await;
         }
         self.query
-            .wait_for(&request, &tenant, &r.consistency_token)
+            .wait_for(request, tenant, &r.consistency_token)
             .await?;
         let lvl = match lvl {
             Level::Account { .. } if r.lookback_days == 0 => Level::Account {
@@ -214,7 +215,6 @@ impl AttributionService for AttributionSvc {
             },
             l => l,
         };
-        let r = request.into_inner();
         let custom = if r.model == "custom" {
             vec![(
                 "custom".to_string(),
@@ -226,7 +226,7 @@ impl AttributionService for AttributionSvc {
         let half_life_hours = half_life(r.half_life_hours)?;
         let order = markov_order("markov_order", r.markov_order)?;
         // Colleagues and late conversions may lie outside any capture window: read all.
-        let journeys = self.journeys(&tenant, None, None).await?;
+        let journeys = self.journeys(tenant, None, None).await?;
         let response = blocking(move || -> Result<_, ApiError> {
             let params = Params {
                 half_life_hours,
@@ -245,7 +245,26 @@ impl AttributionService for AttributionSvc {
             Ok(out)
         })
         .await??;
-        Ok(Response::new(response))
+        Ok(response)
+    }
+}
+
+#[tonic::async_trait]
+impl AttributionService for AttributionSvc {
+    async fn attribution(
+        &self,
+        request: Request<pb::AttributionRequest>,
+    ) -> Result<Response<pb::AttributionResponse>, Status> {
+        let tenant = crate::tenant::resolve(&request, &request.get_ref().tenant_id)?;
+        let r = request.get_ref().clone();
+        Ok(Response::new(self.answer(&request, &tenant, r).await?))
+    }
+
+    async fn roi(
+        &self,
+        request: Request<pb::RoiRequest>,
+    ) -> Result<Response<pb::RoiResponse>, Status> {
+        Ok(Response::new(self.roi_answer(&request).await?))
     }
 
     async fn compare_models(

@@ -17,6 +17,7 @@
 //! - `events`: `lead_events` rows.
 //! - `leads`: `leads` rows, upserted as column arrays.
 //! - `stages`, `clocks`, `decisions`: stage rows, SLA clocks, ownership decisions.
+//! - `spend`: `marketing_spend` rows (the statement recorded last per period).
 //! - `funnel`: the funnel cells moved by a batch's deltas; rebuilding them from `leads`.
 //! - `checkpoint`: moving the checkpoints, and noticing a database that lost commits.
 //! - `sql/`: the static statements.
@@ -27,6 +28,7 @@ mod decisions;
 mod events;
 mod funnel;
 mod leads;
+mod spend;
 mod stages;
 
 use std::collections::{BTreeMap, HashSet};
@@ -102,11 +104,12 @@ impl ProjectionTx {
         decisions::granted(&mut self.tx, tenants, leads).await
     }
 
-    /// Writes the rows of a batch: decisions first, then the credits queue, `leads`, SLA
+    /// Writes the rows of a batch: decisions first, then spend, the credits queue, `leads`, SLA
     /// clocks, funnel cells and stage rows (always in this order, and each in key order, so
     /// two projectors writing the same rows lock them in the same order).
     pub async fn write(&mut self, rows: &Projected) -> Result<(), StoreError> {
         decisions::insert(&mut self.tx, &rows.decisions).await?;
+        spend::upsert(&mut self.tx, &rows.spend).await?;
         if rows.leads.is_empty() {
             return Ok(());
         }

@@ -65,3 +65,8 @@ SELECT tenant_id, lead_id, conversion, level, model, touch_index, touch_event_id
        touch_at, channel, campaign, keyword, credit_minor, conversion_value_minor, currency,
        converted_at, captured_at, region, industry, segment
 FROM attribution_credits_by_model;
+
+CREATE OR REPLACE VIEW bi.marketing_spend WITH (security_invoker = true) AS
+SELECT tenant_id, channel, campaign, period_start, period_end, amount_minor, currency,
+       recorded_at
+FROM marketing_spend;
