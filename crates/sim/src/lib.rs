@@ -65,6 +65,17 @@ pub struct Simulation {
     pub expected: Expected,
 }
 
+impl Simulation {
+    /// The deliveries that are facts about leads: without the spend statements, which are
+    /// filed under a key of their own (loads that follow leads by their ids take these).
+    pub fn lead_deliveries(self) -> Vec<pb::Event> {
+        self.deliveries
+            .into_iter()
+            .filter(|e| !matches!(e.payload, Some(pb::event::Payload::SpendRecorded(_))))
+            .collect()
+    }
+}
+
 /// The ground truth of a simulation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Expected {

@@ -2,26 +2,19 @@
 //! MQL, SQL, POC and signed within 1, 2, … N weeks of capture (docs/ANALYTICS.md,
 //! "Cohorts").
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use leadledger_api::convert::time_to_proto;
 use leadledger_api::pb::{self, query_service_client::QueryServiceClient};
-use leadledger_grpc::auth::client::KeyedChannel;
 
 use super::output::{Cell, Section};
+use super::Ask;
 
 /// Points per curve: a quarter of weeks.
 const WEEKS: u32 = 13;
 
 /// The section for `tenant`, the curves read at `at`.
-pub async fn section(
-    channel: KeyedChannel,
-    tenant: &str,
-    token: &str,
-    at: DateTime<Utc>,
-    wait: Duration,
-) -> anyhow::Result<Section> {
+pub async fn section(ask: &Ask, at: DateTime<Utc>) -> anyhow::Result<Section> {
+    let (channel, tenant, token, wait) = ask.parts();
     let mut req = tonic::Request::new(pb::CohortsRequest {
         tenant_id: tenant.into(),
         period: pb::CohortPeriod::Month as i32,

@@ -14,7 +14,7 @@ use anyhow::Context;
 use leadledger_api::pb::attribution_service_client::AttributionServiceClient;
 use leadledger_api::pb::{self, query_service_client::QueryServiceClient};
 
-use leadledger_grpc::auth::client::BearerKey;
+use leadledger_grpc::auth::client::{BearerKey, KeyedChannel};
 
 use crate::config::Config;
 use output::{Cell, Format, Section};
@@ -65,6 +65,22 @@ pub struct Args {
     html: Option<PathBuf>,
 }
 
+/// What every section's queries share: the connection, the tenant, the consistency token
+/// they wait for and how long they may.
+pub struct Ask {
+    pub channel: KeyedChannel,
+    pub tenant: String,
+    pub token: String,
+    pub wait: Duration,
+}
+
+impl Ask {
+    /// The connection, tenant, token and wait, as the section modules take them.
+    pub fn parts(&self) -> (KeyedChannel, &str, &str, Duration) {
+        (self.channel.clone(), &self.tenant, &self.token, self.wait)
+    }
+}
+
 pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()> {
     let addr = args
         .addr
@@ -102,53 +118,17 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
     // One instant for every section that reads one.
     let as_of = args.as_of.unwrap_or_else(chrono::Utc::now);
     let mut sections = vec![funnel_section(&args.tenant, &by_channel, &total)];
-    sections.extend(
-        velocity::sections(
-            channel.clone(),
-            &args.tenant,
-            &token,
-            as_of,
-            Duration::from_secs(args.wait_secs),
-        )
-        .await?,
-    );
-    sections.push(
-        cohorts::section(
-            channel.clone(),
-            &args.tenant,
-            &token,
-            as_of,
-            Duration::from_secs(args.wait_secs),
-        )
-        .await?,
-    );
-    sections.extend(
-        reasons::sections(
-            channel.clone(),
-            &args.tenant,
-            &token,
-            Duration::from_secs(args.wait_secs),
-        )
-        .await?,
-    );
-    sections.extend(
-        revenue::sections(
-            channel.clone(),
-            &args.tenant,
-            &token,
-            Duration::from_secs(args.wait_secs),
-        )
-        .await?,
-    );
-    sections.extend(
-        roi::section(
-            channel.clone(),
-            &args.tenant,
-            &token,
-            Duration::from_secs(args.wait_secs),
-        )
-        .await?,
-    );
+    let ask = Ask {
+        channel: channel.clone(),
+        tenant: args.tenant.clone(),
+        token: token.clone(),
+        wait: Duration::from_secs(args.wait_secs),
+    };
+    sections.extend(velocity::sections(&ask, as_of).await?);
+    sections.push(cohorts::section(&ask, as_of).await?);
+    sections.extend(reasons::sections(&ask).await?);
+    sections.extend(revenue::sections(&ask).await?);
+    sections.extend(roi::section(&ask).await?);
     if args.attribution {
         let mut attribution = AttributionServiceClient::new(channel.clone());
         let mut req = tonic::Request::new(pb::CompareModelsRequest {
@@ -188,16 +168,7 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
         }
     }
     if args.sla {
-        sections.extend(
-            sla::sections(
-                channel,
-                &args.tenant,
-                &token,
-                as_of,
-                Duration::from_secs(args.wait_secs),
-            )
-            .await?,
-        );
+        sections.extend(sla::sections(&ask, as_of).await?);
     }
     if let Some(path) = &args.html {
         let title = format!(

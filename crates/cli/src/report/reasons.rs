@@ -2,24 +2,18 @@
 //! leads that did not convert, and who returned leads to the pool (docs/ANALYTICS.md,
 //! "Reasons").
 
-use std::time::Duration;
-
 use leadledger_api::pb::{self, query_service_client::QueryServiceClient};
 use leadledger_domain::Stage;
-use leadledger_grpc::auth::client::KeyedChannel;
 
 use super::output::{Cell, Section};
+use super::Ask;
 
 /// Rows of the pool section: the reps who returned the most leads.
 const POOL_REPS_SHOWN: usize = 10;
 
 /// The three sections for `tenant`.
-pub async fn sections(
-    channel: KeyedChannel,
-    tenant: &str,
-    token: &str,
-    wait: Duration,
-) -> anyhow::Result<Vec<Section>> {
+pub async fn sections(ask: &Ask) -> anyhow::Result<Vec<Section>> {
+    let (channel, tenant, token, wait) = ask.parts();
     let client = QueryServiceClient::new(channel);
     let ask = |r: pb::ReasonsRequest| {
         let mut req = tonic::Request::new(pb::ReasonsRequest {

@@ -2,20 +2,14 @@
 //! lead → SQL × win rate × average deal × collection ratio = collected (docs/ANALYTICS.md,
 //! "Revenue equation").
 
-use std::time::Duration;
-
 use leadledger_api::pb::{self, query_service_client::QueryServiceClient};
-use leadledger_grpc::auth::client::KeyedChannel;
 
 use super::output::{Cell, Section};
+use super::Ask;
 
 /// The sections for `tenant`: by channel (largest first, then the total) and by segment.
-pub async fn sections(
-    channel: KeyedChannel,
-    tenant: &str,
-    token: &str,
-    wait: Duration,
-) -> anyhow::Result<Vec<Section>> {
+pub async fn sections(ask: &Ask) -> anyhow::Result<Vec<Section>> {
+    let (channel, tenant, token, wait) = ask.parts();
     let client = QueryServiceClient::new(channel);
     let ask = |group_by: Vec<i32>| {
         let mut req = tonic::Request::new(pb::RevenueEquationRequest {

@@ -1,29 +1,23 @@
 //! The ROI section of `leadledger report`: per channel, spend against what it bought and
 //! returned over the capture window of the leads (docs/ANALYTICS.md, "ROI").
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use leadledger_api::convert::time_to_proto;
 use leadledger_api::pb::{
     self, attribution_service_client::AttributionServiceClient,
     query_service_client::QueryServiceClient,
 };
-use leadledger_grpc::auth::client::KeyedChannel;
 
 use super::output::{Cell, Section};
+use super::Ask;
 
 /// The section for `tenant` over the whole months its leads were captured in (none when no
 /// lead is captured).
-pub async fn section(
-    channel: KeyedChannel,
-    tenant: &str,
-    token: &str,
-    wait: Duration,
-) -> anyhow::Result<Option<Section>> {
-    let Some((from, to)) = capture_months(channel.clone(), tenant, token, wait).await? else {
+pub async fn section(ask: &Ask) -> anyhow::Result<Option<Section>> {
+    let Some((from, to)) = capture_months(ask).await? else {
         return Ok(None);
     };
+    let (channel, tenant, token, wait) = ask.parts();
     let mut req = tonic::Request::new(pb::RoiRequest {
         tenant_id: tenant.into(),
         period_from: Some(time_to_proto(from)),
@@ -83,12 +77,8 @@ pub async fn section(
 
 /// From the first day of the first month a lead of `tenant` was captured in to the first
 /// day after the last.
-async fn capture_months(
-    channel: KeyedChannel,
-    tenant: &str,
-    token: &str,
-    wait: Duration,
-) -> anyhow::Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+async fn capture_months(ask: &Ask) -> anyhow::Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    let (channel, tenant, token, wait) = ask.parts();
     let mut req = tonic::Request::new(pb::FunnelRequest {
         tenant_id: tenant.into(),
         group_by: vec![pb::FunnelDimension::CaptureMonth as i32],

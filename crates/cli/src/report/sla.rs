@@ -2,23 +2,16 @@
 //! leaderboard and partner leakage, at an instant (the end of a simulated quarter in
 //! `make run`).
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use leadledger_api::convert::time_to_proto;
 use leadledger_api::pb::{self, sla_service_client::SlaServiceClient};
-use leadledger_grpc::auth::client::KeyedChannel;
 
 use super::output::{Cell, Section};
+use super::Ask;
 
 /// The three sections for `tenant` at `as_of`.
-pub async fn sections(
-    channel: KeyedChannel,
-    tenant: &str,
-    token: &str,
-    as_of: DateTime<Utc>,
-    wait: Duration,
-) -> anyhow::Result<Vec<Section>> {
+pub async fn sections(ask: &Ask, as_of: DateTime<Utc>) -> anyhow::Result<Vec<Section>> {
+    let (channel, tenant, token, wait) = ask.parts();
     let mut client = SlaServiceClient::new(channel);
     let mut req = tonic::Request::new(pb::SlaReportRequest {
         tenant_id: tenant.into(),

@@ -2,15 +2,13 @@
 //! the default window over every lead, and the leads stalled longest past their stage's P90
 //! (docs/ANALYTICS.md).
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use leadledger_api::convert::{time_from_proto, time_to_proto};
 use leadledger_api::pb::{self, query_service_client::QueryServiceClient};
 use leadledger_domain::Stage;
-use leadledger_grpc::auth::client::KeyedChannel;
 
 use super::output::{Cell, Section};
+use super::Ask;
 
 const DAY: f64 = 86_400.0;
 
@@ -22,13 +20,8 @@ const STALLED_SHOWN: u32 = 10;
 const HAND_OFF: [Stage; 3] = [Stage::Mql, Stage::Sql, Stage::Poc];
 
 /// The two sections for `tenant`, open stays measured at `at`.
-pub async fn sections(
-    channel: KeyedChannel,
-    tenant: &str,
-    token: &str,
-    at: DateTime<Utc>,
-    wait: Duration,
-) -> anyhow::Result<Vec<Section>> {
+pub async fn sections(ask: &Ask, at: DateTime<Utc>) -> anyhow::Result<Vec<Section>> {
+    let (channel, tenant, token, wait) = ask.parts();
     let mut req = tonic::Request::new(pb::VelocityRequest {
         tenant_id: tenant.into(),
         at: Some(time_to_proto(at)),

@@ -116,7 +116,9 @@ pub fn chunk(seed: u64, k: u64) -> Vec<pb::Event> {
         leads: CHUNK_LEADS,
         ..SimConfig::default()
     });
-    let mut events = sim.deliveries;
+    // Lead facts only: each chunk's leads get ids of their own, which spend (filed under its
+    // own key) must not.
+    let mut events = sim.lead_deliveries();
     for e in &mut events {
         e.lead_id = format!("S{k}-{}", e.lead_id);
     }
@@ -135,12 +137,12 @@ pub async fn warm_up(
     seed: u64,
 ) -> anyhow::Result<Duration> {
     let t0 = Instant::now();
-    let mut sim = generate(&SimConfig {
+    let sim = generate(&SimConfig {
         seed: seed.wrapping_add(u64::MAX / 2),
         leads: 1,
         ..SimConfig::default()
     });
-    let mut event = sim.deliveries.swap_remove(0);
+    let mut event = sim.lead_deliveries().swap_remove(0);
     event.lead_id = format!("warm-up-{}", event.lead_id);
     let lead_id = event.lead_id.clone();
     let resp = ingest
