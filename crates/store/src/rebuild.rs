@@ -109,9 +109,34 @@ pub async fn prepare_shadow(pool: &PgPool, shadow: &str) -> Result<(), StoreErro
 
 /// Drops schema `name` and everything in it (a retired schema, or an abandoned shadow).
 pub async fn drop_schema(pool: &PgPool, name: &str) -> Result<(), StoreError> {
-    let mut conn = pool.acquire().await?;
-    run_returned(&mut conn, DROP, &[name]).await?;
-    Ok(())
+    // Dropping locks every object of the schema in turn. A reader's transaction can hold one
+    // of them: a prepared statement planned before a swap is revalidated by first locking
+    // the relations it was planned on (the retired ones), and its next statement then waits
+    // for an object the drop holds. Left to the deadlock detector (1 s), either side may be
+    // cancelled, the reader's query too (seen once in a full run, 2026-12-04). So the drop
+    // waits at most LOCK_WAIT for each lock, gives way (rolls back, nothing dropped) and
+    // tries again once the reader's transaction has ended.
+    let ms = format!("{}ms", LOCK_WAIT.as_millis());
+    for attempt in 1u64.. {
+        let mut tx = pool.begin().await?;
+        sqlx::query(LOCK_TIMEOUT)
+            .bind(&ms)
+            .bind("0")
+            .execute(&mut *tx)
+            .await?;
+        match run_returned(&mut tx, DROP, &[name]).await {
+            Err(e) if attempt < 50 && is_lock_conflict(&e) => {
+                drop(tx);
+                tokio::time::sleep(LOCK_WAIT).await;
+            }
+            Err(e) => return Err(e),
+            Ok(_) => {
+                tx.commit().await?;
+                return Ok(());
+            }
+        }
+    }
+    unreachable!("the loop returns")
 }
 
 /// Refuses a swap that would retire with `live` what is not leadledger's: objects with no
