@@ -27,7 +27,7 @@ fi
 rm -f "$shot"
 timeout 120 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars \
   --disable-background-networking --no-first-run --proxy-server=127.0.0.1:9 \
-  --force-device-scale-factor=1 --window-size=1000,6000 \
+  --force-device-scale-factor=1 --window-size=1000,14000 \
   --screenshot="$(realpath -m "$shot")" "file://$(realpath "$page")" >/dev/null 2>&1 || true
 [ -s "$shot" ] || { echo "report-html-check: Chromium wrote no screenshot" >&2; exit 1; }
 python3 scripts/report-html-check.py "$shot"
