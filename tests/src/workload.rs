@@ -1,6 +1,6 @@
 //! Workloads with exact expected totals, shared by the fault scenarios (`tests/faults.rs`)
 //! and the kill -9 scenarios (`crates/cli/tests/kill.rs`); a simulated quarter for the
-//! analytics tests ([`quarter`]).
+//! analytics tests ([`quarter`], and [`quarter_told_in_two`] for questions at a cut).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -315,6 +315,57 @@ pub async fn quarter(
         assert_eq!(r.unwrap_err().code(), tonic::Code::NotFound);
     }
     Ok(token)
+}
+
+/// A simulated quarter told in two parts, for the questions "as of" and "as known on".
+pub struct ToldInTwo {
+    /// Every delivery's business time, ascending.
+    pub occurred: Vec<chrono::DateTime<chrono::Utc>>,
+    /// A record time between the two parts: facts delivered after it (some about leads
+    /// captured long before) were not known then.
+    pub known_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Sends a simulated quarter of `leads` leads of tenant [`TENANT`] (seed `seed`) in chunks
+/// of 500, taking `known_at` between two chunks 60 % of the way, and waits until the
+/// projector has applied everything.
+pub async fn quarter_told_in_two(
+    env: &TestEnv,
+    seed: u64,
+    leads: usize,
+) -> anyhow::Result<ToldInTwo> {
+    let sim = leadledger_sim::generate(&leadledger_sim::SimConfig {
+        seed,
+        leads,
+        tenant: TENANT.into(),
+        ..Default::default()
+    });
+    let mut occurred: Vec<_> = sim
+        .deliveries
+        .iter()
+        .filter_map(|e| {
+            e.occurred_at
+                .as_ref()
+                .and_then(leadledger_api::convert::time_from_proto)
+        })
+        .collect();
+    occurred.sort();
+    let mut ingest = env.ingest().await?;
+    let chunks: Vec<_> = sim.deliveries.chunks(500).collect();
+    let mut known_at = None;
+    for (i, chunk) in chunks.iter().enumerate() {
+        if i == chunks.len() * 3 / 5 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            known_at = Some(chrono::Utc::now());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        append(&mut ingest, TENANT, chunk.to_vec()).await?;
+    }
+    env.wait_caught_up(Duration::from_secs(180)).await?;
+    Ok(ToldInTwo {
+        occurred,
+        known_at: known_at.expect("more than one chunk"),
+    })
 }
 
 /// Every lead of tenant [`TENANT`] as `GetLead` answers it, paged through `ListLeads`.

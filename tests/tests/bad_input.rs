@@ -1127,6 +1127,39 @@ fn cases() -> Vec<Case> {
             Fields(&["captured_from"]),
         ),
         case(
+            "ListLeads entered unknown, advanced_within negative, reached_within alone",
+            || {
+                list(|r| {
+                    r.entered = 99;
+                    r.advanced_within = Some(prost_types::Duration {
+                        seconds: -86_400,
+                        nanos: 0,
+                    });
+                    r.reached_within = days(7);
+                })
+            },
+            INVALID,
+            Fields(&["entered", "advanced_within", "reached_within"]),
+        ),
+        case(
+            "ListLeads advanced_within on a final stage, reached a side stage",
+            || {
+                list(|r| {
+                    r.entered = pb::Stage::Signed as i32;
+                    r.advanced_within = days(30);
+                    r.reached = pb::Stage::Lost as i32;
+                })
+            },
+            INVALID,
+            Fields(&["reached", "advanced_within"]),
+        ),
+        case(
+            "ListLeads as_of not a valid timestamp",
+            || list(|r| r.as_of = ts(1_775_000_000, -1)),
+            INVALID,
+            Fields(&["as_of"]),
+        ),
+        case(
             "ListLeads consistency token garbage",
             || list(|r| r.consistency_token = "ct2:x".into()),
             INVALID,
@@ -1156,6 +1189,49 @@ fn cases() -> Vec<Case> {
             || funnel(|r| r.captured_to = ts(1_775_000_000, -5)),
             INVALID,
             Fields(&["captured_to"]),
+        ),
+        case(
+            "Funnel as_of and known_at not valid timestamps",
+            || {
+                funnel(|r| {
+                    r.as_of = ts(1_775_000_000, -1);
+                    r.known_at = ts(1_775_000_000, 2_000_000_000);
+                })
+            },
+            INVALID,
+            Fields(&["as_of", "known_at"]),
+        ),
+        case(
+            "Velocity known_at nanos negative",
+            || velocity(|r| r.known_at = ts(1_775_000_000, -5)),
+            INVALID,
+            Fields(&["known_at"]),
+        ),
+        case(
+            "Cohorts as_of nanos negative",
+            || cohorts(|r| r.as_of = ts(1_775_000_000, -5)),
+            INVALID,
+            Fields(&["as_of"]),
+        ),
+        case(
+            "Reasons as_of nanos past a second",
+            || reasons(|r| r.as_of = ts(1_775_000_000, 1_000_000_000)),
+            INVALID,
+            Fields(&["as_of"]),
+        ),
+        case(
+            "Roi known_at not a valid timestamp",
+            || {
+                Call::Roi(pb::RoiRequest {
+                    tenant_id: T.into(),
+                    period_from: ts(1_775_000_000, 0),
+                    period_to: ts(1_777_000_000, 0),
+                    known_at: ts(1_775_000_000, -3),
+                    ..Default::default()
+                })
+            },
+            INVALID,
+            Fields(&["known_at"]),
         ),
         case(
             "Funnel consistency token garbage",

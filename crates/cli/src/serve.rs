@@ -108,7 +108,11 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     };
     let query = match (role, &store, &producer) {
         (Role::All | Role::Query, Some(s), Some(p)) => {
-            Some(ReadContext::new(s.clone(), &cfg.log.topic).with_log_ends(p.clone()))
+            let derive = std::sync::Arc::new(Derivations {
+                sla: cfg.sla.clone(),
+            });
+            let ctx = ReadContext::new(s.clone(), &cfg.log.topic);
+            Some(ctx.with_log_ends(p.clone()).with_policies(derive))
         }
         _ => None,
     };

@@ -8,6 +8,7 @@
 //! - [`event`]: the event model (mirrors `proto/leadledger/v1/events.proto`).
 //! - [`stage`]: lifecycle stages and transition kinds.
 //! - [`fold`]: a lead's derived state from its timeline, ordered by business time.
+//! - [`cut`]: the events known by a record time and happened by a business time.
 //! - [`ids`]: deterministic event ids (UUIDv5).
 //! - [`ownership`]: claim / assign requests decided in log order.
 //! - [`reason`]: the reason codes of exits (rejected, recycled, disqualified, lost).
@@ -16,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cut;
 pub mod event;
 pub mod fold;
 pub mod ids;
@@ -25,6 +27,7 @@ pub mod spend;
 pub mod stage;
 pub mod validate;
 
+pub use cut::Cut;
 pub use event::{Event, Payload, SCHEMA_VERSION};
 pub use fold::{fold, fold_with, timeline, LeadState, Transition, Visit};
 pub use stage::{Stage, TransitionKind};

@@ -21,11 +21,13 @@ pub const MAX_WEEKS: u32 = 104;
 /// The request as the store and the computation take it, with every violation at once.
 pub fn parse(r: &pb::CohortsRequest, now: DateTime<Utc>) -> Result<(StaysQuery, Params), ApiError> {
     let mut v = Violations::default();
+    let cut = measures::cut(&mut v, r.as_of.as_ref(), r.known_at.as_ref());
     let query = measures::leads(
         &mut v,
         &r.group_by,
         r.captured_from.as_ref(),
         r.captured_to.as_ref(),
+        cut,
     );
     let period = match pb::CohortPeriod::try_from(r.period) {
         Ok(pb::CohortPeriod::Unspecified | pb::CohortPeriod::Month) => Period::Month,
@@ -38,7 +40,7 @@ pub fn parse(r: &pb::CohortsRequest, now: DateTime<Utc>) -> Result<(StaysQuery, 
     if r.weeks > MAX_WEEKS {
         v.add("weeks", format!("at most {MAX_WEEKS}"));
     }
-    let at = measures::time(&mut v, "at", r.at.as_ref()).unwrap_or(now);
+    let at = measures::time(&mut v, "at", r.at.as_ref()).unwrap_or(cut.as_of.unwrap_or(now));
     if !v.is_empty() {
         return Err(ApiError::invalid(v));
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use leadledger_api::ApiError;
 use leadledger_log::EventProducer;
+use leadledger_projection::Derivations;
 use leadledger_store::applied::Applied;
 use leadledger_store::Store;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +32,9 @@ pub struct ReadContext {
     applied: Applied,
     ends: Option<LogEnds>,
     closing: CancellationToken,
+    /// The policies the projector derives clocks and feedback with: queries at a cut of the
+    /// log derive them again from the facts of then.
+    derive: Arc<Derivations>,
 }
 
 impl ReadContext {
@@ -70,7 +74,20 @@ impl ReadContext {
             topic: topic.to_string(),
             ends: None,
             closing: CancellationToken::new(),
+            derive: Arc::default(),
         }
+    }
+
+    /// The context with these policies (the process's `[sla]` configuration; default: the
+    /// shipped defaults).
+    pub fn with_policies(mut self, derive: Arc<Derivations>) -> Self {
+        self.derive = derive;
+        self
+    }
+
+    /// The policies queries at a cut derive clocks and feedback with.
+    pub fn policies(&self) -> &Derivations {
+        &self.derive
     }
 
     /// Cancelled when the server hosting this context starts its shutdown drain: streams

@@ -9,8 +9,8 @@
 //! - [`ingest`]: `IngestService` (validate → deterministic ids → idempotent producer).
 //! - [`context`]: what every handler starts from: [`context::ReadContext`] (store, topic,
 //!   read-your-writes waits on the consistency token), the tenant, paging.
-//! - [`query`]: `QueryService` over the read models; [`velocity`] and [`cohorts`] its
-//!   measures computed on request, [`measures`] what they parse alike, [`reasons`] why
+//! - [`query`]: `QueryService` over the read models; `list` its `ListLeads` (the leads
+//!   behind any figure); [`velocity`] and [`cohorts`] its measures computed on request, [`measures`] what they parse alike, [`reasons`] why
 //!   leads leave the main line, [`revenue`] the revenue equation.
 //! - [`attribution`]: `AttributionService`: credits by group, models side by side, Markov and
 //!   Shapley diagnostics.
@@ -34,6 +34,7 @@ pub mod cohorts;
 pub mod context;
 pub mod health;
 pub mod ingest;
+mod list;
 pub mod measures;
 pub mod metrics;
 pub mod ownership;

@@ -1,12 +1,12 @@
 //! What the measures (`Velocity`, `Cohorts`, `Reasons`, `RevenueEquation`) do alike: admit
 //! the call in one order, parse the group dimensions, a time range and the instant (each bad
-//! field a violation of its own).
+//! field a violation of its own), and the cut of the log they are asked at.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use leadledger_api::convert::time_from_proto;
 use leadledger_api::pb;
 use leadledger_api::ApiError;
-use leadledger_domain::Violations;
+use leadledger_domain::{Cut, Violations};
 use leadledger_store::leads::Dimension;
 use leadledger_store::stays::{LeadDimension, StaysQuery};
 use tonic::Request;
@@ -76,6 +76,31 @@ pub fn time(
     parsed
 }
 
+/// An optional positive duration; a violation of `field` when it is not a valid one, not
+/// positive, or longer than `max_days`.
+pub fn duration(
+    v: &mut Violations,
+    field: &str,
+    d: Option<&prost_types::Duration>,
+    max_days: i64,
+) -> Option<TimeDelta> {
+    let d = d?;
+    let same_sign = d.seconds == 0 || d.nanos == 0 || (d.seconds > 0) == (d.nanos > 0);
+    let parsed = (d.nanos.abs() < 1_000_000_000 && same_sign)
+        .then(|| TimeDelta::new(d.seconds, 0))
+        .flatten()
+        .and_then(|t| t.checked_add(&TimeDelta::nanoseconds(i64::from(d.nanos))));
+    match parsed {
+        None => v.add(field, "not a valid duration"),
+        Some(t) if t <= TimeDelta::zero() => v.add(field, "must be positive"),
+        Some(t) if t > TimeDelta::days(max_days) => {
+            v.add(field, format!("at most {max_days} days"))
+        }
+        Some(t) => return Some(t),
+    }
+    None
+}
+
 /// `group_by` read with `dimension`: an unknown or unspecified value is a violation of
 /// `group_by[i]`.
 pub fn dimensions<D>(
@@ -111,13 +136,27 @@ pub fn range(
     (from, to)
 }
 
+/// A request's `as_of` and `known_at` (each a valid timestamp if given): the cut of the log
+/// it asks about, live when neither is set.
+pub fn cut(
+    v: &mut Violations,
+    as_of: Option<&prost_types::Timestamp>,
+    known_at: Option<&prost_types::Timestamp>,
+) -> Cut {
+    Cut {
+        as_of: time(v, "as_of", as_of),
+        known_at: time(v, "known_at", known_at),
+    }
+}
+
 /// The leads a measure reads: `group_by` (`group_by[i]` violations), the capture range
-/// (`captured_to` must be after `captured_from`).
+/// (`captured_to` must be after `captured_from`), at `cut`.
 pub fn leads(
     v: &mut Violations,
     group_by: &[i32],
     captured_from: Option<&prost_types::Timestamp>,
     captured_to: Option<&prost_types::Timestamp>,
+    cut: Cut,
 ) -> StaysQuery {
     let group_by = dimensions(v, group_by, dimension);
     let (captured_from, captured_to) = range(
@@ -130,5 +169,6 @@ pub fn leads(
         group_by,
         captured_from,
         captured_to,
+        cut,
     }
 }

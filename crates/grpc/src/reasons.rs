@@ -91,6 +91,7 @@ pub fn parse(r: &pb::ReasonsRequest) -> Result<ExitsQuery, ApiError> {
     if r.list_limit > MAX_LIST_LIMIT {
         v.add("list_limit", format!("at most {MAX_LIST_LIMIT}"));
     }
+    let cut = measures::cut(&mut v, r.as_of.as_ref(), r.known_at.as_ref());
     if !v.is_empty() {
         return Err(ApiError::invalid(v));
     }
@@ -101,6 +102,7 @@ pub fn parse(r: &pb::ReasonsRequest) -> Result<ExitsQuery, ApiError> {
         kinds,
         reached,
         list_limit: i64::from(r.list_limit),
+        cut,
     })
 }
 

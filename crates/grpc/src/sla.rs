@@ -255,6 +255,11 @@ impl SlaService for SlaSvc {
             .query
             .admit(&request, &r.tenant_id, &r.consistency_token)
             .await?;
+        let known_at = time_or("known_at", r.known_at.as_ref(), None)?;
+        let cut = leadledger_domain::Cut {
+            as_of: time_or("as_of", r.as_of.as_ref(), None)?,
+            known_at,
+        };
         let as_of = as_of_or_now(r.as_of.as_ref())?;
         let policy = if r.policy_id.is_empty() {
             "mql-follow-up"
@@ -272,9 +277,13 @@ impl SlaService for SlaSvc {
         } else {
             return Err(ApiError::invalid_field("currency", "must be an ISO 4217 code").into());
         };
-        let lines = reps::leaderboard(pool, &tenant, as_of, policy, &currency)
-            .await
-            .map_err(ApiError::from)?;
+        let lines = if cut.is_live() {
+            reps::leaderboard(pool, &tenant, as_of, policy, &currency).await
+        } else {
+            let d = self.query.policies();
+            reps::leaderboard_at_cut(pool, &tenant, &cut, as_of, policy, &currency, d).await
+        }
+        .map_err(ApiError::from)?;
         Ok(Response::new(pb::RepLeaderboardResponse {
             as_of: Some(time_to_proto(as_of)),
             currency,

@@ -24,23 +24,8 @@ pub const MAX_STALLED_LIMIT: u32 = 1000;
 
 /// The window, or a violation (and the default).
 fn window(v: &mut Violations, w: Option<&prost_types::Duration>) -> TimeDelta {
-    let default = TimeDelta::days(DEFAULT_WINDOW_DAYS);
-    let Some(w) = w else { return default };
-    let same_sign = w.seconds == 0 || w.nanos == 0 || (w.seconds > 0) == (w.nanos > 0);
-    let parsed = (w.nanos.abs() < 1_000_000_000 && same_sign)
-        .then(|| TimeDelta::new(w.seconds, 0))
-        .flatten()
-        .and_then(|d| d.checked_add(&TimeDelta::nanoseconds(i64::from(w.nanos))));
-    let Some(d) = parsed else {
-        v.add("window", "not a valid duration");
-        return default;
-    };
-    if d <= TimeDelta::zero() {
-        v.add("window", "must be positive");
-    } else if d > TimeDelta::days(MAX_WINDOW_DAYS) {
-        v.add("window", format!("at most {MAX_WINDOW_DAYS} days"));
-    }
-    d
+    measures::duration(v, "window", w, MAX_WINDOW_DAYS)
+        .unwrap_or(TimeDelta::days(DEFAULT_WINDOW_DAYS))
 }
 
 /// The request as the store takes it, with every field violation at once.
@@ -49,14 +34,16 @@ pub fn parse(
     now: DateTime<Utc>,
 ) -> Result<(StaysQuery, Params), ApiError> {
     let mut v = Violations::default();
+    let cut = measures::cut(&mut v, r.as_of.as_ref(), r.known_at.as_ref());
     let query = measures::leads(
         &mut v,
         &r.group_by,
         r.captured_from.as_ref(),
         r.captured_to.as_ref(),
+        cut,
     );
     let window = window(&mut v, r.window.as_ref());
-    let at = measures::time(&mut v, "at", r.at.as_ref()).unwrap_or(now);
+    let at = measures::time(&mut v, "at", r.at.as_ref()).unwrap_or(cut.as_of.unwrap_or(now));
     if r.stalled_limit > MAX_STALLED_LIMIT {
         v.add("stalled_limit", format!("at most {MAX_STALLED_LIMIT}"));
     }

@@ -1,12 +1,16 @@
 //! Exits (to rejected, recycled, disqualified, lost) with their reasons, as `Reasons` reads
 //! them: counted by group, kind and code, and listed latest first (docs/ANALYTICS.md).
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Utc};
 use leadledger_analytics::reasons::Count;
-use leadledger_domain::Stage;
+use leadledger_domain::reason::Exit;
+use leadledger_domain::{Cut, Event, LeadState, Stage, Transition, TransitionKind};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::cut;
 use crate::leads::Dimension;
 use crate::StoreError;
 
@@ -45,6 +49,28 @@ impl ExitDimension {
     }
 }
 
+impl ExitDimension {
+    /// The key element of exit `t` of folded lead `st`, as [`ExitDimension::sql`] computes
+    /// it over the rows.
+    fn of_exit(self, st: &LeadState, t: &Transition, x: &Exit) -> String {
+        let week = |t: DateTime<Utc>| {
+            let w = t.iso_week();
+            format!("{:04}-W{:02}", w.year(), w.week())
+        };
+        match self {
+            ExitDimension::Lead(d) => d.of_state(st),
+            ExitDimension::ExitMonth => t.at.format("%Y-%m").to_string(),
+            ExitDimension::ExitWeek => week(t.at),
+            ExitDimension::Rep => x.rep_id.clone(),
+            ExitDimension::Team => x.team.clone(),
+            ExitDimension::ReachedStage => x
+                .reached
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// Which exits.
 #[derive(Debug, Clone)]
 pub struct ExitsQuery {
@@ -55,8 +81,10 @@ pub struct ExitsQuery {
     pub kinds: Vec<Stage>,
     /// Only exits of leads that had reached this main-line stage or a later one.
     pub reached: Option<Stage>,
-    /// How many exits [`list`] returns.
+    /// How many exits [`counts_and_list`] lists.
     pub list_limit: i64,
+    /// The exits as this cut of the log folds the leads; the read models when live.
+    pub cut: Cut,
 }
 
 /// One listed exit.
@@ -97,6 +125,9 @@ pub async fn counts_and_list(
     tenant: &str,
     q: &ExitsQuery,
 ) -> Result<(Vec<Count>, Vec<ExitRow>), StoreError> {
+    if !q.cut.is_live() {
+        return at_cut(pool, tenant, q).await;
+    }
     let key: Vec<&str> = q.group_by.iter().map(|d| d.sql()).collect();
     let sql = COUNTS.replace("/*KEY*/", &format!("ARRAY[{}]::text[]", key.join(", ")));
     let mut conn = pool.acquire().await?;
@@ -139,5 +170,63 @@ pub async fn counts_and_list(
             })
         })
         .collect::<Result<_, StoreError>>()?;
+    Ok((counts, list))
+}
+
+/// [`counts_and_list`] at a cut: the exits of each lead folded from the events it admits.
+async fn at_cut(
+    pool: &PgPool,
+    tenant: &str,
+    q: &ExitsQuery,
+) -> Result<(Vec<Count>, Vec<ExitRow>), StoreError> {
+    let min_rank = q.reached.and_then(Stage::rank);
+    let mut counts: BTreeMap<(Vec<String>, Stage, String), i64> = BTreeMap::new();
+    let mut list: Vec<ExitRow> = Vec::new();
+    let add = |lead: &str, st: LeadState, _: &[Event]| {
+        for t in &st.transitions {
+            let Some(x) = t.exit.as_ref() else { continue };
+            let selected = t.kind == TransitionKind::Exit
+                && q.kinds.contains(&t.to)
+                && q.exited_from.is_none_or(|f| t.at >= f)
+                && q.exited_to.is_none_or(|u| t.at < u)
+                && min_rank.is_none_or(|r| x.reached.and_then(Stage::rank).is_some_and(|h| h >= r));
+            if !selected {
+                continue;
+            }
+            let key = q.group_by.iter().map(|d| d.of_exit(&st, t, x)).collect();
+            *counts.entry((key, t.to, x.code.clone())).or_default() += 1;
+            if q.list_limit > 0 {
+                list.push(ExitRow {
+                    lead_id: lead.to_string(),
+                    kind: t.to.as_str().to_string(),
+                    at: t.at,
+                    from_stage: t.from.map(|s| s.as_str().to_string()),
+                    reason_code: x.code.clone(),
+                    reason_text: x.text.clone(),
+                    exit_rep: x.rep_id.clone(),
+                    exit_team: x.team.clone(),
+                    reached_stage: x.reached.map(|s| s.as_str().to_string()),
+                    event_id: t.event_id,
+                });
+            }
+        }
+    };
+    cut::for_each_lead(pool, tenant, &q.cut, cut::Captured::default(), add).await?;
+    // exits_list.sql's order: latest first, then lead id and position. Leads arrive in the
+    // database's lead id order and each lead's exits in position order; the sort is stable.
+    list.sort_by_key(|r| std::cmp::Reverse(r.at));
+    let list = list
+        .into_iter()
+        .take(usize::try_from(q.list_limit).unwrap_or(0))
+        .collect();
+    let counts = counts
+        .into_iter()
+        .map(|((key, kind, code), exits)| Count {
+            key,
+            kind,
+            code,
+            exits,
+        })
+        .collect();
     Ok((counts, list))
 }

@@ -1,6 +1,7 @@
 //! Read-model queries. Every one is scoped to a tenant.
 
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
+use leadledger_domain::{LeadState, Stage};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::StoreError;
@@ -156,6 +157,16 @@ pub struct LeadFilter {
     pub reached_rank: Option<i16>,
     /// Leads signed in this currency.
     pub signed_currency: String,
+    /// Leads owned by this team.
+    pub owner_team: String,
+    /// Leads that have a stay in this stage (entered it at least once).
+    pub entered: Option<Stage>,
+    /// With `entered`: leads that entered a later main-line stage within this long of their
+    /// first entry into it (`Velocity`'s `advanced_within_window`).
+    pub advanced_within: Option<TimeDelta>,
+    /// With `reached_rank`: leads that reached it (or a later main-line stage) within this
+    /// long of their capture (`Cohorts`' curves).
+    pub reached_within: Option<TimeDelta>,
 }
 
 /// Where a page starts: the sort key of the last lead of the previous page.
@@ -207,6 +218,11 @@ pub async fn list_leads(
         q.push(" AND max_rank >= 5 AND signed_currency = ")
             .push_bind(filter.signed_currency.clone());
     }
+    if !filter.owner_team.is_empty() {
+        q.push(" AND owner_team = ")
+            .push_bind(filter.owner_team.clone());
+    }
+    push_stay_filters(&mut q, filter);
     if let Some(c) = cursor {
         q.push(" AND (coalesce(captured_at, 'epoch'::timestamptz), lead_id) < (")
             .push_bind(c.captured_at)
@@ -217,6 +233,44 @@ pub async fn list_leads(
     q.push(" ORDER BY coalesce(captured_at, 'epoch'::timestamptz) DESC, lead_id DESC LIMIT ")
         .push_bind(limit);
     Ok(q.build_query_as().fetch_all(pool).await?)
+}
+
+/// The filters over a lead's stays (`stage_visits`), as subqueries on its visits (fixed
+/// text; every value bound).
+fn push_stay_filters(q: &mut QueryBuilder<Postgres>, filter: &LeadFilter) {
+    const RANK: &str = "array_position(ARRAY['captured', 'mql', 'sql', 'poc', 'signed'], v.stage)";
+    const OF_LEAD: &str =
+        "FROM stage_visits v WHERE v.tenant_id = leads.tenant_id AND v.lead_id = leads.lead_id";
+    if let Some(stage) = filter.entered {
+        q.push(format!(" AND EXISTS (SELECT 1 {OF_LEAD} AND v.stage = "))
+            .push_bind(stage.as_str())
+            .push(")");
+        if let Some(w) = filter.advanced_within {
+            // A later main-line stage entered at or after the first entry, within `w` of it.
+            let rank = i32::from(stage.rank().unwrap_or(u8::MAX));
+            q.push(format!(" AND EXISTS (SELECT 1 {OF_LEAD} AND {RANK} > "))
+                .push_bind(rank)
+                .push(
+                    " AND v.entered_at - (SELECT min(f.entered_at) FROM stage_visits f \
+                     WHERE f.tenant_id = leads.tenant_id AND f.lead_id = leads.lead_id \
+                     AND f.stage = ",
+                )
+                .push_bind(stage.as_str())
+                .push(") BETWEEN interval '0' AND ")
+                .push_bind(w)
+                .push(")");
+        }
+    }
+    if let (Some(rank), Some(w)) = (filter.reached_rank, filter.reached_within) {
+        // First entry into the stage or a later main-line one, at most `w` after capture
+        // (before it counts as within).
+        q.push(format!(
+            " AND (SELECT min(v.entered_at) {OF_LEAD} AND {RANK} >= "
+        ))
+        .push_bind(i32::from(rank))
+        .push(") - captured_at <= ")
+        .push_bind(w);
+    }
 }
 
 /// A funnel dimension, mapped to a fixed SQL expression (never user text).
@@ -255,6 +309,22 @@ impl Dimension {
         }
     }
 
+    /// The key element of a folded lead, as [`Dimension::sql`] computes it over its row
+    /// (measures at a cut, [`crate::cut`]).
+    pub fn of_state(self, st: &LeadState) -> String {
+        match self {
+            Dimension::Channel => st.source.channel.clone(),
+            Dimension::Campaign => st.source.campaign.clone(),
+            Dimension::Region => st.company.region.clone(),
+            Dimension::Industry => st.company.industry.clone(),
+            Dimension::Segment => st.company.segment.as_str().to_string(),
+            Dimension::CaptureMonth => st
+                .captured_at
+                .map(|t| t.format("%Y-%m").to_string())
+                .unwrap_or_default(),
+        }
+    }
+
     /// The key element over `leads` (also what `stays` groups the measures by).
     pub(crate) fn sql(self) -> &'static str {
         match self {
@@ -278,6 +348,30 @@ pub struct FunnelRow {
     pub reached: [i64; 5],
     /// The signed leads by the currency of their contract, in currency order.
     pub signed: Vec<SignedTotals>,
+}
+
+impl FunnelRow {
+    /// A group from its reached counts and, per currency, its won leads, signed amount and
+    /// collected amount.
+    pub(crate) fn of_totals(
+        key: Vec<String>,
+        reached: [i64; 5],
+        signed: std::collections::BTreeMap<String, [i64; 3]>,
+    ) -> Self {
+        FunnelRow {
+            key,
+            reached,
+            signed: signed
+                .into_iter()
+                .map(|(currency, [won, amount, collected])| SignedTotals {
+                    currency,
+                    won,
+                    amount,
+                    collected,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The signed leads of a funnel group in one currency.
@@ -523,19 +617,7 @@ pub async fn funnel_from_leads(
                 t[1] += amt;
                 t[2] += col;
             }
-            FunnelRow {
-                key,
-                reached: [c, m, s, p, w],
-                signed: signed
-                    .into_iter()
-                    .map(|(currency, [won, amount, collected])| SignedTotals {
-                        currency,
-                        won,
-                        amount,
-                        collected,
-                    })
-                    .collect(),
-            }
+            FunnelRow::of_totals(key, [c, m, s, p, w], signed)
         })
         .collect())
 }

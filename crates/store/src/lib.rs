@@ -12,6 +12,8 @@
 //! - [`checkpoints`]: reading checkpoints (seek on assignment, read-your-writes waits).
 //! - [`credits`]: the precomputed attribution credits, kept level with the core projection.
 //! - [`keys`]: the API keys callers authenticate with (hashed secrets, tenant, scopes).
+//! - [`cut`]: measures at a cut of the log (`as_of`, `known_at`): each lead folded again
+//!   from the events the cut admits.
 //! - [`leads`]: lead lookup, timeline, listing and funnel.
 //! - [`lock`]: session advisory locks (one worker at a time).
 //! - [`rebuild`]: the shadow schema `leadledger rebuild` fills, and the swap that puts it
@@ -40,6 +42,7 @@ pub mod bi;
 pub mod checkpoints;
 mod columns;
 pub mod credits;
+pub mod cut;
 pub mod db;
 pub mod due;
 mod error;

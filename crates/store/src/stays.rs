@@ -2,12 +2,13 @@
 //! request (`leadledger_analytics`: velocity, cohorts) take, one lead at a time, so a whole
 //! tenant never sits in memory as rows (docs/ANALYTICS.md).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use futures::TryStreamExt;
 use leadledger_analytics::{LeadStays, Owner, Stay};
-use leadledger_domain::Stage;
+use leadledger_domain::{Cut, Event, LeadState, Stage};
 use sqlx::PgPool;
 
+use crate::cut;
 use crate::leads::Dimension;
 use crate::StoreError;
 
@@ -40,12 +41,33 @@ impl LeadDimension {
     }
 }
 
+impl LeadDimension {
+    /// The key element of a folded lead, as [`LeadDimension::sql`] over its row.
+    fn of_state(self, st: &LeadState) -> String {
+        match self {
+            LeadDimension::Funnel(d) => d.of_state(st),
+            LeadDimension::CaptureWeek => st
+                .captured_at
+                .map(|t| {
+                    let w = t.iso_week();
+                    format!("{:04}-W{:02}", w.year(), w.week())
+                })
+                .unwrap_or_default(),
+            LeadDimension::OwnerRep => st.owner.rep_id.clone(),
+            LeadDimension::OwnerTeam => st.owner.team.clone(),
+        }
+    }
+}
+
 /// Which leads, and their group key.
 #[derive(Debug, Clone, Default)]
 pub struct StaysQuery {
     pub group_by: Vec<LeadDimension>,
     pub captured_from: Option<DateTime<Utc>>,
     pub captured_to: Option<DateTime<Utc>>,
+    /// The leads as this cut of the log folds them (owner and stays as they were); the
+    /// read models when live.
+    pub cut: Cut,
 }
 
 #[derive(sqlx::FromRow)]
@@ -87,6 +109,9 @@ pub async fn for_each_lead(
     q: &StaysQuery,
     mut each: impl FnMut(LeadStays),
 ) -> Result<(), StoreError> {
+    if !q.cut.is_live() {
+        return at_cut(pool, tenant, q, each).await;
+    }
     let key: Vec<&str> = q.group_by.iter().map(|d| d.sql()).collect();
     let sql = STAYS.replace("/*KEY*/", &format!("ARRAY[{}]::text[]", key.join(", ")));
     let mut rows = sqlx::query_as::<_, Row>(&sql)
@@ -115,4 +140,47 @@ pub async fn for_each_lead(
         each(done);
     }
     Ok(())
+}
+
+/// [`for_each_lead`] at a cut: each lead folded from the events the cut admits.
+async fn at_cut(
+    pool: &PgPool,
+    tenant: &str,
+    q: &StaysQuery,
+    mut each: impl FnMut(LeadStays),
+) -> Result<(), StoreError> {
+    let (from, to) = (q.captured_from, q.captured_to);
+    let add = |lead: &str, st: LeadState, _: &[Event]| {
+        if st.visits.is_empty() || !cut::in_window(st.captured_at, from, to) {
+            return;
+        }
+        each(LeadStays {
+            lead_id: lead.to_string(),
+            key: q.group_by.iter().map(|d| d.of_state(&st)).collect(),
+            captured_at: st.captured_at,
+            owner: Owner {
+                rep_id: st.owner.rep_id.clone(),
+                team: st.owner.team.clone(),
+                queue: st.owner.queue.clone(),
+                partner_id: st.owner.partner_id.clone(),
+            },
+            stays: st
+                .visits
+                .iter()
+                .map(|v| Stay {
+                    stage: v.stage,
+                    entered_at: v.entered_at,
+                    exited_at: v.exited_at,
+                })
+                .collect(),
+        });
+    };
+    cut::for_each_lead(
+        pool,
+        tenant,
+        &q.cut,
+        cut::Captured::window(from, to, &q.cut),
+        add,
+    )
+    .await
 }

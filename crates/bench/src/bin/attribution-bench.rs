@@ -974,6 +974,7 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
     );
     let velocity = velocity_queries(&mut client, args).await?;
     let reasons = reasons_queries(&mut client).await?;
+    let cut = cut_queries(&mut client).await?;
     server.stop().await;
     let (due, due_before) = due_alert_polls(store).await?;
 
@@ -997,8 +998,12 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
         &mut revenue,
     ));
     kinds.push(("`ListLeads`, stage × channel, page of 50".into(), &mut list));
-    let (mut velocity, mut reasons) = (velocity, reasons);
-    for (name, samples) in velocity.iter_mut().chain(reasons.iter_mut()) {
+    let (mut velocity, mut reasons, mut cut) = (velocity, reasons, cut);
+    for (name, samples) in velocity
+        .iter_mut()
+        .chain(reasons.iter_mut())
+        .chain(cut.iter_mut())
+    {
         kinds.push((name.clone(), samples));
     }
     let (mut due, mut due_before) = (due, due_before);
@@ -1022,7 +1027,7 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
         )?;
     }
     let md = format!(
-        "# Lead lookup, funnel, revenue equation, velocity and reasons at scale\n\n\
+        "# Lead lookup, funnel, revenue equation, velocity and reasons at scale, live and at a cut\n\n\
          Written by `attribution-bench` (`make bench`) on {when}. Release build, PostgreSQL on this \
          machine, one process, queries through gRPC one at a time, {n} timed per kind after 20 \
          warm-up queries.\n\n\
@@ -1060,7 +1065,13 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
          that appended every due alert leaves (the alerts in `lead_events`, the clocks' \
          `*_alerted` flags set): the steady state, which returns nothing. The baseline is \
          the statement before migration 0013, which visits every running clock past its \
-         at-risk instant and looks its alert up; {due_clocks} running clocks here.\n",
+         at-risk instant and looks its alert up; {due_clocks} running clocks here.\n\n\
+         \"at a cut\": the same queries with `as_of` = 2026-05-16 (docs/ANALYTICS.md, \"As of \
+         and as known on\"), {cut_n} timed each, no warm-up: every admitted event of the \
+         leads asked about is read from `lead_events`, decoded and folded on request, so \
+         the cost is the history's, not the answer's (the read models hold only the \
+         present). Compare each with its live line above, measured in the same run.\n",
+        cut_n = CUT_QUERIES,
         when = Utc::now().format("%Y-%m-%d %H:%M UTC"),
         leads = args.leads,
         velocity_n = VELOCITY_QUERIES,
@@ -1070,6 +1081,76 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
     std::fs::write(&args.queries_out, &md)?;
     println!("{md}");
     Ok(())
+}
+
+/// Queries timed per kind at a cut (each folds every admitted event: tens of seconds at 1M
+/// leads).
+const CUT_QUERIES: usize = 3;
+
+/// `Funnel` (all; 30 days from May 1), `Velocity` and `Reasons` (30 days from May 1) at
+/// `as_of` = day 45: the timings per kind.
+async fn cut_queries(
+    client: &mut leadledger_api::pb::query_service_client::QueryServiceClient<
+        tonic::transport::Channel,
+    >,
+) -> anyhow::Result<Vec<(String, Vec<Duration>)>> {
+    let as_of = Some(ts(day(45)));
+    let (from, to) = (Some(ts(day(30))), Some(ts(day(60))));
+    let mut out = Vec::new();
+    for (name, ranged) in [("all", false), ("30 days, 05-01..05-31", true)] {
+        let mut samples = Vec::new();
+        for _ in 0..CUT_QUERIES {
+            let t = Instant::now();
+            let r = client
+                .funnel(pb::FunnelRequest {
+                    tenant_id: TENANT.into(),
+                    group_by: vec![pb::FunnelDimension::Channel as i32],
+                    captured_from: if ranged { from } else { None },
+                    captured_to: if ranged { to } else { None },
+                    as_of,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            samples.push(t.elapsed());
+            anyhow::ensure!(!r.groups.is_empty(), "Funnel at a cut found no lead");
+        }
+        out.push((format!("`Funnel` by channel at a cut, {name}"), samples));
+    }
+    let mut samples = Vec::new();
+    for _ in 0..CUT_QUERIES {
+        let t = Instant::now();
+        client
+            .velocity(pb::VelocityRequest {
+                tenant_id: TENANT.into(),
+                group_by: vec![pb::LeadDimension::Channel as i32],
+                captured_from: from,
+                captured_to: to,
+                as_of,
+                ..Default::default()
+            })
+            .await?;
+        samples.push(t.elapsed());
+    }
+    out.push(("`Velocity` by channel at a cut, 30 days".into(), samples));
+    let mut samples = Vec::new();
+    for _ in 0..CUT_QUERIES {
+        let t = Instant::now();
+        client
+            .reasons(pb::ReasonsRequest {
+                tenant_id: TENANT.into(),
+                group_by: vec![pb::ExitDimension::Channel as i32],
+                exited_from: from,
+                exited_to: to,
+                list_limit: 100,
+                as_of,
+                ..Default::default()
+            })
+            .await?;
+        samples.push(t.elapsed());
+    }
+    out.push(("`Reasons` by channel at a cut, 30 days".into(), samples));
+    Ok(out)
 }
 
 /// `Velocity` queries timed per range (each reads every stay of its range: seconds at 1M

@@ -15,6 +15,7 @@ use leadledger_attribution::precompute::{self, ModelSet};
 use leadledger_attribution::{
     self as attr, markov, shapley, ConversionKind, Journey, Level, Model,
 };
+use leadledger_domain::Cut;
 use leadledger_store::applied::Applied;
 use leadledger_store::credits;
 use tonic::{Request, Response, Status};
@@ -86,6 +87,18 @@ impl AttributionSvc {
             leadledger_store::timeline::of_tenant(&self.query.store().pool, tenant, from, to)
                 .await
                 .map_err(leadledger_api::ApiError::from)?;
+        blocking(move || attr::journeys(&events)).await
+    }
+
+    /// Every journey of `tenant` from the events `cut` admits.
+    async fn journeys_at(&self, tenant: &str, cut: &Cut) -> Result<Vec<Journey>, ApiError> {
+        let mut events = Vec::new();
+        let every = leadledger_store::cut::Captured::default();
+        let pool = &self.query.store().pool;
+        leadledger_store::cut::for_each_lead(pool, tenant, cut, every, |_, _, e| {
+            events.extend_from_slice(e)
+        })
+        .await?;
         blocking(move || attr::journeys(&events)).await
     }
 }
@@ -174,12 +187,14 @@ impl AttributionSvc {
 
 impl AttributionSvc {
     /// One model's credits for `r` of `tenant` (`Attribution`, and the revenue `Roi`
-    /// credits), after waiting for its consistency token within `request`'s deadline.
+    /// credits), after waiting for its consistency token within `request`'s deadline; at a
+    /// cut of the log, always computed on request from the events it admits.
     pub(crate) async fn answer<T>(
         &self,
         request: &Request<T>,
         tenant: &str,
         r: pb::AttributionRequest,
+        cut: &Cut,
     ) -> Result<pb::AttributionResponse, ApiError> {
         if r.model.is_empty() {
             return Err(ApiError::invalid_field("model", "required"));
@@ -193,7 +208,7 @@ impl AttributionSvc {
             day("period_from", r.period_from.as_ref())?,
             day("period_to", r.period_to.as_ref())?,
         );
-        if self.precomputed(&r, lvl) {
+        if cut.is_live() && self.precomputed(&r, lvl) {
             self.query
                 .wait_on(&self.credits, request, tenant, &r.consistency_token)
                 .await?;
@@ -226,7 +241,11 @@ impl AttributionSvc {
         let half_life_hours = half_life(r.half_life_hours)?;
         let order = markov_order("markov_order", r.markov_order)?;
         // Colleagues and late conversions may lie outside any capture window: read all.
-        let journeys = self.journeys(tenant, None, None).await?;
+        let journeys = if cut.is_live() {
+            self.journeys(tenant, None, None).await?
+        } else {
+            self.journeys_at(tenant, cut).await?
+        };
         let response = blocking(move || -> Result<_, ApiError> {
             let params = Params {
                 half_life_hours,
@@ -257,7 +276,9 @@ impl AttributionService for AttributionSvc {
     ) -> Result<Response<pb::AttributionResponse>, Status> {
         let tenant = crate::tenant::resolve(&request, &request.get_ref().tenant_id)?;
         let r = request.get_ref().clone();
-        Ok(Response::new(self.answer(&request, &tenant, r).await?))
+        Ok(Response::new(
+            self.answer(&request, &tenant, r, &Cut::LIVE).await?,
+        ))
     }
 
     async fn roi(

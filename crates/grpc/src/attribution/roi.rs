@@ -13,7 +13,8 @@ use chrono::NaiveDate;
 use leadledger_analytics::roi::{self, Inputs};
 use leadledger_api::pb;
 use leadledger_api::ApiError;
-use leadledger_domain::Violations;
+use leadledger_domain::{Cut, Violations};
+use leadledger_store::cut as at_cut;
 use leadledger_store::leads::{self, Dimension};
 use leadledger_store::spend;
 use tonic::Request;
@@ -32,6 +33,7 @@ struct Parsed {
     from: NaiveDate,
     to: NaiveDate,
     currency: String,
+    cut: Cut,
 }
 
 fn parse(r: &pb::RoiRequest) -> Result<Parsed, ApiError> {
@@ -75,12 +77,14 @@ fn parse(r: &pb::RoiRequest) -> Result<Parsed, ApiError> {
             String::new()
         }
     };
+    let cut = crate::measures::cut(&mut v, r.as_of.as_ref(), r.known_at.as_ref());
     match (from, to) {
         (Some(from), Some(to)) if v.is_empty() => Ok(Parsed {
             by_campaign,
             from,
             to,
             currency,
+            cut,
         }),
         _ => Err(ApiError::invalid(v)),
     }
@@ -130,6 +134,7 @@ impl AttributionSvc {
                     consistency_token: r.consistency_token.clone(),
                     ..Default::default()
                 },
+                &p.cut,
             )
             .await?;
         let pool = &self.query.store().pool;
@@ -142,15 +147,25 @@ impl AttributionSvc {
         } else {
             Dimension::Channel
         };
-        let cells = leads::funnel(pool, &tenant, &[dim], Some(from), Some(to))
-            .await
-            .map_err(ApiError::from)?;
-        let statements = spend::overlapping(pool, &tenant, &p.currency, p.from, p.to)
-            .await
-            .map_err(ApiError::from)?;
-        let turnover = spend::turnover(pool, &tenant, p.by_campaign, &p.currency, from, to)
-            .await
-            .map_err(ApiError::from)?;
+        let (cut, cur) = (&p.cut, p.currency.as_str());
+        let (cells, statements, turnover) = if cut.is_live() {
+            (
+                leads::funnel(pool, &tenant, &[dim], Some(from), Some(to)).await,
+                spend::overlapping(pool, &tenant, cur, p.from, p.to).await,
+                spend::turnover(pool, &tenant, p.by_campaign, cur, from, to).await,
+            )
+        } else {
+            (
+                at_cut::funnel(pool, &tenant, &[dim], Some(from), Some(to), cut).await,
+                at_cut::spend::overlapping(pool, &tenant, cut, cur, p.from, p.to).await,
+                at_cut::spend::turnover(pool, &tenant, cut, p.by_campaign, cur, from, to).await,
+            )
+        };
+        let (cells, statements, turnover) = (
+            cells.map_err(ApiError::from)?,
+            statements.map_err(ApiError::from)?,
+            turnover.map_err(ApiError::from)?,
+        );
 
         let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
         for s in &statements {

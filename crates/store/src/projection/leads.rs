@@ -13,6 +13,7 @@ use leadledger_domain::event::PocOutcome;
 use leadledger_domain::{LeadState, Stage};
 use leadledger_projection::LeadFeedback;
 
+use crate::leads::LeadRow;
 use crate::StoreError;
 
 type Ts = Option<DateTime<Utc>>;
@@ -92,6 +93,68 @@ const OTHERS: &[&str] = &[
     "signed_amount_minor",
     "collected_amount_minor",
 ];
+
+/// The `leads` row of a folded lead, as the queries read it back (`ListLeads` at a cut of
+/// the log), from the same column tables the upsert writes.
+pub(crate) fn row_of(tenant: &str, lead: &str, st: &LeadState, f: &LeadFeedback) -> LeadRow {
+    let text = |name: &str| {
+        TEXT.iter()
+            .find(|(c, _)| *c == name)
+            .map(|(_, value)| value(st))
+            .unwrap_or_default()
+    };
+    let time = |name: &str| {
+        TIMES
+            .iter()
+            .find(|(c, _)| *c == name)
+            .and_then(|(_, v)| v(st))
+    };
+    let int = |name: &str| {
+        INTS.iter()
+            .find(|(c, _)| *c == name)
+            .map_or(0, |(_, v)| i32::try_from(v(st, f)).unwrap_or(i32::MAX))
+    };
+    LeadRow {
+        tenant_id: tenant.to_string(),
+        lead_id: lead.to_string(),
+        stage: st.stage.map(|s| s.as_str().to_string()),
+        owner_team: text("owner_team"),
+        owner_queue: text("owner_queue"),
+        owner_rep_id: text("owner_rep_id"),
+        owner_partner_id: text("owner_partner_id"),
+        email: text("email"),
+        phone: text("phone"),
+        contact_name: text("contact_name"),
+        contact_title: text("contact_title"),
+        company_name: text("company_name"),
+        company_domain: text("company_domain"),
+        region: text("region"),
+        industry: text("industry"),
+        segment: text("segment"),
+        employees: int("employees"),
+        channel: text("channel"),
+        campaign: text("campaign"),
+        medium: text("medium"),
+        keyword: text("keyword"),
+        utm_source: text("utm_source"),
+        utm_medium: text("utm_medium"),
+        utm_campaign: text("utm_campaign"),
+        utm_term: text("utm_term"),
+        utm_content: text("utm_content"),
+        landing_page: text("landing_page"),
+        referrer: text("referrer"),
+        offline_activity_id: text("offline_activity_id"),
+        captured_at: time("captured_at"),
+        max_rank: i16::from(st.max_rank),
+        signed_amount_minor: st.signed_amount_minor,
+        signed_currency: text("signed_currency"),
+        collected_amount_minor: st.collected_minor(),
+        event_count: int("event_count"),
+        last_event_at: time("last_event_at"),
+        feedback_required: int("feedback_required"),
+        feedback_filled: int("feedback_filled"),
+    }
+}
 
 /// `leads` rows as column arrays, in the order [`LeadRows::upsert`] binds them.
 #[derive(Debug)]

@@ -40,6 +40,7 @@ use uuid::Uuid;
 use crate::StoreError;
 
 pub use events::Record;
+pub(crate) use leads::row_of;
 use leads::LeadRows;
 
 /// Writers for tests and benches that load read models without the projector (and check
