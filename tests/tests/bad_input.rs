@@ -28,7 +28,7 @@ enum Call {
     RawAppend(Vec<u8>),
     Capture(Box<pb::CaptureLeadRequest>, Option<&'static str>),
     GetLead(pb::GetLeadRequest, Option<&'static str>),
-    ListLeads(pb::ListLeadsRequest),
+    ListLeads(Box<pb::ListLeadsRequest>),
     Funnel(pb::FunnelRequest),
     Velocity(pb::VelocityRequest),
     Cohorts(pb::CohortsRequest),
@@ -148,7 +148,7 @@ fn list(f: fn(&mut pb::ListLeadsRequest)) -> Call {
         ..Default::default()
     };
     f(&mut r);
-    Call::ListLeads(r)
+    Call::ListLeads(Box::new(r))
 }
 
 fn funnel(f: fn(&mut pb::FunnelRequest)) -> Call {
@@ -1154,6 +1154,22 @@ fn cases() -> Vec<Case> {
             Fields(&["reached", "advanced_within"]),
         ),
         case(
+            "ListLeads exited into no exit, reached a side stage, to before from",
+            || {
+                list(|r| {
+                    r.exited = Some(pb::ExitFilter {
+                        kind: pb::Stage::Mql as i32,
+                        reached: pb::Stage::Lost as i32,
+                        exited_from: ts(1_777_000_000, 0),
+                        exited_to: ts(1_775_000_000, 0),
+                        ..Default::default()
+                    });
+                })
+            },
+            INVALID,
+            Fields(&["exited.kind", "exited.reached", "exited.exited_to"]),
+        ),
+        case(
             "ListLeads as_of not a valid timestamp",
             || list(|r| r.as_of = ts(1_775_000_000, -1)),
             INVALID,
@@ -1469,7 +1485,7 @@ async fn send(
         Call::RawAppend(bytes) => raw_unary(env, bytes).await?,
         Call::Capture(r, h) => ingest.capture_lead(with_tenant(*r, h)?).await.map(|_| ()),
         Call::GetLead(r, h) => query.get_lead(with_tenant(r, h)?).await.map(|_| ()),
-        Call::ListLeads(r) => query.list_leads(r).await.map(|_| ()),
+        Call::ListLeads(r) => query.list_leads(*r).await.map(|_| ()),
         Call::Funnel(r) => query.funnel(r).await.map(|_| ()),
         Call::Velocity(r) => query.velocity(r).await.map(|_| ()),
         Call::Cohorts(r) => query.cohorts(r).await.map(|_| ()),

@@ -13,6 +13,8 @@ pub struct Count {
     pub kind: Stage,
     pub code: String,
     pub exits: i64,
+    /// The distinct leads behind them.
+    pub leads: i64,
 }
 
 /// Exits with one code, and their share of the group's exits of that kind.
@@ -21,6 +23,8 @@ pub struct Reason {
     pub code: String,
     pub exits: i64,
     pub share: f64,
+    /// The distinct leads behind the exits.
+    pub leads: i64,
 }
 
 /// The exits of one kind in one group.
@@ -33,25 +37,28 @@ pub struct Group {
     pub reasons: Vec<Reason>,
 }
 
-/// Groups `counts` (any order; a repeated (key, kind, code) adds up) by key, then kind in
-/// stage order; each group's reasons most frequent first, then by code. Shares of a group
-/// add up to 1.
+/// Groups `counts` (any order; a repeated (key, kind, code) adds up, its leads too: the
+/// store gives each once) by key, then kind in stage order; each group's reasons most
+/// frequent first, then by code. Shares of a group add up to 1.
 pub fn groups(counts: impl IntoIterator<Item = Count>) -> Vec<Group> {
-    let mut by_group: BTreeMap<(Vec<String>, Stage), BTreeMap<String, i64>> = BTreeMap::new();
+    type Codes = BTreeMap<String, (i64, i64)>;
+    let mut by_group: BTreeMap<(Vec<String>, Stage), Codes> = BTreeMap::new();
     for c in counts {
-        *by_group
+        let n = by_group
             .entry((c.key, c.kind))
             .or_default()
             .entry(c.code)
-            .or_default() += c.exits;
+            .or_default();
+        n.0 += c.exits;
+        n.1 += c.leads;
     }
     by_group
         .into_iter()
         .map(|((key, kind), codes)| {
-            let exits: i64 = codes.values().sum();
+            let exits: i64 = codes.values().map(|n| n.0).sum();
             let mut reasons: Vec<Reason> = codes
                 .into_iter()
-                .map(|(code, n)| Reason {
+                .map(|(code, (n, leads))| Reason {
                     code,
                     exits: n,
                     share: if exits == 0 {
@@ -59,6 +66,7 @@ pub fn groups(counts: impl IntoIterator<Item = Count>) -> Vec<Group> {
                     } else {
                         n as f64 / exits as f64
                     },
+                    leads,
                 })
                 .collect();
             // Stable: equal counts keep the map's code order.
@@ -84,6 +92,7 @@ mod tests {
             kind,
             code: code.to_string(),
             exits,
+            leads: exits,
         }
     }
 

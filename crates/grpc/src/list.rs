@@ -6,7 +6,7 @@ use leadledger_api::convert::{stored_stage_to_proto, time_to_proto};
 use leadledger_api::pb;
 use leadledger_api::ApiError;
 use leadledger_domain::{Stage, Violations};
-use leadledger_store::leads::{self, Cursor, LeadFilter, LeadRow};
+use leadledger_store::leads::{self, Cursor, ExitFilter, LeadFilter, LeadRow};
 use tonic::{Request, Response, Status};
 
 use crate::context::{page_size, take_page, ReadContext};
@@ -166,6 +166,7 @@ fn filter(r: &pb::ListLeadsRequest) -> Result<LeadFilter, ApiError> {
         r.captured_from.as_ref(),
         r.captured_to.as_ref(),
     );
+    let exited = r.exited.as_ref().map(|x| exit_filter(&mut v, x));
     if !v.is_empty() {
         return Err(ApiError::invalid(v));
     }
@@ -185,7 +186,40 @@ fn filter(r: &pb::ListLeadsRequest) -> Result<LeadFilter, ApiError> {
         entered,
         advanced_within,
         reached_within,
+        exited,
     })
+}
+
+/// `exited`, each bad field a violation of `exited.<field>`.
+fn exit_filter(v: &mut Violations, x: &pb::ExitFilter) -> ExitFilter {
+    let kind = match x.kind {
+        0 => None,
+        n => match Stage::from_number(n).filter(|s| s.is_exit()) {
+            Some(s) => Some(s),
+            None => {
+                v.add("exited.kind", format!("{n} is no exit stage"));
+                None
+            }
+        },
+    };
+    let reached = main_line(v, "exited.reached", x.reached);
+    let at_least = main_line(v, "exited.reached_at_least", x.reached_at_least);
+    let (from, to) = measures::range(
+        v,
+        ("exited.exited_from", "exited.exited_to"),
+        x.exited_from.as_ref(),
+        x.exited_to.as_ref(),
+    );
+    ExitFilter {
+        kind,
+        code: x.code.clone(),
+        from,
+        to,
+        rep_id: x.rep_id.clone(),
+        team: x.team.clone(),
+        reached,
+        reached_rank_at_least: at_least.and_then(Stage::rank).map(i32::from),
+    }
 }
 
 /// One `ListLeads` call.

@@ -171,6 +171,7 @@ pub async fn serve(
                         code: x.code,
                         exits: x.exits,
                         share: x.share,
+                        leads: x.leads,
                     })
                     .collect(),
             })

@@ -108,6 +108,7 @@ struct CountRow {
     kind: String,
     code: String,
     exits: i64,
+    leads: i64,
 }
 
 fn kinds(q: &ExitsQuery) -> Vec<&'static str> {
@@ -167,6 +168,7 @@ pub async fn counts_and_list(
                 kind,
                 code: r.code,
                 exits: r.exits,
+                leads: r.leads,
             })
         })
         .collect::<Result<_, StoreError>>()?;
@@ -180,9 +182,11 @@ async fn at_cut(
     q: &ExitsQuery,
 ) -> Result<(Vec<Count>, Vec<ExitRow>), StoreError> {
     let min_rank = q.reached.and_then(Stage::rank);
-    let mut counts: BTreeMap<(Vec<String>, Stage, String), i64> = BTreeMap::new();
+    // Per (key, kind, code): exits and distinct leads.
+    let mut counts: BTreeMap<(Vec<String>, Stage, String), (i64, i64)> = BTreeMap::new();
     let mut list: Vec<ExitRow> = Vec::new();
     let add = |lead: &str, st: LeadState, _: &[Event]| {
+        let mut of_lead = std::collections::BTreeSet::new();
         for t in &st.transitions {
             let Some(x) = t.exit.as_ref() else { continue };
             let selected = t.kind == TransitionKind::Exit
@@ -193,8 +197,14 @@ async fn at_cut(
             if !selected {
                 continue;
             }
-            let key = q.group_by.iter().map(|d| d.of_exit(&st, t, x)).collect();
-            *counts.entry((key, t.to, x.code.clone())).or_default() += 1;
+            let key: Vec<String> = q.group_by.iter().map(|d| d.of_exit(&st, t, x)).collect();
+            let n = counts
+                .entry((key.clone(), t.to, x.code.clone()))
+                .or_default();
+            n.0 += 1;
+            if of_lead.insert((key, t.to, x.code.clone())) {
+                n.1 += 1;
+            }
             if q.list_limit > 0 {
                 list.push(ExitRow {
                     lead_id: lead.to_string(),
@@ -221,11 +231,12 @@ async fn at_cut(
         .collect();
     let counts = counts
         .into_iter()
-        .map(|((key, kind, code), exits)| Count {
+        .map(|((key, kind, code), (exits, leads))| Count {
             key,
             kind,
             code,
             exits,
+            leads,
         })
         .collect();
     Ok((counts, list))

@@ -1,9 +1,11 @@
 //! Read-model queries. Every one is scoped to a tenant.
 
-use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
-use leadledger_domain::{LeadState, Stage};
+use chrono::{DateTime, NaiveTime, Utc};
+use leadledger_domain::LeadState;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
+use crate::filters;
+pub use crate::filters::{ExitFilter, LeadFilter};
 use crate::StoreError;
 use leadledger_projection::funnel::{CellRanges, Level};
 
@@ -141,34 +143,6 @@ pub async fn get_lead(
     }))
 }
 
-/// Filters of `ListLeads`; empty strings and `None` mean "any".
-#[derive(Debug, Clone, Default)]
-pub struct LeadFilter {
-    pub stages: Vec<String>,
-    pub channel: String,
-    pub campaign: String,
-    pub region: String,
-    pub industry: String,
-    pub segment: String,
-    pub owner_rep_id: String,
-    pub captured_from: Option<DateTime<Utc>>,
-    pub captured_to: Option<DateTime<Utc>>,
-    /// Leads whose furthest main-line rank is at least this (1 captured … 5 signed).
-    pub reached_rank: Option<i16>,
-    /// Leads signed in this currency.
-    pub signed_currency: String,
-    /// Leads owned by this team.
-    pub owner_team: String,
-    /// Leads that have a stay in this stage (entered it at least once).
-    pub entered: Option<Stage>,
-    /// With `entered`: leads that entered a later main-line stage within this long of their
-    /// first entry into it (`Velocity`'s `advanced_within_window`).
-    pub advanced_within: Option<TimeDelta>,
-    /// With `reached_rank`: leads that reached it (or a later main-line stage) within this
-    /// long of their capture (`Cohorts`' curves).
-    pub reached_within: Option<TimeDelta>,
-}
-
 /// Where a page starts: the sort key of the last lead of the previous page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
@@ -188,41 +162,7 @@ pub async fn list_leads(
     // Dynamic SQL: the filters given decide the WHERE clauses and how many parameters bind.
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new(LEAD_SELECT);
     q.push(" WHERE tenant_id = ").push_bind(tenant);
-    if !filter.stages.is_empty() {
-        q.push(" AND stage = ANY(")
-            .push_bind(filter.stages.clone())
-            .push(")");
-    }
-    for (col, value) in [
-        ("channel", &filter.channel),
-        ("campaign", &filter.campaign),
-        ("region", &filter.region),
-        ("industry", &filter.industry),
-        ("segment", &filter.segment),
-        ("owner_rep_id", &filter.owner_rep_id),
-    ] {
-        if !value.is_empty() {
-            q.push(format!(" AND {col} = ")).push_bind(value.clone());
-        }
-    }
-    if let Some(from) = filter.captured_from {
-        q.push(" AND captured_at >= ").push_bind(from);
-    }
-    if let Some(to) = filter.captured_to {
-        q.push(" AND captured_at < ").push_bind(to);
-    }
-    if let Some(rank) = filter.reached_rank {
-        q.push(" AND max_rank >= ").push_bind(rank);
-    }
-    if !filter.signed_currency.is_empty() {
-        q.push(" AND max_rank >= 5 AND signed_currency = ")
-            .push_bind(filter.signed_currency.clone());
-    }
-    if !filter.owner_team.is_empty() {
-        q.push(" AND owner_team = ")
-            .push_bind(filter.owner_team.clone());
-    }
-    push_stay_filters(&mut q, filter);
+    filters::push_where(&mut q, filter);
     if let Some(c) = cursor {
         q.push(" AND (coalesce(captured_at, 'epoch'::timestamptz), lead_id) < (")
             .push_bind(c.captured_at)
@@ -233,44 +173,6 @@ pub async fn list_leads(
     q.push(" ORDER BY coalesce(captured_at, 'epoch'::timestamptz) DESC, lead_id DESC LIMIT ")
         .push_bind(limit);
     Ok(q.build_query_as().fetch_all(pool).await?)
-}
-
-/// The filters over a lead's stays (`stage_visits`), as subqueries on its visits (fixed
-/// text; every value bound).
-fn push_stay_filters(q: &mut QueryBuilder<Postgres>, filter: &LeadFilter) {
-    const RANK: &str = "array_position(ARRAY['captured', 'mql', 'sql', 'poc', 'signed'], v.stage)";
-    const OF_LEAD: &str =
-        "FROM stage_visits v WHERE v.tenant_id = leads.tenant_id AND v.lead_id = leads.lead_id";
-    if let Some(stage) = filter.entered {
-        q.push(format!(" AND EXISTS (SELECT 1 {OF_LEAD} AND v.stage = "))
-            .push_bind(stage.as_str())
-            .push(")");
-        if let Some(w) = filter.advanced_within {
-            // A later main-line stage entered at or after the first entry, within `w` of it.
-            let rank = i32::from(stage.rank().unwrap_or(u8::MAX));
-            q.push(format!(" AND EXISTS (SELECT 1 {OF_LEAD} AND {RANK} > "))
-                .push_bind(rank)
-                .push(
-                    " AND v.entered_at - (SELECT min(f.entered_at) FROM stage_visits f \
-                     WHERE f.tenant_id = leads.tenant_id AND f.lead_id = leads.lead_id \
-                     AND f.stage = ",
-                )
-                .push_bind(stage.as_str())
-                .push(") BETWEEN interval '0' AND ")
-                .push_bind(w)
-                .push(")");
-        }
-    }
-    if let (Some(rank), Some(w)) = (filter.reached_rank, filter.reached_within) {
-        // First entry into the stage or a later main-line one, at most `w` after capture
-        // (before it counts as within).
-        q.push(format!(
-            " AND (SELECT min(v.entered_at) {OF_LEAD} AND {RANK} >= "
-        ))
-        .push_bind(i32::from(rank))
-        .push(") - captured_at <= ")
-        .push_bind(w);
-    }
 }
 
 /// A funnel dimension, mapped to a fixed SQL expression (never user text).

@@ -14,6 +14,7 @@
 //! - [`keys`]: the API keys callers authenticate with (hashed secrets, tenant, scopes).
 //! - [`cut`]: measures at a cut of the log (`as_of`, `known_at`): each lead folded again
 //!   from the events the cut admits.
+//! - `filters`: `ListLeads`' filters and their SQL clauses.
 //! - [`leads`]: lead lookup, timeline, listing and funnel.
 //! - [`lock`]: session advisory locks (one worker at a time).
 //! - [`rebuild`]: the shadow schema `leadledger rebuild` fills, and the swap that puts it
@@ -47,6 +48,7 @@ pub mod db;
 pub mod due;
 mod error;
 pub mod exits;
+mod filters;
 pub mod gauges;
 pub mod keys;
 pub mod leads;

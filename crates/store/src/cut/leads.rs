@@ -2,12 +2,12 @@
 //! [`crate::leads::list_leads`] filters and pages the rows.
 
 use chrono::{DateTime, Utc};
-use leadledger_domain::{Cut, Event, LeadState, Stage};
+use leadledger_domain::{Cut, Event, LeadState, Stage, TransitionKind};
 use leadledger_projection::Derivations;
 use sqlx::PgPool;
 
 use super::{for_each_lead, Captured};
-use crate::leads::{Cursor, LeadFilter, LeadRow};
+use crate::leads::{Cursor, ExitFilter, LeadFilter, LeadRow};
 use crate::projection::row_of;
 use crate::StoreError;
 
@@ -67,7 +67,28 @@ fn admits(filter: &LeadFilter, row: &LeadRow, st: &LeadState) -> bool {
     let reached_ok = filter.reached_rank.is_none_or(|r| row.max_rank >= r)
         && (filter.signed_currency.is_empty()
             || (row.max_rank >= 5 && row.signed_currency == filter.signed_currency));
-    stage_ok && fields_ok && captured_ok && reached_ok && stays_ok(filter, row, st)
+    let exits_ok = filter.exited.as_ref().is_none_or(|x| exited(x, st));
+    stage_ok && fields_ok && captured_ok && reached_ok && stays_ok(filter, row, st) && exits_ok
+}
+
+/// Whether the lead has an exit matching every field of `x` set.
+fn exited(x: &ExitFilter, st: &LeadState) -> bool {
+    let same = |want: &str, got: &str| want.is_empty() || want == got;
+    st.transitions.iter().any(|t| {
+        let Some(e) = t.exit.as_ref().filter(|_| t.kind == TransitionKind::Exit) else {
+            return false;
+        };
+        let reached_rank = e.reached.and_then(Stage::rank).map(i32::from);
+        x.kind.is_none_or(|k| k == t.to)
+            && same(&x.code, &e.code)
+            && same(&x.rep_id, &e.rep_id)
+            && same(&x.team, &e.team)
+            && x.from.is_none_or(|f| t.at >= f)
+            && x.to.is_none_or(|u| t.at < u)
+            && x.reached.is_none_or(|r| e.reached == Some(r))
+            && x.reached_rank_at_least
+                .is_none_or(|r| reached_rank.is_some_and(|h| h >= r))
+    })
 }
 
 /// The clauses over the lead's stays.
