@@ -25,6 +25,15 @@ pub enum Period {
 }
 
 impl Period {
+    /// The name of the period holding `t`: `YYYY-MM`, or the ISO week `YYYY-Www` (what the
+    /// read models' SQL names with `to_char(…, 'YYYY-MM')` and `'IYYY-"W"IW'`).
+    pub fn name(self, t: DateTime<Utc>) -> String {
+        match self {
+            Period::Month => t.format("%Y-%m").to_string(),
+            Period::Week => t.format("%G-W%V").to_string(),
+        }
+    }
+
     /// The period holding `t`: its name and its end (exclusive).
     pub fn of(self, t: DateTime<Utc>) -> (String, DateTime<Utc>) {
         let day = t.date_naive();
@@ -35,20 +44,14 @@ impl Period {
             }
         }
         .expect("a valid date");
-        let (name, end) = match self {
-            Period::Month => (
-                day.format("%Y-%m").to_string(),
-                start.checked_add_months(Months::new(1)),
-            ),
-            Period::Week => (
-                day.format("%G-W%V").to_string(),
-                start.checked_add_signed(TimeDelta::days(7)),
-            ),
+        let end = match self {
+            Period::Month => start.checked_add_months(Months::new(1)),
+            Period::Week => start.checked_add_signed(TimeDelta::days(7)),
         };
         let end = end
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map_or(DateTime::<Utc>::MAX_UTC, |d| d.and_utc());
-        (name, end)
+        (self.name(t), end)
     }
 }
 

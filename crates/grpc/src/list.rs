@@ -90,23 +90,8 @@ fn decode_cursor(s: &str) -> Result<Option<Cursor>, ApiError> {
     }))
 }
 
-/// A main-line stage of field `field` (0: none).
-fn main_line(v: &mut Violations, field: &str, n: i32) -> Option<Stage> {
-    match n {
-        0 => None,
-        n => match Stage::from_number(n).filter(|s| s.rank().is_some()) {
-            Some(s) => Some(s),
-            None => {
-                v.add(field, format!("{n} is no main-line stage"));
-                None
-            }
-        },
-    }
-}
-
-/// The request's filters, every bad field a violation of its own.
-fn filter(r: &pb::ListLeadsRequest) -> Result<LeadFilter, ApiError> {
-    let mut v = Violations::default();
+/// The request's filters, every bad field a violation in `v`.
+fn filter(v: &mut Violations, r: &pb::ListLeadsRequest) -> LeadFilter {
     let mut stages = Vec::new();
     for (i, s) in r.stages.iter().enumerate() {
         match Stage::from_number(*s) {
@@ -123,7 +108,7 @@ fn filter(r: &pb::ListLeadsRequest) -> Result<LeadFilter, ApiError> {
             ""
         }
     };
-    let reached = main_line(&mut v, "reached", r.reached);
+    let reached = measures::main_line(v, "reached", r.reached);
     if !r.signed_currency.is_empty()
         && !leadledger_domain::validate::is_currency(&r.signed_currency)
     {
@@ -140,7 +125,7 @@ fn filter(r: &pb::ListLeadsRequest) -> Result<LeadFilter, ApiError> {
         }),
     };
     let advanced_within = measures::duration(
-        &mut v,
+        v,
         "advanced_within",
         r.advanced_within.as_ref(),
         MAX_WITHIN_DAYS,
@@ -152,7 +137,7 @@ fn filter(r: &pb::ListLeadsRequest) -> Result<LeadFilter, ApiError> {
         );
     }
     let reached_within = measures::duration(
-        &mut v,
+        v,
         "reached_within",
         r.reached_within.as_ref(),
         MAX_WITHIN_DAYS,
@@ -161,16 +146,13 @@ fn filter(r: &pb::ListLeadsRequest) -> Result<LeadFilter, ApiError> {
         v.add("reached_within", "needs `reached`");
     }
     let (captured_from, captured_to) = measures::range(
-        &mut v,
+        v,
         ("captured_from", "captured_to"),
         r.captured_from.as_ref(),
         r.captured_to.as_ref(),
     );
-    let exited = r.exited.as_ref().map(|x| exit_filter(&mut v, x));
-    if !v.is_empty() {
-        return Err(ApiError::invalid(v));
-    }
-    Ok(LeadFilter {
+    let exited = r.exited.as_ref().map(|x| exit_filter(v, x));
+    LeadFilter {
         stages,
         channel: r.channel.clone(),
         campaign: r.campaign.clone(),
@@ -187,7 +169,7 @@ fn filter(r: &pb::ListLeadsRequest) -> Result<LeadFilter, ApiError> {
         advanced_within,
         reached_within,
         exited,
-    })
+    }
 }
 
 /// `exited`, each bad field a violation of `exited.<field>`.
@@ -202,8 +184,8 @@ fn exit_filter(v: &mut Violations, x: &pb::ExitFilter) -> ExitFilter {
             }
         },
     };
-    let reached = main_line(v, "exited.reached", x.reached);
-    let at_least = main_line(v, "exited.reached_at_least", x.reached_at_least);
+    let reached = measures::main_line(v, "exited.reached", x.reached);
+    let at_least = measures::main_line(v, "exited.reached_at_least", x.reached_at_least);
     let (from, to) = measures::range(
         v,
         ("exited.exited_from", "exited.exited_to"),
@@ -232,11 +214,12 @@ pub async fn serve(
         measures::admit(ctx, &request, &r.tenant_id, &r.consistency_token, || {
             let page_size = page_size(r.page_size)?;
             let mut v = Violations::default();
+            let filter = filter(&mut v, r);
             let cut = measures::cut(&mut v, r.as_of.as_ref(), r.known_at.as_ref());
             if !v.is_empty() {
                 return Err(ApiError::invalid(v));
             }
-            Ok((filter(r)?, cut, page_size, decode_cursor(&r.page_token)?))
+            Ok((filter, cut, page_size, decode_cursor(&r.page_token)?))
         })
         .await?;
     let pool = &ctx.store().pool;

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use leadledger_api::convert::time_from_proto;
 use leadledger_api::pb;
 use leadledger_api::ApiError;
-use leadledger_domain::{Cut, Violations};
+use leadledger_domain::{Cut, Stage, Violations};
 use leadledger_store::leads::Dimension;
 use leadledger_store::stays::{LeadDimension, StaysQuery};
 use tonic::Request;
@@ -99,6 +99,25 @@ pub fn duration(
         Some(t) => return Some(t),
     }
     None
+}
+
+/// A main-line stage (captured … signed) given as field `field`'s number; 0 is none, an
+/// exit stage or an unknown number a violation.
+pub fn main_line(v: &mut Violations, field: &str, n: i32) -> Option<Stage> {
+    match n {
+        0 => None,
+        n => match Stage::from_number(n) {
+            Some(s) if !s.is_exit() => Some(s),
+            Some(s) => {
+                v.add(field, format!("{} is no main-line stage", s.as_str()));
+                None
+            }
+            None => {
+                v.add(field, format!("unknown stage {n}"));
+                None
+            }
+        },
+    }
 }
 
 /// `group_by` read with `dimension`: an unknown or unspecified value is a violation of

@@ -74,20 +74,7 @@ pub fn parse(r: &pb::ReasonsRequest) -> Result<ExitsQuery, ApiError> {
     if kinds.is_empty() {
         kinds = EXITS.to_vec();
     }
-    let reached = match r.reached {
-        0 => None,
-        n => match Stage::from_number(n) {
-            Some(s) if !s.is_exit() => Some(s),
-            Some(s) => {
-                v.add("reached", format!("{} is no main-line stage", s.as_str()));
-                None
-            }
-            None => {
-                v.add("reached", format!("unknown stage {n}"));
-                None
-            }
-        },
-    };
+    let reached = measures::main_line(&mut v, "reached", r.reached);
     if r.list_limit > MAX_LIST_LIMIT {
         v.add("list_limit", format!("at most {MAX_LIST_LIMIT}"));
     }

@@ -260,7 +260,7 @@ impl SlaService for SlaSvc {
             as_of: time_or("as_of", r.as_of.as_ref(), None)?,
             known_at,
         };
-        let as_of = as_of_or_now(r.as_of.as_ref())?;
+        let as_of = cut.as_of.unwrap_or_else(Utc::now);
         let policy = if r.policy_id.is_empty() {
             "mql-follow-up"
         } else {

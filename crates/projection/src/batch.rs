@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use leadledger_domain::{fold_with, Event, LeadState, Payload, Transition, Visit};
 use leadledger_sla::feedback::LeadFeedback;
-use leadledger_sla::lead_feedback;
 use uuid::Uuid;
 
 use crate::clocks::{lead_clocks, ClockRow};
@@ -132,7 +131,7 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
     };
     for ((tenant, lead), (stored_len, events)) in timelines {
         let st = fold_with(&events, &granted);
-        let feedback = lead_feedback(&events, &derive.policies(&tenant).feedback);
+        let feedback = derive.feedback(&tenant, &events);
         out.new_cells.push(LeadCell::of_state(&tenant, &st));
         for c in lead_clocks(derive, &tenant, &events, &st) {
             out.clocks.push((tenant.clone(), lead.clone(), c));

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
+use leadledger_analytics::cohorts::Period;
 use leadledger_analytics::reasons::Count;
 use leadledger_domain::reason::Exit;
 use leadledger_domain::{Cut, Event, LeadState, Stage, Transition, TransitionKind};
@@ -53,14 +54,10 @@ impl ExitDimension {
     /// The key element of exit `t` of folded lead `st`, as [`ExitDimension::sql`] computes
     /// it over the rows.
     fn of_exit(self, st: &LeadState, t: &Transition, x: &Exit) -> String {
-        let week = |t: DateTime<Utc>| {
-            let w = t.iso_week();
-            format!("{:04}-W{:02}", w.year(), w.week())
-        };
         match self {
             ExitDimension::Lead(d) => d.of_state(st),
-            ExitDimension::ExitMonth => t.at.format("%Y-%m").to_string(),
-            ExitDimension::ExitWeek => week(t.at),
+            ExitDimension::ExitMonth => Period::Month.name(t.at),
+            ExitDimension::ExitWeek => Period::Week.name(t.at),
             ExitDimension::Rep => x.rep_id.clone(),
             ExitDimension::Team => x.team.clone(),
             ExitDimension::ReachedStage => x

@@ -1,6 +1,7 @@
 //! Read-model queries. Every one is scoped to a tenant.
 
 use chrono::{DateTime, NaiveTime, Utc};
+use leadledger_analytics::cohorts::Period;
 use leadledger_domain::LeadState;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
@@ -222,7 +223,7 @@ impl Dimension {
             Dimension::Segment => st.company.segment.as_str().to_string(),
             Dimension::CaptureMonth => st
                 .captured_at
-                .map(|t| t.format("%Y-%m").to_string())
+                .map(|t| Period::Month.name(t))
                 .unwrap_or_default(),
         }
     }

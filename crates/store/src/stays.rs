@@ -2,8 +2,9 @@
 //! request (`leadledger_analytics`: velocity, cohorts) take, one lead at a time, so a whole
 //! tenant never sits in memory as rows (docs/ANALYTICS.md).
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
+use leadledger_analytics::cohorts::Period;
 use leadledger_analytics::{LeadStays, Owner, Stay};
 use leadledger_domain::{Cut, Event, LeadState, Stage};
 use sqlx::PgPool;
@@ -48,10 +49,7 @@ impl LeadDimension {
             LeadDimension::Funnel(d) => d.of_state(st),
             LeadDimension::CaptureWeek => st
                 .captured_at
-                .map(|t| {
-                    let w = t.iso_week();
-                    format!("{:04}-W{:02}", w.year(), w.week())
-                })
+                .map(|t| Period::Week.name(t))
                 .unwrap_or_default(),
             LeadDimension::OwnerRep => st.owner.rep_id.clone(),
             LeadDimension::OwnerTeam => st.owner.team.clone(),

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use leadledger_domain::{Cut, Event, LeadState, Stage, TransitionKind};
-use leadledger_projection::Derivations;
+use leadledger_projection::{Derivations, LeadFeedback};
 use sqlx::PgPool;
 
 use super::{for_each_lead, Captured};
@@ -28,10 +28,20 @@ pub async fn list_leads(
     derive: &Derivations,
 ) -> Result<Vec<LeadRow>, StoreError> {
     let mut rows = Vec::new();
+    // No filter reads the feedback columns: the feedback (a pass over the timeline) is
+    // derived for the leads listed only, whose row is made again with it.
+    let unread = LeadFeedback {
+        lead_id: String::new(),
+        rep_id: None,
+        required: 0,
+        filled: 0,
+        missing: Vec::new(),
+    };
     let add = |lead: &str, st: LeadState, events: &[Event]| {
-        let row = row_of(tenant, lead, &st, &derive.feedback(tenant, events));
+        let mut row = row_of(tenant, lead, &st, &unread);
         let after = cursor.is_none_or(|c| key(&row) < (c.captured_at, c.lead_id.as_str()));
         if after && admits(filter, &row, &st) {
+            row = row_of(tenant, lead, &st, &derive.feedback(tenant, events));
             rows.push(row);
         }
     };
@@ -42,10 +52,14 @@ pub async fn list_leads(
     Ok(rows)
 }
 
+/// An equality filter: empty `want` is any.
+fn same(want: &str, got: &str) -> bool {
+    want.is_empty() || want == got
+}
+
 /// Whether a folded lead (`row` is its row) passes `filter`, clause by clause as the SQL
 /// of `list_leads`.
 fn admits(filter: &LeadFilter, row: &LeadRow, st: &LeadState) -> bool {
-    let same = |want: &str, got: &str| want.is_empty() || want == got;
     let stage_ok = filter.stages.is_empty()
         || row
             .stage
@@ -73,7 +87,6 @@ fn admits(filter: &LeadFilter, row: &LeadRow, st: &LeadState) -> bool {
 
 /// Whether the lead has an exit matching every field of `x` set.
 fn exited(x: &ExitFilter, st: &LeadState) -> bool {
-    let same = |want: &str, got: &str| want.is_empty() || want == got;
     st.transitions.iter().any(|t| {
         let Some(e) = t.exit.as_ref().filter(|_| t.kind == TransitionKind::Exit) else {
             return false;
