@@ -30,6 +30,12 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "test: installing cargo-nextest"
   cargo install cargo-nextest --locked
 fi
+# Python's confluent-kafka: the outside Kafka client that makes the SASL/SCRAM user of
+# crates/cli/tests/kafka_sasl.rs through the Kafka API (scripts/kafka-scram-user.py).
+if ! python3 -c "import confluent_kafka" 2>/dev/null; then
+  echo "test: installing confluent-kafka (Python)"
+  pip install -q "confluent-kafka==2.16.1" >/dev/null
+fi
 page="${CARGO_TARGET_DIR:-target}/tmp/report.html"
 rm -f "$page"
 cargo nextest run --workspace --no-fail-fast "$@"

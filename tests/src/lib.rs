@@ -283,6 +283,7 @@ impl TestEnv {
                 secret_sha256: &made.secret_sha256,
                 expires_at,
                 replaces: "",
+                client_cert: "",
             },
         )
         .await?;

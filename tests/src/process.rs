@@ -350,9 +350,15 @@ pub struct Tansu {
 impl Tansu {
     /// Starts a broker whose data lives in `dir/tansu.db` and waits until it listens.
     pub async fn start(dir: &Path) -> anyhow::Result<Self> {
+        Self::start_with(dir, &[]).await
+    }
+
+    /// [`Tansu::start`] with more arguments of `tansu broker` (`--authentication`: every
+    /// client must authenticate with SASL/SCRAM against the credentials in its storage).
+    pub async fn start_with(dir: &Path, args: &[&str]) -> anyhow::Result<Self> {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
         let url = format!("tcp://{addr}");
-        let command = vec![
+        let mut command = vec![
             tansu_binary()?.display().to_string(),
             "broker".into(),
             "--listener-url".into(),
@@ -362,6 +368,7 @@ impl Tansu {
             "--storage-engine".into(),
             "sqlite://tansu.db".into(),
         ];
+        command.extend(args.iter().map(|a| a.to_string()));
         let proc = Proc::new("tansu", command, dir.join("tansu.log"))
             .env("CLUSTER_ID", "leadledger")
             .current_dir(dir);
@@ -382,6 +389,26 @@ impl Tansu {
     /// SIGKILLs the broker (Tansu 0.6.0 ignores SIGTERM anyway).
     pub fn kill9(&mut self) -> anyhow::Result<()> {
         self.proc.kill9()
+    }
+
+    /// Freezes the broker (SIGSTOP): its connections stay open and nothing is answered,
+    /// like a broker stuck on a slow disk. [`Tansu::resume`] thaws it.
+    pub fn pause(&self) -> anyhow::Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// Thaws a [`Tansu::pause`]d broker (SIGCONT).
+    pub fn resume(&self) -> anyhow::Result<()> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let pid = self.proc.pid().context("the broker is not running")?;
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "kill {signal} {pid} failed");
+        Ok(())
     }
 
     /// Starts it again on the same port and the same storage file.

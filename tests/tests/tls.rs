@@ -1,5 +1,5 @@
 //! TLS on the hops leadledger owns (issue 15): the gRPC server over TLS (rustls), with and
-//! without client certificates, and PostgreSQL over TLS (`sslmode=verify-full`) against a
+//! without client certificates, a client certificate bound to a tenant as the credential, and PostgreSQL over TLS (`sslmode=verify-full`) against a
 //! private cluster started with a certificate of a test CA. Certificates are made with the
 //! `openssl` command for each run.
 
@@ -10,14 +10,17 @@ use std::time::Duration;
 use leadledger_api::pb::{self, query_service_client::QueryServiceClient};
 use leadledger_e2e::process::{postgres_user, test_dir, Postgres};
 use leadledger_e2e::{fresh_database, unique};
+use leadledger_grpc::auth::{key, Gate, GateConfig, KeyRing};
 use leadledger_grpc::context::ReadContext;
 use leadledger_grpc::server::{serve, Services};
 use leadledger_store::Store;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity, ServerTlsConfig};
 
-/// A CA, a server certificate for `localhost` / `127.0.0.1` and a client certificate, in
-/// `dir`: `ca.pem`, `server.pem`/`server.key`, `client.pem`/`client.key`.
+/// A CA, a server certificate for `localhost` / `127.0.0.1` and client certificates, in
+/// `dir`: `ca.pem`, `server.pem`/`server.key`, `client.pem`/`client.key` (CN
+/// acme-connector), `partner.*` (CN partner-box, a URI and a DNS name), `stranger.*` (CN
+/// nobody).
 fn make_certs(dir: &Path) -> anyhow::Result<()> {
     let openssl = |args: &[&str]| -> anyhow::Result<()> {
         let out = Command::new("openssl")
@@ -56,6 +59,12 @@ fn make_certs(dir: &Path) -> anyhow::Result<()> {
             "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
         ),
         ("client", "acme-connector", "extendedKeyUsage=clientAuth\n"),
+        (
+            "partner",
+            "partner-box",
+            "subjectAltName=URI:spiffe://partner.example/crm-sync,DNS:CRM.Partner.example\nextendedKeyUsage=clientAuth\n",
+        ),
+        ("stranger", "nobody", "extendedKeyUsage=clientAuth\n"),
     ] {
         std::fs::write(
             dir.join(format!("{name}.ext")),
@@ -106,7 +115,24 @@ async fn tls_server(
     dir: &Path,
     client_ca: bool,
 ) -> anyhow::Result<(u16, CancellationToken, String)> {
+    let (port, stop, url, _) = tls_server_gated(dir, client_ca, false).await?;
+    Ok((port, stop, url))
+}
+
+/// [`tls_server`], with the authentication gate when `gated` (its key ring is returned, to
+/// reload after a revocation).
+async fn tls_server_gated(
+    dir: &Path,
+    client_ca: bool,
+    gated: bool,
+) -> anyhow::Result<(u16, CancellationToken, String, Option<KeyRing>)> {
     let (url, store) = fresh_database("tls").await?;
+    let ring = if gated {
+        store.migrate().await?;
+        Some(KeyRing::load(store.clone(), Duration::from_secs(3600)).await?)
+    } else {
+        None
+    };
     let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(
         read(dir, "server.pem")?,
         read(dir, "server.key")?,
@@ -119,20 +145,37 @@ async fn tls_server(
     let services = Services {
         query: Some(ReadContext::new(store, "tls.events")),
         tls: Some(tls),
+        auth: ring.clone().map(|r| Gate::new(r, GateConfig::default())),
         ..Default::default()
     };
     let stop = CancellationToken::new();
     let s = stop.clone();
     tokio::spawn(async move { serve(listener, services, s.cancelled_owned()).await });
-    Ok((port, stop, url))
+    Ok((port, stop, url, ring))
 }
 
 async fn funnel(channel: Channel) -> Result<pb::FunnelResponse, tonic::Status> {
+    funnel_of(channel, "acme", None).await
+}
+
+/// `Funnel` naming `tenant` (empty: none), with `key` as the bearer when given.
+async fn funnel_of(
+    channel: Channel,
+    tenant: &str,
+    key: Option<&str>,
+) -> Result<pb::FunnelResponse, tonic::Status> {
+    let mut request = tonic::Request::new(pb::FunnelRequest {
+        tenant_id: tenant.into(),
+        ..Default::default()
+    });
+    if let Some(key) = key {
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {key}").parse().expect("ascii key"),
+        );
+    }
     QueryServiceClient::new(channel)
-        .funnel(pb::FunnelRequest {
-            tenant_id: "acme".into(),
-            ..Default::default()
-        })
+        .funnel(request)
         .await
         .map(tonic::Response::into_inner)
 }
@@ -194,6 +237,100 @@ async fn mutual_tls_needs_a_client_certificate_of_the_ca() -> anyhow::Result<()>
     )
     .await?;
     funnel(with).await?;
+    stop.cancel();
+    Store::drop_database(&url).await?;
+    Ok(())
+}
+
+/// Stores a credential of `tenant` with `scopes`: a bearer key (returned) when `cert` is
+/// empty, else a binding of that certificate identity (its id returned).
+async fn credential(
+    url: &str,
+    tenant: &str,
+    scopes: &[&str],
+    cert: &str,
+) -> anyhow::Result<String> {
+    let store = Store::connect(url, 1).await?;
+    let made = key::generate();
+    let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+    leadledger_store::keys::insert(
+        &store.pool,
+        &leadledger_store::keys::NewKey {
+            key_id: &made.key_id,
+            tenant_id: tenant,
+            name: "tls test",
+            scopes: &scopes,
+            secret_sha256: &made.secret_sha256,
+            expires_at: None,
+            replaces: "",
+            client_cert: cert,
+        },
+    )
+    .await?;
+    store.pool.close().await;
+    Ok(if cert.is_empty() {
+        made.key
+    } else {
+        made.key_id
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_certificate_bound_to_a_tenant_is_its_credential() -> anyhow::Result<()> {
+    let dir = certs_dir("bound")?;
+    let (port, stop, url, ring) = tls_server_gated(&dir, true, true).await?;
+    let ring = ring.expect("gated");
+    let ca = || -> anyhow::Result<Certificate> { Ok(Certificate::from_pem(read(&dir, "ca.pem")?)) };
+    let as_client = |name: &str| -> anyhow::Result<ClientTlsConfig> {
+        Ok(ClientTlsConfig::new()
+            .ca_certificate(ca()?)
+            .identity(Identity::from_pem(
+                read(&dir, &format!("{name}.pem"))?,
+                read(&dir, &format!("{name}.key"))?,
+            )))
+    };
+    let acme = credential(&url, "acme", &["query"], "cn:acme-connector").await?;
+    // Bound by a subject alternative name, written in another case than the certificate's.
+    credential(&url, "beta", &["query"], "dns:crm.partner.example").await?;
+    let beta_key = credential(&url, "beta", &["query"], "").await?;
+    ring.reload().await?;
+
+    // The certificate alone authenticates, as its tenant.
+    let ch = tls_channel(port, as_client("client")?).await?;
+    funnel_of(ch.clone(), "", None).await?;
+    funnel_of(ch.clone(), "acme", None).await?;
+    let other = funnel_of(ch.clone(), "beta", None)
+        .await
+        .expect_err("acme's cert named beta");
+    assert_eq!(other.code(), tonic::Code::PermissionDenied, "{other:?}");
+    // A key of another tenant on acme's connection: the two would speak for two tenants.
+    let mixed = funnel_of(ch.clone(), "", Some(&beta_key))
+        .await
+        .expect_err("two tenants");
+    assert_eq!(mixed.code(), tonic::Code::PermissionDenied, "{mixed:?}");
+    assert!(mixed.message().contains("another tenant"), "{mixed:?}");
+
+    let partner = tls_channel(port, as_client("partner")?).await?;
+    funnel_of(partner.clone(), "beta", None).await?;
+    funnel_of(partner, "", Some(&beta_key)).await?;
+
+    // A certificate of the CA that no binding names is no credential without a key.
+    let stranger = tls_channel(port, as_client("stranger")?).await?;
+    let unbound = funnel_of(stranger.clone(), "", None)
+        .await
+        .expect_err("unbound");
+    assert_eq!(unbound.code(), tonic::Code::Unauthenticated, "{unbound:?}");
+    assert!(unbound.message().contains("cn:nobody"), "{unbound:?}");
+    funnel_of(stranger, "", Some(&beta_key)).await?;
+
+    // Revoked: refused (after the ring's reload, every `auth.refresh_ms` in a server).
+    let store = Store::connect(&url, 1).await?;
+    assert!(leadledger_store::keys::revoke(&store.pool, &acme).await?);
+    store.pool.close().await;
+    ring.reload().await?;
+    let revoked = funnel_of(ch, "", None).await.expect_err("revoked");
+    assert_eq!(revoked.code(), tonic::Code::Unauthenticated, "{revoked:?}");
+    assert!(revoked.message().contains("revoked"), "{revoked:?}");
     stop.cancel();
     Store::drop_database(&url).await?;
     Ok(())

@@ -21,12 +21,24 @@ pub struct Round {
     pub projector: Throughput,
     pub projector_totals: Totals,
     pub copy: Throughput,
+    /// Phase 2 through the authentication gate (a bearer key on every call).
+    pub ingest_gated: Throughput,
+    /// Phase 4 as a login role under row-level security.
+    pub projector_rls: Throughput,
 }
 
 impl Round {
     /// Ingest rate / raw producer rate.
     pub fn ingest_ratio(&self) -> f64 {
         self.ingest.rate() / self.produce.rate()
+    }
+    /// Ingest through the gate / open ingest.
+    pub fn gate_ratio(&self) -> f64 {
+        self.ingest_gated.rate() / self.ingest.rate()
+    }
+    /// Projector under row-level security / as a superuser.
+    pub fn rls_ratio(&self) -> f64 {
+        self.projector_rls.rate() / self.projector.rate()
     }
     /// Projector rate / raw consumer rate.
     pub fn projector_ratio(&self) -> f64 {

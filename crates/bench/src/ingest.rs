@@ -1,5 +1,5 @@
 //! Ingest throughput: an in-process gRPC server hosting only `IngestService` (on
-//! 127.0.0.1:0, the real `serve`), and a tonic client sending the workload's wire events in
+//! 127.0.0.1:0, the real `serve`; open, or behind the authentication gate), and a tonic client sending the workload's wire events in
 //! `Append` calls of `batch` events, `concurrency` calls in flight.
 //!
 //! Untimed warm-up: one one-event `Append`. Timed: from the first call to the last response;
@@ -10,9 +10,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use futures::stream::{self, StreamExt};
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
+use leadledger_grpc::auth::client::BearerKey;
+use leadledger_grpc::auth::{key, Gate, GateConfig, KeyRing};
 use leadledger_grpc::ingest::Ingest;
 use leadledger_grpc::server::{serve, Services};
 use leadledger_log::{EventProducer, LogConfig};
+use leadledger_store::Store;
 use tokio_util::sync::CancellationToken;
 
 use crate::measure::{Percentiles, Throughput};
@@ -25,26 +28,84 @@ pub struct IngestRun {
     pub calls: Percentiles,
 }
 
+/// Who the ingest server lets in.
+pub enum Access {
+    /// Everyone (`auth.mode = none`).
+    Open,
+    /// Callers with a key: the gate, and the key every call carries.
+    Gated { gate: Gate, key: String },
+}
+
+impl Access {
+    /// The gate over the API keys of `store` with one key of `tenant` (scope `ingest`), its
+    /// limits set out of reach: the figure is what authenticating each call costs (hash, ring
+    /// lookup, rate and concurrency accounting), never a throttle.
+    pub async fn gated(store: &Store, tenant: &str) -> anyhow::Result<Self> {
+        let made = key::generate();
+        leadledger_store::keys::insert(
+            &store.pool,
+            &leadledger_store::keys::NewKey {
+                key_id: &made.key_id,
+                tenant_id: tenant,
+                name: "bench",
+                scopes: &["ingest".to_string()],
+                secret_sha256: &made.secret_sha256,
+                expires_at: None,
+                replaces: "",
+                client_cert: "",
+            },
+        )
+        .await?;
+        let ring = KeyRing::load(store.clone(), Duration::from_secs(3600)).await?;
+        let gate = Gate::new(
+            ring,
+            GateConfig {
+                open_health: true,
+                rate_per_sec: 1_000_000,
+                burst: 1_000_000,
+                concurrency: 100_000,
+            },
+        );
+        Ok(Self::Gated {
+            gate,
+            key: made.key,
+        })
+    }
+}
+
 /// Runs the workload through `Append` into `log`'s topic.
 pub async fn run(
     log: &LogConfig,
     w: &Workload,
     batch: usize,
     concurrency: usize,
+    access: Access,
 ) -> anyhow::Result<IngestRun> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    let (gate, key) = match access {
+        Access::Open => (None, String::new()),
+        Access::Gated { gate, key } => (Some(gate), key),
+    };
     let services = Services {
         ingest: Some(Ingest::new(EventProducer::new(log)?)),
         query: None,
         attribution: None,
+        auth: gate,
         ..Default::default()
     };
     let stop = CancellationToken::new();
     let server = tokio::spawn(serve(listener, services, stop.clone().cancelled_owned()));
-    let client = IngestServiceClient::connect(format!("http://{addr}"))
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))?
+        .connect()
         .await
         .context("connecting to the in-process ingest server")?;
+    // An empty key sends no header (the open server).
+    let client = IngestServiceClient::new(
+        BearerKey::new(&key)
+            .map_err(anyhow::Error::msg)?
+            .on(channel),
+    );
 
     // Warm-up, untimed: one event through the whole path, so the server's producer has its
     // producer id and the topic's metadata (see `baseline::WARM_UP`). The topic then holds

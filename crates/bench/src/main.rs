@@ -232,7 +232,14 @@ async fn round(args: &Args, env: &mut Env, w: &Workload) -> anyhow::Result<Round
 
     step("2 ingest Append");
     let ingest_log = env.topic("ingest").await?;
-    let ingest = ingest::run(&ingest_log, w, args.batch, args.concurrency).await?;
+    let ingest = ingest::run(
+        &ingest_log,
+        w,
+        args.batch,
+        args.concurrency,
+        ingest::Access::Open,
+    )
+    .await?;
     let ends = env.end_offsets(&ingest_log.topic).await?;
     // N events and the warm-up one.
     let records = w.count() + 1;
@@ -261,8 +268,30 @@ async fn round(args: &Args, env: &mut Env, w: &Workload) -> anyhow::Result<Round
     step("5 raw COPY");
     let copy = baseline::copy(&store, w, args.partitions).await?;
     store.pool.close().await;
+
+    step("2g ingest Append through the authentication gate");
+    let keys = env.database("keys").await?;
+    let gated_log = env.topic("gated").await?;
+    let access = ingest::Access::gated(&keys, &w.tenant).await?;
+    let gated = ingest::run(&gated_log, w, args.batch, args.concurrency, access).await?;
+    keys.pool.close().await;
+
+    step("4r projector as an app role under row-level security");
+    let rls_store = env.database_as_app_role("rls").await?;
+    let rls = projector::run(&ingest_log, &rls_store, &ends, records).await?;
+    let rls_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_events")
+        .fetch_one(&rls_store.pool)
+        .await?;
+    anyhow::ensure!(
+        rls_rows == w.distinct as i64,
+        "projector under RLS wrote {rls_rows} events, expected {}",
+        w.distinct
+    );
+    rls_store.pool.close().await;
     env.drop_databases().await;
     Ok(Round {
+        ingest_gated: gated.run,
+        projector_rls: rls.run,
         produce,
         ingest: ingest.run,
         ingest_calls: ingest.calls,

@@ -95,6 +95,22 @@ fn rows(f: &Figures) -> Vec<Row> {
             ratio: Some(("(3)", Round::projector_ratio, Some(PROJECTOR_TARGET))),
         },
         Row {
+            n: "2g",
+            short: "ingest gated",
+            what: "Ingest `Append` as (2), through the authentication gate (bearer key, limits \
+                   out of reach)"
+                .into(),
+            measure: |r| r.ingest_gated,
+            ratio: Some(("(2)", Round::gate_ratio, None)),
+        },
+        Row {
+            n: "4r",
+            short: "projector RLS",
+            what: "Projector as (4), connected as a login role under row-level security".into(),
+            measure: |r| r.projector_rls,
+            ratio: Some(("(4)", Round::rls_ratio, None)),
+        },
+        Row {
             n: "5",
             short: "raw COPY",
             what: "Raw `COPY` of `lead_events`-shaped rows".into(),
@@ -342,6 +358,18 @@ duplicates get a fresh id) in CSV, built before the clock starts, `COPY ... FROM
 a table created `LIKE lead_events INCLUDING ALL` (same keys and index). It is a floor for \
 one table's insert cost only: the projector also reads back and re-folds every touched \
 lead and writes three more tables, so no target is set for this ratio.
+  2g. Ingest through the authentication gate: (2) again on a fresh topic, the server behind \
+the gate (`auth.mode = keys`: the key ring loaded from a database holding one key), every \
+call carrying `authorization: Bearer llk_…`; the key's rate and concurrency limits are set \
+out of reach so the ratio to (2) is what authenticating each call costs (the secret's \
+SHA-256, the ring lookup, the limiter and permit accounting), not a throttle. Run after (5), \
+so the rounds' order is not the same for (2) and (2g).
+  4r. Projector under row-level security: (4) again over the topic of (2), into a fresh \
+database owned by `ll_bench_app` (a login role, neither superuser nor `BYPASSRLS`) and \
+migrated as it, so the policies of migration 0010 (FORCE on every table behind a documented \
+view; the app-role test an uncorrelated subquery) run on every statement, as in a production \
+deployment; (4) connects as the server's superuser, which bypasses them. Run last in the \
+round.
   6. Raw log latency: to a fresh topic that a consumer with leadledger's consumer settings \
 is already reading (group joined, warm-up record read), the producer sends one record at a \
 time at the freshness rate (open loop); latency = the producer's ack → the consumer receiving it. It is \

@@ -12,6 +12,12 @@ use rdkafka::ClientConfig;
 /// Pool size of every store the bench opens: the server's default (`database.max_connections`).
 pub const POOL: u32 = 8;
 
+/// The role of [`Env::database_as_app_role`].
+pub const APP_ROLE: &str = "ll_bench_app";
+
+const CREATE_APP_ROLE: &str = "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = \
+     'll_bench_app') THEN CREATE ROLE ll_bench_app LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$";
+
 /// Where the broker and PostgreSQL are, and what the bench created there.
 pub struct Env {
     pub brokers: String,
@@ -55,6 +61,37 @@ impl Env {
         self.databases.push(url.clone());
         let store = Store::connect(&url, POOL).await?;
         store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A new database owned by [`APP_ROLE`] (a login role, neither superuser nor
+    /// `BYPASSRLS`), migrated as that role and returned connected as it: row-level security
+    /// (migration 0010, FORCE on every table behind a documented view) applies to each of
+    /// its statements, as in a production deployment. The other phases connect as the
+    /// server's superuser, which bypasses it.
+    pub async fn database_as_app_role(&mut self, tag: &str) -> anyhow::Result<Store> {
+        use sqlx::Connection as _;
+        let name = format!("ll_bench_{tag}_{}", unique());
+        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", self.pg)).await?;
+        sqlx::query(CREATE_APP_ROLE).execute(&mut admin).await?;
+        sqlx::query(&format!("CREATE DATABASE {name} OWNER {APP_ROLE}"))
+            .execute(&mut admin)
+            .await?;
+        admin.close().await?;
+        let url = format!("{}/{name}", self.pg);
+        self.databases.push(url.clone());
+        let opts: sqlx::postgres::PgConnectOptions = url.parse()?;
+        let store = Store::connect_with(opts.username(APP_ROLE), POOL).await?;
+        store.migrate().await?;
+        let (superuser, bypass): (bool, bool) = sqlx::query_as(
+            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
+        )
+        .fetch_one(&store.pool)
+        .await?;
+        anyhow::ensure!(
+            !superuser && !bypass,
+            "{APP_ROLE} bypasses row-level security"
+        );
         Ok(store)
     }
 

@@ -1,4 +1,5 @@
-//! `leadledger keys create|list|revoke|rotate`: API keys, straight in the database (an
+//! `leadledger keys create|list|revoke|rotate`: API keys and client-certificate bindings,
+//! straight in the database (an
 //! operator's tool: whoever runs it can reach the database already).
 //!
 //! A key is printed once, at creation; only its hash is stored. Every process reloads the
@@ -9,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use leadledger_domain::{validate, Violations};
-use leadledger_grpc::auth::{key, Scope};
+use leadledger_grpc::auth::{cert, key, Scope};
 use leadledger_store::keys::{self, NewKey};
 use leadledger_store::Store;
 
@@ -31,6 +32,12 @@ pub enum Command {
         /// Print only the key (for scripts).
         #[arg(long)]
         quiet: bool,
+        /// Bind a client certificate instead of making a bearer key: callers presenting a
+        /// certificate (verified against `server.tls_client_ca_file`) with this identity
+        /// are this tenant with these scopes. `cn:<common name>`, `dns:<DNS name>` or
+        /// `uri:<URI>` (a subject alternative name).
+        #[arg(long)]
+        client_cert: Option<String>,
     },
     /// List keys (never their secrets).
     List {
@@ -59,9 +66,31 @@ pub async fn run(store: &Store, command: Command) -> anyhow::Result<()> {
             name,
             expires_in_days,
             quiet,
+            client_cert,
         } => {
             check_tenant(&tenant)?;
             let scopes = parse_scopes(&scopes)?;
+            let client_cert = match client_cert {
+                Some(c) => {
+                    cert::parse_binding(&c).map_err(|e| anyhow::anyhow!("--client-cert {e}"))?
+                }
+                None => String::new(),
+            };
+            if !client_cert.is_empty() {
+                if let Some(live) = keys::all(pool)
+                    .await?
+                    .into_iter()
+                    .find(|k| k.client_cert == client_cert && k.revoked_at.is_none())
+                {
+                    anyhow::bail!(
+                        "{client_cert} is already bound (llk_{}, tenant {}): revoke that \
+                         binding first",
+                        live.key_id,
+                        live.tenant_id
+                    );
+                }
+            }
+            // A binding gets a secret too, never shown: it cannot be used as a bearer key.
             let made = key::generate();
             let expires_at =
                 expires_in_days.map(|d| Utc::now() + chrono::Duration::days(i64::from(d)));
@@ -75,16 +104,30 @@ pub async fn run(store: &Store, command: Command) -> anyhow::Result<()> {
                     secret_sha256: &made.secret_sha256,
                     expires_at,
                     replaces: "",
+                    client_cert: &client_cert,
                 },
             )
             .await
             .context("storing the key")?;
-            show(&made.key, &made.key_id, &tenant, &scopes, quiet);
+            if client_cert.is_empty() {
+                show(&made.key, &made.key_id, &tenant, &scopes, quiet);
+            } else {
+                println!("llk_{}", made.key_id);
+                if !quiet {
+                    eprintln!(
+                        "binding llk_{} for tenant {tenant} ({}): client certificates with \
+                         identity {client_cert} (verified against server.tls_client_ca_file) \
+                         need no key; revoke it like a key",
+                        made.key_id,
+                        scopes.join(",")
+                    );
+                }
+            }
         }
         Command::List { tenant } => {
             let now = Utc::now();
             println!(
-                "{:<16} {:<16} {:<28} {:<8} {:<25} name",
+                "{:<16} {:<16} {:<28} {:<8} {:<25} name / client certificate",
                 "key", "tenant", "scopes", "state", "expires"
             );
             for k in keys::all(pool).await? {
@@ -103,7 +146,11 @@ pub async fn run(store: &Store, command: Command) -> anyhow::Result<()> {
                     k.scopes.join(","),
                     state,
                     k.expires_at.map_or("never".into(), |t| t.to_rfc3339()),
-                    k.name
+                    if k.client_cert.is_empty() {
+                        k.name
+                    } else {
+                        format!("{} (certificate {})", k.name, k.client_cert)
+                    }
                 );
             }
         }
@@ -124,6 +171,12 @@ pub async fn run(store: &Store, command: Command) -> anyhow::Result<()> {
             let old = keys::get(pool, id)
                 .await?
                 .with_context(|| format!("no key llk_{id}"))?;
+            anyhow::ensure!(
+                old.client_cert.is_empty(),
+                "llk_{id} binds the client certificate {}: renew the certificate at the CA \
+                 (same identity) instead; nothing to rotate here",
+                old.client_cert
+            );
             let made = key::generate();
             let rotated = keys::rotate(
                 pool,
@@ -135,6 +188,7 @@ pub async fn run(store: &Store, command: Command) -> anyhow::Result<()> {
                     secret_sha256: &made.secret_sha256,
                     expires_at: old.expires_at,
                     replaces: id,
+                    client_cert: "",
                 },
                 Duration::from_secs(grace_secs),
             )

@@ -12,6 +12,7 @@ use leadledger_grpc::health::Dependencies;
 use leadledger_grpc::ingest::Ingest;
 use leadledger_grpc::ownership::OwnershipSvc;
 use leadledger_grpc::server::{serve, Services};
+use leadledger_grpc::shed::LogBudget;
 use leadledger_grpc::sla::SlaSvc;
 use leadledger_log::EventProducer;
 use leadledger_projection::Derivations;
@@ -22,7 +23,7 @@ use leadledger_workers::projector::{self, ProjectorConfig};
 use leadledger_workers::sla_worker::{self, SlaConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{redact, AuthMode, Config, TlsFiles};
+use crate::config::{redact, AuthMode, Config, MigrateOnStart, TlsFiles};
 
 /// What a process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -89,10 +90,16 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     // API keys live in the database: with authentication on, every role reads them.
     let needs_store = cfg.auth.mode == AuthMode::Keys
         || matches!(role, Role::All | Role::Projector | Role::Query | Role::Sla);
-    let store = if needs_store {
-        Some(migrate(&cfg).await?)
-    } else {
-        None
+    let store = match (needs_store, cfg.migrate) {
+        (false, _) => None,
+        (true, MigrateOnStart::Auto) => Some(migrate(&cfg).await?),
+        (true, MigrateOnStart::Check) => {
+            let store = Store::connect(&cfg.database_url, cfg.max_connections)
+                .await
+                .with_context(|| format!("connecting to {}", redact(&cfg.database_url)))?;
+            store.check_migrated().await?;
+            Some(store)
+        }
     };
     if matches!(role, Role::All | Role::Ingest | Role::Projector | Role::Sla) {
         leadledger_log::admin::ensure_topics(&cfg.log)
@@ -106,12 +113,26 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         Role::All | Role::Ingest | Role::Query | Role::Sla => Some(EventProducer::new(&cfg.log)?),
         Role::Projector => None,
     };
-    let query = match (role, &store, &producer) {
-        (Role::All | Role::Query, Some(s), Some(p)) => {
+    // Reads get a pool of their own whose callers wait at most `limits.db_wait_ms` for a
+    // connection (load shedding); the workers' pool waits and retries.
+    let reads = match (role, &store) {
+        (Role::All | Role::Query, Some(s)) => Some(
+            Store::connect_waiting(
+                s.pool.connect_options().as_ref().clone(),
+                cfg.max_connections,
+                cfg.db_wait,
+            )
+            .await
+            .context("connecting the read pool")?,
+        ),
+        _ => None,
+    };
+    let query = match (&reads, &producer) {
+        (Some(reads), Some(p)) => {
             let derive = std::sync::Arc::new(Derivations {
                 sla: cfg.sla.clone(),
             });
-            let ctx = ReadContext::new(s.clone(), &cfg.log.topic);
+            let ctx = ReadContext::new(reads.clone(), &cfg.log.topic);
             Some(ctx.with_log_ends(p.clone()).with_policies(derive))
         }
         _ => None,
@@ -136,7 +157,7 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         ingest: producer
             .clone()
             .filter(|_| matches!(role, Role::All | Role::Ingest))
-            .map(Ingest::new),
+            .map(|p| Ingest::new(p).with_log_budget(LogBudget::new(cfg.log_queue))),
         attribution: query
             .clone()
             .map(|q| AttributionSvc::with_models(q, cfg.attribution.clone())),
@@ -211,6 +232,7 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         tokio::spawn(gauges::run(
             gauges::Sampled {
                 store: store.clone(),
+                reads: reads.clone(),
                 producer: producer.clone(),
                 lag_of: runs(&[Role::All, Role::Projector]).then(|| cfg.log.clone()),
                 sla: runs(&[Role::All, Role::Sla]),

@@ -121,6 +121,7 @@ pub fn install_metrics(listen: &str) -> anyhow::Result<SocketAddr> {
         }
     });
     leadledger_grpc::metrics::describe();
+    leadledger_grpc::shed::describe();
     leadledger_workers::gauges::describe();
     tracing::info!(%addr, "metrics served (Prometheus text)");
     Ok(addr)

@@ -19,6 +19,7 @@ use tracing::Instrument;
 
 use crate::auth::gate::MessageRate;
 use crate::auth::Caller;
+use crate::shed::LogBudget;
 use crate::{tenant, token::Token, trace};
 
 /// Events in flight per `StreamEvents` stream before the server stops reading.
@@ -28,14 +29,28 @@ pub const STREAM_IN_FLIGHT: usize = 256;
 #[derive(Clone)]
 pub struct Ingest {
     producer: EventProducer,
+    budget: LogBudget,
 }
 
 impl Ingest {
+    /// Ingest over `producer`, with the default room in the log's queue.
     pub fn new(producer: EventProducer) -> Self {
-        Self { producer }
+        Self {
+            producer,
+            budget: LogBudget::default(),
+        }
     }
 
+    /// The room for events awaiting the log's acknowledgement (`limits.log_queue`).
+    pub fn with_log_budget(mut self, budget: LogBudget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Appends `events`, all or none admitted: with the log's queue full the call is shed
+    /// before any event is sent.
     async fn write(&self, events: &[pb::Event]) -> Result<Vec<Position>, ApiError> {
+        let _room = self.budget.admit(events.len())?;
         let positions = self.producer.append(events).await.map_err(|e| {
             tracing::warn!(error = %e, "append failed");
             ApiError::Unavailable(format!(

@@ -20,6 +20,8 @@
 //!   during the shutdown drain.
 //! - [`metrics`]: RPC calls, codes and durations (a layer outside the gate), events
 //!   ingested, `WatchSla` subscribers.
+//! - [`shed`]: load shedding: the log's queue and the database pool, refused at once
+//!   (`UNAVAILABLE`) when saturated.
 //! - [`server`]: `serve(listener, services, shutdown)` with health and reflection.
 //! - [`tenant`]: the one place a request's tenant is decided.
 //! - [`token`]: consistency tokens.
@@ -42,6 +44,7 @@ pub mod query;
 pub mod reasons;
 pub mod revenue;
 pub mod server;
+pub mod shed;
 pub mod sla;
 pub mod sla_watch;
 pub mod tenant;

@@ -3,11 +3,14 @@
 //! [`crate::retention::check`]) and the end offsets of a topic.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::{Client, ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer as _, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::config::TopicCheck;
@@ -18,10 +21,18 @@ use crate::{retention, LogConfig, LogError};
 /// it: finite retention, compaction or fewer partitions than configured is
 /// [`LogError::UnfitTopic`] (only a warning with `topic_check = warn`); a setting the broker
 /// does not report is a warning.
+///
+/// A broker that refuses the credentials (SASL) fails it at once with
+/// [`LogError::Authentication`] naming librdkafka's reason, instead of waiting for the
+/// request timeout.
 pub async fn ensure_topics(cfg: &LogConfig) -> Result<(), LogError> {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", &cfg.brokers);
     crate::config::apply_properties(&mut c, &cfg.properties);
+    let probe = c.clone();
+    tokio::task::spawn_blocking(move || self::probe(probe, PROBE_WITHIN))
+        .await
+        .map_err(|e| LogError::Admin(format!("probing the broker: {e}")))??;
     let admin: AdminClient<DefaultClientContext> = c.create()?;
     let dlq = cfg.dead_letter_topic();
     let configs = retention::creation_configs(cfg.min_insync_replicas);
@@ -66,6 +77,56 @@ pub async fn ensure_topics(cfg: &LogConfig) -> Result<(), LogError> {
             Ok(())
         }
     }
+}
+
+/// How long [`probe`] waits for the broker before leaving the diagnosis to the admin calls.
+const PROBE_WITHIN: Duration = Duration::from_secs(20);
+
+/// Connects with `config` and waits until the broker answers a metadata request, or refuses
+/// the credentials: then [`LogError::Authentication`] with librdkafka's reason, at once,
+/// where the admin calls would only time out ("Local: Timed out") after their request
+/// timeout. A broker that does not answer within `within` is left to the calls that
+/// follow. Blocking.
+fn probe(config: ClientConfig, within: Duration) -> Result<(), LogError> {
+    let refused = Arc::new(Mutex::new(None));
+    let client: BaseProducer<Watched> = config.create_with_context(Watched(refused.clone()))?;
+    let deadline = Instant::now() + within;
+    loop {
+        // Serves the client's error events (the authentication failure among them).
+        client.poll(Duration::from_millis(100));
+        if let Some(reason) = refused.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Err(LogError::Authentication(reason));
+        }
+        if client
+            .client()
+            .fetch_metadata(None, Duration::from_millis(500))
+            .is_ok()
+            || Instant::now() >= deadline
+        {
+            return Ok(());
+        }
+    }
+}
+
+/// A client context that logs errors as the default one does and keeps the reason of an
+/// authentication failure (a wrong SASL password, an unknown user).
+struct Watched(Arc<Mutex<Option<String>>>);
+
+impl ClientContext for Watched {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::error!(%error, reason, "librdkafka error");
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::Authentication) {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert_with(|| reason.to_string());
+        }
+    }
+}
+
+impl ProducerContext for Watched {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
 }
 
 /// The problems of the events topic as the broker describes it now.

@@ -38,6 +38,12 @@ pub enum LogError {
     Cancelled,
     #[error("topic admin: {0}")]
     Admin(String),
+    /// The broker refused the client's credentials (SASL): librdkafka's reason.
+    #[error(
+        "the broker refused leadledger's credentials ({0}): check kafka.properties (sasl.*) \
+         and kafka.sasl_password_file"
+    )]
+    Authentication(String),
     #[error(
         "the events topic {topic} would lose events: {problems} \
          (kafka.topic_check = warn starts anyway)"

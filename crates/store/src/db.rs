@@ -11,6 +11,7 @@ const DATABASE_EXISTS: &str = include_str!("sql/db_exists.sql");
 const PING: &str = include_str!("sql/db_ping.sql");
 const SNAPSHOT: &str = include_str!("sql/db_snapshot.sql");
 const LIVE_SCHEMA: &str = include_str!("sql/db_live_schema.sql");
+const MIGRATED: &str = include_str!("sql/db_migrated.sql");
 
 /// The schema the read models live in (where this pool's `search_path` finds them; `public`
 /// by default): the one `leadledger rebuild` replaces and the BI contract reads.
@@ -28,6 +29,9 @@ pub async fn snapshot(
     sqlx::query(SNAPSHOT).execute(&mut *tx).await?;
     Ok(tx)
 }
+
+/// How long the workers' pools wait for a free connection (they retry after it).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The migrations in `crates/store/migrations`, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -49,9 +53,19 @@ impl Store {
         opts: PgConnectOptions,
         max_connections: u32,
     ) -> Result<Self, StoreError> {
+        Self::connect_waiting(opts, max_connections, ACQUIRE_TIMEOUT).await
+    }
+
+    /// A pool whose callers wait at most `acquire_timeout` for a free connection, then fail
+    /// with [`StoreError::is_saturated`] (the read side's load shedding, `limits.db_wait_ms`).
+    pub async fn connect_waiting(
+        opts: PgConnectOptions,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             // A connection keeps the largest message it ever sent or received in its buffers
             // (a projector batch of 2 000 events is a multi-megabyte UNNEST insert): every
             // pooled connection ended up holding several MB for good. Shrinking on release
@@ -96,6 +110,28 @@ impl Store {
     /// Runs pending migrations (idempotent; safe from several processes at once).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Checks, without changing anything, that the schema is at this binary's newest
+    /// migration (`database.migrate = check`: a process whose database user may only read
+    /// and write rows). Refused, naming the fix, when it is behind; a schema ahead of the
+    /// binary (a newer version migrated it) is accepted, as migrations only add.
+    pub async fn check_migrated(&self) -> Result<(), StoreError> {
+        let want = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        let have: i64 = match sqlx::query_scalar(MIGRATED).fetch_one(&self.pool).await {
+            Ok(v) => v,
+            // No ledger table: never migrated.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => 0,
+            Err(e) => return Err(e.into()),
+        };
+        if have < want {
+            return Err(StoreError::Refused(format!(
+                "the database is at migration {have}, this binary needs {want}: run \
+                 `leadledger migrate` as the schema's owner (database.migrate = check never \
+                 migrates)"
+            )));
+        }
         Ok(())
     }
 

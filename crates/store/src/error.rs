@@ -2,6 +2,10 @@
 
 use leadledger_api::ApiError;
 
+/// Calls refused because a resource of the process was saturated, by `resource`
+/// (`log_queue`, `db_pool`); described by `leadledger_grpc::shed`.
+pub const SHED_METRIC: &str = "leadledger_shed_total";
+
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -44,6 +48,12 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// Whether the pool had no connection free within its acquire timeout: the database
+    /// answers, this process has every connection busy (load shedding, `limits.db_wait_ms`).
+    pub fn is_saturated(&self) -> bool {
+        matches!(self, StoreError::Db(sqlx::Error::PoolTimedOut))
+    }
 }
 
 /// How a failed read or write reaches a client: a database that cannot be reached is
@@ -51,7 +61,14 @@ impl StoreError {
 /// answered as INTERNAL without it.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        if e.is_transient() {
+        if e.is_saturated() {
+            metrics::counter!(SHED_METRIC, "resource" => "db_pool").increment(1);
+            ApiError::Unavailable(
+                "overloaded: every read-model database connection of this process is busy \
+                 (none free within limits.db_wait_ms); retry"
+                    .into(),
+            )
+        } else if e.is_transient() {
             ApiError::Unavailable(format!("the read-model database is unavailable: {e}"))
         } else {
             tracing::error!(error = %e, "query failed");

@@ -1,5 +1,6 @@
-//! `api_keys`: the API keys callers authenticate with, each bound to one tenant. Only the
-//! SHA-256 of a key's secret is stored; making, parsing and checking keys is
+//! `api_keys`: the credentials callers authenticate with, each bound to one tenant: bearer
+//! keys and client-certificate bindings (mutual TLS). Only the SHA-256 of a key's secret is
+//! stored; making, parsing and checking keys is
 //! `leadledger_grpc::auth`'s business, this module only keeps the rows.
 
 use chrono::{DateTime, Utc};
@@ -26,6 +27,9 @@ pub struct KeyRow {
     pub revoked_at: Option<DateTime<Utc>>,
     /// The key this one replaced (`keys rotate`), or empty.
     pub replaces: String,
+    /// The client-certificate identity this credential is (`cn:…`, `dns:…`, `uri:…`), or
+    /// empty for a bearer key.
+    pub client_cert: String,
 }
 
 /// A key to store.
@@ -38,6 +42,8 @@ pub struct NewKey<'a> {
     pub secret_sha256: &'a [u8],
     pub expires_at: Option<DateTime<Utc>>,
     pub replaces: &'a str,
+    /// A client-certificate binding's identity; empty for a bearer key.
+    pub client_cert: &'a str,
 }
 
 /// Stores a new key.
@@ -57,6 +63,7 @@ fn insert_query<'q>(
         .bind(key.secret_sha256)
         .bind(key.expires_at)
         .bind(key.replaces)
+        .bind(key.client_cert)
 }
 
 /// Every key, live, expired or revoked.

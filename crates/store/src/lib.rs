@@ -64,4 +64,4 @@ pub mod timeline;
 
 pub use db::Store;
 
-pub use error::StoreError;
+pub use error::{StoreError, SHED_METRIC};

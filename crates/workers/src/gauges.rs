@@ -63,7 +63,11 @@ pub fn describe() {
         PRODUCER_QUEUE,
         "records handed to the Kafka producer and not yet acknowledged"
     );
-    describe_gauge!(DB_POOL, "PostgreSQL connections of this process by state");
+    describe_gauge!(
+        DB_POOL,
+        "PostgreSQL connections of this process by state and pool (workers; reads: the query \
+         role's, whose callers are shed after limits.db_wait_ms)"
+    );
     describe_gauge!(
         CREDITS_QUEUE,
         "leads whose attribution credits wait to be recomputed"
@@ -79,6 +83,8 @@ pub fn describe() {
 pub struct Sampled {
     /// The read-model database (pool use; SLA and credits gauges below).
     pub store: Option<Store>,
+    /// The query role's read pool (pool use only).
+    pub reads: Option<Store>,
     /// The producer whose queue is measured.
     pub producer: Option<EventProducer>,
     /// The log whose projector lag is measured (roles that run the projector).
@@ -111,11 +117,15 @@ pub async fn run(s: Sampled, every: Duration, shutdown: Shutdown) {
         if let Some(p) = &s.producer {
             metrics::gauge!(PRODUCER_QUEUE).set(f64::from(p.queue_depth()));
         }
+        for (pool, of) in [("workers", &s.store), ("reads", &s.reads)] {
+            let Some(of) = of else { continue };
+            let size = of.pool.size();
+            let idle = u32::try_from(of.pool.num_idle()).unwrap_or(size);
+            metrics::gauge!(DB_POOL, "state" => "in_use", "pool" => pool)
+                .set(f64::from(size.saturating_sub(idle)));
+            metrics::gauge!(DB_POOL, "state" => "idle", "pool" => pool).set(f64::from(idle));
+        }
         let Some(store) = &s.store else { continue };
-        let size = store.pool.size();
-        let idle = u32::try_from(store.pool.num_idle()).unwrap_or(size);
-        metrics::gauge!(DB_POOL, "state" => "in_use").set(f64::from(size.saturating_sub(idle)));
-        metrics::gauge!(DB_POOL, "state" => "idle").set(f64::from(idle));
         if let (Some(log), Some(client)) = (&s.lag_of, &lag_client) {
             if let Err(e) = sample_lag(store, log, client.clone()).await {
                 tracing::debug!(error = %e, "projector lag not sampled");

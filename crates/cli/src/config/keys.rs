@@ -54,6 +54,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "PostgreSQL read-model database (created if missing)",
     ),
     (
+        "database.migrate",
+        "auto",
+        "auto: create the database if missing and apply migrations at start; check: only check the schema is migrated (a database user that may read and write rows but not change the schema; run `leadledger migrate` as the owner first)",
+    ),
+    (
         "database.max_connections",
         "8",
         "connection pool size per process",
@@ -183,6 +188,16 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "limits.concurrency",
         "64",
         "calls of one API key in progress at once (0: no limit)",
+    ),
+    (
+        "limits.log_queue",
+        "20000",
+        "events of ingest calls awaiting the broker's acknowledgement at once; a call that does not fit is refused whole with UNAVAILABLE (load shedding)",
+    ),
+    (
+        "limits.db_wait_ms",
+        "1000",
+        "how long a read waits for a free database connection of the query role's pool before it is refused with UNAVAILABLE (load shedding)",
     ),
     (
         "limits.max_deadline_ms",

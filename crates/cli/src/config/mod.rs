@@ -121,6 +121,8 @@ pub struct ConfigError(pub String);
 pub struct Config {
     pub log: LogConfig,
     pub database_url: String,
+    /// Whether a starting process migrates the schema or only checks it.
+    pub migrate: MigrateOnStart,
     pub max_connections: u32,
     pub listen: String,
     pub projector_group: String,
@@ -139,6 +141,10 @@ pub struct Config {
     pub auth: Auth,
     /// The longest any call may take.
     pub max_deadline: Duration,
+    /// Events of ingest calls awaiting the broker's acknowledgement at once.
+    pub log_queue: u32,
+    /// How long a read waits for a free database connection before it is shed.
+    pub db_wait: Duration,
     /// gRPC over TLS (`server.tls_*`), when configured.
     pub tls: Option<TlsFiles>,
     /// Where Prometheus metrics are served (`metrics.listen`), when set.
@@ -165,6 +171,15 @@ pub enum AuthMode {
     Keys,
     /// No authentication: the caller names its tenant.
     None,
+}
+
+/// What a starting process does with the schema (`database.migrate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrateOnStart {
+    /// Create the database if missing and apply pending migrations.
+    Auto,
+    /// Only check that the schema is at the binary's newest migration.
+    Check,
 }
 
 /// The `auth.*` and `limits.*` settings.
@@ -317,6 +332,14 @@ impl Config {
             },
             log,
             database_url: non_empty("database.url", get("database.url"))?,
+            migrate: choice(
+                "database.migrate",
+                &get("database.migrate"),
+                &[
+                    ("auto", MigrateOnStart::Auto),
+                    ("check", MigrateOnStart::Check),
+                ],
+            )?,
             max_connections: number(
                 "database.max_connections",
                 &get("database.max_connections"),
@@ -411,6 +434,18 @@ impl Config {
                 &get("limits.max_deadline_ms"),
                 1_000,
                 3_600_000,
+            )?),
+            log_queue: number(
+                "limits.log_queue",
+                &get("limits.log_queue"),
+                leadledger_domain::validate::MAX_BATCH as u32,
+                10_000_000,
+            )?,
+            db_wait: Duration::from_millis(number(
+                "limits.db_wait_ms",
+                &get("limits.db_wait_ms"),
+                10,
+                600_000,
             )?),
             metrics_listen: Some(get("metrics.listen").trim().to_string())
                 .filter(|l| !l.is_empty()),

@@ -1,4 +1,5 @@
-//! The gate every call passes before a service sees it: authentication (the bearer key), the
+//! The gate every call passes before a service sees it: authentication (the bearer key, or a
+//! client certificate bound to a tenant), the
 //! scope the RPC needs, and the key's limits (rate and concurrency, a stream counting until
 //! it ends). A tower layer on the whole server ([`GateLayer`]), so no service can forget
 //! it; the [`Caller`] it admits travels in the request's extensions to [`crate::tenant`].
@@ -17,6 +18,7 @@ use leadledger_api::ApiError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 
+use super::cert;
 use super::ring::KeyRing;
 use super::scope::{required, Caller, Required};
 use crate::body::Watched;
@@ -80,7 +82,12 @@ impl Gate {
         }
     }
 
-    async fn admit(&self, path: &str, headers: &http::HeaderMap) -> Result<Admission, ApiError> {
+    async fn admit(
+        &self,
+        path: &str,
+        headers: &http::HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Result<Admission, ApiError> {
         let need = required(path, self.cfg.open_health);
         if need == Required::Open {
             return Ok(Admission {
@@ -89,12 +96,11 @@ impl Gate {
                 permit: None,
             });
         }
-        let presented = bearer(headers)?;
-        let caller = self.ring.verify(presented, chrono::Utc::now()).await?;
+        let caller = self.authenticate(headers, extensions).await?;
         if let Required::Scope(scope) = need {
             if !caller.allows(scope) {
                 return Err(ApiError::PermissionDenied(format!(
-                    "API key llk_{} lacks the `{scope}` scope this RPC needs",
+                    "credential llk_{} lacks the `{scope}` scope this RPC needs",
                     caller.key_id
                 )));
             }
@@ -130,6 +136,41 @@ impl Gate {
             caller: Some(caller),
             rate,
             permit,
+        })
+    }
+}
+
+impl Gate {
+    /// Who the call comes from: the bearer key when one is sent, else the client
+    /// certificate's binding (mutual TLS). A key and a bound certificate naming two
+    /// tenants are refused: the connection and the call would speak for different tenants.
+    async fn authenticate(
+        &self,
+        headers: &http::HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Result<Caller, ApiError> {
+        let now = chrono::Utc::now();
+        let peer = cert::peer_identities(extensions).filter(|ids| !ids.is_empty());
+        if headers.get(http::header::AUTHORIZATION).is_some() || peer.is_none() {
+            let caller = self.ring.verify(bearer(headers)?, now).await?;
+            if let Some(ids) = &peer {
+                if let Ok(Some(bound)) = self.ring.verify_cert(ids, now).await {
+                    if bound.tenant != caller.tenant {
+                        return Err(ApiError::PermissionDenied(format!(
+                            "the client certificate is bound to another tenant than API key                              llk_{} (binding llk_{})",
+                            caller.key_id, bound.key_id
+                        )));
+                    }
+                }
+            }
+            return Ok(caller);
+        }
+        let ids = peer.unwrap_or_default();
+        self.ring.verify_cert(&ids, now).await?.ok_or_else(|| {
+            ApiError::Unauthenticated(format!(
+                "no API key, and the client certificate ({}) is bound to no tenant: send                  `authorization: Bearer llk_<id>_<secret>` or bind it with `leadledger keys                  create --client-cert`",
+                ids.join(", ")
+            ))
         })
     }
 }
@@ -199,7 +240,7 @@ where
         };
         Box::pin(async move {
             let path = req.uri().path().to_string();
-            match gate.admit(&path, req.headers()).await {
+            match gate.admit(&path, req.headers(), req.extensions()).await {
                 Err(e) => {
                     tracing::info!(rpc = %path, error = %e, "call refused at the gate");
                     Ok(Watched::wrap(Status::from(e).into_http::<RB>(), None))

@@ -1,5 +1,5 @@
-//! The key ring: every API key of the database in memory, so authenticating a call costs a
-//! hash and a map lookup, not a query.
+//! The key ring: every API key and client-certificate binding of the database in memory, so
+//! authenticating a call costs a hash (or a certificate parse) and a map lookup, not a query.
 //!
 //! The ring reloads every `refresh` (default 5 s): a revocation or an expiry set by another
 //! process takes effect everywhere within that bound. A key id the ring does not know makes
@@ -30,11 +30,21 @@ struct Entry {
     secret_sha256: Vec<u8>,
     expires_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
+    /// A client-certificate binding's identity; empty for a bearer key.
+    client_cert: String,
+}
+
+/// The keys and certificate bindings as loaded.
+#[derive(Default)]
+struct Loaded {
+    keys: HashMap<String, Entry>,
+    /// Certificate identity → the ids of the bindings naming it (live or not).
+    certs: HashMap<String, Vec<String>>,
 }
 
 struct Inner {
     store: Store,
-    keys: RwLock<HashMap<String, Entry>>,
+    keys: RwLock<Loaded>,
     last_load: Mutex<Instant>,
 }
 
@@ -50,7 +60,7 @@ impl KeyRing {
     pub async fn load(store: Store, refresh: Duration) -> Result<Self, StoreError> {
         let inner = Arc::new(Inner {
             store,
-            keys: RwLock::new(HashMap::new()),
+            keys: RwLock::new(Loaded::default()),
             last_load: Mutex::new(Instant::now()),
         });
         inner.reload().await?;
@@ -84,26 +94,55 @@ impl KeyRing {
         }
         let unknown = || ApiError::Unauthenticated(format!("unknown API key llk_{key_id}"));
         let entry = entry.ok_or_else(unknown)?;
-        if !key::same_digest(&key::hash(secret), &entry.secret_sha256) {
+        // A certificate binding's secret was never shown; refuse it by kind all the same.
+        if !entry.client_cert.is_empty()
+            || !key::same_digest(&key::hash(secret), &entry.secret_sha256)
+        {
             return Err(unknown());
         }
-        if let Some(at) = entry.revoked_at {
-            return Err(ApiError::Unauthenticated(format!(
-                "API key llk_{key_id} was revoked at {}",
-                at.to_rfc3339()
-            )));
+        entry.caller(key_id, "API key", now)
+    }
+
+    /// The caller a verified client certificate with `identities` stands for at `now`:
+    /// `None` when no binding names any of them (the call then needs a key). A certificate
+    /// matched by two live bindings is refused: it would name two tenants.
+    pub async fn verify_cert(
+        &self,
+        identities: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Caller>, ApiError> {
+        let mut bound = self.inner.bindings(identities);
+        if bound.is_empty() && self.inner.claim_miss_reload() {
+            if let Err(e) = self.inner.reload().await {
+                tracing::warn!(error = %e, "cannot reload API keys for an unbound certificate");
+            }
+            bound = self.inner.bindings(identities);
         }
-        if let Some(at) = entry.expires_at.filter(|at| *at <= now) {
-            return Err(ApiError::Unauthenticated(format!(
-                "API key llk_{key_id} expired at {}",
-                at.to_rfc3339()
-            )));
+        let live: Vec<&(String, Entry)> = bound
+            .iter()
+            .filter(|(_, e)| e.revoked_at.is_none())
+            .collect();
+        match live.as_slice() {
+            [] => match bound.into_iter().next() {
+                // Only revoked bindings: say so (an unbound certificate is just no credential).
+                Some((id, entry)) => entry
+                    .caller(id, "client certificate binding", now)
+                    .map(Some),
+                None => Ok(None),
+            },
+            [(id, entry)] => entry
+                .clone()
+                .caller(id.clone(), "client certificate binding", now)
+                .map(Some),
+            many => Err(ApiError::Unauthenticated(format!(
+                "the client certificate matches {} bindings ({}): revoke all but one",
+                many.len(),
+                many.iter()
+                    .map(|(id, e)| format!("llk_{id} {}", e.client_cert))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
         }
-        Ok(Caller {
-            tenant: entry.tenant,
-            scopes: entry.scopes,
-            key_id,
-        })
     }
 
     /// Reloads now (tests, and `keys` commands run in the same process).
@@ -112,13 +151,52 @@ impl KeyRing {
     }
 }
 
+impl Entry {
+    /// The caller this credential stands for at `now`, or why it no longer does.
+    fn caller(self, key_id: String, what: &str, now: DateTime<Utc>) -> Result<Caller, ApiError> {
+        if let Some(at) = self.revoked_at {
+            return Err(ApiError::Unauthenticated(format!(
+                "{what} llk_{key_id} was revoked at {}",
+                at.to_rfc3339()
+            )));
+        }
+        if let Some(at) = self.expires_at.filter(|at| *at <= now) {
+            return Err(ApiError::Unauthenticated(format!(
+                "{what} llk_{key_id} expired at {}",
+                at.to_rfc3339()
+            )));
+        }
+        Ok(Caller {
+            tenant: self.tenant,
+            scopes: self.scopes,
+            key_id,
+        })
+    }
+}
+
 impl Inner {
     fn get(&self, key_id: &str) -> Option<Entry> {
         self.keys
             .read()
             .unwrap_or_else(|e| e.into_inner())
+            .keys
             .get(key_id)
             .cloned()
+    }
+
+    /// The bindings naming any of `identities`, each once.
+    fn bindings(&self, identities: &[String]) -> Vec<(String, Entry)> {
+        let loaded = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        let mut ids: Vec<&String> = identities
+            .iter()
+            .filter_map(|i| loaded.certs.get(i))
+            .flatten()
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids.into_iter()
+            .filter_map(|id| Some((id.clone(), loaded.keys.get(id)?.clone())))
+            .collect()
     }
 
     /// Whether an unknown key id may reload the keys now; claims the reload (checked and
@@ -135,7 +213,7 @@ impl Inner {
     async fn reload(&self) -> Result<(), StoreError> {
         *self.last_load.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         let rows = keys::all(&self.store.pool).await?;
-        let mut map = HashMap::with_capacity(rows.len());
+        let mut loaded = Loaded::default();
         for r in rows {
             let scopes = r
                 .scopes
@@ -148,7 +226,14 @@ impl Inner {
                     scope
                 })
                 .collect();
-            map.insert(
+            if !r.client_cert.is_empty() {
+                loaded
+                    .certs
+                    .entry(r.client_cert.clone())
+                    .or_default()
+                    .push(r.key_id.clone());
+            }
+            loaded.keys.insert(
                 r.key_id,
                 Entry {
                     tenant: r.tenant_id,
@@ -156,10 +241,11 @@ impl Inner {
                     secret_sha256: r.secret_sha256,
                     expires_at: r.expires_at,
                     revoked_at: r.revoked_at,
+                    client_cert: r.client_cert,
                 },
             );
         }
-        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = map;
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = loaded;
         Ok(())
     }
 }

@@ -1,0 +1,204 @@
+//! Load shedding of the real binary (issue 15, limits): when a resource of the process is
+//! saturated a call is refused at once with UNAVAILABLE (retryable, `RetryInfo`) instead of
+//! queueing until its deadline, and a refused call leaves nothing behind.
+//!
+//! - The log's queue: `serve --role ingest` with `limits.log_queue = 500` on a private Tansu
+//!   broker that the test freezes (SIGSTOP). A first call of 300 events waits for the
+//!   acknowledgements; a second of 300 does not fit and is refused in well under a second;
+//!   once the broker is thawed the first is acknowledged, the log holds exactly its events and
+//!   none of the refused call's, and the refused call sent again is appended.
+//! - The database pool: `serve --role query` with 2 read connections and
+//!   `limits.db_wait_ms = 300` while the test holds a lock on `leads`: two `ListLeads` wait on
+//!   the lock holding both connections, the others are refused after about 300 ms; once the
+//!   lock is released the waiting two answer.
+
+use std::time::{Duration, Instant};
+
+use leadledger_api::pb::query_service_client::QueryServiceClient;
+use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
+use leadledger_e2e::events::{at, captured};
+use leadledger_e2e::process::{test_dir, Leadledger, Tansu};
+use leadledger_e2e::workload::log_event_ids;
+use leadledger_e2e::{brokers, fresh_database, unique};
+use leadledger_store::Store;
+use tonic::Code;
+use tonic_types::StatusExt as _;
+
+const BIN: &str = env!("CARGO_BIN_EXE_leadledger");
+const TMP: &str = env!("CARGO_TARGET_TMPDIR");
+
+fn batch(tag: &str, n: usize) -> Vec<pb::Event> {
+    (0..n)
+        .map(|i| {
+            captured(
+                &format!("{tag}-{i}"),
+                &format!("{tag}-{i}"),
+                at(3, 1, 9),
+                "webinar",
+            )
+        })
+        .collect()
+}
+
+async fn append(
+    client: &mut IngestServiceClient<tonic::transport::Channel>,
+    events: Vec<pb::Event>,
+) -> Result<pb::AppendResponse, tonic::Status> {
+    client
+        .append(pb::AppendRequest {
+            tenant_id: "acme".into(),
+            events,
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_log_queue_refuses_whole_calls_at_once() -> anyhow::Result<()> {
+    let dir = test_dir(TMP, "shed-log")?;
+    let broker = Tansu::start(&dir).await?;
+    let topic = format!("shed.{}", unique());
+    let mut server = Leadledger::new(
+        BIN,
+        "ingest",
+        "ingest",
+        &[
+            ("kafka.brokers", broker.brokers()),
+            ("kafka.topic", topic.clone()),
+            ("kafka.partitions", "1".into()),
+            ("kafka.headers", "false".into()),
+            ("auth.mode", "none".into()),
+            ("limits.log_queue", "500".into()),
+        ],
+        &dir,
+    )?;
+    server.start().await?;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", server.addr))?
+        .connect()
+        .await?;
+    let mut client = IngestServiceClient::new(channel);
+    // The producer knows the topic and its leader before the broker freezes.
+    append(&mut client, batch("warm", 1)).await?;
+
+    broker.pause()?;
+    let first = batch("first", 300);
+    let first_ids: Vec<String> = {
+        let mut c = client.clone();
+        let events = first.clone();
+        // Its events are now in the producer's queue, waiting for the frozen broker.
+        let waiting = tokio::spawn(async move { append(&mut c, events).await });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!waiting.is_finished(), "acknowledged by a frozen broker");
+
+        let started = Instant::now();
+        let refused = append(&mut client, batch("second", 300))
+            .await
+            .expect_err("300 more events do not fit in a queue of 500 holding 300");
+        let took = started.elapsed();
+        assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+        assert!(
+            refused.message().contains("limits.log_queue"),
+            "{refused:?}"
+        );
+        assert!(
+            refused.get_details_retry_info().is_some(),
+            "no RetryInfo: {refused:?}"
+        );
+        assert!(took < Duration::from_secs(2), "refused after {took:?}");
+        eprintln!("shed in {} ms: {}", took.as_millis(), refused.message());
+
+        broker.resume()?;
+        let acked = tokio::time::timeout(Duration::from_secs(60), waiting).await???;
+        acked.acks.into_iter().map(|a| a.event_id).collect()
+    };
+    assert_eq!(first_ids.len(), 300);
+
+    // Nothing of the refused call reached the log; the first call's events all did, once.
+    let log = log_event_ids(&broker.brokers(), &topic, Duration::from_secs(30)).await?;
+    assert_eq!(log.len(), 301, "warm-up + first call");
+    let logged: std::collections::BTreeSet<&String> = log.values().collect();
+    assert!(first_ids.iter().all(|id| logged.contains(id)));
+
+    // The refused call, sent again now that the queue has room, is appended whole.
+    let again = append(&mut client, batch("second", 300)).await?;
+    assert_eq!(again.acks.len(), 300);
+    let log = log_event_ids(&broker.brokers(), &topic, Duration::from_secs(30)).await?;
+    assert_eq!(log.len(), 601);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saturated_read_pool_refuses_reads_after_db_wait() -> anyhow::Result<()> {
+    let dir = test_dir(TMP, "shed-db")?;
+    let (url, store) = fresh_database("shed").await?;
+    store.migrate().await?;
+    let mut server = Leadledger::new(
+        BIN,
+        "query",
+        "query",
+        &[
+            ("kafka.brokers", brokers()),
+            ("kafka.topic", format!("shed.{}", unique())),
+            ("database.url", url.clone()),
+            ("database.max_connections", "2".into()),
+            ("auth.mode", "none".into()),
+            ("limits.db_wait_ms", "300".into()),
+        ],
+        &dir,
+    )?;
+    server.start().await?;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", server.addr))?
+        .connect()
+        .await?;
+    let client = QueryServiceClient::new(channel);
+    let list = |mut c: QueryServiceClient<tonic::transport::Channel>| async move {
+        let started = Instant::now();
+        let r = c
+            .list_leads(pb::ListLeadsRequest {
+                tenant_id: "acme".into(),
+                page_size: 10,
+                ..Default::default()
+            })
+            .await;
+        (r.map(|_| ()), started.elapsed())
+    };
+    list(client.clone()).await.0?;
+
+    // Every read of `leads` now waits on this lock, holding its connection.
+    let mut tx = store.pool.begin().await?;
+    sqlx::query("LOCK TABLE leads IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let calls: Vec<_> = (0..6).map(|_| tokio::spawn(list(client.clone()))).collect();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let done: Vec<bool> = calls.iter().map(|c| c.is_finished()).collect();
+    tx.rollback().await?;
+    let mut shed = 0;
+    let mut served = 0;
+    for (call, finished_while_locked) in calls.into_iter().zip(done) {
+        let (result, took) = call.await?;
+        match result {
+            Ok(()) => {
+                assert!(!finished_while_locked, "a read of a locked table answered");
+                served += 1;
+            }
+            Err(status) => {
+                assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+                assert!(status.message().contains("limits.db_wait_ms"), "{status:?}");
+                assert!(finished_while_locked);
+                assert!(
+                    took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+                    "refused after {took:?}"
+                );
+                shed += 1;
+            }
+        }
+    }
+    assert_eq!((served, shed), (2, 4), "two connections, six reads");
+    // The pool serves again.
+    list(client.clone()).await.0?;
+    drop(server);
+    store.pool.close().await;
+    Store::drop_database(&url).await?;
+    Ok(())
+}

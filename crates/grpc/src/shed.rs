@@ -1,0 +1,125 @@
+//! Load shedding: a call that would only queue behind work this process cannot finish soon
+//! is refused at once with `UNAVAILABLE` (retryable, with `RetryInfo`) instead of waiting
+//! out its deadline. Two resources are guarded:
+//!
+//! - **The log's queue** ([`LogBudget`]): events handed to the producer and not yet
+//!   acknowledged by the broker. A call takes room for all its events before any is sent,
+//!   so a refused call appends nothing and an admitted one is never cut in half by a full
+//!   queue. The room is given back when the last acknowledgement (or failure) arrives.
+//! - **The database pool** of the read side: a read that gets no connection within
+//!   `limits.db_wait_ms` is refused (`leadledger_store::StoreError::is_saturated`, mapped in
+//!   the store's error contract); this module counts both.
+//!
+//! Per-key limits (rate, concurrency) are the gate's ([`crate::auth::gate`]); these are the
+//! process's own, whoever calls.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use leadledger_api::ApiError;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Calls refused to protect a saturated resource, by `resource` (`log_queue`, `db_pool`).
+pub use leadledger_store::SHED_METRIC as SHED;
+
+/// The default room in the log's queue (`limits.log_queue`).
+pub const DEFAULT_LOG_QUEUE: u32 = 20_000;
+
+/// Declares the shedding metric.
+pub fn describe() {
+    metrics::describe_counter!(
+        SHED,
+        "calls refused with UNAVAILABLE because a resource of the process was saturated, by \
+         resource (log_queue: events awaiting the broker's acknowledgement; db_pool: no \
+         database connection free within limits.db_wait_ms)"
+    );
+}
+
+/// Counts a call shed for `resource`.
+pub fn count(resource: &'static str) {
+    metrics::counter!(SHED, "resource" => resource).increment(1);
+}
+
+/// Room for events awaiting the broker's acknowledgement (`limits.log_queue` events).
+#[derive(Clone, Debug)]
+pub struct LogBudget {
+    room: Arc<Semaphore>,
+    limit: u32,
+}
+
+/// Room taken for one call's events; given back when dropped.
+#[derive(Debug)]
+pub struct LogRoom(#[allow(dead_code)] OwnedSemaphorePermit);
+
+impl LogBudget {
+    /// Room for `limit` events in flight at once (at least 1).
+    pub fn new(limit: u32) -> Self {
+        let limit = limit.max(1);
+        Self {
+            room: Arc::new(Semaphore::new(limit as usize)),
+            limit,
+        }
+    }
+
+    /// The most events in flight at once.
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// Events in flight now.
+    pub fn in_flight(&self) -> u32 {
+        self.limit - self.room.available_permits() as u32
+    }
+
+    /// Takes room for `events` events, all or none: `UNAVAILABLE` when the queue holds too
+    /// many already (nothing of the call may then be sent).
+    pub fn admit(&self, events: usize) -> Result<LogRoom, ApiError> {
+        let n = u32::try_from(events.max(1)).unwrap_or(u32::MAX);
+        match self.room.clone().try_acquire_many_owned(n) {
+            Ok(permit) => Ok(LogRoom(permit)),
+            Err(_) => {
+                count("log_queue");
+                Err(ApiError::Unavailable(format!(
+                    "overloaded: {} events already await the log's acknowledgement (limit \
+                     {}, limits.log_queue); nothing of this call was appended; retry after \
+                     {} ms",
+                    self.in_flight(),
+                    self.limit,
+                    RETRY_AFTER.as_millis()
+                )))
+            }
+        }
+    }
+}
+
+impl Default for LogBudget {
+    fn default() -> Self {
+        Self::new(DEFAULT_LOG_QUEUE)
+    }
+}
+
+/// When a shed call may be tried again (the `RetryInfo` of every `UNAVAILABLE`).
+const RETRY_AFTER: Duration = Duration::from_millis(500);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::Code;
+
+    #[test]
+    fn a_call_takes_room_for_all_its_events_or_none() {
+        let budget = LogBudget::new(10);
+        let first = budget.admit(6).expect("room for 6");
+        assert_eq!(budget.in_flight(), 6);
+        let refused = budget.admit(5).expect_err("only 4 left");
+        assert_eq!(tonic::Status::from(refused).code(), Code::Unavailable);
+        // A refusal takes nothing: 4 still fit.
+        let second = budget.admit(4).expect("room for 4");
+        assert_eq!(budget.in_flight(), 10);
+        drop(first);
+        assert_eq!(budget.in_flight(), 4);
+        assert!(budget.admit(6).is_ok());
+        drop(second);
+        assert_eq!(budget.in_flight(), 0);
+    }
+}
