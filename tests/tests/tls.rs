@@ -323,6 +323,39 @@ async fn a_client_certificate_bound_to_a_tenant_is_its_credential() -> anyhow::R
     assert!(unbound.message().contains("cn:nobody"), "{unbound:?}");
     funnel_of(stranger, "", Some(&beta_key)).await?;
 
+    // A binding's id is no bearer key (its secret was never shown, and it is refused by kind).
+    let acme_id = &acme;
+    let as_key = format!("llk_{acme_id}_{}", "0".repeat(64));
+    let plain = tls_channel(port, as_client("stranger")?).await?;
+    let e = funnel_of(plain.clone(), "", Some(&as_key))
+        .await
+        .expect_err("a binding id as a key");
+    assert_eq!(e.code(), tonic::Code::Unauthenticated, "{e:?}");
+
+    // A binding's scopes hold: `cn:nobody` may ingest, not query.
+    credential(&url, "acme", &["ingest"], "cn:nobody").await?;
+    // The partner's certificate is now matched by a second live binding (its URI): it would
+    // name two tenants, so it names none.
+    credential(
+        &url,
+        "gamma",
+        &["query"],
+        "uri:spiffe://partner.example/crm-sync",
+    )
+    .await?;
+    ring.reload().await?;
+    let scoped = funnel_of(plain, "", None)
+        .await
+        .expect_err("ingest-only binding");
+    assert_eq!(scoped.code(), tonic::Code::PermissionDenied, "{scoped:?}");
+    assert!(scoped.message().contains("`query` scope"), "{scoped:?}");
+    let partner = tls_channel(port, as_client("partner")?).await?;
+    let two = funnel_of(partner, "", None)
+        .await
+        .expect_err("two bindings");
+    assert_eq!(two.code(), tonic::Code::Unauthenticated, "{two:?}");
+    assert!(two.message().contains("matches 2 bindings"), "{two:?}");
+
     // Revoked: refused (after the ring's reload, every `auth.refresh_ms` in a server).
     let store = Store::connect(&url, 1).await?;
     assert!(leadledger_store::keys::revoke(&store.pool, &acme).await?);

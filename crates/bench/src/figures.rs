@@ -60,8 +60,28 @@ pub struct Figures {
     pub batch: usize,
     pub concurrency: usize,
     pub rounds: Vec<Round>,
-    pub freshness: crate::freshness::FreshnessRun,
-    pub log_latency: crate::baseline::LogLatency,
+    /// Phase 6, one per `--fresh-rates` rate.
+    pub freshness: Vec<Fresh>,
+}
+
+/// Freshness at one rate, and the raw log's latency at the same rate in the same run.
+pub struct Fresh {
+    pub run: crate::freshness::FreshnessRun,
+    pub log: crate::baseline::LogLatency,
+}
+
+/// Issue 20's freshness target: p50 and p99 each at most this many times the raw log's.
+pub const FRESH_TARGET: f64 = 2.0;
+
+impl Fresh {
+    /// Freshness p50 / the raw log's p50 (ack → receipt).
+    pub fn p50_ratio(&self) -> f64 {
+        self.run.fresh.p50.as_secs_f64() / self.log.receipt.p50.as_secs_f64().max(1e-9)
+    }
+    /// Freshness p99 / the raw log's p99.
+    pub fn p99_ratio(&self) -> f64 {
+        self.run.fresh.p99.as_secs_f64() / self.log.receipt.p99.as_secs_f64().max(1e-9)
+    }
 }
 
 impl Figures {

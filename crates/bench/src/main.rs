@@ -74,9 +74,10 @@ struct Args {
     /// `Append` calls in flight in the ingest phase.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
-    /// Events per second in the freshness phase (issue 5's fixed rate).
-    #[arg(long, default_value_t = 5000.0)]
-    fresh_rate: f64,
+    /// Events per second of the freshness phases, each run on its own topic and database
+    /// with its own raw-log baseline (issue 20: 1 000 and 5 000 events/s).
+    #[arg(long, value_delimiter = ',', default_value = "1000,5000")]
+    fresh_rates: Vec<f64>,
     /// Events per `Append` call in the freshness phase: calls per second = rate / batch.
     /// 1 measures one-event calls (a CPU-bound 5 000 gRPC calls/s plus as many reads on
     /// 2 cores at 5 000 events/s); 10 is a marketing-automation client sending what it
@@ -172,41 +173,15 @@ async fn run(args: &Args, env: &mut Env) -> anyhow::Result<(Figures, Machine)> {
         "--fresh-batch must be 1..{}",
         leadledger_domain::validate::MAX_BATCH
     );
-    step(&format!(
-        "6 raw log latency, then freshness ({} events/s in appends of {} for {} s each)",
-        args.fresh_rate, args.fresh_batch, args.fresh_secs
-    ));
-    let latency_log = env.topic("latency").await?;
-    let log_latency = baseline::log_latency(
-        &env.brokers,
-        &latency_log.topic,
-        &w,
-        args.fresh_rate,
-        args.fresh_secs,
-    )
-    .await?;
-    let fresh_log = env.topic("fresh").await?;
-    let fresh_store = env.database("fresh").await?;
-    // Distinct events for the whole phase (a workload that wrapped around would send
-    // duplicates, which the projector skips at a fraction of the cost).
-    let needed = (args.fresh_rate * args.fresh_secs).ceil() as usize + 1;
-    let larger;
-    let fresh_w = if needed > w.count() {
-        larger = Workload::build(args.seed ^ 0xf7e5, needed)?;
-        &larger
-    } else {
-        &w
-    };
-    let freshness = freshness::run(
-        &fresh_log,
-        &fresh_store,
-        fresh_w,
-        args.fresh_rate,
-        args.fresh_batch,
-        args.fresh_secs,
-    )
-    .await?;
-    fresh_store.pool.close().await;
+    let mut freshness = Vec::with_capacity(args.fresh_rates.len());
+    for &rate in &args.fresh_rates {
+        anyhow::ensure!(rate > 0.0, "--fresh-rates must be positive, got {rate}");
+        step(&format!(
+            "6 raw log latency, then freshness ({rate} events/s in appends of {} for {} s each)",
+            args.fresh_batch, args.fresh_secs
+        ));
+        freshness.push(fresh_phase(args, env, &w, rate).await?);
+    }
 
     let figures = Figures {
         events: w.count(),
@@ -218,9 +193,45 @@ async fn run(args: &Args, env: &mut Env) -> anyhow::Result<(Figures, Machine)> {
         concurrency: args.concurrency,
         rounds,
         freshness,
-        log_latency,
     };
     Ok((figures, Machine::probe(postgres)))
+}
+
+/// Phase 6 at `rate` events/s: the raw log's latency, then freshness on a fresh topic and
+/// database.
+async fn fresh_phase(
+    args: &Args,
+    env: &mut Env,
+    w: &Workload,
+    rate: f64,
+) -> anyhow::Result<figures::Fresh> {
+    let latency_log = env.topic("latency").await?;
+    let log =
+        baseline::log_latency(&env.brokers, &latency_log.topic, w, rate, args.fresh_secs).await?;
+    let fresh_log = env.topic("fresh").await?;
+    let fresh_store = env.database("fresh").await?;
+    // Distinct events for the whole phase (a workload that wrapped around would send
+    // duplicates, which the projector skips at a fraction of the cost).
+    let needed = (rate * args.fresh_secs).ceil() as usize + 1;
+    let larger;
+    let fresh_w = if needed > w.count() {
+        larger = Workload::build(args.seed ^ 0xf7e5, needed)?;
+        &larger
+    } else {
+        w
+    };
+    let run = freshness::run(
+        &fresh_log,
+        &fresh_store,
+        fresh_w,
+        rate,
+        args.fresh_batch,
+        args.fresh_secs,
+    )
+    .await?;
+    fresh_store.pool.close().await;
+    env.drop_databases().await;
+    Ok(figures::Fresh { run, log })
 }
 
 /// Phases 1–5 on fresh topics and a fresh database.

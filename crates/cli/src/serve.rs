@@ -116,15 +116,11 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     // Reads get a pool of their own whose callers wait at most `limits.db_wait_ms` for a
     // connection (load shedding); the workers' pool waits and retries.
     let reads = match (role, &store) {
-        (Role::All | Role::Query, Some(s)) => Some(
-            Store::connect_waiting(
-                s.pool.connect_options().as_ref().clone(),
-                cfg.max_connections,
-                cfg.db_wait,
-            )
-            .await
-            .context("connecting the read pool")?,
-        ),
+        (Role::All | Role::Query, Some(s)) => Some(Store::connect_waiting(
+            s.pool.connect_options().as_ref().clone(),
+            cfg.max_connections,
+            cfg.db_wait,
+        )),
         _ => None,
     };
     let query = match (&reads, &producer) {

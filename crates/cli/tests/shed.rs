@@ -87,7 +87,9 @@ async fn a_full_log_queue_refuses_whole_calls_at_once() -> anyhow::Result<()> {
         let events = first.clone();
         // Its events are now in the producer's queue, waiting for the frozen broker.
         let waiting = tokio::spawn(async move { append(&mut c, events).await });
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Time for the server to take the call's room (milliseconds unloaded; generous for a
+        // loaded 2-core machine).
+        tokio::time::sleep(Duration::from_secs(2)).await;
         assert!(!waiting.is_finished(), "acknowledged by a frozen broker");
 
         let started = Instant::now();
@@ -162,7 +164,11 @@ async fn a_saturated_read_pool_refuses_reads_after_db_wait() -> anyhow::Result<(
             .await;
         (r.map(|_| ()), started.elapsed())
     };
-    list(client.clone()).await.0?;
+    // Both connections of the pool open (it connects lazily), so that the reads below wait
+    // only for the lock, never for a connection being opened.
+    let (a, b) = tokio::join!(list(client.clone()), list(client.clone()));
+    a.0?;
+    b.0?;
 
     // Every read of `leads` now waits on this lock, holding its connection.
     let mut tx = store.pool.begin().await?;

@@ -48,20 +48,36 @@ impl Ingest {
     }
 
     /// Appends `events`, all or none admitted: with the log's queue full the call is shed
-    /// before any event is sent.
-    async fn write(&self, events: &[pb::Event]) -> Result<Vec<Position>, ApiError> {
-        let _room = self.budget.admit(events.len())?;
-        let positions = self.producer.append(events).await.map_err(|e| {
+    /// before any event is sent. The sending runs in a task of its own that keeps the room
+    /// until the last acknowledgement (or failure): a caller that goes away (its deadline,
+    /// `limits.max_deadline_ms`) leaves its records in the producer's queue, and they go on
+    /// counting until the broker has answered for them. Returns the events with their
+    /// positions.
+    async fn write(
+        &self,
+        events: Vec<pb::Event>,
+    ) -> Result<(Vec<pb::Event>, Vec<Position>), ApiError> {
+        let room = self.budget.admit(events.len())?;
+        let producer = self.producer.clone();
+        let sent = tokio::spawn(async move {
+            let result = producer.append(&events).await;
+            drop(room);
+            (events, result)
+        });
+        let (events, result) = sent
+            .await
+            .map_err(|e| ApiError::Internal(format!("the append task failed: {e}")))?;
+        let positions = result.map_err(|e| {
             tracing::warn!(error = %e, "append failed");
             ApiError::Unavailable(format!(
                 "the log did not acknowledge the events ({e}); retry: ids are idempotent"
             ))
         })?;
-        for e in events {
+        for e in &events {
             metrics::counter!(crate::metrics::EVENTS_INGESTED, "type" => convert::event_type_of(e))
                 .increment(1);
         }
-        Ok(positions)
+        Ok((events, positions))
     }
 
     fn acks(&self, events: &[pb::Event], positions: &[Position]) -> (Vec<pb::EventAck>, String) {
@@ -260,7 +276,7 @@ impl IngestService for Ingest {
             // The events carry this span's context (a child of the caller's).
             let tc = leadledger_log::trace::current_or(&remote);
             let events = prepare_batch(req.events, &tenant, Utc::now(), tc.as_ref())?;
-            let positions = self.write(&events).await?;
+            let (events, positions) = self.write(events).await?;
             let (acks, consistency_token) = self.acks(&events, &positions);
             Ok(Response::new(pb::AppendResponse {
                 acks,
@@ -366,8 +382,7 @@ impl IngestService for Ingest {
             }
             return Err(ApiError::invalid(v).into());
         };
-        let events = [event];
-        let positions = self.write(&events).await?;
+        let (events, positions) = self.write(vec![event]).await?;
         let (mut acks, consistency_token) = self.acks(&events, &positions);
         Ok(Response::new(pb::CaptureLeadResponse {
             ack: acks.pop(),
@@ -392,10 +407,12 @@ impl Ingest {
             let Some(e) = prepare(event, &tenant, Utc::now(), tc.as_ref(), "event", &mut v) else {
                 return Err(ApiError::invalid(v));
             };
-            let events = [e];
-            let positions = tokio::time::timeout(Duration::from_secs(60), self.write(&events))
-                .await
-                .map_err(|_| ApiError::Unavailable("the log did not answer in 60 s".into()))??;
+            let (events, positions) =
+                tokio::time::timeout(Duration::from_secs(60), self.write(vec![e]))
+                    .await
+                    .map_err(|_| {
+                        ApiError::Unavailable("the log did not answer in 60 s".into())
+                    })??;
             Ok(self.acks(&events, &positions))
         }
         .await;

@@ -82,8 +82,13 @@ pub async fn ensure_topics(cfg: &LogConfig) -> Result<(), LogError> {
 /// How long [`probe`] waits for the broker before leaving the diagnosis to the admin calls.
 const PROBE_WITHIN: Duration = Duration::from_secs(20);
 
+/// How long [`probe`] keeps asking after an authentication failure, for another broker that
+/// may accept the credentials.
+const AUTH_GRACE: Duration = Duration::from_secs(2);
+
 /// Connects with `config` and waits until the broker answers a metadata request, or refuses
-/// the credentials: then [`LogError::Authentication`] with librdkafka's reason, at once,
+/// the credentials: then [`LogError::Authentication`] with librdkafka's reason, within
+/// [`AUTH_GRACE`],
 /// where the admin calls would only time out ("Local: Timed out") after their request
 /// timeout. A broker that does not answer within `within` is left to the calls that
 /// follow. Blocking.
@@ -91,12 +96,10 @@ fn probe(config: ClientConfig, within: Duration) -> Result<(), LogError> {
     let refused = Arc::new(Mutex::new(None));
     let client: BaseProducer<Watched> = config.create_with_context(Watched(refused.clone()))?;
     let deadline = Instant::now() + within;
+    let mut refused_at: Option<Instant> = None;
     loop {
         // Serves the client's error events (the authentication failure among them).
         client.poll(Duration::from_millis(100));
-        if let Some(reason) = refused.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            return Err(LogError::Authentication(reason));
-        }
         if client
             .client()
             .fetch_metadata(None, Duration::from_millis(500))
@@ -104,6 +107,14 @@ fn probe(config: ClientConfig, within: Duration) -> Result<(), LogError> {
             || Instant::now() >= deadline
         {
             return Ok(());
+        }
+        let seen = refused.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(reason) = seen {
+            // Another broker of the cluster may still let the client in: a little grace.
+            let at = *refused_at.get_or_insert_with(Instant::now);
+            if at.elapsed() >= AUTH_GRACE {
+                return Err(LogError::Authentication(reason));
+            }
         }
     }
 }

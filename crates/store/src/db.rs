@@ -53,17 +53,28 @@ impl Store {
         opts: PgConnectOptions,
         max_connections: u32,
     ) -> Result<Self, StoreError> {
-        Self::connect_waiting(opts, max_connections, ACQUIRE_TIMEOUT).await
+        let pool = Self::pool_options(max_connections, ACQUIRE_TIMEOUT)
+            .connect_with(opts.log_statements(tracing::log::LevelFilter::Trace))
+            .await?;
+        Ok(Self { pool })
     }
 
     /// A pool whose callers wait at most `acquire_timeout` for a free connection, then fail
     /// with [`StoreError::is_saturated`] (the read side's load shedding, `limits.db_wait_ms`).
-    pub async fn connect_waiting(
+    /// It connects lazily: a short wait must not fail a process's start on a slow connect.
+    pub fn connect_waiting(
         opts: PgConnectOptions,
         max_connections: u32,
         acquire_timeout: Duration,
-    ) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
+    ) -> Self {
+        Self {
+            pool: Self::pool_options(max_connections, acquire_timeout)
+                .connect_lazy_with(opts.log_statements(tracing::log::LevelFilter::Trace)),
+        }
+    }
+
+    fn pool_options(max_connections: u32, acquire_timeout: Duration) -> PgPoolOptions {
+        PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)
             // A connection keeps the largest message it ever sent or received in its buffers
@@ -76,9 +87,6 @@ impl Store {
                     Ok(true)
                 })
             })
-            .connect_with(opts.log_statements(tracing::log::LevelFilter::Trace))
-            .await?;
-        Ok(Self { pool })
     }
 
     /// Whether the database answers a query now (health probes).

@@ -64,8 +64,9 @@ impl From<StoreError> for ApiError {
         if e.is_saturated() {
             metrics::counter!(SHED_METRIC, "resource" => "db_pool").increment(1);
             ApiError::Unavailable(
-                "overloaded: every read-model database connection of this process is busy \
-                 (none free within limits.db_wait_ms); retry"
+                "overloaded: no read-model database connection of this process came free \
+                 within limits.db_wait_ms (all busy, or the database slow to accept a new \
+                 one); retry"
                     .into(),
             )
         } else if e.is_transient() {

@@ -435,11 +435,13 @@ impl Config {
                 1_000,
                 3_600_000,
             )?),
+            // At most librdkafka's own queue (`queue.buffering.max.messages`, 100 000 by
+            // default), so an admitted call never meets a full producer queue.
             log_queue: number(
                 "limits.log_queue",
                 &get("limits.log_queue"),
                 leadledger_domain::validate::MAX_BATCH as u32,
-                10_000_000,
+                100_000,
             )?,
             db_wait: Duration::from_millis(number(
                 "limits.db_wait_ms",

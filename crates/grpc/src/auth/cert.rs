@@ -5,7 +5,8 @@
 //! only reads who the certificate says it is. An identity is typed so that a DNS name cannot
 //! stand for a common name of the same spelling: `cn:<subject common name>`,
 //! `dns:<DNS subject alternative name>` (lower case) or `uri:<URI subject alternative
-//! name>` (a SPIFFE id, say).
+//! name>` (a SPIFFE id, say). A subject with more than one common name has no `cn:`
+//! identity.
 
 use std::sync::Arc;
 
@@ -28,7 +29,10 @@ pub fn identities(der: &[u8]) -> Vec<String> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for cn in cert.subject().iter_common_name() {
+    // A subject with several common names is ambiguous (a CA that copies a request's subject
+    // as it is could be made to add one): none of them counts.
+    let cns: Vec<_> = cert.subject().iter_common_name().collect();
+    if let [cn] = cns.as_slice() {
         if let Ok(cn) = cn.as_str() {
             out.push(format!("cn:{cn}"));
         }

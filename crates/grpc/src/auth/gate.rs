@@ -154,10 +154,13 @@ impl Gate {
         if headers.get(http::header::AUTHORIZATION).is_some() || peer.is_none() {
             let caller = self.ring.verify(bearer(headers)?, now).await?;
             if let Some(ids) = &peer {
-                if let Ok(Some(bound)) = self.ring.verify_cert(ids, now).await {
+                // Cached bindings only: a key on an unbound certificate (mutual TLS as transport
+                // security) must not make the ring reload.
+                if let Ok(Some(bound)) = self.ring.bound_cert(ids, now) {
                     if bound.tenant != caller.tenant {
                         return Err(ApiError::PermissionDenied(format!(
-                            "the client certificate is bound to another tenant than API key                              llk_{} (binding llk_{})",
+                            "the client certificate is bound to another tenant than API key llk_{} \
+                             (binding llk_{})",
                             caller.key_id, bound.key_id
                         )));
                     }
@@ -168,7 +171,9 @@ impl Gate {
         let ids = peer.unwrap_or_default();
         self.ring.verify_cert(&ids, now).await?.ok_or_else(|| {
             ApiError::Unauthenticated(format!(
-                "no API key, and the client certificate ({}) is bound to no tenant: send                  `authorization: Bearer llk_<id>_<secret>` or bind it with `leadledger keys                  create --client-cert`",
+                "no API key, and the client certificate ({}) is bound to no tenant: send \
+                 `authorization: Bearer llk_<id>_<secret>` or bind it with `leadledger keys \
+                 create --client-cert`",
                 ids.join(", ")
             ))
         })

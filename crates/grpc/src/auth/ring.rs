@@ -45,6 +45,9 @@ struct Loaded {
 struct Inner {
     store: Store,
     keys: RwLock<Loaded>,
+    /// One reload at a time: a slow reload that started before a revocation must not
+    /// replace the snapshot of a faster one that started after it.
+    reloading: tokio::sync::Mutex<()>,
     last_load: Mutex<Instant>,
 }
 
@@ -61,6 +64,7 @@ impl KeyRing {
         let inner = Arc::new(Inner {
             store,
             keys: RwLock::new(Loaded::default()),
+            reloading: tokio::sync::Mutex::new(()),
             last_load: Mutex::new(Instant::now()),
         });
         inner.reload().await?;
@@ -104,20 +108,30 @@ impl KeyRing {
     }
 
     /// The caller a verified client certificate with `identities` stands for at `now`:
-    /// `None` when no binding names any of them (the call then needs a key). A certificate
-    /// matched by two live bindings is refused: it would name two tenants.
+    /// `None` when no binding names any of them (the call then needs a key). An identity
+    /// no binding names makes the ring reload once (at most once per [`MISS_RELOAD`]), so
+    /// a binding made a moment ago works at once.
     pub async fn verify_cert(
         &self,
         identities: &[String],
         now: DateTime<Utc>,
     ) -> Result<Option<Caller>, ApiError> {
-        let mut bound = self.inner.bindings(identities);
-        if bound.is_empty() && self.inner.claim_miss_reload() {
+        if self.inner.bindings(identities).is_empty() && self.inner.claim_miss_reload() {
             if let Err(e) = self.inner.reload().await {
                 tracing::warn!(error = %e, "cannot reload API keys for an unbound certificate");
             }
-            bound = self.inner.bindings(identities);
         }
+        self.bound_cert(identities, now)
+    }
+
+    /// [`KeyRing::verify_cert`] over the bindings loaded now, never reloading. A certificate
+    /// matched by two live bindings is refused: it would name two tenants.
+    pub fn bound_cert(
+        &self,
+        identities: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Caller>, ApiError> {
+        let bound = self.inner.bindings(identities);
         let live: Vec<&(String, Entry)> = bound
             .iter()
             .filter(|(_, e)| e.revoked_at.is_none())
@@ -211,6 +225,7 @@ impl Inner {
     }
 
     async fn reload(&self) -> Result<(), StoreError> {
+        let _one_at_a_time = self.reloading.lock().await;
         *self.last_load.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         let rows = keys::all(&self.store.pool).await?;
         let mut loaded = Loaded::default();
