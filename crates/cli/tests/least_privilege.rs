@@ -2,7 +2,8 @@
 //! only to read the API keys, so it can run as a database user that may not change the
 //! schema nor write a row. Against a fresh database:
 //!
-//! - unmigrated, the process refuses to start and names `leadledger migrate`;
+//! - unmigrated, the process refuses to start and names `leadledger migrate`; migrated but
+//!   without the grant, it names the grant;
 //! - after `leadledger migrate` as the owner, a user granted `SELECT` on `api_keys` and
 //!   `_sqlx_migrations` and nothing else starts the ingest role, authenticates a key made by
 //!   `leadledger keys create`, and appends; the same user is refused a write to `api_keys`.
@@ -99,6 +100,14 @@ async fn scenario(
     )?;
     assert!(ok, "keys create: {err}");
     let key = key.trim().to_string();
+    // Migrated, but the role may not read the migrations' ledger: refused, naming the grant.
+    let mut server = Leadledger::new(BIN, "ingest-ungranted", "ingest", &settings, dir)?;
+    let refused = server.start().await.expect_err("started without the grant");
+    let log = server.proc.log_tail(400);
+    assert!(
+        log.contains("GRANT SELECT ON _sqlx_migrations"),
+        "refused for another reason: {refused:#}\n{log}"
+    );
     sqlx::query(&format!(
         "GRANT SELECT ON api_keys, _sqlx_migrations TO {role}"
     ))

@@ -27,6 +27,23 @@ use tonic_types::StatusExt as _;
 const BIN: &str = env!("CARGO_BIN_EXE_leadledger");
 const TMP: &str = env!("CARGO_TARGET_TMPDIR");
 
+/// The real binary serving `role` with `settings` (and no authentication, on 127.0.0.1),
+/// and a channel to it.
+async fn serve(
+    role: &str,
+    settings: &[(&str, String)],
+    dir: &std::path::Path,
+) -> anyhow::Result<(Leadledger, tonic::transport::Channel)> {
+    let mut settings = settings.to_vec();
+    settings.push(("auth.mode", "none".into()));
+    let mut server = Leadledger::new(BIN, role, role, &settings, dir)?;
+    server.start().await?;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", server.addr))?
+        .connect()
+        .await?;
+    Ok((server, channel))
+}
+
 fn batch(tag: &str, n: usize) -> Vec<pb::Event> {
     (0..n)
         .map(|i| {
@@ -58,24 +75,18 @@ async fn a_full_log_queue_refuses_whole_calls_at_once() -> anyhow::Result<()> {
     let dir = test_dir(TMP, "shed-log")?;
     let broker = Tansu::start(&dir).await?;
     let topic = format!("shed.{}", unique());
-    let mut server = Leadledger::new(
-        BIN,
-        "ingest",
+    let (_server, channel) = serve(
         "ingest",
         &[
             ("kafka.brokers", broker.brokers()),
             ("kafka.topic", topic.clone()),
             ("kafka.partitions", "1".into()),
             ("kafka.headers", "false".into()),
-            ("auth.mode", "none".into()),
             ("limits.log_queue", "500".into()),
         ],
         &dir,
-    )?;
-    server.start().await?;
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", server.addr))?
-        .connect()
-        .await?;
+    )
+    .await?;
     let mut client = IngestServiceClient::new(channel);
     // The producer knows the topic and its leader before the broker freezes.
     append(&mut client, batch("warm", 1)).await?;
@@ -134,24 +145,18 @@ async fn a_saturated_read_pool_refuses_reads_after_db_wait() -> anyhow::Result<(
     let dir = test_dir(TMP, "shed-db")?;
     let (url, store) = fresh_database("shed").await?;
     store.migrate().await?;
-    let mut server = Leadledger::new(
-        BIN,
-        "query",
+    let (server, channel) = serve(
         "query",
         &[
             ("kafka.brokers", brokers()),
             ("kafka.topic", format!("shed.{}", unique())),
             ("database.url", url.clone()),
             ("database.max_connections", "2".into()),
-            ("auth.mode", "none".into()),
             ("limits.db_wait_ms", "300".into()),
         ],
         &dir,
-    )?;
-    server.start().await?;
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", server.addr))?
-        .connect()
-        .await?;
+    )
+    .await?;
     let client = QueryServiceClient::new(channel);
     let list = |mut c: QueryServiceClient<tonic::transport::Channel>| async move {
         let started = Instant::now();

@@ -131,6 +131,14 @@ impl Store {
             Ok(v) => v,
             // No ledger table: never migrated.
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => 0,
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
+                return Err(StoreError::Refused(
+                    "the database user may not read _sqlx_migrations, which database.migrate \
+                     = check reads: GRANT SELECT ON _sqlx_migrations (and what the role reads, \
+                     api_keys for authentication) to it"
+                        .into(),
+                ));
+            }
             Err(e) => return Err(e.into()),
         };
         if have < want {
