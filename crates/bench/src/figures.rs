@@ -25,6 +25,21 @@ pub struct Round {
     pub ingest_gated: Throughput,
     /// Phase 4 as a login role under row-level security.
     pub projector_rls: Throughput,
+    /// CPU of the bench process during phase 2 (server and client).
+    pub ingest_cpu: Option<std::time::Duration>,
+    /// CPU of phase 4.
+    pub projector_cpu: Cpu,
+    /// CPU of phase 4r.
+    pub projector_rls_cpu: Cpu,
+}
+
+/// CPU time a phase cost ([`crate::cpu`]; `None` where /proc could not tell).
+#[derive(Debug, Clone, Copy)]
+pub struct Cpu {
+    /// The bench process (the projector and the phase's checkpoint poll).
+    pub process: Option<std::time::Duration>,
+    /// The PostgreSQL backends of the phase's database.
+    pub postgres: Option<std::time::Duration>,
 }
 
 impl Round {

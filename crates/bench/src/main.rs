@@ -16,6 +16,7 @@
 //! - [`setup`]: fresh topics and databases, end offsets.
 //! - [`workload`]: the seeded simulated events, in wire and log form.
 //! - [`baseline`]: raw producer, raw consumer, raw `COPY`.
+//! - [`cpu`]: user + system time of the bench process and of a database's backends (/proc).
 //! - [`ingest`]: `Append` through an in-process server.
 //! - [`machine`]: where it ran (also the soak's machine block).
 //! - [`projector`]: the real projector over a filled topic.
@@ -31,6 +32,7 @@
 #[path = "../../cli/src/allocator.rs"]
 mod allocator;
 mod baseline;
+mod cpu;
 mod figures;
 mod freshness;
 mod ingest;
@@ -234,6 +236,29 @@ async fn fresh_phase(
     Ok(figures::Fresh { run, log })
 }
 
+/// [`projector::run`], and the CPU it cost: the bench process's, and that of the
+/// PostgreSQL backends of `store`'s database (read before its pool closes).
+async fn projector_measured(
+    log: &leadledger_log::LogConfig,
+    store: &leadledger_store::Store,
+    ends: &std::collections::BTreeMap<i32, i64>,
+    records: usize,
+) -> anyhow::Result<(projector::ProjectorRun, figures::Cpu)> {
+    let before = cpu::of_self();
+    let run = projector::run(log, store, ends, records).await?;
+    let process = cpu::of_self()
+        .zip(before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let db = store
+        .pool
+        .connect_options()
+        .get_database()
+        .unwrap_or_default()
+        .to_string();
+    let postgres = cpu::backends_of(&store.pool, &db).await;
+    Ok((run, figures::Cpu { process, postgres }))
+}
+
 /// Phases 1–5 on fresh topics and a fresh database.
 async fn round(args: &Args, env: &mut Env, w: &Workload) -> anyhow::Result<Round> {
     let step = |s: &str| eprintln!("bench:   {s}");
@@ -243,6 +268,7 @@ async fn round(args: &Args, env: &mut Env, w: &Workload) -> anyhow::Result<Round
 
     step("2 ingest Append");
     let ingest_log = env.topic("ingest").await?;
+    let cpu_before = cpu::of_self();
     let ingest = ingest::run(
         &ingest_log,
         w,
@@ -251,6 +277,9 @@ async fn round(args: &Args, env: &mut Env, w: &Workload) -> anyhow::Result<Round
         ingest::Access::Open,
     )
     .await?;
+    let ingest_cpu = cpu::of_self()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
     let ends = env.end_offsets(&ingest_log.topic).await?;
     // N events and the warm-up one.
     let records = w.count() + 1;
@@ -266,7 +295,8 @@ async fn round(args: &Args, env: &mut Env, w: &Workload) -> anyhow::Result<Round
 
     step("4 projector");
     let store = env.database("projector").await?;
-    let projected = projector::run(&ingest_log, &store, &ends, records).await?;
+    let (projected, projector_cpu) =
+        projector_measured(&ingest_log, &store, &ends, records).await?;
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_events")
         .fetch_one(&store.pool)
         .await?;
@@ -289,7 +319,7 @@ async fn round(args: &Args, env: &mut Env, w: &Workload) -> anyhow::Result<Round
 
     step("4r projector as an app role under row-level security");
     let rls_store = env.database_as_app_role("rls").await?;
-    let rls = projector::run(&ingest_log, &rls_store, &ends, records).await?;
+    let (rls, rls_cpu) = projector_measured(&ingest_log, &rls_store, &ends, records).await?;
     let rls_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_events")
         .fetch_one(&rls_store.pool)
         .await?;
@@ -303,6 +333,9 @@ async fn round(args: &Args, env: &mut Env, w: &Workload) -> anyhow::Result<Round
     Ok(Round {
         ingest_gated: gated.run,
         projector_rls: rls.run,
+        ingest_cpu,
+        projector_cpu,
+        projector_rls_cpu: rls_cpu,
         produce,
         ingest: ingest.run,
         ingest_calls: ingest.calls,

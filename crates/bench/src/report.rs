@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::figures::{
-    Figures, Fresh, Machine, Round, Throughput, FRESH_TARGET, INGEST_TARGET, PROJECTOR_TARGET,
+    Cpu, Figures, Fresh, Machine, Round, Throughput, FRESH_TARGET, INGEST_TARGET, PROJECTOR_TARGET,
 };
 
 /// `1234567.8` → `1,234,568`.
@@ -171,6 +171,37 @@ fn events(n: usize) -> String {
     }
 }
 
+/// CPU per event of phases 2, 4 and 4r, per round (issue 20), Markdown.
+fn cpu_table(f: &Figures) -> String {
+    let us = |cpu: Option<std::time::Duration>, events: usize| {
+        crate::cpu::per_event(cpu, events).map_or("–".to_string(), |u| format!("{u:.0}"))
+    };
+    let mut s = String::from(
+        "## CPU per event\n\nUser + system time from /proc (docs: the notes, \"CPU\"), in \
+         microseconds per event, each round:\n\n| Round | (2) ingest: bench process | (4) \
+         projector: bench process | (4) PostgreSQL backends | (4) total | (4r) total |\n\
+         |---:|---:|---:|---:|---:|---:|\n",
+    );
+    let total = |c: &Cpu| match (c.process, c.postgres) {
+        (Some(a), Some(b)) => Some(a + b),
+        _ => None,
+    };
+    for (i, r) in f.rounds.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            i + 1,
+            us(r.ingest_cpu, r.ingest.events),
+            us(r.projector_cpu.process, r.projector.events),
+            us(r.projector_cpu.postgres, r.projector.events),
+            us(total(&r.projector_cpu), r.projector.events),
+            us(total(&r.projector_rls_cpu), r.projector_rls.events),
+        );
+    }
+    s.push('\n');
+    s
+}
+
 fn freshness_table(phase: &Fresh) -> String {
     let (f, l) = (&phase.run, &phase.log);
     let log = &l.receipt;
@@ -332,6 +363,7 @@ pub fn markdown(f: &Figures, m: &Machine, when: &str, command: &str) -> String {
         totals.batches,
         projector.projector.events as f64 / totals.batches.max(1) as f64,
     );
+    s.push_str(&cpu_table(f));
     let _ = writeln!(s, "## Freshness (append → read-your-write)\n");
     for phase in &f.freshness {
         let _ = writeln!(s, "### At {} events/s\n", int(phase.run.target_rate));
@@ -382,6 +414,12 @@ call carrying `authorization: Bearer llk_…`; the key's rate and concurrency li
 out of reach so the ratio to (2) is what authenticating each call costs (the secret's \
 SHA-256, the ring lookup, the limiter and permit accounting), not a throttle. Run after (5), \
 so the rounds' order is not the same for (2) and (2g).
+  CPU: the bench process's user + system time across phase (2) (the in-process server and \
+its gRPC client together) and across (4) and (4r) (the projector, and the bench's checkpoint \
+poll every 10 ms), from `/proc/self/stat`; and the user + system time of every PostgreSQL \
+backend connected to the phase's fresh database, read from `/proc/<pid>/stat` just before \
+its pool closes (the same server runs on this machine). A backend that closed during the \
+phase would be missed; the pools keep theirs for 10 minutes.
   4r. Projector under row-level security: (4) again over the topic of (2), into a fresh \
 database owned by `ll_bench_app` (a login role, neither superuser nor `BYPASSRLS`) and \
 migrated as it, so the policies of migration 0010 (FORCE on every table behind a documented \
@@ -411,7 +449,7 @@ tokio, librdkafka and allocations whose caller the unwinder lost). \
 The projector alone applies ~5 500–7 500 events/s here (phase 4, from run to run); beside \
 5 000 events/s of ingest, 500 reads/s and the broker it gets about half of that, falls behind, \
 batches grow to 2 000 records and freshness becomes seconds. Lower rates show the floor: \
-with `--fresh-batch 1 --fresh-rate 500` (2026-11-23) p50 28–31 ms, p99 52–73 ms; at 2 000 \
+with `--fresh-batch 1 --fresh-rates 500` (2026-11-23) p50 28–31 ms, p99 52–73 ms; at 2 000 \
 events/s in calls of 10, p50 66 ms, p99 210 ms. On 2 shared cores the CPU of the whole \
 pipeline (broker included), not one statement, is the limit; the target needs a machine \
 where the broker's own p99 is well under 50 ms and the projector has cores of its own.
@@ -491,6 +529,18 @@ pub fn summary(f: &Figures) -> String {
             int(t.rate())
         );
     }
+    let median = f.median_round(|r| r.projector);
+    let us = |cpu: Option<std::time::Duration>, events: usize| {
+        crate::cpu::per_event(cpu, events).map_or("–".to_string(), |u| format!("{u:.0} µs"))
+    };
+    let _ = writeln!(
+        s,
+        "  CPU per event (median projector round): ingest process {}; projector process {} + \
+         PostgreSQL {}",
+        us(median.ingest_cpu, median.ingest.events),
+        us(median.projector_cpu.process, median.projector.events),
+        us(median.projector_cpu.postgres, median.projector.events),
+    );
     for phase in &f.freshness {
         let (fr, l) = (&phase.run, &phase.log);
         let _ = writeln!(
