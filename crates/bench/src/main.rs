@@ -236,19 +236,29 @@ async fn fresh_phase(
     Ok(figures::Fresh { run, log })
 }
 
-/// [`projector::run`], and the CPU it cost: the bench process's, and that of the
-/// PostgreSQL backends of `store`'s database (read before its pool closes).
+/// [`projector::run`], checked to have written the `distinct` events, and the CPU it cost:
+/// the bench process's, and that of the PostgreSQL backends of `store`'s database (read
+/// before its pool closes).
 async fn projector_measured(
     log: &leadledger_log::LogConfig,
     store: &leadledger_store::Store,
     ends: &std::collections::BTreeMap<i32, i64>,
     records: usize,
+    distinct: usize,
 ) -> anyhow::Result<(projector::ProjectorRun, figures::Cpu)> {
     let before = cpu::of_self();
     let run = projector::run(log, store, ends, records).await?;
     let process = cpu::of_self()
         .zip(before)
         .map(|(after, before)| after.saturating_sub(before));
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_events")
+        .fetch_one(&store.pool)
+        .await?;
+    anyhow::ensure!(
+        rows == distinct as i64,
+        "the projector wrote {rows} events into {}, expected {distinct} distinct",
+        log.topic
+    );
     let db = store
         .pool
         .connect_options()
@@ -296,15 +306,7 @@ async fn round(args: &Args, env: &mut Env, w: &Workload) -> anyhow::Result<Round
     step("4 projector");
     let store = env.database("projector").await?;
     let (projected, projector_cpu) =
-        projector_measured(&ingest_log, &store, &ends, records).await?;
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_events")
-        .fetch_one(&store.pool)
-        .await?;
-    anyhow::ensure!(
-        rows == w.distinct as i64,
-        "projector wrote {rows} events, expected {} distinct",
-        w.distinct
-    );
+        projector_measured(&ingest_log, &store, &ends, records, w.distinct).await?;
 
     step("5 raw COPY");
     let copy = baseline::copy(&store, w, args.partitions).await?;
@@ -319,15 +321,8 @@ async fn round(args: &Args, env: &mut Env, w: &Workload) -> anyhow::Result<Round
 
     step("4r projector as an app role under row-level security");
     let rls_store = env.database_as_app_role("rls").await?;
-    let (rls, rls_cpu) = projector_measured(&ingest_log, &rls_store, &ends, records).await?;
-    let rls_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_events")
-        .fetch_one(&rls_store.pool)
-        .await?;
-    anyhow::ensure!(
-        rls_rows == w.distinct as i64,
-        "projector under RLS wrote {rls_rows} events, expected {}",
-        w.distinct
-    );
+    let (rls, rls_cpu) =
+        projector_measured(&ingest_log, &rls_store, &ends, records, w.distinct).await?;
     rls_store.pool.close().await;
     env.drop_databases().await;
     Ok(Round {
