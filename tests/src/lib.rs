@@ -271,18 +271,14 @@ impl TestEnv {
         scopes: &[&str],
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> anyhow::Result<String> {
-        let made = leadledger_grpc::auth::key::generate();
         let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-        leadledger_store::keys::insert(
-            &self.store.pool,
-            &leadledger_store::keys::NewKey {
-                key_id: &made.key_id,
+        let made = leadledger_grpc::auth::key::issue(
+            &self.store,
+            &leadledger_grpc::auth::key::Grant {
                 tenant_id: tenant,
                 name: "test",
                 scopes: &scopes,
-                secret_sha256: &made.secret_sha256,
                 expires_at,
-                replaces: "",
                 client_cert: "",
             },
         )

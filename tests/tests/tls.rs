@@ -251,18 +251,14 @@ async fn credential(
     cert: &str,
 ) -> anyhow::Result<String> {
     let store = Store::connect(url, 1).await?;
-    let made = key::generate();
     let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-    leadledger_store::keys::insert(
-        &store.pool,
-        &leadledger_store::keys::NewKey {
-            key_id: &made.key_id,
+    let made = key::issue(
+        &store,
+        &key::Grant {
             tenant_id: tenant,
             name: "tls test",
             scopes: &scopes,
-            secret_sha256: &made.secret_sha256,
             expires_at: None,
-            replaces: "",
             client_cert: cert,
         },
     )

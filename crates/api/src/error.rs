@@ -61,6 +61,9 @@ pub enum ApiError {
     },
 }
 
+/// When an `UNAVAILABLE` call may be tried again: the `RetryInfo` every one carries.
+pub const UNAVAILABLE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl ApiError {
     /// An INVALID_ARGUMENT with one violation.
     pub fn invalid_field(field: impl Into<String>, description: impl Into<String>) -> Self {
@@ -127,7 +130,7 @@ impl From<ApiError> for Status {
             ApiError::Unavailable(_) => Status::with_error_details(
                 code,
                 message,
-                ErrorDetails::with_retry_info(Some(std::time::Duration::from_millis(500))),
+                ErrorDetails::with_retry_info(Some(UNAVAILABLE_RETRY_AFTER)),
             ),
             ApiError::Exhausted { retry_after, .. } => Status::with_error_details(
                 code,

@@ -30,6 +30,13 @@ pub fn of_self() -> Option<Duration> {
     of_pid(std::process::id())
 }
 
+/// This process's CPU time since `before` (a reading of [`of_self`]).
+pub fn since(before: Option<Duration>) -> Option<Duration> {
+    of_self()
+        .zip(before)
+        .map(|(after, before)| after.saturating_sub(before))
+}
+
 /// Fields 14 (utime) and 15 (stime) of a `/proc/<pid>/stat` line. The second field (the
 /// command) is in parentheses and may hold spaces, so fields are counted after its last `)`.
 fn parse_stat(stat: &str) -> Option<Duration> {

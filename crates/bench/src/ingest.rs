@@ -1,6 +1,7 @@
 //! Ingest throughput: an in-process gRPC server hosting only `IngestService` (on
-//! 127.0.0.1:0, the real `serve`; open, or behind the authentication gate), and a tonic client sending the workload's wire events in
-//! `Append` calls of `batch` events, `concurrency` calls in flight.
+//! 127.0.0.1:0, the real `serve`; open, or behind the authentication gate), and a tonic
+//! client sending the workload's wire events in `Append` calls of `batch` events,
+//! `concurrency` calls in flight.
 //!
 //! Untimed warm-up: one one-event `Append`. Timed: from the first call to the last response;
 //! every event must come back acked. The requests are built before the clock starts.
@@ -41,17 +42,13 @@ impl Access {
     /// limits set out of reach: the figure is what authenticating each call costs (hash, ring
     /// lookup, rate and concurrency accounting), never a throttle.
     pub async fn gated(store: &Store, tenant: &str) -> anyhow::Result<Self> {
-        let made = key::generate();
-        leadledger_store::keys::insert(
-            &store.pool,
-            &leadledger_store::keys::NewKey {
-                key_id: &made.key_id,
+        let made = key::issue(
+            store,
+            &key::Grant {
                 tenant_id: tenant,
                 name: "bench",
                 scopes: &["ingest".to_string()],
-                secret_sha256: &made.secret_sha256,
                 expires_at: None,
-                replaces: "",
                 client_cert: "",
             },
         )

@@ -248,9 +248,7 @@ async fn projector_measured(
 ) -> anyhow::Result<(projector::ProjectorRun, figures::Cpu)> {
     let before = cpu::of_self();
     let run = projector::run(log, store, ends, records).await?;
-    let process = cpu::of_self()
-        .zip(before)
-        .map(|(after, before)| after.saturating_sub(before));
+    let process = cpu::since(before);
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_events")
         .fetch_one(&store.pool)
         .await?;
@@ -287,9 +285,7 @@ async fn round(args: &Args, env: &mut Env, w: &Workload) -> anyhow::Result<Round
         ingest::Access::Open,
     )
     .await?;
-    let ingest_cpu = cpu::of_self()
-        .zip(cpu_before)
-        .map(|(after, before)| after.saturating_sub(before));
+    let ingest_cpu = cpu::since(cpu_before);
     let ends = env.end_offsets(&ingest_log.topic).await?;
     // N events and the warm-up one.
     let records = w.count() + 1;

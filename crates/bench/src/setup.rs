@@ -15,9 +15,6 @@ pub const POOL: u32 = 8;
 /// The role of [`Env::database_as_app_role`].
 pub const APP_ROLE: &str = "ll_bench_app";
 
-const CREATE_APP_ROLE: &str = "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = \
-     'll_bench_app') THEN CREATE ROLE ll_bench_app LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$";
-
 /// Where the broker and PostgreSQL are, and what the bench created there.
 pub struct Env {
     pub brokers: String,
@@ -73,7 +70,12 @@ impl Env {
         use sqlx::Connection as _;
         let name = format!("ll_bench_{tag}_{}", unique());
         let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", self.pg)).await?;
-        sqlx::query(CREATE_APP_ROLE).execute(&mut admin).await?;
+        sqlx::query(&format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') \
+             THEN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$"
+        ))
+        .execute(&mut admin)
+        .await?;
         sqlx::query(&format!("CREATE DATABASE {name} OWNER {APP_ROLE}"))
             .execute(&mut admin)
             .await?;

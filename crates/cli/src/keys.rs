@@ -90,20 +90,15 @@ pub async fn run(store: &Store, command: Command) -> anyhow::Result<()> {
                     );
                 }
             }
-            // A binding gets a secret too, never shown: it cannot be used as a bearer key.
-            let made = key::generate();
             let expires_at =
                 expires_in_days.map(|d| Utc::now() + chrono::Duration::days(i64::from(d)));
-            keys::insert(
-                pool,
-                &NewKey {
-                    key_id: &made.key_id,
+            let made = key::issue(
+                store,
+                &key::Grant {
                     tenant_id: &tenant,
                     name: &name,
                     scopes: &scopes,
-                    secret_sha256: &made.secret_sha256,
                     expires_at,
-                    replaces: "",
                     client_cert: &client_cert,
                 },
             )

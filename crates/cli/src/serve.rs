@@ -46,9 +46,7 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<Store> {
     Store::create_database(&cfg.database_url)
         .await
         .with_context(|| format!("creating database {}", redact(&cfg.database_url)))?;
-    let store = Store::connect(&cfg.database_url, cfg.max_connections)
-        .await
-        .with_context(|| format!("connecting to {}", redact(&cfg.database_url)))?;
+    let store = connect(cfg).await?;
     store.migrate().await.context("applying migrations")?;
     // The BI contract serves BI tools, not the service: a role that may not create it (the
     // processes may run as a role other than the schema's owner) still serves.
@@ -61,6 +59,13 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<Store> {
     }
     tracing::info!(database = %redact(&cfg.database_url), "migrations applied");
     Ok(store)
+}
+
+/// The workers' store of `database.url`.
+async fn connect(cfg: &Config) -> anyhow::Result<Store> {
+    Store::connect(&cfg.database_url, cfg.max_connections)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&cfg.database_url)))
 }
 
 /// The gRPC server's TLS from the configured files.
@@ -94,9 +99,7 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         (false, _) => None,
         (true, MigrateOnStart::Auto) => Some(migrate(&cfg).await?),
         (true, MigrateOnStart::Check) => {
-            let store = Store::connect(&cfg.database_url, cfg.max_connections)
-                .await
-                .with_context(|| format!("connecting to {}", redact(&cfg.database_url)))?;
+            let store = connect(&cfg).await?;
             store.check_migrated().await?;
             Some(store)
         }

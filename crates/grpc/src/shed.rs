@@ -8,15 +8,15 @@
 //!   queue. The room is given back when the last acknowledgement (or failure) arrives.
 //! - **The database pool** of the read side: a read that gets no connection within
 //!   `limits.db_wait_ms` is refused (`leadledger_store::StoreError::is_saturated`, mapped in
-//!   the store's error contract); this module counts both.
+//!   the store's error contract). Both are counted by `leadledger_store::count_shed` under
+//!   [`SHED`], which this module describes.
 //!
 //! Per-key limits (rate, concurrency) are the gate's ([`crate::auth::gate`]); these are the
 //! process's own, whoever calls.
 
-use std::sync::Arc;
-use std::time::Duration;
-
+use leadledger_api::error::UNAVAILABLE_RETRY_AFTER;
 use leadledger_api::ApiError;
+use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Calls refused to protect a saturated resource, by `resource` (`log_queue`, `db_pool`).
@@ -33,11 +33,6 @@ pub fn describe() {
          resource (log_queue: events awaiting the broker's acknowledgement; db_pool: no \
          database connection free within limits.db_wait_ms)"
     );
-}
-
-/// Counts a call shed for `resource`.
-pub fn count(resource: &'static str) {
-    metrics::counter!(SHED, "resource" => resource).increment(1);
 }
 
 /// Room for events awaiting the broker's acknowledgement (`limits.log_queue` events).
@@ -61,11 +56,6 @@ impl LogBudget {
         }
     }
 
-    /// The most events in flight at once.
-    pub fn limit(&self) -> u32 {
-        self.limit
-    }
-
     /// Events in flight now.
     pub fn in_flight(&self) -> u32 {
         self.limit - self.room.available_permits() as u32
@@ -78,14 +68,14 @@ impl LogBudget {
         match self.room.clone().try_acquire_many_owned(n) {
             Ok(permit) => Ok(LogRoom(permit)),
             Err(_) => {
-                count("log_queue");
+                leadledger_store::count_shed("log_queue");
                 Err(ApiError::Unavailable(format!(
                     "overloaded: {} events already await the log's acknowledgement (limit \
                      {}, limits.log_queue); nothing of this call was appended; retry after \
                      {} ms",
                     self.in_flight(),
                     self.limit,
-                    RETRY_AFTER.as_millis()
+                    UNAVAILABLE_RETRY_AFTER.as_millis()
                 )))
             }
         }
@@ -97,9 +87,6 @@ impl Default for LogBudget {
         Self::new(DEFAULT_LOG_QUEUE)
     }
 }
-
-/// When a shed call may be tried again (the `RetryInfo` of every `UNAVAILABLE`).
-const RETRY_AFTER: Duration = Duration::from_millis(500);
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,11 @@ use leadledger_api::ApiError;
 /// (`log_queue`, `db_pool`); described by `leadledger_grpc::shed`.
 pub const SHED_METRIC: &str = "leadledger_shed_total";
 
+/// Counts a call shed because `resource` was saturated.
+pub fn count_shed(resource: &'static str) {
+    metrics::counter!(SHED_METRIC, "resource" => resource).increment(1);
+}
+
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -62,7 +67,7 @@ impl StoreError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         if e.is_saturated() {
-            metrics::counter!(SHED_METRIC, "resource" => "db_pool").increment(1);
+            count_shed("db_pool");
             ApiError::Unavailable(
                 "overloaded: no read-model database connection of this process came free \
                  within limits.db_wait_ms (all busy, or the database slow to accept a new \

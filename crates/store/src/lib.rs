@@ -64,4 +64,4 @@ pub mod timeline;
 
 pub use db::Store;
 
-pub use error::{StoreError, SHED_METRIC};
+pub use error::{count_shed, StoreError, SHED_METRIC};

@@ -138,9 +138,7 @@ impl Gate {
             permit,
         })
     }
-}
 
-impl Gate {
     /// Who the call comes from: the bearer key when one is sent, else the client
     /// certificate's binding (mutual TLS). A key and a bound certificate naming two
     /// tenants are refused: the connection and the call would speak for different tenants.

@@ -2,6 +2,9 @@
 //! The key id is public (listed, logged); the secret is 256 random bits from the operating
 //! system, shown once and stored only as its SHA-256.
 
+use chrono::{DateTime, Utc};
+use leadledger_store::keys::{self, NewKey};
+use leadledger_store::{Store, StoreError};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -30,6 +33,40 @@ pub fn generate() -> NewSecret {
         secret_sha256: hash(&secret),
         key_id,
     }
+}
+
+/// What a new credential is, but for its id and secret, which [`issue`] makes.
+#[derive(Debug, Clone, Copy)]
+pub struct Grant<'a> {
+    pub tenant_id: &'a str,
+    /// A label for people (who or what holds it).
+    pub name: &'a str,
+    pub scopes: &'a [String],
+    pub expires_at: Option<DateTime<Utc>>,
+    /// A client-certificate identity (`cn:…`, `dns:…`, `uri:…`) for a binding; empty for a
+    /// bearer key.
+    pub client_cert: &'a str,
+}
+
+/// Makes a credential for `grant` and stores it (only its secret's hash); returns the key to
+/// show once (a binding's secret is never shown: it cannot be used as a bearer key).
+pub async fn issue(store: &Store, grant: &Grant<'_>) -> Result<NewSecret, StoreError> {
+    let made = generate();
+    keys::insert(
+        &store.pool,
+        &NewKey {
+            key_id: &made.key_id,
+            tenant_id: grant.tenant_id,
+            name: grant.name,
+            scopes: grant.scopes,
+            secret_sha256: &made.secret_sha256,
+            expires_at: grant.expires_at,
+            replaces: "",
+            client_cert: grant.client_cert,
+        },
+    )
+    .await?;
+    Ok(made)
 }
 
 /// The parts of a presented key: `(key id, secret)`; `None` when it is not shaped like one.
