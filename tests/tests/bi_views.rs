@@ -293,6 +293,7 @@ async fn sla_clock_states_equal_the_pure_evaluation_now() -> anyhow::Result<()> 
                 ClockState::Met { .. } => "met",
                 ClockState::MetLate { .. } => "met_late",
                 ClockState::Stopped { .. } => "stopped",
+                ClockState::Paused { .. } => "paused",
             };
             *states.entry(state).or_default() += 1;
             want.insert((

@@ -353,6 +353,37 @@ fn sla_fixture() -> Vec<pb::Event> {
             )),
             _ => {}
         }
+        // Paused clocks (docs/SLA.md): S-1 pauses every policy from 05:00 to 15:00 the next
+        // day and is followed up inside the pause; S-4 pauses every policy over the weekend;
+        // S-7 pauses its follow-up clock for good.
+        let pause = |src: &str, when, policy_ids: &[&str]| {
+            event(
+                &lead,
+                "salesforce",
+                &format!("{lead}-{src}"),
+                when,
+                P::ClockPaused(pb::ClockPaused {
+                    reason: pb::PauseReason::WaitingOnCustomer as i32,
+                    policy_ids: policy_ids.iter().map(|s| s.to_string()).collect(),
+                    ..Default::default()
+                }),
+            )
+        };
+        let resume = |src: &str, when| {
+            event(
+                &lead,
+                "salesforce",
+                &format!("{lead}-{src}"),
+                when,
+                P::ClockResumed(pb::ClockResumed::default()),
+            )
+        };
+        match i {
+            1 => out.extend([pause("p", h(20), &[]), resume("r", h(30))]),
+            4 => out.extend([pause("p", h(3), &[]), resume("r", h(72))]),
+            7 => out.push(pause("p", h(5), &["mql-follow-up"])),
+            _ => {}
+        }
     }
     out
 }
@@ -445,7 +476,9 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
     let mut seen_states: HashSet<&str> = HashSet::new();
     for as_of in [
         at(3, 3, 12),
+        at(3, 4, 10),
         at(3, 6, 9),
+        at(3, 8, 12),
         at(3, 10, 9),
         at(3, 16, 9),
         at(6, 1, 0),
@@ -453,16 +486,17 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
         // By policy the page lists the default (at risk and breached); by rep, the clocks
         // open (under the at-risk point) or breached, as a caller asks with `clock_states`.
         for (by_rep, group_by) in [(false, pb::SlaGroupBy::Policy), (true, pb::SlaGroupBy::Rep)] {
-            let (clock_states, listed): (Vec<i32>, [&str; 2]) = if by_rep {
+            let (clock_states, listed): (Vec<i32>, Vec<&str>) = if by_rep {
                 (
                     vec![
                         pb::SlaClockState::Open as i32,
                         pb::SlaClockState::Breached as i32,
+                        pb::SlaClockState::Paused as i32,
                     ],
-                    ["open", "breached"],
+                    vec!["open", "breached", "paused"],
                 )
             } else {
-                (Vec::new(), ["at_risk", "breached"])
+                (Vec::new(), vec!["at_risk", "breached"])
             };
             let want = expected_report(&timelines, as_of, by_rep);
             seen_states.extend(want.values().flat_map(|w| w.counts.keys().copied()));
@@ -494,7 +528,8 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
                         g.stopped,
                         g.stopped_breached,
                         g.open,
-                        g.at_risk
+                        g.at_risk,
+                        g.paused
                     ],
                     [
                         n("met"),
@@ -503,7 +538,8 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
                         n("stopped"),
                         n("stopped_breached"),
                         n("open"),
-                        n("at_risk")
+                        n("at_risk"),
+                        n("paused")
                     ],
                     "{ctx}"
                 );
@@ -562,6 +598,7 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
                 .map(|s| match *s {
                     "open" => pb::SlaClockState::Open as i32,
                     "at_risk" => pb::SlaClockState::AtRisk as i32,
+                    "paused" => pb::SlaClockState::Paused as i32,
                     _ => pb::SlaClockState::Breached as i32,
                 })
                 .collect();
@@ -569,6 +606,14 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
                 attention.iter().all(|c| states.contains(&c.state)),
                 "{as_of}: a clock outside {listed:?}"
             );
+            // A clock paused for good says since when; one inside an ended pause does not.
+            for c in &attention {
+                if c.state == pb::SlaClockState::Paused as i32 {
+                    let since = c.paused_at.as_ref().map(|t| t.seconds);
+                    let want = (c.lead_id == "S-7").then(|| at(3, 9, 14).timestamp());
+                    assert_eq!(since, want, "{as_of}: {c:?}");
+                }
+            }
             let dues: Vec<_> = attention
                 .iter()
                 .map(|c| c.due_at.unwrap().seconds)
@@ -604,6 +649,7 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
             "met",
             "met_late",
             "open",
+            "paused",
             "stopped",
             "stopped_breached"
         ]

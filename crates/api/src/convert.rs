@@ -6,8 +6,9 @@
 
 use chrono::{DateTime, Utc};
 use leadledger_domain::event::{
-    Company, Contact, Feedback, LeadCaptured, LeadSource, Owner, OwnershipMode, OwnershipRequest,
-    PocOutcome, Routing, Segment, SlaAlert, SourceRef, TouchRecorded,
+    ClockPause, ClockResume, Company, Contact, Feedback, LeadCaptured, LeadSource, Owner,
+    OwnershipMode, OwnershipRequest, PocOutcome, Routing, Segment, SlaAlert, SourceRef,
+    TouchRecorded,
 };
 use leadledger_domain::{Event, Payload, Stage, Violations};
 use uuid::Uuid;
@@ -361,6 +362,18 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
             code: d.code,
             rep_id: d.rep_id.clone(),
         },
+        // The pause reason is checked by the domain's validation, like the exit codes.
+        P::ClockPaused(c) => Payload::ClockPaused(ClockPause {
+            reason: c.reason,
+            note: c.note.clone(),
+            policy_ids: c.policy_ids.clone(),
+            by: c.by.clone(),
+        }),
+        P::ClockResumed(c) => Payload::ClockResumed(ClockResume {
+            policy_ids: c.policy_ids.clone(),
+            by: c.by.clone(),
+            note: c.note.clone(),
+        }),
         P::SlaAtRisk(a) => Payload::SlaAtRisk(sla_alert(v, "payload.sla_at_risk", a)),
         P::SlaBreached(a) => Payload::SlaBreached(sla_alert(v, "payload.sla_breached", a)),
         P::LeadRouted(r) => Payload::LeadRouted(Routing {
@@ -588,6 +601,8 @@ pub fn event_type_of(e: &pb::Event) -> &'static str {
             P::Disqualified(_) => "disqualified",
             P::PaymentCollected(_) => "payment_collected",
             P::SpendRecorded(_) => "spend_recorded",
+            P::ClockPaused(_) => "clock_paused",
+            P::ClockResumed(_) => "clock_resumed",
             P::SlaAtRisk(_) => "sla_at_risk",
             P::SlaBreached(_) => "sla_breached",
             P::LeadRouted(_) => "lead_routed",
@@ -672,6 +687,10 @@ mod tests {
         for (stage, names) in proto {
             assert_eq!(reason::codes(stage).unwrap(), names, "{stage:?}");
         }
+        assert_eq!(
+            reason::PAUSED,
+            names("PAUSE_REASON_", |e: pb::PauseReason| e.as_str_name())
+        );
     }
 
     #[test]

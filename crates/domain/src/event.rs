@@ -154,6 +154,36 @@ pub struct SlaAlert {
     pub due_at: DateTime<Utc>,
 }
 
+/// The customer holds things up: the lead's SLA clocks of `policy_ids` (empty: every policy)
+/// count no time from this fact until a [`ClockResume`] naming them (docs/SLA.md, "Paused
+/// clocks").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockPause {
+    /// Proto `PauseReason` number, never 0 once validated.
+    pub reason: i32,
+    /// In words.
+    #[serde(default)]
+    pub note: String,
+    /// The policies whose clocks pause; empty: every policy.
+    #[serde(default)]
+    pub policy_ids: Vec<String>,
+    /// Who paused them (a rep or user id), if known.
+    #[serde(default)]
+    pub by: String,
+}
+
+/// The clocks a [`ClockPause`] held run again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockResume {
+    /// The policies whose clocks resume; empty: every policy.
+    #[serde(default)]
+    pub policy_ids: Vec<String>,
+    #[serde(default)]
+    pub by: String,
+    #[serde(default)]
+    pub note: String,
+}
+
 /// leadledger's router assigned an MQL, and why.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Routing {
@@ -283,6 +313,10 @@ pub enum Payload {
         payment_id: String,
         contract_id: String,
     },
+    /// The lead's SLA clocks stop counting time (the customer holds things up).
+    ClockPaused(ClockPause),
+    /// Paused clocks count time again.
+    ClockResumed(ClockResume),
     /// Marketing spend: not a fact about a lead (its `lead_id` is the spend's key).
     SpendRecorded(crate::spend::Spend),
     /// Written by the SLA worker.
@@ -318,6 +352,8 @@ impl Payload {
             Payload::Recycled { .. } => "recycled",
             Payload::Disqualified { .. } => "disqualified",
             Payload::PaymentCollected { .. } => "payment_collected",
+            Payload::ClockPaused(_) => "clock_paused",
+            Payload::ClockResumed(_) => "clock_resumed",
             Payload::SpendRecorded(_) => "spend_recorded",
             Payload::SlaAtRisk(_) => "sla_at_risk",
             Payload::SlaBreached(_) => "sla_breached",

@@ -60,6 +60,15 @@ pub const LOST: &[&str] = &[
     "other",
 ];
 
+/// `PauseReason` names, by number: why a lead's SLA clocks are paused (0 is refused).
+pub const PAUSED: &[&str] = &[
+    "unspecified",
+    "waiting_on_customer",
+    "customer_holiday",
+    "customer_asked_later",
+    "other",
+];
+
 /// The code names of exits into `stage`; `None` for a main-line stage.
 pub fn codes(stage: Stage) -> Option<&'static [&'static str]> {
     Some(match stage {

@@ -323,6 +323,26 @@ fn payload(v: &mut Violations, p: &Payload) {
             reason,
             rep_id,
         ),
+        Payload::ClockPaused(p) => {
+            let f = "payload.clock_paused";
+            match crate::reason::PAUSED.get(usize::try_from(p.reason).unwrap_or(usize::MAX)) {
+                None => v.add(format!("{f}.reason"), format!("unknown code {}", p.reason)),
+                Some(&"unspecified") => v.add(format!("{f}.reason"), "required"),
+                Some(&"other") if p.note.trim().is_empty() => {
+                    v.add(format!("{f}.note"), "required when reason is other")
+                }
+                Some(_) => {}
+            }
+            text(v, &format!("{f}.note"), &p.note, NOTE);
+            text(v, &format!("{f}.by"), &p.by, ID);
+            policy_ids(v, &format!("{f}.policy_ids"), &p.policy_ids);
+        }
+        Payload::ClockResumed(r) => {
+            let f = "payload.clock_resumed";
+            text(v, &format!("{f}.note"), &r.note, NOTE);
+            text(v, &format!("{f}.by"), &r.by, ID);
+            policy_ids(v, &format!("{f}.policy_ids"), &r.policy_ids);
+        }
         Payload::SlaAtRisk(_)
         | Payload::SlaBreached(_)
         | Payload::LeadRouted(_)
@@ -412,6 +432,35 @@ fn slug(v: &mut Violations, f: &str, s: &str, required: bool) {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
     {
         v.add(f, "must be 1..64 characters of a-z 0-9 _ -");
+    }
+}
+
+/// Most policies one pause or resume may name.
+pub const MAX_PAUSED_POLICIES: usize = 32;
+
+/// SLA policy ids (as the policy file spells them: 1..64 of `[A-Za-z0-9_.-]`), distinct,
+/// at most [`MAX_PAUSED_POLICIES`]; empty means every policy.
+fn policy_ids(v: &mut Violations, f: &str, ids: &[String]) {
+    if ids.len() > MAX_PAUSED_POLICIES {
+        v.add(
+            f,
+            format!("at most {MAX_PAUSED_POLICIES} policies (none: every policy)"),
+        );
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if id.is_empty()
+            || id.len() > 64
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
+            v.add(
+                format!("{f}[{i}]"),
+                "must be a policy id: 1..64 characters of A-Z a-z 0-9 _ . -",
+            );
+        } else if ids[..i].contains(id) {
+            v.add(format!("{f}[{i}]"), format!("`{id}` is named twice"));
+        }
     }
 }
 

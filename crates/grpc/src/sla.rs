@@ -66,17 +66,18 @@ fn dimension(n: i32) -> Result<SlaDimension, ApiError> {
 }
 
 /// Each clock state and its name in SQL (`sla_clock_state`, `sla_clocks.status`).
-const STATES: [(pb::SlaClockState, &str); 6] = [
+const STATES: [(pb::SlaClockState, &str); 7] = [
     (pb::SlaClockState::Open, "open"),
     (pb::SlaClockState::AtRisk, "at_risk"),
     (pb::SlaClockState::Breached, "breached"),
     (pb::SlaClockState::Met, "met"),
     (pb::SlaClockState::MetLate, "met_late"),
     (pb::SlaClockState::Stopped, "stopped"),
+    (pb::SlaClockState::Paused, "paused"),
 ];
 
 const NOT_A_STATE: &str =
-    "is not a clock state (OPEN, AT_RISK, BREACHED, MET, MET_LATE or STOPPED)";
+    "is not a clock state (OPEN, AT_RISK, BREACHED, PAUSED, MET, MET_LATE or STOPPED)";
 
 /// The states the attention list is asked for, as `sla_clock_state` names them; none given:
 /// at risk and breached. Listed once each, whatever the request repeats.
@@ -148,6 +149,7 @@ fn report_group(r: sla_reports::ReportRow) -> pb::SlaReportGroup {
         stopped_breached: r.stopped_breached,
         open: r.open,
         at_risk: r.at_risk,
+        paused: r.paused,
         measured,
         compliance_pct: (measured > 0).then(|| 100.0 * r.met as f64 / measured as f64),
         median_seconds_to_target: r.median_s,
@@ -218,6 +220,7 @@ impl SlaService for SlaSvc {
                 started_at: Some(time_to_proto(c.started_at)),
                 due_at: Some(time_to_proto(c.due_at)),
                 state: state_number(&c.state),
+                paused_at: c.paused_at.map(time_to_proto),
                 owner: Some(owner_to_proto(&Owner {
                     team: c.owner_team,
                     queue: c.owner_queue,

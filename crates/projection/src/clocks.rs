@@ -3,7 +3,9 @@
 //! Every policy is evaluated over the lead's whole timeline. A clock still waiting for its
 //! target is stored as `running` with its at-risk and due instants; whether it is at risk or
 //! breached is a function of "now", applied when it is read (`sla_clock_state` in SQL), so
-//! the rows never depend on the wall clock.
+//! the rows never depend on the wall clock. A paused clock is stored as `paused` with the
+//! instant its pause began and the thresholds it had then (before that instant it was
+//! running with them).
 
 use chrono::{DateTime, Utc};
 use leadledger_domain::ids::sla_alert_id;
@@ -22,8 +24,13 @@ pub struct ClockRow {
     pub started_at: DateTime<Utc>,
     pub at_risk_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
-    /// `running`, `met`, `met_late` or `stopped`.
+    /// `running`, `paused`, `met`, `met_late` or `stopped`.
     pub status: &'static str,
+    /// Since when a `paused` clock counts no time.
+    pub paused_at: Option<DateTime<Utc>>,
+    /// Its ended pauses that began before its due time: a report at an instant inside one
+    /// reads it as paused.
+    pub pauses: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     pub ended_at: Option<DateTime<Utc>>,
     pub end_event_id: Option<Uuid>,
     pub end_recorded_at: Option<DateTime<Utc>>,
@@ -60,6 +67,10 @@ pub fn lead_clocks(
         let at_risk_event_id = sla_alert_id(c.start_event_id, &c.policy_id, "at_risk");
         let breach_event_id = sla_alert_id(c.start_event_id, &c.policy_id, "breached");
         let in_timeline = |id: Uuid| events.iter().any(|e| e.event_id == id);
+        let paused_at = match &c.state {
+            ClockState::Paused { since } => Some(*since),
+            _ => None,
+        };
         let (status, ended_at, stop_reason, breached_at) = match &c.state {
             ClockState::Met { at } => ("met", Some(*at), "", None),
             ClockState::MetLate { at, breached_at } => {
@@ -70,6 +81,7 @@ pub fn lead_clocks(
                 reason,
                 breached_at,
             } => ("stopped", Some(*at), reason.as_str(), *breached_at),
+            ClockState::Paused { .. } => ("paused", None, "", None),
             ClockState::Open | ClockState::AtRisk | ClockState::Breached { .. } => {
                 ("running", None, "", None)
             }
@@ -86,6 +98,8 @@ pub fn lead_clocks(
             at_risk_at: c.at_risk_at,
             due_at: c.due_at,
             status,
+            paused_at,
+            pauses: c.pauses,
             ended_at,
             end_event_id: c.end_event_id,
             end_recorded_at: c.end_recorded_at,

@@ -23,6 +23,10 @@
 //! - **Running.** Otherwise, at `now`: `Breached{at: due_at}` when `now > due_at`, `AtRisk`
 //!   when `now >= at_risk_at`, else `Open`. A breached clock keeps waiting for its target, so
 //!   a late-arriving fact turns it into `MetLate`.
+//! - **Paused.** `ClockPaused` / `ClockResumed` facts stop and restart the counting of
+//!   time ([`crate::pause`]): the paused time before a threshold moves it out. A clock whose
+//!   pause began before its due time and has not ended by `now` is `Paused`, with the at-risk
+//!   and due instants it had when the pause began; a target while paused meets it.
 //! - **Now.** Facts that occurred after `now` are ignored — they have not happened yet in
 //!   business time — so `evaluate` at a past instant replays history.
 //! - **Scope.** Policies whose [`crate::policy::Scope`] does not match the lead's folded
@@ -41,6 +45,7 @@ use uuid::Uuid;
 
 use crate::calendar::BusinessCalendar;
 use crate::kind::{any_matches, business_order, EventKind, Ownership};
+use crate::pause::{threshold, PauseChange, PauseTrack};
 use crate::policy::SlaPolicy;
 
 /// Where a clock stands.
@@ -59,6 +64,9 @@ pub enum ClockState {
     },
     /// Running past the due time.
     Breached { at: DateTime<Utc> },
+    /// Running, not counting time since `since` (before its due time): the lead's clocks of
+    /// this policy are paused.
+    Paused { since: DateTime<Utc> },
     /// The lead left the measured flow; `breached_at` if that was after the due time.
     Stopped {
         at: DateTime<Utc>,
@@ -72,7 +80,10 @@ impl ClockState {
     pub fn is_running(&self) -> bool {
         matches!(
             self,
-            ClockState::Open | ClockState::AtRisk | ClockState::Breached { .. }
+            ClockState::Open
+                | ClockState::AtRisk
+                | ClockState::Breached { .. }
+                | ClockState::Paused { .. }
         )
     }
 
@@ -86,7 +97,8 @@ impl ClockState {
         }
     }
 
-    /// Name for reports: `open`, `at_risk`, `met`, `met_late`, `breached`, `stopped`.
+    /// Name for reports: `open`, `at_risk`, `met`, `met_late`, `breached`, `stopped`,
+    /// `paused`.
     pub fn as_str(&self) -> &'static str {
         match self {
             ClockState::Open => "open",
@@ -95,6 +107,7 @@ impl ClockState {
             ClockState::MetLate { .. } => "met_late",
             ClockState::Breached { .. } => "breached",
             ClockState::Stopped { .. } => "stopped",
+            ClockState::Paused { .. } => "paused",
         }
     }
 }
@@ -108,6 +121,7 @@ pub struct Clock {
     pub started_at: DateTime<Utc>,
     /// The fact that opened the clock; future SLA events derive their ids from it.
     pub start_event_id: Uuid,
+    /// Moved out by the paused time before it; while paused, as it was when the pause began.
     pub due_at: DateTime<Utc>,
     pub at_risk_at: DateTime<Utc>,
     pub state: ClockState,
@@ -116,6 +130,10 @@ pub struct Clock {
     /// When that fact was recorded (ingested): after `due_at` on a `Met` clock means the
     /// fact arrived late but happened in time.
     pub end_recorded_at: Option<DateTime<Utc>>,
+    /// The ended pauses `[from, to)` that began before the due time (clipped to the start;
+    /// one running when the clock ended ends there):
+    /// at an instant inside one the clock was paused.
+    pub pauses: Vec<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 /// Every clock of every policy on one lead at `now`.
@@ -148,6 +166,66 @@ pub fn evaluate(
     out
 }
 
+/// A clock still waiting for its target, with the pauses it has been through.
+struct Running {
+    clock: Clock,
+    /// Ended pauses, clipped to the clock's start.
+    pauses: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Since when it is paused, if it is.
+    paused_since: Option<DateTime<Utc>>,
+}
+
+impl Running {
+    /// Whether the due time has passed at `t`: never while a pause that began before the due
+    /// time lasts (the clock counted less than its allowance when it paused).
+    fn late_at(&self, t: DateTime<Utc>) -> bool {
+        t > self.clock.due_at && self.paused_since.is_none_or(|a| a >= self.clock.due_at)
+    }
+
+    /// The clock with its pauses, ended at `end` (a pause still running then ends there).
+    fn finish(self, end: Option<DateTime<Utc>>) -> Clock {
+        let mut c = self.clock;
+        c.pauses = self.pauses;
+        if let (Some(from), Some(to)) = (self.paused_since, end) {
+            if from < to {
+                c.pauses.push((from, to));
+            }
+        }
+        c.pauses.retain(|(from, _)| *from < c.due_at);
+        c
+    }
+
+    /// The pause that began at `since` ended at `to`: the thresholds move out by the paused
+    /// time before them.
+    fn resume(
+        &mut self,
+        p: &SlaPolicy,
+        cal: &BusinessCalendar,
+        since: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) {
+        self.paused_since = None;
+        let from = since.max(self.clock.started_at);
+        if from >= to {
+            return;
+        }
+        self.pauses.push((from, to));
+        let at = |d| {
+            threshold(
+                cal,
+                p.business_time,
+                self.clock.started_at,
+                d,
+                &self.pauses,
+                None,
+            )
+            .expect("no open pause")
+        };
+        self.clock.at_risk_at = at(p.at_risk_allowance());
+        self.clock.due_at = at(p.allowance);
+    }
+}
+
 /// One policy's clocks over events already in business order and not after `now`.
 fn clocks_for(
     p: &SlaPolicy,
@@ -157,17 +235,20 @@ fn clocks_for(
 ) -> Vec<Clock> {
     let mut out = Vec::new();
     let mut owner = Ownership::default();
-    let mut running: Option<Clock> = None;
+    let mut pause = PauseTrack::default();
+    let mut running: Option<Running> = None;
     for e in events {
-        if let Some(mut c) = running.take() {
+        if let Some(r) = running.take() {
+            let late = r.late_at(e.occurred_at);
+            let due_at = r.clock.due_at;
             let end = if any_matches(&p.target.kinds, e, &owner.0) {
-                Some(if e.occurred_at <= c.due_at {
-                    ClockState::Met { at: e.occurred_at }
-                } else {
+                Some(if late {
                     ClockState::MetLate {
                         at: e.occurred_at,
-                        breached_at: c.due_at,
+                        breached_at: due_at,
                     }
+                } else {
+                    ClockState::Met { at: e.occurred_at }
                 })
             } else {
                 p.stop_on
@@ -176,41 +257,61 @@ fn clocks_for(
                     .map(|&reason| ClockState::Stopped {
                         at: e.occurred_at,
                         reason,
-                        breached_at: (e.occurred_at > c.due_at).then_some(c.due_at),
+                        breached_at: late.then_some(due_at),
                     })
             };
             match end {
                 Some(state) => {
+                    let mut c = r.finish(Some(e.occurred_at));
                     c.state = state;
                     c.end_event_id = Some(e.event_id);
                     c.end_recorded_at = Some(e.recorded_at);
                     out.push(c);
                 }
-                None => running = Some(c),
+                None => running = Some(r),
             }
         } else if any_matches(&p.start.kinds, e, &owner.0) {
-            running = Some(Clock {
-                policy_id: p.id.clone(),
-                policy_version: p.version,
-                lead_id: e.lead_id.clone(),
-                started_at: e.occurred_at,
-                start_event_id: e.event_id,
-                due_at: p.due_at(cal, e.occurred_at),
-                at_risk_at: p.at_risk_at(cal, e.occurred_at),
-                state: ClockState::Open,
-                end_event_id: None,
-                end_recorded_at: None,
+            running = Some(Running {
+                clock: Clock {
+                    policy_id: p.id.clone(),
+                    policy_version: p.version,
+                    lead_id: e.lead_id.clone(),
+                    started_at: e.occurred_at,
+                    start_event_id: e.event_id,
+                    due_at: p.due_at(cal, e.occurred_at),
+                    at_risk_at: p.at_risk_at(cal, e.occurred_at),
+                    state: ClockState::Open,
+                    end_event_id: None,
+                    end_recorded_at: None,
+                    pauses: Vec::new(),
+                },
+                pauses: Vec::new(),
+                paused_since: pause.since.map(|_| e.occurred_at),
             });
+        }
+        match pause.apply(&p.id, e) {
+            Some(PauseChange::Paused) => {
+                if let Some(r) = running.as_mut() {
+                    r.paused_since = Some(e.occurred_at);
+                }
+            }
+            Some(PauseChange::Resumed { since }) => {
+                if let Some(r) = running.as_mut() {
+                    r.resume(p, cal, since, e.occurred_at);
+                }
+            }
+            None => {}
         }
         owner.apply(e);
     }
-    if let Some(mut c) = running {
-        c.state = if now > c.due_at {
-            ClockState::Breached { at: c.due_at }
-        } else if now >= c.at_risk_at {
-            ClockState::AtRisk
-        } else {
-            ClockState::Open
+    if let Some(r) = running {
+        let paused_since = r.paused_since;
+        let mut c = r.finish(None);
+        c.state = match paused_since {
+            Some(since) if since < c.due_at => ClockState::Paused { since },
+            _ if now > c.due_at => ClockState::Breached { at: c.due_at },
+            _ if now >= c.at_risk_at => ClockState::AtRisk,
+            _ => ClockState::Open,
         };
         out.push(c);
     }

@@ -15,6 +15,7 @@
 //! - [`policy`]: SLA policies, the shipped defaults, allowances.
 //! - [`config`]: the versioned TOML policy file and its errors.
 //! - [`clock`]: clock states of a lead at `now` ([`evaluate`]).
+//! - [`pause`]: paused clocks: the pause state per policy and thresholds moved by pauses.
 //! - [`routing`]: first-match assignment rules and weighted, seeded rep rotation.
 //! - [`tenants`]: a policy set per tenant (own calendar, policies, routing) or the default.
 //! - [`feedback`]: required feedback fields per stage, completeness per lead and per rep.
@@ -28,6 +29,7 @@ pub mod config;
 pub mod feedback;
 pub mod kind;
 mod names;
+pub mod pause;
 pub mod policy;
 pub mod routing;
 pub mod tenants;

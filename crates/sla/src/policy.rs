@@ -97,8 +97,13 @@ impl SlaPolicy {
     /// When a clock started at `start` becomes at risk: `at_risk_share × allowance` (rounded
     /// to the second) after `start`, counted like the allowance.
     pub fn at_risk_at(&self, cal: &BusinessCalendar, start: DateTime<Utc>) -> DateTime<Utc> {
+        self.after(cal, start, self.at_risk_allowance())
+    }
+
+    /// `at_risk_share × allowance`, rounded to the second.
+    pub fn at_risk_allowance(&self) -> Duration {
         let secs = (self.allowance.num_seconds() as f64 * self.at_risk_share).round() as i64;
-        self.after(cal, start, Duration::seconds(secs))
+        Duration::seconds(secs)
     }
 
     fn after(&self, cal: &BusinessCalendar, start: DateTime<Utc>, d: Duration) -> DateTime<Utc> {

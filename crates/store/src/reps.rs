@@ -130,11 +130,14 @@ pub async fn leaderboard_at_cut(
 }
 
 /// A clock at `as_of` as rep_leaderboard.sql reads it: whether it counts (ended met, late,
-/// or stopped after a breach by then, or running past its due time), whether it was met in
+/// or stopped after a breach by then, or running past its due time and not paused), whether it was met in
 /// time, and the hours to its follow-up when it ended met or late by then.
 fn clock_at(c: &ClockRow, as_of: DateTime<Utc>) -> (bool, bool, Option<f64>) {
+    let paused = |(from, to): &(DateTime<Utc>, DateTime<Utc>)| *from <= as_of && as_of < *to;
     let state = match c.ended_at {
         Some(end) if end <= as_of => c.status,
+        _ if c.status == "paused" && c.paused_at.is_some_and(|p| p <= as_of) => "paused",
+        _ if c.pauses.iter().any(paused) => "paused",
         _ if as_of > c.due_at => "breached",
         _ => "open",
     };

@@ -88,6 +88,7 @@ pub struct ReportRow {
     pub stopped_breached: i64,
     pub open: i64,
     pub at_risk: i64,
+    pub paused: i64,
     pub median_s: Option<f64>,
     pub p90_s: Option<f64>,
 }
@@ -110,6 +111,7 @@ pub async fn report(
              AS stopped_breached, \
            count(*) FILTER (WHERE state = 'open') AS open, \
            count(*) FILTER (WHERE state = 'at_risk') AS at_risk, \
+           count(*) FILTER (WHERE state = 'paused') AS paused, \
            percentile_cont(0.5) WITHIN GROUP \
              (ORDER BY extract(epoch FROM ended_at - started_at)::float8) \
              FILTER (WHERE state IN ('met', 'met_late')) AS median_s, \
@@ -135,6 +137,7 @@ pub struct AttentionRow {
     pub started_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
     pub state: String,
+    pub paused_at: Option<DateTime<Utc>>,
     pub owner_team: String,
     pub owner_queue: String,
     pub owner_rep_id: String,

@@ -99,7 +99,7 @@ fn compliance(r: &pb::SlaReportResponse, as_of: DateTime<Utc>) -> Section {
             Cell::Int(g.met_late),
             Cell::Int(g.breached),
             Cell::Int(g.stopped_breached),
-            Cell::Int(g.open + g.at_risk),
+            Cell::Int(g.open + g.at_risk + g.paused),
             share(g.compliance_pct),
             num(g.median_seconds_to_target.map(|x| x / 3600.0)),
             num(g.p90_seconds_to_target.map(|x| x / 3600.0)),

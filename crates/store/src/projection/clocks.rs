@@ -32,7 +32,22 @@ column_arrays! {
         breach_id: Uuid,
         at_risk_alerted: bool,
         breach_alerted: bool,
+        paused: Option<DateTime<Utc>>,
+        pauses: Option<String>,
     }
+}
+
+/// Pauses as the text of a PostgreSQL `tstzrange[]`; `None` for none.
+fn ranges(pauses: &[(DateTime<Utc>, DateTime<Utc>)]) -> Option<String> {
+    if pauses.is_empty() {
+        return None;
+    }
+    let fmt = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    let items: Vec<String> = pauses
+        .iter()
+        .map(|(from, to)| format!("\"[{},{})\"", fmt(from), fmt(to)))
+        .collect();
+    Some(format!("{{{}}}", items.join(",")))
 }
 
 /// Replaces the clocks of the leads `(tenants[i], leads[i])` with `clocks`.
@@ -73,6 +88,8 @@ pub async fn replace(
             c.breach_event_id,
             c.at_risk_alerted,
             c.breach_alerted,
+            c.paused_at,
+            ranges(&c.pauses),
         );
     }
     rows.bind(sqlx::query(INSERT)).execute(&mut **tx).await?;

@@ -48,7 +48,7 @@ FROM lead_exits;
 CREATE OR REPLACE VIEW bi.sla_clock_states WITH (security_invoker = true) AS
 SELECT tenant_id, lead_id, policy_id, policy_version, start_event_id, started_at, at_risk_at,
        due_at, status, ended_at, end_recorded_at, stop_reason, breached_at, state_now,
-       owner_team, owner_rep_id, owner_partner_id, segment, region, channel
+       owner_team, owner_rep_id, owner_partner_id, segment, region, channel, paused_at
 FROM sla_clock_states;
 
 CREATE OR REPLACE VIEW bi.ownership_audit WITH (security_invoker = true) AS

@@ -1,7 +1,7 @@
 -- Rep leaderboard at $2 (as_of) for tenant $1; follow-up clocks of policy $3; revenue in $4.
 -- A clock counts when it ended by as_of (met / met_late / stopped after its due time) or is
 -- still running past its due time at as_of (breached); it is "met" only when it ended in time
--- by as_of.
+-- by as_of. A clock paused by as_of (before its due time) is not counted, like an open one.
 WITH owned AS (
     SELECT lead_id, owner_rep_id AS rep_id, owner_team AS team, max_rank,
            signed_amount_minor, signed_currency, feedback_required, feedback_filled
@@ -11,6 +11,8 @@ WITH owned AS (
 clocks AS (
     SELECT o.rep_id,
            CASE WHEN c.ended_at IS NOT NULL AND c.ended_at <= $2 THEN c.status
+                WHEN c.status = 'paused' AND c.paused_at <= $2 THEN 'paused'
+                WHEN $2 <@ ANY (c.pauses) THEN 'paused'
                 WHEN $2 > c.due_at THEN 'breached'
                 ELSE 'open' END AS state,
            CASE WHEN c.ended_at IS NOT NULL AND c.ended_at <= $2 AND c.status IN ('met', 'met_late')
