@@ -15,7 +15,8 @@
 //! - [`attribution`]: `AttributionService`: credits by group, models side by side, Markov and
 //!   Shapley diagnostics.
 //! - [`ownership`]: `OwnershipService`: claim/assign as intents decided in log order.
-//! - [`sla`], [`sla_watch`]: `SlaService`: the SLA report, partner leakage, the alert stream.
+//! - [`sla`], [`sla_watch`], `sla_whatif`: `SlaService`: the SLA report, partner leakage, the
+//!   alert stream, a candidate policy file tried on the timelines.
 //! - [`health`]: SERVING while the log and the database answer, NOT_SERVING otherwise and
 //!   during the shutdown drain.
 //! - [`metrics`]: RPC calls, codes and durations (a layer outside the gate), events
@@ -47,6 +48,7 @@ pub mod server;
 pub mod shed;
 pub mod sla;
 pub mod sla_watch;
+mod sla_whatif;
 pub mod tenant;
 pub mod token;
 pub mod trace;

@@ -1,5 +1,6 @@
-//! `SlaService`: the SLA report at an instant, partner leakage, the rep leaderboard, and (in [`crate::sla_watch`])
-//! the live alert stream. All of it reads the read models the projector keeps
+//! `SlaService`: the SLA report at an instant, partner leakage, the rep leaderboard, and (in
+//! [`crate::sla_watch`]) the live alert stream, (in [`crate::sla_whatif`]) a candidate policy
+//! file tried on the timelines. All of it reads the read models the projector keeps
 //! (`sla_clocks`, `leads`, `lead_events`); the SQL is in `leadledger_store::sla_reports`.
 
 use chrono::{DateTime, Duration, Utc};
@@ -29,7 +30,7 @@ impl SlaSvc {
 }
 
 /// An optional timestamp field; `default` when unset.
-fn time_or(
+pub(crate) fn time_or(
     field: &str,
     t: Option<&prost_types::Timestamp>,
     default: Option<DateTime<Utc>>,
@@ -43,11 +44,11 @@ fn time_or(
 }
 
 /// A request's `as_of`: now when unset.
-fn as_of_or_now(t: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, ApiError> {
+pub(crate) fn as_of_or_now(t: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, ApiError> {
     Ok(time_or("as_of", t, None)?.unwrap_or_else(Utc::now))
 }
 
-fn dimension(n: i32) -> Result<SlaDimension, ApiError> {
+pub(crate) fn dimension(n: i32) -> Result<SlaDimension, ApiError> {
     Ok(match pb::SlaGroupBy::try_from(n) {
         Ok(pb::SlaGroupBy::Rep) => SlaDimension::Rep,
         Ok(pb::SlaGroupBy::Team) => SlaDimension::Team,
@@ -136,7 +137,7 @@ fn decode_cursor(s: &str) -> Result<Option<AttentionCursor>, ApiError> {
     }))
 }
 
-fn report_group(r: sla_reports::ReportRow) -> pb::SlaReportGroup {
+pub(crate) fn report_group(r: sla_reports::ReportRow) -> pb::SlaReportGroup {
     let measured = r.met + r.met_late + r.breached + r.stopped_breached;
     pb::SlaReportGroup {
         key: r.key,
@@ -307,6 +308,13 @@ impl SlaService for SlaSvc {
                 })
                 .collect(),
         }))
+    }
+
+    async fn sla_what_if(
+        &self,
+        request: Request<pb::SlaWhatIfRequest>,
+    ) -> Result<Response<pb::SlaWhatIfResponse>, Status> {
+        crate::sla_whatif::answer(&self.query, request).await
     }
 
     async fn partner_leakage(

@@ -17,6 +17,7 @@
 //! - [`clock`]: clock states of a lead at `now` ([`evaluate`]).
 //! - [`pause`]: paused clocks: the pause state per policy and thresholds moved by pauses.
 //! - [`routing`]: first-match assignment rules and weighted, seeded rep rotation.
+//! - [`tally`]: clocks counted per group and policy as the SLA report counts them.
 //! - [`tenants`]: a policy set per tenant (own calendar, policies, routing) or the default.
 //! - [`feedback`]: required feedback fields per stage, completeness per lead and per rep.
 //! - `names`: how a rule matches a configured name (trimmed, case-insensitive).
@@ -32,6 +33,7 @@ mod names;
 pub mod pause;
 pub mod policy;
 pub mod routing;
+pub mod tally;
 pub mod tenants;
 
 pub use calendar::{BusinessCalendar, CalendarError, CalendarSpec, WorkInterval};

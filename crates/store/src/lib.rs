@@ -22,6 +22,8 @@
 //! - [`reps`]: the rep leaderboard.
 //! - [`ownership`]: ownership decisions and account conflicts.
 //! - [`sla_reports`]: the SLA report at an instant, the alert stream, partner leakage.
+//! - [`sla_whatif`]: a candidate policy file evaluated over the tenant's timelines beside
+//!   the live one (nothing written).
 //! - [`due`]: work that is due: SLA alerts past their thresholds, MQLs waiting for an owner,
 //!   and the rep records routing weighs (what the SLA worker reads).
 //! - [`stays`]: every stay of a tenant's leads, streamed lead by lead into the measures
@@ -58,6 +60,7 @@ pub mod projection;
 pub mod rebuild;
 pub mod reps;
 pub mod sla_reports;
+pub mod sla_whatif;
 pub mod spend;
 pub mod stays;
 pub mod timeline;
