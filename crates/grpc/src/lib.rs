@@ -37,6 +37,7 @@ pub mod cohorts;
 pub mod context;
 pub mod health;
 pub mod ingest;
+pub mod json;
 mod list;
 pub mod measures;
 pub mod metrics;

@@ -81,7 +81,11 @@ pub async fn serve(
     if let Some(max) = services.max_deadline {
         builder = builder.timeout(max);
     }
+    // HTTP/1.1 too: a webhook sender posts JSON ([`crate::json`]), outermost, so its calls
+    // take the same trace, metrics and gate as gRPC's.
     let router = builder
+        .accept_http1(true)
+        .layer(crate::json::JsonLayer)
         .layer(crate::trace::TraceLayer)
         .layer(crate::metrics::RpcMetricsLayer)
         .layer(crate::auth::gate::GateLayer(services.auth))
