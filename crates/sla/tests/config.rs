@@ -283,3 +283,61 @@ fn allowances_parse_and_print() {
         );
     }
 }
+
+/// docs/examples/policies-china.toml: one Shanghai calendar for 华东, 华北 and 华南 with
+/// 2025's holidays and make-up days, follow-up policies scoped by region.
+#[test]
+fn the_china_example_counts_across_the_national_day_week() {
+    let set =
+        PolicySet::from_toml(include_str!("../../../docs/examples/policies-china.toml")).unwrap();
+    let sh = |m, d, h, min| {
+        chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(2025, m, d, h, min, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let east = set.get("follow-up-east").unwrap();
+    // Tuesday 30 September 16:00: two hours that day, 1–8 October off, two more on Thursday
+    // the 9th.
+    assert_eq!(
+        east.due_at(&set.calendar, sh(9, 30, 16, 0)),
+        sh(10, 9, 11, 0)
+    );
+    // Friday 10 October 17:00: one hour, then Saturday the 11th is a make-up day.
+    assert_eq!(
+        east.due_at(&set.calendar, sh(10, 10, 17, 0)),
+        sh(10, 11, 12, 0)
+    );
+    // 华北: a working day (7 h 30) from Friday 26 September 17:00 ends on the make-up
+    // Sunday the 28th at 17:00 (1 h on Friday; on Sunday 3 h, then 3 h 30 after lunch).
+    let north = set.get("follow-up-north").unwrap();
+    assert_eq!(
+        north.due_at(&set.calendar, sh(9, 26, 17, 0)),
+        sh(9, 28, 17, 0)
+    );
+    // Partner acceptance counts elapsed time through the holiday.
+    let partner = set.get("partner-accept").unwrap();
+    assert_eq!(
+        partner.due_at(&set.calendar, sh(9, 30, 16, 0)),
+        sh(10, 2, 16, 0)
+    );
+    // Each region's lead gets its own follow-up clock only.
+    let lead = |region: &str| {
+        let mut st = leadledger_domain::LeadState::default();
+        st.company.region = region.into();
+        st
+    };
+    for (region, policy) in [
+        ("华东", "follow-up-east"),
+        ("华北", "follow-up-north"),
+        ("华南", "follow-up-south"),
+    ] {
+        let scoped: Vec<&str> = set
+            .policies
+            .iter()
+            .filter(|p| p.id.starts_with("follow-up") && p.scope.matches(&lead(region)))
+            .map(|p| p.id.as_str())
+            .collect();
+        assert_eq!(scoped, [policy]);
+    }
+}
