@@ -150,11 +150,13 @@ async fn timelines(env: &TestEnv) -> anyhow::Result<BTreeMap<String, Vec<Event>>
     Ok(out)
 }
 
-/// Group counts as comparable tuples (the times to target within a microsecond).
-fn counts(g: &pb::SlaReportGroup) -> (String, String, [i64; 11]) {
+/// Group counts as comparable tuples (the times to target within a microsecond), with the
+/// policy versions.
+fn counts(g: &pb::SlaReportGroup) -> (String, String, Vec<u32>, [i64; 11]) {
     (
         g.key.clone(),
         g.policy_id.clone(),
+        g.policy_versions.clone(),
         [
             g.clocks,
             g.met,
@@ -265,6 +267,8 @@ async fn a_candidate_is_evaluated_over_the_timelines_without_touching_the_live_c
         assert_eq!(got.groups.len(), want.len(), "{as_of} {group_by:?}");
         for (g, (key, policy, t)) in got.groups.iter().zip(&want) {
             assert_eq!((&g.key, &g.policy_id), (key, policy));
+            let version = u32::from(policy == "mql-follow-up") + 1;
+            assert_eq!(g.policy_versions, [version], "{key}/{policy}");
             assert_eq!(
                 [g.clocks, g.met, g.met_late, g.breached, g.stopped, g.open, g.at_risk, g.paused],
                 [t.clocks, t.met, t.met_late, t.breached, t.stopped, t.open, t.at_risk, t.paused],

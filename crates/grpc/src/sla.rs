@@ -151,6 +151,11 @@ pub(crate) fn report_group(r: sla_reports::ReportRow) -> pb::SlaReportGroup {
         open: r.open,
         at_risk: r.at_risk,
         paused: r.paused,
+        policy_versions: r
+            .policy_versions
+            .iter()
+            .map(|v| u32::try_from(*v).unwrap_or(0))
+            .collect(),
         measured,
         compliance_pct: (measured > 0).then(|| 100.0 * r.met as f64 / measured as f64),
         median_seconds_to_target: r.median_s,

@@ -22,6 +22,8 @@ pub struct Tally {
     pub open: i64,
     pub at_risk: i64,
     pub paused: i64,
+    /// The policy versions of the clocks counted.
+    pub versions: std::collections::BTreeSet<u32>,
     /// Seconds from start to target of met and met-late clocks, in the order added.
     pub to_target: Vec<f64>,
 }
@@ -30,6 +32,7 @@ impl Tally {
     /// Counts one clock in its state.
     pub fn add(&mut self, c: &Clock) {
         self.clocks += 1;
+        self.versions.insert(c.policy_version);
         match &c.state {
             ClockState::Open => self.open += 1,
             ClockState::AtRisk => self.at_risk += 1,
@@ -64,6 +67,7 @@ impl Tally {
         self.open += o.open;
         self.at_risk += o.at_risk;
         self.paused += o.paused;
+        self.versions.extend(&o.versions);
         self.to_target.extend_from_slice(&o.to_target);
     }
 

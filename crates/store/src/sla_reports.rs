@@ -89,6 +89,7 @@ pub struct ReportRow {
     pub open: i64,
     pub at_risk: i64,
     pub paused: i64,
+    pub policy_versions: Vec<i32>,
     pub median_s: Option<f64>,
     pub p90_s: Option<f64>,
 }
@@ -112,6 +113,7 @@ pub async fn report(
            count(*) FILTER (WHERE state = 'open') AS open, \
            count(*) FILTER (WHERE state = 'at_risk') AS at_risk, \
            count(*) FILTER (WHERE state = 'paused') AS paused, \
+           array_agg(DISTINCT policy_version ORDER BY policy_version) AS policy_versions, \
            percentile_cont(0.5) WITHIN GROUP \
              (ORDER BY extract(epoch FROM ended_at - started_at)::float8) \
              FILTER (WHERE state IN ('met', 'met_late')) AS median_s, \

@@ -69,6 +69,11 @@ pub fn report_row(key: &str, policy_id: &str, t: &Tally) -> ReportRow {
         open: t.open,
         at_risk: t.at_risk,
         paused: t.paused,
+        policy_versions: t
+            .versions
+            .iter()
+            .map(|v| i32::try_from(*v).unwrap_or(i32::MAX))
+            .collect(),
         median_s: t.to_target_quantile(0.5),
         p90_s: t.to_target_quantile(0.9),
     }
