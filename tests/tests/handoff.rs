@@ -606,12 +606,19 @@ async fn sla_report_at_as_of_equals_the_pure_evaluation() -> anyhow::Result<()> 
                 attention.iter().all(|c| states.contains(&c.state)),
                 "{as_of}: a clock outside {listed:?}"
             );
-            // A clock paused for good says since when; one inside an ended pause does not.
+            // A paused clock says since when, inside a pause that has ended since too.
             for c in &attention {
                 if c.state == pb::SlaClockState::Paused as i32 {
                     let since = c.paused_at.as_ref().map(|t| t.seconds);
-                    let want = (c.lead_id == "S-7").then(|| at(3, 9, 14).timestamp());
-                    assert_eq!(since, want, "{as_of}: {c:?}");
+                    let want = match c.lead_id.as_str() {
+                        "S-1" => at(3, 4, 5),
+                        "S-4" => at(3, 6, 12),
+                        _ => at(3, 9, 14),
+                    };
+                    // A clock opened while paused is paused from its start.
+                    let started = c.started_at.as_ref().map_or(0, |t| t.seconds);
+                    let want = want.timestamp().max(started);
+                    assert_eq!(since, Some(want), "{as_of}: {c:?}");
                 }
             }
             let dues: Vec<_> = attention

@@ -92,13 +92,15 @@ async fn a_paused_clock_is_not_alerted_and_a_resumed_one_is_alerted_at_its_moved
     // Monday 2 March 2026, 10:00 UTC (the default calendar: UTC, Monday–Friday 09–18): 24
     // business hours end on Wednesday 4 March at 16:00.
     let mut events = Vec::new();
-    for lead in ["paused-a-day", "control", "paused-for-good"] {
+    for lead in ["paused-a-day", "control", "paused-for-good", "paused-later"] {
         events.push(captured(lead, &format!("{lead}-c"), at(3, 2, 9), "webinar"));
         events.push(mql(lead, &format!("{lead}-m"), at(3, 2, 10)));
     }
     // Tuesday is paused: the due time moves by its 9 working hours, to Thursday 16:00.
     events.push(pause("paused-a-day", "p1", at(3, 3, 9), &[]));
     events.push(resume("paused-a-day", "r1", at(3, 4, 9)));
+    // Paused from Wednesday 12:00, after its at-risk point (Wednesday 11:12).
+    events.push(pause("paused-later", "p3", at(3, 4, 12), &[]));
     // Paused from Tuesday on, the follow-up clock only.
     events.push(pause(
         "paused-for-good",
@@ -126,17 +128,31 @@ async fn a_paused_clock_is_not_alerted_and_a_resumed_one_is_alerted_at_its_moved
     );
     assert_eq!(follow_up_row(&env, "control").await?.1, at(3, 4, 16));
 
-    // Thursday 10:00: the control is past due; the lead paused on Tuesday is not yet.
-    let clock = Arc::new(ManualClock::new(at(3, 5, 10)));
+    // Wednesday 11:30: at risk, also the clock whose pause (stored already) begins at noon.
+    let risk = at(3, 4, 11) + chrono::Duration::minutes(12);
+    let clock = Arc::new(ManualClock::new(risk + chrono::Duration::minutes(18)));
     let worker = env.start_sla_worker(PolicySet::defaults(), clock.clone())?;
+    wait_alerts(&env, "paused-later", 1).await?;
     wait_alerts(&env, "control", 1).await?;
+    let at_risk = ("sla_at_risk".to_string(), "mql-follow-up".to_string(), risk);
+    assert_eq!(
+        alerts(&env, "paused-later").await?,
+        std::slice::from_ref(&at_risk)
+    );
+    // Thursday 10:00: the control is past due; the lead paused on Tuesday is not yet, nor
+    // the one paused since Wednesday noon.
+    clock.set(at(3, 5, 10));
+    wait_alerts(&env, "control", 2).await?;
     assert_eq!(
         alerts(&env, "control").await?,
-        [(
-            "sla_breached".to_string(),
-            "mql-follow-up".to_string(),
-            at(3, 4, 16)
-        )]
+        [
+            at_risk,
+            (
+                "sla_breached".to_string(),
+                "mql-follow-up".to_string(),
+                at(3, 4, 16)
+            )
+        ]
     );
     // At risk at 80 % of 24 h after the start, less Tuesday: Thursday 11:12; due at 16:00.
     clock.set(at(3, 5, 12));
@@ -165,6 +181,7 @@ async fn a_paused_clock_is_not_alerted_and_a_resumed_one_is_alerted_at_its_moved
     // breached on Wednesday, before the alerts above. It has none.
     worker.stop().await;
     assert_eq!(alerts(&env, "paused-for-good").await?, []);
+    assert_eq!(alerts(&env, "paused-later").await?.len(), 1);
     // Its accept/reject clock (not named by the pause) runs like the control's.
     let accept: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
         "SELECT lead_id, status, due_at FROM sla_clocks WHERE tenant_id = $1 \
@@ -185,6 +202,12 @@ async fn a_paused_clock_is_not_alerted_and_a_resumed_one_is_alerted_at_its_moved
             (
                 "paused-for-good".to_string(),
                 "running".to_string(),
+                at(3, 9, 13)
+            ),
+            // Every policy paused: shown with the due time it had when the pause began.
+            (
+                "paused-later".to_string(),
+                "paused".to_string(),
                 at(3, 9, 13)
             ),
         ]

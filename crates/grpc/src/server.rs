@@ -85,7 +85,9 @@ pub async fn serve(
     // take the same trace, metrics and gate as gRPC's.
     let router = builder
         .accept_http1(true)
-        .layer(crate::json::JsonLayer)
+        .layer(crate::json::JsonLayer {
+            deadline: services.max_deadline,
+        })
         .layer(crate::trace::TraceLayer)
         .layer(crate::metrics::RpcMetricsLayer)
         .layer(crate::auth::gate::GateLayer(services.auth))

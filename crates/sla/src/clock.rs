@@ -182,15 +182,20 @@ impl Running {
         t > self.clock.due_at && self.paused_since.is_none_or(|a| a >= self.clock.due_at)
     }
 
-    /// The clock with its pauses, ended at `end` (a pause still running then ends there).
-    fn finish(self, end: Option<DateTime<Utc>>) -> Clock {
+    /// The clock with its pauses, ended at `end`: a pause still running then ends there and
+    /// moves the thresholds like a resume (so an ended clock's due time is never before an
+    /// end that met it in time).
+    fn finish(
+        mut self,
+        p: &SlaPolicy,
+        cal: &BusinessCalendar,
+        end: Option<DateTime<Utc>>,
+    ) -> Clock {
+        if let (Some(since), Some(to)) = (self.paused_since, end) {
+            self.resume(p, cal, since, to);
+        }
         let mut c = self.clock;
         c.pauses = self.pauses;
-        if let (Some(from), Some(to)) = (self.paused_since, end) {
-            if from < to {
-                c.pauses.push((from, to));
-            }
-        }
         c.pauses.retain(|(from, _)| *from < c.due_at);
         c
     }
@@ -262,7 +267,7 @@ fn clocks_for(
             };
             match end {
                 Some(state) => {
-                    let mut c = r.finish(Some(e.occurred_at));
+                    let mut c = r.finish(p, cal, Some(e.occurred_at));
                     c.state = state;
                     c.end_event_id = Some(e.event_id);
                     c.end_recorded_at = Some(e.recorded_at);
@@ -306,7 +311,7 @@ fn clocks_for(
     }
     if let Some(r) = running {
         let paused_since = r.paused_since;
-        let mut c = r.finish(None);
+        let mut c = r.finish(p, cal, None);
         c.state = match paused_since {
             Some(since) if since < c.due_at => ClockState::Paused { since },
             _ if now > c.due_at => ClockState::Breached { at: c.due_at },

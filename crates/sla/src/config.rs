@@ -133,6 +133,9 @@ impl PolicySet {
                 BusinessCalendar::standard(Tz::UTC)
             }
         };
+        for p in policies.iter().filter(|p| p.business_time) {
+            check_business_allowance(p, &calendar)?;
+        }
         let feedback = match keys.table("feedback")? {
             Some(t) => feedback(t)?,
             None => FeedbackRequirements::default(),
@@ -149,6 +152,35 @@ impl PolicySet {
             routing,
         })
     }
+}
+
+/// The longest a business-time allowance may take on its calendar, in weeks (about five
+/// years): beyond it a due time is no deadline, and computing one would walk the calendar
+/// day by day for as long (a `SlaWhatIf` candidate is validated like the file).
+pub const MAX_BUSINESS_WEEKS: i64 = 5 * 52;
+
+/// Refuses a business-time allowance that needs more than [`MAX_BUSINESS_WEEKS`] of the
+/// calendar's weekly working time (holidays and make-up days aside).
+fn check_business_allowance(p: &SlaPolicy, cal: &BusinessCalendar) -> Result<(), PolicyError> {
+    let weekly: i64 = (0..7)
+        .flat_map(|d| cal.weekday_hours(d).iter())
+        .map(|i| i.len().num_seconds())
+        .sum();
+    let needed = p.allowance.num_seconds();
+    if weekly > 0 && needed <= weekly * MAX_BUSINESS_WEEKS {
+        return Ok(());
+    }
+    Err(policy_err(
+        &p.id,
+        "allowance",
+        format!(
+            "{} of working time takes more than {} years of this calendar ({} of working time \
+             a week)",
+            crate::policy::format_allowance(p.allowance),
+            MAX_BUSINESS_WEEKS / 52,
+            crate::policy::format_allowance(chrono::Duration::seconds(weekly)),
+        ),
+    ))
 }
 
 fn policy_err(policy: &str, field: &str, message: impl Into<String>) -> PolicyError {

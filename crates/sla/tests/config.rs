@@ -341,3 +341,28 @@ fn the_china_example_counts_across_the_national_day_week() {
         assert_eq!(scoped, [policy]);
     }
 }
+
+#[test]
+fn a_business_allowance_beyond_five_years_of_the_calendar_is_refused() {
+    let file = r#"
+version = 1
+[calendar]
+time_zone = "UTC"
+[calendar.hours]
+mon = ["09:00-09:01"]
+[[policy]]
+id = "forever"
+start = ["mql_qualified"]
+target = ["follow_up_logged"]
+allowance = "87600h"
+business_time = true
+"#;
+    let err = PolicySet::from_toml(file).unwrap_err().to_string();
+    assert!(err.contains("policy `forever`: allowance"), "{err}");
+    assert!(err.contains("more than 5 years"), "{err}");
+    // A long business allowance on a full week is fine.
+    let ok = file
+        .replace("mon = [\"09:00-09:01\"]", "mon = [\"09:00-18:00\"]")
+        .replace("87600h", "2000h");
+    PolicySet::from_toml(&ok).unwrap();
+}

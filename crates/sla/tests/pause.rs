@@ -115,12 +115,15 @@ fn while_paused_the_clock_neither_turns_at_risk_nor_breaches_and_a_target_meets_
         ev(3, sh(2025, 6, 10, 9, 0), pause(&[])),
         ev(4, sh(2025, 7, 10, 9, 0), follow_up()),
     ]);
+    let c = follow_up_clock(&met, sh(2025, 8, 1, 0, 0));
     assert_eq!(
-        follow_up_clock(&met, sh(2025, 8, 1, 0, 0)).state,
+        c.state,
         ClockState::Met {
             at: sh(2025, 7, 10, 9, 0)
         }
     );
+    // Its due time moved by the pause up to the follow-up: never before a timely end.
+    assert!(c.due_at > sh(2025, 7, 10, 9, 0), "{c:?}");
 }
 
 #[test]

@@ -11,7 +11,10 @@ WITH clocks AS (
                          WHEN c.status = 'paused' AND c.paused_at <= $2 THEN 'paused'
                          WHEN $2 <@ ANY (c.pauses) THEN 'paused'
                          ELSE 'running' END,
-                    c.at_risk_at, c.due_at, $2) AS state, c.paused_at,
+                    c.at_risk_at, c.due_at, $2) AS state,
+    CASE WHEN c.ended_at <= $2 THEN NULL
+         WHEN c.status = 'paused' AND c.paused_at <= $2 THEN c.paused_at
+         ELSE (SELECT lower(r) FROM unnest(c.pauses) r WHERE $2 <@ r) END AS paused_at,
     l.owner_team, l.owner_queue, l.owner_rep_id, l.owner_partner_id, l.segment, l.channel,
     l.region
   FROM sla_clocks c JOIN leads l USING (tenant_id, lead_id)
