@@ -152,18 +152,20 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         store: store.clone(),
         log: producer.clone(),
     };
+    // One room in the log's queue for ingest's events and the ownership intents.
+    let log_budget = LogBudget::new(cfg.log_queue);
     let services = Services {
         ingest: producer
             .clone()
             .filter(|_| matches!(role, Role::All | Role::Ingest))
-            .map(|p| Ingest::new(p).with_log_budget(LogBudget::new(cfg.log_queue))),
+            .map(|p| Ingest::new(p).with_log_budget(log_budget.clone())),
         attribution: query
             .clone()
             .map(|q| AttributionSvc::with_models(q, cfg.attribution.clone())),
         ownership: producer
             .clone()
             .zip(query.clone())
-            .map(|(p, q)| OwnershipSvc::new(p, q)),
+            .map(|(p, q)| OwnershipSvc::new(p, q).with_log_budget(log_budget.clone())),
         sla: query.clone().map(SlaSvc::new),
         query,
         auth,

@@ -2,11 +2,12 @@
 //! saturated a call is refused at once with UNAVAILABLE (retryable, `RetryInfo`) instead of
 //! queueing until its deadline, and a refused call leaves nothing behind.
 //!
-//! - The log's queue: `serve --role ingest` with `limits.log_queue = 500` on a private Tansu
-//!   broker that the test freezes (SIGSTOP). A first call of 300 events waits for the
-//!   acknowledgements; a second of 300 does not fit and is refused in well under a second;
-//!   once the broker is thawed the first is acknowledged, the log holds exactly its events and
-//!   none of the refused call's, and the refused call sent again is appended.
+//! - The log's queue: `serve --role all` with `limits.log_queue = 500` on a private Tansu
+//!   broker that the test freezes (SIGSTOP). A first call of 500 events waits for the
+//!   acknowledgements; a second of 300 does not fit and is refused in well under a second, and
+//!   so is a `ClaimLead` (its intent takes room in the same queue); once the broker is thawed
+//!   the first is acknowledged, the log holds exactly its events and none of the refused
+//!   calls', and the refused call sent again is appended.
 //! - The database pool: `serve --role query` with 2 read connections and
 //!   `limits.db_wait_ms = 300` while the test holds a lock on `leads`: two `ListLeads` wait on
 //!   the lock holding both connections, the others are refused after about 300 ms; once the
@@ -14,6 +15,7 @@
 
 use std::time::{Duration, Instant};
 
+use leadledger_api::pb::ownership_service_client::OwnershipServiceClient;
 use leadledger_api::pb::query_service_client::QueryServiceClient;
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
 use leadledger_e2e::events::{at, captured};
@@ -75,9 +77,11 @@ async fn a_full_log_queue_refuses_whole_calls_at_once() -> anyhow::Result<()> {
     let dir = test_dir(TMP, "shed-log")?;
     let broker = Tansu::start(&dir).await?;
     let topic = format!("shed.{}", unique());
+    let (url, _store) = fresh_database("shedlog").await?;
     let (_server, channel) = serve(
-        "ingest",
+        "all",
         &[
+            ("database.url", url),
             ("kafka.brokers", broker.brokers()),
             ("kafka.topic", topic.clone()),
             ("kafka.partitions", "1".into()),
@@ -87,12 +91,13 @@ async fn a_full_log_queue_refuses_whole_calls_at_once() -> anyhow::Result<()> {
         &dir,
     )
     .await?;
-    let mut client = IngestServiceClient::new(channel);
+    let mut client = IngestServiceClient::new(channel.clone());
+    let mut owners = OwnershipServiceClient::new(channel);
     // The producer knows the topic and its leader before the broker freezes.
     append(&mut client, batch("warm", 1)).await?;
 
     broker.pause()?;
-    let first = batch("first", 300);
+    let first = batch("first", 500);
     let first_ids: Vec<String> = {
         let mut c = client.clone();
         let events = first.clone();
@@ -106,7 +111,7 @@ async fn a_full_log_queue_refuses_whole_calls_at_once() -> anyhow::Result<()> {
         let started = Instant::now();
         let refused = append(&mut client, batch("second", 300))
             .await
-            .expect_err("300 more events do not fit in a queue of 500 holding 300");
+            .expect_err("300 more events do not fit in a queue of 500 holding 500");
         let took = started.elapsed();
         assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
         assert!(
@@ -119,16 +124,30 @@ async fn a_full_log_queue_refuses_whole_calls_at_once() -> anyhow::Result<()> {
         );
         assert!(took < Duration::from_secs(2), "refused after {took:?}");
         eprintln!("shed in {} ms: {}", took.as_millis(), refused.message());
+        // An ownership intent waits in the same queue: refused at once too.
+        let claim = owners
+            .claim_lead(pb::ClaimLeadRequest {
+                tenant_id: "acme".into(),
+                lead_id: "first-0".into(),
+                rep_id: "ann".into(),
+                team: "east".into(),
+                request_id: "shed-claim".into(),
+                ..Default::default()
+            })
+            .await
+            .expect_err("no room for the claim's intent");
+        assert_eq!(claim.code(), Code::Unavailable, "{claim:?}");
+        assert!(claim.message().contains("limits.log_queue"), "{claim:?}");
 
         broker.resume()?;
         let acked = tokio::time::timeout(Duration::from_secs(60), waiting).await???;
         acked.acks.into_iter().map(|a| a.event_id).collect()
     };
-    assert_eq!(first_ids.len(), 300);
+    assert_eq!(first_ids.len(), 500);
 
     // Nothing of the refused call reached the log; the first call's events all did, once.
     let log = log_event_ids(&broker.brokers(), &topic, Duration::from_secs(30)).await?;
-    assert_eq!(log.len(), 301, "warm-up + first call");
+    assert_eq!(log.len(), 501, "warm-up + first call");
     let logged: std::collections::BTreeSet<&String> = log.values().collect();
     assert!(first_ids.iter().all(|id| logged.contains(id)));
 
@@ -136,7 +155,7 @@ async fn a_full_log_queue_refuses_whole_calls_at_once() -> anyhow::Result<()> {
     let again = append(&mut client, batch("second", 300)).await?;
     assert_eq!(again.acks.len(), 300);
     let log = log_event_ids(&broker.brokers(), &topic, Duration::from_secs(30)).await?;
-    assert_eq!(log.len(), 601);
+    assert_eq!(log.len(), 801);
     Ok(())
 }
 

@@ -57,16 +57,7 @@ impl Ingest {
         &self,
         events: Vec<pb::Event>,
     ) -> Result<(Vec<pb::Event>, Vec<Position>), ApiError> {
-        let room = self.budget.admit(events.len())?;
-        let producer = self.producer.clone();
-        let sent = tokio::spawn(async move {
-            let result = producer.append(&events).await;
-            drop(room);
-            (events, result)
-        });
-        let (events, result) = sent
-            .await
-            .map_err(|e| ApiError::Internal(format!("the append task failed: {e}")))?;
+        let (events, result) = self.budget.send(&self.producer, events).await?;
         let positions = result.map_err(|e| {
             tracing::warn!(error = %e, "append failed");
             ApiError::Unavailable(format!(

@@ -35,8 +35,6 @@ use tonic::body::Body;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::server::MAX_MESSAGE;
-
 /// The descriptors of leadledger's services, decoded once.
 static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
     DescriptorPool::decode(FILE_DESCRIPTOR_SET).expect("the build's own descriptor set")
@@ -49,6 +47,8 @@ pub struct JsonLayer {
     /// layer and would answer a JSON caller with a gRPC status under HTTP 200; this layer
     /// gives up a little earlier (a twentieth, at least 10 ms) and answers 504 itself.
     pub deadline: Option<std::time::Duration>,
+    /// The largest body accepted (the server's `MAX_MESSAGE`, 4 MiB).
+    pub max_body: usize,
 }
 
 impl<S> tower::Layer<S> for JsonLayer {
@@ -61,6 +61,7 @@ impl<S> tower::Layer<S> for JsonLayer {
         Json {
             inner,
             deadline: self.deadline.map(before),
+            max_body: self.max_body,
         }
     }
 }
@@ -70,6 +71,7 @@ impl<S> tower::Layer<S> for JsonLayer {
 pub struct Json<S> {
     inner: S,
     deadline: Option<std::time::Duration>,
+    max_body: usize,
 }
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
@@ -93,7 +95,7 @@ where
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let deadline = self.deadline;
+        let (deadline, max_body) = (self.deadline, self.max_body);
         if !is_json(&req) {
             return Box::pin(async move { Ok(inner.call(req).await?.map(Body::new)) });
         }
@@ -103,7 +105,7 @@ where
                 Err(r) => return Ok(r.response()),
             };
             let (mut parts, body) = req.into_parts();
-            let request = match grpc_request(&method, body).await {
+            let request = match grpc_request(&method, body, max_body).await {
                 Ok(bytes) => bytes,
                 Err(r) => return Ok(r.response()),
             };
@@ -178,13 +180,17 @@ fn unary_method(path: &str) -> Result<MethodDescriptor, Refusal> {
 }
 
 /// The JSON body as a framed protobuf request (one uncompressed gRPC message).
-async fn grpc_request(method: &MethodDescriptor, body: Body) -> Result<Bytes, Refusal> {
-    let bytes = match Limited::new(body, MAX_MESSAGE).collect().await {
+async fn grpc_request(
+    method: &MethodDescriptor,
+    body: Body,
+    max_body: usize,
+) -> Result<Bytes, Refusal> {
+    let bytes = match Limited::new(body, max_body).collect().await {
         Ok(c) => c.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return Err(Refusal(
                 Code::OutOfRange,
-                format!("request body over {MAX_MESSAGE} bytes"),
+                format!("request body over {max_body} bytes"),
             ))
         }
         Err(e) => return Err(Refusal(Code::InvalidArgument, format!("request body: {e}"))),
@@ -361,8 +367,10 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_secs(5)).await;
             Ok::<_, std::convert::Infallible>(http::Response::new(Body::empty()))
         });
+        const MAX_MESSAGE: usize = 4 * 1024 * 1024;
         let mut svc = JsonLayer {
             deadline: Some(std::time::Duration::from_millis(200)),
+            max_body: MAX_MESSAGE,
         }
         .layer(slow);
         let post = |body: Vec<u8>| {

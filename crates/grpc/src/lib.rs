@@ -16,7 +16,8 @@
 //!   Shapley diagnostics.
 //! - [`ownership`]: `OwnershipService`: claim/assign as intents decided in log order.
 //! - [`sla`], [`sla_watch`], `sla_whatif`: `SlaService`: the SLA report, partner leakage, the
-//!   alert stream, a candidate policy file tried on the timelines.
+//!   alert stream, a candidate policy file tried on the timelines (`sla_fields`: the request
+//!   fields and report groups they share).
 //! - [`health`]: SERVING while the log and the database answer, NOT_SERVING otherwise and
 //!   during the shutdown drain.
 //! - [`metrics`]: RPC calls, codes and durations (a layer outside the gate), events
@@ -48,6 +49,7 @@ pub mod revenue;
 pub mod server;
 pub mod shed;
 pub mod sla;
+mod sla_fields;
 pub mod sla_watch;
 mod sla_whatif;
 pub mod tenant;

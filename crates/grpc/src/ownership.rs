@@ -37,6 +37,8 @@ pub const REFUSED: &str = "OWNERSHIP_REFUSED";
 pub struct OwnershipSvc {
     producer: EventProducer,
     query: ReadContext,
+    /// Room in the log's queue, shared with ingest (`limits.log_queue`).
+    budget: crate::shed::LogBudget,
 }
 
 /// A command, validated.
@@ -49,7 +51,17 @@ struct Command {
 
 impl OwnershipSvc {
     pub fn new(producer: EventProducer, query: ReadContext) -> Self {
-        Self { producer, query }
+        Self {
+            producer,
+            query,
+            budget: crate::shed::LogBudget::default(),
+        }
+    }
+
+    /// Takes room for its intents in `budget` (the one ingest uses).
+    pub fn with_log_budget(mut self, budget: crate::shed::LogBudget) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// Appends the intent (unless this request id was decided already), waits for its
@@ -115,7 +127,8 @@ impl OwnershipSvc {
         let tc = leadledger_log::trace::current_or(&trace::remote_of(request.metadata()));
         let wire = internal_event_to_proto(&event, tc)
             .ok_or_else(|| ApiError::Internal("ownership intent has no wire form".into()))?;
-        let mut positions = self.producer.append(&[wire]).await.map_err(|e| {
+        let (_, result) = self.budget.send(&self.producer, vec![wire]).await?;
+        let mut positions = result.map_err(|e| {
             tracing::warn!(error = %e, "appending an ownership intent failed");
             ApiError::Unavailable(format!(
                 "the log did not acknowledge the request ({e}); retry with the same request_id"

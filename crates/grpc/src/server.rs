@@ -87,6 +87,7 @@ pub async fn serve(
         .accept_http1(true)
         .layer(crate::json::JsonLayer {
             deadline: services.max_deadline,
+            max_body: MAX_MESSAGE,
         })
         .layer(crate::trace::TraceLayer)
         .layer(crate::metrics::RpcMetricsLayer)

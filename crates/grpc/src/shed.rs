@@ -6,6 +6,7 @@
 //!   acknowledged by the broker. A call takes room for all its events before any is sent,
 //!   so a refused call appends nothing and an admitted one is never cut in half by a full
 //!   queue. The room is given back when the last acknowledgement (or failure) arrives.
+//!   Ingest's events and the ownership commands' intents share it ([`LogBudget::send`]).
 //! - **The database pool** of the read side: a read that gets no connection within
 //!   `limits.db_wait_ms` is refused (`leadledger_store::StoreError::is_saturated`, mapped in
 //!   the store's error contract). Both are counted by `leadledger_store::count_shed` under
@@ -15,7 +16,9 @@
 //! process's own, whoever calls.
 
 use leadledger_api::error::UNAVAILABLE_RETRY_AFTER;
+use leadledger_api::pb;
 use leadledger_api::ApiError;
+use leadledger_log::{EventProducer, LogError, Position};
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -79,6 +82,32 @@ impl LogBudget {
                 )))
             }
         }
+    }
+}
+
+/// What the log answered for events sent through [`LogBudget::send`]: the events and their
+/// positions, or the producer's error.
+pub type Sent = (Vec<pb::Event>, Result<Vec<Position>, LogError>);
+
+impl LogBudget {
+    /// Sends `events` once room for all of them is taken ([`LogBudget::admit`]), in a task
+    /// of its own that keeps the room until the broker has answered for the last one: a
+    /// caller that goes away (its deadline) leaves its records in the producer's queue, and
+    /// they go on counting until then.
+    pub async fn send(
+        &self,
+        producer: &EventProducer,
+        events: Vec<pb::Event>,
+    ) -> Result<Sent, ApiError> {
+        let room = self.admit(events.len())?;
+        let producer = producer.clone();
+        tokio::spawn(async move {
+            let result = producer.append(&events).await;
+            drop(room);
+            (events, result)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("the append task failed: {e}")))
     }
 }
 

@@ -14,7 +14,7 @@ use leadledger_store::sla_whatif::{self, report_row, Tallies, WhatIf};
 use tonic::{Request, Response, Status};
 
 use crate::context::ReadContext;
-use crate::sla::{as_of_or_now, dimension, report_group, time_or};
+use crate::sla_fields::{as_of_or_now, dimension, report_group, time_or};
 
 /// Largest candidate file accepted.
 pub const MAX_POLICY_FILE: usize = 64 * 1024;
