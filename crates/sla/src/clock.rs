@@ -215,17 +215,7 @@ impl Running {
             return;
         }
         self.pauses.push((from, to));
-        let at = |d| {
-            threshold(
-                cal,
-                p.business_time,
-                self.clock.started_at,
-                d,
-                &self.pauses,
-                None,
-            )
-            .expect("no open pause")
-        };
+        let at = |d| threshold(p, cal, self.clock.started_at, d, &self.pauses);
         self.clock.at_risk_at = at(p.at_risk_allowance());
         self.clock.due_at = at(p.allowance);
     }

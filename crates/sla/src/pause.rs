@@ -16,6 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use leadledger_domain::{Event, Payload};
 
 use crate::calendar::BusinessCalendar;
+use crate::policy::SlaPolicy;
 
 /// One policy's pause state on one lead, fed the lead's events in business order.
 #[derive(Debug, Clone, Default)]
@@ -51,48 +52,25 @@ impl PauseTrack {
     }
 }
 
-/// The instant at which `d` of counted time has passed since `start`: elapsed time, or the
-/// calendar's working time when `business_time`, in both cases less the time inside
-/// `pauses` (closed intervals `[from, to)`, sorted, disjoint, none before `start`).
-///
-/// `open` is a pause that has begun and not ended: if the threshold is not reached before
-/// it begins, the answer is `None` (the clock waits; the threshold is unknown until it
-/// resumes). A threshold reached exactly when a pause begins is reached.
+/// The instant at which `d` of `p`'s counted time (working or elapsed) has passed since
+/// `start`, less the time inside `pauses` (ended intervals `[from, to)`, sorted, disjoint,
+/// none before `start`). A threshold reached exactly when a pause begins is reached.
 pub fn threshold(
+    p: &SlaPolicy,
     cal: &BusinessCalendar,
-    business_time: bool,
     start: DateTime<Utc>,
     d: Duration,
     pauses: &[(DateTime<Utc>, DateTime<Utc>)],
-    open: Option<DateTime<Utc>>,
-) -> Option<DateTime<Utc>> {
-    let after = |from: DateTime<Utc>, d: Duration| {
-        if business_time {
-            cal.add_working(from, d)
-        } else {
-            from + d
-        }
-    };
-    let counted = |from: DateTime<Utc>, to: DateTime<Utc>| {
-        if business_time {
-            cal.working_duration(from, to)
-        } else {
-            (to - from).max(Duration::zero())
-        }
-    };
+) -> DateTime<Utc> {
     let mut cursor = start;
     let mut left = d;
     for &(from, to) in pauses {
-        let at = after(cursor, left);
+        let at = p.after(cal, cursor, left);
         if at <= from {
-            return Some(at);
+            return at;
         }
-        left -= counted(cursor, from);
+        left -= p.counted(cal, cursor, from);
         cursor = cursor.max(to);
     }
-    let at = after(cursor, left);
-    match open {
-        Some(from) if at > from => None,
-        _ => Some(at),
-    }
+    p.after(cal, cursor, left)
 }

@@ -106,11 +106,31 @@ impl SlaPolicy {
         Duration::seconds(secs)
     }
 
-    fn after(&self, cal: &BusinessCalendar, start: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    /// `d` of counted time after `start`: working time or elapsed time.
+    pub(crate) fn after(
+        &self,
+        cal: &BusinessCalendar,
+        start: DateTime<Utc>,
+        d: Duration,
+    ) -> DateTime<Utc> {
         if self.business_time {
             cal.add_working(start, d)
         } else {
             start + d
+        }
+    }
+
+    /// Counted time in `[from, to)`: working time or elapsed time (zero when `to <= from`).
+    pub(crate) fn counted(
+        &self,
+        cal: &BusinessCalendar,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Duration {
+        if self.business_time {
+            cal.working_duration(from, to)
+        } else {
+            (to - from).max(Duration::zero())
         }
     }
 }
