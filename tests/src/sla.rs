@@ -26,6 +26,17 @@ impl SlaWorker {
     }
 }
 
+impl SlaWorker {
+    /// Kills it wherever it is (the task is dropped at its next await: between a read and
+    /// its append, or between an append and noting it), like a crash of its process.
+    pub async fn abort(mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+}
+
 impl Drop for SlaWorker {
     fn drop(&mut self) {
         self.stop.cancel();

@@ -17,6 +17,8 @@ use uuid::Uuid;
 use crate::pb;
 use crate::pb::event::Payload as P;
 
+mod escalation;
+pub use escalation::to_proto as escalation_to_proto;
 mod to_proto;
 pub use to_proto::{
     company_to_proto, contact_to_proto, event_type_of, internal_event_to_proto,
@@ -405,6 +407,7 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
                 .collect(),
             mql_event_id: uuid_field(v, "payload.lead_routed.mql_event_id", &r.mql_event_id),
         }),
+        P::SlaEscalated(x) => Payload::SlaEscalated(escalation::from_proto(v, x)),
         P::OwnershipRequested(o) => Payload::OwnershipRequested(OwnershipRequest {
             mode: match pb::OwnershipMode::try_from(o.mode) {
                 Ok(pb::OwnershipMode::Assign) => OwnershipMode::Assign,
@@ -594,6 +597,35 @@ mod tests {
                 weights: vec![("ann".into(), 0.75), ("bob".into(), 0.05)],
                 skipped: vec![("cat".into(), "unavailable".into())],
                 mql_event_id: Uuid::from_u128(9),
+            }),
+            Payload::SlaEscalated(leadledger_domain::event::Escalation {
+                policy_id: "mql-stale".into(),
+                policy_version: 3,
+                start_event_id: Uuid::from_u128(7),
+                started_at: at,
+                due_at: at + chrono::Duration::days(14),
+                step_id: "reassign".into(),
+                trigger: leadledger_domain::event::EscalationTrigger::Breached,
+                after_seconds: 3600,
+                owner: Owner {
+                    team: "east".into(),
+                    rep_id: "ann".into(),
+                    ..Default::default()
+                },
+                notify: vec!["manager:li".into(), "sales-ops".into()],
+                unresolved: vec!["team_lead: team `east` has none configured".into()],
+                reassignment: Some(leadledger_domain::event::Reassignment {
+                    to: Owner {
+                        team: "east".into(),
+                        rep_id: "bob".into(),
+                        ..Default::default()
+                    },
+                    mode: "next_rep".into(),
+                    rule_id: "ka".into(),
+                    reason: "rotation".into(),
+                    weights: vec![("bob".into(), 1.0)],
+                    skipped: vec![("ann".into(), "escalated from".into())],
+                }),
             }),
             Payload::OwnershipRequested(OwnershipRequest {
                 mode: OwnershipMode::Assign,

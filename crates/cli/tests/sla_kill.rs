@@ -1,10 +1,13 @@
 //! kill -9 of the SLA worker process (`leadledger serve --role sla`) while it emits a
-//! backlog of alerts, against the real broker and the real PostgreSQL: every alert must be
-//! on the topic exactly once at the end.
+//! backlog of alerts and escalation steps, against the real broker and the real PostgreSQL:
+//! every alert and every step must be on the topic exactly once at the end, each clock's
+//! steps in the order of the ladder.
 //!
 //! The workload's clocks are far past their thresholds (MQLs 100 days ago; a 1 h
-//! "accept" policy and a 10-year "follow-up" policy at risk after 1 % of it), so the worker
-//! has a few thousand alerts to append, 500 per one-second tick. It is SIGKILLed three
+//! "accept" policy with a three-step escalation ladder and a 10-year "follow-up" policy at
+//! risk after 1 % of it), so the worker has a few thousand alerts and steps to append, 500 of
+//! each per one-second tick; a clock's next step is due only once its previous one is
+//! projected, so the steps of one clock come several ticks apart. It is SIGKILLed three
 //! times while the alerts pile up on the topic — each time some of what it appended is not
 //! projected yet — and restarted at once. A separate projector process (role `projector`,
 //! the same policy file) keeps `sla_clocks` and `lead_events` up to date.
@@ -39,6 +42,24 @@ target = ["sales_accepted"]
 allowance = "1h"
 business_time = false
 
+[[policy.escalation]]
+id = "tell"
+on = "breached"
+notify = ["owner", "sales-ops"]
+
+[[policy.escalation]]
+id = "chase"
+on = "breached"
+after = "1h"
+notify = ["manager"]
+
+[[policy.escalation]]
+id = "pool"
+on = "breached"
+after = "2h"
+notify = ["team_lead"]
+reassign = "pool"
+
 [[policy]]
 id = "follow-up"
 start = ["mql_qualified"]
@@ -48,12 +69,21 @@ business_time = false
 at_risk_share = 0.01
 "#;
 
+/// The accept policy's steps, in ladder order.
+const STEPS: [&str; 3] = ["tell", "chase", "pool"];
+
 /// Per lead i: capture and MQL 100 days ago; every fifth lead accepted 30 min after its MQL
 /// (its "accept" clock met in time). So every lead's "follow-up" clock is at risk (since
-/// day 36.5, due in 10 years) and four leads in five breached "accept" long ago.
-fn workload(leads: usize, base: DateTime<Utc>) -> (Vec<pb::Event>, BTreeSet<Uuid>) {
+/// day 36.5, due in 10 years) and four leads in five breached "accept" long ago and owe its
+/// three escalation steps. Returns the events, the alert ids and the step ids (per lead, in
+/// ladder order).
+fn workload(
+    leads: usize,
+    base: DateTime<Utc>,
+) -> (Vec<pb::Event>, BTreeSet<Uuid>, BTreeMap<String, Vec<Uuid>>) {
     let mut events = Vec::new();
     let mut alerts = BTreeSet::new();
+    let mut steps = BTreeMap::new();
     for i in 0..leads {
         let lead = format!("L-{i:05}");
         let t = base + chrono::Duration::seconds(i64::try_from(i).unwrap());
@@ -74,9 +104,11 @@ fn workload(leads: usize, base: DateTime<Utc>) -> (Vec<pb::Event>, BTreeSet<Uuid
             ));
         } else {
             alerts.insert(sla_alert_id(mql_id, "accept", "breached"));
+            let ids = STEPS.map(|s| ids::escalation_id(mql_id, "accept", s));
+            steps.insert(lead, ids.to_vec());
         }
     }
-    (events, alerts)
+    (events, alerts, steps)
 }
 
 async fn scalar(store: &Store, sql: &str) -> anyhow::Result<i64> {
@@ -86,7 +118,8 @@ async fn scalar(store: &Store, sql: &str) -> anyhow::Result<i64> {
 const ALERTS_APPLIED: &str = "SELECT count(*) FROM lead_events WHERE event_type LIKE 'sla_%'";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sla_worker_killed_while_emitting_appends_every_alert_exactly_once() -> anyhow::Result<()> {
+async fn sla_worker_killed_while_emitting_appends_every_alert_and_step_exactly_once(
+) -> anyhow::Result<()> {
     let mut env = TestEnv::start(3).await?;
     // The projector is a child process reading the same policy file.
     env.stop_projector().await?;
@@ -106,7 +139,10 @@ async fn sla_worker_killed_while_emitting_appends_every_alert_exactly_once() -> 
     let leads = 2000;
     let base =
         (Utc::now() - chrono::Duration::days(100)).duration_trunc(chrono::Duration::seconds(1))?;
-    let (events, expected) = workload(leads, base);
+    let (events, alerts, steps) = workload(leads, base);
+    let alerts_total = i64::try_from(alerts.len())?;
+    let mut expected = alerts.clone();
+    expected.extend(steps.values().flatten().copied());
     let mut ingest = env.ingest().await?;
     for chunk in events.chunks(500) {
         append(&mut ingest, TENANT, chunk.to_vec()).await?;
@@ -120,7 +156,7 @@ async fn sla_worker_killed_while_emitting_appends_every_alert_exactly_once() -> 
             "SELECT count(*) FROM sla_clocks WHERE status = 'running'"
         )
         .await?,
-        i64::try_from(expected.len())?,
+        alerts_total,
         "one running clock per expected alert"
     );
 
@@ -202,7 +238,41 @@ async fn sla_worker_killed_while_emitting_appends_every_alert_exactly_once() -> 
             .await?
             .into_iter()
             .collect();
-    assert_eq!(applied, expected, "the alert ids are the expected set");
+    assert_eq!(
+        applied, expected,
+        "the alert and step ids are the expected set"
+    );
+    // Each clock's steps on the topic in ladder order (one lead, one partition), each at its
+    // instant (the due time plus its delay), and none left to take.
+    let at: BTreeMap<Uuid, (i32, i64)> = records
+        .iter()
+        .filter_map(|(pos, id)| Some((Uuid::parse_str(id).ok()?, *pos)))
+        .collect();
+    for (lead, ids) in &steps {
+        let pos: Vec<(i32, i64)> = ids.iter().map(|id| at[id]).collect();
+        assert!(
+            pos.windows(2).all(|w| w[0].0 == w[1].0 && w[0].1 < w[1].1),
+            "{lead}: steps out of order on the topic: {pos:?}"
+        );
+    }
+    assert_eq!(
+        scalar(
+            &env.store,
+            "SELECT count(*) FROM lead_events,                LATERAL (SELECT body->'payload'->'SlaEscalated' AS x) p              WHERE event_type = 'sla_escalated' AND occurred_at <> (x->>'due_at')::timestamptz                + make_interval(secs => (x->>'after_seconds')::float8)"
+        )
+        .await?,
+        0,
+        "steps not at their instants"
+    );
+    assert_eq!(
+        scalar(
+            &env.store,
+            "SELECT count(*) FROM sla_clocks WHERE escalation_step IS NOT NULL"
+        )
+        .await?,
+        0,
+        "steps left to take"
+    );
     // The clocks know their alerts (the flags the due-alert query narrows on, migration
     // 0013): every flag equals "that alert is in the lead's timeline", and as many are set
     // as alerts were appended, so nothing is left for the worker to look at.
@@ -226,7 +296,7 @@ async fn sla_worker_killed_while_emitting_appends_every_alert_exactly_once() -> 
                + count(*) FILTER (WHERE breach_alerted) FROM sla_clocks"
         )
         .await?,
-        total
+        alerts_total
     );
     // Each alert happened at its threshold, whenever the worker got to it.
     assert_eq!(
@@ -241,7 +311,7 @@ async fn sla_worker_killed_while_emitting_appends_every_alert_exactly_once() -> 
         0
     );
     println!(
-        "sla kill -9: {total} alerts, kills at (on topic, applied) {kills:?}, {} starts",
+        "sla kill -9: {total} alerts and steps, kills at (on topic, applied) {kills:?}, {} starts",
         sla.proc.starts
     );
     projector.kill9()?;
@@ -260,8 +330,8 @@ async fn sla_worker_killed_while_emitting_appends_every_alert_exactly_once() -> 
     // Every alert of the replay sits on its clock, as in the live rows.
     let alerts_on_clocks = "SELECT count(*) FROM lead_events e JOIN sla_clocks c \
         ON e.event_id IN (c.at_risk_event_id, c.breach_event_id)";
-    assert_eq!(scalar(&fresh, alerts_on_clocks).await?, total);
-    assert_eq!(scalar(&env.store, alerts_on_clocks).await?, total);
+    assert_eq!(scalar(&fresh, alerts_on_clocks).await?, alerts_total);
+    assert_eq!(scalar(&env.store, alerts_on_clocks).await?, alerts_total);
     leadledger_e2e::assert_same_rows(&replayed, &live, "read models replayed from offset 0");
     fresh.pool.close().await;
     env.cleanup().await

@@ -198,6 +198,62 @@ pub struct Routing {
     pub mql_event_id: Uuid,
 }
 
+/// The threshold an escalation step counts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EscalationTrigger {
+    AtRisk,
+    Breached,
+}
+
+impl EscalationTrigger {
+    /// `at_risk` / `breached`, as the policy file writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationTrigger::AtRisk => "at_risk",
+            EscalationTrigger::Breached => "breached",
+        }
+    }
+}
+
+/// An escalation step that moved the lead, and why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reassignment {
+    pub to: Owner,
+    /// `next_rep` or `pool`.
+    pub mode: String,
+    pub rule_id: String,
+    pub reason: String,
+    /// Eligible reps and their weights, in rep id order.
+    pub weights: Vec<(String, f64)>,
+    /// Team members not eligible and why (the late rep among them).
+    pub skipped: Vec<(String, String)>,
+}
+
+/// A step of a policy's escalation ladder taken for a clock still waiting for its target
+/// (written by the SLA worker; docs/SLA.md, "Escalation").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Escalation {
+    pub policy_id: String,
+    /// The version of the policy whose step this is.
+    pub policy_version: u32,
+    /// The event that opened the clock; the escalation's id is derived from it.
+    pub start_event_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub step_id: String,
+    pub trigger: EscalationTrigger,
+    /// The step's delay after its threshold, in seconds of the policy's counted time.
+    pub after_seconds: i64,
+    /// The lead's owner when the step was taken: a reassignment applies only while the
+    /// lead still has this owner.
+    pub owner: Owner,
+    /// Who is told: `role:id` or a literal recipient.
+    pub notify: Vec<String>,
+    /// Recipients the roster could not resolve, and why.
+    pub unresolved: Vec<String>,
+    pub reassignment: Option<Reassignment>,
+}
+
 /// Claim (a rep takes a lead nobody else owns) or assign (a manager decides).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OwnershipMode {
@@ -325,6 +381,8 @@ pub enum Payload {
     SlaBreached(SlaAlert),
     /// Written by the router.
     LeadRouted(Routing),
+    /// Written by the SLA worker.
+    SlaEscalated(Escalation),
     /// Written by the ownership commands; applied by folds only when granted.
     OwnershipRequested(OwnershipRequest),
     /// A payload this reader does not know (a newer writer): kept, never folded.
@@ -358,6 +416,7 @@ impl Payload {
             Payload::SlaAtRisk(_) => "sla_at_risk",
             Payload::SlaBreached(_) => "sla_breached",
             Payload::LeadRouted(_) => "lead_routed",
+            Payload::SlaEscalated(_) => "sla_escalated",
             Payload::OwnershipRequested(_) => "ownership_requested",
             Payload::Unknown { event_type } => event_type,
         }
@@ -370,6 +429,7 @@ impl Payload {
             Payload::SlaAtRisk(_)
                 | Payload::SlaBreached(_)
                 | Payload::LeadRouted(_)
+                | Payload::SlaEscalated(_)
                 | Payload::OwnershipRequested(_)
         )
     }

@@ -188,6 +188,13 @@ fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
         Payload::TouchRecorded(_) => st.touch_count += 1,
         Payload::HandedOff(owner) => set_owner(st, owner.clone(), e.occurred_at),
         Payload::LeadRouted(r) => set_owner(st, r.owner.clone(), e.occurred_at),
+        // Only while the lead still has the owner the step was taken against: an owner
+        // decided meanwhile (an assignment, a claim, a hand-off) is not overridden.
+        Payload::SlaEscalated(x) => {
+            if let Some(r) = x.reassignment.as_ref().filter(|_| st.owner == x.owner) {
+                set_owner(st, r.to.clone(), e.occurred_at);
+            }
+        }
         Payload::OwnershipRequested(req) if granted.contains(&e.event_id) => {
             let owner = req.owner_after(&st.owner);
             set_owner(st, owner, e.occurred_at);

@@ -56,6 +56,11 @@ pub fn sla_alert_id(clock_start: Uuid, policy_id: &str, kind: &str) -> Uuid {
     derived_event_id(clock_start, &format!("sla\u{1f}{policy_id}\u{1f}{kind}"))
 }
 
+/// The id of escalation step `step` of the clock of `policy_id` opened by `clock_start`.
+pub fn escalation_id(clock_start: Uuid, policy_id: &str, step: &str) -> Uuid {
+    sla_alert_id(clock_start, policy_id, &format!("escalation\u{1f}{step}"))
+}
+
 /// The id of the routing of the MQL event `mql_event_id`.
 pub fn routed_id(mql_event_id: Uuid) -> Uuid {
     derived_event_id(mql_event_id, "routed")

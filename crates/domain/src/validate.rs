@@ -346,6 +346,7 @@ fn payload(v: &mut Violations, p: &Payload) {
         Payload::SlaAtRisk(_)
         | Payload::SlaBreached(_)
         | Payload::LeadRouted(_)
+        | Payload::SlaEscalated(_)
         | Payload::OwnershipRequested(_) => v.add(
             "payload",
             format!(
@@ -364,7 +365,7 @@ fn payload(v: &mut Violations, p: &Payload) {
 pub fn written_by_leadledger(event_type: &str) -> bool {
     matches!(
         event_type,
-        "sla_at_risk" | "sla_breached" | "lead_routed" | "ownership_requested"
+        "sla_at_risk" | "sla_breached" | "sla_escalated" | "lead_routed" | "ownership_requested"
     )
 }
 
@@ -569,6 +570,20 @@ mod tests {
             Payload::SlaAtRisk(alert.clone()),
             Payload::SlaBreached(alert),
             Payload::LeadRouted(Routing::default()),
+            Payload::SlaEscalated(crate::event::Escalation {
+                policy_id: "p".into(),
+                policy_version: 1,
+                start_event_id: uuid::Uuid::nil(),
+                started_at: DateTime::UNIX_EPOCH,
+                due_at: DateTime::UNIX_EPOCH,
+                step_id: "s".into(),
+                trigger: crate::event::EscalationTrigger::Breached,
+                after_seconds: 0,
+                owner: crate::event::Owner::default(),
+                notify: Vec::new(),
+                unresolved: Vec::new(),
+                reassignment: None,
+            }),
             Payload::OwnershipRequested(OwnershipRequest {
                 mode: OwnershipMode::Claim,
                 rep_id: "r".into(),

@@ -825,3 +825,62 @@ fn collected_is_the_receipts_in_the_contract_currency_once_signed() {
     events.push(ev(13, at(26, 9), signed(900, "USD")));
     assert_eq!(fold(&events).collected_minor(), 500);
 }
+
+// ----- escalation reassignments -----
+
+fn reassigned(from: Owner, to: Owner) -> Payload {
+    use leadledger_domain::event::{Escalation, EscalationTrigger, Reassignment};
+    Payload::SlaEscalated(Escalation {
+        policy_id: "mql-follow-up".into(),
+        policy_version: 1,
+        start_event_id: id(2),
+        started_at: at(3, 10),
+        due_at: at(4, 10),
+        step_id: "reassign".into(),
+        trigger: EscalationTrigger::Breached,
+        after_seconds: 8 * 3600,
+        owner: from,
+        notify: vec!["team_lead:zhao".into()],
+        unresolved: vec![],
+        reassignment: Some(Reassignment {
+            to,
+            mode: "next_rep".into(),
+            ..Reassignment::default()
+        }),
+    })
+}
+
+#[test]
+fn an_escalation_moves_the_lead_only_from_the_owner_it_saw() {
+    // Given a lead handed to rep-1, and an escalation that moves it from rep-1 to rep-2.
+    let base = vec![
+        ev(1, at(2, 9), captured("website")),
+        ev(2, at(3, 10), mql(85)),
+        ev(3, at(3, 11), handed_off("east", "rep-1")),
+    ];
+    let step = ev(
+        4,
+        at(5, 18),
+        reassigned(owner("east", "rep-1"), owner("east", "rep-2")),
+    );
+
+    // When folded as is, then rep-2 owns it from the step's instant.
+    let mut events = base.clone();
+    events.push(step.clone());
+    let st = fold(&events);
+    assert_eq!(st.owner, owner("east", "rep-2"));
+    assert_eq!(st.owner_since, Some(at(5, 18)));
+
+    // When a manager handed it to rep-3 before the step's instant (a fact the worker had not
+    // seen), then the step moves nothing: rep-3 keeps it.
+    let mut events = base.clone();
+    events.push(ev(5, at(5, 12), handed_off("east", "rep-3")));
+    events.push(step.clone());
+    assert_eq!(fold(&events).owner, owner("east", "rep-3"));
+
+    // When the hand-off to rep-3 came after the step, then it wins as the later fact.
+    let mut events = base;
+    events.push(step);
+    events.push(ev(5, at(6, 9), handed_off("east", "rep-3")));
+    assert_eq!(fold(&events).owner, owner("east", "rep-3"));
+}

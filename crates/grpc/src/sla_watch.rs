@@ -1,5 +1,6 @@
-//! `WatchSla`: SLA alerts (`sla_at_risk`, `sla_breached` rows of `lead_events`) streamed in
-//! log order per partition, resumable without gaps or duplicates.
+//! `WatchSla`: SLA alerts (`sla_at_risk`, `sla_breached` rows of `lead_events`; with
+//! `include_escalations` also `sla_escalated`) streamed in log order per partition,
+//! resumable without gaps or duplicates.
 //!
 //! The stream keeps a cursor: per partition, the last offset it has considered (delivered,
 //! or scanned and filtered out). It only reads rows below the projection's checkpoint of
@@ -18,10 +19,10 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use futures::Stream;
-use leadledger_api::convert::{owner_to_proto, time_to_proto};
+use leadledger_api::convert::{escalation_to_proto, owner_to_proto, time_to_proto};
 use leadledger_api::pb;
 use leadledger_api::ApiError;
-use leadledger_domain::event::Owner;
+use leadledger_domain::event::{Owner, SlaAlert};
 use leadledger_domain::Payload;
 use leadledger_store::sla_reports::{self, AlertFilter, AlertRow};
 use leadledger_store::Store;
@@ -80,6 +81,7 @@ pub(crate) fn watch(
     let filter = AlertFilter {
         team: r.team.clone(),
         rep_id: r.rep_id.clone(),
+        escalations: r.include_escalations,
         segment: segment.to_string(),
         region: r.region.clone(),
     };
@@ -211,9 +213,21 @@ impl Watch {
     }
 
     fn message(&self, row: AlertRow) -> Result<pb::WatchSlaResponse, ApiError> {
-        let (kind, alert) = match &row.event.payload {
-            Payload::SlaAtRisk(a) => (pb::SlaAlertKind::AtRisk, a),
-            Payload::SlaBreached(a) => (pb::SlaAlertKind::Breached, a),
+        let (kind, alert, escalation) = match &row.event.payload {
+            Payload::SlaAtRisk(a) => (pb::SlaAlertKind::AtRisk, a.clone(), None),
+            Payload::SlaBreached(a) => (pb::SlaAlertKind::Breached, a.clone(), None),
+            // The clock's part of a step, so every message names its clock the same way.
+            Payload::SlaEscalated(x) => (
+                pb::SlaAlertKind::Escalated,
+                SlaAlert {
+                    policy_id: x.policy_id.clone(),
+                    policy_version: x.policy_version,
+                    start_event_id: x.start_event_id,
+                    started_at: x.started_at,
+                    due_at: x.due_at,
+                },
+                Some(escalation_to_proto(x)),
+            ),
             _ => return Err(ApiError::Internal("not an SLA alert".into())),
         };
         let resume_position = Token {
@@ -247,6 +261,7 @@ impl Watch {
                 offset: row.log_offset,
             }),
             resume_position,
+            escalation,
         })
     }
 }

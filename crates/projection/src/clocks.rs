@@ -5,7 +5,8 @@
 //! breached is a function of "now", applied when it is read (`sla_clock_state` in SQL), so
 //! the rows never depend on the wall clock. A paused clock is stored as `paused` with the
 //! instant its pause began and the thresholds it had then (before that instant it was
-//! running with them).
+//! running with them). A running clock also stores its next escalation step and that step's
+//! instant (none while a pause holds it), which the SLA worker polls.
 
 use chrono::{DateTime, Utc};
 use leadledger_domain::ids::sla_alert_id;
@@ -44,6 +45,10 @@ pub struct ClockRow {
     /// there yet, so a clock breached long ago and already alerted costs it nothing.
     pub at_risk_alerted: bool,
     pub breach_alerted: bool,
+    /// A running clock's next escalation step not taken yet (`None`: none left).
+    pub escalation_step: Option<String>,
+    /// When that step is due; `None` while a pause that began before it lasts.
+    pub escalation_at: Option<DateTime<Utc>>,
 }
 
 /// The clocks of every policy of `tenant` on one lead, over its whole timeline (`state` is
@@ -86,7 +91,13 @@ pub fn lead_clocks(
                 ("running", None, "", None)
             }
         };
+        let (escalation_step, escalation_at) = match c.escalation {
+            Some(n) => (Some(n.step_id), n.at),
+            None => (None, None),
+        };
         ClockRow {
+            escalation_step,
+            escalation_at,
             at_risk_alerted: in_timeline(at_risk_event_id),
             breach_alerted: in_timeline(breach_event_id),
             at_risk_event_id,

@@ -27,6 +27,9 @@
 //!   time ([`crate::pause`]): the paused time before a threshold moves it out. A clock whose
 //!   pause began before its due time and has not ended by `now` is `Paused`, with the at-risk
 //!   and due instants it had when the pause began; a target while paused meets it.
+//! - **Escalation.** A running clock carries its policy's next escalation step not taken yet
+//!   (an `SlaEscalated` fact naming its start event, policy and step is in the timeline)
+//!   and the step's instant ([`crate::escalation`]).
 //! - **Now.** Facts that occurred after `now` are ignored — they have not happened yet in
 //!   business time — so `evaluate` at a past instant replays history.
 //! - **Scope.** Policies whose [`crate::policy::Scope`] does not match the lead's folded
@@ -39,11 +42,12 @@
 //! - [`evaluate`]: all policies on one lead; per-policy replay in `clocks_for`.
 
 use chrono::{DateTime, Utc};
-use leadledger_domain::{Event, LeadState};
+use leadledger_domain::{Event, LeadState, Payload};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::calendar::BusinessCalendar;
+use crate::escalation::{next_step, NextEscalation};
 use crate::kind::{any_matches, business_order, EventKind, Ownership};
 use crate::pause::{threshold, PauseChange, PauseTrack};
 use crate::policy::SlaPolicy;
@@ -134,6 +138,9 @@ pub struct Clock {
     /// one running when the clock ended ends there):
     /// at an instant inside one the clock was paused.
     pub pauses: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    /// A running clock's next escalation step (`crate::escalation`); `None` when the policy
+    /// has no step left for it or the clock ended.
+    pub escalation: Option<NextEscalation>,
 }
 
 /// Every clock of every policy on one lead at `now`.
@@ -173,6 +180,8 @@ struct Running {
     pauses: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     /// Since when it is paused, if it is.
     paused_since: Option<DateTime<Utc>>,
+    /// The escalation steps taken for it (`SlaEscalated` facts in the timeline).
+    escalated: Vec<String>,
 }
 
 impl Running {
@@ -279,10 +288,17 @@ fn clocks_for(
                     end_event_id: None,
                     end_recorded_at: None,
                     pauses: Vec::new(),
+                    escalation: None,
                 },
                 pauses: Vec::new(),
                 paused_since: pause.since.map(|_| e.occurred_at),
+                escalated: Vec::new(),
             });
+        }
+        if let (Some(r), Payload::SlaEscalated(x)) = (running.as_mut(), &e.payload) {
+            if x.policy_id == p.id && x.start_event_id == r.clock.start_event_id {
+                r.escalated.push(x.step_id.clone());
+            }
         }
         match pause.apply(&p.id, e) {
             Some(PauseChange::Paused) => {
@@ -301,7 +317,16 @@ fn clocks_for(
     }
     if let Some(r) = running {
         let paused_since = r.paused_since;
+        let escalation = next_step(
+            p,
+            cal,
+            r.clock.started_at,
+            &r.pauses,
+            paused_since,
+            &r.escalated,
+        );
         let mut c = r.finish(p, cal, None);
+        c.escalation = escalation;
         c.state = match paused_since {
             Some(since) if since < c.due_at => ClockState::Paused { since },
             _ if now > c.due_at => ClockState::Breached { at: c.due_at },

@@ -12,6 +12,7 @@
 //!   `feedback` and `policy` helpers over a small key reader (`Keys`); the `[routing]`
 //!   section by the `routing_section` submodule.
 
+mod escalation_section;
 mod routing_section;
 
 use std::collections::{BTreeSet, HashSet};
@@ -82,6 +83,7 @@ const POLICY_KEYS: &[&str] = &[
     "regions",
     "channels",
     "stop_on",
+    "escalation",
 ];
 
 impl PolicySet {
@@ -144,6 +146,21 @@ impl PolicySet {
             Some(t) => Some(routing_section::routing(t)?),
             None => None,
         };
+        if routing.is_none() {
+            for p in &policies {
+                let next_rep = p
+                    .escalation
+                    .iter()
+                    .find(|s| s.reassign == Some(crate::escalation::Reassign::NextRep));
+                if let Some(s) = next_rep {
+                    return Err(policy_err(
+                        &p.id,
+                        &format!("escalation `{}`.reassign", s.id),
+                        "`next_rep` routes by the [routing] section, which this file has not",
+                    ));
+                }
+            }
+        }
         Ok(PolicySet {
             version: FILE_VERSION,
             calendar,
@@ -166,7 +183,12 @@ fn check_business_allowance(p: &SlaPolicy, cal: &BusinessCalendar) -> Result<(),
         .flat_map(|d| cal.weekday_hours(d).iter())
         .map(|i| i.len().num_seconds())
         .sum();
-    let needed = p.allowance.num_seconds();
+    // The last escalation step reaches furthest (steps are sorted by instant).
+    let needed = p
+        .escalation
+        .last()
+        .map_or(p.allowance, |s| p.step_offset(s).max(p.allowance))
+        .num_seconds();
     if weekly > 0 && needed <= weekly * MAX_BUSINESS_WEEKS {
         return Ok(());
     }
@@ -174,9 +196,14 @@ fn check_business_allowance(p: &SlaPolicy, cal: &BusinessCalendar) -> Result<(),
         &p.id,
         "allowance",
         format!(
-            "{} of working time takes more than {} years of this calendar ({} of working time \
-             a week)",
-            crate::policy::format_allowance(p.allowance),
+            "{} of working time{} takes more than {} years of this calendar ({} of working \
+             time a week)",
+            crate::policy::format_allowance(chrono::Duration::seconds(needed)),
+            if needed > p.allowance.num_seconds() {
+                " (to its last escalation step)"
+            } else {
+                ""
+            },
             MAX_BUSINESS_WEEKS / 52,
             crate::policy::format_allowance(chrono::Duration::seconds(weekly)),
         ),
@@ -266,8 +293,8 @@ fn policy(index: usize, t: &Table) -> Result<SlaPolicy, PolicyError> {
         regions: k.strings("regions")?.unwrap_or_default(),
         channels: k.strings("channels")?.unwrap_or_default(),
     };
-    Ok(SlaPolicy {
-        id,
+    let policy = SlaPolicy {
+        id: id.clone(),
         version,
         name,
         start: Trigger { kinds: start },
@@ -277,7 +304,11 @@ fn policy(index: usize, t: &Table) -> Result<SlaPolicy, PolicyError> {
         at_risk_share,
         scope,
         stop_on,
-    })
+        escalation: escalation_section::steps(&id, business_time, t.get("escalation"))?,
+    };
+    let mut policy = policy;
+    escalation_section::order(&mut policy)?;
+    Ok(policy)
 }
 
 fn calendar(t: &Table) -> Result<BusinessCalendar, PolicyError> {
@@ -360,9 +391,19 @@ impl<'a> Keys<'a> {
         }
     }
 
+    /// A part of policy `id` (an escalation step): fields are named `<prefix>.<field>`.
+    fn policy_part(id: &str, prefix: &'a str, t: &'a Table) -> Self {
+        Keys {
+            policy: Some(id.to_string()),
+            prefix,
+            t,
+        }
+    }
+
     fn err(&self, field: &str, message: impl Into<String>) -> PolicyError {
         match &self.policy {
-            Some(p) => policy_err(p, field, message),
+            Some(p) if self.prefix.is_empty() => policy_err(p, field, message),
+            Some(p) => policy_err(p, &format!("{}.{field}", self.prefix), message),
             None if self.prefix.is_empty() => PolicyError::File {
                 field: field.into(),
                 message: message.into(),

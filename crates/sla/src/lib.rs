@@ -15,6 +15,7 @@
 //! - [`policy`]: SLA policies, the shipped defaults, allowances.
 //! - [`config`]: the versioned TOML policy file and its errors.
 //! - [`clock`]: clock states of a lead at `now` ([`evaluate`]).
+//! - [`escalation`]: escalation ladders: the next step of a running clock, its recipients.
 //! - [`pause`]: paused clocks: the pause state per policy and thresholds moved by pauses.
 //! - [`routing`]: first-match assignment rules and weighted, seeded rep rotation.
 //! - [`tally`]: clocks counted per group and policy as the SLA report counts them.
@@ -27,8 +28,10 @@
 pub mod calendar;
 pub mod clock;
 pub mod config;
+pub mod escalation;
 pub mod feedback;
 pub mod kind;
+mod ladder;
 mod names;
 pub mod pause;
 pub mod policy;
@@ -43,6 +46,6 @@ pub use feedback::{lead_feedback, rep_completeness, FeedbackField, FeedbackRequi
 pub use kind::EventKind;
 pub use policy::{PolicySet, Scope, SlaPolicy, Trigger};
 pub use routing::{
-    assign, Assignment, RepConfig, RepRecord, RoutingRules, RoutingSetup, Rule, Target,
+    assign, Assignment, RepConfig, RepRecord, RoutingRules, RoutingSetup, Rule, Target, TeamConfig,
 };
 pub use tenants::TenantPolicies;

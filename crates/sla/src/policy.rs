@@ -20,6 +20,7 @@ use leadledger_domain::LeadState;
 use crate::calendar::BusinessCalendar;
 use crate::feedback::FeedbackRequirements;
 use crate::kind::EventKind;
+use crate::ladder::EscalationStep;
 use crate::names::any_or_listed;
 use crate::routing::RoutingSetup;
 
@@ -85,6 +86,8 @@ pub struct SlaPolicy {
     pub scope: Scope,
     /// Facts that stop a running clock (the lead left the flow the clock measures).
     pub stop_on: Vec<EventKind>,
+    /// Escalation steps, in the order of their instants (`crate::escalation`).
+    pub escalation: Vec<EscalationStep>,
 }
 
 impl SlaPolicy {
@@ -104,6 +107,16 @@ impl SlaPolicy {
     pub fn at_risk_allowance(&self) -> Duration {
         let secs = (self.allowance.num_seconds() as f64 * self.at_risk_share).round() as i64;
         Duration::seconds(secs)
+    }
+
+    /// Counted time from a clock's start to escalation step `s`: its threshold's allowance
+    /// plus its `after`.
+    pub fn step_offset(&self, s: &EscalationStep) -> Duration {
+        let base = match s.trigger {
+            leadledger_domain::event::EscalationTrigger::AtRisk => self.at_risk_allowance(),
+            leadledger_domain::event::EscalationTrigger::Breached => self.allowance,
+        };
+        base + s.after
     }
 
     /// `d` of counted time after `start`: working time or elapsed time.
@@ -206,6 +219,7 @@ pub fn default_policies() -> Vec<SlaPolicy> {
             at_risk_share: DEFAULT_AT_RISK_SHARE,
             scope: Scope::default(),
             stop_on: stop_on.to_vec(),
+            escalation: Vec::new(),
         }
     }
     vec![

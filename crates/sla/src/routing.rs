@@ -184,13 +184,25 @@ pub struct RepConfig {
     pub cap: Option<u32>,
     /// False while out of office.
     pub available: bool,
+    /// Whom an escalation step's `manager` tells ("": nobody configured).
+    #[serde(default)]
+    pub manager: String,
 }
 
-/// The routing section of the policy file: rules and the rep roster.
+/// A team on the roster: whom an escalation step's `team_lead` tells.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamConfig {
+    pub id: String,
+    pub lead: String,
+}
+
+/// The routing section of the policy file: rules, the rep roster and the teams' leads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoutingSetup {
     pub rules: RoutingRules,
     pub reps: Vec<RepConfig>,
+    #[serde(default)]
+    pub teams: Vec<TeamConfig>,
 }
 
 /// A rep's record as the rotation sees it (folded by the caller from the log).

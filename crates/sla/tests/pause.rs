@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Asia::Shanghai;
 use common::*;
+use leadledger_domain::event::EscalationTrigger;
 use leadledger_domain::event::{ClockPause, ClockResume, Segment};
 use leadledger_domain::{fold, Event, Payload};
+use leadledger_sla::escalation::{EscalationStep, NextEscalation, Recipient};
 use leadledger_sla::policy::{Scope, Trigger};
 use leadledger_sla::{
     evaluate, BusinessCalendar, Clock, ClockState, EventKind, PolicySet, SlaPolicy,
@@ -218,6 +220,8 @@ struct Case {
     facts: BTreeMap<i64, (bool, Vec<&'static str>)>,
     target: Option<i64>,
     now: i64,
+    /// The policy's one escalation step: this many minutes after the due time.
+    after_min: i64,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -236,9 +240,10 @@ fn case() -> impl Strategy<Value = Case> {
         ),
         prop::option::of(1i64..14 * 24 * 60),
         0i64..16 * 24 * 60,
+        0i64..3 * 24 * 60,
     )
         .prop_map(
-            |(allowance_h, business_time, share, start, mut facts, target, now)| {
+            |(allowance_h, business_time, share, start, mut facts, target, now, after_min)| {
                 // One fact per minute, none at the start or the target (ties are ordered by
                 // event id, which the walk below does not model).
                 facts.remove(&0);
@@ -253,6 +258,7 @@ fn case() -> impl Strategy<Value = Case> {
                     facts,
                     target,
                     now,
+                    after_min,
                 }
             },
         )
@@ -270,6 +276,13 @@ fn policy(c: &Case) -> SlaPolicy {
         at_risk_share: c.share,
         scope: Scope::default(),
         stop_on: vec![],
+        escalation: vec![EscalationStep {
+            id: "late".into(),
+            trigger: EscalationTrigger::Breached,
+            after: Duration::minutes(c.after_min),
+            notify: vec![Recipient::Manager],
+            reassign: None,
+        }],
     }
 }
 
@@ -299,6 +312,16 @@ fn events(c: &Case) -> Vec<Event> {
 /// before that minute.
 /// `None` for a threshold not reached before the clock pauses for good.
 fn walk(c: &Case, until: i64, before: Option<i64>) -> (Option<i64>, Option<i64>) {
+    walk_to(c, until, before, c.allowance_h * 60)
+}
+
+/// [`walk`] to `allowance` counted minutes (the due amount, or an escalation step's).
+fn walk_to(
+    c: &Case,
+    until: i64,
+    before: Option<i64>,
+    allowance: i64,
+) -> (Option<i64>, Option<i64>) {
     let cal = BusinessCalendar::standard(Shanghai);
     let facts: Vec<(i64, bool)> = c
         .facts
@@ -310,8 +333,7 @@ fn walk(c: &Case, until: i64, before: Option<i64>) -> (Option<i64>, Option<i64>)
         })
         .map(|(m, (p, _))| (*m, *p))
         .collect();
-    let allowance = c.allowance_h * 60;
-    let at_risk = (allowance as f64 * c.share).round() as i64;
+    let at_risk = (c.allowance_h as f64 * 60.0 * c.share).round() as i64;
     let mut paused = false;
     for (_, p) in facts.iter().filter(|(m, _)| *m < 0) {
         paused = *p;
@@ -446,5 +468,17 @@ proptest! {
             std::slice::from_ref(&p), &cal, &evs, &fold(&evs), DateTime::<Utc>::MAX_UTC,
         );
         prop_assert_eq!(row_state_at(&last[0], now), state.as_str());
+        // The escalation step: due when the walk counts the allowance plus `after`; waiting
+        // (no instant) while a pause that began before that lasts; none once the clock ended.
+        let step = if state.is_running() {
+            let reached = walk_to(&c, c.now, None, c.allowance_h * 60 + c.after_min).1;
+            Some(NextEscalation {
+                step_id: "late".into(),
+                at: reached.map(|m| c.start + Duration::minutes(m)),
+            })
+        } else {
+            None
+        };
+        prop_assert_eq!(&got.escalation, &step);
     }
 }

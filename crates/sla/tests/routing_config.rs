@@ -53,6 +53,7 @@ fn the_documented_routing_section_parses_to_its_rules_and_roster() {
         team: t.into(),
         cap,
         available,
+        manager: String::new(),
     };
     assert_eq!(
         r.reps,

@@ -7,7 +7,8 @@
 //!
 //! # Layout
 //! - [`LOCK_KEY`]: the session advisory lock electing one worker.
-//! - [`due_alerts`] → [`DueAlert`]; [`routing_candidates`] → [`Candidate`];
+//! - [`due_alerts`] → [`DueAlert`]; [`due_escalations`] → [`DueEscalation`];
+//!   [`routing_candidates`] → [`Candidate`];
 //!   [`rep_stats`] → [`RepStats`]; [`applied`].
 
 use std::collections::{HashMap, HashSet};
@@ -22,6 +23,7 @@ const DUE_ALERTS: &str = include_str!("sql/due_alerts.sql");
 const ROUTING_CANDIDATES: &str = include_str!("sql/due_routing_candidates.sql");
 const REP_STATS: &str = include_str!("sql/due_rep_stats.sql");
 const APPLIED: &str = include_str!("sql/due_applied.sql");
+const ESCALATIONS: &str = include_str!("sql/due_escalations.sql");
 
 /// A read-only REPEATABLE READ transaction: one snapshot of the read models for a tick.
 pub use crate::db::snapshot;
@@ -88,6 +90,48 @@ pub async fn due_alerts(
             event_id: r.9,
         })
         .collect())
+}
+
+/// A running clock whose next escalation step is due, with its lead as the read models show
+/// it now.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DueEscalation {
+    pub tenant_id: String,
+    pub lead_id: String,
+    pub policy_id: String,
+    pub policy_version: i32,
+    pub start_event_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub escalation_step: String,
+    pub escalation_at: DateTime<Utc>,
+    pub owner_team: String,
+    pub owner_queue: String,
+    pub owner_rep_id: String,
+    pub owner_partner_id: String,
+    /// Business time of the lead's last owner change.
+    pub owner_since: Option<DateTime<Utc>>,
+    /// `""` before any stage.
+    pub stage: String,
+    pub region: String,
+    pub industry: String,
+    /// `KA`, `SMB` or empty.
+    pub segment: String,
+    pub channel: String,
+}
+
+/// Clocks whose next escalation step is due at `now`, oldest step first, at most `limit`
+/// (the caller skips the steps it appended and has not seen applied).
+pub async fn due_escalations(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<DueEscalation>, StoreError> {
+    Ok(sqlx::query_as(ESCALATIONS)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?)
 }
 
 /// A lead in stage `mql` that nobody owns, with its latest MQL.

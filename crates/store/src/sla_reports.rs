@@ -185,11 +185,14 @@ pub async fn attention(
 pub struct AlertFilter {
     pub team: String,
     pub rep_id: String,
+    /// Also the escalation steps (`sla_escalated`).
+    pub escalations: bool,
     pub segment: String,
     pub region: String,
 }
 
-/// An `sla_at_risk` / `sla_breached` event of a lead, with the lead's current owner.
+/// An `sla_at_risk` / `sla_breached` (or `sla_escalated`) event of a lead, with the lead's
+/// current owner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertRow {
     pub event_id: Uuid,
@@ -251,6 +254,7 @@ pub async fn alerts(
         .bind(&filter.segment)
         .bind(&filter.region)
         .bind(limit)
+        .bind(filter.escalations)
         .fetch_all(pool)
         .await?;
     rows.into_iter()

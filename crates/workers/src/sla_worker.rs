@@ -26,10 +26,12 @@
 //! # Layout
 //! - [`TimeSource`], [`WallClock`], [`ManualClock`]; [`SlaConfig`]; [`run`].
 //! - `route` (submodule): rep records and the routing decisions of one tick.
+//! - `escalate` (submodule): the escalation steps of one tick.
 
+mod escalate;
 mod route;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracing::Instrument;
@@ -137,6 +139,7 @@ impl From<sqlx::Error> for SlaError {
 pub struct TickOutcome {
     pub at_risk: usize,
     pub breached: usize,
+    pub escalated: usize,
     pub routed: usize,
 }
 
@@ -190,6 +193,7 @@ async fn term(
         producer,
         cfg,
         pending: HashMap::new(),
+        ignored: HashSet::new(),
     };
     while !stop.is_cancelled() {
         let out = w.tick(&mut conn).await?;
@@ -236,6 +240,11 @@ async fn catch_up(
 #[derive(Debug, Clone)]
 enum Pending {
     Alert,
+    /// An escalation step, with the rep it moved a lead to (an open lead until applied).
+    Escalated {
+        tenant: String,
+        rep: Option<String>,
+    },
     /// A routing, with the rep it gave a lead to (counted as an open lead until applied).
     Routed {
         tenant: String,
@@ -247,6 +256,8 @@ struct Worker<'a> {
     producer: &'a EventProducer,
     cfg: &'a SlaConfig,
     pending: HashMap<Uuid, Pending>,
+    /// Escalation steps the policy file no longer has: skipped for the term.
+    ignored: HashSet<Uuid>,
 }
 
 impl Worker<'_> {
@@ -260,6 +271,15 @@ impl Worker<'_> {
         }
         let skip: Vec<Uuid> = self.pending.keys().copied().collect();
         let alerts = due::due_alerts(&mut tx, now, &skip, self.cfg.chunk).await?;
+        let escalations = escalate::decide(
+            &mut tx,
+            &self.cfg.policies,
+            &self.pending,
+            &mut self.ignored,
+            self.cfg.chunk,
+            now,
+        )
+        .await?;
         let routings = route::decide(
             &mut tx,
             &self.cfg.policies,
@@ -271,7 +291,7 @@ impl Worker<'_> {
         tx.commit().await?;
 
         let mut out = TickOutcome::default();
-        let mut events = Vec::with_capacity(alerts.len() + routings.len());
+        let mut events = Vec::with_capacity(alerts.len() + escalations.len() + routings.len());
         for a in &alerts {
             if a.breached {
                 out.breached += 1;
@@ -280,11 +300,19 @@ impl Worker<'_> {
             }
             events.push(alert_event(a, now));
         }
+        // Per lead, an alert goes before the steps it precedes (one partition, in order).
+        out.escalated = escalations.len();
+        events.extend(escalations.iter().map(|(e, _)| e.clone()));
         out.routed = routings.len();
         events.extend(routings.iter().map(|(e, _)| e.clone()));
         self.append(&events).await?;
         for a in &alerts {
             self.pending.insert(a.event_id, Pending::Alert);
+        }
+        for (e, rep) in escalations {
+            let tenant = e.tenant_id;
+            self.pending
+                .insert(e.event_id, Pending::Escalated { tenant, rep });
         }
         for (e, rep) in routings {
             let tenant = e.tenant_id;

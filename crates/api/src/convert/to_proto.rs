@@ -48,6 +48,7 @@ pub fn internal_payload_to_proto(p: &Payload) -> Option<P> {
                 .collect(),
             mql_event_id: r.mql_event_id.to_string(),
         }),
+        Payload::SlaEscalated(x) => P::SlaEscalated(super::escalation::to_proto(x)),
         Payload::OwnershipRequested(o) => P::OwnershipRequested(pb::OwnershipRequested {
             mode: match o.mode {
                 OwnershipMode::Claim => pb::OwnershipMode::Claim,
@@ -175,6 +176,7 @@ pub fn event_type_of(e: &pb::Event) -> &'static str {
             P::SlaAtRisk(_) => "sla_at_risk",
             P::SlaBreached(_) => "sla_breached",
             P::LeadRouted(_) => "lead_routed",
+            P::SlaEscalated(_) => "sla_escalated",
             P::OwnershipRequested(_) => "ownership_requested",
         },
     }

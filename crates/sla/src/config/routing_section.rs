@@ -15,6 +15,11 @@
 //! team = "east-ka"
 //! cap = 40                                 # most open leads; absent: no cap
 //! available = true                         # default true
+//! manager = "li.lei"                       # whom an escalation's `manager` tells
+//!
+//! [[routing.team]]
+//! id = "east-ka"
+//! lead = "zhao.min"                        # whom an escalation's `team_lead` tells
 //! ```
 //!
 //! Errors name the field with its path, rules and reps by id once they have one
@@ -25,11 +30,12 @@ use std::collections::HashSet;
 use toml::{Table, Value};
 
 use super::{Keys, PolicyError};
-use crate::routing::{Match, RepConfig, RoutingRules, RoutingSetup, Rule, Target};
+use crate::routing::{Match, RepConfig, RoutingRules, RoutingSetup, Rule, Target, TeamConfig};
 
-const ROUTING_KEYS: &[&str] = &["default", "rule", "rep"];
+const ROUTING_KEYS: &[&str] = &["default", "rule", "rep", "team"];
 const RULE_KEYS: &[&str] = &["id", "regions", "industries", "segments", "channels", "to"];
-const REP_KEYS: &[&str] = &["id", "team", "cap", "available"];
+const REP_KEYS: &[&str] = &["id", "team", "cap", "available", "manager"];
+const TEAM_KEYS: &[&str] = &["id", "lead"];
 const TARGET_KEYS: &[&str] = &["team", "queue", "partner"];
 
 pub(super) fn routing(t: &Table) -> Result<RoutingSetup, PolicyError> {
@@ -72,7 +78,21 @@ pub(super) fn routing(t: &Table) -> Result<RoutingSetup, PolicyError> {
             });
         }
     }
-    Ok(RoutingSetup { rules, reps })
+    let teams = tables(&k, "team")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| team(i, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut seen = HashSet::new();
+    for t in &teams {
+        if !seen.insert(t.id.as_str()) {
+            return Err(PolicyError::File {
+                field: format!("routing.team `{}`.id", t.id),
+                message: "is used by another team".into(),
+            });
+        }
+    }
+    Ok(RoutingSetup { rules, reps, teams })
 }
 
 /// `[[routing.<key>]]` tables (none when absent).
@@ -188,5 +208,21 @@ fn rep(index: usize, t: &Table) -> Result<RepConfig, PolicyError> {
         team,
         cap,
         available: k.boolean("available")?.unwrap_or(true),
+        manager: k.string("manager")?.unwrap_or_default(),
     })
+}
+
+fn team(index: usize, t: &Table) -> Result<TeamConfig, PolicyError> {
+    let prefix = label("team", index, t);
+    let k = Keys::file(&prefix, t);
+    k.only(TEAM_KEYS)?;
+    let id = k.string("id")?.unwrap_or_default();
+    if id.is_empty() {
+        return Err(k.err("id", "required"));
+    }
+    let lead = k.string("lead")?.unwrap_or_default();
+    if lead.is_empty() {
+        return Err(k.err("lead", "required: whom an escalation's `team_lead` tells"));
+    }
+    Ok(TeamConfig { id, lead })
 }

@@ -34,6 +34,8 @@ column_arrays! {
         breach_alerted: bool,
         paused: Option<DateTime<Utc>>,
         pauses: Option<String>,
+        escalation_step: Option<&'a str>,
+        escalation_at: Option<DateTime<Utc>>,
     }
 }
 
@@ -90,6 +92,8 @@ pub async fn replace(
             c.breach_alerted,
             c.paused_at,
             ranges(&c.pauses),
+            c.escalation_step.as_deref(),
+            c.escalation_at,
         );
     }
     rows.bind(sqlx::query(INSERT)).execute(&mut **tx).await?;

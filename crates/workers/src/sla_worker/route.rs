@@ -75,16 +75,7 @@ pub(super) async fn decide(
     roster.dedup();
     let stats = due::rep_stats(conn, &roster).await?;
     // Open leads the read models do not show yet: routed earlier (pending) or in this tick.
-    let mut extra: HashMap<(String, String), u32> = HashMap::new();
-    for p in pending.values() {
-        if let Pending::Routed {
-            tenant,
-            rep: Some(rep),
-        } = p
-        {
-            *extra.entry((tenant.clone(), rep.clone())).or_default() += 1;
-        }
-    }
+    let mut extra = open_in_flight(pending);
 
     let mut out = Vec::with_capacity(todo.len());
     for (c, id) in todo {
@@ -100,16 +91,7 @@ pub(super) async fn decide(
                 record(r, stats.get(&key), open)
             })
             .collect();
-        let facts = LeadFacts {
-            region: c.region.clone(),
-            industry: c.industry.clone(),
-            segment: match c.segment.as_str() {
-                "KA" => Segment::Ka,
-                "SMB" => Segment::Smb,
-                _ => Segment::Unspecified,
-            },
-            channel: c.channel.clone(),
-        };
+        let facts = lead_facts(&c.region, &c.industry, &c.segment, &c.channel);
         let a = assign(&facts, &setup.rules, &records, c.mql_event_id);
         if let Some(rep) = &a.rep_id {
             *extra.entry((c.tenant_id.clone(), rep.clone())).or_default() += 1;
@@ -140,9 +122,43 @@ pub(super) async fn decide(
     Ok(out)
 }
 
+/// Open leads per `(tenant, rep)` that the read models do not show yet: given by routings
+/// and escalations appended and not seen applied.
+pub(super) fn open_in_flight(pending: &HashMap<Uuid, Pending>) -> HashMap<(String, String), u32> {
+    let mut extra: HashMap<(String, String), u32> = HashMap::new();
+    for p in pending.values() {
+        if let Pending::Routed {
+            tenant,
+            rep: Some(rep),
+        }
+        | Pending::Escalated {
+            tenant,
+            rep: Some(rep),
+        } = p
+        {
+            *extra.entry((tenant.clone(), rep.clone())).or_default() += 1;
+        }
+    }
+    extra
+}
+
+/// What routing looks at, from the `leads` columns.
+pub(super) fn lead_facts(region: &str, industry: &str, segment: &str, channel: &str) -> LeadFacts {
+    LeadFacts {
+        region: region.to_string(),
+        industry: industry.to_string(),
+        segment: match segment {
+            "KA" => Segment::Ka,
+            "SMB" => Segment::Smb,
+            _ => Segment::Unspecified,
+        },
+        channel: channel.to_string(),
+    }
+}
+
 /// A roster rep's record: read-model history (neutral values without any) plus `extra`
 /// open leads not in the read models yet.
-fn record(r: &leadledger_sla::RepConfig, s: Option<&RepStats>, extra: u32) -> RepRecord {
+pub(super) fn record(r: &leadledger_sla::RepConfig, s: Option<&RepStats>, extra: u32) -> RepRecord {
     let open = s.map_or(0, |s| u32::try_from(s.open_leads).unwrap_or(u32::MAX));
     RepRecord {
         rep_id: r.rep_id.clone(),
@@ -163,7 +179,7 @@ fn record(r: &leadledger_sla::RepConfig, s: Option<&RepStats>, extra: u32) -> Re
 }
 
 /// How a skipped rep is recorded in `LeadRouted.skipped`.
-fn describe(why: &SkipReason) -> String {
+pub(super) fn describe(why: &SkipReason) -> String {
     match why {
         SkipReason::Unavailable => "unavailable".to_string(),
         SkipReason::AtCap { open_leads, cap } => {
