@@ -30,6 +30,7 @@ use tonic::transport::Channel;
 
 pub mod events;
 pub mod process;
+pub mod receiver;
 pub mod sla;
 pub mod workload;
 

@@ -9,6 +9,7 @@
 //! - [`dlq`]: dead letters: list, show, redrive.
 //! - [`rebuild`]: the read models rebuilt into a shadow schema and swapped in, online.
 //! - [`keys`]: API keys (create, list, revoke, rotate).
+//! - [`webhooks`]: outgoing webhook subscriptions (create, list, disable, dead letters).
 //! - [`bi`]: BI roles, each reading only its tenants.
 //! - [`telemetry`]: logs (text or JSON) and the Prometheus metrics endpoint.
 //! - [`client`]: how `simulate` and `report` connect, with their API key.
@@ -27,6 +28,7 @@ mod report;
 mod serve;
 mod simulate;
 mod telemetry;
+mod webhooks;
 
 use std::path::PathBuf;
 
@@ -82,6 +84,10 @@ enum Command {
     /// API keys: create, list, revoke, rotate.
     #[command(subcommand)]
     Keys(keys::Command),
+    /// Outgoing webhooks: SLA alerts and escalation steps POSTed to a URL (docs/SLA.md,
+    /// "Webhooks").
+    #[command(subcommand)]
+    Webhooks(webhooks::Command),
     /// BI roles: grant, revoke, list, app-role.
     #[command(subcommand)]
     Bi(bi::Command),
@@ -140,6 +146,9 @@ async fn run(cli: Cli, cfg: Config, flags: Pairs, file: File) -> anyhow::Result<
             Command::Simulate(args) => simulate::run(&cfg, &key()?, args).await,
             Command::Report(args) => report::run(&cfg, &key()?, args).await,
             Command::Keys(command) => keys::run(&serve::migrate(&cfg).await?, command).await,
+            Command::Webhooks(command) => {
+                webhooks::run(&serve::migrate(&cfg).await?, &cfg.log.topic, command).await
+            }
             Command::Bi(command) => bi::run(&serve::migrate(&cfg).await?, command).await,
             Command::Dlq(command) => dlq::run(&cfg, command).await,
             Command::Rebuild(args) => rebuild::run(&cfg, args).await,

@@ -21,6 +21,7 @@ use leadledger_workers::credits::{self, CreditsConfig};
 use leadledger_workers::gauges;
 use leadledger_workers::projector::{self, ProjectorConfig};
 use leadledger_workers::sla_worker::{self, SlaConfig};
+use leadledger_workers::webhooks;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{redact, AuthMode, Config, MigrateOnStart, TlsFiles};
@@ -227,6 +228,19 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         _ => None,
     };
 
+    // The webhook deliverer (roles `sla` and `all`); one at a time works, by advisory lock.
+    let deliverer = match (role, &store) {
+        (Role::All | Role::Sla, Some(s)) => Some(tokio::spawn(webhooks::run(
+            webhooks::Deps {
+                store: s.clone(),
+                topic: cfg.log.topic.clone(),
+                cfg: cfg.webhooks.clone(),
+            },
+            shutdown.clone(),
+        ))),
+        _ => None,
+    };
+
     if let Some(listen) = &cfg.metrics_listen {
         crate::telemetry::install_metrics(listen)?;
         let runs = |r: &[Role]| r.contains(&role);
@@ -271,6 +285,11 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     if let Some(w) = sla {
         if tokio::time::timeout(grace, w).await.is_err() {
             tracing::warn!("SLA worker did not stop within the grace period");
+        }
+    }
+    if let Some(w) = deliverer {
+        if tokio::time::timeout(grace, w).await.is_err() {
+            tracing::warn!("webhook deliverer did not stop within the grace period");
         }
     }
     if let Some(p) = producer {

@@ -1,7 +1,9 @@
 //! kill -9 of the SLA worker process (`leadledger serve --role sla`) while it emits a
 //! backlog of alerts and escalation steps, against the real broker and the real PostgreSQL:
 //! every alert and every step must be on the topic exactly once at the end, each clock's
-//! steps in the order of the ladder.
+//! steps in the order of the ladder. The same process delivers the breach alerts to a
+//! webhook subscription (made with `leadledger webhooks create`): every one arrives, signed,
+//! at least once, across the kills.
 //!
 //! The workload's clocks are far past their thresholds (MQLs 100 days ago; a 1 h
 //! "accept" policy with a three-step escalation ladder and a 10-year "follow-up" policy at
@@ -15,6 +17,7 @@
 //! Why a test of the `leadledger` package: see `kill.rs` (the binary's path).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, DurationRound, Utc};
@@ -23,6 +26,7 @@ use leadledger_domain::ids;
 use leadledger_domain::ids::sla_alert_id;
 use leadledger_e2e::events::{accepted, captured, mql};
 use leadledger_e2e::process::{child_log_settings, test_dir, Leadledger};
+use leadledger_e2e::receiver::Receiver;
 use leadledger_e2e::workload::{log_event_ids, Rng, TENANT};
 use leadledger_e2e::{append, TestEnv};
 use leadledger_store::Store;
@@ -31,6 +35,7 @@ use uuid::Uuid;
 const BIN: &str = env!("CARGO_BIN_EXE_leadledger");
 const TMP: &str = env!("CARGO_TARGET_TMPDIR");
 const WAIT: Duration = Duration::from_secs(90);
+const SECRET: &str = "whsec_kill_test_0123456789";
 
 const POLICIES: &str = r#"
 version = 1
@@ -160,6 +165,31 @@ async fn sla_worker_killed_while_emitting_appends_every_alert_and_step_exactly_o
         "one running clock per expected alert"
     );
 
+    // A webhook subscription for the breach alerts, made by the CLI, from the first notice.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let hook = format!("http://{}/ok", listener.local_addr()?);
+    let rx = Arc::new(Receiver::new(SECRET));
+    tokio::spawn(leadledger_e2e::receiver::serve(listener, rx.clone()));
+    let secret_file = dir.join("webhook-secret");
+    std::fs::write(&secret_file, SECRET)?;
+    let mut create = std::process::Command::new(BIN);
+    create.args([
+        "webhooks", "create", "--tenant", TENANT, "--url", &hook, "--kinds",
+    ]);
+    create.args(["breached", "--from-start", "--secret-file"]);
+    create.arg(&secret_file);
+    for (k, v) in &settings {
+        create.arg("--set").arg(format!("{k}={v}"));
+    }
+    let out = create.output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "webhooks create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let subscription = String::from_utf8(out.stdout)?.trim().to_string();
+    anyhow::ensure!(subscription.starts_with("wh_"), "{subscription}");
+
     let mut sla = Leadledger::new(BIN, "sla", "sla", &settings, &dir)?;
     sla.start().await?;
 
@@ -206,6 +236,37 @@ async fn sla_worker_killed_while_emitting_appends_every_alert_and_step_exactly_o
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
+    // Every breach alert at the webhook, signed, at least once (a kill between an answer
+    // and the stored position sends one again, with the same idempotency key).
+    let breaches: BTreeSet<String> = sqlx::query_scalar(
+        "SELECT event_id::text FROM lead_events WHERE event_type = 'sla_breached'",
+    )
+    .fetch_all(&env.store.pool)
+    .await?
+    .into_iter()
+    .collect();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let got: BTreeSet<String> = rx.accepted("/ok").into_iter().map(|h| h.event_id).collect();
+        if got == breaches {
+            break;
+        }
+        sla.proc.check_running()?;
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "webhook: {} of {} breach alerts within {WAIT:?}",
+            got.len(),
+            breaches.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let hits = rx.hits("/ok");
+    assert!(hits.iter().all(|h| h.signed && h.kind == "breached"));
+    println!(
+        "webhook {subscription}: {} breach alerts, {} requests",
+        breaches.len(),
+        hits.len()
+    );
     sla.proc.check_running()?;
     sla.kill9()?;
     env.wait_caught_up(WAIT).await?;

@@ -24,6 +24,8 @@
 //! - [`sla_reports`]: the SLA report at an instant, the alert stream, partner leakage.
 //! - [`sla_whatif`]: a candidate policy file evaluated over the tenant's timelines beside
 //!   the live one (nothing written).
+//! - [`webhooks`]: outgoing webhook subscriptions, where each stands per partition, and
+//!   the notices given up.
 //! - [`due`]: work that is due: SLA alerts past their thresholds, MQLs waiting for an owner,
 //!   and the rep records routing weighs (what the SLA worker reads).
 //! - [`stays`]: every stay of a tenant's leads, streamed lead by lead into the measures
@@ -64,6 +66,7 @@ pub mod sla_whatif;
 pub mod spend;
 pub mod stays;
 pub mod timeline;
+pub mod webhooks;
 
 pub use db::Store;
 

@@ -33,6 +33,8 @@ pub const PRODUCER_QUEUE: &str = "leadledger_producer_queue_records";
 pub const DB_POOL: &str = "leadledger_db_pool_connections";
 /// Leads whose attribution credits wait to be recomputed.
 pub const CREDITS_QUEUE: &str = "leadledger_credits_queue_leads";
+/// Webhook attempts by outcome (`delivered`, `failed`, `dead_lettered`).
+pub const WEBHOOK_DELIVERIES: &str = "leadledger_webhook_deliveries_total";
 /// Running SLA clocks by state (`at_risk`, `breached`), at the database's clock.
 pub const SLA_CLOCKS: &str = "leadledger_sla_clocks";
 
@@ -55,6 +57,10 @@ pub fn describe() {
         "records read again that were already applied (skipped)"
     );
     describe_counter!(DEAD_LETTERS, "records sent to the dead-letter topic");
+    describe_counter!(
+        WEBHOOK_DELIVERIES,
+        "webhook attempts by outcome: delivered (2xx), failed (to be retried), dead_lettered (given up)"
+    );
     describe_counter!(
         REWINDS,
         "partitions read again because the database had lost committed batches"

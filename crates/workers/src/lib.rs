@@ -9,6 +9,8 @@
 //! - [`rebuild`]: the read models projected again into a shadow schema and swapped in.
 //! - [`credits`]: keeps the precomputed attribution credits level with the projection.
 //! - [`sla_worker`]: alerts for SLA clocks past their thresholds, routing of unowned MQLs.
+//! - [`webhooks`]: SLA alerts and escalation steps POSTed to subscribed URLs, signed,
+//!   retried, dead-lettered.
 //! - [`gauges`]: the metrics' names, and the sampler of those that are states (lag, queues,
 //!   pool, SLA clocks).
 //! - `retry`: the one backoff for transient database failures.
@@ -24,6 +26,7 @@ mod retry;
 pub mod singleton;
 pub mod sla_worker;
 pub mod stall;
+pub mod webhooks;
 
 /// The one shutdown signal of every worker (and of the gRPC server): cancelled once, on
 /// SIGTERM or Ctrl-C in the binary, or by a test.

@@ -150,6 +150,36 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "how often the SLA worker looks for clocks to alert on and MQLs to route",
     ),
     (
+        "webhooks.tick_ms",
+        "500",
+        "how often the webhook deliverer (roles sla and all) looks for SLA notices to POST",
+    ),
+    (
+        "webhooks.timeout_ms",
+        "10000",
+        "longest wait for a webhook receiver's answer (no answer counts as a failure)",
+    ),
+    (
+        "webhooks.max_attempts",
+        "8",
+        "failures after which a notice is given up into the dead-letter list",
+    ),
+    (
+        "webhooks.backoff_ms",
+        "1000",
+        "wait after a webhook's first failure, doubled after each next one",
+    ),
+    (
+        "webhooks.backoff_max_ms",
+        "300000",
+        "longest wait between two attempts at one webhook notice",
+    ),
+    (
+        "webhooks.concurrency",
+        "8",
+        "webhook subscriptions served at once",
+    ),
+    (
         "attribution.custom_models",
         "",
         "extra precomputed position models: name:first=4000,last=4000,others=2000;name2:...",

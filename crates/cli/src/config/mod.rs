@@ -137,6 +137,8 @@ pub struct Config {
     pub sla: TenantPolicies,
     /// The SLA worker's scan interval.
     pub sla_tick: Duration,
+    /// The webhook deliverer's settings (`webhooks.*`).
+    pub webhooks: leadledger_workers::webhooks::WebhookConfig,
     /// Authentication and per-key limits.
     pub auth: Auth,
     /// The longest any call may take.
@@ -391,6 +393,29 @@ impl Config {
                 10,
                 3_600_000,
             )?),
+            webhooks: {
+                let ms = |key: &str, lo: u64, hi: u64| -> Result<Duration, ConfigError> {
+                    Ok(Duration::from_millis(number(key, &get(key), lo, hi)?))
+                };
+                leadledger_workers::webhooks::WebhookConfig {
+                    tick: ms("webhooks.tick_ms", 10, 3_600_000)?,
+                    timeout: ms("webhooks.timeout_ms", 100, 300_000)?,
+                    max_attempts: number(
+                        "webhooks.max_attempts",
+                        &get("webhooks.max_attempts"),
+                        1,
+                        100,
+                    )?,
+                    backoff_base: ms("webhooks.backoff_ms", 10, 3_600_000)?,
+                    backoff_max: ms("webhooks.backoff_max_ms", 10, 86_400_000)?,
+                    concurrency: number(
+                        "webhooks.concurrency",
+                        &get("webhooks.concurrency"),
+                        1,
+                        256,
+                    )?,
+                }
+            },
             auth: Auth {
                 mode: choice(
                     "auth.mode",
