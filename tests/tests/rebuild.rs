@@ -73,6 +73,19 @@ async fn rebuild_swaps_in_a_whole_projection_while_the_service_serves() -> anyho
     let mut env = TestEnv::start(3).await?;
     // Not derived from the log: an API key and a BI role reading tenant acme.
     env.create_key(T, &["query"]).await?;
+    // A webhook subscription with a position and a dead letter: not derived from the log.
+    sqlx::raw_sql(
+        "INSERT INTO webhook_subscriptions (subscription_id, tenant_id, url, secret, kinds) \
+           VALUES ('wh_keep', 'acme', 'https://hooks.example.com/x', 's3cret-s3cret-s3cret', \
+             '{breached}'); \
+         INSERT INTO webhook_cursors (subscription_id, log_partition, last_offset, attempts, \
+             last_error) VALUES ('wh_keep', 0, 41, 2, 'HTTP 503'); \
+         INSERT INTO webhook_dead_letters (subscription_id, event_id, tenant_id, lead_id, \
+             log_partition, log_offset, attempts, last_error, failed_at, body) \
+           VALUES ('wh_keep', gen_random_uuid(), 'acme', 'L1', 0, 7, 8, 'HTTP 500', now(), '{}')",
+    )
+    .execute(&env.store.pool)
+    .await?;
     let bi_role = format!("bi_rebuild_{}", unique());
     leadledger_store::bi::grant(&env.store.pool, &bi_role, T).await?;
 
@@ -192,6 +205,18 @@ async fn rebuild_swaps_in_a_whole_projection_while_the_service_serves() -> anyho
         .fetch_one(&env.store.pool)
         .await?;
     assert_eq!(keys, 1);
+    let webhooks: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM webhook_subscriptions WHERE subscription_id = 'wh_keep'), \
+           (SELECT count(*) FROM webhook_cursors WHERE last_offset = 41 AND attempts = 2), \
+           (SELECT count(*) FROM webhook_dead_letters WHERE log_offset = 7)",
+    )
+    .fetch_one(&env.store.pool)
+    .await?;
+    assert_eq!(
+        webhooks,
+        (1, 1, 1),
+        "webhook subscriptions, positions, dead letters"
+    );
     let mut tx = env.store.pool.begin().await?;
     sqlx::raw_sql(&format!("SET LOCAL ROLE {bi_role}"))
         .execute(&mut *tx)

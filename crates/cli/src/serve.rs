@@ -21,7 +21,7 @@ use leadledger_workers::credits::{self, CreditsConfig};
 use leadledger_workers::gauges;
 use leadledger_workers::projector::{self, ProjectorConfig};
 use leadledger_workers::sla_worker::{self, SlaConfig};
-use leadledger_workers::webhooks;
+use leadledger_workers::{reevaluate, webhooks};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{redact, AuthMode, Config, MigrateOnStart, TlsFiles};
@@ -185,6 +185,15 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
             pc.derive = std::sync::Arc::new(Derivations {
                 sla: cfg.sla.clone(),
             });
+            // Clocks evaluated with other policies are evaluated again, in the background.
+            tokio::spawn(reevaluate::run(
+                reevaluate::Deps {
+                    store: s.clone(),
+                    derive: pc.derive.clone(),
+                    step: 500,
+                },
+                shutdown.clone(),
+            ));
             let stop = shutdown.clone();
             let store = s.clone();
             Some(tokio::spawn(async move {

@@ -39,6 +39,29 @@ impl TenantPolicies {
     }
 }
 
+impl TenantPolicies {
+    /// A digest of everything that decides the SLA clocks (each set's calendar and
+    /// policies, escalation ladders included; not feedback or routing): two processes with
+    /// the same digest evaluate every clock alike. Hex SHA-256 of their `Debug` text, so a
+    /// new build may give a new digest for the same file (that costs one more
+    /// re-evaluation, never a wrong clock).
+    pub fn clock_fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(format!(
+            "{:?}{:?}",
+            self.default.calendar, self.default.policies
+        ));
+        for (tenant, set) in &self.tenants {
+            h.update(format!(
+                "\u{1f}{tenant}{:?}{:?}",
+                set.calendar, set.policies
+            ));
+        }
+        format!("{:x}", h.finalize())
+    }
+}
+
 impl Default for TenantPolicies {
     fn default() -> Self {
         TenantPolicies::single(PolicySet::defaults())
@@ -58,5 +81,24 @@ mod tests {
         assert_eq!(p.for_tenant("acme"), &own);
         assert_eq!(p.for_tenant("demo"), &PolicySet::defaults());
         assert_eq!(p.routing_tenants(), (false, vec![], vec!["acme".into()]));
+    }
+
+    #[test]
+    fn the_clock_fingerprint_follows_what_decides_the_clocks() {
+        let base = TenantPolicies::default();
+        assert_eq!(
+            base.clock_fingerprint(),
+            TenantPolicies::default().clock_fingerprint()
+        );
+        let mut longer = TenantPolicies::default();
+        longer.default.policies[0].allowance = chrono::Duration::hours(48);
+        assert_ne!(base.clock_fingerprint(), longer.clock_fingerprint());
+        let mut own = TenantPolicies::default();
+        own.tenants.insert("acme".into(), PolicySet::defaults());
+        assert_ne!(base.clock_fingerprint(), own.clock_fingerprint());
+        // Feedback requirements do not decide clocks.
+        let mut feedback = TenantPolicies::default();
+        feedback.default.feedback = crate::FeedbackRequirements::none();
+        assert_eq!(base.clock_fingerprint(), feedback.clock_fingerprint());
     }
 }

@@ -4,7 +4,8 @@
 -- step left, the clock ended, or a pause that began before the step holds it.
 --
 -- Online: nullable columns without a default (no table rewrite). Rows projected before this
--- migration have no step until their lead is projected again.
+-- migration get their step from the re-evaluation of every clock at the next start
+-- (migration 0023).
 ALTER TABLE sla_clocks ADD COLUMN escalation_step text;
 ALTER TABLE sla_clocks ADD COLUMN escalation_at timestamptz;
 

@@ -19,6 +19,8 @@
 //! - [`lock`]: session advisory locks (one worker at a time).
 //! - [`rebuild`]: the shadow schema `leadledger rebuild` fills, and the swap that puts it
 //!   in place while the service runs.
+//! - [`reevaluation`]: every lead's SLA clocks evaluated again after the policies changed,
+//!   a locked step at a time, resumable.
 //! - [`reps`]: the rep leaderboard.
 //! - [`ownership`]: ownership decisions and account conflicts.
 //! - [`sla_reports`]: the SLA report at an instant, the alert stream, partner leakage.
@@ -60,6 +62,7 @@ pub mod lock;
 pub mod ownership;
 pub mod projection;
 pub mod rebuild;
+pub mod reevaluation;
 pub mod reps;
 pub mod sla_reports;
 pub mod sla_whatif;

@@ -44,8 +44,17 @@ const LOCK_WAIT: Duration = Duration::from_millis(100);
 pub const LOCK_KEY: i64 = 0x6c6c_7265_6275;
 
 /// Tables that are not derived from the log, copied from the live schema into the shadow at
-/// the swap (in this order: the app roles before the grants their policy checks).
-pub const CARRIED: &[&str] = &["rls_app_roles", "bi_grants", "api_keys"];
+/// the swap (in this order: the app roles before the grants their policy checks, webhook
+/// subscriptions before their positions and dead letters). A webhook position written
+/// between the copy and the swap is lost, so that notice is delivered again (at least once).
+pub const CARRIED: &[&str] = &[
+    "rls_app_roles",
+    "bi_grants",
+    "api_keys",
+    "webhook_subscriptions",
+    "webhook_cursors",
+    "webhook_dead_letters",
+];
 
 /// The shadow schema's name for the live schema `live`.
 pub fn shadow_name(live: &str) -> String {

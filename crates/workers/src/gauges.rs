@@ -35,6 +35,8 @@ pub const DB_POOL: &str = "leadledger_db_pool_connections";
 pub const CREDITS_QUEUE: &str = "leadledger_credits_queue_leads";
 /// Webhook attempts by outcome (`delivered`, `failed`, `dead_lettered`).
 pub const WEBHOOK_DELIVERIES: &str = "leadledger_webhook_deliveries_total";
+/// Leads whose clocks the SLA re-evaluation pass has evaluated (`done`) and has to (`total`).
+pub const SLA_REEVALUATION: &str = "leadledger_sla_reevaluation_leads";
 /// Running SLA clocks by state (`at_risk`, `breached`), at the database's clock.
 pub const SLA_CLOCKS: &str = "leadledger_sla_clocks";
 
@@ -57,6 +59,10 @@ pub fn describe() {
         "records read again that were already applied (skipped)"
     );
     describe_counter!(DEAD_LETTERS, "records sent to the dead-letter topic");
+    describe_gauge!(
+        SLA_REEVALUATION,
+        "leads whose SLA clocks the re-evaluation after a policy change has evaluated (done) and has to (total)"
+    );
     describe_counter!(
         WEBHOOK_DELIVERIES,
         "webhook attempts by outcome: delivered (2xx), failed (to be retried), dead_lettered (given up)"

@@ -7,6 +7,7 @@
 //! - [`projector`]: log → PostgreSQL, one transaction per batch with the checkpoint; its
 //!   watchdog in [`stall`].
 //! - [`rebuild`]: the read models projected again into a shadow schema and swapped in.
+//! - [`reevaluate`]: every lead's SLA clocks evaluated again after the policies changed.
 //! - [`credits`]: keeps the precomputed attribution credits level with the projection.
 //! - [`sla_worker`]: alerts for SLA clocks past their thresholds, routing of unowned MQLs.
 //! - [`webhooks`]: SLA alerts and escalation steps POSTed to subscribed URLs, signed,
@@ -22,6 +23,7 @@ pub mod credits;
 pub mod gauges;
 pub mod projector;
 pub mod rebuild;
+pub mod reevaluate;
 mod retry;
 pub mod singleton;
 pub mod sla_worker;

@@ -34,7 +34,7 @@ column_arrays! {
 }
 
 /// The granted ownership requests of the given leads.
-pub(super) async fn granted(
+pub(crate) async fn granted(
     tx: &mut Transaction<'static, Postgres>,
     tenants: &[&str],
     leads: &[&str],

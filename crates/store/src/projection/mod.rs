@@ -23,8 +23,8 @@
 //! - `sql/`: the static statements.
 
 mod checkpoint;
-mod clocks;
-mod decisions;
+pub(crate) mod clocks;
+pub(crate) mod decisions;
 mod events;
 mod funnel;
 mod leads;
