@@ -395,16 +395,8 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
             },
             rule_id: r.rule_id.clone(),
             reason: r.reason.clone(),
-            weights: r
-                .weights
-                .iter()
-                .map(|w| (w.rep_id.clone(), w.weight))
-                .collect(),
-            skipped: r
-                .skipped
-                .iter()
-                .map(|s| (s.rep_id.clone(), s.reason.clone()))
-                .collect(),
+            weights: weights_from_proto(&r.weights),
+            skipped: skipped_from_proto(&r.skipped),
             mql_event_id: uuid_field(v, "payload.lead_routed.mql_event_id", &r.mql_event_id),
         }),
         P::SlaEscalated(x) => Payload::SlaEscalated(escalation::from_proto(v, x)),
@@ -426,6 +418,18 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
             expected_rep_id: o.expected_rep_id.clone(),
         }),
     }
+}
+
+/// A routing's (or reassignment's) eligible reps and their weights, from the wire.
+fn weights_from_proto(w: &[pb::RepWeight]) -> Vec<(String, f64)> {
+    w.iter().map(|w| (w.rep_id.clone(), w.weight)).collect()
+}
+
+/// A routing's (or reassignment's) skipped reps and why, from the wire.
+fn skipped_from_proto(s: &[pb::SkippedRep]) -> Vec<(String, String)> {
+    s.iter()
+        .map(|s| (s.rep_id.clone(), s.reason.clone()))
+        .collect()
 }
 
 fn uuid_field(v: &mut Violations, field: &str, s: &str) -> Uuid {

@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use leadledger_domain::event::{Escalation, EscalationTrigger, Owner, Reassignment};
 use leadledger_domain::Violations;
 
-use super::{time_from_proto, time_to_proto, uuid_field};
+use super::to_proto::{skipped_to_proto, weights_to_proto};
+use super::{skipped_from_proto, time_from_proto, time_to_proto, uuid_field, weights_from_proto};
 use crate::pb;
 
 fn owner_to_proto(o: &Owner) -> pb::LeadOwner {
@@ -48,22 +49,8 @@ pub fn to_proto(x: &Escalation) -> pb::SlaEscalated {
             mode: r.mode.clone(),
             rule_id: r.rule_id.clone(),
             reason: r.reason.clone(),
-            weights: r
-                .weights
-                .iter()
-                .map(|(rep_id, weight)| pb::RepWeight {
-                    rep_id: rep_id.clone(),
-                    weight: *weight,
-                })
-                .collect(),
-            skipped: r
-                .skipped
-                .iter()
-                .map(|(rep_id, reason)| pb::SkippedRep {
-                    rep_id: rep_id.clone(),
-                    reason: reason.clone(),
-                })
-                .collect(),
+            weights: weights_to_proto(&r.weights),
+            skipped: skipped_to_proto(&r.skipped),
         }),
     }
 }
@@ -106,16 +93,8 @@ pub(super) fn from_proto(v: &mut Violations, x: &pb::SlaEscalated) -> Escalation
             mode: r.mode.clone(),
             rule_id: r.rule_id.clone(),
             reason: r.reason.clone(),
-            weights: r
-                .weights
-                .iter()
-                .map(|w| (w.rep_id.clone(), w.weight))
-                .collect(),
-            skipped: r
-                .skipped
-                .iter()
-                .map(|s| (s.rep_id.clone(), s.reason.clone()))
-                .collect(),
+            weights: weights_from_proto(&r.weights),
+            skipped: skipped_from_proto(&r.skipped),
         }),
     }
 }

@@ -30,22 +30,8 @@ pub fn internal_payload_to_proto(p: &Payload) -> Option<P> {
             partner_id: r.owner.partner_id.clone(),
             rule_id: r.rule_id.clone(),
             reason: r.reason.clone(),
-            weights: r
-                .weights
-                .iter()
-                .map(|(rep_id, weight)| pb::RepWeight {
-                    rep_id: rep_id.clone(),
-                    weight: *weight,
-                })
-                .collect(),
-            skipped: r
-                .skipped
-                .iter()
-                .map(|(rep_id, reason)| pb::SkippedRep {
-                    rep_id: rep_id.clone(),
-                    reason: reason.clone(),
-                })
-                .collect(),
+            weights: weights_to_proto(&r.weights),
+            skipped: skipped_to_proto(&r.skipped),
             mql_event_id: r.mql_event_id.to_string(),
         }),
         Payload::SlaEscalated(x) => P::SlaEscalated(super::escalation::to_proto(x)),
@@ -180,4 +166,24 @@ pub fn event_type_of(e: &pb::Event) -> &'static str {
             P::OwnershipRequested(_) => "ownership_requested",
         },
     }
+}
+
+/// A routing's (or reassignment's) eligible reps and their weights, for the wire.
+pub(super) fn weights_to_proto(w: &[(String, f64)]) -> Vec<pb::RepWeight> {
+    w.iter()
+        .map(|(rep_id, weight)| pb::RepWeight {
+            rep_id: rep_id.clone(),
+            weight: *weight,
+        })
+        .collect()
+}
+
+/// A routing's (or reassignment's) skipped reps and why, for the wire.
+pub(super) fn skipped_to_proto(s: &[(String, String)]) -> Vec<pb::SkippedRep> {
+    s.iter()
+        .map(|(rep_id, reason)| pb::SkippedRep {
+            rep_id: rep_id.clone(),
+            reason: reason.clone(),
+        })
+        .collect()
 }
