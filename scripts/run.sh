@@ -50,7 +50,8 @@ echo "run: leadledger serving on $LEADLEDGER_SERVER_LISTEN (log: $state/serve.lo
 echo
 # SLA clocks are evaluated at the end of the simulated quarter, not at today's date.
 page="$PWD/target/report.html"
+# --what-if: the live defaults beside a candidate that counts the follow-up in elapsed hours.
 "$bin" report --attribution --sla --as-of "$(cat "$state/as_of")" --token-file "$state/token" \
-  --html "$page"
+  --what-if docs/examples/policies-follow-up-elapsed.toml --html "$page"
 echo
 echo "run: the report as a page with charts (self-contained, open it in any browser): $page"

@@ -85,6 +85,40 @@ async fn one_report_in_three_formats_with_the_read_models_figures() -> anyhow::R
             "partner_leakage"
         ]
     );
+    // With a candidate policy file: its compliance beside the live one, per policy.
+    let candidate = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/examples/policies-follow-up-elapsed.toml"
+    );
+    let with: Value = serde_json::from_str(&report(&env, "json", &["--what-if", candidate])?)?;
+    let whatif = with["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .find(|s| s["id"] == "sla_whatif")
+        .expect("a what-if section")
+        .clone();
+    let rows = whatif["rows"].as_array().expect("rows");
+    let row = |policy: &str| {
+        rows.iter()
+            .find(|r| r["policy"] == policy)
+            .unwrap_or_else(|| panic!("{policy} in {whatif}"))
+            .clone()
+    };
+    assert_eq!(rows.len(), 5, "{whatif}");
+    let follow_up = row("mql-follow-up");
+    assert_eq!(
+        (
+            follow_up["live_version"].as_i64(),
+            follow_up["candidate_version"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
+    // The other policies are the same rules: the same figures.
+    let accept = row("mql-accept-reject");
+    assert_eq!(accept["live_compliance"], accept["candidate_compliance"]);
+    assert_eq!(accept["breaches_change"].as_i64(), Some(0));
+    assert!(accept["live_breaches"].as_i64().is_some());
     let funnel = &sections[0];
     let total = funnel["rows"]
         .as_array()

@@ -366,3 +366,17 @@ business_time = true
         .replace("87600h", "2000h");
     PolicySet::from_toml(&ok).unwrap();
 }
+
+#[test]
+fn the_elapsed_follow_up_candidate_is_the_defaults_but_the_follow_up() {
+    let set = PolicySet::from_toml(include_str!(
+        "../../../docs/examples/policies-follow-up-elapsed.toml"
+    ))
+    .unwrap();
+    let mut want = default_policies();
+    want[0].version = 2;
+    want[0].business_time = false;
+    want[0].name = "First sales follow-up after MQL or hand-off, 24 elapsed hours".into();
+    assert_eq!(set.policies, want);
+    assert_eq!(set.calendar, PolicySet::defaults().calendar);
+}

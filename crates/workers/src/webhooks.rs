@@ -181,7 +181,15 @@ impl Deliverer<'_> {
             .filter(|c| c.next_attempt_at.is_some_and(|t| t > now))
             .map(|c| c.log_partition)
             .collect();
-        let after: BTreeMap<i32, i64> = cursors.iter().map(|(p, c)| (*p, c.last_offset)).collect();
+        // A partition waiting for its next attempt is read past its end, so a page is not
+        // filled with notices of one held partition while the others have some due.
+        let after: BTreeMap<i32, i64> = cursors
+            .iter()
+            .map(|(p, c)| {
+                let held = waiting.contains(p);
+                (*p, if held { i64::MAX } else { c.last_offset })
+            })
+            .collect();
         let filter = AlertFilter {
             team: sub.team.clone(),
             rep_id: sub.rep_id.clone(),

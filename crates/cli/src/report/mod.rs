@@ -52,6 +52,11 @@ pub struct Args {
     /// Also print SLA compliance, the rep leaderboard and partner leakage.
     #[arg(long)]
     sla: bool,
+    /// With `--sla`: also each policy's compliance under this candidate policy file beside
+    /// the live one, over the clocks started in the last 92 days (`SlaWhatIf`; nothing live
+    /// changes).
+    #[arg(long)]
+    what_if: Option<PathBuf>,
     /// The instant SLA clocks are evaluated and open stays measured at (RFC 3339); default
     /// now.
     #[arg(long)]
@@ -168,7 +173,13 @@ pub async fn run(cfg: &Config, key: &BearerKey, args: Args) -> anyhow::Result<()
         }
     }
     if args.sla {
-        sections.extend(sla::sections(&ask, as_of).await?);
+        let candidate = match &args.what_if {
+            Some(f) => Some(
+                std::fs::read_to_string(f).with_context(|| format!("--what-if {}", f.display()))?,
+            ),
+            None => None,
+        };
+        sections.extend(sla::sections(&ask, as_of, candidate.as_deref()).await?);
     }
     if let Some(path) = &args.html {
         let title = format!(

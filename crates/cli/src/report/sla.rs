@@ -9,8 +9,14 @@ use leadledger_api::pb::{self, sla_service_client::SlaServiceClient};
 use super::output::{Cell, Section};
 use super::Ask;
 
-/// The three sections for `tenant` at `as_of`.
-pub async fn sections(ask: &Ask, as_of: DateTime<Utc>) -> anyhow::Result<Vec<Section>> {
+/// The three sections for `tenant` at `as_of`, and with `what_if` (a candidate policy file's
+/// text) a fourth: each policy's compliance under the live file and under the candidate,
+/// over the clocks started in the 92 days before `as_of`.
+pub async fn sections(
+    ask: &Ask,
+    as_of: DateTime<Utc>,
+    what_if: Option<&str>,
+) -> anyhow::Result<Vec<Section>> {
     let (channel, tenant, token, wait) = ask.parts();
     let mut client = SlaServiceClient::new(channel);
     let mut req = tonic::Request::new(pb::SlaReportRequest {
@@ -57,7 +63,74 @@ pub async fn sections(ask: &Ask, as_of: DateTime<Utc>) -> anyhow::Result<Vec<Sec
         .map_err(|s| anyhow::anyhow!("partner leakage failed: {s}"))?
         .into_inner();
     out.push(leakage_section(&leakage));
+
+    if let Some(candidate) = what_if {
+        let mut req = tonic::Request::new(pb::SlaWhatIfRequest {
+            tenant_id: tenant.into(),
+            policy_file: candidate.into(),
+            as_of: Some(time_to_proto(as_of)),
+            started_from: Some(time_to_proto(as_of - chrono::Duration::days(WHAT_IF_DAYS))),
+            started_to: Some(time_to_proto(as_of)),
+            consistency_token: token.into(),
+            ..Default::default()
+        });
+        req.set_timeout(wait);
+        let r = client
+            .sla_what_if(req)
+            .await
+            .map_err(|s| anyhow::anyhow!("SLA what-if failed: {s}"))?
+            .into_inner();
+        out.push(what_if_section(&r));
+    }
     Ok(out)
+}
+
+/// The what-if's window: clocks started this many days before `as_of` (a quarter).
+const WHAT_IF_DAYS: i64 = 92;
+
+/// Per policy: compliance and breaches under the live file and under the candidate.
+fn what_if_section(r: &pb::SlaWhatIfResponse) -> Section {
+    let mut s = Section::new(
+        "sla_whatif",
+        format!(
+            "What-if: a candidate policy file over the clocks started in the last {WHAT_IF_DAYS} \
+             days ({} leads)",
+            r.leads
+        ),
+        &[
+            "policy",
+            "live_version",
+            "candidate_version",
+            "live_compliance",
+            "candidate_compliance",
+            "change_points",
+            "live_breaches",
+            "candidate_breaches",
+            "breaches_change",
+        ],
+    )
+    .note(
+        "version 0: the file has no such policy; breaches = breached + met late + stopped \
+         after the due time. Nothing live changes (SlaWhatIf).",
+    );
+    let breaches = |g: Option<&pb::SlaReportGroup>| {
+        g.map_or(0, |g| g.breached + g.met_late + g.stopped_breached)
+    };
+    for d in &r.differences {
+        let (live, cand) = (d.live.as_ref(), d.candidate.as_ref());
+        s.rows.push(vec![
+            Cell::Text(d.policy_id.clone()),
+            Cell::Int(i64::from(d.live_version)),
+            Cell::Int(i64::from(d.candidate_version)),
+            share(live.and_then(|g| g.compliance_pct)),
+            share(cand.and_then(|g| g.compliance_pct)),
+            num(d.compliance_change_points),
+            Cell::Int(breaches(live)),
+            Cell::Int(breaches(cand)),
+            Cell::Int(d.breaches_change),
+        ]);
+    }
+    s
 }
 
 /// A percentage the API gives as 0–100, as a share.
