@@ -12,7 +12,7 @@ use leadledger_e2e::{append, assert_same_rows, dump_read_models, TestEnv};
 use leadledger_projection::Derivations;
 use leadledger_sla::{PolicySet, TenantPolicies};
 use leadledger_store::reevaluation;
-use leadledger_workers::reevaluate::{self, fingerprint};
+use leadledger_workers::reevaluate;
 use tokio_util::sync::CancellationToken;
 
 const T: &str = "acme";
@@ -120,7 +120,7 @@ async fn every_clock_is_evaluated_again_with_new_policies_as_a_replay_would() ->
         "a pass with the same policies",
     );
     let st = reevaluation::state(&env.store.pool).await?;
-    assert_eq!(st.done_fingerprint, fingerprint(&before.sla));
+    assert_eq!(st.done_fingerprint, before.sla.clock_fingerprint());
     assert_eq!(
         (st.leads_done, st.leads_total),
         (LEADS as i64, LEADS as i64)
@@ -154,7 +154,7 @@ async fn every_clock_is_evaluated_again_with_new_policies_as_a_replay_would() ->
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let st = reevaluation::state(&env.store.pool).await?;
-        if st.pass_fingerprint == fingerprint(&after.sla) && st.leads_done >= 50 {
+        if st.pass_fingerprint == after.sla.clock_fingerprint() && st.leads_done >= 50 {
             break;
         }
         anyhow::ensure!(
@@ -167,12 +167,12 @@ async fn every_clock_is_evaluated_again_with_new_policies_as_a_replay_would() ->
     task.await?;
     let st = reevaluation::state(&env.store.pool).await?;
     assert!(
-        st.leads_done < LEADS as i64 && st.done_fingerprint == fingerprint(&before.sla),
+        st.leads_done < LEADS as i64 && st.done_fingerprint == before.sla.clock_fingerprint(),
         "stopped part-way: {st:?}"
     );
     reevaluate(&env, &after, CancellationToken::new()).await;
     let st = reevaluation::state(&env.store.pool).await?;
-    assert_eq!(st.done_fingerprint, fingerprint(&after.sla));
+    assert_eq!(st.done_fingerprint, after.sla.clock_fingerprint());
     assert_eq!(
         st.leads_done, LEADS as i64,
         "resumed, not restarted: {st:?}"

@@ -254,6 +254,29 @@ pub struct Escalation {
     pub reassignment: Option<Reassignment>,
 }
 
+impl Escalation {
+    /// The clock the step was taken for, as an alert names it.
+    pub fn clock(&self) -> SlaAlert {
+        SlaAlert {
+            policy_id: self.policy_id.clone(),
+            policy_version: self.policy_version,
+            start_event_id: self.start_event_id,
+            started_at: self.started_at,
+            due_at: self.due_at,
+        }
+    }
+
+    /// The owner the step gives a lead whose owner is `current`: the reassignment's, when
+    /// there is one and `current` is still the owner the step saw; else none (the lead keeps
+    /// its owner).
+    pub fn owner_after(&self, current: &Owner) -> Option<&Owner> {
+        self.reassignment
+            .as_ref()
+            .filter(|_| *current == self.owner)
+            .map(|r| &r.to)
+    }
+}
+
 /// Claim (a rep takes a lead nobody else owns) or assign (a manager decides).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OwnershipMode {

@@ -191,8 +191,8 @@ fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
         // Only while the lead still has the owner the step was taken against: an owner
         // decided meanwhile (an assignment, a claim, a hand-off) is not overridden.
         Payload::SlaEscalated(x) => {
-            if let Some(r) = x.reassignment.as_ref().filter(|_| st.owner == x.owner) {
-                set_owner(st, r.to.clone(), e.occurred_at);
+            if let Some(to) = x.owner_after(&st.owner) {
+                set_owner(st, to.clone(), e.occurred_at);
             }
         }
         Payload::OwnershipRequested(req) if granted.contains(&e.event_id) => {

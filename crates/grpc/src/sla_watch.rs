@@ -22,7 +22,7 @@ use futures::Stream;
 use leadledger_api::convert::{escalation_to_proto, owner_to_proto, time_to_proto};
 use leadledger_api::pb;
 use leadledger_api::ApiError;
-use leadledger_domain::event::{Owner, SlaAlert};
+use leadledger_domain::event::Owner;
 use leadledger_domain::Payload;
 use leadledger_store::sla_reports::{self, AlertFilter, AlertRow};
 use leadledger_store::Store;
@@ -219,13 +219,7 @@ impl Watch {
             // The clock's part of a step, so every message names its clock the same way.
             Payload::SlaEscalated(x) => (
                 pb::SlaAlertKind::Escalated,
-                SlaAlert {
-                    policy_id: x.policy_id.clone(),
-                    policy_version: x.policy_version,
-                    start_event_id: x.start_event_id,
-                    started_at: x.started_at,
-                    due_at: x.due_at,
-                },
+                x.clock(),
                 Some(escalation_to_proto(x)),
             ),
             _ => return Err(ApiError::Internal("not an SLA alert".into())),

@@ -145,9 +145,9 @@ impl Ownership {
             Payload::HandedOff(o) => self.0 = o.clone(),
             Payload::LeadRouted(r) => self.0 = r.owner.clone(),
             // As the fold: only while the lead still has the owner the step saw.
-            Payload::SlaEscalated(x) if self.0 == x.owner => {
-                if let Some(r) = &x.reassignment {
-                    self.0 = r.to.clone();
+            Payload::SlaEscalated(x) => {
+                if let Some(to) = x.owner_after(&self.0) {
+                    self.0 = to.clone();
                 }
             }
             Payload::SalesAccepted { rep_id } if !rep_id.is_empty() => {

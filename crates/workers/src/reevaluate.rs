@@ -21,7 +21,6 @@ use std::time::Duration;
 use leadledger_domain::{fold_with, Event};
 use leadledger_projection::clocks::lead_clocks;
 use leadledger_projection::{ClockRow, Derivations};
-use leadledger_sla::TenantPolicies;
 use leadledger_store::reevaluation::{self, Step};
 use leadledger_store::{Store, StoreError};
 use tokio_util::sync::CancellationToken;
@@ -66,7 +65,7 @@ async fn term(deps: &Deps, stop: &CancellationToken) -> Result<(), StoreError> {
         return Ok(());
     };
     let pool = &deps.store.pool;
-    let fingerprint = fingerprint(&deps.derive.sla);
+    let fingerprint = deps.derive.sla.clock_fingerprint();
     let mut st = reevaluation::state(pool).await?;
     if st.done_fingerprint == fingerprint {
         tracing::debug!("SLA re-evaluation: every clock is evaluated with these policies");
@@ -110,11 +109,6 @@ async fn term(deps: &Deps, stop: &CancellationToken) -> Result<(), StoreError> {
         }
     }
     Ok(())
-}
-
-/// The fingerprint of the policies in force.
-pub fn fingerprint(sla: &TenantPolicies) -> String {
-    sla.clock_fingerprint()
 }
 
 fn publish(done: i64, total: i64) {

@@ -224,13 +224,7 @@ impl Deliverer<'_> {
                 Ok(()) => {
                     metrics::counter!(crate::gauges::WEBHOOK_DELIVERIES, "outcome" => "delivered")
                         .increment(1);
-                    c = Cursor {
-                        last_offset: row.log_offset,
-                        attempts: 0,
-                        next_attempt_at: None,
-                        last_error: String::new(),
-                        ..c
-                    };
+                    c = past(c, row.log_offset);
                     None
                 }
                 Err(why) => {
@@ -250,13 +244,7 @@ impl Deliverer<'_> {
                             "webhooks: notice given up (dead letter)"
                         );
                         let dead = dead_letter(sub, &row, &c, body);
-                        c = Cursor {
-                            last_offset: row.log_offset,
-                            attempts: 0,
-                            next_attempt_at: None,
-                            last_error: String::new(),
-                            ..c
-                        };
+                        c = past(c, row.log_offset);
                         Some(dead)
                     } else {
                         metrics::counter!(
@@ -310,6 +298,18 @@ impl Deliverer<'_> {
             Err(e) if e.is_connect() => Err(format!("cannot connect: {e}")),
             Err(e) => Err(e.to_string()),
         }
+    }
+}
+
+/// The position moved past the notice at `offset` (delivered or given up): the next one has
+/// no failures yet.
+fn past(c: Cursor, offset: i64) -> Cursor {
+    Cursor {
+        last_offset: offset,
+        attempts: 0,
+        next_attempt_at: None,
+        last_error: String::new(),
+        ..c
     }
 }
 

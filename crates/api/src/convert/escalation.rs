@@ -8,7 +8,7 @@ use super::to_proto::{skipped_to_proto, weights_to_proto};
 use super::{skipped_from_proto, time_from_proto, time_to_proto, uuid_field, weights_from_proto};
 use crate::pb;
 
-fn owner_to_proto(o: &Owner) -> pb::LeadOwner {
+fn lead_owner_to_proto(o: &Owner) -> pb::LeadOwner {
     pb::LeadOwner {
         team: o.team.clone(),
         queue: o.queue.clone(),
@@ -17,7 +17,7 @@ fn owner_to_proto(o: &Owner) -> pb::LeadOwner {
     }
 }
 
-fn owner_from_proto(o: Option<&pb::LeadOwner>) -> Owner {
+fn lead_owner_from_proto(o: Option<&pb::LeadOwner>) -> Owner {
     o.map(|o| Owner {
         team: o.team.clone(),
         queue: o.queue.clone(),
@@ -41,11 +41,11 @@ pub fn to_proto(x: &Escalation) -> pb::SlaEscalated {
             EscalationTrigger::Breached => pb::EscalationTrigger::Breached,
         } as i32,
         after_seconds: x.after_seconds,
-        owner: Some(owner_to_proto(&x.owner)),
+        owner: Some(lead_owner_to_proto(&x.owner)),
         notify: x.notify.clone(),
         unresolved: x.unresolved.clone(),
         reassignment: x.reassignment.as_ref().map(|r| pb::EscalationReassignment {
-            to: Some(owner_to_proto(&r.to)),
+            to: Some(lead_owner_to_proto(&r.to)),
             mode: r.mode.clone(),
             rule_id: r.rule_id.clone(),
             reason: r.reason.clone(),
@@ -85,11 +85,11 @@ pub(super) fn from_proto(v: &mut Violations, x: &pb::SlaEscalated) -> Escalation
         step_id: x.step_id.clone(),
         trigger,
         after_seconds: x.after_seconds,
-        owner: owner_from_proto(x.owner.as_ref()),
+        owner: lead_owner_from_proto(x.owner.as_ref()),
         notify: x.notify.clone(),
         unresolved: x.unresolved.clone(),
         reassignment: x.reassignment.as_ref().map(|r| Reassignment {
-            to: owner_from_proto(r.to.as_ref()),
+            to: lead_owner_from_proto(r.to.as_ref()),
             mode: r.mode.clone(),
             rule_id: r.rule_id.clone(),
             reason: r.reason.clone(),

@@ -45,21 +45,9 @@ fn escalation(x: &Escalation) -> Value {
 /// The JSON body for `row` sent to `sub`; `None` for a row that is no SLA notice.
 pub fn body(sub: &Subscription, row: &AlertRow) -> Option<Vec<u8>> {
     let kind = kind(row)?;
-    let (policy_id, policy_version, start, started_at, due_at) = match &row.event.payload {
-        Payload::SlaAtRisk(a) | Payload::SlaBreached(a) => (
-            &a.policy_id,
-            a.policy_version,
-            a.start_event_id,
-            a.started_at,
-            a.due_at,
-        ),
-        Payload::SlaEscalated(x) => (
-            &x.policy_id,
-            x.policy_version,
-            x.start_event_id,
-            x.started_at,
-            x.due_at,
-        ),
+    let clock = match &row.event.payload {
+        Payload::SlaAtRisk(a) | Payload::SlaBreached(a) => a.clone(),
+        Payload::SlaEscalated(x) => x.clock(),
         _ => return None,
     };
     let v = json!({
@@ -70,11 +58,11 @@ pub fn body(sub: &Subscription, row: &AlertRow) -> Option<Vec<u8>> {
         "lead_id": row.lead_id,
         "occurred_at": row.occurred_at,
         "clock": {
-            "policy_id": policy_id,
-            "policy_version": policy_version,
-            "start_event_id": start,
-            "started_at": started_at,
-            "due_at": due_at,
+            "policy_id": clock.policy_id,
+            "policy_version": clock.policy_version,
+            "start_event_id": clock.start_event_id,
+            "started_at": clock.started_at,
+            "due_at": clock.due_at,
         },
         "escalation": match &row.event.payload {
             Payload::SlaEscalated(x) => escalation(x),
