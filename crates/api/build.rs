@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "query.proto",
         "attribution.proto",
         "handoff.proto",
+        "privacy.proto",
     ]
     .map(|f| root.join("leadledger/v1").join(f));
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

@@ -58,6 +58,7 @@ pub fn captured(lead: &str, src: &str, when: DateTime<Utc>, channel: &str) -> pb
                 utm_source: "google".into(),
                 ..Default::default()
             }),
+            sealed_contact: None,
         }),
     )
 }

@@ -124,7 +124,8 @@ async fn capture_lead_is_one_call_and_names_its_own_fields() -> anyhow::Result<(
             .unwrap_or_default()
     };
     assert_eq!(header("ll-event-type"), "lead_captured");
-    assert_eq!(header("ll-schema-version"), "1");
+    // A capture's contact is sealed: schema version 2 (docs/PRIVACY.md).
+    assert_eq!(header("ll-schema-version"), "2");
     assert_eq!(header("ll-tenant"), T);
     assert_eq!(header("ll-event-id"), ack.event_id);
     let tp = header("traceparent");

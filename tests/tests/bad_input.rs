@@ -37,6 +37,7 @@ enum Call {
     Attribution(pb::AttributionRequest),
     CompareModels(pb::CompareModelsRequest),
     Roi(pb::RoiRequest),
+    Erase(pb::EraseContactRequest),
 }
 
 /// What the error must carry besides its code.
@@ -1458,6 +1459,51 @@ fn cases() -> Vec<Case> {
             Fields(&["model"]),
         ),
         case(
+            "a capture with a sealed contact (leadledger seals; clients send `contact`)",
+            || {
+                cap_with(|c| {
+                    c.sealed_contact = Some(pb::SealedContact {
+                        key_id: uuid::Uuid::nil().to_string(),
+                        ..Default::default()
+                    })
+                })
+            },
+            INVALID,
+            Fields(&["events[0].payload.lead_captured.sealed_contact"]),
+        ),
+        case(
+            "a client-sent contact_erased (only EraseContact writes it)",
+            || one(crm(Payload::ContactErased(pb::ContactErased::default()))),
+            INVALID,
+            FieldsAndMessage(&["events[0].payload"], "privacy commands"),
+        ),
+        case(
+            "EraseContact without a lead or who asks, a reason over 500 characters, a request id over 128",
+            || {
+                Call::Erase(pb::EraseContactRequest {
+                    tenant_id: T.into(),
+                    reason: "r".repeat(501),
+                    request_id: "q".repeat(129),
+                    ..Default::default()
+                })
+            },
+            INVALID,
+            Fields(&["lead_id", "requested_by", "reason", "request_id"]),
+        ),
+        case(
+            "EraseContact of a lead the ledger never captured",
+            || {
+                Call::Erase(pb::EraseContactRequest {
+                    tenant_id: T.into(),
+                    lead_id: "L-NEVER".into(),
+                    requested_by: "dpo".into(),
+                    ..Default::default()
+                })
+            },
+            Code::NotFound,
+            Message("no capture"),
+        ),
+        case(
             "Velocity consistency token of another tenant",
             || velocity(|r| r.consistency_token = "ct2:globex:some.topic:0@5".into()),
             Code::PermissionDenied,
@@ -1494,6 +1540,16 @@ async fn send(
         Call::Attribution(r) => attribution(env).await?.attribution(r).await.map(|_| ()),
         Call::CompareModels(r) => attribution(env).await?.compare_models(r).await.map(|_| ()),
         Call::Roi(r) => attribution(env).await?.roi(r).await.map(|_| ()),
+        Call::Erase(r) => {
+            leadledger_api::pb::privacy_service_client::PrivacyServiceClient::connect(format!(
+                "http://{}",
+                env.addr
+            ))
+            .await?
+            .erase_contact(r)
+            .await
+            .map(|_| ())
+        }
     })
 }
 

@@ -181,11 +181,27 @@ async fn rebuild_swaps_in_a_whole_projection_while_the_service_serves() -> anyho
     .fetch_all(&env.store.pool)
     .await?;
     assert_eq!(schemas, ["public"], "shadow and retired schemas are gone");
-
     // The live projector and credits worker carried on in the new schema: caught up with
     // the whole log, and equal to a replay of it.
     env.wait_caught_up(Duration::from_secs(120)).await?;
     env.wait_credits_caught_up(Duration::from_secs(120)).await?;
+    // The contacts' data keys, made in the live schema before and during the rebuild, moved
+    // with the swap: every captured lead has its key and its contact opened.
+    let (captured, keyed, opened): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM contact_keys k \
+           WHERE k.tenant_id = l.tenant_id AND k.lead_id = l.lead_id AND k.key IS NOT NULL)), \
+           count(*) FILTER (WHERE l.email <> '' OR l.phone <> '') \
+         FROM leads l WHERE l.captured_at IS NOT NULL",
+    )
+    .fetch_one(&env.store.pool)
+    .await?;
+    assert!(captured >= 300, "{captured}");
+    assert_eq!(
+        (keyed, opened),
+        (captured, captured),
+        "keys and contacts after the swap"
+    );
+
     let live_rows = dump_read_models(&env.store).await?;
     let live_credits = dump_credits(&env.store).await?;
     let replay = env.replay("rebuild_replay").await?;

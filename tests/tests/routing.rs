@@ -115,6 +115,7 @@ fn captured(
                 channel: "webinar".into(),
                 ..Default::default()
             }),
+            sealed_contact: None,
         }),
     )
 }

@@ -56,6 +56,7 @@ fn captured(lead: &str, region: &str, segment: pb::Segment) -> pb::Event {
                 channel: "webinar".into(),
                 ..Default::default()
             }),
+            sealed_contact: None,
         }),
     )
 }

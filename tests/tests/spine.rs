@@ -202,6 +202,7 @@ async fn every_column_of_a_leads_row_holds_its_own_field() -> anyhow::Result<()>
                 referrer: f("referrer"),
                 offline_activity_id: f("offline_activity_id"),
             }),
+            sealed_contact: None,
         }),
     );
     let mut ingest = env.ingest().await?;

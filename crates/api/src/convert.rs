@@ -19,6 +19,8 @@ use crate::pb::event::Payload as P;
 
 mod escalation;
 pub use escalation::to_proto as escalation_to_proto;
+mod privacy;
+pub use privacy::sealed_to_proto;
 mod to_proto;
 pub use to_proto::{
     company_to_proto, contact_to_proto, event_type_of, internal_event_to_proto,
@@ -220,9 +222,10 @@ fn lead_source(s: Option<&pb::LeadSource>) -> LeadSource {
     .unwrap_or_default()
 }
 
-/// Converts a captured lead (also used by `CaptureLead`).
+/// Converts a captured lead (also used by `CaptureLead`). A contact is required, clear or
+/// sealed (the domain validator refuses a sealed one in a request).
 pub fn lead_captured(c: &pb::LeadCaptured, field: &str, v: &mut Violations) -> LeadCaptured {
-    if c.contact.is_none() {
+    if c.contact.is_none() && c.sealed_contact.is_none() {
         v.add(format!("{field}.contact"), "required");
     }
     if c.source.is_none() {
@@ -232,6 +235,10 @@ pub fn lead_captured(c: &pb::LeadCaptured, field: &str, v: &mut Violations) -> L
         contact: contact(c.contact.as_ref()),
         company: company(v, &format!("{field}.company"), c.company.as_ref()),
         source: lead_source(c.source.as_ref()),
+        sealed: c
+            .sealed_contact
+            .as_ref()
+            .map(|s| privacy::sealed_from_proto(v, &format!("{field}.sealed_contact"), s)),
     }
 }
 
@@ -400,6 +407,7 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
             mql_event_id: uuid_field(v, "payload.lead_routed.mql_event_id", &r.mql_event_id),
         }),
         P::SlaEscalated(x) => Payload::SlaEscalated(escalation::from_proto(v, x)),
+        P::ContactErased(x) => Payload::ContactErased(privacy::erasure_from_proto(x)),
         P::OwnershipRequested(o) => Payload::OwnershipRequested(OwnershipRequest {
             mode: match pb::OwnershipMode::try_from(o.mode) {
                 Ok(pb::OwnershipMode::Assign) => OwnershipMode::Assign,

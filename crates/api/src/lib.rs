@@ -8,6 +8,7 @@
 //! - [`codec`]: prost's codec, with undecodable bytes answered as INVALID_ARGUMENT.
 //! - [`convert`]: proto → domain (collecting field violations) and domain → proto.
 //! - [`record`]: the log's record value and the one decoder of it into a domain event.
+//! - [`sealed`]: a contact sealed with its lead's data key, and opened again.
 //! - [`error`]: [`ApiError`], the one error type services return, and its mapping to
 //!   `tonic::Status` with `google.rpc` details.
 
@@ -17,6 +18,7 @@ pub mod codec;
 pub mod convert;
 pub mod error;
 pub mod record;
+pub mod sealed;
 
 pub use error::ApiError;
 

@@ -109,18 +109,17 @@ pub fn is_free_mail(domain: &str) -> bool {
     FREE_MAIL_DOMAINS.contains(&domain)
 }
 
-/// The account of a lead: the first of its company domain and its e-mail domain that names
-/// an employer (present and not free mail); with neither, the lead is its own account.
-pub fn account_key(lead_id: &str, company_domain: &str, email: &str) -> AccountKey {
-    // Only a real address names a domain; "alice" alone does not.
-    let email_domain = email
-        .contains('@')
-        .then(|| normalize_domain(email))
-        .flatten();
-    match [normalize_domain(company_domain), email_domain]
-        .into_iter()
-        .flatten()
-        .find(|d| !is_free_mail(d))
+/// The account of a lead: the first of its company domain and its e-mail domain
+/// (`leadledger_domain::privacy::email_domain`, empty for a text with no `@`) that names an
+/// employer (present and not free mail); with neither, the lead is its own account.
+pub fn account_key(lead_id: &str, company_domain: &str, email_domain: &str) -> AccountKey {
+    match [
+        normalize_domain(company_domain),
+        normalize_domain(email_domain),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|d| !is_free_mail(d))
     {
         Some(d) => AccountKey::Domain(d),
         None => AccountKey::Lead(lead_id.to_string()),
@@ -129,7 +128,7 @@ pub fn account_key(lead_id: &str, company_domain: &str, email: &str) -> AccountK
 
 /// The account of a journey.
 pub fn key_of(j: &Journey) -> AccountKey {
-    account_key(&j.lead_id, &j.company_domain, &j.email)
+    account_key(&j.lead_id, &j.company_domain, &j.email_domain)
 }
 
 /// The journeys of each account, as indices into `journeys` (in their order).
@@ -170,6 +169,7 @@ pub fn account_path(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use leadledger_domain::privacy::email_domain;
 
     #[test]
     fn a_large_account_contributes_only_its_latest_colleague_touches() {
@@ -225,16 +225,16 @@ mod tests {
     #[test]
     fn company_domain_first_then_email() {
         assert_eq!(
-            account_key("l1", "ACME.com", "x@other.com"),
+            account_key("l1", "ACME.com", &email_domain("x@other.com")),
             AccountKey::Domain("acme.com".into())
         );
         assert_eq!(
-            account_key("l1", "", "x@Acme.com"),
+            account_key("l1", "", &email_domain("x@Acme.com")),
             AccountKey::Domain("acme.com".into())
         );
         assert_eq!(account_key("l1", "", ""), AccountKey::Lead("l1".into()));
         assert_eq!(
-            account_key("l1", "", "alice"),
+            account_key("l1", "", &email_domain("alice")),
             AccountKey::Lead("l1".into())
         );
     }
@@ -255,7 +255,7 @@ mod tests {
                 "{d}"
             );
             assert_eq!(
-                account_key("l1", "", &format!("zhang@{d}")),
+                account_key("l1", "", &email_domain(&format!("zhang@{d}"))),
                 AccountKey::Lead("l1".into()),
                 "{d}"
             );
@@ -263,7 +263,7 @@ mod tests {
         // A free-mail company domain (a form that copied the e-mail's) falls back to a
         // corporate e-mail domain.
         assert_eq!(
-            account_key("l2", "gmail.com", "x@acme.com"),
+            account_key("l2", "gmail.com", &email_domain("x@acme.com")),
             AccountKey::Domain("acme.com".into())
         );
     }

@@ -184,8 +184,9 @@ pub struct Journey {
     pub lead_id: String,
     /// `company.domain` of the first capture: the account key (see [`crate::account`]).
     pub company_domain: String,
-    /// The contact's e-mail: its domain is the account key when the company has none.
-    pub email: String,
+    /// The domain of the contact's e-mail (never the address: it may be sealed, or erased):
+    /// the account key when the company has none.
+    pub email_domain: String,
     /// The company's region, industry and segment (`KA`, `SMB` or empty) as the lead's
     /// current state has them: the dimensions reports group conversions by.
     pub region: String,
@@ -282,7 +283,7 @@ pub fn journey(events: &[Event]) -> Journey {
     Journey {
         lead_id,
         company_domain: state.company.domain.clone(),
-        email: state.contact.email.clone(),
+        email_domain: state.email_domain.clone(),
         region: state.company.region.clone(),
         industry: state.company.industry.clone(),
         segment: state.company.segment.as_str().to_string(),

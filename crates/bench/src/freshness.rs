@@ -73,8 +73,11 @@ pub async fn run(
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    // Ingest seals contacts through connections of its own (as the ingest role, a process of
+    // its own, does), not the readers'.
+    let keys = Store::connect_with(store.pool.connect_options().as_ref().clone(), 4).await?;
     let services = Services {
-        ingest: Some(Ingest::new(EventProducer::new(log)?)),
+        ingest: Some(Ingest::new(EventProducer::new(log)?, keys)),
         query: Some(ReadContext::new(store.clone(), &log.topic)),
         attribution: None,
         ..Default::default()

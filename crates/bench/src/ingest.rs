@@ -70,9 +70,11 @@ impl Access {
     }
 }
 
-/// Runs the workload through `Append` into `log`'s topic.
+/// Runs the workload through `Append` into `log`'s topic, the contacts' data keys made in
+/// `keys` (the database the projector then reads them from).
 pub async fn run(
     log: &LogConfig,
+    keys: &Store,
     w: &Workload,
     batch: usize,
     concurrency: usize,
@@ -84,8 +86,11 @@ pub async fn run(
         Access::Open => (None, String::new()),
         Access::Gated { gate, key } => (Some(gate), key),
     };
+    // Ingest's own connections to the keys' database (the ingest role is a process of its
+    // own): closed after the phase, so the projector's PostgreSQL CPU is the projector's.
+    let own = Store::connect_with(keys.pool.connect_options().as_ref().clone(), 4).await?;
     let services = Services {
-        ingest: Some(Ingest::new(EventProducer::new(log)?)),
+        ingest: Some(Ingest::new(EventProducer::new(log)?, own.clone())),
         query: None,
         attribution: None,
         auth: gate,
@@ -144,6 +149,7 @@ pub async fn run(
     let elapsed = started.elapsed();
     stop.cancel();
     server.await??;
+    own.pool.close().await;
 
     let mut acked = 0;
     let mut calls = Vec::with_capacity(results.len());

@@ -276,9 +276,12 @@ async fn round(args: &Args, env: &mut Env, w: &Workload) -> anyhow::Result<Round
 
     step("2 ingest Append");
     let ingest_log = env.topic("ingest").await?;
+    // The projector's database: ingest makes the contacts' data keys there.
+    let store = env.database("projector").await?;
     let cpu_before = cpu::of_self();
     let ingest = ingest::run(
         &ingest_log,
+        &store,
         w,
         args.batch,
         args.concurrency,
@@ -300,23 +303,23 @@ async fn round(args: &Args, env: &mut Env, w: &Workload) -> anyhow::Result<Round
     let consume = baseline::consume(&env.brokers, &ingest_log.topic, records).await?;
 
     step("4 projector");
-    let store = env.database("projector").await?;
     let (projected, projector_cpu) =
         projector_measured(&ingest_log, &store, &ends, records, w.distinct).await?;
 
     step("5 raw COPY");
     let copy = baseline::copy(&store, w, args.partitions).await?;
-    store.pool.close().await;
 
     step("2g ingest Append through the authentication gate");
     let keys = env.database("keys").await?;
     let gated_log = env.topic("gated").await?;
     let access = ingest::Access::gated(&keys, &w.tenant).await?;
-    let gated = ingest::run(&gated_log, w, args.batch, args.concurrency, access).await?;
+    let gated = ingest::run(&gated_log, &keys, w, args.batch, args.concurrency, access).await?;
     keys.pool.close().await;
 
     step("4r projector as an app role under row-level security");
     let rls_store = env.database_as_app_role("rls").await?;
+    setup::copy_contact_keys(&store, &rls_store).await?;
+    store.pool.close().await;
     let (rls, rls_cpu) =
         projector_measured(&ingest_log, &rls_store, &ends, records, w.distinct).await?;
     rls_store.pool.close().await;

@@ -123,3 +123,36 @@ impl Env {
         .await?
     }
 }
+
+/// Copies the contacts' data keys of `from` into `to`, so a second projection of the same
+/// topic into `to` opens the contacts as the first did (the keys are made by ingest in one
+/// database only).
+pub async fn copy_contact_keys(from: &Store, to: &Store) -> anyhow::Result<()> {
+    type Row = (uuid::Uuid, String, String, Vec<u8>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT key_id, tenant_id, lead_id, key FROM contact_keys WHERE key IS NOT NULL",
+    )
+    .fetch_all(&from.pool)
+    .await?;
+    let mut ids = Vec::new();
+    let mut tenants = Vec::new();
+    let mut leads = Vec::new();
+    let mut keys = Vec::new();
+    for (id, t, l, k) in rows {
+        ids.push(id);
+        tenants.push(t);
+        leads.push(l);
+        keys.push(k);
+    }
+    sqlx::query(
+        "INSERT INTO contact_keys (key_id, tenant_id, lead_id, key) \
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[])",
+    )
+    .bind(&ids)
+    .bind(&tenants)
+    .bind(&leads)
+    .bind(&keys)
+    .execute(&to.pool)
+    .await?;
+    Ok(())
+}

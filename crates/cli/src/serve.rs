@@ -11,6 +11,7 @@ use leadledger_grpc::context::ReadContext;
 use leadledger_grpc::health::Dependencies;
 use leadledger_grpc::ingest::Ingest;
 use leadledger_grpc::ownership::OwnershipSvc;
+use leadledger_grpc::privacy::PrivacySvc;
 use leadledger_grpc::server::{serve, Services};
 use leadledger_grpc::shed::LogBudget;
 use leadledger_grpc::sla::SlaSvc;
@@ -93,18 +94,17 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     tokio::spawn(signals(shutdown.clone()));
 
     cfg.check_listen_auth()?;
-    // API keys live in the database: with authentication on, every role reads them.
-    let needs_store = cfg.auth.mode == AuthMode::Keys
-        || matches!(role, Role::All | Role::Projector | Role::Query | Role::Sla);
-    let store = match (needs_store, cfg.migrate) {
-        (false, _) => None,
-        (true, MigrateOnStart::Auto) => Some(migrate(&cfg).await?),
-        (true, MigrateOnStart::Check) => {
+    // Every role needs the database: ingest seals contacts with data keys kept there
+    // (docs/PRIVACY.md), the others read or write the read models, and with authentication
+    // on every role reads the API keys.
+    let store = Some(match cfg.migrate {
+        MigrateOnStart::Auto => migrate(&cfg).await?,
+        MigrateOnStart::Check => {
             let store = connect(&cfg).await?;
             store.check_migrated().await?;
-            Some(store)
+            store
         }
-    };
+    });
     if matches!(role, Role::All | Role::Ingest | Role::Projector | Role::Sla) {
         leadledger_log::admin::ensure_topics(&cfg.log)
             .await
@@ -153,13 +153,27 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         store: store.clone(),
         log: producer.clone(),
     };
+    // Ingest seals contacts through connections of its own: beside the projector and the
+    // workers (role `all`) it would otherwise wait for theirs.
+    let ingest_keys = match (role, &store) {
+        (Role::All, Some(s)) => Some(
+            Store::connect_with(
+                s.pool.connect_options().as_ref().clone(),
+                cfg.max_connections.clamp(1, 4),
+            )
+            .await?,
+        ),
+        (Role::Ingest, Some(s)) => Some(s.clone()),
+        _ => None,
+    };
     // One room in the log's queue for ingest's events and the ownership intents.
     let log_budget = LogBudget::new(cfg.log_queue);
     let services = Services {
         ingest: producer
             .clone()
             .filter(|_| matches!(role, Role::All | Role::Ingest))
-            .map(|p| Ingest::new(p).with_log_budget(log_budget.clone())),
+            .zip(ingest_keys)
+            .map(|(p, s)| Ingest::new(p, s).with_log_budget(log_budget.clone())),
         attribution: query
             .clone()
             .map(|q| AttributionSvc::with_models(q, cfg.attribution.clone())),
@@ -167,6 +181,10 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
             .clone()
             .zip(query.clone())
             .map(|(p, q)| OwnershipSvc::new(p, q).with_log_budget(log_budget.clone())),
+        privacy: producer
+            .clone()
+            .zip(query.clone())
+            .map(|(p, q)| PrivacySvc::new(p, q).with_log_budget(log_budget.clone())),
         sla: query.clone().map(SlaSvc::new),
         query,
         auth,

@@ -1,12 +1,15 @@
 //! `database.migrate = check` (issue 15): an ingest process with authentication on needs
-//! only to read the API keys, so it can run as a database user that may not change the
-//! schema nor write a row. Against a fresh database:
+//! only to read the API keys and to make contacts' data keys (docs/PRIVACY.md), so it can
+//! run as a database user that may not change the schema nor write any other row. Against a
+//! fresh database:
 //!
 //! - unmigrated, the process refuses to start and names `leadledger migrate`; migrated but
 //!   without the grant, it names the grant;
 //! - after `leadledger migrate` as the owner, a user granted `SELECT` on `api_keys` and
-//!   `_sqlx_migrations` and nothing else starts the ingest role, authenticates a key made by
-//!   `leadledger keys create`, and appends; the same user is refused a write to `api_keys`.
+//!   `_sqlx_migrations`, `SELECT, INSERT` on `contact_keys` and nothing else starts the ingest
+//!   role, authenticates a key made by `leadledger keys create`, and appends a capture (its
+//!   contact sealed with a key it made); the same user is refused a write to `api_keys` and
+//!   cannot destroy a data key (only `EraseContact` does).
 
 use std::process::Command;
 
@@ -108,8 +111,9 @@ async fn scenario(
         log.contains("GRANT SELECT ON _sqlx_migrations"),
         "refused for another reason: {refused:#}\n{log}"
     );
-    sqlx::query(&format!(
-        "GRANT SELECT ON api_keys, _sqlx_migrations TO {role}"
+    sqlx::raw_sql(&format!(
+        "GRANT SELECT ON api_keys, _sqlx_migrations TO {role}; \
+         GRANT SELECT, INSERT ON contact_keys TO {role}"
     ))
     .execute(&owner.pool)
     .await?;
@@ -140,6 +144,18 @@ async fn scenario(
         .await
         .expect_err("a read-only user deleted keys");
     assert!(write.to_string().contains("permission denied"), "{write}");
+    let made: i64 = sqlx::query_scalar("SELECT count(*) FROM contact_keys")
+        .fetch_one(&as_role.pool)
+        .await?;
+    assert_eq!(made, 1, "the capture's data key");
+    let destroy = sqlx::query("UPDATE contact_keys SET key = NULL, destroyed_at = now()")
+        .execute(&as_role.pool)
+        .await
+        .expect_err("an ingest user destroyed a data key");
+    assert!(
+        destroy.to_string().contains("permission denied"),
+        "{destroy}"
+    );
     as_role.pool.close().await;
     drop(server);
     Ok(())

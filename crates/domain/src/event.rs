@@ -8,8 +8,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// The current payload schema version. Readers fold versions up to this one.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The newest payload schema version; readers fold versions up to this one. Version 2 is a
+/// capture whose contact is sealed ([`crate::privacy::SEALED_CONTACT_VERSION`]); every
+/// other fact is written as version 1.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The version ingest gives a fact that names none (and keeps for every fact but a sealed
+/// capture).
+pub const FIRST_SCHEMA_VERSION: u32 = 1;
 
 /// One fact about one lead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,9 +95,25 @@ pub struct LeadSource {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeadCaptured {
+    /// The person: as the client sent it, or as opened from `sealed` with the lead's data
+    /// key; empty when the key is gone (erased, or lost).
     pub contact: Contact,
     pub company: Company,
     pub source: LeadSource,
+    /// The contact as the log holds it (schema version 2); `None` for a version-1 capture,
+    /// whose contact the log holds in clear.
+    #[serde(default)]
+    pub sealed: Option<crate::privacy::SealedContact>,
+}
+
+impl LeadCaptured {
+    /// The e-mail's domain: the sealed contact's, else the clear address's.
+    pub fn email_domain(&self) -> String {
+        match &self.sealed {
+            Some(s) => s.email_domain.clone(),
+            None => crate::privacy::email_domain(&self.contact.email),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -408,6 +430,8 @@ pub enum Payload {
     SlaEscalated(Escalation),
     /// Written by the ownership commands; applied by folds only when granted.
     OwnershipRequested(OwnershipRequest),
+    /// Written by `EraseContact`: the lead's personal fields are gone.
+    ContactErased(crate::privacy::Erasure),
     /// A payload this reader does not know (a newer writer): kept, never folded.
     Unknown {
         event_type: String,
@@ -441,6 +465,7 @@ impl Payload {
             Payload::LeadRouted(_) => "lead_routed",
             Payload::SlaEscalated(_) => "sla_escalated",
             Payload::OwnershipRequested(_) => "ownership_requested",
+            Payload::ContactErased(_) => "contact_erased",
             Payload::Unknown { event_type } => event_type,
         }
     }
@@ -454,6 +479,7 @@ impl Payload {
                 | Payload::LeadRouted(_)
                 | Payload::SlaEscalated(_)
                 | Payload::OwnershipRequested(_)
+                | Payload::ContactErased(_)
         )
     }
 

@@ -45,7 +45,12 @@ pub struct LeadState {
     /// Business time of the last owner change (hand-off, routing, acceptance by another rep,
     /// a granted claim or assignment); `None` when nobody owns the lead.
     pub owner_since: Option<DateTime<Utc>>,
+    /// The first capture's contact; empty after an erasure that follows it.
     pub contact: Contact,
+    /// The first capture's e-mail domain (not personal: kept through an erasure).
+    pub email_domain: String,
+    /// Business time of the latest erasure of the contact (`ContactErased`).
+    pub contact_erased_at: Option<DateTime<Utc>>,
     pub company: Company,
     pub source: LeadSource,
     /// Business time of the earliest capture.
@@ -166,10 +171,13 @@ fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
                     .find(|s| s.rank() == Some(st.max_rank)),
             });
     st.event_count += 1;
-    st.last_event_at = Some(
-        st.last_event_at
-            .map_or(e.occurred_at, |t| t.max(e.occurred_at)),
-    );
+    // An erasure is no activity on the lead (a stale lead stays stale).
+    if !matches!(e.payload, Payload::ContactErased(_)) {
+        st.last_event_at = Some(
+            st.last_event_at
+                .map_or(e.occurred_at, |t| t.max(e.occurred_at)),
+        );
+    }
     if e.schema_version > crate::SCHEMA_VERSION {
         st.unknown_count += 1;
         return;
@@ -182,6 +190,7 @@ fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
         Payload::LeadCaptured(c) if st.captured_at.is_none() => {
             st.captured_at = Some(e.occurred_at);
             st.contact = c.contact.clone();
+            st.email_domain = c.email_domain();
             st.company = c.company.clone();
             st.source = c.source.clone();
         }
@@ -228,6 +237,10 @@ fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
             *sum = sum.saturating_add(*amount_minor);
         }
         Payload::Recycled { .. } => set_owner(st, Owner::default(), e.occurred_at),
+        Payload::ContactErased(_) => {
+            st.contact = Contact::default();
+            st.contact_erased_at = Some(e.occurred_at);
+        }
         _ => {}
     }
     if let Some(to) = e.payload.target_stage() {

@@ -11,6 +11,7 @@
 //! - [`cut`]: the events known by a record time and happened by a business time.
 //! - [`ids`]: deterministic event ids (UUIDv5).
 //! - [`ownership`]: claim / assign requests decided in log order.
+//! - [`privacy`]: sealed contacts, the erasure fact, the e-mail domain kept readable.
 //! - [`reason`]: the reason codes of exits (rejected, recycled, disqualified, lost).
 //! - [`spend`]: marketing spend statements (not facts about a lead) and their proration.
 //! - [`validate`]: every rule a request must pass, reported as field violations.
@@ -22,6 +23,7 @@ pub mod event;
 pub mod fold;
 pub mod ids;
 pub mod ownership;
+pub mod privacy;
 pub mod reason;
 pub mod spend;
 pub mod stage;

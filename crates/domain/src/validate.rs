@@ -86,6 +86,16 @@ pub fn lead_id(v: &mut Violations, field: &str, id: &str) {
     }
 }
 
+/// The longest erasure reason.
+pub const MAX_ERASURE_REASON: usize = 500;
+
+/// Checks an erasure request (`EraseContact`): who asks is required, the reason is short
+/// text.
+pub fn erasure(v: &mut Violations, e: &crate::privacy::Erasure) {
+    lead_id(v, "requested_by", &e.requested_by);
+    text(v, "reason", &e.reason, MAX_ERASURE_REASON);
+}
+
 /// Checks one event (already decoded from the wire) at `now`.
 pub fn event(e: &Event, now: DateTime<Utc>) -> Violations {
     let mut v = Violations::default();
@@ -114,12 +124,14 @@ pub fn event(e: &Event, now: DateTime<Utc>) -> Violations {
             "must not be more than 24 hours in the future",
         );
     }
-    if e.schema_version > crate::SCHEMA_VERSION {
+    // Clients speak version 1; version 2 (a sealed capture) is written by ingest itself.
+    if e.schema_version > crate::event::FIRST_SCHEMA_VERSION {
         v.add(
             "schema_version",
             format!(
-                "unknown schema version; this server writes up to {}",
-                crate::SCHEMA_VERSION
+                "unknown schema version; clients write version {} (version 2 is a capture \
+                 leadledger sealed)",
+                crate::event::FIRST_SCHEMA_VERSION
             ),
         );
     }
@@ -146,6 +158,12 @@ fn payload(v: &mut Violations, p: &Payload) {
     match p {
         Payload::LeadCaptured(c) => {
             let f = "payload.lead_captured";
+            if c.sealed.is_some() {
+                v.add(
+                    format!("{f}.sealed_contact"),
+                    "set by leadledger only: send the contact in `contact`",
+                );
+            }
             contact(v, &format!("{f}.contact"), &c.contact);
             company(v, &format!("{f}.company"), &c.company);
             source(v, &format!("{f}.source"), &c.source);
@@ -347,11 +365,12 @@ fn payload(v: &mut Violations, p: &Payload) {
         | Payload::SlaBreached(_)
         | Payload::LeadRouted(_)
         | Payload::SlaEscalated(_)
-        | Payload::OwnershipRequested(_) => v.add(
+        | Payload::OwnershipRequested(_)
+        | Payload::ContactErased(_) => v.add(
             "payload",
             format!(
                 "`{}` is written by leadledger itself (SLA worker, router, ownership \
-                 commands); clients cannot append it",
+                 and privacy commands); clients cannot append it",
                 p.event_type()
             ),
         ),
@@ -365,7 +384,12 @@ fn payload(v: &mut Violations, p: &Payload) {
 pub fn written_by_leadledger(event_type: &str) -> bool {
     matches!(
         event_type,
-        "sla_at_risk" | "sla_breached" | "sla_escalated" | "lead_routed" | "ownership_requested"
+        "sla_at_risk"
+            | "sla_breached"
+            | "sla_escalated"
+            | "lead_routed"
+            | "ownership_requested"
+            | "contact_erased"
     )
 }
 

@@ -565,7 +565,7 @@ fn unknown_payloads_and_newer_schemas_are_counted_but_not_folded() {
     let mut newer_signed = ev(20, at(11, 9), signed(99, "USD"));
     newer_signed.schema_version = leadledger_domain::SCHEMA_VERSION + 1;
     let mut newer_lost = ev(21, at(12, 9), lost());
-    newer_lost.schema_version = 2;
+    newer_lost.schema_version = leadledger_domain::SCHEMA_VERSION + 1;
     let mut newer_handoff = ev(22, at(12, 10), handed_off("x", "y"));
     newer_handoff.schema_version = 7;
     let mut events = base.clone();
@@ -592,7 +592,7 @@ fn unknown_payloads_and_newer_schemas_are_counted_but_not_folded() {
 #[test]
 fn unknown_only_timeline_has_no_stage() {
     let mut newer = ev(2, at(2, 9), captured("website"));
-    newer.schema_version = 2;
+    newer.schema_version = leadledger_domain::SCHEMA_VERSION + 1;
     let st = fold(&[ev(1, at(1, 9), unknown("x")), newer]);
     assert_eq!(st.stage, None);
     assert_eq!(st.captured_at, None);
@@ -883,4 +883,59 @@ fn an_escalation_moves_the_lead_only_from_the_owner_it_saw() {
     events.push(step);
     events.push(ev(5, at(6, 9), handed_off("east", "rep-3")));
     assert_eq!(fold(&events).owner, owner("east", "rep-3"));
+}
+
+// ----- erasure -----
+
+fn erased() -> Payload {
+    Payload::ContactErased(leadledger_domain::privacy::Erasure {
+        requested_by: "dpo".into(),
+        reason: "GDPR art. 17".into(),
+    })
+}
+
+#[test]
+fn an_erasure_empties_the_contact_and_moves_no_figure() {
+    // Given the happy path, and the same with the contact erased after the signature.
+    let before = fold(&happy_path());
+    let mut events = happy_path();
+    events.push(ev(9, at(28, 9), erased()));
+    let after = fold(&events);
+    // Then the contact is gone, the e-mail's domain and every figure stay.
+    assert_eq!(after.contact, Default::default());
+    assert_eq!(after.contact_erased_at, Some(at(28, 9)));
+    assert_eq!(after.email_domain, "website.example.com");
+    assert_eq!(before.email_domain, after.email_domain);
+    assert_eq!(after.last_event_at, before.last_event_at, "no activity");
+    assert_eq!(after.event_count, before.event_count + 1);
+    let figures = |s: &LeadState| {
+        (
+            s.stage,
+            s.max_rank,
+            s.first_entered,
+            s.visits.clone(),
+            s.owner.clone(),
+            s.company.clone(),
+            s.source.clone(),
+            s.signed_amount_minor,
+            s.captured_at,
+        )
+    };
+    assert_eq!(figures(&after), figures(&before));
+}
+
+#[test]
+fn a_capture_after_the_erasure_is_a_new_consent_but_the_first_capture_decides() {
+    // An erasure before the first capture (in business time) does not empty a contact told
+    // after it; one after the first capture does, whatever arrives later.
+    let late = fold(&[ev(1, at(2, 9), erased()), ev(2, at(3, 9), captured("seo"))]);
+    assert_eq!(late.contact.name, "Li Wei");
+    assert_eq!(late.contact_erased_at, Some(at(2, 9)));
+    let again = fold(&[
+        ev(1, at(2, 9), captured("seo")),
+        ev(2, at(3, 9), erased()),
+        ev(3, at(4, 9), captured("website")),
+    ]);
+    assert_eq!(again.contact, Default::default());
+    assert_eq!(again.email_domain, "seo.example.com");
 }

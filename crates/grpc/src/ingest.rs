@@ -1,5 +1,6 @@
-//! The ingest service: validates facts, gives them deterministic ids and appends them to the
-//! log. Nothing is acknowledged before the broker has it with `acks=all`.
+//! The ingest service: validates facts, gives them deterministic ids, seals captured contacts
+//! with their lead's data key (docs/PRIVACY.md) and appends them to the log. Nothing is
+//! acknowledged before the broker has it with `acks=all`.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use leadledger_api::pb::{self, ingest_service_server::IngestService};
 use leadledger_api::ApiError;
 use leadledger_domain::{ids, validate, Violations};
 use leadledger_log::{EventProducer, Position};
+use leadledger_store::Store;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -19,6 +21,7 @@ use tracing::Instrument;
 
 use crate::auth::gate::MessageRate;
 use crate::auth::Caller;
+use crate::sealing::Sealer;
 use crate::shed::LogBudget;
 use crate::{tenant, token::Token, trace};
 
@@ -30,14 +33,18 @@ pub const STREAM_IN_FLIGHT: usize = 256;
 pub struct Ingest {
     producer: EventProducer,
     budget: LogBudget,
+    /// Seals captured contacts with keys made in `contact_keys`.
+    sealer: Sealer,
 }
 
 impl Ingest {
-    /// Ingest over `producer`, with the default room in the log's queue.
-    pub fn new(producer: EventProducer) -> Self {
+    /// Ingest over `producer`, sealing contacts with keys kept in `keys`, with the default
+    /// room in the log's queue.
+    pub fn new(producer: EventProducer, keys: Store) -> Self {
         Self {
             producer,
             budget: LogBudget::default(),
+            sealer: Sealer::new(keys),
         }
     }
 
@@ -55,8 +62,9 @@ impl Ingest {
     /// positions.
     async fn write(
         &self,
-        events: Vec<pb::Event>,
+        mut events: Vec<pb::Event>,
     ) -> Result<(Vec<pb::Event>, Vec<Position>), ApiError> {
+        self.sealer.seal(&mut events).await?;
         let (events, result) = self.budget.send(&self.producer, events).await?;
         let positions = result.map_err(|e| {
             tracing::warn!(error = %e, "append failed");
@@ -110,7 +118,7 @@ pub fn prepare(
             "payload",
             format!(
                 "clients cannot append this type: `{kind}` is written by leadledger itself \
-                 (SLA worker, router, ownership commands)"
+                 (SLA worker, router, ownership and privacy commands)"
             ),
         );
         violations.extend_prefixed(prefix, v);
@@ -130,7 +138,7 @@ pub fn prepare(
         }
     }
     if e.schema_version == 0 {
-        e.schema_version = leadledger_domain::SCHEMA_VERSION;
+        e.schema_version = leadledger_domain::event::FIRST_SCHEMA_VERSION;
     }
     // Spend is no fact about a lead: it is filed under its own key (validation refuses any
     // other lead id for it, and the `~` of spend keys in a lead's).

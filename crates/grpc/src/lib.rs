@@ -15,6 +15,8 @@
 //! - [`attribution`]: `AttributionService`: credits by group, models side by side, Markov and
 //!   Shapley diagnostics.
 //! - [`ownership`]: `OwnershipService`: claim/assign as intents decided in log order.
+//! - [`privacy`]: `PrivacyService`: erasing a contact (keys destroyed, then the fact).
+//! - [`sealing`]: captured contacts sealed before the log, keys made in group commits.
 //! - [`sla`], [`sla_watch`], `sla_whatif`: `SlaService`: the SLA report, partner leakage, the
 //!   alert stream, a candidate policy file tried on the timelines (`sla_fields`: the request
 //!   fields and report groups they share).
@@ -43,9 +45,11 @@ mod list;
 pub mod measures;
 pub mod metrics;
 pub mod ownership;
+pub mod privacy;
 pub mod query;
 pub mod reasons;
 pub mod revenue;
+pub mod sealing;
 pub mod server;
 pub mod shed;
 pub mod sla;

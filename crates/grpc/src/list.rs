@@ -33,6 +33,7 @@ pub(crate) fn lead_to_proto(r: &LeadRow) -> pb::Lead {
             name: r.contact_name.clone(),
             title: r.contact_title.clone(),
         }),
+        contact_erased_at: r.contact_erased_at.map(time_to_proto),
         company: Some(pb::Company {
             name: r.company_name.clone(),
             domain: r.company_domain.clone(),

@@ -121,7 +121,7 @@ impl OwnershipSvc {
                 system: SOURCE_SYSTEM.into(),
                 event_id: cmd.request_id.clone(),
             },
-            schema_version: leadledger_domain::SCHEMA_VERSION,
+            schema_version: leadledger_domain::event::FIRST_SCHEMA_VERSION,
             payload: Payload::OwnershipRequested(cmd.req.clone()),
         };
         let tc = leadledger_log::trace::current_or(&trace::remote_of(request.metadata()));

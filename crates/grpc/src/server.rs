@@ -11,6 +11,7 @@ use std::future::Future;
 use leadledger_api::pb::attribution_service_server::AttributionServiceServer;
 use leadledger_api::pb::ingest_service_server::IngestServiceServer;
 use leadledger_api::pb::ownership_service_server::OwnershipServiceServer;
+use leadledger_api::pb::privacy_service_server::PrivacyServiceServer;
 use leadledger_api::pb::query_service_server::QueryServiceServer;
 use leadledger_api::pb::sla_service_server::SlaServiceServer;
 use leadledger_api::pb::FILE_DESCRIPTOR_SET;
@@ -32,6 +33,8 @@ pub struct Services {
     pub attribution: Option<AttributionSvc>,
     /// Needs both the log and the read models (see `ownership`).
     pub ownership: Option<crate::ownership::OwnershipSvc>,
+    /// Needs both the log and the database (see `privacy`).
+    pub privacy: Option<crate::privacy::PrivacySvc>,
     pub sla: Option<crate::sla::SlaSvc>,
     /// The authentication gate; `None` only with `auth.mode = none` (every caller is
     /// trusted and names its tenant).
@@ -109,6 +112,7 @@ pub async fn serve(
                 .map(|s| AttributionServiceServer::new(s).max_decoding_message_size(MAX_MESSAGE)),
         )
         .add_optional_service(services.ownership.map(OwnershipServiceServer::new))
+        .add_optional_service(services.privacy.map(PrivacyServiceServer::new))
         .add_optional_service(services.sla.map(SlaServiceServer::new));
     health
         .set_service_status("", tonic_health::ServingStatus::Serving)

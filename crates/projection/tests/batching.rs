@@ -44,6 +44,7 @@ fn payload(kind: u8, lead: usize) -> Payload {
                 campaign: "spring".into(),
                 ..LeadSource::default()
             },
+            sealed: None,
         }),
         2 => Payload::MqlQualified {
             score: 70,

@@ -90,6 +90,7 @@ pub(crate) fn captured(ctx: &Ctx<'_>, rng: &mut impl Rng, lead: &Lead<'_>) -> pb
         contact: Some(contact),
         company: Some(lead.account.to_proto()),
         source: Some(s),
+        sealed_contact: None,
     }
 }
 

@@ -20,6 +20,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A contact could not be sealed or opened (the system's random numbers failed).
+    #[error("contact sealing: {0}")]
+    Seal(#[from] leadledger_api::sealed::SealError),
     /// An operation refused for what it would do (e.g. a BI grant to a role that reads
     /// every tenant anyway).
     #[error("{0}")]

@@ -30,6 +30,8 @@ pub struct LeadRow {
     pub phone: String,
     pub contact_name: String,
     pub contact_title: String,
+    /// When the contact was erased; the four contact columns are empty then.
+    pub contact_erased_at: Option<DateTime<Utc>>,
     pub company_name: String,
     pub company_domain: String,
     pub region: String,

@@ -12,6 +12,7 @@
 //! - [`checkpoints`]: reading checkpoints (seek on assignment, read-your-writes waits).
 //! - [`credits`]: the precomputed attribution credits, kept level with the core projection.
 //! - [`keys`]: the API keys callers authenticate with (hashed secrets, tenant, scopes).
+//! - [`contact_keys`]: the data keys contacts are sealed with; destroying them erases.
 //! - [`cut`]: measures at a cut of the log (`as_of`, `known_at`): each lead folded again
 //!   from the events the cut admits.
 //! - `filters`: `ListLeads`' filters and their SQL clauses.
@@ -48,6 +49,7 @@ pub mod applied;
 pub mod bi;
 pub mod checkpoints;
 mod columns;
+pub mod contact_keys;
 pub mod credits;
 pub mod cut;
 pub mod db;

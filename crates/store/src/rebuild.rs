@@ -34,6 +34,8 @@ const DROP: &str = include_str!("sql/rebuild_drop.sql");
 const SYNC_COMMIT_ON: &str = include_str!("sql/rebuild_sync_commit_on.sql");
 const MAY: &str = include_str!("sql/rebuild_may.sql");
 const MIGRATIONS: &str = include_str!("sql/rebuild_migrations.sql");
+const SHARE_KEYS: &str = include_str!("sql/rebuild_share_keys.sql");
+const MOVE_KEYS: &str = include_str!("sql/rebuild_move_keys.sql");
 
 /// The longest wait for any one table lock of the swap: below PostgreSQL's default
 /// `deadlock_timeout` (1 s), so the swap gives way to a transaction it meets instead of the
@@ -113,6 +115,16 @@ pub async fn check_may_rebuild(pool: &PgPool, live: &str) -> Result<(), StoreErr
 pub async fn prepare_shadow(pool: &PgPool, shadow: &str) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await?;
     run_returned(&mut conn, PREPARE, &[shadow]).await?;
+    Ok(())
+}
+
+/// Makes the shadow read the contacts' data keys of `live` (after the shadow's migrations):
+/// ingest makes keys in the live schema while the rebuild projects, and the projection
+/// opens contacts with them. The swap then moves the live table into the new schema
+/// ([`Swap::finish`]): the keys are never copied (docs/PRIVACY.md).
+pub async fn share_contact_keys(pool: &PgPool, live: &str, shadow: &str) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await?;
+    run_returned(&mut conn, SHARE_KEYS, &[live, shadow]).await?;
     Ok(())
 }
 
@@ -259,6 +271,7 @@ impl Swap {
         for s in &carry {
             sqlx::raw_sql(s).execute(&mut *self.tx).await?;
         }
+        run_returned(&mut self.tx, MOVE_KEYS, &[&self.live, shadow]).await?;
         run_returned(&mut self.tx, GRANTS, &[&self.live, shadow]).await?;
         run_returned(&mut self.tx, RENAME, &[&self.live, shadow, retired]).await?;
         // The BI contract's views still read the retired schema: point them at the new one,

@@ -37,6 +37,9 @@ pub const CREDITS_QUEUE: &str = "leadledger_credits_queue_leads";
 pub const WEBHOOK_DELIVERIES: &str = "leadledger_webhook_deliveries_total";
 /// Leads whose clocks the SLA re-evaluation pass has evaluated (`done`) and has to (`total`).
 pub const SLA_REEVALUATION: &str = "leadledger_sla_reevaluation_leads";
+/// Sealed contacts the projector could not open, by why (`no_key`: destroyed by an erasure or
+/// lost; `does_not_open`: tampered with).
+pub const CONTACTS_UNOPENED: &str = "leadledger_contacts_unopened_total";
 /// Running SLA clocks by state (`at_risk`, `breached`), at the database's clock.
 pub const SLA_CLOCKS: &str = "leadledger_sla_clocks";
 
@@ -59,6 +62,10 @@ pub fn describe() {
         "records read again that were already applied (skipped)"
     );
     describe_counter!(DEAD_LETTERS, "records sent to the dead-letter topic");
+    describe_counter!(
+        CONTACTS_UNOPENED,
+        "sealed contacts projected without contact: no_key (erased, or the key was lost), does_not_open (tampered)"
+    );
     describe_gauge!(
         SLA_REEVALUATION,
         "leads whose SLA clocks the re-evaluation after a policy change has evaluated (done) and has to (total)"

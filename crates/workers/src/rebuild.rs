@@ -157,6 +157,7 @@ pub async fn run(
         let store = live.in_schema(&shadow_name, 4).await?;
         shadow = Some(store.clone());
         store.migrate().await?;
+        schema::share_contact_keys(&live.pool, &live_name, &shadow_name).await?;
         schema::refuse_foreign(&live.pool, &live_name, &shadow_name).await?;
         tracing::info!(live = %live_name, shadow = %shadow_name, "rebuild: projecting the log from offset 0 into the shadow schema");
         let mut reader = Reader::new(cfg, &store)?;

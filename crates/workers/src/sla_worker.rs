@@ -40,7 +40,7 @@ use chrono::{DateTime, Utc};
 use leadledger_api::convert::internal_event_to_proto;
 use leadledger_api::pb;
 use leadledger_domain::event::{SlaAlert, SourceRef};
-use leadledger_domain::{Event, Payload, SCHEMA_VERSION};
+use leadledger_domain::{Event, Payload};
 use leadledger_log::{EventProducer, LogError};
 use leadledger_sla::TenantPolicies;
 use leadledger_store::checkpoints::{self, CORE};
@@ -387,7 +387,7 @@ fn internal_event(
             system: system.to_string(),
             event_id: id.to_string(),
         },
-        schema_version: SCHEMA_VERSION,
+        schema_version: leadledger_domain::event::FIRST_SCHEMA_VERSION,
         payload,
     }
 }

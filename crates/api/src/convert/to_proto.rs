@@ -35,6 +35,7 @@ pub fn internal_payload_to_proto(p: &Payload) -> Option<P> {
             mql_event_id: r.mql_event_id.to_string(),
         }),
         Payload::SlaEscalated(x) => P::SlaEscalated(super::escalation::to_proto(x)),
+        Payload::ContactErased(x) => P::ContactErased(super::privacy::erasure_to_proto(x)),
         Payload::OwnershipRequested(o) => P::OwnershipRequested(pb::OwnershipRequested {
             mode: match o.mode {
                 OwnershipMode::Claim => pb::OwnershipMode::Claim,
@@ -164,6 +165,7 @@ pub fn event_type_of(e: &pb::Event) -> &'static str {
             P::LeadRouted(_) => "lead_routed",
             P::SlaEscalated(_) => "sla_escalated",
             P::OwnershipRequested(_) => "ownership_requested",
+            P::ContactErased(_) => "contact_erased",
         },
     }
 }

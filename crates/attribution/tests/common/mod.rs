@@ -114,6 +114,7 @@ pub fn captured(
                 campaign: format!("{channel}-campaign"),
                 ..LeadSource::default()
             },
+            sealed: None,
         }),
     )
 }

@@ -190,6 +190,7 @@ fn lead(i: usize, touches: usize, rng: &mut Rng, accounts: &mut Vec<u64>) -> Vec
                 keyword: format!("kw{}", rng.below(200)),
                 ..Default::default()
             },
+            sealed: None,
         }),
     )];
     for _ in 1..touches {
@@ -301,6 +302,7 @@ fn wire(e: &Event) -> pb::Event {
             contact: Some(contact_to_proto(&c.contact)),
             company: Some(company_to_proto(&c.company)),
             source: Some(source_to_proto(&c.source)),
+            sealed_contact: None,
         }),
         Payload::TouchRecorded(t) => P::TouchRecorded(pb::TouchRecorded {
             channel: t.channel.clone(),

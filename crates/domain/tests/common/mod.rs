@@ -7,7 +7,7 @@ use leadledger_domain::event::{
     Company, Contact, Feedback, LeadCaptured, LeadSource, Owner, PocOutcome, Segment, SourceRef,
     TouchRecorded,
 };
-use leadledger_domain::{Event, Payload, Stage, SCHEMA_VERSION};
+use leadledger_domain::{Event, Payload, Stage};
 use uuid::Uuid;
 
 pub const TENANT: &str = "acme";
@@ -40,7 +40,7 @@ pub fn ev(n: u128, when: DateTime<Utc>, payload: Payload) -> Event {
             system: "hubspot".into(),
             event_id: format!("hs-{n}"),
         },
-        schema_version: SCHEMA_VERSION,
+        schema_version: leadledger_domain::event::FIRST_SCHEMA_VERSION,
         payload,
     }
 }
@@ -70,6 +70,7 @@ pub fn captured(channel: &str) -> Payload {
             utm_medium: "cpc".into(),
             ..LeadSource::default()
         },
+        sealed: None,
     })
 }
 

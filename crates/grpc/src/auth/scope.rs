@@ -76,8 +76,8 @@ pub fn required(path: &str, open_health: bool) -> Required {
     // The names the generated servers declare (a renamed service cannot slip past here).
     use leadledger_api::pb::{
         attribution_service_server as attribution, ingest_service_server as ingest,
-        ownership_service_server as ownership, query_service_server as query,
-        sla_service_server as sla,
+        ownership_service_server as ownership, privacy_service_server as privacy,
+        query_service_server as query, sla_service_server as sla,
     };
     use tonic_reflection::pb::{v1 as reflection, v1alpha as reflection_alpha};
     match service {
@@ -91,6 +91,8 @@ pub fn required(path: &str, open_health: bool) -> Required {
             }
         }
         ingest::SERVICE_NAME => Required::Scope(Scope::Ingest),
+        // Erasing a person is for whoever answers for the tenant's personal data.
+        privacy::SERVICE_NAME => Required::Scope(Scope::Admin),
         ownership::SERVICE_NAME if matches!(method, "ClaimLead" | "AssignLead") => {
             Required::Scope(Scope::Command)
         }
@@ -124,6 +126,10 @@ mod tests {
         assert_eq!(
             r("/leadledger.v1.SlaService/WatchSla"),
             Required::Scope(Scope::Query)
+        );
+        assert_eq!(
+            r("/leadledger.v1.PrivacyService/EraseContact"),
+            Required::Scope(Scope::Admin)
         );
         assert_eq!(r("/grpc.health.v1.Health/Check"), Required::Open);
         assert_eq!(

@@ -5,11 +5,14 @@ use chrono::{DateTime, Utc};
 use leadledger_domain::{Cut, Event, LeadState, Stage, TransitionKind};
 use leadledger_projection::{Derivations, LeadFeedback};
 use sqlx::PgPool;
+use std::collections::HashMap;
 
 use super::{for_each_lead, Captured};
 use crate::leads::{Cursor, ExitFilter, LeadFilter, LeadRow};
 use crate::projection::row_of;
 use crate::StoreError;
+
+const CONTACTS: &str = include_str!("sql/contacts.sql");
 
 /// The sort key of `ListLeads`: newest capture first, leads with no capture last.
 fn key(r: &LeadRow) -> (DateTime<Utc>, &str) {
@@ -49,7 +52,45 @@ pub async fn list_leads(
     for_each_lead(pool, tenant, cut, captured, add).await?;
     rows.sort_by(|a, b| key(b).cmp(&key(a)));
     rows.truncate(usize::try_from(limit).unwrap_or(0));
+    with_contacts_of_today(pool, tenant, &mut rows).await?;
     Ok(rows)
+}
+
+/// Puts in each row the contact the ledger holds today: the folds at a cut read the log's
+/// sealed contacts without their keys, and a contact erased since must not come back at an
+/// earlier cut (docs/PRIVACY.md).
+async fn with_contacts_of_today(
+    pool: &PgPool,
+    tenant: &str,
+    rows: &mut [LeadRow],
+) -> Result<(), StoreError> {
+    type Contact = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<DateTime<Utc>>,
+    );
+    let ids: Vec<&str> = rows.iter().map(|r| r.lead_id.as_str()).collect();
+    let today: HashMap<String, Contact> = sqlx::query_as::<_, Contact>(CONTACTS)
+        .bind(tenant)
+        .bind(&ids)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|c| (c.0.clone(), c))
+        .collect();
+    for r in rows {
+        let (_, email, phone, name, title, erased) =
+            today.get(&r.lead_id).cloned().unwrap_or_default();
+        r.email = email;
+        r.phone = phone;
+        r.contact_name = name;
+        r.contact_title = title;
+        r.contact_erased_at = erased;
+    }
+    Ok(())
 }
 
 /// An equality filter: empty `want` is any.

@@ -72,6 +72,7 @@ const TIMES: &[Column<Ts>] = &[
     ("first_follow_up_at", |s| s.first_follow_up_at),
     ("last_event_at", |s| s.last_event_at),
     ("owner_since", |s| s.owner_since),
+    ("contact_erased_at", |s| s.contact_erased_at),
 ];
 
 /// `integer` columns.
@@ -126,6 +127,7 @@ pub(crate) fn row_of(tenant: &str, lead: &str, st: &LeadState, f: &LeadFeedback)
         phone: text("phone"),
         contact_name: text("contact_name"),
         contact_title: text("contact_title"),
+        contact_erased_at: time("contact_erased_at"),
         company_name: text("company_name"),
         company_domain: text("company_domain"),
         region: text("region"),

@@ -18,6 +18,7 @@
 //! - `leads`: `leads` rows, upserted as column arrays.
 //! - `stages`, `clocks`, `decisions`: stage rows, SLA clocks, ownership decisions.
 //! - `spend`: `marketing_spend` rows (the statement recorded last per period).
+//! - `scrub`: clear contacts of erased leads taken out of their timeline rows.
 //! - `funnel`: the funnel cells moved by a batch's deltas; rebuilding them from `leads`.
 //! - `checkpoint`: moving the checkpoints, and noticing a database that lost commits.
 //! - `sql/`: the static statements.
@@ -28,6 +29,7 @@ pub(crate) mod decisions;
 mod events;
 mod funnel;
 mod leads;
+mod scrub;
 mod spend;
 mod stages;
 
@@ -96,6 +98,14 @@ impl ProjectionTx {
         crate::timeline::of_leads(&mut *self.tx, tenants, leads, skip).await
     }
 
+    /// The bytes of the contacts' data keys among `ids` not destroyed.
+    pub async fn contact_keys(
+        &mut self,
+        ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, Vec<u8>>, StoreError> {
+        crate::contact_keys::by_id(&mut *self.tx, ids).await
+    }
+
     /// The granted ownership requests of the leads `(tenants[i], leads[i])`.
     pub async fn granted(
         &mut self,
@@ -132,6 +142,15 @@ impl ProjectionTx {
         clocks::replace(&mut self.tx, &tenants, &leads, &rows.clocks).await?;
         funnel::apply(&mut self.tx, &rows.funnel()).await?;
         stages::replace(&mut self.tx, &rows.stages).await?;
+        let (erased_tenants, erased): (Vec<&str>, Vec<&str>) = rows
+            .leads
+            .iter()
+            .filter(|l| l.state.contact_erased_at.is_some())
+            .map(|l| (l.tenant.as_str(), l.lead.as_str()))
+            .unzip();
+        if !erased.is_empty() {
+            scrub::erased(&mut self.tx, &erased_tenants, &erased).await?;
+        }
         Ok(())
     }
 

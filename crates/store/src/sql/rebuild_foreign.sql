@@ -41,4 +41,7 @@ SELECT d FROM (
     -- The BI contract's own views (sql/bi_contract.sql): the swap points them at the new
     -- schema before the retired one is dropped.
     AND NOT (vn.nspname = 'bi' AND v.relname = ANY ($4::text[]))
+    -- The shadow's view of the live data keys (sql/rebuild_share_keys.sql): the swap drops it
+    -- and moves the live table in its place.
+    AND NOT (vn.nspname = $2 AND v.relname = 'contact_keys' AND t.relname = 'contact_keys')
 ) o ORDER BY d

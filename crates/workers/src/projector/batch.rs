@@ -6,8 +6,9 @@
 //! 3. `leadledger_projection::project` computes every row (pure).
 //! 4. The rows and the checkpoints are written, and the transaction commits.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use leadledger_api::sealed;
 use leadledger_projection::{asks_for_owner, project, Batch, Derivations, Logged};
 use leadledger_store::checkpoints::CORE;
 use leadledger_store::projection::{ProjectionTx, Record};
@@ -15,6 +16,8 @@ use leadledger_store::StoreError;
 use rdkafka::message::Message;
 use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::gauges;
 
 /// What a batch did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +45,49 @@ pub(crate) fn record<M: Message>(
         body,
         raw: m.payload().unwrap_or_default().to_vec(),
     }
+}
+
+/// Opens the sealed contacts of `stored` in place, and of `new` into copies (by event id).
+async fn open_contacts(
+    tx: &mut ProjectionTx,
+    new: &[&Logged],
+    stored: &mut [Logged],
+) -> Result<HashMap<Uuid, Logged>, StoreError> {
+    let ids = sealed::key_ids(
+        new.iter()
+            .map(|l| &l.event)
+            .chain(stored.iter().map(|l| &l.event)),
+    );
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let keys = tx.contact_keys(&ids).await?;
+    let mut copies: HashMap<Uuid, Logged> = new
+        .iter()
+        .filter(|l| sealed::is_sealed(&l.event))
+        .map(|l| (l.event.event_id, (*l).clone()))
+        .collect();
+    let opened = sealed::open_all(
+        stored
+            .iter_mut()
+            .chain(copies.values_mut())
+            .map(|l| &mut l.event),
+        &keys,
+    );
+    if opened.no_key > 0 {
+        metrics::counter!(gauges::CONTACTS_UNOPENED, "why" => "no_key")
+            .increment(opened.no_key as u64);
+    }
+    if opened.failed > 0 {
+        metrics::counter!(gauges::CONTACTS_UNOPENED, "why" => "does_not_open")
+            .increment(opened.failed as u64);
+        tracing::error!(
+            contacts = opened.failed,
+            "sealed contacts that do not open with their data key (tampered log or key \
+             store?): projected without contact"
+        );
+    }
+    Ok(copies)
 }
 
 /// Where a batch continues from: for each partition of `next_offsets`, the checkpoint the
@@ -84,7 +130,14 @@ pub async fn apply(
         // Only the older part of each timeline comes from the database: this batch's events
         // are already in memory.
         let new_ids: HashSet<Uuid> = new.iter().map(|r| r.event.event_id).collect();
-        let stored = tx.timelines(&tenants, &ids, &new_ids).await?;
+        let mut stored = tx.timelines(&tenants, &ids, &new_ids).await?;
+        // Sealed contacts are opened with their data keys (one read for the batch): the
+        // leads rows carry the contact, nothing else does.
+        let opened_new = open_contacts(&mut tx, &new, &mut stored).await?;
+        let new: Vec<&Logged> = new
+            .into_iter()
+            .map(|l| opened_new.get(&l.event.event_id).unwrap_or(l))
+            .collect();
         let granted = if asks_for_owner(stored.iter().chain(new.iter().copied())) {
             tx.granted(&tenants, &ids).await?
         } else {

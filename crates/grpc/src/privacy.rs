@@ -1,0 +1,131 @@
+//! `PrivacyService`: erasing a person without breaking the log (docs/PRIVACY.md).
+//!
+//! `EraseContact` destroys the lead's data keys first — from that moment every sealed copy of
+//! the contact, in the topic and in `lead_events`, is unreadable — and then appends a
+//! `ContactErased` fact, which the projector applies like any other: the lead's personal
+//! columns go, clear copies from before sealing are taken out of its timeline rows, and a
+//! replay from offset 0 gives the same rows. A retry with the same request id destroys
+//! nothing more and appends the same fact (one id), which the projector applies once.
+
+use chrono::Utc;
+use leadledger_api::convert::internal_event_to_proto;
+use leadledger_api::pb::{self, privacy_service_server::PrivacyService};
+use leadledger_api::ApiError;
+use leadledger_domain::event::SourceRef;
+use leadledger_domain::privacy::Erasure;
+use leadledger_domain::{ids, validate, Event, Payload, Violations};
+use leadledger_log::EventProducer;
+use leadledger_store::contact_keys;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::context::ReadContext;
+use crate::shed::LogBudget;
+use crate::{tenant, token::Token, trace};
+
+/// The source system of erasure facts; with the request id it makes the fact's id.
+pub const SOURCE_SYSTEM: &str = "leadledger.privacy";
+
+/// The privacy gRPC service: needs the log (to append the fact) and the database (the keys).
+#[derive(Clone)]
+pub struct PrivacySvc {
+    producer: EventProducer,
+    query: ReadContext,
+    /// Room in the log's queue, shared with ingest (`limits.log_queue`).
+    budget: LogBudget,
+}
+
+impl PrivacySvc {
+    pub fn new(producer: EventProducer, query: ReadContext) -> Self {
+        Self {
+            producer,
+            query,
+            budget: LogBudget::default(),
+        }
+    }
+
+    /// Takes room for its facts in `budget` (the one ingest uses).
+    pub fn with_log_budget(mut self, budget: LogBudget) -> Self {
+        self.budget = budget;
+        self
+    }
+}
+
+#[tonic::async_trait]
+impl PrivacyService for PrivacySvc {
+    async fn erase_contact(
+        &self,
+        request: Request<pb::EraseContactRequest>,
+    ) -> Result<Response<pb::EraseContactResponse>, Status> {
+        let tenant = tenant::resolve(&request, &request.get_ref().tenant_id)?;
+        let r = request.get_ref();
+        let erasure = Erasure {
+            requested_by: r.requested_by.clone(),
+            reason: r.reason.clone(),
+        };
+        let mut v = Violations::default();
+        validate::lead_id(&mut v, "lead_id", &r.lead_id);
+        validate::erasure(&mut v, &erasure);
+        if !r.request_id.is_empty() {
+            validate::lead_id(&mut v, "request_id", &r.request_id);
+        }
+        if !v.is_empty() {
+            return Err(ApiError::invalid(v).into());
+        }
+        let pool = &self.query.store().pool;
+        if !contact_keys::captured(pool, &tenant, &r.lead_id)
+            .await
+            .map_err(ApiError::from)?
+        {
+            return Err(ApiError::NotFound(format!(
+                "lead {} has no capture in the ledger: there is no contact to erase",
+                r.lead_id
+            ))
+            .into());
+        }
+        let destroyed = contact_keys::destroy(pool, &tenant, &r.lead_id)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(
+            lead = %r.lead_id,
+            keys = destroyed.len(),
+            requested_by = %r.requested_by,
+            "contact erased: data keys destroyed"
+        );
+        let event_id = if r.request_id.is_empty() {
+            Uuid::now_v7()
+        } else {
+            ids::source_event_id(&tenant, SOURCE_SYSTEM, &r.request_id)
+        };
+        let now = Utc::now();
+        let event = Event {
+            event_id,
+            tenant_id: tenant.clone(),
+            lead_id: r.lead_id.clone(),
+            occurred_at: now,
+            recorded_at: now,
+            source: SourceRef {
+                system: SOURCE_SYSTEM.into(),
+                event_id: r.request_id.clone(),
+            },
+            schema_version: leadledger_domain::event::FIRST_SCHEMA_VERSION,
+            payload: Payload::ContactErased(erasure),
+        };
+        let tc = leadledger_log::trace::current_or(&trace::remote_of(request.metadata()));
+        let wire = internal_event_to_proto(&event, tc)
+            .ok_or_else(|| ApiError::Internal("an erasure has no wire form".into()))?;
+        let (_, result) = self.budget.send(&self.producer, vec![wire]).await?;
+        let positions = result.map_err(|e| {
+            tracing::warn!(error = %e, "appending an erasure failed (its keys are destroyed)");
+            ApiError::Unavailable(format!(
+                "the contact's keys are destroyed but the log did not acknowledge the erasure \
+                 fact ({e}); retry with the same request_id"
+            ))
+        })?;
+        Ok(Response::new(pb::EraseContactResponse {
+            event_id: event_id.to_string(),
+            keys_destroyed: u32::try_from(destroyed.len()).unwrap_or(u32::MAX),
+            consistency_token: Token::new(&tenant, self.query.topic(), &positions).encode(),
+        }))
+    }
+}
