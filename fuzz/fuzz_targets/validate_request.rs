@@ -161,7 +161,11 @@ fn accepted(tenant: &str, tp: Option<&pb::TraceContext>, e: &pb::Event, original
     assert_eq!(e.event_type, convert::event_type_of(e));
     assert!(e.payload.is_some());
     assert_eq!(e.trace.as_ref(), tp);
-    assert_eq!(e.schema_version, leadledger_domain::SCHEMA_VERSION);
+    // Clients speak version 1; sealing (version 2) happens after validation, at the write.
+    assert_eq!(
+        e.schema_version,
+        leadledger_domain::event::FIRST_SCHEMA_VERSION
+    );
     assert_eq!(e.payload, original.payload);
     assert_eq!(e.lead_id, original.lead_id);
 

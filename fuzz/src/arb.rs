@@ -180,6 +180,16 @@ pub struct Contact {
     pub title: Str,
 }
 
+/// A sealed contact as the log holds it (clients may not send one; readers must not trip on
+/// any).
+#[derive(Debug, Clone, Arbitrary)]
+pub struct Sealed {
+    pub key_id: Str,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+    pub email_domain: Str,
+}
+
 #[derive(Debug, Clone, Arbitrary)]
 pub struct Company {
     pub name: Str,
@@ -200,6 +210,7 @@ pub enum Payload {
         contact: Option<Contact>,
         company: Option<Company>,
         source: Option<LeadSource>,
+        sealed: Option<Sealed>,
     },
     TouchRecorded {
         channel: Str,
@@ -313,7 +324,14 @@ impl Payload {
                 contact,
                 company,
                 source,
+                sealed,
             } => P::LeadCaptured(pb::LeadCaptured {
+                sealed_contact: sealed.as_ref().map(|s| pb::SealedContact {
+                    key_id: s.key_id.get(),
+                    nonce: s.nonce.clone(),
+                    ciphertext: s.ciphertext.clone(),
+                    email_domain: s.email_domain.get(),
+                }),
                 contact: contact.as_ref().map(|c| pb::Contact {
                     email: c.email.get(),
                     phone: c.phone.get(),

@@ -27,6 +27,7 @@ fn ts(seconds_before_now: i64) -> Option<prost_types::Timestamp> {
 pub fn client_events() -> Vec<pb::Event> {
     let payloads = vec![
         P::LeadCaptured(pb::LeadCaptured {
+            sealed_contact: None,
             contact: Some(pb::Contact {
                 email: "li.wei@example.com.cn".into(),
                 phone: "+86 138 0013 8000".into(),
