@@ -214,7 +214,7 @@ fn decision_to_proto(d: &DecisionRow) -> pb::OwnershipDecision {
 }
 
 /// Checks an optional id-like field (same rules as a lead id when set).
-fn optional_id(v: &mut Violations, field: &str, s: &str) {
+pub(crate) fn optional_id(v: &mut Violations, field: &str, s: &str) {
     if !s.is_empty() {
         validate::lead_id(v, field, s);
     }

@@ -66,9 +66,7 @@ impl PrivacyService for PrivacySvc {
         let mut v = Violations::default();
         validate::lead_id(&mut v, "lead_id", &r.lead_id);
         validate::erasure(&mut v, &erasure);
-        if !r.request_id.is_empty() {
-            validate::lead_id(&mut v, "request_id", &r.request_id);
-        }
+        crate::ownership::optional_id(&mut v, "request_id", &r.request_id);
         if !v.is_empty() {
             return Err(ApiError::invalid(v).into());
         }

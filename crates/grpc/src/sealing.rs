@@ -105,7 +105,10 @@ async fn issue_loop(store: Store, mut rx: mpsc::Receiver<Ask>) {
             .iter()
             .flat_map(|a| a.leads.iter().map(|(t, l)| (t.as_str(), l.as_str())))
             .collect();
-        let made = contact_keys::issue(&store.pool, &all).await;
+        let made = contact_keys::issue(&store.pool, &all).await.map_err(|e| {
+            tracing::warn!(error = %e, asks = asks.len(), "making contacts' data keys failed");
+            e.to_string()
+        });
         for a in asks {
             let answer = match &made {
                 Ok(keys) => Ok(a
@@ -113,10 +116,7 @@ async fn issue_loop(store: Store, mut rx: mpsc::Receiver<Ask>) {
                     .iter()
                     .filter_map(|k| keys.get(k).map(|d| (k.clone(), d.clone())))
                     .collect()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "making contacts' data keys failed");
-                    Err(e.to_string())
-                }
+                Err(e) => Err(e.clone()),
             };
             // A caller that went away no longer waits for its answer.
             let _ = a.answer.send(answer);
