@@ -105,7 +105,19 @@ async fn issue_loop(store: Store, mut rx: mpsc::Receiver<Ask>) {
             .iter()
             .flat_map(|a| a.leads.iter().map(|(t, l)| (t.as_str(), l.as_str())))
             .collect();
-        let made = contact_keys::issue(&store.pool, &all).await.map_err(|e| {
+        // A connection the server ended (restart, failover, an administrator) is replaced by
+        // the pool: the statement is tried again before any caller is failed.
+        let mut made = contact_keys::issue(&store.pool, &all).await;
+        for wait_ms in [20, 100, 500] {
+            match &made {
+                Err(e) if e.is_transient() => {
+                    tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+                    made = contact_keys::issue(&store.pool, &all).await;
+                }
+                _ => break,
+            }
+        }
+        let made = made.map_err(|e| {
             tracing::warn!(error = %e, asks = asks.len(), "making contacts' data keys failed");
             e.to_string()
         });
