@@ -15,6 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "attribution.proto",
         "handoff.proto",
         "privacy.proto",
+        "identity.proto",
     ]
     .map(|f| root.join("leadledger/v1").join(f));
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

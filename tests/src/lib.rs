@@ -163,6 +163,10 @@ impl TestEnv {
                 producer.clone(),
                 query.clone(),
             )),
+            identity: Some(leadledger_grpc::identity::IdentitySvc::new(
+                producer.clone(),
+                query.clone(),
+            )),
             sla: Some(leadledger_grpc::sla::SlaSvc::new(query.clone())),
             query: Some(query),
             auth: ring
@@ -399,6 +403,8 @@ pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
             "tenant_id, lead_id, policy_id, start_event_id",
         ),
         ("ownership_decisions", "intent_id, tenant_id"),
+        ("identity_decisions", "intent_id, tenant_id"),
+        ("lead_merges", "tenant_id, lead_id, merge_intent"),
         (
             "funnel_cells",
             "tenant_id, capture_day, channel, campaign, region, industry, segment, currency",
@@ -434,6 +440,42 @@ pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
         out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
     }
     Ok(out)
+}
+
+/// Test instrumentation in the test's own database (no product change): a trigger that
+/// records which connection (by `application_name`) moved which checkpoint. The broker
+/// under test (Tansu 0.6.0) cannot describe consumer groups, so this is how the test sees
+/// who owns a partition: the projector that commits its checkpoints.
+pub async fn record_checkpoint_writers(store: &leadledger_store::Store) -> anyhow::Result<()> {
+    for stmt in [
+        "CREATE TABLE test_checkpoint_writers (seq bigserial PRIMARY KEY, app text NOT NULL, \
+         partition integer NOT NULL, next_offset bigint NOT NULL)",
+        "CREATE FUNCTION test_record_checkpoint_writer() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN INSERT INTO test_checkpoint_writers (app, partition, next_offset) \
+         VALUES (current_setting('application_name'), NEW.partition, NEW.next_offset); \
+         RETURN NEW; END $$",
+        // The core projection's writers only: the credits worker moves its own checkpoints.
+        "CREATE TRIGGER test_checkpoint_writers AFTER INSERT OR UPDATE ON projector_checkpoints \
+         FOR EACH ROW WHEN (NEW.projection = 'core') \
+         EXECUTE FUNCTION test_record_checkpoint_writer()",
+    ] {
+        sqlx::query(stmt).execute(&store.pool).await?;
+    }
+    Ok(())
+}
+
+/// The partitions whose core checkpoint a connection named `app` moved (needs
+/// [`record_checkpoint_writers`]).
+pub async fn partitions_moved_by(
+    store: &leadledger_store::Store,
+    app: &str,
+) -> anyhow::Result<std::collections::BTreeSet<i32>> {
+    let rows: Vec<i32> =
+        sqlx::query_scalar("SELECT DISTINCT partition FROM test_checkpoint_writers WHERE app = $1")
+            .bind(app)
+            .fetch_all(&store.pool)
+            .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Every row of the precomputed credits, as text, in a stable order (the queue itself is

@@ -38,6 +38,8 @@ enum Call {
     CompareModels(pb::CompareModelsRequest),
     Roi(pb::RoiRequest),
     Erase(pb::EraseContactRequest),
+    Merge(pb::MergeLeadsRequest),
+    Unmerge(pb::UnmergeLeadRequest),
 }
 
 /// What the error must carry besides its code.
@@ -1475,7 +1477,7 @@ fn cases() -> Vec<Case> {
             "a client-sent contact_erased (only EraseContact writes it)",
             || one(crm(Payload::ContactErased(pb::ContactErased::default()))),
             INVALID,
-            FieldsAndMessage(&["events[0].payload"], "privacy commands"),
+            FieldsAndMessage(&["events[0].payload"], "privacy and identity commands"),
         ),
         case(
             "EraseContact without a lead or who asks, a reason over 500 characters, a request id over 128",
@@ -1502,6 +1504,80 @@ fn cases() -> Vec<Case> {
             },
             Code::NotFound,
             Message("no capture"),
+        ),
+        case(
+            "a client-sent merge_requested (only MergeLeads writes it)",
+            || one(crm(Payload::MergeRequested(pb::MergeRequested::default()))),
+            INVALID,
+            FieldsAndMessage(&["events[0].payload"], "identity commands"),
+        ),
+        case(
+            "MergeLeads without a survivor, leads to merge, who asks or why; a request id over 128",
+            || {
+                Call::Merge(pb::MergeLeadsRequest {
+                    tenant_id: T.into(),
+                    request_id: "q".repeat(129),
+                    ..Default::default()
+                })
+            },
+            INVALID,
+            Fields(&[
+                "survivor_id",
+                "merged_ids",
+                "requested_by",
+                "reason",
+                "request_id",
+            ]),
+        ),
+        case(
+            "MergeLeads of the survivor itself, a repeated id, a `~` id and 101 leads",
+            || {
+                let mut merged: Vec<String> = vec!["L-1".into(), "L-2".into(), "L-2".into()];
+                merged.push("~identity".into());
+                merged.extend((0..97).map(|i| format!("L-X{i}")));
+                Call::Merge(pb::MergeLeadsRequest {
+                    tenant_id: T.into(),
+                    survivor_id: "L-1".into(),
+                    merged_ids: merged,
+                    reason: "dup".into(),
+                    requested_by: "ops".into(),
+                    ..Default::default()
+                })
+            },
+            INVALID,
+            Fields(&[
+                "merged_ids",
+                "merged_ids[0]",
+                "merged_ids[2]",
+                "merged_ids[3]",
+            ]),
+        ),
+        case(
+            "MergeLeads of a lead the ledger has no fact of",
+            || {
+                Call::Merge(pb::MergeLeadsRequest {
+                    tenant_id: T.into(),
+                    survivor_id: "L-NEVER".into(),
+                    merged_ids: vec!["L-NEVER-2".into()],
+                    reason: "dup".into(),
+                    requested_by: "ops".into(),
+                    ..Default::default()
+                })
+            },
+            Code::NotFound,
+            Message("no fact of lead L-NEVER"),
+        ),
+        case(
+            "UnmergeLead without a lead, who asks or why",
+            || {
+                Call::Unmerge(pb::UnmergeLeadRequest {
+                    tenant_id: T.into(),
+                    reason: " ".into(),
+                    ..Default::default()
+                })
+            },
+            INVALID,
+            Fields(&["lead_id", "requested_by", "reason"]),
         ),
         case(
             "Velocity consistency token of another tenant",
@@ -1550,7 +1626,21 @@ async fn send(
             .await
             .map(|_| ())
         }
+        Call::Merge(r) => identity(env).await?.merge_leads(r).await.map(|_| ()),
+        Call::Unmerge(r) => identity(env).await?.unmerge_lead(r).await.map(|_| ()),
     })
+}
+
+async fn identity(
+    env: &TestEnv,
+) -> anyhow::Result<leadledger_api::pb::identity_service_client::IdentityServiceClient<Channel>> {
+    Ok(
+        leadledger_api::pb::identity_service_client::IdentityServiceClient::connect(format!(
+            "http://{}",
+            env.addr
+        ))
+        .await?,
+    )
 }
 
 async fn attribution(

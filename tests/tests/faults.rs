@@ -21,7 +21,8 @@ use leadledger_e2e::workload::{
     assert_exact, funnel_workload, ms, send_all, Expected, Rng, TENANT as T,
 };
 use leadledger_e2e::{
-    append, assert_stored_events_decode, dump_read_models, produce_raw, scalar_retrying, TestEnv,
+    append, assert_stored_events_decode, dump_read_models, produce_raw, record_checkpoint_writers,
+    scalar_retrying, TestEnv,
 };
 use leadledger_store::StoreError;
 use leadledger_workers::projector::{self, ProjectorConfig, Totals};
@@ -773,28 +774,6 @@ async fn poison_and_future_versions_amid_a_workload() -> anyhow::Result<()> {
 // ---------------------------------------------------------------------------------------
 // d. Consumer-group rebalance under load
 // ---------------------------------------------------------------------------------------
-
-/// Test instrumentation in the test's own database (no product change): a trigger that
-/// records which connection (by `application_name`) moved which checkpoint. The broker
-/// under test (Tansu 0.6.0) cannot describe consumer groups, so this is how the test sees
-/// who owns a partition: the projector that commits its checkpoints.
-async fn record_checkpoint_writers(store: &leadledger_store::Store) -> anyhow::Result<()> {
-    for stmt in [
-        "CREATE TABLE test_checkpoint_writers (seq bigserial PRIMARY KEY, app text NOT NULL, \
-         partition integer NOT NULL, next_offset bigint NOT NULL)",
-        "CREATE FUNCTION test_record_checkpoint_writer() RETURNS trigger LANGUAGE plpgsql AS $$ \
-         BEGIN INSERT INTO test_checkpoint_writers (app, partition, next_offset) \
-         VALUES (current_setting('application_name'), NEW.partition, NEW.next_offset); \
-         RETURN NEW; END $$",
-        // The core projection's writers only: the credits worker moves its own checkpoints.
-        "CREATE TRIGGER test_checkpoint_writers AFTER INSERT OR UPDATE ON projector_checkpoints \
-         FOR EACH ROW WHEN (NEW.projection = 'core') \
-         EXECUTE FUNCTION test_record_checkpoint_writer()",
-    ] {
-        sqlx::query(stmt).execute(&store.pool).await?;
-    }
-    Ok(())
-}
 
 const SECOND: &str = "projector-2";
 

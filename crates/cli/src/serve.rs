@@ -9,6 +9,7 @@ use leadledger_grpc::attribution::AttributionSvc;
 use leadledger_grpc::auth::{Gate, KeyRing};
 use leadledger_grpc::context::ReadContext;
 use leadledger_grpc::health::Dependencies;
+use leadledger_grpc::identity::IdentitySvc;
 use leadledger_grpc::ingest::Ingest;
 use leadledger_grpc::ownership::OwnershipSvc;
 use leadledger_grpc::privacy::PrivacySvc;
@@ -185,6 +186,10 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
             .clone()
             .zip(query.clone())
             .map(|(p, q)| PrivacySvc::new(p, q).with_log_budget(log_budget.clone())),
+        identity: producer
+            .clone()
+            .zip(query.clone())
+            .map(|(p, q)| IdentitySvc::new(p, q).with_log_budget(log_budget.clone())),
         sla: query.clone().map(SlaSvc::new),
         query,
         auth,

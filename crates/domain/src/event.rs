@@ -432,6 +432,11 @@ pub enum Payload {
     OwnershipRequested(OwnershipRequest),
     /// Written by `EraseContact`: the lead's personal fields are gone.
     ContactErased(crate::privacy::Erasure),
+    /// Written by `IdentityService.MergeLeads` (lead id [`crate::identity::KEY`]); takes
+    /// effect only when granted.
+    MergeRequested(crate::identity::MergeRequest),
+    /// Written by `IdentityService.UnmergeLead`, like [`Payload::MergeRequested`].
+    UnmergeRequested(crate::identity::UnmergeRequest),
     /// A payload this reader does not know (a newer writer): kept, never folded.
     Unknown {
         event_type: String,
@@ -466,6 +471,8 @@ impl Payload {
             Payload::SlaEscalated(_) => "sla_escalated",
             Payload::OwnershipRequested(_) => "ownership_requested",
             Payload::ContactErased(_) => "contact_erased",
+            Payload::MergeRequested(_) => "merge_requested",
+            Payload::UnmergeRequested(_) => "unmerge_requested",
             Payload::Unknown { event_type } => event_type,
         }
     }
@@ -480,6 +487,16 @@ impl Payload {
                 | Payload::SlaEscalated(_)
                 | Payload::OwnershipRequested(_)
                 | Payload::ContactErased(_)
+                | Payload::MergeRequested(_)
+                | Payload::UnmergeRequested(_)
+        )
+    }
+
+    /// Whether this is an identity intent (filed under [`crate::identity::KEY`], no lead's).
+    pub fn is_identity(&self) -> bool {
+        matches!(
+            self,
+            Payload::MergeRequested(_) | Payload::UnmergeRequested(_)
         )
     }
 

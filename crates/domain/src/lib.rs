@@ -9,6 +9,7 @@
 //! - [`stage`]: lifecycle stages and transition kinds.
 //! - [`fold`]: a lead's derived state from its timeline, ordered by business time.
 //! - [`cut`]: the events known by a record time and happened by a business time.
+//! - [`identity`]: leads merged into a survivor and split off again, decided in log order.
 //! - [`ids`]: deterministic event ids (UUIDv5).
 //! - [`ownership`]: claim / assign requests decided in log order.
 //! - [`privacy`]: sealed contacts, the erasure fact, the e-mail domain kept readable.
@@ -21,6 +22,7 @@
 pub mod cut;
 pub mod event;
 pub mod fold;
+pub mod identity;
 pub mod ids;
 pub mod ownership;
 pub mod privacy;

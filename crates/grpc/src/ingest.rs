@@ -118,7 +118,7 @@ pub fn prepare(
             "payload",
             format!(
                 "clients cannot append this type: `{kind}` is written by leadledger itself \
-                 (SLA worker, router, ownership and privacy commands)"
+                 (SLA worker, router, ownership, privacy and identity commands)"
             ),
         );
         violations.extend_prefixed(prefix, v);

@@ -15,6 +15,7 @@
 //! - [`attribution`]: `AttributionService`: credits by group, models side by side, Markov and
 //!   Shapley diagnostics.
 //! - [`ownership`]: `OwnershipService`: claim/assign as intents decided in log order.
+//! - [`identity`]: `IdentityService`: merge and unmerge leads, decided in log order.
 //! - [`privacy`]: `PrivacyService`: erasing a contact (keys destroyed, then the fact).
 //! - [`sealing`]: captured contacts sealed before the log, keys made in group commits.
 //! - [`sla`], [`sla_watch`], `sla_whatif`: `SlaService`: the SLA report, partner leakage, the
@@ -39,6 +40,7 @@ pub mod body;
 pub mod cohorts;
 pub mod context;
 pub mod health;
+pub mod identity;
 pub mod ingest;
 pub mod json;
 mod list;

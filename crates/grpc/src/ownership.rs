@@ -71,11 +71,7 @@ impl OwnershipSvc {
         request: &Request<T>,
         cmd: Command,
     ) -> Result<(pb::OwnershipDecision, String), ApiError> {
-        let intent_id = if cmd.request_id.is_empty() {
-            Uuid::now_v7()
-        } else {
-            ids::source_event_id(&cmd.tenant, SOURCE_SYSTEM, &cmd.request_id)
-        };
+        let intent_id = intent_id(&cmd.tenant, SOURCE_SYSTEM, &cmd.request_id);
         // A retry of a decided request answers from the stored decision: no second record.
         let pool = &self.query.store().pool;
         let decided = decisions::decision(pool, &cmd.tenant, intent_id)
@@ -172,6 +168,16 @@ impl OwnershipSvc {
                 tracing::error!(%intent_id, "intent applied but no decision stored");
                 ApiError::Internal("the request was applied but has no decision".into())
             })
+    }
+}
+
+/// The event id of a command's fact: UUIDv5 of the caller's request id under `system`, so a
+/// retry is the same fact (a UUIDv7 when the caller sent none).
+pub(crate) fn intent_id(tenant: &str, system: &str, request_id: &str) -> Uuid {
+    if request_id.is_empty() {
+        Uuid::now_v7()
+    } else {
+        ids::source_event_id(tenant, system, request_id)
     }
 }
 

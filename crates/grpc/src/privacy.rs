@@ -13,11 +13,10 @@ use leadledger_api::pb::{self, privacy_service_server::PrivacyService};
 use leadledger_api::ApiError;
 use leadledger_domain::event::SourceRef;
 use leadledger_domain::privacy::Erasure;
-use leadledger_domain::{ids, validate, Event, Payload, Violations};
+use leadledger_domain::{validate, Event, Payload, Violations};
 use leadledger_log::EventProducer;
-use leadledger_store::contact_keys;
+use leadledger_store::{contact_keys, identity};
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
 use crate::context::ReadContext;
 use crate::shed::LogBudget;
@@ -81,25 +80,42 @@ impl PrivacyService for PrivacySvc {
             ))
             .into());
         }
-        let destroyed = contact_keys::destroy(pool, &tenant, &r.lead_id)
+        // A merged group is one contact to its readers: erasing any of its leads erases the
+        // group's (every key of the survivor and of the leads merged into it), and the fact
+        // goes on the survivor (docs/IDENTITY.md).
+        let survivor = identity::survivor_of(pool, &tenant, &r.lead_id)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(ApiError::from)?
+            .unwrap_or_else(|| r.lead_id.clone());
+        let mut group = vec![survivor.clone()];
+        group.extend(
+            identity::groups(pool, &[tenant.as_str()], &[survivor.as_str()])
+                .await
+                .map_err(ApiError::from)?
+                .into_keys()
+                .map(|(_, lead)| lead),
+        );
+        let mut destroyed = Vec::new();
+        for lead in &group {
+            destroyed.extend(
+                contact_keys::destroy(pool, &tenant, lead)
+                    .await
+                    .map_err(ApiError::from)?,
+            );
+        }
         tracing::info!(
             lead = %r.lead_id,
+            survivor = %survivor,
             keys = destroyed.len(),
             requested_by = %r.requested_by,
             "contact erased: data keys destroyed"
         );
-        let event_id = if r.request_id.is_empty() {
-            Uuid::now_v7()
-        } else {
-            ids::source_event_id(&tenant, SOURCE_SYSTEM, &r.request_id)
-        };
+        let event_id = crate::ownership::intent_id(&tenant, SOURCE_SYSTEM, &r.request_id);
         let now = Utc::now();
         let event = Event {
             event_id,
             tenant_id: tenant.clone(),
-            lead_id: r.lead_id.clone(),
+            lead_id: survivor,
             occurred_at: now,
             recorded_at: now,
             source: SourceRef {

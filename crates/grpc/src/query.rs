@@ -106,10 +106,27 @@ impl QueryService for QuerySvc {
                 }
             })
             .collect();
+        let merges = detail
+            .merges
+            .iter()
+            .map(|m| pb::LeadMerge {
+                lead_id: m.lead_id.clone(),
+                merged_at: Some(time_to_proto(m.merged_at)),
+                merged_by: m.merged_by.clone(),
+                merge_reason: m.merge_reason.clone(),
+                merge_intent_id: m.merge_intent.to_string(),
+                unmerged_at: m.unmerged_at.map(time_to_proto),
+                unmerged_by: m.unmerged_by.clone().unwrap_or_default(),
+                unmerge_reason: m.unmerge_reason.clone().unwrap_or_default(),
+                unmerge_intent_id: m.unmerge_intent.map(|i| i.to_string()).unwrap_or_default(),
+            })
+            .collect();
         Ok(Response::new(pb::GetLeadResponse {
             lead: Some(lead),
             timeline,
             transitions,
+            merges,
+            merged_lead_id: detail.asked_for_merged.unwrap_or_default(),
         }))
     }
 

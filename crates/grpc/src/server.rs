@@ -9,6 +9,7 @@
 use std::future::Future;
 
 use leadledger_api::pb::attribution_service_server::AttributionServiceServer;
+use leadledger_api::pb::identity_service_server::IdentityServiceServer;
 use leadledger_api::pb::ingest_service_server::IngestServiceServer;
 use leadledger_api::pb::ownership_service_server::OwnershipServiceServer;
 use leadledger_api::pb::privacy_service_server::PrivacyServiceServer;
@@ -35,6 +36,7 @@ pub struct Services {
     pub ownership: Option<crate::ownership::OwnershipSvc>,
     /// Needs both the log and the database (see `privacy`).
     pub privacy: Option<crate::privacy::PrivacySvc>,
+    pub identity: Option<crate::identity::IdentitySvc>,
     pub sla: Option<crate::sla::SlaSvc>,
     /// The authentication gate; `None` only with `auth.mode = none` (every caller is
     /// trusted and names its tenant).
@@ -113,6 +115,7 @@ pub async fn serve(
         )
         .add_optional_service(services.ownership.map(OwnershipServiceServer::new))
         .add_optional_service(services.privacy.map(PrivacyServiceServer::new))
+        .add_optional_service(services.identity.map(IdentityServiceServer::new))
         .add_optional_service(services.sla.map(SlaServiceServer::new));
     health
         .set_service_status("", tonic_health::ServingStatus::Serving)

@@ -6,7 +6,7 @@
 //! the batch's ownership requests are decided in log order ([`crate::ownership`]) and the
 //! re-fold applies the granted ones.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use leadledger_domain::{fold_with, Event, LeadState, Payload, Transition, Visit};
 use leadledger_sla::feedback::LeadFeedback;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::clocks::{lead_clocks, ClockRow};
 use crate::funnel::{self, LeadCell, Levels};
+use crate::identity::{LeadKey, Regroup};
 use crate::ownership::{self, DecisionRow};
 use crate::spend::{self, SpendRow};
 use crate::{Derivations, Logged};
@@ -29,6 +30,10 @@ pub struct Batch<'a> {
     /// The stored granted ownership requests of those leads. Only needed when one of their
     /// events is a request ([`asks_for_owner`]); may be left empty otherwise.
     pub granted: HashSet<Uuid>,
+    /// Which timeline each lead's facts belong to (merges), after the batch's identity
+    /// decisions and before them. `stored` holds every event of every member of the groups
+    /// of the leads `new` touches, and of the groups the decisions changed.
+    pub regroup: Regroup,
 }
 
 /// Whether any of these events asks for an owner: only then do stored decisions matter.
@@ -42,7 +47,10 @@ pub fn asks_for_owner<'a>(events: impl IntoIterator<Item = &'a Logged>) -> bool 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeadRow {
     pub tenant: String,
+    /// The lead's id (a survivor's, for merged leads: its timeline holds theirs).
     pub lead: String,
+    /// The leads merged into it whose facts the batch read, in id order.
+    pub merged: Vec<String>,
     pub state: LeadState,
     pub feedback: LeadFeedback,
 }
@@ -64,6 +72,10 @@ pub struct StageRows {
 pub struct Projected {
     /// New rows of `ownership_decisions`, in log order.
     pub decisions: Vec<DecisionRow>,
+    /// Leads that have no timeline of their own any more (merged into another, or a survivor
+    /// left without facts): their `leads` row, stages and clocks go, and the credits worker
+    /// recomputes them. In `(tenant, lead)` order.
+    pub removed: Vec<LeadKey>,
     /// One per re-folded lead, in `(tenant, lead)` order: its `leads` row, and the lead
     /// queued for the credits worker.
     pub leads: Vec<LeadRow>,
@@ -94,7 +106,10 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
         new,
         stored,
         mut granted,
+        regroup,
     } = batch;
+    // Ownership requests are decided against their own lead's facts (its partition's order),
+    // never against a merged group's, which span partitions.
     let decisions = if asks_for_owner(new.iter().copied()) {
         let mut by_lead: HashMap<(&str, &str), Vec<&Logged>> = HashMap::new();
         for r in stored.iter().chain(new.iter().copied()) {
@@ -104,23 +119,30 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
     } else {
         Vec::new()
     };
+    let changed = regroup.changed();
 
-    // Per lead, in `(tenant, lead)` order: the stored events (what its current rows were
-    // folded from), then the batch's. Spend statements are no lead's.
-    let mut timelines: BTreeMap<(String, String), (usize, Vec<Event>)> = BTreeMap::new();
-    let stored = stored
-        .into_iter()
-        .filter(|r| spend::statement(&r.event).is_none());
-    for r in stored {
-        let k = (r.event.tenant_id.clone(), r.event.lead_id.clone());
-        timelines.entry(k).or_default().1.push(r.event);
+    // Per root (the survivor of merged leads), in `(tenant, lead)` order: the stored events
+    // (what its current rows were folded from, unless its group changed), then the batch's.
+    // Spend statements and identity intents are no lead's.
+    let is_lead_fact = |e: &Event| spend::statement(e).is_none() && !e.payload.is_identity();
+    let mut timelines: BTreeMap<LeadKey, Timeline> = BTreeMap::new();
+    // The groups the batch changed, as they were: their stored events by the root before.
+    let mut before: BTreeMap<LeadKey, Vec<Event>> = BTreeMap::new();
+    for r in stored.iter().filter(|r| is_lead_fact(&r.event)) {
+        let (t, l) = key(&r.event);
+        let was = (t.to_string(), regroup.root_before(t, l).to_string());
+        if changed.contains(&was) {
+            before.entry(was).or_default().push(r.event.clone());
+        }
+    }
+    for r in stored.into_iter().filter(|r| is_lead_fact(&r.event)) {
+        push(&mut timelines, &regroup, r.event);
     }
     for t in timelines.values_mut() {
-        t.0 = t.1.len();
+        t.stored = t.events.len();
     }
-    for r in new.iter().filter(|r| spend::statement(&r.event).is_none()) {
-        let k = (r.event.tenant_id.clone(), r.event.lead_id.clone());
-        timelines.entry(k).or_default().1.push(r.event.clone());
+    for r in new.iter().filter(|r| is_lead_fact(&r.event)) {
+        push(&mut timelines, &regroup, r.event.clone());
     }
 
     let mut out = Projected {
@@ -129,7 +151,18 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
         spend: spend::latest(new.iter().map(|r| &r.event)),
         ..Projected::default()
     };
-    for ((tenant, lead), (stored_len, events)) in timelines {
+    // A changed group's old rows are the fold of its stored events as they were grouped.
+    for ((tenant, _), events) in &before {
+        let old = fold_with(events, &granted);
+        out.old_cells.push(LeadCell::of_state(tenant, &old));
+    }
+    for ((tenant, lead), t) in timelines {
+        let Timeline {
+            stored: stored_len,
+            events,
+            merged,
+        } = t;
+        let regrouped = changed.contains(&(tenant.clone(), lead.clone()));
         let st = fold_with(&events, &granted);
         let feedback = derive.feedback(&tenant, &events);
         out.new_cells.push(LeadCell::of_state(&tenant, &st));
@@ -138,11 +171,17 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
         }
         // A lead's stored row is the fold of its stored events, so its old cell and stages
         // come from folding them, without reading `leads` back.
-        let replace = stored_len > 0;
-        let stages_changed = !replace || {
+        let (replace, stages_changed) = if regrouped {
+            (true, true)
+        } else if stored_len == 0 {
+            (false, true)
+        } else {
             let old = fold_with(&events[..stored_len], &granted);
             out.old_cells.push(LeadCell::of_state(&tenant, &old));
-            old.visits != st.visits || old.transitions != st.transitions
+            (
+                true,
+                old.visits != st.visits || old.transitions != st.transitions,
+            )
         };
         if stages_changed {
             out.stages.push(StageRows {
@@ -156,11 +195,53 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
         out.leads.push(LeadRow {
             tenant,
             lead,
+            merged: merged.into_iter().collect(),
             state: st,
             feedback,
         });
     }
+    // Changed roots left without a timeline of their own lose their rows.
+    out.removed = changed
+        .into_iter()
+        .filter(|(t, l)| {
+            out.leads
+                .binary_search_by(|r| (r.tenant.as_str(), r.lead.as_str()).cmp(&(t, l)))
+                .is_err()
+        })
+        .collect();
+    for (tenant, lead) in &out.removed {
+        out.stages.push(StageRows {
+            tenant: tenant.clone(),
+            lead: lead.clone(),
+            replace: true,
+            visits: Vec::new(),
+            transitions: Vec::new(),
+        });
+    }
     out
+}
+
+/// One root's events, as [`project`] gathers them.
+#[derive(Debug, Default)]
+struct Timeline {
+    /// How many of `events` are stored (they come first).
+    stored: usize,
+    events: Vec<Event>,
+    /// The merged leads among the events' leads.
+    merged: BTreeSet<String>,
+}
+
+/// Files `e` under its root's timeline, as a fact of the root (its `lead_id` rewritten: the
+/// fold, clocks and attribution then see one lead).
+fn push(timelines: &mut BTreeMap<LeadKey, Timeline>, regroup: &Regroup, mut e: Event) {
+    let root = regroup.root(&e.tenant_id, &e.lead_id).to_string();
+    let t = timelines
+        .entry((e.tenant_id.clone(), root.clone()))
+        .or_default();
+    if root != e.lead_id {
+        t.merged.insert(std::mem::replace(&mut e.lead_id, root));
+    }
+    t.events.push(e);
 }
 
 fn key(e: &Event) -> (&str, &str) {

@@ -86,7 +86,8 @@ pub fn accounts(
 }
 
 /// The credit rows of every lead of `targets`, each computed with its colleagues among
-/// `journeys` (which must hold every member of the targets' accounts); rows sorted.
+/// `journeys` (which must hold every member of the targets' accounts); rows sorted. A target
+/// without a journey gets no rows.
 pub fn fresh(
     set: &ModelSet,
     journeys: &HashMap<LeadKey, Journey>,
@@ -114,6 +115,11 @@ pub fn fresh(
             rows.credits.sort();
             out.insert((t.clone(), j.lead_id.clone()), rows);
         }
+    }
+    // A target with no journey (a lead merged into a survivor, whose journey holds its
+    // touches) has no credits: its stored ones go.
+    for k in targets {
+        out.entry(k.clone()).or_default();
     }
     out
 }

@@ -11,6 +11,8 @@
 //! # Layout
 //! - [`batch`]: [`project`], the rows of one batch.
 //! - [`ownership`]: the batch's `OwnershipRequested` intents decided in log order.
+//! - [`identity`]: the batch's merge/unmerge intents decided in log order, and which timeline
+//!   (root) each lead's facts belong to.
 //! - [`clocks`]: a lead's SLA clocks as stored rows (with their alerts' ids).
 //! - [`funnel`]: the pre-aggregated funnel: which cell a lead counts in, the cells a batch
 //!   moves (day, block, month), and which cells a date range reads.
@@ -26,6 +28,7 @@ pub mod clocks;
 pub mod credits;
 pub mod derivations;
 pub mod funnel;
+pub mod identity;
 mod logged;
 pub mod ownership;
 pub mod spend;
@@ -33,6 +36,7 @@ pub mod spend;
 pub use batch::{asks_for_owner, project, Batch, LeadRow, Projected, StageRows};
 pub use clocks::ClockRow;
 pub use derivations::Derivations;
+pub use identity::{IdentityRow, Regroup};
 /// A lead's feedback completeness, as its `leads` row stores it.
 pub use leadledger_sla::feedback::LeadFeedback;
 pub use logged::Logged;

@@ -204,6 +204,7 @@ impl Db {
                 new: &new,
                 stored,
                 granted,
+                regroup: Default::default(),
             },
             d,
         );

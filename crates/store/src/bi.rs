@@ -20,13 +20,14 @@ const PUBLISH_LOCK: &str = include_str!("sql/bi_publish_lock.sql");
 const SEARCH_PATH: &str = include_str!("sql/bi_search_path.sql");
 
 /// The views of the contract (schema `bi`), as `sql/bi_contract.sql` creates them.
-pub const CONTRACT_VIEWS: [&str; 11] = [
+pub const CONTRACT_VIEWS: [&str; 12] = [
     "account_ownership_conflicts",
     "attribution_credits_by_model",
     "funnel_counts",
     "funnel_months",
     "lead_cohorts",
     "lead_exits",
+    "lead_merges",
     "lead_velocity",
     "marketing_spend",
     "ownership_audit",

@@ -102,15 +102,23 @@ pub struct LeadDetail {
     pub visits: Vec<VisitRow>,
     pub transitions: Vec<TransitionRow>,
     pub timeline: Vec<TimelineRow>,
+    /// The merges into the lead, live and past.
+    pub merges: Vec<crate::identity::MergeRow>,
+    /// The lead asked for, when it is merged into this one.
+    pub asked_for_merged: Option<String>,
 }
 
-/// One lead, or `None` if this tenant has no such lead.
+/// One lead, or `None` if this tenant has no such lead. A lead merged into another answers
+/// with its survivor (whose timeline holds its facts).
 pub async fn get_lead(
     pool: &PgPool,
     tenant: &str,
     lead: &str,
 ) -> Result<Option<LeadDetail>, StoreError> {
     let mut tx = pool.begin().await?;
+    let survivor = crate::identity::survivor_of(&mut *tx, tenant, lead).await?;
+    let asked_for_merged = survivor.is_some().then(|| lead.to_string());
+    let lead = survivor.as_deref().unwrap_or(lead);
     // `LEAD_SELECT` is shared with `list_leads`, so only its WHERE is added here.
     let row: Option<LeadRow> = sqlx::query_as(&format!(
         "{LEAD_SELECT} WHERE tenant_id = $1 AND lead_id = $2"
@@ -137,12 +145,15 @@ pub async fn get_lead(
         .bind(lead)
         .fetch_all(&mut *tx)
         .await?;
+    let merges = crate::identity::merges_of(&mut *tx, tenant, lead).await?;
     tx.commit().await?;
     Ok(Some(LeadDetail {
         lead: lead_row,
         visits,
         transitions,
         timeline,
+        merges,
+        asked_for_merged,
     }))
 }
 

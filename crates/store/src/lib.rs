@@ -36,6 +36,7 @@
 //! - [`exits`]: exits with their reasons, counted and listed (`Reasons`).
 //! - [`spend`]: marketing spend overlapping a range of days, and the capture → signed
 //!   turnover of each channel's won leads (`Roi`).
+//! - [`identity`]: merged leads as readers see them (groups, the merge audit, decisions).
 //! - [`gauges`]: what the metrics sampler reads (SLA clocks at risk and breached, the
 //!   credits queue).
 //! - `columns`: column arrays bound with `UNNEST`, declared once per statement.
@@ -58,6 +59,7 @@ mod error;
 pub mod exits;
 mod filters;
 pub mod gauges;
+pub mod identity;
 pub mod keys;
 pub mod leads;
 pub mod lock;

@@ -77,8 +77,8 @@ impl Step {
         }
         let (tenants, ids): (Vec<&str>, Vec<&str>) =
             leads.iter().map(|(t, l)| (t.as_str(), l.as_str())).unzip();
-        let timelines =
-            crate::timeline::of_leads(&mut *tx, &tenants, &ids, &HashSet::new()).await?;
+        // A survivor's clocks run over its merged leads' facts too.
+        let timelines = crate::timeline::of_groups(&mut tx, &tenants, &ids).await?;
         let granted = crate::projection::decisions::granted(&mut tx, &tenants, &ids).await?;
         Ok(Some(Step {
             tx,

@@ -53,22 +53,53 @@ pub async fn of_leads<'e>(
         .collect()
 }
 
+/// Every stored event of the merged groups of the leads `(tenants[i], leads[i])` (each lead,
+/// its survivor and the leads merged into that), filed under the group's survivor: each
+/// event's `lead_id` is its survivor's, so a fold by lead id folds the group as one lead.
+/// Contacts stay sealed.
+pub async fn of_groups(
+    conn: &mut sqlx::PgConnection,
+    tenants: &[&str],
+    leads: &[&str],
+) -> Result<Vec<Logged>, StoreError> {
+    let survivor = crate::identity::groups(&mut *conn, tenants, leads).await?;
+    let mut all: std::collections::BTreeSet<(&str, &str)> =
+        tenants.iter().copied().zip(leads.iter().copied()).collect();
+    for ((t, l), s) in &survivor {
+        all.insert((t, l));
+        all.insert((t, s));
+    }
+    let (tenants, leads): (Vec<&str>, Vec<&str>) = all.into_iter().unzip();
+    let mut events = of_leads(&mut *conn, &tenants, &leads, &HashSet::new()).await?;
+    for e in &mut events {
+        let k = (e.event.tenant_id.clone(), e.event.lead_id.clone());
+        if let Some(s) = survivor.get(&k) {
+            e.event.lead_id = s.clone();
+        }
+    }
+    Ok(events)
+}
+
 /// Every event of the tenant's leads captured in `[from, to)` (every lead, captured or not,
-/// when neither bound is given).
+/// when neither bound is given); a merged lead's events are filed under its survivor.
 pub async fn of_tenant<'e>(
     db: impl PgExecutor<'e>,
     tenant: &str,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<Event>, StoreError> {
-    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(OF_TENANT)
+    let rows: Vec<(String, Vec<u8>, String)> = sqlx::query_as(OF_TENANT)
         .bind(tenant)
         .bind(from)
         .bind(to)
         .fetch_all(db)
         .await?;
-    rows.iter()
-        .map(|(event_type, raw)| decode(raw, event_type))
+    rows.into_iter()
+        .map(|(event_type, raw, root)| {
+            let mut e = decode(&raw, &event_type)?;
+            e.lead_id = root;
+            Ok(e)
+        })
         .collect()
 }
 

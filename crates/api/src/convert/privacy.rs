@@ -1,5 +1,7 @@
-//! Sealed contacts and erasures, between the wire and the domain.
+//! Sealed contacts, erasures and identity requests (merge, unmerge), between the wire and the
+//! domain.
 
+use leadledger_domain::identity::{MergeRequest, UnmergeRequest};
 use leadledger_domain::privacy::{Erasure, SealedContact};
 use leadledger_domain::Violations;
 
@@ -44,5 +46,39 @@ pub(super) fn erasure_to_proto(e: &Erasure) -> pb::ContactErased {
     pb::ContactErased {
         requested_by: e.requested_by.clone(),
         reason: e.reason.clone(),
+    }
+}
+
+pub(super) fn merge_from_proto(m: &pb::MergeRequested) -> MergeRequest {
+    MergeRequest {
+        survivor: m.survivor_id.clone(),
+        merged: m.merged_ids.clone(),
+        reason: m.reason.clone(),
+        requested_by: m.requested_by.clone(),
+    }
+}
+
+pub(super) fn merge_to_proto(m: &MergeRequest) -> pb::MergeRequested {
+    pb::MergeRequested {
+        survivor_id: m.survivor.clone(),
+        merged_ids: m.merged.clone(),
+        reason: m.reason.clone(),
+        requested_by: m.requested_by.clone(),
+    }
+}
+
+pub(super) fn unmerge_from_proto(m: &pb::UnmergeRequested) -> UnmergeRequest {
+    UnmergeRequest {
+        lead: m.lead_id.clone(),
+        reason: m.reason.clone(),
+        requested_by: m.requested_by.clone(),
+    }
+}
+
+pub(super) fn unmerge_to_proto(m: &UnmergeRequest) -> pb::UnmergeRequested {
+    pb::UnmergeRequested {
+        lead_id: m.lead.clone(),
+        reason: m.reason.clone(),
+        requested_by: m.requested_by.clone(),
     }
 }

@@ -36,6 +36,8 @@ pub fn internal_payload_to_proto(p: &Payload) -> Option<P> {
         }),
         Payload::SlaEscalated(x) => P::SlaEscalated(super::escalation::to_proto(x)),
         Payload::ContactErased(x) => P::ContactErased(super::privacy::erasure_to_proto(x)),
+        Payload::MergeRequested(x) => P::MergeRequested(super::privacy::merge_to_proto(x)),
+        Payload::UnmergeRequested(x) => P::UnmergeRequested(super::privacy::unmerge_to_proto(x)),
         Payload::OwnershipRequested(o) => P::OwnershipRequested(pb::OwnershipRequested {
             mode: match o.mode {
                 OwnershipMode::Claim => pb::OwnershipMode::Claim,
@@ -166,6 +168,8 @@ pub fn event_type_of(e: &pb::Event) -> &'static str {
             P::SlaEscalated(_) => "sla_escalated",
             P::OwnershipRequested(_) => "ownership_requested",
             P::ContactErased(_) => "contact_erased",
+            P::MergeRequested(_) => "merge_requested",
+            P::UnmergeRequested(_) => "unmerge_requested",
         },
     }
 }

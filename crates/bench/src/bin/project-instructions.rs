@@ -78,6 +78,7 @@ fn main() -> anyhow::Result<()> {
                 new: &new,
                 stored: before,
                 granted: Default::default(),
+                regroup: Default::default(),
             },
             &derive,
         );

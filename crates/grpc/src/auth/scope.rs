@@ -75,9 +75,10 @@ pub fn required(path: &str, open_health: bool) -> Required {
         .unwrap_or((path, ""));
     // The names the generated servers declare (a renamed service cannot slip past here).
     use leadledger_api::pb::{
-        attribution_service_server as attribution, ingest_service_server as ingest,
-        ownership_service_server as ownership, privacy_service_server as privacy,
-        query_service_server as query, sla_service_server as sla,
+        attribution_service_server as attribution, identity_service_server as identity,
+        ingest_service_server as ingest, ownership_service_server as ownership,
+        privacy_service_server as privacy, query_service_server as query,
+        sla_service_server as sla,
     };
     use tonic_reflection::pb::{v1 as reflection, v1alpha as reflection_alpha};
     match service {
@@ -96,6 +97,7 @@ pub fn required(path: &str, open_health: bool) -> Required {
         ownership::SERVICE_NAME if matches!(method, "ClaimLead" | "AssignLead") => {
             Required::Scope(Scope::Command)
         }
+        identity::SERVICE_NAME => Required::Scope(Scope::Command),
         ownership::SERVICE_NAME
         | query::SERVICE_NAME
         | attribution::SERVICE_NAME
@@ -130,6 +132,10 @@ mod tests {
         assert_eq!(
             r("/leadledger.v1.PrivacyService/EraseContact"),
             Required::Scope(Scope::Admin)
+        );
+        assert_eq!(
+            r("/leadledger.v1.IdentityService/MergeLeads"),
+            Required::Scope(Scope::Command)
         );
         assert_eq!(r("/grpc.health.v1.Health/Check"), Required::Open);
         assert_eq!(

@@ -35,7 +35,9 @@ use crate::checkpoints::{self, CORE};
 use crate::StoreError;
 
 pub use report::{report, Report};
-pub use rows::{members_of, replace_rows, store_accounts, stored_accounts, stored_rows};
+pub use rows::{
+    drop_accounts, members_of, replace_rows, store_accounts, stored_accounts, stored_rows,
+};
 pub use totals::{add_totals, write_bulk_totals, BulkTotals};
 
 /// The projection name of the credits in `projector_checkpoints`.

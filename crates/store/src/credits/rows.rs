@@ -23,6 +23,7 @@ const DELETE_CREDITS: &str = include_str!("sql/delete_credits.sql");
 const INSERT_CONVERSIONS: &str = include_str!("sql/insert_conversions.sql");
 const INSERT_CREDITS: &str = include_str!("sql/insert_credits.sql");
 const UPSERT_ACCOUNTS: &str = include_str!("sql/upsert_accounts.sql");
+const DROP_ACCOUNTS: &str = include_str!("sql/drop_accounts.sql");
 
 fn unzip_leads(leads: &BTreeSet<LeadKey>) -> (Vec<&str>, Vec<&str>) {
     leads.iter().map(|(t, l)| (t.as_str(), l.as_str())).unzip()
@@ -294,5 +295,22 @@ pub async fn store_accounts(
         a.push(t, l, k, h);
     }
     a.bind(sqlx::query(UPSERT_ACCOUNTS)).execute(conn).await?;
+    Ok(())
+}
+
+/// Forgets the account rows of `leads` (leads without a journey of their own).
+pub async fn drop_accounts(
+    conn: &mut PgConnection,
+    leads: &[(&str, &str)],
+) -> Result<(), StoreError> {
+    if leads.is_empty() {
+        return Ok(());
+    }
+    let (tenants, ids): (Vec<&str>, Vec<&str>) = leads.iter().copied().unzip();
+    sqlx::query(DROP_ACCOUNTS)
+        .bind(&tenants)
+        .bind(&ids)
+        .execute(conn)
+        .await?;
     Ok(())
 }

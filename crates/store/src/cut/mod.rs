@@ -18,7 +18,7 @@ mod funnel;
 mod leads;
 pub mod spend;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::TryStreamExt;
@@ -34,6 +34,7 @@ pub use leads::list_leads;
 
 const TIMELINES: &str = include_str!("sql/timelines.sql");
 const GRANTED: &str = include_str!("sql/granted.sql");
+const MERGES: &str = include_str!("sql/merges.sql");
 
 /// Which leads to read, by their capture now (a superset of those captured under the cut).
 #[derive(Debug, Clone, Copy, Default)]
@@ -77,8 +78,10 @@ pub fn in_window(
 }
 
 /// Calls `each` with every lead of `tenant` that `captured` selects and has at least one
-/// event the cut admits, in lead id order: its id, its state folded from those events
-/// (granted ownership requests applied) and the events themselves.
+/// event the cut admits, in lead id order (the survivors of merges live under the cut last):
+/// its id, its state folded from those events (granted ownership requests applied) and the
+/// events themselves. A merge the cut admits folds its merged lead into its survivor, as the
+/// projector would have over the cut log.
 pub async fn for_each_lead(
     pool: &PgPool,
     tenant: &str,
@@ -94,6 +97,24 @@ pub async fn for_each_lead(
         .await?
         .into_iter()
         .collect();
+    let merges: Vec<(String, String, bool)> = sqlx::query_as(MERGES)
+        .bind(tenant)
+        .bind(cut.as_of)
+        .bind(cut.known_at)
+        .fetch_all(&mut *tx)
+        .await?;
+    let named: Vec<&str> = merges
+        .iter()
+        .flat_map(|(l, s, _)| [l.as_str(), s.as_str()])
+        .collect();
+    // Merged lead → survivor under the cut; the groups' events wait for the end.
+    let survivor: HashMap<&str, &str> = merges
+        .iter()
+        .filter(|(_, _, live)| *live)
+        .map(|(l, s, _)| (l.as_str(), s.as_str()))
+        .collect();
+    let grouped: HashSet<&str> = survivor.iter().flat_map(|(l, s)| [*l, *s]).collect();
+    let mut groups: BTreeMap<String, Vec<Event>> = BTreeMap::new();
     {
         let mut rows = sqlx::query_as::<_, (String, String, Vec<u8>)>(TIMELINES)
             .bind(tenant)
@@ -101,10 +122,18 @@ pub async fn for_each_lead(
             .bind(captured.before)
             .bind(cut.as_of)
             .bind(cut.known_at)
+            .bind(&named)
             .fetch(&mut *tx);
         let mut lead = String::new();
         let mut events: Vec<Event> = Vec::new();
         while let Some((id, event_type, raw)) = rows.try_next().await? {
+            if grouped.contains(id.as_str()) {
+                let root = survivor.get(id.as_str()).copied().unwrap_or(id.as_str());
+                let mut e = decode(&raw, &event_type)?;
+                e.lead_id = root.to_string();
+                groups.entry(root.to_string()).or_default().push(e);
+                continue;
+            }
             if id != lead && !events.is_empty() {
                 each(&lead, fold_with(&events, &granted), &events);
                 events.clear();
@@ -115,6 +144,9 @@ pub async fn for_each_lead(
         if !events.is_empty() {
             each(&lead, fold_with(&events, &granted), &events);
         }
+    }
+    for (root, events) in groups {
+        each(&root, fold_with(&events, &granted), &events);
     }
     tx.commit().await?;
     Ok(())

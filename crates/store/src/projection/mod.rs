@@ -8,8 +8,9 @@
 //! reads what it needs and writes what it returns:
 //!
 //! 1. [`ProjectionTx::insert_events`]: the timeline rows; the events new to the read models.
-//! 2. [`ProjectionTx::timelines`], [`ProjectionTx::granted`]: the stored timelines of the
-//!    leads they touch, and their granted ownership requests.
+//! 2. [`ProjectionTx::identity`]: the batch's merge decisions, and the merged groups of the
+//!    leads it touches (locked). [`ProjectionTx::timelines`], [`ProjectionTx::granted`]: the
+//!    stored timelines of every lead of those groups, and their granted ownership requests.
 //! 3. [`ProjectionTx::write`]: the rows `leadledger_projection::project` returned.
 //! 4. [`ProjectionTx::move_checkpoints`], then [`ProjectionTx::commit`].
 //!
@@ -18,6 +19,7 @@
 //! - `leads`: `leads` rows, upserted as column arrays.
 //! - `stages`, `clocks`, `decisions`: stage rows, SLA clocks, ownership decisions.
 //! - `spend`: `marketing_spend` rows (the statement recorded last per period).
+//! - `identity`: merged groups: their locks, the live merges, the merge decisions.
 //! - `scrub`: clear contacts of erased leads taken out of their timeline rows.
 //! - `funnel`: the funnel cells moved by a batch's deltas; rebuilding them from `leads`.
 //! - `checkpoint`: moving the checkpoints, and noticing a database that lost commits.
@@ -28,6 +30,7 @@ pub(crate) mod clocks;
 pub(crate) mod decisions;
 mod events;
 mod funnel;
+mod identity;
 mod leads;
 mod scrub;
 mod spend;
@@ -35,6 +38,7 @@ mod stages;
 
 use std::collections::{BTreeMap, HashSet};
 
+use leadledger_projection::identity::{self as decide, LeadKey, Regroup};
 use leadledger_projection::{Logged, Projected};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -56,6 +60,7 @@ pub mod testing {
 }
 
 const QUEUE_CREDITS: &str = include_str!("sql/queue_credits.sql");
+const DELETE_LEADS: &str = include_str!("sql/delete_leads.sql");
 const SYNC_COMMIT_OFF: &str = include_str!("../sql/synchronous_commit_off.sql");
 
 /// One batch's transaction.
@@ -98,6 +103,61 @@ impl ProjectionTx {
         crate::timeline::of_leads(&mut *self.tx, tenants, leads, skip).await
     }
 
+    /// Decides the identity intents among `new` (in log order, against the stored merges)
+    /// and stores the decisions; then reads the merged groups of `touched` and of the leads
+    /// the decisions moved, and locks the groups of more than one lead. Returns the
+    /// regrouping the projection folds by; `touched` gains every lead of those groups (whose
+    /// stored events the batch must read).
+    pub async fn identity(
+        &mut self,
+        new: &[&Logged],
+        touched: &mut std::collections::BTreeSet<LeadKey>,
+    ) -> Result<Regroup, StoreError> {
+        let deciding = new.iter().any(|r| r.event.payload.is_identity());
+        identity::lock(&mut self.tx, deciding).await?;
+        let decisions = if deciding {
+            let tenants: std::collections::BTreeSet<&str> = new
+                .iter()
+                .filter(|r| r.event.payload.is_identity())
+                .map(|r| r.event.tenant_id.as_str())
+                .collect();
+            let tenants: Vec<&str> = tenants.into_iter().collect();
+            let mut merges = identity::live(&mut self.tx, &tenants).await?;
+            let rows = decide::decide(new, &mut merges);
+            identity::write(&mut self.tx, &rows).await?;
+            for r in &rows {
+                for (lead, was, now) in &r.moves {
+                    for l in [Some(lead), was.as_ref(), now.as_ref()]
+                        .into_iter()
+                        .flatten()
+                    {
+                        touched.insert((r.tenant.clone(), l.clone()));
+                    }
+                }
+            }
+            rows
+        } else {
+            Vec::new()
+        };
+        let (tenants, leads): (Vec<&str>, Vec<&str>) = touched
+            .iter()
+            .map(|(t, l)| (t.as_str(), l.as_str()))
+            .unzip();
+        let survivor = crate::identity::groups(&mut *self.tx, &tenants, &leads).await?;
+        if !deciding && !survivor.is_empty() {
+            identity::lock_groups(
+                &mut self.tx,
+                survivor.iter().map(|((t, _), s)| (t.as_str(), s.as_str())),
+            )
+            .await?;
+        }
+        for ((t, l), s) in &survivor {
+            touched.insert((t.clone(), l.clone()));
+            touched.insert((t.clone(), s.clone()));
+        }
+        Ok(Regroup::new(survivor, &decisions))
+    }
+
     /// The bytes of the contacts' data keys among `ids` not destroyed.
     pub async fn contact_keys(
         &mut self,
@@ -121,13 +181,15 @@ impl ProjectionTx {
     pub async fn write(&mut self, rows: &Projected) -> Result<(), StoreError> {
         decisions::insert(&mut self.tx, &rows.decisions).await?;
         spend::upsert(&mut self.tx, &rows.spend).await?;
-        if rows.leads.is_empty() {
+        if rows.leads.is_empty() && rows.removed.is_empty() {
             return Ok(());
         }
+        // Re-folded and removed leads alike: queued for credits, their clocks replaced.
         let (tenants, leads): (Vec<&str>, Vec<&str>) = rows
             .leads
             .iter()
             .map(|l| (l.tenant.as_str(), l.lead.as_str()))
+            .chain(rows.removed.iter().map(|(t, l)| (t.as_str(), l.as_str())))
             .unzip();
         sqlx::query(QUEUE_CREDITS)
             .bind(&tenants)
@@ -139,14 +201,27 @@ impl ProjectionTx {
             lead_rows.push(&l.tenant, &l.lead, &l.state, &l.feedback);
         }
         lead_rows.upsert(&mut self.tx).await?;
+        if !rows.removed.is_empty() {
+            let n = rows.leads.len();
+            sqlx::query(DELETE_LEADS)
+                .bind(&tenants[n..])
+                .bind(&leads[n..])
+                .execute(&mut *self.tx)
+                .await?;
+        }
         clocks::replace(&mut self.tx, &tenants, &leads, &rows.clocks).await?;
         funnel::apply(&mut self.tx, &rows.funnel()).await?;
         stages::replace(&mut self.tx, &rows.stages).await?;
+        // An erased group's clear captures, its merged leads' included.
         let (erased_tenants, erased): (Vec<&str>, Vec<&str>) = rows
             .leads
             .iter()
             .filter(|l| l.state.contact_erased_at.is_some())
-            .map(|l| (l.tenant.as_str(), l.lead.as_str()))
+            .flat_map(|l| {
+                std::iter::once(l.lead.as_str())
+                    .chain(l.merged.iter().map(String::as_str))
+                    .map(|id| (l.tenant.as_str(), id))
+            })
             .unzip();
         if !erased.is_empty() {
             scrub::erased(&mut self.tx, &erased_tenants, &erased).await?;

@@ -70,3 +70,10 @@ CREATE OR REPLACE VIEW bi.marketing_spend WITH (security_invoker = true) AS
 SELECT tenant_id, channel, campaign, period_start, period_end, amount_minor, currency,
        recorded_at
 FROM marketing_spend;
+
+-- Every merge of a lead into a survivor, and its unmerge if any (docs/IDENTITY.md).
+CREATE OR REPLACE VIEW bi.lead_merges WITH (security_invoker = true) AS
+SELECT tenant_id, lead_id, survivor_id, merged_at, merged_by, merge_reason, unmerged_at,
+       unmerged_by, unmerge_reason, merge_intent AS merge_intent_id,
+       unmerge_intent AS unmerge_intent_id
+FROM lead_merges;

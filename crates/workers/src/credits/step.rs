@@ -123,6 +123,12 @@ async fn recompute(
         })
         .collect();
     credits::store_accounts(conn, accounts_rows).await?;
+    let gone: Vec<(&str, &str)> = dirty
+        .iter()
+        .filter(|k| !journeys.contains_key(*k))
+        .map(|(t, l)| (t.as_str(), l.as_str()))
+        .collect();
+    credits::drop_accounts(conn, &gone).await?;
     Ok((fresh.len(), changed.len()))
 }
 
@@ -136,7 +142,8 @@ async fn load_journeys(
     }
     let (tenants, ids): (Vec<&str>, Vec<&str>) =
         leads.iter().map(|(t, l)| (t.as_str(), l.as_str())).unzip();
-    let stored = timeline::of_leads(&mut *conn, &tenants, &ids, &Default::default()).await?;
+    // A survivor's journey holds its merged leads' touches; a merged lead has none of its own.
+    let stored = timeline::of_groups(&mut *conn, &tenants, &ids).await?;
     let mut events: HashMap<LeadKey, Vec<Event>> = HashMap::new();
     for r in stored {
         let key = (r.event.tenant_id.clone(), r.event.lead_id.clone());

@@ -1,8 +1,10 @@
 //! One batch in one transaction: the path of an event from the log to its rows.
 //!
 //! 1. The timeline rows go in (`lead_events`); the events new to the read models come back.
-//! 2. The stored timelines of the leads they touch are read (`leadledger_store::timeline`),
-//!    with the leads' granted ownership requests when one of their events asks for an owner.
+//! 2. The batch's merge requests are decided, and the merged groups of the leads it touches
+//!    read and locked; the stored timelines of every lead of those groups are read
+//!    (`leadledger_store::timeline`), with their granted ownership requests when one of
+//!    their events asks for an owner.
 //! 3. `leadledger_projection::project` computes every row (pure).
 //! 4. The rows and the checkpoints are written, and the transaction commits.
 
@@ -122,11 +124,18 @@ pub async fn apply(
     };
     if !inserted.is_empty() {
         let new: Vec<&Logged> = inserted.iter().map(|r| &r.logged).collect();
-        let leads: BTreeSet<(&str, &str)> = new
+        // Identity intents are filed under one key, no lead's: their leads come from the
+        // decisions. Merged groups bring in every lead of the group.
+        let mut touched: BTreeSet<(String, String)> = new
             .iter()
-            .map(|r| (r.event.tenant_id.as_str(), r.event.lead_id.as_str()))
+            .filter(|r| !r.event.payload.is_identity())
+            .map(|r| (r.event.tenant_id.clone(), r.event.lead_id.clone()))
             .collect();
-        let (tenants, ids): (Vec<&str>, Vec<&str>) = leads.into_iter().unzip();
+        let regroup = tx.identity(&new, &mut touched).await?;
+        let (tenants, ids): (Vec<&str>, Vec<&str>) = touched
+            .iter()
+            .map(|(t, l)| (t.as_str(), l.as_str()))
+            .unzip();
         // Only the older part of each timeline comes from the database: this batch's events
         // are already in memory.
         let new_ids: HashSet<Uuid> = new.iter().map(|r| r.event.event_id).collect();
@@ -148,6 +157,7 @@ pub async fn apply(
                 new: &new,
                 stored,
                 granted,
+                regroup,
             },
             derive,
         );

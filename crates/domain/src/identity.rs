@@ -1,0 +1,188 @@
+//! Who is who: leads merged into a survivor, and split off again.
+//!
+//! Two leads of one person count twice in every funnel and split their touches between two
+//! attribution paths. A merge makes them one timeline: every read model folds the survivor
+//! and the leads merged into it as one lead (the survivor's id). An unmerge gives a merged
+//! lead its own timeline back, exactly as if it had never been merged.
+//!
+//! A merge crosses partitions (each lead's facts sit on its own), so it is decided like an
+//! ownership request, in log order, but in the order of the tenant's identity facts: the
+//! `MergeRequested`/`UnmergeRequested` intents are filed under one key, [`KEY`], so they
+//! share a partition, and [`Merges::decide`] rules on each against the merges decided
+//! before it — never against lead facts of other partitions. So a replay decides the same.
+//!
+//! Merges are one level deep: a survivor is no merged lead, and a merged lead has nothing
+//! merged into it. A request that would break this is refused, naming the lead to use.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The log key (and `lead_id`) of identity intents: one per tenant, so each tenant's merges
+/// are decided in one order. No lead id may start with `~`.
+pub const KEY: &str = "~identity";
+
+/// The most leads one merge request may merge into its survivor.
+pub const MAX_MERGED: usize = 100;
+
+/// A request to merge leads into a survivor (written by `IdentityService.MergeLeads`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeRequest {
+    /// The lead that stays: the merged timeline is read under its id.
+    pub survivor: String,
+    /// The leads merged into it (distinct, none the survivor).
+    pub merged: Vec<String>,
+    /// Why (e.g. "same e-mail", or a duplicate rule's name).
+    pub reason: String,
+    /// Who asked (a user, or the rule).
+    pub requested_by: String,
+}
+
+/// A request to split a merged lead off its survivor again (`IdentityService.UnmergeLead`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmergeRequest {
+    /// The merged lead that gets its own timeline back.
+    pub lead: String,
+    pub reason: String,
+    pub requested_by: String,
+}
+
+/// What a granted identity request changed: `(lead, survivor before, survivor after)` for
+/// every lead whose survivor changed (`None`: the lead is its own).
+pub type Moves = Vec<(String, Option<String>, Option<String>)>;
+
+/// One tenant's live merges: merged lead → its survivor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Merges {
+    into: BTreeMap<String, String>,
+}
+
+impl Merges {
+    /// The merges `(merged lead, survivor)` as stored.
+    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Merges {
+            into: pairs.into_iter().collect(),
+        }
+    }
+
+    /// The survivor `lead` is merged into, if any.
+    pub fn survivor_of(&self, lead: &str) -> Option<&str> {
+        self.into.get(lead).map(String::as_str)
+    }
+
+    /// The lead whose timeline holds `lead`'s facts: its survivor, or itself.
+    pub fn root<'a>(&'a self, lead: &'a str) -> &'a str {
+        self.survivor_of(lead).unwrap_or(lead)
+    }
+
+    /// The leads merged into `survivor`, in id order.
+    pub fn merged_into<'a>(&'a self, survivor: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.into
+            .iter()
+            .filter(move |(_, s)| s.as_str() == survivor)
+            .map(|(m, _)| m.as_str())
+    }
+
+    /// Decides a merge against the merges before it: `Ok` with the moves it makes (and
+    /// applies them), or `Err` with why it is refused (and changes nothing).
+    pub fn merge(&mut self, r: &MergeRequest) -> Result<Moves, String> {
+        if let Some(s) = self.survivor_of(&r.survivor) {
+            return Err(format!(
+                "the survivor {} is itself merged into {s}: merge into {s}",
+                r.survivor
+            ));
+        }
+        for m in &r.merged {
+            if m == &r.survivor {
+                return Err(format!("lead {m} cannot be merged into itself"));
+            }
+            if let Some(s) = self.survivor_of(m) {
+                return Err(format!("lead {m} is already merged into {s}"));
+            }
+            if let Some(x) = self.merged_into(m).next() {
+                return Err(format!(
+                    "lead {m} has leads merged into it ({x}): merge each of them into {} \
+                     directly, or unmerge them first",
+                    r.survivor
+                ));
+            }
+        }
+        let mut moves = Vec::with_capacity(r.merged.len());
+        for m in &r.merged {
+            self.into.insert(m.clone(), r.survivor.clone());
+            moves.push((m.clone(), None, Some(r.survivor.clone())));
+        }
+        Ok(moves)
+    }
+
+    /// Decides an unmerge against the merges before it, like [`Merges::merge`].
+    pub fn unmerge(&mut self, r: &UnmergeRequest) -> Result<Moves, String> {
+        match self.into.remove(&r.lead) {
+            Some(s) => Ok(vec![(r.lead.clone(), Some(s), None)]),
+            None => Err(format!("lead {} is not merged into another lead", r.lead)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merge(s: &str, m: &[&str]) -> MergeRequest {
+        MergeRequest {
+            survivor: s.into(),
+            merged: m.iter().map(|x| x.to_string()).collect(),
+            reason: "same person".into(),
+            requested_by: "ops".into(),
+        }
+    }
+
+    fn unmerge(l: &str) -> UnmergeRequest {
+        UnmergeRequest {
+            lead: l.into(),
+            reason: "not the same".into(),
+            requested_by: "ops".into(),
+        }
+    }
+
+    #[test]
+    fn a_chain_of_merges_and_an_unmerge() {
+        let mut m = Merges::default();
+        assert_eq!(
+            m.merge(&merge("a", &["b"])).unwrap(),
+            vec![("b".into(), None, Some("a".into()))]
+        );
+        m.merge(&merge("a", &["c"])).unwrap();
+        assert_eq!(m.merged_into("a").collect::<Vec<_>>(), ["b", "c"]);
+        assert_eq!(m.root("c"), "a");
+        assert_eq!(m.root("a"), "a");
+        assert_eq!(
+            m.unmerge(&unmerge("b")).unwrap(),
+            vec![("b".into(), Some("a".into()), None)]
+        );
+        assert_eq!(m.root("b"), "b");
+        assert_eq!(m.merged_into("a").collect::<Vec<_>>(), ["c"]);
+        // And back again.
+        m.merge(&merge("a", &["b"])).unwrap();
+        assert_eq!(m.root("b"), "a");
+    }
+
+    #[test]
+    fn refusals_change_nothing_and_name_the_lead_to_use() {
+        let mut m = Merges::default();
+        m.merge(&merge("a", &["b"])).unwrap();
+        let before = m.clone();
+        let e = m.merge(&merge("b", &["x"])).unwrap_err();
+        assert!(e.contains("merged into a: merge into a"), "{e}");
+        let e = m.merge(&merge("c", &["b"])).unwrap_err();
+        assert!(e.contains("already merged into a"), "{e}");
+        let e = m.merge(&merge("c", &["a"])).unwrap_err();
+        assert!(e.contains("has leads merged into it (b)"), "{e}");
+        // All or nothing: x would do, a self-merge spoils the request.
+        let e = m.merge(&merge("c", &["x", "c"])).unwrap_err();
+        assert!(e.contains("into itself"), "{e}");
+        let e = m.unmerge(&unmerge("x")).unwrap_err();
+        assert!(e.contains("not merged"), "{e}");
+        assert_eq!(m, before);
+    }
+}

@@ -1,0 +1,12 @@
+-- Tenant $1's merges: (lead, survivor, whether the cut admits it live). A merge is live under
+-- the cut when it was decided by then (happened by $2, recorded by $3; a NULL bound is open)
+-- and its unmerge, if any, was not. Every lead named here (merged or survivor, live under the
+-- cut or not) is read whole: its present capture says nothing of its group's under the cut.
+SELECT lead_id, survivor_id,
+       ($2::timestamptz IS NULL OR merged_at <= $2)
+       AND ($3::timestamptz IS NULL OR merged_recorded_at <= $3)
+       AND NOT (unmerge_intent IS NOT NULL
+                AND ($2::timestamptz IS NULL OR unmerged_at <= $2)
+                AND ($3::timestamptz IS NULL OR unmerged_recorded_at <= $3)) AS live
+FROM lead_merges WHERE tenant_id = $1
+ORDER BY merged_at, lead_id

@@ -1,0 +1,111 @@
+//! Merged leads as readers see them (docs/IDENTITY.md): which survivor's timeline holds a
+//! lead's facts, the merges of a group for the audit, and identity decisions for the commands
+//! that wait on them. The projector writes these rows (`projection::identity`).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgExecutor, PgPool};
+use uuid::Uuid;
+
+use crate::StoreError;
+
+const GROUPS: &str = include_str!("sql/identity_groups.sql");
+const MERGES_OF: &str = include_str!("sql/identity_merges_of.sql");
+const KNOWN: &str = include_str!("sql/identity_known.sql");
+const DECISION: &str = include_str!("sql/identity_decision.sql");
+const SURVIVOR: &str = include_str!("sql/identity_survivor.sql");
+
+/// `(tenant, lead)`.
+pub type LeadKey = (String, String);
+
+/// Every live merge of the groups of `(tenants[i], leads[i])`: merged lead → survivor.
+pub async fn groups<'e>(
+    db: impl PgExecutor<'e>,
+    tenants: &[&str],
+    leads: &[&str],
+) -> Result<HashMap<LeadKey, String>, StoreError> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(GROUPS)
+        .bind(tenants)
+        .bind(leads)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(t, l, s)| ((t, l), s)).collect())
+}
+
+/// The survivor `lead` is merged into, if it is.
+pub async fn survivor_of<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: &str,
+    lead: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar(SURVIVOR)
+        .bind(tenant)
+        .bind(lead)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// One merge of a lead into a survivor, and its unmerge if any.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MergeRow {
+    pub lead_id: String,
+    pub survivor_id: String,
+    pub merge_intent: Uuid,
+    pub merged_at: DateTime<Utc>,
+    pub merged_by: String,
+    pub merge_reason: String,
+    pub unmerge_intent: Option<Uuid>,
+    pub unmerged_at: Option<DateTime<Utc>>,
+    pub unmerged_by: Option<String>,
+    pub unmerge_reason: Option<String>,
+}
+
+/// The merges into `survivor`, live and past, oldest first.
+pub async fn merges_of<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: &str,
+    survivor: &str,
+) -> Result<Vec<MergeRow>, StoreError> {
+    Ok(sqlx::query_as(MERGES_OF)
+        .bind(tenant)
+        .bind(survivor)
+        .fetch_all(db)
+        .await?)
+}
+
+/// Which of `leads` the ledger knows (a lead, or a lead merged into one).
+pub async fn known(pool: &PgPool, tenant: &str, leads: &[&str]) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(KNOWN)
+        .bind(tenant)
+        .bind(leads)
+        .fetch_all(pool)
+        .await?)
+}
+
+/// A stored identity decision.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DecisionRow {
+    pub intent_id: Uuid,
+    pub kind: String,
+    pub survivor_id: String,
+    pub lead_ids: Vec<String>,
+    pub requested_at: DateTime<Utc>,
+    pub granted: bool,
+    pub refusal: String,
+    pub log_partition: i32,
+    pub log_offset: i64,
+}
+
+/// The decision of one intent, if the projector has made it (scoped to the tenant).
+pub async fn decision(
+    pool: &PgPool,
+    tenant: &str,
+    intent_id: Uuid,
+) -> Result<Option<DecisionRow>, StoreError> {
+    Ok(sqlx::query_as(DECISION)
+        .bind(intent_id)
+        .bind(tenant)
+        .fetch_optional(pool)
+        .await?)
+}
