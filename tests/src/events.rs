@@ -99,3 +99,19 @@ pub fn signed(lead: &str, src: &str, when: DateTime<Utc>, amount_minor: i64) -> 
         }),
     )
 }
+
+/// A paid-ad touch on `channel` (campaign `<channel>-q2`).
+pub fn touch(lead: &str, src: &str, when: DateTime<Utc>, channel: &str) -> pb::Event {
+    event(
+        lead,
+        "marketo",
+        src,
+        when,
+        Payload::TouchRecorded(pb::TouchRecorded {
+            channel: channel.into(),
+            campaign: format!("{channel}-q2"),
+            touch_type: pb::TouchType::AdClick as i32,
+            ..Default::default()
+        }),
+    )
+}

@@ -1,27 +1,11 @@
 //! Attribution end to end: events through ingest, credits through `AttributionService`.
 
 use leadledger_api::pb::{self, attribution_service_client::AttributionServiceClient};
-use leadledger_e2e::events::{accepted, at, captured, event, mql, signed};
+use leadledger_e2e::events::{accepted, at, captured, mql, signed, touch};
 use leadledger_e2e::{append, TestEnv};
-use pb::event::Payload;
 use tonic::Code;
 
 const T: &str = "acme";
-
-fn touch(lead: &str, src: &str, when: chrono::DateTime<chrono::Utc>, channel: &str) -> pb::Event {
-    event(
-        lead,
-        "marketo",
-        src,
-        when,
-        Payload::TouchRecorded(pb::TouchRecorded {
-            channel: channel.into(),
-            campaign: format!("{channel}-q2"),
-            touch_type: pb::TouchType::AdClick as i32,
-            ..Default::default()
-        }),
-    )
-}
 
 fn credits(m: &pb::ModelCredits) -> Vec<(String, i64)> {
     let mut v: Vec<(String, i64)> = m

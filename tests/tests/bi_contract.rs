@@ -1,11 +1,12 @@
 //! The BI contract (issue 17 item 7, docs/BI.md): schema `bi` holds exactly the views the
 //! page documents, each with exactly the columns and types its table lists, running with its
 //! caller's rights; `bi.funnel_months` equals the leads aggregated by capture month on their
-//! own; publishing again changes nothing unless the contract changed; and PostgreSQL refuses
+//! own (also after a merge); publishing again changes nothing unless the contract changed; and PostgreSQL refuses
 //! what the contract forbids (a column renamed or retyped).
 
 use std::collections::BTreeMap;
 
+use leadledger_api::pb::{self, identity_service_client::IdentityServiceClient};
 use leadledger_e2e::workload::{quarter, TENANT as T};
 use leadledger_e2e::{assert_same_rows, TestEnv};
 use leadledger_store::bi::{self, CONTRACT_VIEWS};
@@ -38,6 +39,24 @@ async fn the_bi_schema_is_the_documented_contract() -> anyhow::Result<()> {
     let env = TestEnv::start(2).await?;
     quarter(&env, 11, 300, Vec::new()).await?;
     let pool = &env.store.pool;
+    // One merge, for `bi.lead_merges` (docs/IDENTITY.md).
+    let two: Vec<String> = sqlx::query_scalar(
+        "SELECT lead_id FROM leads WHERE tenant_id = $1 ORDER BY lead_id LIMIT 2",
+    )
+    .bind(T)
+    .fetch_all(pool)
+    .await?;
+    IdentityServiceClient::connect(format!("http://{}", env.addr))
+        .await?
+        .merge_leads(pb::MergeLeadsRequest {
+            tenant_id: T.into(),
+            survivor_id: two[0].clone(),
+            merged_ids: vec![two[1].clone()],
+            reason: "same person".into(),
+            requested_by: "ops".into(),
+            request_id: String::new(),
+        })
+        .await?;
 
     // The views and their columns, as the catalog has them.
     let rows: Vec<(String, String, String, bool)> = sqlx::query_as(

@@ -9,9 +9,9 @@
 
 use std::time::Duration;
 
+use leadledger_api::pb;
 use leadledger_api::pb::identity_service_client::IdentityServiceClient;
-use leadledger_api::pb::{self, event::Payload};
-use leadledger_e2e::events::{accepted, at, captured, event, mql, signed};
+use leadledger_e2e::events::{accepted, at, captured, mql, signed, touch};
 use leadledger_e2e::{
     append, assert_same_rows, dump_credits, dump_read_models, partitions_moved_by,
     record_checkpoint_writers, violation_fields, TestEnv,
@@ -21,21 +21,6 @@ use tonic::Code;
 use tonic_types::StatusExt as _;
 
 const T: &str = "acme";
-
-fn touch(lead: &str, src: &str, when: chrono::DateTime<chrono::Utc>, channel: &str) -> pb::Event {
-    event(
-        lead,
-        "marketo",
-        src,
-        when,
-        Payload::TouchRecorded(pb::TouchRecorded {
-            channel: channel.into(),
-            campaign: format!("{channel}-q2"),
-            touch_type: pb::TouchType::AdClick as i32,
-            ..Default::default()
-        }),
-    )
-}
 
 /// The facts of three leads of one person: A (a webinar sign-up that went nowhere), B (a
 /// website form, qualified and accepted), C (an event badge scan, signed). `id` files each

@@ -8,13 +8,11 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
-use leadledger_api::convert::{internal_event_to_proto, time_to_proto};
+use leadledger_api::convert::time_to_proto;
 use leadledger_api::pb::{self, identity_service_server::IdentityService};
 use leadledger_api::ApiError;
-use leadledger_domain::event::SourceRef;
 use leadledger_domain::identity::{self, MergeRequest, UnmergeRequest};
-use leadledger_domain::{validate, Event, Payload, Violations};
+use leadledger_domain::{validate, Payload, Violations};
 use leadledger_log::Position;
 use leadledger_store::identity::{self as stored, DecisionRow};
 use tonic::{Request, Response, Status};
@@ -22,7 +20,7 @@ use uuid::Uuid;
 
 use crate::context::ReadContext;
 use crate::shed::LogBudget;
-use crate::{tenant, token::Token, trace};
+use crate::{command, tenant, token::Token};
 
 /// The source system of identity intents; with the request id it makes the intent's id.
 pub const SOURCE_SYSTEM: &str = "leadledger.identity";
@@ -65,7 +63,7 @@ impl IdentitySvc {
         leads: &[&str],
         payload: Payload,
     ) -> Result<pb::IdentityDecision, ApiError> {
-        let intent_id = crate::ownership::intent_id(tenant, SOURCE_SYSTEM, request_id);
+        let intent_id = command::fact_id(tenant, SOURCE_SYSTEM, request_id);
         let pool = &self.query.store().pool;
         let decision = match stored::decision(pool, tenant, intent_id).await? {
             Some(d) => d,
@@ -76,9 +74,22 @@ impl IdentitySvc {
                         "the ledger has no fact of lead {missing} (tenant {tenant})"
                     )));
                 }
-                let position = self
-                    .append(request, tenant, request_id, intent_id, payload)
-                    .await?;
+                let fact = command::fact(
+                    intent_id,
+                    tenant,
+                    identity::KEY,
+                    SOURCE_SYSTEM,
+                    request_id,
+                    payload,
+                );
+                let position = command::append(
+                    &self.budget,
+                    &self.producer,
+                    request.metadata(),
+                    &fact,
+                    "the log did not acknowledge the request",
+                )
+                .await?;
                 self.wait_decided(request, tenant, request_id, intent_id, &position)
                     .await?
             }
@@ -103,43 +114,6 @@ impl IdentitySvc {
             requested_at: Some(time_to_proto(decision.requested_at)),
             consistency_token: token,
         })
-    }
-
-    async fn append<T>(
-        &self,
-        request: &Request<T>,
-        tenant: &str,
-        request_id: &str,
-        intent_id: Uuid,
-        payload: Payload,
-    ) -> Result<Position, ApiError> {
-        let now = Utc::now();
-        let event = Event {
-            event_id: intent_id,
-            tenant_id: tenant.to_string(),
-            lead_id: identity::KEY.into(),
-            occurred_at: now,
-            recorded_at: now,
-            source: SourceRef {
-                system: SOURCE_SYSTEM.into(),
-                event_id: request_id.to_string(),
-            },
-            schema_version: leadledger_domain::event::FIRST_SCHEMA_VERSION,
-            payload,
-        };
-        let tc = leadledger_log::trace::current_or(&trace::remote_of(request.metadata()));
-        let wire = internal_event_to_proto(&event, tc)
-            .ok_or_else(|| ApiError::Internal("identity intent has no wire form".into()))?;
-        let (_, result) = self.budget.send(&self.producer, vec![wire]).await?;
-        let mut positions = result.map_err(|e| {
-            tracing::warn!(error = %e, "appending an identity intent failed");
-            ApiError::Unavailable(format!(
-                "the log did not acknowledge the request ({e}); retry with the same request_id"
-            ))
-        })?;
-        positions
-            .pop()
-            .ok_or_else(|| ApiError::Internal("the log returned no position".into()))
     }
 
     async fn wait_decided<T>(
@@ -205,7 +179,7 @@ impl IdentityService for IdentitySvc {
         };
         let mut v = Violations::default();
         validate::merge(&mut v, &req);
-        crate::ownership::optional_id(&mut v, "request_id", &r.request_id);
+        command::optional_id(&mut v, "request_id", &r.request_id);
         if !v.is_empty() {
             return Err(ApiError::invalid(v).into());
         }
@@ -237,7 +211,7 @@ impl IdentityService for IdentitySvc {
         };
         let mut v = Violations::default();
         validate::unmerge(&mut v, &req);
-        crate::ownership::optional_id(&mut v, "request_id", &r.request_id);
+        command::optional_id(&mut v, "request_id", &r.request_id);
         if !v.is_empty() {
             return Err(ApiError::invalid(v).into());
         }

@@ -15,6 +15,7 @@
 //! - [`attribution`]: `AttributionService`: credits by group, models side by side, Markov and
 //!   Shapley diagnostics.
 //! - [`ownership`]: `OwnershipService`: claim/assign as intents decided in log order.
+//! - `command`: what the command RPCs share (a fact's id from the request id, appending it).
 //! - [`identity`]: `IdentityService`: merge and unmerge leads, decided in log order.
 //! - [`privacy`]: `PrivacyService`: erasing a contact (keys destroyed, then the fact).
 //! - [`sealing`]: captured contacts sealed before the log, keys made in group commits.
@@ -38,6 +39,7 @@ pub mod attribution;
 pub mod auth;
 pub mod body;
 pub mod cohorts;
+mod command;
 pub mod context;
 pub mod health;
 pub mod identity;

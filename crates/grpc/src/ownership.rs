@@ -10,20 +10,18 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
-use leadledger_api::convert::{internal_event_to_proto, time_to_proto};
+use leadledger_api::convert::time_to_proto;
 use leadledger_api::pb::{self, ownership_service_server::OwnershipService};
 use leadledger_api::ApiError;
-use leadledger_domain::event::SourceRef;
 use leadledger_domain::event::{OwnershipMode, OwnershipRequest};
-use leadledger_domain::{ids, validate, Event, Payload, Violations};
+use leadledger_domain::{validate, Payload, Violations};
 use leadledger_log::{EventProducer, Position};
 use leadledger_store::ownership::{self as decisions, DecisionRow};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::context::{page_size, take_page, ReadContext};
-use crate::{tenant, token::Token, trace};
+use crate::{command, tenant, token::Token};
 
 /// The source system of ownership intents; with the request id it makes the intent's id.
 pub const SOURCE_SYSTEM: &str = "leadledger.ownership";
@@ -71,7 +69,7 @@ impl OwnershipSvc {
         request: &Request<T>,
         cmd: Command,
     ) -> Result<(pb::OwnershipDecision, String), ApiError> {
-        let intent_id = intent_id(&cmd.tenant, SOURCE_SYSTEM, &cmd.request_id);
+        let intent_id = command::fact_id(&cmd.tenant, SOURCE_SYSTEM, &cmd.request_id);
         // A retry of a decided request answers from the stored decision: no second record.
         let pool = &self.query.store().pool;
         let decided = decisions::decision(pool, &cmd.tenant, intent_id)
@@ -106,33 +104,22 @@ impl OwnershipSvc {
         cmd: &Command,
         intent_id: Uuid,
     ) -> Result<Position, ApiError> {
-        let now = Utc::now();
-        let event = Event {
-            event_id: intent_id,
-            tenant_id: cmd.tenant.clone(),
-            lead_id: cmd.lead_id.clone(),
-            occurred_at: now,
-            recorded_at: now,
-            source: SourceRef {
-                system: SOURCE_SYSTEM.into(),
-                event_id: cmd.request_id.clone(),
-            },
-            schema_version: leadledger_domain::event::FIRST_SCHEMA_VERSION,
-            payload: Payload::OwnershipRequested(cmd.req.clone()),
-        };
-        let tc = leadledger_log::trace::current_or(&trace::remote_of(request.metadata()));
-        let wire = internal_event_to_proto(&event, tc)
-            .ok_or_else(|| ApiError::Internal("ownership intent has no wire form".into()))?;
-        let (_, result) = self.budget.send(&self.producer, vec![wire]).await?;
-        let mut positions = result.map_err(|e| {
-            tracing::warn!(error = %e, "appending an ownership intent failed");
-            ApiError::Unavailable(format!(
-                "the log did not acknowledge the request ({e}); retry with the same request_id"
-            ))
-        })?;
-        positions
-            .pop()
-            .ok_or_else(|| ApiError::Internal("the log returned no position".into()))
+        let fact = command::fact(
+            intent_id,
+            &cmd.tenant,
+            &cmd.lead_id,
+            SOURCE_SYSTEM,
+            &cmd.request_id,
+            Payload::OwnershipRequested(cmd.req.clone()),
+        );
+        command::append(
+            &self.budget,
+            &self.producer,
+            request.metadata(),
+            &fact,
+            "the log did not acknowledge the request",
+        )
+        .await
     }
 
     async fn wait_decided<T>(
@@ -168,16 +155,6 @@ impl OwnershipSvc {
                 tracing::error!(%intent_id, "intent applied but no decision stored");
                 ApiError::Internal("the request was applied but has no decision".into())
             })
-    }
-}
-
-/// The event id of a command's fact: UUIDv5 of the caller's request id under `system`, so a
-/// retry is the same fact (a UUIDv7 when the caller sent none).
-pub(crate) fn intent_id(tenant: &str, system: &str, request_id: &str) -> Uuid {
-    if request_id.is_empty() {
-        Uuid::now_v7()
-    } else {
-        ids::source_event_id(tenant, system, request_id)
     }
 }
 
@@ -219,13 +196,6 @@ fn decision_to_proto(d: &DecisionRow) -> pb::OwnershipDecision {
     }
 }
 
-/// Checks an optional id-like field (same rules as a lead id when set).
-pub(crate) fn optional_id(v: &mut Violations, field: &str, s: &str) {
-    if !s.is_empty() {
-        validate::lead_id(v, field, s);
-    }
-}
-
 /// Validates the fields both commands share; the tenant error (if any) comes first.
 #[allow(clippy::too_many_arguments)]
 fn command(
@@ -242,13 +212,13 @@ fn command(
     let mut v = Violations::default();
     validate::lead_id(&mut v, "lead_id", lead_id);
     validate::lead_id(&mut v, "rep_id", rep_id);
-    optional_id(&mut v, "team", team);
+    command::optional_id(&mut v, "team", team);
     match mode {
         OwnershipMode::Assign => validate::lead_id(&mut v, "requested_by", requested_by),
-        OwnershipMode::Claim => optional_id(&mut v, "requested_by", requested_by),
+        OwnershipMode::Claim => command::optional_id(&mut v, "requested_by", requested_by),
     }
-    optional_id(&mut v, "expected_rep_id", expected_rep_id);
-    optional_id(&mut v, "request_id", request_id);
+    command::optional_id(&mut v, "expected_rep_id", expected_rep_id);
+    command::optional_id(&mut v, "request_id", request_id);
     if !v.is_empty() {
         return Err(ApiError::invalid(v));
     }

@@ -7,20 +7,17 @@
 //! replay from offset 0 gives the same rows. A retry with the same request id destroys
 //! nothing more and appends the same fact (one id), which the projector applies once.
 
-use chrono::Utc;
-use leadledger_api::convert::internal_event_to_proto;
 use leadledger_api::pb::{self, privacy_service_server::PrivacyService};
 use leadledger_api::ApiError;
-use leadledger_domain::event::SourceRef;
 use leadledger_domain::privacy::Erasure;
-use leadledger_domain::{validate, Event, Payload, Violations};
+use leadledger_domain::{validate, Payload, Violations};
 use leadledger_log::EventProducer;
 use leadledger_store::{contact_keys, identity};
 use tonic::{Request, Response, Status};
 
 use crate::context::ReadContext;
 use crate::shed::LogBudget;
-use crate::{tenant, token::Token, trace};
+use crate::{command, tenant, token::Token};
 
 /// The source system of erasure facts; with the request id it makes the fact's id.
 pub const SOURCE_SYSTEM: &str = "leadledger.privacy";
@@ -65,7 +62,7 @@ impl PrivacyService for PrivacySvc {
         let mut v = Violations::default();
         validate::lead_id(&mut v, "lead_id", &r.lead_id);
         validate::erasure(&mut v, &erasure);
-        crate::ownership::optional_id(&mut v, "request_id", &r.request_id);
+        command::optional_id(&mut v, "request_id", &r.request_id);
         if !v.is_empty() {
             return Err(ApiError::invalid(v).into());
         }
@@ -110,36 +107,27 @@ impl PrivacyService for PrivacySvc {
             requested_by = %r.requested_by,
             "contact erased: data keys destroyed"
         );
-        let event_id = crate::ownership::intent_id(&tenant, SOURCE_SYSTEM, &r.request_id);
-        let now = Utc::now();
-        let event = Event {
+        let event_id = command::fact_id(&tenant, SOURCE_SYSTEM, &r.request_id);
+        let event = command::fact(
             event_id,
-            tenant_id: tenant.clone(),
-            lead_id: survivor,
-            occurred_at: now,
-            recorded_at: now,
-            source: SourceRef {
-                system: SOURCE_SYSTEM.into(),
-                event_id: r.request_id.clone(),
-            },
-            schema_version: leadledger_domain::event::FIRST_SCHEMA_VERSION,
-            payload: Payload::ContactErased(erasure),
-        };
-        let tc = leadledger_log::trace::current_or(&trace::remote_of(request.metadata()));
-        let wire = internal_event_to_proto(&event, tc)
-            .ok_or_else(|| ApiError::Internal("an erasure has no wire form".into()))?;
-        let (_, result) = self.budget.send(&self.producer, vec![wire]).await?;
-        let positions = result.map_err(|e| {
-            tracing::warn!(error = %e, "appending an erasure failed (its keys are destroyed)");
-            ApiError::Unavailable(format!(
-                "the contact's keys are destroyed but the log did not acknowledge the erasure \
-                 fact ({e}); retry with the same request_id"
-            ))
-        })?;
+            &tenant,
+            &survivor,
+            SOURCE_SYSTEM,
+            &r.request_id,
+            Payload::ContactErased(erasure),
+        );
+        let position = command::append(
+            &self.budget,
+            &self.producer,
+            request.metadata(),
+            &event,
+            "the contact's keys are destroyed but the log did not acknowledge the erasure fact",
+        )
+        .await?;
         Ok(Response::new(pb::EraseContactResponse {
             event_id: event_id.to_string(),
             keys_destroyed: u32::try_from(destroyed.len()).unwrap_or(u32::MAX),
-            consistency_token: Token::new(&tenant, self.query.topic(), &positions).encode(),
+            consistency_token: Token::new(&tenant, self.query.topic(), [&position]).encode(),
         }))
     }
 }
