@@ -128,7 +128,10 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
     let mut timelines: BTreeMap<LeadKey, Timeline> = BTreeMap::new();
     // The groups the batch changed, as they were: their stored events by the root before.
     let mut before: BTreeMap<LeadKey, Vec<Event>> = BTreeMap::new();
-    for r in stored.iter().filter(|r| is_lead_fact(&r.event)) {
+    for r in stored
+        .iter()
+        .filter(|r| !changed.is_empty() && is_lead_fact(&r.event))
+    {
         let (t, l) = key(&r.event);
         let was = (t.to_string(), regroup.root_before(t, l).to_string());
         if changed.contains(&was) {
@@ -234,13 +237,15 @@ struct Timeline {
 /// Files `e` under its root's timeline, as a fact of the root (its `lead_id` rewritten: the
 /// fold, clocks and attribution then see one lead).
 fn push(timelines: &mut BTreeMap<LeadKey, Timeline>, regroup: &Regroup, mut e: Event) {
-    let root = regroup.root(&e.tenant_id, &e.lead_id).to_string();
+    let survivor = {
+        let root = regroup.root(&e.tenant_id, &e.lead_id);
+        (root != e.lead_id).then(|| root.to_string())
+    };
+    let merged = survivor.map(|s| std::mem::replace(&mut e.lead_id, s));
     let t = timelines
-        .entry((e.tenant_id.clone(), root.clone()))
+        .entry((e.tenant_id.clone(), e.lead_id.clone()))
         .or_default();
-    if root != e.lead_id {
-        t.merged.insert(std::mem::replace(&mut e.lead_id, root));
-    }
+    t.merged.extend(merged);
     t.events.push(e);
 }
 

@@ -125,6 +125,10 @@ impl Regroup {
 
     /// The lead whose timeline holds `lead`'s facts after the batch.
     pub fn root<'a>(&'a self, tenant: &str, lead: &'a str) -> &'a str {
+        // Most batches touch no merged lead: no key is built for them.
+        if self.survivor.is_empty() {
+            return lead;
+        }
         self.survivor
             .get(&(tenant.to_string(), lead.to_string()))
             .map_or(lead, String::as_str)
@@ -132,6 +136,9 @@ impl Regroup {
 
     /// The lead whose timeline held `lead`'s facts before the batch.
     pub fn root_before<'a>(&'a self, tenant: &str, lead: &'a str) -> &'a str {
+        if self.before.is_empty() {
+            return self.root(tenant, lead);
+        }
         match self.before.get(&(tenant.to_string(), lead.to_string())) {
             Some(was) => was.as_deref().unwrap_or(lead),
             None => self.root(tenant, lead),

@@ -47,9 +47,8 @@ CREATE TABLE lead_merges (
 -- At most one live merge per lead.
 CREATE UNIQUE INDEX lead_merges_live ON lead_merges (tenant_id, lead_id)
   WHERE unmerge_intent IS NULL;
--- A survivor's live merged leads.
-CREATE INDEX lead_merges_survivor ON lead_merges (tenant_id, survivor_id)
-  WHERE unmerge_intent IS NULL;
+-- A survivor's merged leads (live ones for the projector, all for the audit).
+CREATE INDEX lead_merges_survivor ON lead_merges (tenant_id, survivor_id);
 
 -- The tenant-scoped policy of every table behind a documented view (migration 0010).
 ALTER TABLE lead_merges ENABLE ROW LEVEL SECURITY;

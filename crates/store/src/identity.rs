@@ -14,7 +14,6 @@ const GROUPS: &str = include_str!("sql/identity_groups.sql");
 const MERGES_OF: &str = include_str!("sql/identity_merges_of.sql");
 const KNOWN: &str = include_str!("sql/identity_known.sql");
 const DECISION: &str = include_str!("sql/identity_decision.sql");
-const SURVIVOR: &str = include_str!("sql/identity_survivor.sql");
 
 /// `(tenant, lead)`.
 pub type LeadKey = (String, String);
@@ -33,19 +32,6 @@ pub async fn groups<'e>(
     Ok(rows.into_iter().map(|(t, l, s)| ((t, l), s)).collect())
 }
 
-/// The survivor `lead` is merged into, if it is.
-pub async fn survivor_of<'e>(
-    db: impl PgExecutor<'e>,
-    tenant: &str,
-    lead: &str,
-) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query_scalar(SURVIVOR)
-        .bind(tenant)
-        .bind(lead)
-        .fetch_optional(db)
-        .await?)
-}
-
 /// One merge of a lead into a survivor, and its unmerge if any.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct MergeRow {
@@ -61,7 +47,8 @@ pub struct MergeRow {
     pub unmerge_reason: Option<String>,
 }
 
-/// The merges into `survivor`, live and past, oldest first.
+/// The merges into `survivor`, live and past, oldest first; and the live merge of `survivor`
+/// into another lead, if it is merged.
 pub async fn merges_of<'e>(
     db: impl PgExecutor<'e>,
     tenant: &str,
@@ -108,4 +95,17 @@ pub async fn decision(
         .bind(tenant)
         .fetch_optional(pool)
         .await?)
+}
+
+/// The survivor `lead` is live-merged into, if it is.
+pub async fn survivor_of(
+    pool: &PgPool,
+    tenant: &str,
+    lead: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(merges_of(pool, tenant, lead)
+        .await?
+        .into_iter()
+        .find(|m| m.lead_id == lead && m.unmerge_intent.is_none())
+        .map(|m| m.survivor_id))
 }

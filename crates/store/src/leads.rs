@@ -116,8 +116,16 @@ pub async fn get_lead(
     lead: &str,
 ) -> Result<Option<LeadDetail>, StoreError> {
     let mut tx = pool.begin().await?;
-    let survivor = crate::identity::survivor_of(&mut *tx, tenant, lead).await?;
+    // One read of the merge rows; a second only for a lead merged into another.
+    let mut merges = crate::identity::merges_of(&mut *tx, tenant, lead).await?;
+    let survivor = merges
+        .iter()
+        .find(|m| m.lead_id == lead && m.unmerge_intent.is_none())
+        .map(|m| m.survivor_id.clone());
     let asked_for_merged = survivor.is_some().then(|| lead.to_string());
+    if let Some(s) = &survivor {
+        merges = crate::identity::merges_of(&mut *tx, tenant, s).await?;
+    }
     let lead = survivor.as_deref().unwrap_or(lead);
     // `LEAD_SELECT` is shared with `list_leads`, so only its WHERE is added here.
     let row: Option<LeadRow> = sqlx::query_as(&format!(
@@ -140,12 +148,20 @@ pub async fn get_lead(
         .bind(lead)
         .fetch_all(&mut *tx)
         .await?;
+    // The lead's events and those of the leads live-merged into it (by the index on lead).
+    let group: Vec<&str> = std::iter::once(lead)
+        .chain(
+            merges
+                .iter()
+                .filter(|m| m.unmerge_intent.is_none())
+                .map(|m| m.lead_id.as_str()),
+        )
+        .collect();
     let timeline = sqlx::query_as(TIMELINE)
         .bind(tenant)
-        .bind(lead)
+        .bind(&group)
         .fetch_all(&mut *tx)
         .await?;
-    let merges = crate::identity::merges_of(&mut *tx, tenant, lead).await?;
     tx.commit().await?;
     Ok(Some(LeadDetail {
         lead: lead_row,

@@ -19,7 +19,6 @@ use uuid::Uuid;
 
 use crate::StoreError;
 
-const LOCK_SHARED: &str = include_str!("sql/identity_lock_shared.sql");
 const LOCK: &str = include_str!("sql/identity_lock.sql");
 const GROUP_LOCK: &str = include_str!("sql/identity_group_lock.sql");
 const LIVE: &str = include_str!("sql/identity_live.sql");
@@ -27,14 +26,10 @@ const INSERT_DECISION: &str = include_str!("sql/insert_identity_decisions.sql");
 const INSERT_MERGE: &str = include_str!("sql/insert_merge.sql");
 const CLOSE_MERGE: &str = include_str!("sql/close_merge.sql");
 
-/// Takes the membership lock: alone when the batch decides merges, shared otherwise.
-pub(super) async fn lock(
-    tx: &mut Transaction<'static, Postgres>,
-    alone: bool,
-) -> Result<(), StoreError> {
-    sqlx::query(if alone { LOCK } else { LOCK_SHARED })
-        .execute(&mut **tx)
-        .await?;
+/// Takes the membership lock alone (the batch decides merges; every projection transaction
+/// holds it shared from its start, `sql/begin.sql`).
+pub(super) async fn lock_alone(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
+    sqlx::query(LOCK).execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -61,7 +61,7 @@ pub mod testing {
 
 const QUEUE_CREDITS: &str = include_str!("sql/queue_credits.sql");
 const DELETE_LEADS: &str = include_str!("sql/delete_leads.sql");
-const SYNC_COMMIT_OFF: &str = include_str!("../sql/synchronous_commit_off.sql");
+const BEGIN: &str = include_str!("sql/begin.sql");
 
 /// One batch's transaction.
 pub struct ProjectionTx {
@@ -80,7 +80,9 @@ impl ProjectionTx {
         // ahead of the database's after the crash, and even on a fresh connection (the pool
         // replaces dead ones silently) the stored checkpoint is compared with it in the
         // transaction that would move it.
-        sqlx::query(SYNC_COMMIT_OFF).execute(&mut *tx).await?;
+        // With it, the merge-membership lock shared (one round trip for both; simple query
+        // protocol: each statement sees what committed before it).
+        sqlx::Executor::execute(&mut *tx, BEGIN).await?;
         Ok(Self { tx })
     }
 
@@ -114,8 +116,9 @@ impl ProjectionTx {
         touched: &mut std::collections::BTreeSet<LeadKey>,
     ) -> Result<Regroup, StoreError> {
         let deciding = new.iter().any(|r| r.event.payload.is_identity());
-        identity::lock(&mut self.tx, deciding).await?;
         let decisions = if deciding {
+            // The shared lock taken at `begin`, made exclusive: waits for every other batch.
+            identity::lock_alone(&mut self.tx).await?;
             let tenants: std::collections::BTreeSet<&str> = new
                 .iter()
                 .filter(|r| r.event.payload.is_identity())

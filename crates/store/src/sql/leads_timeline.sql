@@ -1,8 +1,4 @@
--- A lead's timeline: its events and those of the leads merged into it (live merges).
+-- A lead's timeline: the events of leads $2 (the lead and those live-merged into it).
 SELECT event_type, log_partition, log_offset, raw FROM lead_events
-WHERE tenant_id = $1
-  AND (lead_id = $2
-       OR lead_id IN (SELECT m.lead_id FROM lead_merges m
-                      WHERE m.tenant_id = $1 AND m.survivor_id = $2
-                        AND m.unmerge_intent IS NULL))
+WHERE tenant_id = $1 AND lead_id = ANY($2::text[])
 ORDER BY occurred_at, event_id
