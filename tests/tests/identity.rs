@@ -144,7 +144,9 @@ async fn merged_leads_read_as_one_and_an_unmerge_restores_them() -> anyhow::Resu
     let first = ids
         .merge_leads(merge("L-A", &["L-B"], "m-1"))
         .await?
-        .into_inner();
+        .into_inner()
+        .decision
+        .unwrap();
     assert_eq!(
         (
             first.kind.as_str(),
@@ -177,7 +179,9 @@ async fn merged_leads_read_as_one_and_an_unmerge_restores_them() -> anyhow::Resu
     let again = ids
         .merge_leads(merge("L-A", &["L-B"], "m-1"))
         .await?
-        .into_inner();
+        .into_inner()
+        .decision
+        .unwrap();
     assert_eq!(again.intent_id, first.intent_id);
     assert_eq!(env.end_offsets(&env.log.topic)?.iter().sum::<i64>(), ends);
 
@@ -250,7 +254,12 @@ async fn merged_leads_read_as_one_and_an_unmerge_restores_them() -> anyhow::Resu
     // Unmerge B: as if only C had been merged; then C: as before any merge.
     ids.unmerge_lead(unmerge("L-B", "u-1")).await?;
     assert_same_rows(&figures(&env).await?, &want_ac, "A←C after unmerging B");
-    let out = ids.unmerge_lead(unmerge("L-C", "u-2")).await?.into_inner();
+    let out = ids
+        .unmerge_lead(unmerge("L-C", "u-2"))
+        .await?
+        .into_inner()
+        .decision
+        .unwrap();
     assert_eq!(
         (out.kind.as_str(), out.survivor_id.as_str()),
         ("unmerge", "L-A")

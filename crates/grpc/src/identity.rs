@@ -168,7 +168,7 @@ impl IdentityService for IdentitySvc {
     async fn merge_leads(
         &self,
         request: Request<pb::MergeLeadsRequest>,
-    ) -> Result<Response<pb::IdentityDecision>, Status> {
+    ) -> Result<Response<pb::MergeLeadsResponse>, Status> {
         let tenant = tenant::resolve(&request, &request.get_ref().tenant_id)?;
         let r = request.get_ref();
         let req = MergeRequest {
@@ -195,13 +195,13 @@ impl IdentityService for IdentitySvc {
                 Payload::MergeRequested(req.clone()),
             )
             .await?;
-        Ok(Response::new(d))
+        Ok(Response::new(pb::MergeLeadsResponse { decision: Some(d) }))
     }
 
     async fn unmerge_lead(
         &self,
         request: Request<pb::UnmergeLeadRequest>,
-    ) -> Result<Response<pb::IdentityDecision>, Status> {
+    ) -> Result<Response<pb::UnmergeLeadResponse>, Status> {
         let tenant = tenant::resolve(&request, &request.get_ref().tenant_id)?;
         let r = request.get_ref();
         let req = UnmergeRequest {
@@ -224,6 +224,6 @@ impl IdentityService for IdentitySvc {
                 Payload::UnmergeRequested(req.clone()),
             )
             .await?;
-        Ok(Response::new(d))
+        Ok(Response::new(pb::UnmergeLeadResponse { decision: Some(d) }))
     }
 }
