@@ -40,6 +40,7 @@ enum Call {
     Erase(pb::EraseContactRequest),
     Merge(pb::MergeLeadsRequest),
     Unmerge(pb::UnmergeLeadRequest),
+    Duplicates(pb::ListDuplicateCandidatesRequest),
 }
 
 /// What the error must carry besides its code.
@@ -1580,6 +1581,34 @@ fn cases() -> Vec<Case> {
             Fields(&["lead_id", "requested_by", "reason"]),
         ),
         case(
+            "ListDuplicateCandidates with an unknown rule, a score past 1, a foreign page token, a page of 5000, a lead id with a control character",
+            || {
+                Call::Duplicates(pb::ListDuplicateCandidatesRequest {
+                    tenant_id: T.into(),
+                    lead_id: "L-\u{7}".into(),
+                    rules: vec!["email".into(), "soundex".into()],
+                    min_score: 1.01,
+                    page_token: "eyJ4IjoxfQ".into(),
+                    page_size: 5000,
+                    ..Default::default()
+                })
+            },
+            INVALID,
+            Fields(&["lead_id", "rules[1]", "min_score", "page_token", "page_size"]),
+        ),
+        case(
+            "ListDuplicateCandidates with a negative score",
+            || {
+                Call::Duplicates(pb::ListDuplicateCandidatesRequest {
+                    tenant_id: T.into(),
+                    min_score: -0.5,
+                    ..Default::default()
+                })
+            },
+            INVALID,
+            Fields(&["min_score"]),
+        ),
+        case(
             "Velocity consistency token of another tenant",
             || velocity(|r| r.consistency_token = "ct2:globex:some.topic:0@5".into()),
             Code::PermissionDenied,
@@ -1628,6 +1657,11 @@ async fn send(
         }
         Call::Merge(r) => identity(env).await?.merge_leads(r).await.map(|_| ()),
         Call::Unmerge(r) => identity(env).await?.unmerge_lead(r).await.map(|_| ()),
+        Call::Duplicates(r) => identity(env)
+            .await?
+            .list_duplicate_candidates(r)
+            .await
+            .map(|_| ()),
     })
 }
 

@@ -34,49 +34,6 @@ pub const DEFAULT_LOOKBACK_DAYS: u32 = 90;
 /// (and its stored credits) grow with the account — quadratic in its size.
 pub const MAX_COLLEAGUE_TOUCHES: usize = 50;
 
-/// Consumer mail providers: a shared domain here says nothing about a shared employer.
-pub const FREE_MAIL_DOMAINS: &[&str] = &[
-    "126.com",
-    "139.com",
-    "163.com",
-    "188.com",
-    "189.cn",
-    "aliyun.com",
-    "aol.com",
-    "foxmail.com",
-    "gmail.com",
-    "gmx.com",
-    "gmx.de",
-    "googlemail.com",
-    "hotmail.com",
-    "icloud.com",
-    "live.com",
-    "mac.com",
-    "mail.ru",
-    "me.com",
-    "msn.com",
-    "outlook.com",
-    "proton.me",
-    "protonmail.com",
-    "qq.com",
-    "sina.cn",
-    "sina.com",
-    "sohu.com",
-    "tom.com",
-    "vip.163.com",
-    "vip.qq.com",
-    "vip.sina.com",
-    "wo.cn",
-    "yahoo.co.jp",
-    "yahoo.com",
-    "yahoo.com.cn",
-    "yandex.com",
-    "yandex.ru",
-    "yeah.net",
-    "ymail.com",
-    "zoho.com",
-];
-
 /// Which account a lead belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum AccountKey {
@@ -86,41 +43,13 @@ pub enum AccountKey {
     Lead(String),
 }
 
-/// The normalised domain of a company domain, URL or e-mail address; `None` if empty.
-pub fn normalize_domain(raw: &str) -> Option<String> {
-    let mut d = raw.trim().to_ascii_lowercase();
-    if let Some(at) = d.rfind('@') {
-        d = d[at + 1..].to_string();
-    }
-    for scheme in ["https://", "http://"] {
-        if let Some(rest) = d.strip_prefix(scheme) {
-            d = rest.to_string();
-        }
-    }
-    if let Some(slash) = d.find('/') {
-        d.truncate(slash);
-    }
-    let d = d.strip_prefix("www.").unwrap_or(&d).trim_end_matches('.');
-    (!d.is_empty()).then(|| d.to_string())
-}
-
-/// Whether `domain` (normalised) is a consumer mail provider.
-pub fn is_free_mail(domain: &str) -> bool {
-    FREE_MAIL_DOMAINS.contains(&domain)
-}
+pub use leadledger_domain::company::{is_free_mail, normalize_domain, FREE_MAIL_DOMAINS};
 
 /// The account of a lead: the first of its company domain and its e-mail domain
 /// (`leadledger_domain::privacy::email_domain`, empty for a text with no `@`) that names an
 /// employer (present and not free mail); with neither, the lead is its own account.
 pub fn account_key(lead_id: &str, company_domain: &str, email_domain: &str) -> AccountKey {
-    match [
-        normalize_domain(company_domain),
-        normalize_domain(email_domain),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|d| !is_free_mail(d))
-    {
+    match leadledger_domain::company::employer_domain(company_domain, email_domain) {
         Some(d) => AccountKey::Domain(d),
         None => AccountKey::Lead(lead_id.to_string()),
     }

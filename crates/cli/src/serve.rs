@@ -19,6 +19,7 @@ use leadledger_grpc::sla::SlaSvc;
 use leadledger_log::EventProducer;
 use leadledger_projection::Derivations;
 use leadledger_store::Store;
+use leadledger_workers::auto_merge;
 use leadledger_workers::credits::{self, CreditsConfig};
 use leadledger_workers::gauges;
 use leadledger_workers::projector::{self, ProjectorConfig};
@@ -260,6 +261,22 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         _ => None,
     };
 
+    // The auto-merge worker (roles `sla` and `all`, and only with auto-merge rules); one at a
+    // time works, by advisory lock.
+    let auto_merger = match (role, &store, &producer) {
+        (Role::All | Role::Sla, Some(s), Some(p)) if !cfg.auto_merge.rules.is_off() => {
+            Some(tokio::spawn(auto_merge::run(
+                auto_merge::Deps {
+                    store: s.clone(),
+                    producer: p.clone(),
+                    cfg: cfg.auto_merge.clone(),
+                },
+                shutdown.clone(),
+            )))
+        }
+        _ => None,
+    };
+
     // The webhook deliverer (roles `sla` and `all`); one at a time works, by advisory lock.
     let deliverer = match (role, &store) {
         (Role::All | Role::Sla, Some(s)) => Some(tokio::spawn(webhooks::run(
@@ -322,6 +339,11 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
     if let Some(w) = deliverer {
         if tokio::time::timeout(grace, w).await.is_err() {
             tracing::warn!("webhook deliverer did not stop within the grace period");
+        }
+    }
+    if let Some(w) = auto_merger {
+        if tokio::time::timeout(grace, w).await.is_err() {
+            tracing::warn!("auto-merge worker did not stop within the grace period");
         }
     }
     if let Some(p) = producer {

@@ -13,6 +13,12 @@
 //!
 //! Merges are one level deep: a survivor is no merged lead, and a merged lead has nothing
 //! merged into it. A request that would break this is refused, naming the lead to use.
+//!
+//! [`matching`] holds the duplicate rules (which leads are likely one person), and
+//! [`auto_merge`] the merges a configured rule asks for.
+
+pub mod auto_merge;
+pub mod matching;
 
 use std::collections::BTreeMap;
 
@@ -21,6 +27,13 @@ use serde::{Deserialize, Serialize};
 /// The log key (and `lead_id`) of identity intents: one per tenant, so each tenant's merges
 /// are decided in one order. No lead id may start with `~`.
 pub const KEY: &str = "~identity";
+
+/// The source system of identity intents (the RPCs' and the auto-merge worker's): with the
+/// request id it makes the intent's id.
+pub const SOURCE_SYSTEM: &str = "leadledger.identity";
+
+/// Who asks for the merges of an auto-merge rule (`MergeRequest::requested_by`).
+pub const AUTO_MERGE_BY: &str = "leadledger.auto_merge";
 
 /// The most leads one merge request may merge into its survivor.
 pub const MAX_MERGED: usize = 100;

@@ -8,6 +8,7 @@
 //! - [`event`]: the event model (mirrors `proto/leadledger/v1/events.proto`).
 //! - [`stage`]: lifecycle stages and transition kinds.
 //! - [`fold`]: a lead's derived state from its timeline, ordered by business time.
+//! - [`company`]: company domains normalised; consumer mail providers name no employer.
 //! - [`cut`]: the events known by a record time and happened by a business time.
 //! - [`identity`]: leads merged into a survivor and split off again, decided in log order.
 //! - [`ids`]: deterministic event ids (UUIDv5).
@@ -19,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod company;
 pub mod cut;
 pub mod event;
 pub mod fold;

@@ -1,4 +1,5 @@
-//! `IdentityService`: leads merged into a survivor and split off again (docs/IDENTITY.md).
+//! `IdentityService`: leads merged into a survivor and split off again (docs/IDENTITY.md);
+//! its duplicate candidates are `duplicates`'.
 //!
 //! Like the ownership commands, a request changes nothing itself: it appends an intent under
 //! the tenant's identity key (`~identity`, so all of a tenant's merges share a partition),
@@ -23,7 +24,7 @@ use crate::shed::LogBudget;
 use crate::{command, tenant, token::Token};
 
 /// The source system of identity intents; with the request id it makes the intent's id.
-pub const SOURCE_SYSTEM: &str = "leadledger.identity";
+pub use leadledger_domain::identity::SOURCE_SYSTEM;
 
 /// The `google.rpc.ErrorInfo` reason of a refused merge or unmerge.
 pub const REFUSED: &str = "MERGE_REFUSED";
@@ -225,5 +226,14 @@ impl IdentityService for IdentitySvc {
             )
             .await?;
         Ok(Response::new(pb::UnmergeLeadResponse { decision: Some(d) }))
+    }
+
+    async fn list_duplicate_candidates(
+        &self,
+        request: Request<pb::ListDuplicateCandidatesRequest>,
+    ) -> Result<Response<pb::ListDuplicateCandidatesResponse>, Status> {
+        Ok(Response::new(
+            crate::duplicates::list(&self.query, &request).await?,
+        ))
     }
 }

@@ -16,7 +16,8 @@
 //!   Shapley diagnostics.
 //! - [`ownership`]: `OwnershipService`: claim/assign as intents decided in log order.
 //! - `command`: what the command RPCs share (a fact's id from the request id, appending it).
-//! - [`identity`]: `IdentityService`: merge and unmerge leads, decided in log order.
+//! - [`identity`]: `IdentityService`: merge and unmerge leads, decided in log order;
+//!   `duplicates` its listing of the leads that may be one person.
 //! - [`privacy`]: `PrivacyService`: erasing a contact (keys destroyed, then the fact).
 //! - [`sealing`]: captured contacts sealed before the log, keys made in group commits.
 //! - [`sla`], [`sla_watch`], `sla_whatif`: `SlaService`: the SLA report, partner leakage, the
@@ -41,6 +42,7 @@ pub mod body;
 pub mod cohorts;
 mod command;
 pub mod context;
+mod duplicates;
 pub mod health;
 pub mod identity;
 pub mod ingest;

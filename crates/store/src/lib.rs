@@ -36,6 +36,7 @@
 //! - [`exits`]: exits with their reasons, counted and listed (`Reasons`).
 //! - [`spend`]: marketing spend overlapping a range of days, and the capture → signed
 //!   turnover of each channel's won leads (`Roi`).
+//! - [`duplicates`]: duplicate candidates, leads sharing a duplicate rule's key.
 //! - [`identity`]: merged leads as readers see them (groups, the merge audit, decisions).
 //! - [`gauges`]: what the metrics sampler reads (SLA clocks at risk and breached, the
 //!   credits queue).
@@ -55,6 +56,7 @@ pub mod credits;
 pub mod cut;
 pub mod db;
 pub mod due;
+pub mod duplicates;
 mod error;
 pub mod exits;
 mod filters;

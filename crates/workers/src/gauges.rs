@@ -40,6 +40,9 @@ pub const SLA_REEVALUATION: &str = "leadledger_sla_reevaluation_leads";
 /// Sealed contacts the projector could not open, by why (`no_key`: destroyed by an erasure or
 /// lost; `does_not_open`: tampered with).
 pub const CONTACTS_UNOPENED: &str = "leadledger_contacts_unopened_total";
+/// Groups of duplicate leads the auto-merge worker met, by outcome (`appended`: a merge
+/// intent appended; `left_to_a_person`: two leads of the group have merged leads already).
+pub const AUTO_MERGES: &str = "leadledger_auto_merges_total";
 /// Running SLA clocks by state (`at_risk`, `breached`), at the database's clock.
 pub const SLA_CLOCKS: &str = "leadledger_sla_clocks";
 
@@ -73,6 +76,10 @@ pub fn describe() {
     describe_counter!(
         WEBHOOK_DELIVERIES,
         "webhook attempts by outcome: delivered (2xx), failed (to be retried), dead_lettered (given up)"
+    );
+    describe_counter!(
+        AUTO_MERGES,
+        "groups of duplicate leads met by the auto-merge worker: appended (a merge intent appended), left_to_a_person (two leads of the group have merged leads already)"
     );
     describe_counter!(
         REWINDS,

@@ -10,6 +10,7 @@
 //! - [`reevaluate`]: every lead's SLA clocks evaluated again after the policies changed.
 //! - [`credits`]: keeps the precomputed attribution credits level with the projection.
 //! - [`sla_worker`]: alerts for SLA clocks past their thresholds, routing of unowned MQLs.
+//! - [`auto_merge`]: duplicate candidates matching a configured rule appended as merge intents.
 //! - [`webhooks`]: SLA alerts and escalation steps POSTed to subscribed URLs, signed,
 //!   retried, dead-lettered.
 //! - [`gauges`]: the metrics' names, and the sampler of those that are states (lag, queues,
@@ -19,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auto_merge;
 pub mod credits;
 pub mod gauges;
 pub mod projector;

@@ -150,6 +150,21 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "how often the SLA worker looks for clocks to alert on and MQLs to route",
     ),
     (
+        "identity.auto_merge",
+        "",
+        "duplicate rules that merge leads without a person, for every tenant: email, phone, name_company, comma-separated (docs/IDENTITY.md); empty: none, candidates are only listed",
+    ),
+    (
+        "identity.tenant_auto_merge",
+        "",
+        "tenants with their own auto-merge rules: tenant=email+phone,tenant2=none; the others use identity.auto_merge",
+    ),
+    (
+        "identity.auto_merge_tick_ms",
+        "60000",
+        "how often the auto-merge worker (roles sla and all) looks for duplicates its rules merge",
+    ),
+    (
         "webhooks.tick_ms",
         "500",
         "how often the webhook deliverer (roles sla and all) looks for SLA notices to POST",

@@ -23,8 +23,8 @@ mod values;
 
 pub use keys::KEYS;
 use values::{
-    boolean, choice, custom_models, kafka_properties, non_empty, number, policy_file,
-    tenant_policy_files, tls_files, traces,
+    auto_merge_rules, boolean, choice, custom_models, kafka_properties, non_empty, number,
+    policy_file, tenant_policy_files, tls_files, traces,
 };
 
 /// A place settings come from.
@@ -137,6 +137,8 @@ pub struct Config {
     pub sla: TenantPolicies,
     /// The SLA worker's scan interval.
     pub sla_tick: Duration,
+    /// The auto-merge rules and the worker's tick (`identity.*`).
+    pub auto_merge: leadledger_workers::auto_merge::AutoMergeConfig,
     /// The webhook deliverer's settings (`webhooks.*`).
     pub webhooks: leadledger_workers::webhooks::WebhookConfig,
     /// Authentication and per-key limits.
@@ -393,6 +395,18 @@ impl Config {
                 10,
                 3_600_000,
             )?),
+            auto_merge: leadledger_workers::auto_merge::AutoMergeConfig {
+                rules: auto_merge_rules(
+                    &get("identity.auto_merge"),
+                    &get("identity.tenant_auto_merge"),
+                )?,
+                tick: Duration::from_millis(number(
+                    "identity.auto_merge_tick_ms",
+                    &get("identity.auto_merge_tick_ms"),
+                    10,
+                    86_400_000,
+                )?),
+            },
             webhooks: {
                 let ms = |key: &str, lo: u64, hi: u64| -> Result<Duration, ConfigError> {
                     Ok(Duration::from_millis(number(key, &get(key), lo, hi)?))
@@ -601,6 +615,53 @@ mod tests {
         ] {
             let e = Config::resolve(&[&pairs(&[("attribution.custom_models", bad)])]).unwrap_err();
             assert!(e.0.contains("attribution"), "{e}");
+            assert!(e.0.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn auto_merge_rules_parse_per_tenant_and_bad_ones_are_named() {
+        use leadledger_domain::identity::matching::Rule;
+        let c = Config::resolve(&[]).unwrap();
+        assert!(c.auto_merge.rules.is_off());
+        assert_eq!(c.auto_merge.tick, Duration::from_secs(60));
+        let c = Config::resolve(&[&pairs(&[
+            ("identity.auto_merge", "email, phone,email"),
+            (
+                "identity.tenant_auto_merge",
+                "acme=email+name_company, careful=none",
+            ),
+        ])])
+        .unwrap();
+        let r = &c.auto_merge.rules;
+        assert_eq!(r.for_tenant("globex"), &[Rule::Email, Rule::Phone]);
+        assert_eq!(r.for_tenant("acme"), &[Rule::Email, Rule::NameCompany]);
+        assert!(r.for_tenant("careful").is_empty());
+        for (key, bad, says) in [
+            (
+                "identity.auto_merge",
+                "email,soundex",
+                "unknown rule \"soundex\"",
+            ),
+            ("identity.tenant_auto_merge", "acme", "not tenant=rule+rule"),
+            (
+                "identity.tenant_auto_merge",
+                "a=email,a=phone",
+                "listed twice",
+            ),
+            (
+                "identity.tenant_auto_merge",
+                "a=email,phone",
+                "not tenant=rule+rule",
+            ),
+            (
+                "identity.auto_merge_tick_ms",
+                "0",
+                "identity.auto_merge_tick_ms",
+            ),
+        ] {
+            let e = Config::resolve(&[&pairs(&[(key, bad)])]).unwrap_err();
+            assert!(e.0.contains(key), "{e}");
             assert!(e.0.contains(says), "{bad}: {e}");
         }
     }

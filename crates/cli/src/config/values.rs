@@ -1,11 +1,13 @@
 //! One setting's value, parsed and checked: numbers in a range, booleans, one of a few
 //! words, and the settings with a syntax of their own (Kafka properties, TLS files, traces,
-//! policy files, custom attribution models). Every error names the setting.
+//! policy files, custom attribution models, auto-merge rules). Every error names the setting.
 
 use std::collections::BTreeMap;
 
 use leadledger_attribution::{Model, PositionWeights};
+use leadledger_domain::identity::matching::Rule;
 use leadledger_sla::PolicySet;
+use leadledger_workers::auto_merge::AutoMergeRules;
 
 use super::{ConfigError, TlsFiles};
 use crate::telemetry::Traces;
@@ -236,4 +238,50 @@ pub(super) fn boolean(key: &str, v: &str) -> Result<bool, ConfigError> {
             "{key} must be true or false, got {v:?}"
         ))),
     }
+}
+
+/// Duplicate rule names separated by `sep` (`none` or nothing: no rule).
+fn rule_list(key: &str, v: &str, sep: char) -> Result<Vec<Rule>, ConfigError> {
+    let mut out = Vec::new();
+    for name in v.split(sep).map(str::trim).filter(|n| !n.is_empty()) {
+        if name == "none" {
+            continue;
+        }
+        let r = Rule::parse(name).ok_or_else(|| {
+            ConfigError(format!(
+                "{key}: unknown rule {name:?} (one of email, phone, name_company, none)"
+            ))
+        })?;
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// `identity.auto_merge` (`email,phone`) and `identity.tenant_auto_merge`
+/// (`tenant=email+phone,tenant2=none`).
+pub(super) fn auto_merge_rules(
+    default: &str,
+    tenants: &str,
+) -> Result<AutoMergeRules, ConfigError> {
+    const KEY: &str = "identity.tenant_auto_merge";
+    let mut out = AutoMergeRules {
+        default: rule_list("identity.auto_merge", default, ',')?,
+        tenants: BTreeMap::new(),
+    };
+    for part in tenants.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (tenant, rules) = part
+            .split_once('=')
+            .map(|(t, r)| (t.trim(), r.trim()))
+            .filter(|(t, r)| !t.is_empty() && !r.is_empty())
+            .ok_or_else(|| ConfigError(format!("{KEY}: {part:?} is not tenant=rule+rule")))?;
+        let rules = rule_list(&format!("{KEY}[{tenant}]"), rules, '+')?;
+        if out.tenants.insert(tenant.to_string(), rules).is_some() {
+            return Err(ConfigError(format!(
+                "{KEY}: tenant {tenant:?} is listed twice"
+            )));
+        }
+    }
+    Ok(out)
 }

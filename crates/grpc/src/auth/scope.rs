@@ -97,8 +97,11 @@ pub fn required(path: &str, open_health: bool) -> Required {
         ownership::SERVICE_NAME if matches!(method, "ClaimLead" | "AssignLead") => {
             Required::Scope(Scope::Command)
         }
-        identity::SERVICE_NAME => Required::Scope(Scope::Command),
+        identity::SERVICE_NAME if matches!(method, "MergeLeads" | "UnmergeLead") => {
+            Required::Scope(Scope::Command)
+        }
         ownership::SERVICE_NAME
+        | identity::SERVICE_NAME
         | query::SERVICE_NAME
         | attribution::SERVICE_NAME
         | sla::SERVICE_NAME => Required::Scope(Scope::Query),
@@ -136,6 +139,14 @@ mod tests {
         assert_eq!(
             r("/leadledger.v1.IdentityService/MergeLeads"),
             Required::Scope(Scope::Command)
+        );
+        assert_eq!(
+            r("/leadledger.v1.IdentityService/UnmergeLead"),
+            Required::Scope(Scope::Command)
+        );
+        assert_eq!(
+            r("/leadledger.v1.IdentityService/ListDuplicateCandidates"),
+            Required::Scope(Scope::Query)
         );
         assert_eq!(r("/grpc.health.v1.Health/Check"), Required::Open);
         assert_eq!(

@@ -10,6 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use leadledger_domain::event::PocOutcome;
+use leadledger_domain::identity::matching;
 use leadledger_domain::{LeadState, Stage};
 use leadledger_projection::LeadFeedback;
 
@@ -30,6 +31,12 @@ const TEXT: &[Column<String>] = &[
     ("phone", |s| s.contact.phone.clone()),
     ("contact_name", |s| s.contact.name.clone()),
     ("contact_title", |s| s.contact.title.clone()),
+    // The duplicate rules' keys (personal like the contact, emptied with it).
+    ("match_email", |s| matching::email_key(&s.contact.email)),
+    ("match_phone", |s| matching::phone_key(&s.contact.phone)),
+    ("match_name", |s| {
+        matching::name_company_key(&s.contact.name, &s.contact.email, &s.company.domain)
+    }),
     ("company_name", |s| s.company.name.clone()),
     ("company_domain", |s| s.company.domain.to_lowercase()),
     ("region", |s| s.company.region.clone()),

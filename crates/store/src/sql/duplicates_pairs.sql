@@ -1,0 +1,37 @@
+-- Candidate pairs from the `keys` above (IdentityService.ListDuplicateCandidates and the
+-- auto-merge worker, docs/IDENTITY.md): two live leads sharing a key, with the rules they
+-- share as a bit mask and its score ($3 masks → $4 scores, computed once in Rust by
+-- `leadledger_domain::identity::matching::score`), best first.
+--   $2: a key shared by more leads than this makes no pair (a role mailbox, a switchboard);
+--   $5: with pairs split by an unmerge (left out unless true);
+--   $6, $7, $10: after this (score, lead a, lead b) — NULL $6 for the first page;
+--   $8: only pairs with this lead ('' for all); $9: at most this many.
+shared AS (
+    SELECT rule, array_agg(lead_id ORDER BY lead_id) AS leads
+      FROM keys
+     GROUP BY rule, k
+    HAVING count(*) BETWEEN 2 AND $2
+),
+pairs AS (
+    SELECT a, b, bit_or(s.rule) AS mask
+      FROM shared s
+     CROSS JOIN LATERAL unnest(s.leads) a
+     CROSS JOIN LATERAL unnest(s.leads) b
+     WHERE a < b AND ($8 = '' OR a = $8 OR b = $8)
+     GROUP BY a, b
+),
+scored AS (
+    SELECT p.a, p.b, p.mask, w.score
+      FROM pairs p
+      JOIN unnest($3::int[], $4::float8[]) w(mask, score) ON w.mask = p.mask
+     WHERE $5 OR NOT EXISTS (
+           SELECT 1 FROM lead_merges m
+            WHERE m.tenant_id = $1 AND m.unmerge_intent IS NOT NULL
+              AND ((m.lead_id = p.a AND m.survivor_id = p.b)
+                OR (m.lead_id = p.b AND m.survivor_id = p.a)))
+)
+SELECT a, b, mask, score
+  FROM scored
+ WHERE $6::float8 IS NULL OR score < $6 OR (score = $6 AND (a, b) > ($7::text, $10::text))
+ ORDER BY score DESC, a, b
+ LIMIT $9
