@@ -1597,6 +1597,18 @@ fn cases() -> Vec<Case> {
             Fields(&["lead_id", "rules[1]", "min_score", "page_token", "page_size"]),
         ),
         case(
+            "ListDuplicateCandidates of a lead the ledger has no fact of",
+            || {
+                Call::Duplicates(pb::ListDuplicateCandidatesRequest {
+                    tenant_id: T.into(),
+                    lead_id: "L-NEVER".into(),
+                    ..Default::default()
+                })
+            },
+            Code::NotFound,
+            Message("no fact of lead L-NEVER"),
+        ),
+        case(
             "ListDuplicateCandidates with a negative score",
             || {
                 Call::Duplicates(pb::ListDuplicateCandidatesRequest {

@@ -4,7 +4,7 @@
 //! expect; a configured auto-merge rule appends merges decided in log order, never undoes a
 //! person's unmerge, and a replay from offset 0 gives the same rows.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use leadledger_api::pb;
@@ -13,7 +13,7 @@ use leadledger_api::pb::privacy_service_client::PrivacyServiceClient;
 use leadledger_domain::identity::matching::Rule;
 use leadledger_e2e::events::{at, captured};
 use leadledger_e2e::{append, assert_same_rows, dump_read_models, violation_fields, TestEnv};
-use leadledger_workers::auto_merge::{self, AutoMergeConfig, AutoMergeRules};
+use leadledger_workers::auto_merge::{self, AutoMergeConfig, AutoMergeRules, Pending};
 use tonic::transport::Channel;
 use tonic::Code;
 
@@ -242,6 +242,18 @@ async fn candidates_pair_by_rule_and_follow_merges_unmerges_and_erasure() -> any
         list(&mut id, ask(T)).await?,
         vec![all[1].clone(), all[2].clone(), all[4].clone()]
     );
+    // Asked for the merged lead, the survivor's pairs answer (as GetLead does).
+    assert_eq!(
+        list(
+            &mut id,
+            pb::ListDuplicateCandidatesRequest {
+                lead_id: "D-2".into(),
+                ..ask(T)
+            }
+        )
+        .await?,
+        vec![all[2].clone()]
+    );
     // And splits it off again: two people, so the pair is not offered again unless asked.
     id.unmerge_lead(unmerge(T, "D-2", "u-1")).await?;
     env.wait_caught_up(Duration::from_secs(60)).await?;
@@ -324,8 +336,8 @@ async fn an_auto_merge_rule_merges_in_log_order_and_never_undoes_a_person() -> a
         },
     };
     // A second worker asking (before or after the first's merge is decided) adds no fact.
-    assert_eq!(auto_merge::tick(&deps, &mut HashSet::new()).await?, 1);
-    assert!(auto_merge::tick(&deps, &mut HashSet::new()).await? <= 1);
+    assert_eq!(auto_merge::tick(&deps, &mut Pending::new()).await?, 1);
+    assert!(auto_merge::tick(&deps, &mut Pending::new()).await? <= 1);
     env.wait_caught_up(Duration::from_secs(60)).await?;
     let decisions: Vec<(String, Vec<String>, String, String, bool)> = sqlx::query_as(
         "SELECT survivor_id, lead_ids, why, requested_by, granted FROM identity_decisions ORDER BY log_offset",
@@ -359,17 +371,51 @@ async fn an_auto_merge_rule_merges_in_log_order_and_never_undoes_a_person() -> a
         .iter()
         .all(|m| m.merge_reason == "auto-merge rule email"));
     // Nothing left to merge: the next tick asks for nothing.
-    assert_eq!(auto_merge::tick(&deps, &mut HashSet::new()).await?, 0);
+    assert_eq!(auto_merge::tick(&deps, &mut Pending::new()).await?, 0);
 
     // A person splits B-3 off: the rule never merges it back.
     let mut id = IdentityServiceClient::connect(format!("http://{}", env.addr)).await?;
     id.unmerge_lead(unmerge(BETA, "B-3", "u-1")).await?;
     env.wait_caught_up(Duration::from_secs(60)).await?;
-    assert_eq!(auto_merge::tick(&deps, &mut HashSet::new()).await?, 0);
+    assert_eq!(auto_merge::tick(&deps, &mut Pending::new()).await?, 0);
     assert_eq!(
         list(&mut id, ask(BETA)).await?,
         vec![row("B-3", "B-4", &["phone"], 800)]
     );
+    // A rule's request that would join B-3 again (a worker that read before the unmerge) is
+    // refused in log order.
+    let e = id
+        .merge_leads(pb::MergeLeadsRequest {
+            requested_by: "leadledger.auto_merge".into(),
+            ..merge(BETA, "B-1", &["B-3"], "late-rule")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("lead B-3 was split from B-1"), "{e:?}");
+    // A newcomer sharing the address of both is merged into B-1; B-3 stays apart.
+    append(
+        &mut ingest,
+        BETA,
+        vec![person("B-0", 5, "a.b+new@beta.io", "", "", "beta.io")],
+    )
+    .await?;
+    env.wait_caught_up(Duration::from_secs(60)).await?;
+    assert_eq!(auto_merge::tick(&deps, &mut Pending::new()).await?, 1);
+    env.wait_caught_up(Duration::from_secs(60)).await?;
+    for (asked, read_as) in [("B-0", "B-1"), ("B-3", "B-3")] {
+        let got = query
+            .get_lead(pb::GetLeadRequest {
+                tenant_id: BETA.into(),
+                lead_id: asked.into(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        assert_eq!(got.lead.map(|l| l.lead_id), Some(read_as.to_string()));
+    }
+    assert_eq!(auto_merge::tick(&deps, &mut Pending::new()).await?, 0);
+
     // Acme's pair is still only a candidate.
     assert_eq!(
         list(&mut id, ask(T)).await?,

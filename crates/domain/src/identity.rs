@@ -20,7 +20,7 @@
 pub mod auto_merge;
 pub mod matching;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -64,10 +64,22 @@ pub struct UnmergeRequest {
 /// every lead whose survivor changed (`None`: the lead is its own).
 pub type Moves = Vec<(String, Option<String>, Option<String>)>;
 
-/// One tenant's live merges: merged lead → its survivor.
+/// One tenant's live merges (merged lead → its survivor), and the pairs a person split.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Merges {
     into: BTreeMap<String, String>,
+    /// `(lead, survivor)` of every granted unmerge, the smaller id first: two leads someone
+    /// said are two people. An auto-merge rule never joins them again.
+    separated: BTreeSet<(String, String)>,
+}
+
+/// A pair in id order.
+fn pair(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
 }
 
 impl Merges {
@@ -75,7 +87,20 @@ impl Merges {
     pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
         Merges {
             into: pairs.into_iter().collect(),
+            separated: BTreeSet::new(),
         }
+    }
+
+    /// With the `(lead, survivor)` pairs of the unmerges granted before.
+    pub fn with_separations(mut self, pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.separated
+            .extend(pairs.into_iter().map(|(a, b)| pair(&a, &b)));
+        self
+    }
+
+    /// Whether an unmerge split `a` from `b`.
+    pub fn separated(&self, a: &str, b: &str) -> bool {
+        self.separated.contains(&pair(a, b))
     }
 
     /// The survivor `lead` is merged into, if any.
@@ -120,6 +145,26 @@ impl Merges {
                 ));
             }
         }
+        if r.requested_by == AUTO_MERGE_BY {
+            // A rule never undoes a person: no lead joins a group holding a lead it was split
+            // from (decided here, in log order, so an unmerge just before the rule's request
+            // still counts).
+            let group: Vec<&str> = std::iter::once(r.survivor.as_str())
+                .chain(self.merged_into(&r.survivor))
+                .chain(r.merged.iter().map(String::as_str))
+                .collect();
+            for m in &r.merged {
+                if let Some(g) = group
+                    .iter()
+                    .find(|g| **g != m.as_str() && self.separated(m, g))
+                {
+                    return Err(format!(
+                        "lead {m} was split from {g} by an unmerge: an auto-merge rule does not \
+                         join them again (a person may, with MergeLeads)"
+                    ));
+                }
+            }
+        }
         let mut moves = Vec::with_capacity(r.merged.len());
         for m in &r.merged {
             self.into.insert(m.clone(), r.survivor.clone());
@@ -131,7 +176,10 @@ impl Merges {
     /// Decides an unmerge against the merges before it, like [`Merges::merge`].
     pub fn unmerge(&mut self, r: &UnmergeRequest) -> Result<Moves, String> {
         match self.into.remove(&r.lead) {
-            Some(s) => Ok(vec![(r.lead.clone(), Some(s), None)]),
+            Some(s) => {
+                self.separated.insert(pair(&r.lead, &s));
+                Ok(vec![(r.lead.clone(), Some(s), None)])
+            }
             None => Err(format!("lead {} is not merged into another lead", r.lead)),
         }
     }
@@ -178,6 +226,29 @@ mod tests {
         // And back again.
         m.merge(&merge("a", &["b"])).unwrap();
         assert_eq!(m.root("b"), "a");
+    }
+
+    #[test]
+    fn a_rule_never_joins_leads_a_person_split_but_a_person_may() {
+        let auto = |s: &str, m: &[&str]| MergeRequest {
+            requested_by: AUTO_MERGE_BY.into(),
+            ..merge(s, m)
+        };
+        // Split in an earlier batch (as stored), and in this one.
+        let mut m = Merges::new([("m".to_string(), "s".to_string())])
+            .with_separations([("a".to_string(), "m".to_string())]);
+        assert!(m.separated("m", "a"));
+        // a was split from m, which is in s's group now.
+        let e = m.merge(&auto("s", &["a"])).unwrap_err();
+        assert!(e.contains("lead a was split from m"), "{e}");
+        m.merge(&merge("x", &["y"])).unwrap();
+        m.unmerge(&unmerge("y")).unwrap();
+        // Through a third lead: x←{y, z} would join y and x again.
+        let e = m.merge(&auto("z", &["x", "y"])).unwrap_err();
+        assert!(e.contains("was split from"), "{e}");
+        // A person may.
+        m.merge(&merge("x", &["y"])).unwrap();
+        assert_eq!(m.root("y"), "x");
     }
 
     #[test]

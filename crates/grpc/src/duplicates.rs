@@ -8,6 +8,7 @@ use leadledger_api::ApiError;
 use leadledger_domain::identity::matching::Rule;
 use leadledger_domain::Violations;
 use leadledger_store::duplicates::{self, After, Candidate, Filter};
+use leadledger_store::identity;
 use tonic::Request;
 
 use crate::command;
@@ -23,7 +24,10 @@ fn decode_token(s: &str) -> Option<After> {
     let bytes = URL_SAFE_NO_PAD.decode(s).ok()?;
     let (bits, lead_a, lead_b): (String, String, String) = serde_json::from_slice(&bytes).ok()?;
     let score = f64::from_bits(u64::from_str_radix(&bits, 16).ok()?);
-    score.is_finite().then_some(After {
+    let mut v = Violations::default();
+    command::optional_id(&mut v, "a", &lead_a);
+    command::optional_id(&mut v, "b", &lead_b);
+    (score.is_finite() && v.is_empty()).then_some(After {
         score,
         lead_a,
         lead_b,
@@ -80,14 +84,31 @@ pub(crate) async fn list(
     let tenant = query
         .admit(request, &r.tenant_id, &r.consistency_token)
         .await?;
+    // A merged lead's pairs are its survivor's (as `GetLead` answers with the survivor).
+    let pool = &query.store().pool;
+    let lead = match r.lead_id.as_str() {
+        "" => None,
+        id => {
+            if identity::known(pool, &tenant, &[id]).await?.is_empty() {
+                return Err(ApiError::NotFound(format!(
+                    "the ledger has no fact of lead {id} (tenant {tenant})"
+                )));
+            }
+            Some(
+                identity::survivor_of(pool, &tenant, id)
+                    .await?
+                    .unwrap_or_else(|| id.to_string()),
+            )
+        }
+    };
     let filter = Filter {
-        lead: (!r.lead_id.is_empty()).then_some(r.lead_id.as_str()),
+        lead: lead.as_deref(),
         include_separated: r.include_separated,
         rules: &rules,
         min_score: r.min_score,
         after: after.as_ref(),
     };
-    let rows = duplicates::candidates(&query.store().pool, &tenant, &filter, size + 1).await?;
+    let rows = duplicates::candidates(pool, &tenant, &filter, size + 1).await?;
     let (rows, more) = take_page(rows, size);
     let next_page_token = match rows.last() {
         Some(last) if more => encode_token(last),
@@ -123,6 +144,13 @@ mod tests {
         assert_eq!(after.score.to_bits(), c.score.to_bits());
         assert_eq!((after.lead_a, after.lead_b), (c.lead_a, c.lead_b));
         assert!(decode_token("not-a-token").is_none());
+        let nul = Candidate {
+            lead_a: "a\0".into(),
+            lead_b: "b".into(),
+            rules: vec![Rule::Email],
+            score: 0.95,
+        };
+        assert!(decode_token(&encode_token(&nul)).is_none());
         assert!(
             decode_token(&URL_SAFE_NO_PAD.encode("[\"7ff8000000000000\",\"a\",\"b\"]")).is_none()
         );

@@ -15,6 +15,7 @@ const KEYS_OF_LEAD: &str = include_str!("sql/duplicates_keys_lead.sql");
 const PAIRS: &str = include_str!("sql/duplicates_pairs.sql");
 const LEADS: &str = include_str!("sql/duplicates_leads.sql");
 const TENANTS: &str = include_str!("sql/duplicates_tenants.sql");
+const SEPARATED: &str = include_str!("sql/duplicates_separated.sql");
 
 /// A rule's bit in the SQL's masks (the order of [`Rule::ALL`]).
 fn bit(rule: Rule) -> i32 {
@@ -69,7 +70,8 @@ pub struct After {
 pub struct Filter<'a> {
     /// Only pairs with this lead.
     pub lead: Option<&'a str>,
-    /// With pairs split by an unmerge (someone said they are two people).
+    /// With pairs split by an unmerge (someone said they are two people): an unmerge of a
+    /// lead of one's group from a lead of the other's.
     pub include_separated: bool,
     /// Only pairs matching at least one of these rules (empty: any).
     pub rules: &'a [Rule],
@@ -143,6 +145,19 @@ pub async fn lead_facts(
     leads: &[String],
 ) -> Result<Vec<LeadFacts>, StoreError> {
     Ok(sqlx::query_as(LEADS)
+        .bind(tenant)
+        .bind(leads)
+        .fetch_all(pool)
+        .await?)
+}
+
+/// The pairs of live `leads` whose groups an unmerge split (a person said they are two).
+pub async fn separated(
+    pool: &PgPool,
+    tenant: &str,
+    leads: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(sqlx::query_as(SEPARATED)
         .bind(tenant)
         .bind(leads)
         .fetch_all(pool)

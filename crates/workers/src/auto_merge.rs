@@ -9,8 +9,8 @@
 //! Pairs someone split with `UnmergeLead` are never candidates again, so the worker never
 //! undoes a person's unmerge.
 
-use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use leadledger_api::convert::internal_event_to_proto;
@@ -20,7 +20,7 @@ use leadledger_domain::identity::matching::Rule;
 use leadledger_domain::identity::{self, MergeRequest};
 use leadledger_domain::{ids, Event, Payload};
 use leadledger_log::{EventProducer, LogError};
-use leadledger_store::duplicates::{self, Filter};
+use leadledger_store::duplicates::{self, After, Filter};
 use leadledger_store::{Store, StoreError};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -31,8 +31,8 @@ use crate::Shutdown;
 /// The advisory lock of the one auto-merge worker.
 pub const LOCK_KEY: i64 = 0x006c_6c61_6d72;
 
-/// Most candidate pairs read per tenant and tick; a larger backlog drains over ticks.
-const PAIRS_PER_TICK: i64 = 10_000;
+/// Candidate pairs read per query (a tick reads every page).
+const PAIRS_PER_PAGE: i64 = 10_000;
 
 /// Which rules merge without a person, per tenant.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,8 +105,7 @@ async fn term(deps: &Deps, stop: &Shutdown) -> Result<(), AutoMergeError> {
         return Ok(());
     };
     tracing::info!(rules = ?deps.cfg.rules, "auto-merge worker: elected");
-    // Intents appended in this term and not yet decided.
-    let mut pending = HashSet::new();
+    let mut pending = Pending::new();
     while !stop.is_cancelled() {
         let appended = tick(deps, &mut pending).await?;
         if appended > 0 {
@@ -120,30 +119,58 @@ async fn term(deps: &Deps, stop: &Shutdown) -> Result<(), AutoMergeError> {
     Ok(())
 }
 
+/// Intents appended and not seen decided yet, with when: an intent is asked for once while it
+/// waits (the same id again is harmless, the projector applies it once, but it is noise).
+pub type Pending = HashMap<Uuid, Instant>;
+
+/// How long a pending intent keeps its next request back: long past any projector lag.
+const PENDING_FOR: Duration = Duration::from_secs(600);
+
+/// Every candidate pair of `tenant` matching `rules`, page by page.
+async fn all_pairs(
+    pool: &sqlx::PgPool,
+    tenant: &str,
+    rules: &[Rule],
+) -> Result<Vec<Pair>, AutoMergeError> {
+    let mut out = Vec::new();
+    let mut after: Option<After> = None;
+    loop {
+        let filter = Filter {
+            rules,
+            after: after.as_ref(),
+            ..Filter::default()
+        };
+        let page = duplicates::candidates(pool, tenant, &filter, PAIRS_PER_PAGE).await?;
+        let full = page.len() as i64 == PAIRS_PER_PAGE;
+        after = page.last().map(|c| After {
+            score: c.score,
+            lead_a: c.lead_a.clone(),
+            lead_b: c.lead_b.clone(),
+        });
+        out.extend(page.into_iter().map(|c| Pair {
+            a: c.lead_a,
+            b: c.lead_b,
+            // Only the auto-merge rules count: a pair matched by them and by another rule
+            // merges for these.
+            rules: c.rules.into_iter().filter(|r| rules.contains(r)).collect(),
+        }));
+        if !full {
+            return Ok(out);
+        }
+    }
+}
+
 /// One pass over every tenant with rules; returns the intents appended.
-pub async fn tick(deps: &Deps, pending: &mut HashSet<Uuid>) -> Result<usize, AutoMergeError> {
+pub async fn tick(deps: &Deps, pending: &mut Pending) -> Result<usize, AutoMergeError> {
     let pool = &deps.store.pool;
-    let mut appended = 0;
+    pending.retain(|_, at| at.elapsed() < PENDING_FOR);
+    let (mut appended, mut waiting) = (0, 0);
     for tenant in duplicates::tenants(pool).await? {
         let rules = deps.cfg.rules.for_tenant(&tenant);
         if rules.is_empty() {
             continue;
         }
-        let filter = Filter {
-            rules,
-            ..Filter::default()
-        };
-        let pairs: Vec<Pair> = duplicates::candidates(pool, &tenant, &filter, PAIRS_PER_TICK)
-            .await?
-            .into_iter()
-            .map(|c| Pair {
-                a: c.lead_a,
-                b: c.lead_b,
-                // Only the auto-merge rules count: a pair matched by them and by another
-                // rule merges for these.
-                rules: c.rules.into_iter().filter(|r| rules.contains(r)).collect(),
-            })
-            .collect();
+        let pairs = all_pairs(pool, &tenant, rules).await?;
         if pairs.is_empty() {
             continue;
         }
@@ -162,35 +189,37 @@ pub async fn tick(deps: &Deps, pending: &mut HashSet<Uuid>) -> Result<usize, Aut
                 has_merged: l.has_merged,
             })
             .collect();
-        let (planned, skipped) = auto_merge::plan(&pairs, &leads);
-        for s in skipped {
+        let separated = duplicates::separated(pool, &tenant, &ids).await?;
+        let (planned, skipped) = auto_merge::plan(&pairs, &leads, &separated);
+        for s in &skipped {
             tracing::debug!(%tenant, leads = ?s.leads, why = %s.why, "auto-merge: left to a person");
-            metrics::counter!(gauges::AUTO_MERGES, "outcome" => "left_to_a_person").increment(1);
         }
+        waiting += skipped.len();
         for p in planned {
             let request_id = request_id(&p.survivor, &p.merged);
             let intent = ids::source_event_id(&tenant, identity::SOURCE_SYSTEM, &request_id);
             match leadledger_store::identity::decision(pool, &tenant, intent).await? {
                 // Asked before: granted (its leads are gone from the candidates at the next
-                // read) or refused (a person changed the group meanwhile; it stays so).
+                // read) or refused (the group changed in the log before it; it stays so).
                 Some(d) => {
-                    pending.remove(&intent);
-                    if !d.granted {
-                        tracing::debug!(%tenant, %intent, refusal = %d.refusal, "auto-merge: refused");
+                    if pending.remove(&intent).is_some() && !d.granted {
+                        tracing::info!(%tenant, %intent, refusal = %d.refusal, "auto-merge refused");
+                        metrics::counter!(gauges::AUTO_MERGES, "outcome" => "refused").increment(1);
                     }
                     continue;
                 }
-                // Appended in this term, not decided yet.
-                None if pending.contains(&intent) => continue,
+                // Appended lately, not decided yet.
+                None if pending.contains_key(&intent) => continue,
                 None => {}
             }
             let event = intent_event(intent, &tenant, &request_id, &p);
             append(&deps.producer, &event).await?;
-            pending.insert(intent);
+            pending.insert(intent, Instant::now());
             appended += 1;
             metrics::counter!(gauges::AUTO_MERGES, "outcome" => "appended").increment(1);
         }
     }
+    metrics::gauge!(gauges::AUTO_MERGE_WAITING).set(waiting as f64);
     Ok(appended)
 }
 

@@ -40,9 +40,12 @@ pub const SLA_REEVALUATION: &str = "leadledger_sla_reevaluation_leads";
 /// Sealed contacts the projector could not open, by why (`no_key`: destroyed by an erasure or
 /// lost; `does_not_open`: tampered with).
 pub const CONTACTS_UNOPENED: &str = "leadledger_contacts_unopened_total";
-/// Groups of duplicate leads the auto-merge worker met, by outcome (`appended`: a merge
-/// intent appended; `left_to_a_person`: two leads of the group have merged leads already).
+/// Merge intents of the auto-merge worker, by outcome (`appended`; `refused`: decided
+/// against, the group having changed in the log before it).
 pub const AUTO_MERGES: &str = "leadledger_auto_merges_total";
+/// Groups of duplicate leads the auto-merge worker's last tick left to a person (two leads
+/// of the group have merged leads already).
+pub const AUTO_MERGE_WAITING: &str = "leadledger_auto_merge_waiting_groups";
 /// Running SLA clocks by state (`at_risk`, `breached`), at the database's clock.
 pub const SLA_CLOCKS: &str = "leadledger_sla_clocks";
 
@@ -79,7 +82,11 @@ pub fn describe() {
     );
     describe_counter!(
         AUTO_MERGES,
-        "groups of duplicate leads met by the auto-merge worker: appended (a merge intent appended), left_to_a_person (two leads of the group have merged leads already)"
+        "merge intents of the auto-merge worker: appended, refused (the group changed in the log before it)"
+    );
+    describe_gauge!(
+        AUTO_MERGE_WAITING,
+        "groups of duplicate leads the auto-merge worker's last tick left to a person (two of their leads have merged leads already)"
     );
     describe_counter!(
         REWINDS,

@@ -10,7 +10,9 @@
 //!   a group with two such leads needs a person and is skipped;
 //! - the merged leads are those paired with the survivor itself (a lead linked only through
 //!   another lead waits: the pair with the survivor is what was matched), at most
-//!   [`super::MAX_MERGED`], in id order.
+//!   [`super::MAX_MERGED`], in id order, leaving out any a person split (by an unmerge) from
+//!   the survivor's group or from a lead taken before it: a rule never undoes a person. The
+//!   decider checks the same again in log order ([`super::Merges::merge`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -53,8 +55,17 @@ pub struct Skipped {
 }
 
 /// The merges `pairs` ask for, given what `leads` says of each lead (a lead missing from it
-/// is no longer live and is left out). Deterministic: the same inputs plan the same.
-pub fn plan(pairs: &[Pair], leads: &[Lead]) -> (Vec<Planned>, Vec<Skipped>) {
+/// is no longer live and is left out) and the pairs of leads whose groups a person split
+/// (`separated`, either order). Deterministic: the same inputs plan the same.
+pub fn plan(
+    pairs: &[Pair],
+    leads: &[Lead],
+    separated: &[(String, String)],
+) -> (Vec<Planned>, Vec<Skipped>) {
+    let split: BTreeSet<(&str, &str)> = separated
+        .iter()
+        .flat_map(|(a, b)| [(a.as_str(), b.as_str()), (b.as_str(), a.as_str())])
+        .collect();
     let facts: BTreeMap<&str, &Lead> = leads.iter().map(|l| (l.id.as_str(), l)).collect();
     let live: Vec<&Pair> = pairs
         .iter()
@@ -111,25 +122,31 @@ pub fn plan(pairs: &[Pair], leads: &[Lead]) -> (Vec<Planned>, Vec<Skipped>) {
                 continue;
             }
         };
-        let mut merged = BTreeSet::new();
-        let mut rules = BTreeSet::new();
+        let mut paired: BTreeMap<&str, &[Rule]> = BTreeMap::new();
         for p in &live {
-            let other = if p.a == survivor {
-                &p.b
+            if p.a == survivor {
+                paired.insert(&p.b, &p.rules);
             } else if p.b == survivor {
-                &p.a
-            } else {
-                continue;
-            };
-            merged.insert(other.clone());
-            rules.extend(p.rules.iter().copied());
+                paired.insert(&p.a, &p.rules);
+            }
+        }
+        let mut merged: Vec<&str> = Vec::new();
+        let mut rules = BTreeSet::new();
+        for (lead, r) in paired {
+            let apart = std::iter::once(survivor)
+                .chain(merged.iter().copied())
+                .any(|other| split.contains(&(lead, other)));
+            if !apart && merged.len() < MAX_MERGED {
+                merged.push(lead);
+                rules.extend(r.iter().copied());
+            }
         }
         if merged.is_empty() {
             continue;
         }
         planned.push(Planned {
             survivor: survivor.to_string(),
-            merged: merged.into_iter().take(MAX_MERGED).collect(),
+            merged: merged.into_iter().map(str::to_string).collect(),
             rules: rules.into_iter().collect(),
         });
     }
@@ -172,7 +189,7 @@ mod tests {
             lead("x", Some(5), false),
             lead("y", Some(5), false),
         ];
-        let (planned, skipped) = plan(&pairs, &leads);
+        let (planned, skipped) = plan(&pairs, &leads, &[]);
         assert!(skipped.is_empty());
         assert_eq!(
             planned,
@@ -193,7 +210,7 @@ mod tests {
         // The same inputs in another order plan the same.
         let mut rev = pairs.to_vec();
         rev.reverse();
-        assert_eq!(plan(&rev, &leads).0, planned);
+        assert_eq!(plan(&rev, &leads, &[]).0, planned);
     }
 
     #[test]
@@ -202,12 +219,14 @@ mod tests {
         let (planned, _) = plan(
             &pairs,
             &[lead("a", Some(1), false), lead("b", Some(9), true)],
+            &[],
         );
         assert_eq!(planned[0].survivor, "b");
         assert_eq!(planned[0].merged, vec!["a".to_string()]);
         let (planned, skipped) = plan(
             &pairs,
             &[lead("a", Some(1), true), lead("b", Some(9), true)],
+            &[],
         );
         assert!(planned.is_empty());
         assert!(skipped[0].why.contains("a, b"), "{:?}", skipped);
@@ -224,7 +243,7 @@ mod tests {
             lead("b", Some(2), false),
             lead("c", Some(3), false),
         ];
-        let (planned, _) = plan(&pairs, &leads);
+        let (planned, _) = plan(&pairs, &leads, &[]);
         assert_eq!(planned[0].survivor, "a");
         assert_eq!(planned[0].merged, vec!["b".to_string()]);
         assert_eq!(planned[0].rules, vec![Rule::Email]);
@@ -232,7 +251,32 @@ mod tests {
         let (planned, _) = plan(
             &pairs,
             &[lead("a", Some(1), false), lead("c", Some(3), false)],
+            &[],
         );
         assert!(planned.is_empty());
+    }
+
+    #[test]
+    fn leads_a_person_split_are_not_joined_through_a_third() {
+        // a and s were split; both share an address with x, captured first.
+        let pairs = [
+            pair("a", "x", &[Rule::Email]),
+            pair("s", "x", &[Rule::Email]),
+        ];
+        let leads = [
+            lead("a", Some(2), false),
+            lead("s", Some(3), false),
+            lead("x", Some(1), false),
+        ];
+        let split = [("s".to_string(), "a".to_string())];
+        let (planned, _) = plan(&pairs, &leads, &split);
+        assert_eq!(planned[0].survivor, "x");
+        assert_eq!(planned[0].merged, vec!["a".to_string()]);
+        // Split from the survivor itself: nothing to ask.
+        let split = [
+            ("x".to_string(), "a".to_string()),
+            ("x".to_string(), "s".to_string()),
+        ];
+        assert!(plan(&pairs, &leads, &split).0.is_empty());
     }
 }

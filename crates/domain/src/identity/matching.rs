@@ -102,8 +102,9 @@ pub fn name_company_key(name: &str, email: &str, company_domain: &str) -> String
         return name;
     }
     match employer_domain(company_domain, &email_domain(email)) {
-        Some(d) => format!("{name}@{d}"),
-        None => String::new(),
+        // A placeholder such as "N/A" is no domain.
+        Some(d) if d.contains('.') => format!("{name}@{d}"),
+        _ => String::new(),
     }
 }
 
@@ -142,9 +143,10 @@ const TWO_DIGIT_CODES: &[&str] = &[
 /// A phone number as its national significant number, so that `+86 138 0013 8000`,
 /// `0086-138-0013-8000` and `138 0013 8000` match, and so do `+49 30 1234567` and
 /// `030 1234567`:
-/// - an extension (from the first letter, `#`, `,` or `;` on) is dropped, then every
-///   character but the digits;
-/// - an international number (`+` or `00` first) loses its country code (one, two or three
+/// - a label before the number (`Tel`, `Mobile:`) is dropped, and an extension (from the
+///   first letter, `#`, `,` or `;` after the first digit on), then every character but the
+///   digits;
+/// - an international number (a `+` before the digits, or `00` first) loses its country code (one, two or three
 ///   digits, read by [`TWO_DIGIT_CODES`]) and a `(0)` written after it;
 /// - a national number loses one leading trunk `0`.
 ///
@@ -154,16 +156,19 @@ const TWO_DIGIT_CODES: &[&str] = &[
 /// not match its international form. docs/IDENTITY.md says so.
 pub fn phone_key(raw: &str) -> String {
     let s: String = raw.nfkc().collect();
-    let s = s.trim();
-    let cut = s
+    // Before the first digit: a label ("Tel", "Mobile:") and maybe the `+`.
+    let Some(first) = s.find(|c: char| c.is_ascii_digit()) else {
+        return String::new();
+    };
+    let (head, body) = s.split_at(first);
+    let cut = body
         .find(|c: char| c.is_alphabetic() || "#,;".contains(c))
-        .unwrap_or(s.len());
-    let s = &s[..cut];
-    let international = s.trim_start().starts_with('+');
-    let mut digits: String = s.chars().filter(char::is_ascii_digit).collect();
-    let international = international || digits.starts_with("00");
+        .unwrap_or(body.len());
+    let mut digits: String = body[..cut].chars().filter(char::is_ascii_digit).collect();
+    let plus = head.contains('+');
+    let international = plus || digits.starts_with("00");
     if international {
-        if !s.trim_start().starts_with('+') {
+        if !plus {
             digits.drain(..2);
         }
         let code = if digits.starts_with('1') || digits.starts_with('7') {
@@ -188,23 +193,26 @@ pub fn phone_key(raw: &str) -> String {
 }
 
 /// A person's name as a key: accents dropped (NFKD, combining marks removed), lower-cased,
-/// every run of other characters than letters and digits a break, the words in alphabetical
-/// order (so `Smith, John` is `John Smith`). Empty unless it is at least two words, or one
-/// word of at least two characters written without Latin letters (a Chinese name such as
-/// `张伟`): one Latin first name says too little.
+/// every run of other characters than letters a break, the words in alphabetical order (so
+/// `Smith, John` is `John Smith`). Empty unless at least two of its words are more than an
+/// initial (one Latin letter), or it is one word of two letters or more written without
+/// Latin letters (a Chinese name such as `张伟`): one Latin first name, initials or a
+/// placeholder (`N/A`, `123`) say too little.
 pub fn name_key(raw: &str) -> String {
     let folded: String = raw
         .nfkd()
         .filter(|c| !is_combining_mark(*c))
         .flat_map(char::to_lowercase)
-        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .map(|c| if c.is_alphabetic() { c } else { ' ' })
         .collect();
     let mut words: Vec<&str> = folded.split_whitespace().collect();
     words.sort_unstable();
+    // An initial: one Latin letter. A one-letter word of another script is a name (王).
+    let initial = |w: &str| w.chars().count() < 2 && w.chars().all(|c| c.is_ascii_alphabetic());
     let enough = match words.as_slice() {
         [] => false,
         [one] => one.chars().count() >= 2 && !one.chars().any(|c| c.is_ascii_alphabetic()),
-        _ => true,
+        _ => words.iter().filter(|w| !initial(w)).count() >= 2,
     };
     if enough {
         words.join(" ")
@@ -266,12 +274,20 @@ mod tests {
         for raw in ["+1 (415) 555-0100", "(415) 555-0100", "415.555.0100 x12"] {
             assert_eq!(phone_key(raw), "4155550100", "{raw}");
         }
+        // Labels and a bracketed +.
+        for raw in [
+            "Tel: +86 138 0013 8000",
+            "Mobile (+86) 138-0013-8000",
+            "手机 138 0013 8000",
+        ] {
+            assert_eq!(phone_key(raw), "13800138000", "{raw}");
+        }
         // Three-digit codes: Hong Kong, Ireland.
         assert_eq!(phone_key("+852 2345 6789"), "23456789");
         assert_eq!(phone_key("+353 1 234 5678"), "12345678");
         // Another area code is another number.
         assert_ne!(phone_key("(515) 555-0100"), phone_key("(415) 555-0100"));
-        for bad in ["", "12345", "ext 1234567", "+86 123"] {
+        for bad in ["", "12345", "ext. 12", "+86 123", "n/a"] {
             assert_eq!(phone_key(bad), "", "{bad:?}");
         }
     }
@@ -287,7 +303,9 @@ mod tests {
         );
         assert_eq!(name_key("张伟"), "张伟");
         assert_eq!(name_key("王 小明"), "小明 王");
-        for thin in ["", "John", "  ", "J", "张", "--"] {
+        for thin in [
+            "", "John", "  ", "J", "张", "--", "N/A", "12345", "J. S.", "John 42",
+        ] {
             assert_eq!(name_key(thin), "", "{thin:?}");
         }
     }
@@ -302,6 +320,8 @@ mod tests {
         // The company's domain wins over the e-mail's.
         let k = c("john@gmail.com", "Smith John", "www.Acme.com");
         assert_eq!(k.name_company, "john smith@acme.com");
+        // A placeholder names no employer.
+        assert_eq!(c("", "John Smith", "N/A").name_company, "");
         // Free mail names no employer.
         let k = c("john@gmail.com", "John Smith", "");
         assert_eq!(k.name_company, "");

@@ -97,11 +97,11 @@ pub fn required(path: &str, open_health: bool) -> Required {
         ownership::SERVICE_NAME if matches!(method, "ClaimLead" | "AssignLead") => {
             Required::Scope(Scope::Command)
         }
-        identity::SERVICE_NAME if matches!(method, "MergeLeads" | "UnmergeLead") => {
-            Required::Scope(Scope::Command)
+        identity::SERVICE_NAME if method == "ListDuplicateCandidates" => {
+            Required::Scope(Scope::Query)
         }
+        identity::SERVICE_NAME => Required::Scope(Scope::Command),
         ownership::SERVICE_NAME
-        | identity::SERVICE_NAME
         | query::SERVICE_NAME
         | attribution::SERVICE_NAME
         | sla::SERVICE_NAME => Required::Scope(Scope::Query),

@@ -33,22 +33,24 @@ pub(super) async fn lock_alone(tx: &mut Transaction<'static, Postgres>) -> Resul
     Ok(())
 }
 
-/// The live merges of `tenants`.
+/// The live merges of `tenants`, with the pairs their unmerges split.
 pub(super) async fn live(
     tx: &mut Transaction<'static, Postgres>,
     tenants: &[&str],
 ) -> Result<HashMap<String, Merges>, StoreError> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(LIVE)
+    let rows: Vec<(String, String, String, bool)> = sqlx::query_as(LIVE)
         .bind(tenants)
         .fetch_all(&mut **tx)
         .await?;
-    let mut by_tenant: HashMap<String, Vec<(String, String)>> = HashMap::new();
-    for (t, lead, survivor) in rows {
-        by_tenant.entry(t).or_default().push((lead, survivor));
+    type Pairs = Vec<(String, String)>;
+    let mut by_tenant: HashMap<String, (Pairs, Pairs)> = HashMap::new();
+    for (t, lead, survivor, stands) in rows {
+        let (live, split) = by_tenant.entry(t).or_default();
+        if stands { live } else { split }.push((lead, survivor));
     }
     Ok(by_tenant
         .into_iter()
-        .map(|(t, pairs)| (t, Merges::new(pairs)))
+        .map(|(t, (live, split))| (t, Merges::new(live).with_separations(split)))
         .collect())
 }
 

@@ -3,7 +3,7 @@
 -- share as a bit mask and its score ($3 masks → $4 scores, computed once in Rust by
 -- `leadledger_domain::identity::matching::score`), best first.
 --   $2: a key shared by more leads than this makes no pair (a role mailbox, a switchboard);
---   $5: with pairs split by an unmerge (left out unless true);
+--   $5: with pairs split by an unmerge (left out unless true; see `scored`);
 --   $6, $7, $10: after this (score, lead a, lead b) — NULL $6 for the first page;
 --   $8: only pairs with this lead ('' for all); $9: at most this many.
 shared AS (
@@ -20,15 +20,26 @@ pairs AS (
      WHERE a < b AND ($8 = '' OR a = $8 OR b = $8)
      GROUP BY a, b
 ),
+-- A pair is split when an unmerge split a lead of one's group (the lead and the leads merged
+-- into it) from a lead of the other's.
 scored AS (
     SELECT p.a, p.b, p.mask, w.score
       FROM pairs p
       JOIN unnest($3::int[], $4::float8[]) w(mask, score) ON w.mask = p.mask
+     CROSS JOIN LATERAL (
+           SELECT array_prepend(p.a, ARRAY(
+                      SELECT g.lead_id FROM lead_merges g
+                       WHERE g.tenant_id = $1 AND g.survivor_id = p.a
+                         AND g.unmerge_intent IS NULL)),
+                  array_prepend(p.b, ARRAY(
+                      SELECT g.lead_id FROM lead_merges g
+                       WHERE g.tenant_id = $1 AND g.survivor_id = p.b
+                         AND g.unmerge_intent IS NULL))) grp(ga, gb)
      WHERE $5 OR NOT EXISTS (
            SELECT 1 FROM lead_merges m
             WHERE m.tenant_id = $1 AND m.unmerge_intent IS NOT NULL
-              AND ((m.lead_id = p.a AND m.survivor_id = p.b)
-                OR (m.lead_id = p.b AND m.survivor_id = p.a)))
+              AND ((m.lead_id = ANY(grp.ga) AND m.survivor_id = ANY(grp.gb))
+                OR (m.lead_id = ANY(grp.gb) AND m.survivor_id = ANY(grp.ga))))
 )
 SELECT a, b, mask, score
   FROM scored
