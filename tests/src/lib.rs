@@ -395,6 +395,7 @@ pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     for (table, order) in [
         ("leads", "tenant_id, lead_id"),
+        ("lead_match_keys", "tenant_id, lead_id"),
         ("lead_events", "event_id, tenant_id"),
         ("stage_visits", "tenant_id, lead_id, seq"),
         ("stage_transitions", "tenant_id, lead_id, seq"),

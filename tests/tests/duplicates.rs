@@ -282,13 +282,13 @@ async fn candidates_pair_by_rule_and_follow_merges_unmerges_and_erasure() -> any
         })
         .await?;
     env.wait_caught_up(Duration::from_secs(60)).await?;
-    let keys: (String, String, String) = sqlx::query_as(
-        "SELECT match_email, match_phone, match_name FROM leads WHERE tenant_id = $1 AND lead_id = 'D-7'",
+    let keys: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM lead_match_keys WHERE tenant_id = $1 AND lead_id = 'D-7'",
     )
     .bind(T)
     .fetch_one(&env.store.pool)
     .await?;
-    assert_eq!(keys, (String::new(), String::new(), String::new()));
+    assert_eq!(keys, 0, "an erased contact keeps no duplicate key");
     assert_eq!(
         list(&mut id, ask(T)).await?,
         vec![all[2].clone(), all[3].clone(), all[4].clone()]
@@ -422,15 +422,14 @@ async fn an_auto_merge_rule_merges_in_log_order_and_never_undoes_a_person() -> a
         vec![row("A-1", "A-2", &["email"], 950)]
     );
 
-    // A replay from offset 0 decides the same and writes the same keys.
+    // A replay from offset 0 decides the same and writes the same keys (only where a
+    // contact changed, yet the same rows).
     let live = dump_read_models(&env.store).await?;
     let replayed = env.replay("auto-merge").await?;
     assert_same_rows(&dump_read_models(&replayed).await?, &live, "replay");
-    let keys = "SELECT string_agg(lead_id || match_email || match_phone || match_name, ',' ORDER BY tenant_id, lead_id) FROM leads";
-    let (a, b): (String, String) = (
-        sqlx::query_scalar(keys).fetch_one(&env.store.pool).await?,
-        sqlx::query_scalar(keys).fetch_one(&replayed.pool).await?,
+    assert!(
+        live.iter().any(|r| r.starts_with("lead_match_keys: ")),
+        "the keys are among the rows compared"
     );
-    assert_eq!(a, b);
     env.cleanup().await
 }

@@ -53,6 +53,10 @@ pub struct LeadRow {
     pub merged: Vec<String>,
     pub state: LeadState,
     pub feedback: LeadFeedback,
+    /// Its contact or company domain may differ from its stored row's (a new lead, a
+    /// regrouped one, a capture or an erasure in the batch): its duplicate keys are written
+    /// again. Most facts change neither, and their leads' keys are left alone.
+    pub contact_changed: bool,
 }
 
 /// A lead's stage rows, written only when its stages changed (most facts — touches,
@@ -174,16 +178,25 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
         }
         // A lead's stored row is the fold of its stored events, so its old cell and stages
         // come from folding them, without reading `leads` back.
-        let (replace, stages_changed) = if regrouped {
-            (true, true)
+        let (replace, stages_changed, contact_changed) = if regrouped {
+            (true, true, true)
         } else if stored_len == 0 {
-            (false, true)
+            (false, true, true)
         } else {
             let old = fold_with(&events[..stored_len], &granted);
             out.old_cells.push(LeadCell::of_state(&tenant, &old));
             (
                 true,
                 old.visits != st.visits || old.transitions != st.transitions,
+                // An erasure is also a change when the stored capture no longer opens (its
+                // key is destroyed before the erasure's fact is applied).
+                events[stored_len..].iter().any(|e| {
+                    matches!(
+                        e.payload,
+                        Payload::LeadCaptured(_) | Payload::ContactErased(_)
+                    )
+                }) || old.contact != st.contact
+                    || old.company.domain != st.company.domain,
             )
         };
         if stages_changed {
@@ -201,6 +214,7 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
             merged: merged.into_iter().collect(),
             state: st,
             feedback,
+            contact_changed,
         });
     }
     // Changed roots left without a timeline of their own lose their rows.

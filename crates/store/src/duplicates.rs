@@ -1,6 +1,7 @@
 //! Duplicate candidates (docs/IDENTITY.md): live leads sharing a duplicate rule's key, read
-//! from the keys the projector writes beside each lead's contact (`leads.match_*`, computed
-//! by `leadledger_domain::identity::matching`). SQL compares the keys, never normalises.
+//! from the keys the projector writes when a lead's contact may have changed
+//! (`lead_match_keys`, computed by `leadledger_domain::identity::matching`). SQL compares the
+//! keys, never normalises.
 
 use std::sync::OnceLock;
 

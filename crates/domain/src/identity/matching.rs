@@ -1,12 +1,12 @@
 //! Duplicate candidates: the keys two leads of one person are likely to share.
 //!
 //! Each [`Rule`] reduces a contact to a normalised key; two live leads with the same key are a
-//! candidate pair for that rule, scored by [`score`]. The keys are computed here, once, by
-//! the projector when it writes a lead's row (`leads.match_email`, `match_phone`,
-//! `match_name`), so SQL only compares them; an erased contact has no keys.
+//! candidate pair for that rule, scored by [`score`]. The keys are computed here, by the
+//! projector when a lead's contact may have changed (`lead_match_keys`), so SQL only compares
+//! them; an erased contact has no keys.
 //!
-//! The keys are personal data (an e-mail address, a phone number, a name): they live beside
-//! the contact in `leads` only, never in the log, and are emptied with it (docs/PRIVACY.md).
+//! The keys are personal data (an e-mail address, a phone number, a name): they live in
+//! PostgreSQL only, never in the log, and go with the contact (docs/PRIVACY.md).
 
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use leadledger_domain::event::PocOutcome;
-use leadledger_domain::identity::matching;
+use leadledger_domain::identity::matching::MatchKeys;
 use leadledger_domain::{LeadState, Stage};
 use leadledger_projection::LeadFeedback;
 
@@ -31,12 +31,6 @@ const TEXT: &[Column<String>] = &[
     ("phone", |s| s.contact.phone.clone()),
     ("contact_name", |s| s.contact.name.clone()),
     ("contact_title", |s| s.contact.title.clone()),
-    // The duplicate rules' keys (personal like the contact, emptied with it).
-    ("match_email", |s| matching::email_key(&s.contact.email)),
-    ("match_phone", |s| matching::phone_key(&s.contact.phone)),
-    ("match_name", |s| {
-        matching::name_company_key(&s.contact.name, &s.contact.email, &s.company.domain)
-    }),
     ("company_name", |s| s.company.name.clone()),
     ("company_domain", |s| s.company.domain.to_lowercase()),
     ("region", |s| s.company.region.clone()),
@@ -290,4 +284,47 @@ pub fn written_columns() -> Vec<&'static str> {
         .chain(INTS.iter().map(|(c, _)| *c))
         .chain(OTHERS.iter().copied())
         .collect()
+}
+
+const UPSERT_MATCH_KEYS: &str = include_str!("sql/upsert_match_keys.sql");
+
+/// The duplicate keys of leads whose contact may have changed (`lead_match_keys`), as column
+/// arrays: written apart from `leads` so that the facts that change no contact (nearly all)
+/// neither normalise it again nor touch the keys' indexes.
+#[derive(Debug, Default)]
+pub struct MatchKeyRows {
+    tenant: Vec<String>,
+    lead: Vec<String>,
+    email: Vec<String>,
+    phone: Vec<String>,
+    name: Vec<String>,
+}
+
+impl MatchKeyRows {
+    /// Adds a lead's keys (all empty: its row is deleted).
+    pub fn push(&mut self, tenant: &str, lead: &str, st: &LeadState) {
+        let c = &st.contact;
+        let k = MatchKeys::of(&c.email, &c.phone, &c.name, &st.company.domain);
+        self.tenant.push(tenant.to_string());
+        self.lead.push(lead.to_string());
+        self.email.push(k.email);
+        self.phone.push(k.phone);
+        self.name.push(k.name_company);
+    }
+
+    /// Writes the keys (after the leads' rows, which they reference).
+    pub async fn write(self, conn: &mut sqlx::PgConnection) -> Result<(), StoreError> {
+        if self.lead.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(UPSERT_MATCH_KEYS)
+            .bind(self.tenant)
+            .bind(self.lead)
+            .bind(self.email)
+            .bind(self.phone)
+            .bind(self.name)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
 }

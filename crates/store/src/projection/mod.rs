@@ -47,7 +47,7 @@ use crate::StoreError;
 
 pub use events::Record;
 pub(crate) use leads::row_of;
-use leads::LeadRows;
+use leads::{LeadRows, MatchKeyRows};
 
 /// Writers for tests and benches that load read models without the projector (and check
 /// the upsert against the table); not part of the store's API (feature `testing`).
@@ -200,10 +200,15 @@ impl ProjectionTx {
             .execute(&mut *self.tx)
             .await?;
         let mut lead_rows = LeadRows::with_capacity(rows.leads.len());
+        let mut keys = MatchKeyRows::default();
         for l in &rows.leads {
             lead_rows.push(&l.tenant, &l.lead, &l.state, &l.feedback);
+            if l.contact_changed {
+                keys.push(&l.tenant, &l.lead, &l.state);
+            }
         }
         lead_rows.upsert(&mut self.tx).await?;
+        keys.write(&mut self.tx).await?;
         if !rows.removed.is_empty() {
             let n = rows.leads.len();
             sqlx::query(DELETE_LEADS)
