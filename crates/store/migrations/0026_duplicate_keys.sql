@@ -5,16 +5,16 @@
 --
 -- A table of its own, not columns of `leads`: the projector writes a lead's keys only when its
 -- contact may have changed (a capture, an erasure, a merge), so the facts that change no
--- contact (nearly all) do not touch these indexes. A lead with no key has no row; a lead's
--- rows go with it (a lead merged into another).
+-- contact (nearly all) do not touch these indexes. A lead with no key has no row; the
+-- projector deletes a lead's row with the lead (a lead merged into another). No foreign key:
+-- its check would lock every new lead's row once more in the projector's hot path.
 CREATE TABLE lead_match_keys (
     tenant_id   text NOT NULL,
     lead_id     text NOT NULL,
     match_email text NOT NULL,
     match_phone text NOT NULL,
     match_name  text NOT NULL,
-    PRIMARY KEY (tenant_id, lead_id),
-    FOREIGN KEY (tenant_id, lead_id) REFERENCES leads (tenant_id, lead_id) ON DELETE CASCADE
+    PRIMARY KEY (tenant_id, lead_id)
 );
 
 -- With the lead id, so the candidates are read from the indexes alone.

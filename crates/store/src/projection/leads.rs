@@ -287,6 +287,7 @@ pub fn written_columns() -> Vec<&'static str> {
 }
 
 const UPSERT_MATCH_KEYS: &str = include_str!("sql/upsert_match_keys.sql");
+const DELETE_MATCH_KEYS: &str = include_str!("sql/delete_match_keys.sql");
 
 /// The duplicate keys of leads whose contact may have changed (`lead_match_keys`), as column
 /// arrays: written apart from `leads` so that the facts that change no contact (nearly all)
@@ -298,6 +299,8 @@ pub struct MatchKeyRows {
     email: Vec<String>,
     phone: Vec<String>,
     name: Vec<String>,
+    /// Leads left without a key (an erased contact): their rows are deleted.
+    gone: (Vec<String>, Vec<String>),
 }
 
 impl MatchKeyRows {
@@ -305,6 +308,11 @@ impl MatchKeyRows {
     pub fn push(&mut self, tenant: &str, lead: &str, st: &LeadState) {
         let c = &st.contact;
         let k = MatchKeys::of(&c.email, &c.phone, &c.name, &st.company.domain);
+        if k == MatchKeys::default() {
+            self.gone.0.push(tenant.to_string());
+            self.gone.1.push(lead.to_string());
+            return;
+        }
         self.tenant.push(tenant.to_string());
         self.lead.push(lead.to_string());
         self.email.push(k.email);
@@ -312,8 +320,18 @@ impl MatchKeyRows {
         self.name.push(k.name_company);
     }
 
-    /// Writes the keys (after the leads' rows, which they reference).
+    /// Writes the keys: one statement, two when a lead lost its keys.
     pub async fn write(self, conn: &mut sqlx::PgConnection) -> Result<(), StoreError> {
+        if !self.gone.1.is_empty() {
+            let (t, l): (Vec<&str>, Vec<&str>) = self
+                .gone
+                .0
+                .iter()
+                .zip(&self.gone.1)
+                .map(|(t, l)| (t.as_str(), l.as_str()))
+                .unzip();
+            delete_match_keys(&mut *conn, &t, &l).await?;
+        }
         if self.lead.is_empty() {
             return Ok(());
         }
@@ -327,4 +345,18 @@ impl MatchKeyRows {
             .await?;
         Ok(())
     }
+}
+
+/// Deletes the duplicate keys of `(tenants[i], leads[i])` (leads removed, or left without a key).
+pub async fn delete_match_keys(
+    conn: &mut sqlx::PgConnection,
+    tenants: &[&str],
+    leads: &[&str],
+) -> Result<(), StoreError> {
+    sqlx::query(DELETE_MATCH_KEYS)
+        .bind(tenants)
+        .bind(leads)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -216,6 +216,8 @@ impl ProjectionTx {
                 .bind(&leads[n..])
                 .execute(&mut *self.tx)
                 .await?;
+            // Their duplicate keys go with them.
+            leads::delete_match_keys(&mut self.tx, &tenants[n..], &leads[n..]).await?;
         }
         clocks::replace(&mut self.tx, &tenants, &leads, &rows.clocks).await?;
         funnel::apply(&mut self.tx, &rows.funnel()).await?;
