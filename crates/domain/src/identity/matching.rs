@@ -83,15 +83,6 @@ impl MatchKeys {
             name_company: name_company_key(name, email, company_domain),
         }
     }
-
-    /// The key of `rule`.
-    pub fn get(&self, rule: Rule) -> &str {
-        match rule {
-            Rule::Email => &self.email,
-            Rule::Phone => &self.phone,
-            Rule::NameCompany => &self.name_company,
-        }
-    }
 }
 
 /// The [`Rule::NameCompany`] key: [`name_key`] `@` the employer's domain (the company's
@@ -316,7 +307,7 @@ mod tests {
         let k = c("jsmith@acme.com", "John Smith", "");
         assert_eq!(k.name_company, "john smith@acme.com");
         assert_eq!(k.email, "jsmith@acme.com");
-        assert_eq!(k.get(Rule::Phone), "");
+        assert_eq!(k.phone, "");
         // The company's domain wins over the e-mail's.
         let k = c("john@gmail.com", "Smith John", "www.Acme.com");
         assert_eq!(k.name_company, "john smith@acme.com");
