@@ -115,3 +115,27 @@ pub fn touch(lead: &str, src: &str, when: DateTime<Utc>, channel: &str) -> pb::E
         }),
     )
 }
+
+/// A touch from `channel` on the anonymous visitor `visitor` (no lead id).
+pub fn visitor_touch(visitor: &str, src: &str, when: DateTime<Utc>, channel: &str) -> pb::Event {
+    pb::Event {
+        visitor_id: visitor.to_string(),
+        ..touch("", src, when, channel)
+    }
+}
+
+/// The anonymous visitor `visitor` is the lead `lead`.
+pub fn linked(visitor: &str, lead: &str, src: &str, when: DateTime<Utc>) -> pb::Event {
+    pb::Event {
+        visitor_id: visitor.to_string(),
+        ..event(
+            "",
+            "marketo",
+            src,
+            when,
+            Payload::IdentityLinked(pb::IdentityLinked {
+                lead_id: lead.to_string(),
+            }),
+        )
+    }
+}

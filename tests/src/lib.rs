@@ -406,6 +406,7 @@ pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
         ("ownership_decisions", "intent_id, tenant_id"),
         ("identity_decisions", "intent_id, tenant_id"),
         ("lead_merges", "tenant_id, lead_id, merge_intent"),
+        ("visitor_links", "tenant_id, visitor_key"),
         (
             "funnel_cells",
             "tenant_id, capture_day, channel, campaign, region, industry, segment, currency",

@@ -11,7 +11,7 @@ use leadledger_api::convert::time_to_proto;
 use leadledger_api::pb::ingest_service_client::IngestServiceClient;
 use leadledger_api::pb::query_service_client::QueryServiceClient;
 use leadledger_api::pb::{self, event::Payload};
-use leadledger_e2e::events::{accepted, at, captured, event, mql, signed};
+use leadledger_e2e::events::{accepted, at, captured, event, linked, mql, signed, touch};
 use leadledger_e2e::{append, violation_fields, TestEnv};
 use prost::Message as _;
 use tokio_stream::wrappers::ReceiverStream;
@@ -745,6 +745,48 @@ fn cases() -> Vec<Case> {
             },
             INVALID,
             FieldsAndMessage(&["events[0].lead_id"], "reserved for spend"),
+        ),
+        // --- anonymous visitors (docs/IDENTITY.md) ---
+        case(
+            "a visitor's fact that is no touch",
+            || {
+                one(pb::Event {
+                    visitor_id: "ck-1".into(),
+                    ..mql("", "m1", at(4, 2, 9))
+                })
+            },
+            INVALID,
+            FieldsAndMessage(&["events[0].visitor_id"], "touches and its identity_linked only"),
+        ),
+        case(
+            "a fact of a lead and of a visitor at once",
+            || {
+                one(pb::Event {
+                    visitor_id: "ck-1".into(),
+                    ..touch("L-1", "t1", at(4, 2, 9), "sem")
+                })
+            },
+            INVALID,
+            FieldsAndMessage(&["events[0].visitor_id"], "not both"),
+        ),
+        case(
+            "a link without a visitor, to a reserved id",
+            || one(linked("", "~spend/sem/", "k1", at(4, 2, 9))),
+            INVALID,
+            Fields(&[
+                "events[0].lead_id",
+                "events[0].visitor_id",
+                "events[0].payload.identity_linked.lead_id",
+            ]),
+        ),
+        case(
+            "a link to no lead, from a visitor id too long",
+            || one(linked(&"v".repeat(129), "", "k1", at(4, 2, 9))),
+            INVALID,
+            Fields(&[
+                "events[0].visitor_id",
+                "events[0].payload.identity_linked.lead_id",
+            ]),
         ),
         // --- contact and company shapes ---
         case(

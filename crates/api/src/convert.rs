@@ -410,6 +410,11 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
         P::ContactErased(x) => Payload::ContactErased(privacy::erasure_from_proto(x)),
         P::MergeRequested(x) => Payload::MergeRequested(privacy::merge_from_proto(x)),
         P::UnmergeRequested(x) => Payload::UnmergeRequested(privacy::unmerge_from_proto(x)),
+        P::IdentityLinked(x) => {
+            Payload::IdentityLinked(leadledger_domain::identity::visitor::IdentityLinked {
+                lead: x.lead_id.clone(),
+            })
+        }
         P::OwnershipRequested(o) => Payload::OwnershipRequested(OwnershipRequest {
             mode: match pb::OwnershipMode::try_from(o.mode) {
                 Ok(pb::OwnershipMode::Assign) => OwnershipMode::Assign,

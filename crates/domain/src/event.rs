@@ -437,6 +437,9 @@ pub enum Payload {
     MergeRequested(crate::identity::MergeRequest),
     /// Written by `IdentityService.UnmergeLead`, like [`Payload::MergeRequested`].
     UnmergeRequested(crate::identity::UnmergeRequest),
+    /// A visitor (the event's key, `~visitor/…`) is a lead: its touches are the lead's
+    /// (`crate::identity::visitor`). Sent by clients.
+    IdentityLinked(crate::identity::visitor::IdentityLinked),
     /// A payload this reader does not know (a newer writer): kept, never folded.
     Unknown {
         event_type: String,
@@ -473,6 +476,7 @@ impl Payload {
             Payload::ContactErased(_) => "contact_erased",
             Payload::MergeRequested(_) => "merge_requested",
             Payload::UnmergeRequested(_) => "unmerge_requested",
+            Payload::IdentityLinked(_) => "identity_linked",
             Payload::Unknown { event_type } => event_type,
         }
     }
@@ -498,6 +502,12 @@ impl Payload {
             self,
             Payload::MergeRequested(_) | Payload::UnmergeRequested(_)
         )
+    }
+
+    /// Whether this is a visitor's link to a lead (decided by the projector, in its visitor's
+    /// log order).
+    pub fn is_link(&self) -> bool {
+        matches!(self, Payload::IdentityLinked(_))
     }
 
     /// An exit's reason code number, words and rep (`None` for a fact that is no exit).

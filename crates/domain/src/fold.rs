@@ -149,6 +149,11 @@ fn set_owner(st: &mut LeadState, owner: Owner, at: DateTime<Utc>) {
 }
 
 fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
+    // A visitor's link says whose touches these are; it is no fact about the lead (the
+    // lead's row is then the one it would be had its touches been told under it).
+    if e.payload.is_link() {
+        return;
+    }
     // An exit's why, who and how far, as things stood before this fact (a recycle clears
     // the owner below).
     let exit =

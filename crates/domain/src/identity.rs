@@ -14,11 +14,13 @@
 //! Merges are one level deep: a survivor is no merged lead, and a merged lead has nothing
 //! merged into it. A request that would break this is refused, naming the lead to use.
 //!
-//! [`matching`] holds the duplicate rules (which leads are likely one person), and
-//! [`auto_merge`] the merges a configured rule asks for.
+//! [`matching`] holds the duplicate rules (which leads are likely one person),
+//! [`auto_merge`] the merges a configured rule asks for, and [`visitor`] the anonymous
+//! visitors whose touches a link attaches to a lead.
 
 pub mod auto_merge;
 pub mod matching;
+pub mod visitor;
 
 use std::collections::{BTreeMap, BTreeSet};
 

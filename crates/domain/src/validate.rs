@@ -87,13 +87,19 @@ pub fn lead_id(v: &mut Violations, field: &str, id: &str) {
 }
 
 mod commands;
+mod visitor;
 pub use commands::{erasure, merge, unmerge, MAX_ERASURE_REASON, MAX_MERGE_REASON};
 
 /// Checks one event (already decoded from the wire) at `now`.
 pub fn event(e: &Event, now: DateTime<Utc>) -> Violations {
     let mut v = Violations::default();
     tenant_id(&mut v, "tenant_id", &e.tenant_id);
-    lead_id(&mut v, "lead_id", &e.lead_id);
+    // A visitor's fact is checked as the visitor's (its key stands in the lead id).
+    let visitor = crate::identity::visitor::is_visitor(&e.lead_id);
+    if !visitor {
+        lead_id(&mut v, "lead_id", &e.lead_id);
+    }
+    visitor::event(&mut v, e);
     if e.source.system.is_empty() {
         v.add("source.system", "required");
     } else if e.source.system.len() > 64
@@ -138,8 +144,11 @@ pub fn event(e: &Event, now: DateTime<Utc>) -> Violations {
             "lead_id",
             "must be empty for spend_recorded (the server files it under the spend's key)",
         ),
-        None if e.lead_id.starts_with('~') => {
-            v.add("lead_id", "must not start with `~` (reserved for spend)");
+        None if e.lead_id.starts_with('~') && !visitor => {
+            v.add(
+                "lead_id",
+                "must not start with `~` (reserved for spend and visitors)",
+            );
         }
         _ => {}
     }
@@ -369,6 +378,8 @@ fn payload(v: &mut Violations, p: &Payload) {
                 p.event_type()
             ),
         ),
+        // Checked with its visitor (`visitor::event`).
+        Payload::IdentityLinked(_) => {}
         Payload::Unknown { .. } => v.add("payload", "required: exactly one payload must be set"),
     }
 }

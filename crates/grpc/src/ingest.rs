@@ -11,6 +11,7 @@ use futures::Stream;
 use leadledger_api::convert::{self, Mode};
 use leadledger_api::pb::{self, ingest_service_server::IngestService};
 use leadledger_api::ApiError;
+use leadledger_domain::identity::visitor;
 use leadledger_domain::{ids, validate, Violations};
 use leadledger_log::{EventProducer, Position};
 use leadledger_store::Store;
@@ -144,6 +145,18 @@ pub fn prepare(
     // other lead id for it, and the `~` of spend keys in a lead's).
     if let (true, Some(pb::event::Payload::SpendRecorded(s))) = (e.lead_id.is_empty(), &e.payload) {
         e.lead_id = leadledger_domain::spend::key(&s.channel, &s.campaign);
+    }
+    // So is an anonymous visitor's (docs/IDENTITY.md, "Anonymous visitors"): its touches and
+    // its link sit under its key, in its order.
+    if !e.visitor_id.is_empty() {
+        if e.lead_id.is_empty() {
+            e.lead_id = visitor::key(&e.visitor_id);
+        } else {
+            v.add(
+                "visitor_id",
+                "set either lead_id (a lead's fact) or visitor_id (an anonymous visitor's),                  not both",
+            );
+        }
     }
     let domain = convert::event_from_proto_best_effort(&e, Mode::Request, "", &mut v);
     // Every problem of the event in one answer: the domain rules run even when a field was

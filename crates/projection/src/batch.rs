@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use leadledger_domain::identity::visitor;
 use leadledger_domain::{fold_with, Event, LeadState, Payload, Transition, Visit};
 use leadledger_sla::feedback::LeadFeedback;
 use uuid::Uuid;
@@ -158,12 +159,17 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
         spend: spend::latest(new.iter().map(|r| &r.event)),
         ..Projected::default()
     };
-    // A changed group's old rows are the fold of its stored events as they were grouped.
-    for ((tenant, _), events) in &before {
+    // A changed group's old rows are the fold of its stored events as they were grouped (a
+    // visitor alone had none: it is no lead).
+    for ((tenant, _), events) in before.iter().filter(|((_, l), _)| !visitor::is_visitor(l)) {
         let old = fold_with(events, &granted);
         out.old_cells.push(LeadCell::of_state(tenant, &old));
     }
     for ((tenant, lead), t) in timelines {
+        // A visitor not linked to a lead has its timeline only.
+        if visitor::is_visitor(&lead) {
+            continue;
+        }
         let Timeline {
             stored: stored_len,
             events,
@@ -221,9 +227,11 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
     out.removed = changed
         .into_iter()
         .filter(|(t, l)| {
-            out.leads
-                .binary_search_by(|r| (r.tenant.as_str(), r.lead.as_str()).cmp(&(t, l)))
-                .is_err()
+            !visitor::is_visitor(l)
+                && out
+                    .leads
+                    .binary_search_by(|r| (r.tenant.as_str(), r.lead.as_str()).cmp(&(t, l)))
+                    .is_err()
         })
         .collect();
     for (tenant, lead) in &out.removed {

@@ -11,6 +11,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use leadledger_domain::identity::visitor::{self, Decision};
 use leadledger_domain::identity::{Merges, Moves};
 use leadledger_domain::Payload;
 use uuid::Uuid;
@@ -95,6 +96,54 @@ pub fn decide(new: &[&Logged], merges: &mut HashMap<String, Merges>) -> Vec<Iden
     rows
 }
 
+/// Decides the visitors' links among `new` in `(partition, offset)` order against `links`
+/// (`(tenant, visitor key)` → lead: the stored links of the visitors, granted ones added).
+/// A visitor's links all sit on its partition, so log order decides (the first holds).
+pub fn decide_links(new: &[&Logged], links: &mut HashMap<LeadKey, String>) -> Vec<IdentityRow> {
+    let mut facts: Vec<&Logged> = new
+        .iter()
+        .copied()
+        .filter(|r| r.event.payload.is_link())
+        .collect();
+    facts.sort_by_key(|r| (r.partition, r.offset));
+    let mut rows = Vec::with_capacity(facts.len());
+    for r in facts {
+        let e = &r.event;
+        let Payload::IdentityLinked(l) = &e.payload else {
+            continue;
+        };
+        let k = (e.tenant_id.clone(), e.lead_id.clone());
+        let id = visitor::of(&e.lead_id).unwrap_or(&e.lead_id);
+        let (granted, refusal, moves) =
+            match visitor::decide(id, links.get(&k).map(String::as_str), &l.lead) {
+                Decision::Linked => {
+                    links.insert(k, l.lead.clone());
+                    let moved = (e.lead_id.clone(), None, Some(l.lead.clone()));
+                    (true, String::new(), vec![moved])
+                }
+                Decision::Already => (true, String::new(), Vec::new()),
+                Decision::Refused(why) => (false, why, Vec::new()),
+            };
+        rows.push(IdentityRow {
+            intent_id: e.event_id,
+            tenant: e.tenant_id.clone(),
+            partition: r.partition,
+            offset: r.offset,
+            kind: "link",
+            survivor: l.lead.clone(),
+            leads: vec![e.lead_id.clone()],
+            requested_by: e.source.system.clone(),
+            why: String::new(),
+            requested_at: e.occurred_at,
+            recorded_at: e.recorded_at,
+            granted,
+            refusal,
+            moves,
+        });
+    }
+    rows
+}
+
 /// `(tenant, lead)`.
 pub type LeadKey = (String, String);
 
@@ -107,11 +156,19 @@ pub struct Regroup {
     /// The leads the batch's decisions moved: their survivor before the batch (`None`: their
     /// own root).
     pub before: HashMap<LeadKey, Option<String>>,
+    /// The linked visitors among `survivor`'s keys, with the lead each is linked to (its root
+    /// is that lead's, before the batch as after).
+    pub via: HashMap<LeadKey, String>,
 }
 
 impl Regroup {
-    /// The regrouping of `rows` (in log order) over the live merges `survivor` (after them).
-    pub fn new(survivor: HashMap<LeadKey, String>, rows: &[IdentityRow]) -> Self {
+    /// The regrouping of `rows` (in log order) over the live merges and links `survivor`
+    /// (after them; a linked visitor's lead in `via`).
+    pub fn new(
+        survivor: HashMap<LeadKey, String>,
+        via: HashMap<LeadKey, String>,
+        rows: &[IdentityRow],
+    ) -> Self {
         let mut before: HashMap<LeadKey, Option<String>> = HashMap::new();
         for r in rows {
             for (lead, was, _) in &r.moves {
@@ -120,7 +177,11 @@ impl Regroup {
                     .or_insert_with(|| was.clone());
             }
         }
-        Regroup { survivor, before }
+        Regroup {
+            survivor,
+            before,
+            via,
+        }
     }
 
     /// The lead whose timeline holds `lead`'s facts after the batch.
@@ -139,9 +200,12 @@ impl Regroup {
         if self.before.is_empty() {
             return self.root(tenant, lead);
         }
-        match self.before.get(&(tenant.to_string(), lead.to_string())) {
-            Some(was) => was.as_deref().unwrap_or(lead),
-            None => self.root(tenant, lead),
+        let k = (tenant.to_string(), lead.to_string());
+        match (self.before.get(&k), self.via.get(&k)) {
+            (Some(was), _) => was.as_deref().unwrap_or(lead),
+            // A visitor linked before the batch was where its lead was.
+            (None, Some(l)) => self.root_before(tenant, l),
+            (None, None) => self.root(tenant, lead),
         }
     }
 
@@ -199,6 +263,68 @@ mod tests {
         })
     }
 
+    fn link(offset: i64, visitor_id: &str, lead: &str) -> Logged {
+        let mut l = intent(
+            offset,
+            Payload::IdentityLinked(visitor::IdentityLinked { lead: lead.into() }),
+        );
+        l.event.lead_id = visitor::key(visitor_id);
+        l
+    }
+
+    #[test]
+    fn a_visitors_first_link_holds_and_its_touches_follow_its_lead() {
+        let l = [
+            link(21, "v1", "b"),
+            link(20, "v1", "a"),
+            link(22, "v1", "a"),
+            link(23, "v2", "a"),
+        ];
+        let new: Vec<&Logged> = l.iter().collect();
+        // v2 was linked to a in an earlier batch.
+        let k = |v: &str| ("acme".to_string(), visitor::key(v));
+        let mut links = HashMap::from([(k("v2"), "a".to_string())]);
+        let rows = decide_links(&new, &mut links);
+        let got: Vec<(i64, bool, usize)> = rows
+            .iter()
+            .map(|r| (r.offset, r.granted, r.moves.len()))
+            .collect();
+        // v1→a (moves), v1→b refused, v1→a again and v2→a: granted, nothing moves.
+        assert_eq!(
+            got,
+            [(20, true, 1), (21, false, 0), (22, true, 0), (23, true, 0)]
+        );
+        assert!(
+            rows[1].refusal.contains("linked to lead a"),
+            "{}",
+            rows[1].refusal
+        );
+        assert_eq!(links[&k("v1")], "a");
+
+        // A merge of a into c in the same batch: v1 (new) was alone before, v2 (linked
+        // before) was where a was; both are c's now.
+        let merge_rows = decide(
+            &[&intent(30, merge("c", &["a"]))],
+            &mut HashMap::from([("acme".to_string(), Merges::default())]),
+        );
+        let all: Vec<IdentityRow> = merge_rows.into_iter().chain(rows).collect();
+        let survivor = HashMap::from([
+            (("acme".to_string(), "a".to_string()), "c".to_string()),
+            (k("v1"), "c".to_string()),
+            (k("v2"), "c".to_string()),
+        ]);
+        let via = HashMap::from([(k("v1"), "a".to_string()), (k("v2"), "a".to_string())]);
+        let g = Regroup::new(survivor, via, &all);
+        assert_eq!(g.root("acme", &visitor::key("v1")), "c");
+        assert_eq!(
+            g.root_before("acme", &visitor::key("v1")),
+            visitor::key("v1")
+        );
+        assert_eq!(g.root_before("acme", &visitor::key("v2")), "a");
+        let changed: Vec<String> = g.changed().into_iter().map(|(_, l)| l).collect();
+        assert_eq!(changed, ["a", "c", &visitor::key("v1")]);
+    }
+
     #[test]
     fn intents_are_decided_in_log_order_and_regroup_the_moved_leads() {
         // Read out of order: decided by offset (merge b, merge c, unmerge b, merge b into c).
@@ -225,7 +351,7 @@ mod tests {
         assert_eq!(live.root("c"), "a");
 
         let survivor = HashMap::from([(("acme".to_string(), "c".to_string()), "a".to_string())]);
-        let g = Regroup::new(survivor, &rows);
+        let g = Regroup::new(survivor, HashMap::new(), &rows);
         assert_eq!(g.root_before("acme", "b"), "b");
         assert_eq!(g.root_before("acme", "c"), "c");
         assert_eq!(g.root("acme", "c"), "a");

@@ -18,18 +18,44 @@ const DECISION: &str = include_str!("sql/identity_decision.sql");
 /// `(tenant, lead)`.
 pub type LeadKey = (String, String);
 
-/// Every live merge of the groups of `(tenants[i], leads[i])`: merged lead → survivor.
+/// The groups of some leads and visitors, as [`groups_with_links`] reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Groups {
+    /// Every member of the groups but their roots (a merged lead, a linked visitor) → root.
+    pub root: HashMap<LeadKey, String>,
+    /// The linked visitors among them → the lead each is linked to.
+    pub via: HashMap<LeadKey, String>,
+}
+
+/// Every live merge and link of the groups of `(tenants[i], ids[i])` (leads or visitor
+/// keys): merged lead or linked visitor → its root.
 pub async fn groups<'e>(
     db: impl PgExecutor<'e>,
     tenants: &[&str],
-    leads: &[&str],
+    ids: &[&str],
 ) -> Result<HashMap<LeadKey, String>, StoreError> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(GROUPS)
+    Ok(groups_with_links(db, tenants, ids).await?.root)
+}
+
+/// Like [`groups`], with the lead each linked visitor is linked to.
+pub async fn groups_with_links<'e>(
+    db: impl PgExecutor<'e>,
+    tenants: &[&str],
+    ids: &[&str],
+) -> Result<Groups, StoreError> {
+    let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(GROUPS)
         .bind(tenants)
-        .bind(leads)
+        .bind(ids)
         .fetch_all(db)
         .await?;
-    Ok(rows.into_iter().map(|(t, l, s)| ((t, l), s)).collect())
+    let mut g = Groups::default();
+    for (t, member, root, via) in rows {
+        if let Some(lead) = via {
+            g.via.insert((t.clone(), member.clone()), lead);
+        }
+        g.root.insert((t, member), root);
+    }
+    Ok(g)
 }
 
 /// One merge of a lead into a survivor, and its unmerge if any.

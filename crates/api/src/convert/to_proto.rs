@@ -70,6 +70,7 @@ pub fn internal_event_to_proto(e: &Event, trace: Option<pb::TraceContext>) -> Op
         schema_version: e.schema_version,
         trace,
         event_type: e.payload.event_type().to_string(),
+        visitor_id: String::new(),
         payload: Some(payload),
     })
 }
@@ -170,6 +171,7 @@ pub fn event_type_of(e: &pb::Event) -> &'static str {
             P::ContactErased(_) => "contact_erased",
             P::MergeRequested(_) => "merge_requested",
             P::UnmergeRequested(_) => "unmerge_requested",
+            P::IdentityLinked(_) => "identity_linked",
         },
     }
 }

@@ -383,6 +383,7 @@ fn wire(e: &Event) -> pb::Event {
         other => unreachable!("the generator makes no {}", other.event_type()),
     };
     pb::Event {
+        visitor_id: String::new(),
         event_id: e.event_id.to_string(),
         tenant_id: e.tenant_id.clone(),
         lead_id: e.lead_id.clone(),

@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::TryStreamExt;
+use leadledger_domain::identity::visitor;
 use leadledger_domain::{fold_with, Cut, Event, LeadState};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -107,11 +108,17 @@ pub async fn for_each_lead(
         .iter()
         .flat_map(|(l, s, _)| [l.as_str(), s.as_str()])
         .collect();
-    // Merged lead → survivor under the cut; the groups' events wait for the end.
-    let survivor: HashMap<&str, &str> = merges
+    // Merged lead → survivor, linked visitor → lead, under the cut; the groups' events wait
+    // for the end.
+    let up: HashMap<&str, &str> = merges
         .iter()
         .filter(|(_, _, live)| *live)
         .map(|(l, s, _)| (l.as_str(), s.as_str()))
+        .collect();
+    // A visitor's root is its lead's (merges are one level deep, links go to a lead).
+    let survivor: HashMap<&str, &str> = up
+        .iter()
+        .map(|(l, s)| (*l, up.get(s).copied().unwrap_or(s)))
         .collect();
     let grouped: HashSet<&str> = survivor.iter().flat_map(|(l, s)| [*l, *s]).collect();
     let mut groups: BTreeMap<String, Vec<Event>> = BTreeMap::new();
@@ -132,6 +139,10 @@ pub async fn for_each_lead(
                 let mut e = decode(&raw, &event_type)?;
                 e.lead_id = root.to_string();
                 groups.entry(root.to_string()).or_default().push(e);
+                continue;
+            }
+            // A visitor not linked under the cut is no lead.
+            if visitor::is_visitor(&id) {
                 continue;
             }
             if id != lead && !events.is_empty() {

@@ -1,6 +1,6 @@
 //! Merged groups in the projection transaction: the locks that keep a group's folds in order,
-//! the live merges a batch reads, and the decisions it writes (`identity_decisions`,
-//! `lead_merges`).
+//! the live merges and visitors' links a batch reads, and the decisions it writes
+//! (`identity_decisions`, `lead_merges`, `visitor_links`).
 //!
 //! A merged group's facts sit on several partitions, which different projector transactions
 //! apply at once. Two rules keep its rows the fold of all of them:
@@ -25,6 +25,8 @@ const LIVE: &str = include_str!("sql/identity_live.sql");
 const INSERT_DECISION: &str = include_str!("sql/insert_identity_decisions.sql");
 const INSERT_MERGE: &str = include_str!("sql/insert_merge.sql");
 const CLOSE_MERGE: &str = include_str!("sql/close_merge.sql");
+const LINKS: &str = include_str!("sql/identity_links.sql");
+const INSERT_LINK: &str = include_str!("sql/insert_link.sql");
 
 /// Takes the membership lock alone (the batch decides merges; every projection transaction
 /// holds it shared from its start, `sql/begin.sql`).
@@ -54,6 +56,21 @@ pub(super) async fn live(
         .collect())
 }
 
+/// The stored links of the visitors `(tenants[i], visitors[i])`: `(tenant, visitor key)` →
+/// lead.
+pub(super) async fn links(
+    tx: &mut Transaction<'static, Postgres>,
+    tenants: &[&str],
+    visitors: &[&str],
+) -> Result<HashMap<(String, String), String>, StoreError> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(LINKS)
+        .bind(tenants)
+        .bind(visitors)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows.into_iter().map(|(t, v, l)| ((t, v), l)).collect())
+}
+
 /// Takes the locks of the groups whose survivors are `roots` (in one order for everyone).
 pub(super) async fn lock_groups<'a>(
     tx: &mut Transaction<'static, Postgres>,
@@ -75,7 +92,8 @@ pub(super) async fn lock_groups<'a>(
     Ok(())
 }
 
-/// Stores the decisions, and applies the granted ones to `lead_merges` in log order.
+/// Stores the decisions, and applies the granted ones to `lead_merges` and `visitor_links`
+/// in log order.
 pub(super) async fn write(
     tx: &mut Transaction<'static, Postgres>,
     rows: &[IdentityRow],
@@ -97,6 +115,20 @@ pub(super) async fn write(
             .execute(&mut **tx)
             .await?;
         for (lead, _, after) in &r.moves {
+            if r.kind == "link" {
+                // A link moves its visitor from no group into its lead's.
+                sqlx::query(INSERT_LINK)
+                    .bind(&r.tenant)
+                    .bind(lead)
+                    .bind(&r.survivor)
+                    .bind(r.intent_id)
+                    .bind(r.requested_at)
+                    .bind(r.recorded_at)
+                    .bind(&r.requested_by)
+                    .execute(&mut **tx)
+                    .await?;
+                continue;
+            }
             match after {
                 Some(survivor) => {
                     sqlx::query(INSERT_MERGE)

@@ -105,9 +105,10 @@ impl ProjectionTx {
         crate::timeline::of_leads(&mut *self.tx, tenants, leads, skip).await
     }
 
-    /// Decides the identity intents among `new` (in log order, against the stored merges)
-    /// and stores the decisions; then reads the merged groups of `touched` and of the leads
-    /// the decisions moved, and locks the groups of more than one lead. Returns the
+    /// Decides the identity intents and visitors' links among `new` (in log order, against
+    /// the stored merges and links) and stores the decisions; then reads the groups of
+    /// `touched` and of the leads and visitors the decisions moved, and locks the groups of
+    /// more than one member. Returns the
     /// regrouping the projection folds by; `touched` gains every lead of those groups (whose
     /// stored events the batch must read).
     pub async fn identity(
@@ -115,10 +116,16 @@ impl ProjectionTx {
         new: &[&Logged],
         touched: &mut std::collections::BTreeSet<LeadKey>,
     ) -> Result<Regroup, StoreError> {
-        let deciding = new.iter().any(|r| r.event.payload.is_identity());
-        let decisions = if deciding {
+        let merging = new.iter().any(|r| r.event.payload.is_identity());
+        let linking = new.iter().any(|r| r.event.payload.is_link());
+        let deciding = merging || linking;
+        let mut decisions = Vec::new();
+        if deciding {
             // The shared lock taken at `begin`, made exclusive: waits for every other batch.
+            // A link changes a group's membership like a merge does.
             identity::lock_alone(&mut self.tx).await?;
+        }
+        if merging {
             let tenants: std::collections::BTreeSet<&str> = new
                 .iter()
                 .filter(|r| r.event.payload.is_identity())
@@ -126,9 +133,22 @@ impl ProjectionTx {
                 .collect();
             let tenants: Vec<&str> = tenants.into_iter().collect();
             let mut merges = identity::live(&mut self.tx, &tenants).await?;
-            let rows = decide::decide(new, &mut merges);
-            identity::write(&mut self.tx, &rows).await?;
-            for r in &rows {
+            decisions.extend(decide::decide(new, &mut merges));
+        }
+        if linking {
+            // Only the linked visitors' own links matter: a visitor's links share its
+            // partition, and no link depends on another visitor's.
+            let (tenants, visitors): (Vec<&str>, Vec<&str>) = new
+                .iter()
+                .filter(|r| r.event.payload.is_link())
+                .map(|r| (r.event.tenant_id.as_str(), r.event.lead_id.as_str()))
+                .unzip();
+            let mut links = identity::links(&mut self.tx, &tenants, &visitors).await?;
+            decisions.extend(decide::decide_links(new, &mut links));
+        }
+        if deciding {
+            identity::write(&mut self.tx, &decisions).await?;
+            for r in &decisions {
                 for (lead, was, now) in &r.moves {
                     for l in [Some(lead), was.as_ref(), now.as_ref()]
                         .into_iter()
@@ -138,27 +158,27 @@ impl ProjectionTx {
                     }
                 }
             }
-            rows
-        } else {
-            Vec::new()
-        };
+        }
         let (tenants, leads): (Vec<&str>, Vec<&str>) = touched
             .iter()
             .map(|(t, l)| (t.as_str(), l.as_str()))
             .unzip();
-        let survivor = crate::identity::groups(&mut *self.tx, &tenants, &leads).await?;
-        if !deciding && !survivor.is_empty() {
+        let groups = crate::identity::groups_with_links(&mut *self.tx, &tenants, &leads).await?;
+        if !deciding && !groups.root.is_empty() {
             identity::lock_groups(
                 &mut self.tx,
-                survivor.iter().map(|((t, _), s)| (t.as_str(), s.as_str())),
+                groups
+                    .root
+                    .iter()
+                    .map(|((t, _), s)| (t.as_str(), s.as_str())),
             )
             .await?;
         }
-        for ((t, l), s) in &survivor {
+        for ((t, l), s) in &groups.root {
             touched.insert((t.clone(), l.clone()));
             touched.insert((t.clone(), s.clone()));
         }
-        Ok(Regroup::new(survivor, &decisions))
+        Ok(Regroup::new(groups.root, groups.via, &decisions))
     }
 
     /// The bytes of the contacts' data keys among `ids` not destroyed.
