@@ -44,6 +44,10 @@ pub fn child_log_settings(env: &crate::TestEnv) -> Vec<(&'static str, String)> {
         // the children listen on 127.0.0.1, where `none` is allowed (tests/tests/auth.rs
         // covers authentication).
         ("auth.mode", "none".to_string()),
+        // The test's own database (contacts' keys made by a child ingest are where the test's
+        // projector opens them); never the default one, which may hold another version's
+        // migrations and stop the child at start.
+        ("database.url", env.db_url.clone()),
     ]
 }
 
@@ -57,6 +61,7 @@ pub fn killable_projector_settings(
     app: &str,
 ) -> Vec<(&'static str, String)> {
     let mut settings = child_log_settings(env);
+    settings.retain(|(k, _)| *k != "database.url");
     settings.extend([
         ("database.url", format!("{db_url}?application_name={app}")),
         ("database.max_connections", "4".to_string()),

@@ -770,6 +770,12 @@ fn cases() -> Vec<Case> {
             FieldsAndMessage(&["events[0].visitor_id"], "not both"),
         ),
         case(
+            "a lead id spelled as a visitor's key",
+            || one(touch("~visitor/ck-1", "t1", at(4, 2, 9), "sem")),
+            INVALID,
+            FieldsAndMessage(&["events[0].lead_id"], "name an anonymous visitor in visitor_id"),
+        ),
+        case(
             "a link without a visitor, to a reserved id",
             || one(linked("", "~spend/sem/", "k1", at(4, 2, 9))),
             INVALID,

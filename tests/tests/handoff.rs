@@ -1095,6 +1095,15 @@ async fn invalid_handoff_requests_get_field_violations_and_append_nothing() -> a
             &["requested_by"],
         ),
         (
+            "claim on an anonymous visitor's key",
+            fields(
+                own.claim_lead(claim("~visitor/ck-1", "ann", ""))
+                    .await
+                    .map(drop),
+            ),
+            &["lead_id"],
+        ),
+        (
             "claim with a blank request id",
             fields(own.claim_lead(claim("L-1", "ann", "  ")).await.map(drop)),
             &["request_id"],

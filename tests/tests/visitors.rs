@@ -210,6 +210,15 @@ async fn a_link_makes_a_visitors_touches_its_leads_however_late() -> anyhow::Res
         decisions[1].2
     );
 
+    // A link alone makes no lead: a lead the ledger has no fact of, a visitor with no touch.
+    append(
+        &mut ingest,
+        T,
+        vec![linked("ck-9", "L-NEW", "k9", at(3, 27, 9))],
+    )
+    .await?;
+    assert_same_rows(&figures(&env).await?, &want, "a link alone");
+
     // GetLead shows the visitor's facts in the lead's timeline, under the visitor's key.
     let a = q
         .get_lead(pb::GetLeadRequest {

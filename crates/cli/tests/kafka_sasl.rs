@@ -21,7 +21,8 @@ use std::time::Duration;
 use leadledger_api::pb::{self, ingest_service_client::IngestServiceClient};
 use leadledger_e2e::events::{at, captured};
 use leadledger_e2e::process::{test_dir, Leadledger, Tansu};
-use leadledger_e2e::unique;
+use leadledger_e2e::{database_name, pg_server, unique};
+use leadledger_store::Store;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::Message as _;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -80,8 +81,13 @@ async fn leadledger_appends_through_sasl_scram_and_nothing_passes_without_it() -
     let broker = Tansu::start_with(&dir, &["--authentication"]).await?;
 
     let topic = format!("sasl.{}", unique());
+    // A database of its own: the default one (`leadledger` on this host) may hold another
+    // version's migrations (a process of an older checkout), which stops the child at start.
+    let db_url = format!("{}/{}", pg_server(), database_name("sasl"));
+    Store::create_database(&db_url).await?;
     let settings = |pw: &std::path::Path| {
         vec![
+            ("database.url", db_url.clone()),
             ("kafka.brokers", broker.brokers()),
             ("kafka.topic", topic.clone()),
             ("kafka.partitions", "1".to_string()),
@@ -162,5 +168,6 @@ async fn leadledger_appends_through_sasl_scram_and_nothing_passes_without_it() -
         "refused for another reason: {refused:#}\n{log}"
     );
     assert!(took < Duration::from_secs(15), "refused after {took:?}");
+    Store::drop_database(&db_url).await?;
     Ok(())
 }

@@ -95,6 +95,7 @@ async fn one_trace_from_the_call_through_the_log_to_the_projection() -> anyhow::
     let dir = test_dir(TMP, "traces")?;
     let (db_url, _store) = env.extra_database("traces").await?;
     let mut settings = child_log_settings(&env);
+    settings.retain(|(k, _)| *k != "database.url");
     settings.extend([
         ("database.url", db_url),
         ("telemetry.otlp_endpoint", format!("http://{otlp}")),

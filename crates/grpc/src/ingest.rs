@@ -141,22 +141,30 @@ pub fn prepare(
     if e.schema_version == 0 {
         e.schema_version = leadledger_domain::event::FIRST_SCHEMA_VERSION;
     }
-    // Spend is no fact about a lead: it is filed under its own key (validation refuses any
-    // other lead id for it, and the `~` of spend keys in a lead's).
-    if let (true, Some(pb::event::Payload::SpendRecorded(s))) = (e.lead_id.is_empty(), &e.payload) {
-        e.lead_id = leadledger_domain::spend::key(&s.channel, &s.campaign);
-    }
-    // So is an anonymous visitor's (docs/IDENTITY.md, "Anonymous visitors"): its touches and
-    // its link sit under its key, in its order.
+    // An anonymous visitor's facts are filed under its key (docs/IDENTITY.md, "Anonymous
+    // visitors"): its touches and its link sit in its own order. Its key is the server's to
+    // make: a client names the visitor in `visitor_id`.
     if !e.visitor_id.is_empty() {
         if e.lead_id.is_empty() {
             e.lead_id = visitor::key(&e.visitor_id);
         } else {
             v.add(
                 "visitor_id",
-                "set either lead_id (a lead's fact) or visitor_id (an anonymous visitor's),                  not both",
+                "set either lead_id (a lead's fact) or visitor_id (an anonymous visitor's), \
+                 not both",
             );
         }
+    } else if visitor::is_visitor(&e.lead_id) {
+        v.add(
+            "lead_id",
+            "must not start with `~` (reserved for spend and visitors): name an anonymous \
+             visitor in visitor_id",
+        );
+    }
+    // Spend is no fact about a lead: it is filed under its own key (validation refuses any
+    // other lead id for it, and the `~` of spend keys in a lead's).
+    if let (true, Some(pb::event::Payload::SpendRecorded(s))) = (e.lead_id.is_empty(), &e.payload) {
+        e.lead_id = leadledger_domain::spend::key(&s.channel, &s.campaign);
     }
     let domain = convert::event_from_proto_best_effort(&e, Mode::Request, "", &mut v);
     // Every problem of the event in one answer: the domain rules run even when a field was

@@ -128,8 +128,11 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
 
     // Per root (the survivor of merged leads), in `(tenant, lead)` order: the stored events
     // (what its current rows were folded from, unless its group changed), then the batch's.
-    // Spend statements and identity intents are no lead's.
-    let is_lead_fact = |e: &Event| spend::statement(e).is_none() && !e.payload.is_identity();
+    // Spend statements, identity intents and visitors' links are no lead's (a link alone
+    // makes no lead: its visitor's touches do).
+    let is_lead_fact = |e: &Event| {
+        spend::statement(e).is_none() && !e.payload.is_identity() && !e.payload.is_link()
+    };
     let mut timelines: BTreeMap<LeadKey, Timeline> = BTreeMap::new();
     // The groups the batch changed, as they were: their stored events by the root before.
     let mut before: BTreeMap<LeadKey, Vec<Event>> = BTreeMap::new();

@@ -67,7 +67,17 @@ pub(crate) fn decide(
                     || granted.contains(&b.event_id)
             });
         let state = fold_with(before, granted);
-        let d = ownership::decide(&state, req);
+        // No lead's key (an anonymous visitor's, spend's): nothing to own, and a request
+        // granted there would become its lead's once a visitor is linked.
+        let d = if e.lead_id.starts_with('~') {
+            ownership::Decision {
+                granted: false,
+                owner_before: String::new(),
+                reason: format!("no such lead: `{}` is no lead's id", e.lead_id),
+            }
+        } else {
+            ownership::decide(&state, req)
+        };
         if d.granted {
             granted.insert(e.event_id);
         }

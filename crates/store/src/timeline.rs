@@ -54,7 +54,8 @@ pub async fn of_leads<'e>(
 }
 
 /// Every stored event of the merged groups of the leads `(tenants[i], leads[i])` (each lead,
-/// its survivor and the leads merged into that), filed under the group's survivor: each
+/// its survivor, the leads merged into that and their linked visitors; the links themselves
+/// left out), filed under the group's survivor: each
 /// event's `lead_id` is its survivor's, so a fold by lead id folds the group as one lead.
 /// Contacts stay sealed.
 pub async fn of_groups(
@@ -71,6 +72,9 @@ pub async fn of_groups(
     }
     let (tenants, leads): (Vec<&str>, Vec<&str>) = all.into_iter().unzip();
     let mut events = of_leads(&mut *conn, &tenants, &leads, &HashSet::new()).await?;
+    // A visitor's link is no lead's fact (the projection folds none; a link alone makes no
+    // lead).
+    events.retain(|e| !e.event.payload.is_link());
     for e in &mut events {
         let k = (e.event.tenant_id.clone(), e.event.lead_id.clone());
         if let Some(s) = survivor.get(&k) {
@@ -81,7 +85,8 @@ pub async fn of_groups(
 }
 
 /// Every event of the tenant's leads captured in `[from, to)` (every lead, captured or not,
-/// when neither bound is given); a merged lead's events are filed under its survivor.
+/// when neither bound is given); a merged lead's events are filed under its survivor, a
+/// linked visitor's under its lead's (its links left out).
 pub async fn of_tenant<'e>(
     db: impl PgExecutor<'e>,
     tenant: &str,
@@ -95,6 +100,7 @@ pub async fn of_tenant<'e>(
         .fetch_all(db)
         .await?;
     rows.into_iter()
+        .filter(|(event_type, ..)| event_type != "identity_linked")
         .map(|(event_type, raw, root)| {
             let mut e = decode(&raw, &event_type)?;
             e.lead_id = root;

@@ -134,6 +134,10 @@ pub async fn for_each_lead(
         let mut lead = String::new();
         let mut events: Vec<Event> = Vec::new();
         while let Some((id, event_type, raw)) = rows.try_next().await? {
+            // A link is no lead's fact (its visitor's touches are).
+            if event_type == "identity_linked" {
+                continue;
+            }
             if grouped.contains(id.as_str()) {
                 let root = survivor.get(id.as_str()).copied().unwrap_or(id.as_str());
                 let mut e = decode(&raw, &event_type)?;

@@ -28,8 +28,8 @@ const CLOSE_MERGE: &str = include_str!("sql/close_merge.sql");
 const LINKS: &str = include_str!("sql/identity_links.sql");
 const INSERT_LINK: &str = include_str!("sql/insert_link.sql");
 
-/// Takes the membership lock alone (the batch decides merges; every projection transaction
-/// holds it shared from its start, `sql/begin.sql`).
+/// Takes the membership lock alone, upgrading a shared hold (for a batch begun without
+/// saying it decides; `sql/begin_alone.sql` takes it alone from the start).
 pub(super) async fn lock_alone(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
     sqlx::query(LOCK).execute(&mut **tx).await?;
     Ok(())

@@ -62,15 +62,20 @@ pub mod testing {
 const QUEUE_CREDITS: &str = include_str!("sql/queue_credits.sql");
 const DELETE_LEADS: &str = include_str!("sql/delete_leads.sql");
 const BEGIN: &str = include_str!("sql/begin.sql");
+const BEGIN_ALONE: &str = include_str!("sql/begin_alone.sql");
 
 /// One batch's transaction.
 pub struct ProjectionTx {
     tx: Transaction<'static, Postgres>,
+    /// Whether it holds the membership lock alone (it decides merges or links).
+    alone: bool,
 }
 
 impl ProjectionTx {
-    /// Starts the transaction.
-    pub async fn begin(pool: &PgPool) -> Result<Self, StoreError> {
+    /// Starts the transaction; `deciding`: the batch holds merge intents or visitors' links
+    /// (`Payload::is_identity`, `Payload::is_link`), so it takes the membership lock alone
+    /// from the start.
+    pub async fn begin(pool: &PgPool, deciding: bool) -> Result<Self, StoreError> {
         let mut tx = pool.begin().await?;
         // Safe for a projection: a crash can lose only whole recent transactions, each
         // together with its checkpoint (what is durable is always a prefix of the commit
@@ -80,10 +85,13 @@ impl ProjectionTx {
         // ahead of the database's after the crash, and even on a fresh connection (the pool
         // replaces dead ones silently) the stored checkpoint is compared with it in the
         // transaction that would move it.
-        // With it, the merge-membership lock shared (one round trip for both; simple query
-        // protocol: each statement sees what committed before it).
-        sqlx::Executor::execute(&mut *tx, BEGIN).await?;
-        Ok(Self { tx })
+        // With it, the membership lock, shared or alone (one round trip for both; simple
+        // query protocol: each statement sees what committed before it).
+        sqlx::Executor::execute(&mut *tx, if deciding { BEGIN_ALONE } else { BEGIN }).await?;
+        Ok(Self {
+            tx,
+            alone: deciding,
+        })
     }
 
     /// Inserts the timeline rows of `records`; returns those new to the read models (in
@@ -120,10 +128,11 @@ impl ProjectionTx {
         let linking = new.iter().any(|r| r.event.payload.is_link());
         let deciding = merging || linking;
         let mut decisions = Vec::new();
-        if deciding {
-            // The shared lock taken at `begin`, made exclusive: waits for every other batch.
-            // A link changes a group's membership like a merge does.
+        if deciding && !self.alone {
+            // A link or merge changes a group's membership: the lock alone, which the batch
+            // should have asked for at `begin`.
             identity::lock_alone(&mut self.tx).await?;
+            self.alone = true;
         }
         if merging {
             let tenants: std::collections::BTreeSet<&str> = new

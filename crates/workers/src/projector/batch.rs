@@ -115,7 +115,12 @@ pub async fn apply(
     next_offsets: &BTreeMap<i32, i64>,
     derive: &Derivations,
 ) -> Result<BatchOutcome, StoreError> {
-    let mut tx = ProjectionTx::begin(pool).await?;
+    // A batch that decides merges or links holds the membership lock alone from its start.
+    let deciding = records.iter().any(|r| {
+        let p = &r.logged.event.payload;
+        p.is_identity() || p.is_link()
+    });
+    let mut tx = ProjectionTx::begin(pool, deciding).await?;
     let inserted = tx.insert_events(records).await?;
     let mut outcome = BatchOutcome {
         applied: inserted.len(),
