@@ -277,6 +277,9 @@ pub enum Payload {
         code: Num,
         rep_id: Str,
     },
+    IdentityLinked {
+        lead_id: Str,
+    },
 }
 
 /// A wire event as a client (or a producer writing straight to the topic) could send it.
@@ -292,6 +295,7 @@ pub struct Event {
     pub trace: Option<(Str, Str)>,
     pub event_type: Str,
     pub payload: Option<Payload>,
+    pub visitor_id: Str,
 }
 
 impl Event {
@@ -313,6 +317,7 @@ impl Event {
             }),
             event_type: self.event_type.get(),
             payload: self.payload.as_ref().map(Payload::get),
+            visitor_id: self.visitor_id.get(),
         }
     }
 }
@@ -470,6 +475,9 @@ impl Payload {
                 reason: reason.get(),
                 code: code.i32(),
                 rep_id: rep_id.get(),
+            }),
+            Payload::IdentityLinked { lead_id } => P::IdentityLinked(pb::IdentityLinked {
+                lead_id: lead_id.get(),
             }),
         }
     }

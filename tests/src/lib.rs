@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
 pub mod events;
+pub mod groups;
 pub mod process;
 pub mod receiver;
 pub mod sla;

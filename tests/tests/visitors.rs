@@ -13,7 +13,8 @@ use std::time::Duration;
 use leadledger_api::pb;
 use leadledger_api::pb::identity_service_client::IdentityServiceClient;
 use leadledger_e2e::events::{accepted, at, captured, linked, mql, touch, visitor_touch};
-use leadledger_e2e::{append, assert_same_rows, dump_credits, dump_read_models, TestEnv};
+use leadledger_e2e::groups::{ledger_figures, SecondProjector};
+use leadledger_e2e::{append, assert_same_rows, dump_read_models, TestEnv};
 
 const T: &str = "acme";
 
@@ -55,43 +56,9 @@ fn facts(told: Told) -> Vec<pb::Event> {
     out
 }
 
-/// The rows two ledgers must share: every read model but the timeline rows (filed under the
-/// visitor or the lead that was told), the checkpoints, the identity tables (of the linking
-/// ledger only) and the clocks' record times; and the precomputed credits.
+/// The rows two ledgers must share ([`ledger_figures`]).
 async fn figures(env: &TestEnv) -> anyhow::Result<Vec<String>> {
-    env.wait_caught_up(Duration::from_secs(60)).await?;
-    env.wait_credits_caught_up(Duration::from_secs(60)).await?;
-    let mut rows: Vec<String> = dump_read_models(&env.store)
-        .await?
-        .into_iter()
-        .filter(|r| {
-            ![
-                "lead_events: ",
-                "projector_checkpoints: ",
-                "lead_merges: ",
-                "identity_decisions: ",
-                "visitor_links: ",
-                "sla_clocks: ",
-            ]
-            .iter()
-            .any(|t| r.starts_with(t))
-        })
-        .collect();
-    let clocks: Vec<String> = sqlx::query_scalar(
-        "SELECT (t.tenant_id, t.lead_id, t.policy_id, t.start_event_id, t.started_at, \
-         t.at_risk_at, t.due_at, t.status, t.breached_at, t.escalation_step)::text \
-         FROM sla_clocks t ORDER BY tenant_id, lead_id, policy_id, start_event_id",
-    )
-    .fetch_all(&env.store.pool)
-    .await?;
-    rows.extend(clocks.into_iter().map(|c| format!("sla_clocks: {c}")));
-    rows.extend(
-        dump_credits(&env.store)
-            .await?
-            .into_iter()
-            .filter(|r| !r.starts_with("attribution_state: ")),
-    );
-    Ok(rows)
+    ledger_figures(env).await
 }
 
 async fn world(told: Told) -> anyhow::Result<TestEnv> {
@@ -314,41 +281,9 @@ async fn two_projectors_fold_linked_visitors_from_every_partition() -> anyhow::R
     env.projector_batch_max = 3;
     env.start_projector();
     leadledger_e2e::record_checkpoint_writers(&env.store).await?;
-    let second_store =
-        leadledger_store::Store::connect(&format!("{}?application_name={SECOND}", env.db_url), 4)
-            .await?;
-    let stop2 = tokio_util::sync::CancellationToken::new();
-    let mut cfg = leadledger_workers::projector::ProjectorConfig::new(env.log.clone());
-    cfg.group = env.projector_group().to_string();
-    cfg.batch_max = env.projector_batch_max;
-    let second = tokio::spawn(leadledger_workers::projector::run(
-        leadledger_workers::projector::Deps {
-            cfg,
-            store: second_store.clone(),
-        },
-        stop2.clone(),
-    ));
+    let second = SecondProjector::start(&env, SECOND).await?;
+    second.wait_until_it_applies(&env, T, SECOND).await?;
     let mut ingest = env.ingest().await?;
-    let joined = std::time::Instant::now();
-    let mut k = 0;
-    while leadledger_e2e::partitions_moved_by(&env.store, SECOND)
-        .await?
-        .is_empty()
-    {
-        anyhow::ensure!(
-            joined.elapsed() < Duration::from_secs(90),
-            "the second projector never applied a partition"
-        );
-        k += 1;
-        let e = touch(
-            &format!("L-FILL{}", k % 8),
-            &format!("f{k}"),
-            at(4, 1, 8),
-            "sem",
-        );
-        append(&mut ingest, T, vec![e]).await?;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
     for r in 0..5 {
         for g in 0..VISITORS {
             for e in round(g, r) {
@@ -357,9 +292,7 @@ async fn two_projectors_fold_linked_visitors_from_every_partition() -> anyhow::R
         }
     }
     env.wait_caught_up(Duration::from_secs(60)).await?;
-    stop2.cancel();
-    second.await??;
-    second_store.pool.close().await;
+    second.stop().await?;
     assert!(!leadledger_e2e::partitions_moved_by(&env.store, SECOND)
         .await?
         .is_empty());
