@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 
 use leadledger_api::pb::{self, identity_service_client::IdentityServiceClient};
+use leadledger_e2e::events::{at, linked, visitor_touch};
 use leadledger_e2e::workload::{quarter, TENANT as T};
-use leadledger_e2e::{assert_same_rows, TestEnv};
+use leadledger_e2e::{append, assert_same_rows, TestEnv};
 use leadledger_store::bi::{self, CONTRACT_VIEWS};
 
 /// View → its (column, type) list, as docs/BI.md documents them.
@@ -57,6 +58,26 @@ async fn the_bi_schema_is_the_documented_contract() -> anyhow::Result<()> {
             request_id: String::new(),
         })
         .await?;
+
+    // One visitor linked to the first lead, for `bi.visitor_links`.
+    let mut ingest = env.ingest().await?;
+    append(
+        &mut ingest,
+        T,
+        vec![
+            visitor_touch("ck-1", "v1", at(3, 1, 9), "sem"),
+            linked("ck-1", &two[0], "k1", at(3, 2, 9)),
+        ],
+    )
+    .await?;
+    env.wait_caught_up(std::time::Duration::from_secs(60))
+        .await?;
+    let link: (String, String) =
+        sqlx::query_as("SELECT visitor_id, lead_id FROM bi.visitor_links WHERE tenant_id = $1")
+            .bind(T)
+            .fetch_one(pool)
+            .await?;
+    assert_eq!(link, ("ck-1".to_string(), two[0].clone()));
 
     // The views and their columns, as the catalog has them.
     let rows: Vec<(String, String, String, bool)> = sqlx::query_as(

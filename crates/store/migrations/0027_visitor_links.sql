@@ -28,8 +28,8 @@ ALTER TABLE identity_decisions DROP CONSTRAINT identity_decisions_kind_check;
 ALTER TABLE identity_decisions ADD CONSTRAINT identity_decisions_kind_check
   CHECK (kind IN ('merge', 'unmerge', 'link'));
 
--- The tenant-scoped policy of the other identity tables (migration 0025), so a BI role
--- granted a tenant reads that tenant's links only.
+-- The tenant-scoped policy of every table behind a documented view (migration 0010):
+-- `bi.visitor_links` reads it.
 ALTER TABLE visitor_links ENABLE ROW LEVEL SECURITY;
 ALTER TABLE visitor_links FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_scope ON visitor_links

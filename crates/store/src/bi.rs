@@ -20,7 +20,7 @@ const PUBLISH_LOCK: &str = include_str!("sql/bi_publish_lock.sql");
 const SEARCH_PATH: &str = include_str!("sql/bi_search_path.sql");
 
 /// The views of the contract (schema `bi`), as `sql/bi_contract.sql` creates them.
-pub const CONTRACT_VIEWS: [&str; 12] = [
+pub const CONTRACT_VIEWS: [&str; 13] = [
     "account_ownership_conflicts",
     "attribution_credits_by_model",
     "funnel_counts",
@@ -33,6 +33,7 @@ pub const CONTRACT_VIEWS: [&str; 12] = [
     "ownership_audit",
     "sla_clock_states",
     "stage_stays",
+    "visitor_links",
 ];
 
 /// Publishes the contract over the read models of the live schema (where this pool's

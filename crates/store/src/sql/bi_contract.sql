@@ -77,3 +77,10 @@ SELECT tenant_id, lead_id, survivor_id, merged_at, merged_by, merge_reason, unme
        unmerged_by, unmerge_reason, merge_intent AS merge_intent_id,
        unmerge_intent AS unmerge_intent_id
 FROM lead_merges;
+
+-- Every anonymous visitor linked to a lead: its touches are the lead's (docs/IDENTITY.md,
+-- "Anonymous visitors").
+CREATE OR REPLACE VIEW bi.visitor_links WITH (security_invoker = true) AS
+SELECT tenant_id, substr(visitor_key, 10) AS visitor_id, lead_id, linked_at, linked_by,
+       link_event AS link_event_id
+FROM visitor_links;
