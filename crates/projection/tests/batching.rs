@@ -3,17 +3,21 @@
 //! redeliveries) — the rows a projector ends with are those of one projection of the whole
 //! log. A small in-memory "database" applies each batch's rows as the store does (timeline
 //! rows keyed by event id, decisions by intent id, each re-folded lead's rows replaced,
-//! funnel cells moved by their deltas and dropped when empty).
+//! funnel cells moved by their deltas and dropped when empty). Anonymous visitors' touches
+//! and their links to leads are among the facts: a visitor's group is read as the store's
+//! `identity_groups.sql` reads it.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use leadledger_domain::event::{
     Company, Contact, LeadCaptured, LeadSource, Owner, OwnershipMode, OwnershipRequest, Segment,
     SourceRef,
 };
+use leadledger_domain::identity::visitor;
 use leadledger_domain::{fold_with, Event, Payload, SCHEMA_VERSION};
-use leadledger_projection::{asks_for_owner, project, Batch, Derivations, Logged};
+use leadledger_projection::identity::{decide_links, LeadKey};
+use leadledger_projection::{asks_for_owner, project, Batch, Derivations, Logged, Regroup};
 use proptest::prelude::*;
 use uuid::Uuid;
 
@@ -25,7 +29,7 @@ fn at(minutes: i64) -> DateTime<Utc> {
 
 fn payload(kind: u8, lead: usize) -> Payload {
     let rep = format!("rep-{}", kind % 3);
-    match kind % 12 {
+    match kind {
         0 | 1 => Payload::LeadCaptured(LeadCaptured {
             contact: Contact {
                 email: format!("buyer{lead}@example.com"),
@@ -102,11 +106,17 @@ fn payload(kind: u8, lead: usize) -> Payload {
             payment_id: String::new(),
             contract_id: String::new(),
         },
-        _ => Payload::Recycled {
+        14 | 15 => Payload::TouchRecorded(leadledger_domain::event::TouchRecorded {
+            channel: ["sem", "social"][lead % 2].into(),
+            campaign: "spring".into(),
+            ..Default::default()
+        }),
+        13 => Payload::Recycled {
             reason: "no answer".into(),
             code: 5,
             rep_id: String::new(),
         },
+        _ => unreachable!("kinds are 0..16"),
     }
 }
 
@@ -145,6 +155,15 @@ fn log_of(facts: &[(usize, u8, i64)], retries: &[usize]) -> Vec<Logged> {
         if let Payload::SpendRecorded(s) = &event.payload {
             event.lead_id = leadledger_domain::spend::key(&s.channel, &s.campaign);
         }
+        // An anonymous visitor's touch, or its link to the fact's lead, under its key.
+        if *kind >= 14 {
+            event.lead_id = visitor::key(&format!("v{}", lead % 3));
+            if *kind == 15 {
+                event.payload = Payload::IdentityLinked(visitor::IdentityLinked {
+                    lead: format!("lead-{lead}"),
+                });
+            }
+        }
         append(event, &mut log);
     }
     for r in retries {
@@ -166,6 +185,28 @@ struct Db {
     cells: [BTreeMap<String, [i64; 7]>; 3],
     /// The standing spend statement per key: recorded at, event id, amount.
     spend: BTreeMap<String, (chrono::DateTime<chrono::Utc>, Uuid, i64)>,
+    /// Linked visitor → its lead (`visitor_links`), and the link decisions.
+    links: BTreeMap<(String, String), String>,
+    identity: BTreeMap<Uuid, String>,
+}
+
+impl Db {
+    /// Every live link of the groups of `ids` (leads or visitors), as `identity_groups.sql`
+    /// reads them (no merges here): linked visitor → (root, its lead).
+    fn groups(&self, ids: &BTreeSet<(String, String)>) -> HashMap<LeadKey, (String, String)> {
+        let roots: BTreeSet<(String, String)> = ids
+            .iter()
+            .map(|k| match self.links.get(k) {
+                Some(lead) => (k.0.clone(), lead.clone()),
+                None => k.clone(),
+            })
+            .collect();
+        self.links
+            .iter()
+            .filter(|((t, _), lead)| roots.contains(&(t.clone(), (*lead).clone())))
+            .map(|(v, lead)| (v.clone(), (lead.clone(), lead.clone())))
+            .collect()
+    }
 }
 
 impl Db {
@@ -180,16 +221,49 @@ impl Db {
         if new.is_empty() {
             return;
         }
-        let leads: BTreeSet<(&str, &str)> = new
+        // Links decided in log order against the stored ones, then the groups of every lead
+        // and visitor touched (the store's `ProjectionTx::identity`).
+        let mut links: HashMap<LeadKey, String> = self.links.clone().into_iter().collect();
+        let decided = decide_links(&new, &mut links);
+        let mut touched: BTreeSet<(String, String)> = new
             .iter()
-            .map(|r| (r.event.tenant_id.as_str(), r.event.lead_id.as_str()))
+            .map(|r| (r.event.tenant_id.clone(), r.event.lead_id.clone()))
             .collect();
+        for row in &decided {
+            self.identity
+                .entry(row.intent_id)
+                .or_insert(format!("{row:?}"));
+            for (v, _, lead) in &row.moves {
+                self.links.insert(
+                    (row.tenant.clone(), v.clone()),
+                    lead.clone().expect("a link"),
+                );
+                touched.insert((row.tenant.clone(), v.clone()));
+                touched.extend(lead.iter().map(|l| (row.tenant.clone(), l.clone())));
+            }
+        }
+        let groups = self.groups(&touched);
+        for (v, (root, _)) in &groups {
+            touched.insert(v.clone());
+            touched.insert((v.0.clone(), root.clone()));
+        }
         let stored: Vec<Logged> = self
             .events
             .values()
-            .filter(|r| leads.contains(&(r.event.tenant_id.as_str(), r.event.lead_id.as_str())))
+            .filter(|r| touched.contains(&(r.event.tenant_id.clone(), r.event.lead_id.clone())))
             .cloned()
             .collect();
+        let regroup = Regroup::new(
+            groups
+                .iter()
+                .map(|(k, (root, _))| (k.clone(), root.clone()))
+                .collect(),
+            groups
+                .iter()
+                .map(|(k, (_, lead))| (k.clone(), lead.clone()))
+                .collect(),
+            &decided,
+        );
         let granted = if asks_for_owner(stored.iter().chain(new.iter().copied())) {
             self.decisions
                 .iter()
@@ -204,7 +278,7 @@ impl Db {
                 new: &new,
                 stored,
                 granted,
-                regroup: Default::default(),
+                regroup,
             },
             d,
         );
@@ -226,6 +300,10 @@ impl Db {
                     self.cells[level].remove(&format!("{key:?}"));
                 }
             }
+        }
+        for key in &rows.removed {
+            self.leads.remove(key);
+            self.clocks.remove(key);
         }
         for l in &rows.leads {
             let key = (l.tenant.clone(), l.lead.clone());
@@ -255,10 +333,14 @@ impl Db {
             }
         }
         for s in &rows.stages {
-            self.stages.insert(
-                (s.tenant.clone(), s.lead.clone()),
-                format!("{:?} {:?}", s.visits, s.transitions),
-            );
+            let key = (s.tenant.clone(), s.lead.clone());
+            // As the store: a lead's stage rows replaced, none left when it has none.
+            if s.visits.is_empty() && s.transitions.is_empty() {
+                self.stages.remove(&key);
+            } else {
+                self.stages
+                    .insert(key, format!("{:?} {:?}", s.visits, s.transitions));
+            }
         }
     }
 }
@@ -284,7 +366,7 @@ fn delivery(log: &[Logged], picks: &[u8]) -> Vec<Logged> {
 }
 
 fn facts() -> impl Strategy<Value = Vec<(usize, u8, i64)>> {
-    prop::collection::vec((0usize..6, 0u8..14, 0i64..20_000), 1..60)
+    prop::collection::vec((0usize..6, 0u8..16, 0i64..20_000), 1..60)
 }
 
 proptest! {
@@ -320,10 +402,21 @@ proptest! {
             .filter(|(_, row)| row.contains("granted: true"))
             .map(|(id, _)| *id)
             .collect();
-        for ((_, lead), row) in &whole.leads {
-            let events: Vec<&Event> =
-                whole.events.values().map(|r| &r.event).filter(|e| &e.lead_id == lead).collect();
-            let st = fold_with(events, &granted);
+        for ((t, lead), row) in &whole.leads {
+            prop_assert!(!visitor::is_visitor(lead), "a visitor has a lead row: {lead}");
+            // Its own facts and its linked visitors' (their links are no facts of it).
+            let ours = |e: &Event| {
+                &e.lead_id == lead
+                    || whole.links.get(&(t.clone(), e.lead_id.clone())) == Some(lead)
+            };
+            let events: Vec<Event> = whole
+                .events
+                .values()
+                .map(|r| &r.event)
+                .filter(|e| ours(e) && !e.payload.is_link())
+                .map(|e| Event { lead_id: lead.clone(), ..e.clone() })
+                .collect();
+            let st = fold_with(&events, &granted);
             prop_assert!(row.starts_with(&format!("{st:?}")), "lead {lead}");
         }
     }
