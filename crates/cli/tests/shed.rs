@@ -77,11 +77,11 @@ async fn a_full_log_queue_refuses_whole_calls_at_once() -> anyhow::Result<()> {
     let dir = test_dir(TMP, "shed-log")?;
     let broker = Tansu::start(&dir).await?;
     let topic = format!("shed.{}", unique());
-    let (url, _store) = fresh_database("shedlog").await?;
-    let (_server, channel) = serve(
+    let (url, store) = fresh_database("shedlog").await?;
+    let (server, channel) = serve(
         "all",
         &[
-            ("database.url", url),
+            ("database.url", url.clone()),
             ("kafka.brokers", broker.brokers()),
             ("kafka.topic", topic.clone()),
             ("kafka.partitions", "1".into()),
@@ -156,6 +156,10 @@ async fn a_full_log_queue_refuses_whole_calls_at_once() -> anyhow::Result<()> {
     assert_eq!(again.acks.len(), 300);
     let log = log_event_ids(&broker.brokers(), &topic, Duration::from_secs(30)).await?;
     assert_eq!(log.len(), 801);
+    // Its database goes with it (it was left behind by every run).
+    drop(server);
+    store.pool.close().await;
+    Store::drop_database(&url).await?;
     Ok(())
 }
 
