@@ -1,6 +1,6 @@
 //! Helpers for the tests of merged groups and linked visitors (`tests/identity.rs`,
 //! `tests/visitors.rs`): the rows two ledgers told the same facts differently must share, and
-//! a second projector in a test's consumer group.
+//! a second projector in a test's consumer group (also `tests/faults.rs`'s rebalance).
 
 use std::time::Duration;
 
@@ -107,11 +107,16 @@ impl SecondProjector {
         Ok(())
     }
 
-    /// Stops it and closes its connections.
-    pub async fn stop(self) -> anyhow::Result<()> {
+    /// Tells it to leave the group (it finishes its batch and stops); [`Self::stop`] waits.
+    pub fn leave(&self) {
         self.stop.cancel();
-        self.task.await??;
+    }
+
+    /// Stops it (if [`Self::leave`] has not), waits for it and closes its connections.
+    pub async fn stop(self) -> anyhow::Result<Totals> {
+        self.stop.cancel();
+        let totals = self.task.await??;
         self.store.pool.close().await;
-        Ok(())
+        Ok(totals)
     }
 }

@@ -51,6 +51,13 @@ pub fn child_log_settings(env: &crate::TestEnv) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Sets `key` to `value` in `settings`, in place of any value it had (a child gets each
+/// setting once).
+pub fn set(settings: &mut Vec<(&'static str, String)>, key: &'static str, value: String) {
+    settings.retain(|(k, _)| *k != key);
+    settings.push((key, value));
+}
+
 /// The settings of a child `serve --role projector` that a fault test kills mid-batch:
 /// [`child_log_settings`], the database `db_url` with its connections named `app` (so the
 /// test can watch its transactions in `pg_stat_activity`), and small batches (many
@@ -61,9 +68,12 @@ pub fn killable_projector_settings(
     app: &str,
 ) -> Vec<(&'static str, String)> {
     let mut settings = child_log_settings(env);
-    settings.retain(|(k, _)| *k != "database.url");
+    set(
+        &mut settings,
+        "database.url",
+        format!("{db_url}?application_name={app}"),
+    );
     settings.extend([
-        ("database.url", format!("{db_url}?application_name={app}")),
         ("database.max_connections", "4".to_string()),
         ("projector.batch_max", "50".to_string()),
     ]);

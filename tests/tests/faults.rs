@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use leadledger_api::convert::time_to_proto;
 use leadledger_api::pb::{self, event::Payload, ingest_service_client::IngestServiceClient};
 use leadledger_e2e::events::{accepted, at, captured, event, mql, signed};
+use leadledger_e2e::groups::SecondProjector;
 use leadledger_e2e::workload::{
     assert_exact, funnel_workload, ms, send_all, Expected, Rng, TENANT as T,
 };
@@ -25,13 +26,11 @@ use leadledger_e2e::{
     scalar_retrying, TestEnv,
 };
 use leadledger_store::StoreError;
-use leadledger_workers::projector::{self, ProjectorConfig, Totals};
 use prost::Message as _;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::ClientConfig;
 use sqlx::Connection;
-use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(45);
 
@@ -904,20 +903,7 @@ async fn a_second_projector_joins_and_leaves_under_load() -> anyhow::Result<()> 
 
     // Phase 2: a second projector (same group, same database, its own connections named
     // projector-2) joins while batches flow, until it has committed a batch.
-    let second_store =
-        leadledger_store::Store::connect(&format!("{}?application_name={SECOND}", env.db_url), 4)
-            .await?;
-    let stop2 = CancellationToken::new();
-    let mut cfg = ProjectorConfig::new(env.log.clone());
-    cfg.group = env.projector_group().to_string();
-    cfg.batch_max = env.projector_batch_max;
-    let second = tokio::spawn(projector::run(
-        projector::Deps {
-            cfg,
-            store: second_store.clone(),
-        },
-        stop2.clone(),
-    ));
+    let second = SecondProjector::start(&env, SECOND).await?;
     let join_started = Instant::now();
     let store = env.store.clone();
     let during_join = grant_until(
@@ -942,7 +928,7 @@ async fn a_second_projector_joins_and_leaves_under_load() -> anyhow::Result<()> 
     // Phase 3: the second projector leaves while batches flow, until the first one has
     // committed checkpoints of the second one's partitions again.
     let before_leave = last_writer_row(&env.store).await?;
-    stop2.cancel();
+    second.leave();
     let leave_started = Instant::now();
     let wanted = owned_by_second.clone();
     let during_leave = grant_until(
@@ -960,8 +946,7 @@ async fn a_second_projector_joins_and_leaves_under_load() -> anyhow::Result<()> 
     )
     .await?;
     let leave_ms = ms(leave_started.elapsed());
-    let totals2: Totals = second.await??;
-    second_store.pool.close().await;
+    let totals2 = second.stop().await?;
 
     // Phase 4: the rest.
     gate.add_permits(total_batches);

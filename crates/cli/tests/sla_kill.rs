@@ -132,9 +132,8 @@ async fn sla_worker_killed_while_emitting_appends_every_alert_and_step_exactly_o
     let policy_file = dir.join("policies.toml");
     std::fs::write(&policy_file, POLICIES)?;
     let mut settings = child_log_settings(&env);
-    settings.retain(|(k, _)| *k != "database.url");
+    // The test's database comes with `child_log_settings`.
     settings.extend([
-        ("database.url", env.db_url.clone()),
         ("database.max_connections", "4".to_string()),
         ("sla.policy_file", policy_file.display().to_string()),
         ("sla.tick_ms", "1000".to_string()),

@@ -15,7 +15,7 @@ use leadledger_api::pb::{
     self, ingest_service_client::IngestServiceClient, query_service_client::QueryServiceClient,
 };
 use leadledger_e2e::events::{at, captured};
-use leadledger_e2e::process::{child_log_settings, test_dir, Leadledger};
+use leadledger_e2e::process::{child_log_settings, set, test_dir, Leadledger};
 use leadledger_e2e::TestEnv;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -95,9 +95,8 @@ async fn one_trace_from_the_call_through_the_log_to_the_projection() -> anyhow::
     let dir = test_dir(TMP, "traces")?;
     let (db_url, _store) = env.extra_database("traces").await?;
     let mut settings = child_log_settings(&env);
-    settings.retain(|(k, _)| *k != "database.url");
+    set(&mut settings, "database.url", db_url);
     settings.extend([
-        ("database.url", db_url),
         ("telemetry.otlp_endpoint", format!("http://{otlp}")),
         ("telemetry.sample_ratio", "1.0".to_string()),
         (

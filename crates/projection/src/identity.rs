@@ -16,6 +16,7 @@ use leadledger_domain::identity::{Merges, Moves};
 use leadledger_domain::Payload;
 use uuid::Uuid;
 
+use crate::logged::in_log_order;
 use crate::Logged;
 
 /// One row of `identity_decisions`.
@@ -43,12 +44,7 @@ pub struct IdentityRow {
 /// Decides the identity intents among `new` in `(partition, offset)` order against `merges`
 /// (per tenant, the live merges as stored; granted decisions are applied to it).
 pub fn decide(new: &[&Logged], merges: &mut HashMap<String, Merges>) -> Vec<IdentityRow> {
-    let mut intents: Vec<&Logged> = new
-        .iter()
-        .copied()
-        .filter(|r| r.event.payload.is_identity())
-        .collect();
-    intents.sort_by_key(|r| (r.partition, r.offset));
+    let intents = in_log_order(new, Payload::is_identity);
     let mut rows = Vec::with_capacity(intents.len());
     for r in intents {
         let e = &r.event;
@@ -100,12 +96,7 @@ pub fn decide(new: &[&Logged], merges: &mut HashMap<String, Merges>) -> Vec<Iden
 /// (`(tenant, visitor key)` → lead: the stored links of the visitors, granted ones added).
 /// A visitor's links all sit on its partition, so log order decides (the first holds).
 pub fn decide_links(new: &[&Logged], links: &mut HashMap<LeadKey, String>) -> Vec<IdentityRow> {
-    let mut facts: Vec<&Logged> = new
-        .iter()
-        .copied()
-        .filter(|r| r.event.payload.is_link())
-        .collect();
-    facts.sort_by_key(|r| (r.partition, r.offset));
+    let facts = in_log_order(new, Payload::is_link);
     let mut rows = Vec::with_capacity(facts.len());
     for r in facts {
         let e = &r.event;
