@@ -88,7 +88,7 @@ pub fn lead_id(v: &mut Violations, field: &str, id: &str) {
 
 mod commands;
 mod visitor;
-pub use commands::{erasure, merge, unmerge, MAX_ERASURE_REASON, MAX_MERGE_REASON};
+pub use commands::{erasure, lead_ref, merge, unmerge, MAX_ERASURE_REASON, MAX_MERGE_REASON};
 
 /// Checks one event (already decoded from the wire) at `now`.
 pub fn event(e: &Event, now: DateTime<Utc>) -> Violations {

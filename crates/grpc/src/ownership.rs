@@ -210,14 +210,8 @@ fn command(
 ) -> Result<Command, ApiError> {
     let tenant = tenant?;
     let mut v = Violations::default();
-    validate::lead_id(&mut v, "lead_id", lead_id);
-    if lead_id.starts_with('~') {
-        // Spend, identity intents and anonymous visitors: no lead to own.
-        v.add(
-            "lead_id",
-            "must not start with `~` (reserved for spend, identity and visitors)",
-        );
-    }
+    // Spend, identity intents and anonymous visitors have no lead to own.
+    validate::lead_ref(&mut v, "lead_id", lead_id);
     validate::lead_id(&mut v, "rep_id", rep_id);
     command::optional_id(&mut v, "team", team);
     match mode {

@@ -18,7 +18,7 @@ pub const MAX_MERGE_REASON: usize = 500;
 
 /// Checks a merge request's fields (the rules that need no other merge).
 pub fn merge(v: &mut Violations, r: &crate::identity::MergeRequest) {
-    merge_lead(v, "survivor_id", &r.survivor);
+    lead_ref(v, "survivor_id", &r.survivor);
     if r.merged.is_empty() {
         v.add("merged_ids", "required: at least one lead to merge");
     } else if r.merged.len() > crate::identity::MAX_MERGED {
@@ -33,7 +33,7 @@ pub fn merge(v: &mut Violations, r: &crate::identity::MergeRequest) {
     }
     for (i, m) in r.merged.iter().enumerate() {
         let f = format!("merged_ids[{i}]");
-        merge_lead(v, &f, m);
+        lead_ref(v, &f, m);
         if m == &r.survivor {
             v.add(&f, "is the survivor: a lead cannot be merged into itself");
         } else if r.merged[..i].contains(m) {
@@ -45,11 +45,13 @@ pub fn merge(v: &mut Violations, r: &crate::identity::MergeRequest) {
 
 /// Checks an unmerge request's fields.
 pub fn unmerge(v: &mut Violations, r: &crate::identity::UnmergeRequest) {
-    merge_lead(v, "lead_id", &r.lead);
+    lead_ref(v, "lead_id", &r.lead);
     merge_who(v, &r.requested_by, &r.reason);
 }
 
-fn merge_lead(v: &mut Violations, field: &str, id: &str) {
+/// Checks a lead a request names: a lead id, and none of the `~` keys (spend, identity
+/// intents, visitors) that no lead has.
+pub fn lead_ref(v: &mut Violations, field: &str, id: &str) {
     lead_id(v, field, id);
     if id.starts_with('~') {
         v.add(field, "must not start with `~` (no lead's id does)");
