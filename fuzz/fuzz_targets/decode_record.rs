@@ -1,6 +1,6 @@
 //! A Kafka record as the projector reads it: arbitrary value bytes and arbitrary headers,
 //! through `envelope::decode` and `envelope::header`, the proto → domain conversion, the
-//! domain validator and `leadledger_log::decode`.
+//! domain validator, ingest (what it accepts as a client's fact) and `leadledger_log::decode`.
 //!
 //! Input layout (so that a seed is just an encoded event behind three bytes):
 //! - byte 0, flags: bit 0 the record has a value; bit 1 it carries the headers the service
@@ -69,6 +69,7 @@ fn run(data: &[u8]) {
 
     if let Some(e) = &decoded {
         check_convert(e, header_type);
+        check_ingest(e);
     }
     check_projector(
         record::message(value.map(<[u8]>::to_vec), Some(headers)),
@@ -131,8 +132,7 @@ fn check_decode(value: Option<&[u8]>) -> Option<pb::Event> {
 }
 
 /// The conversion, in both modes: strict and best effort agree, the placeholders keep what
-/// can be kept, the validator runs on whatever comes out; what the strict request path and
-/// the validator accept, ingest accepts, and the projector applies what ingest wrote.
+/// can be kept, the validator runs on whatever comes out.
 fn check_convert(e: &pb::Event, header_type: &str) {
     for mode in [Mode::Request, Mode::Log] {
         for event_type in ["", header_type] {
@@ -183,37 +183,65 @@ fn check_convert(e: &pb::Event, header_type: &str) {
             for f in &rules.0 {
                 assert!(!f.field.is_empty() && !f.description.is_empty(), "{f:?}");
             }
-            // Source systems reserved for leadledger's own facts are refused by ingest alone.
-            let reserved = e
-                .source
-                .as_ref()
-                .is_some_and(|s| leadledger_domain::ids::is_reserved_system(&s.system));
-            if mode == Mode::Request && strict.is_some() && rules.is_empty() && !reserved {
-                let mut v = Violations::default();
-                let prepared = leadledger_grpc::ingest::prepare(
-                    e.clone(),
-                    &e.tenant_id,
-                    now(),
-                    Some(&leadledger_fuzz::trace_context()),
-                    "",
-                    &mut v,
-                );
-                let prepared = prepared.unwrap_or_else(|| {
-                    panic!("strict conversion and validator accept, ingest refuses: {v:?}")
-                });
-                let m = record::message(
-                    Some(envelope::encode(&prepared)),
-                    Some(envelope::headers(&prepared)),
-                );
-                let Decoded { event: d, trace, .. } = decode(&m).unwrap_or_else(|r| {
-                    panic!("ingest accepted {prepared:?} but the projector refuses it: {r}")
-                });
-                assert_eq!(d.event_id.to_string(), prepared.event_id);
-                assert_eq!(trace.map(|t| t.traceparent).as_deref(), Some(TRACEPARENT));
-                assert!(validate::event(&d, now()).is_empty());
-            }
         }
     }
+}
+
+/// Ingest: it files a client's fact under its key (`ingest::file`: a visitor's, a spend's),
+/// then runs the strict request conversion and the domain validator on it. It accepts exactly
+/// what those accept, but for source systems reserved for leadledger's own facts (refused by
+/// ingest alone); what the filing refuses it refuses on the same fields. A type leadledger
+/// writes itself is refused before anything else, with that reason alone. The projector
+/// applies what ingest wrote.
+fn check_ingest(e: &pb::Event) {
+    let mut filed = e.clone();
+    let mut filing = Violations::default();
+    leadledger_grpc::ingest::file(&mut filed, &mut filing);
+    let reserved = e
+        .source
+        .as_ref()
+        .is_some_and(|s| leadledger_domain::ids::is_reserved_system(&s.system));
+    let mut strict_v = Violations::default();
+    let accepted = filing.is_empty()
+        && !reserved
+        && event_from_proto(&filed, Mode::Request, "", &mut strict_v)
+            .is_some_and(|d| validate::event(&d, now()).is_empty());
+
+    let mut v = Violations::default();
+    let prepared = leadledger_grpc::ingest::prepare(
+        e.clone(),
+        &e.tenant_id,
+        now(),
+        Some(&leadledger_fuzz::trace_context()),
+        "",
+        &mut v,
+    );
+    // A type leadledger writes itself is refused first and alone, whatever else is wrong.
+    if validate::written_by_leadledger(convert::event_type_of(e)) {
+        assert!(prepared.is_none(), "ingest accepted a type leadledger writes: {e:?}");
+        assert_eq!(v.0.len(), 1, "{v:?}");
+        assert_eq!(v.0[0].field, "payload");
+        return;
+    }
+    let Some(prepared) = prepared else {
+        assert!(!accepted, "filing, strict conversion and validator accept, ingest refuses: {v:?}");
+        for f in &filing.0 {
+            assert!(v.0.contains(f), "the filing refused {f:?}, ingest said {v:?}");
+        }
+        return;
+    };
+    assert!(accepted, "ingest accepted what the filing or validator refuses: {filing:?} {strict_v:?}");
+    assert_eq!(prepared.lead_id, filed.lead_id);
+    let m = record::message(
+        Some(envelope::encode(&prepared)),
+        Some(envelope::headers(&prepared)),
+    );
+    let Decoded { event: d, trace, .. } = decode(&m).unwrap_or_else(|r| {
+        panic!("ingest accepted {prepared:?} but the projector refuses it: {r}")
+    });
+    assert_eq!(d.event_id.to_string(), prepared.event_id);
+    assert_eq!(trace.map(|t| t.traceparent).as_deref(), Some(TRACEPARENT));
+    assert!(validate::event(&d, now()).is_empty());
 }
 
 /// `leadledger_log::decode` on the record: never panics; what it applies has an id, a tenant and

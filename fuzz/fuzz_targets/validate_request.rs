@@ -167,7 +167,12 @@ fn accepted(tenant: &str, tp: Option<&pb::TraceContext>, e: &pb::Event, original
         leadledger_domain::event::FIRST_SCHEMA_VERSION
     );
     assert_eq!(e.payload, original.payload);
-    assert_eq!(e.lead_id, original.lead_id);
+    // Filed under the client's lead id, or the key of its visitor or spend.
+    let mut filed = original.clone();
+    let mut filing = Violations::default();
+    ingest::file(&mut filed, &mut filing);
+    assert!(filing.is_empty(), "accepted what the filing refuses: {filing:?}");
+    assert_eq!(e.lead_id, filed.lead_id);
 
     // The id: a canonical, non-nil UUID; the deterministic one when the source names the fact.
     let id = uuid::Uuid::parse_str(&e.event_id)

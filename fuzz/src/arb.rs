@@ -46,6 +46,9 @@ const KNOWN: &[&str] = &[
     crate::TRACEPARENT,
     "sla_breached",
     "ll-event-type",
+    "cookie-1",
+    "~visitor/cookie-1",
+    "~spend/web/q1",
 ];
 
 /// A string field.
@@ -198,6 +201,7 @@ pub struct Company {
     pub industry: Str,
     pub segment: Num,
     pub employees: Num,
+    pub account_id: Str,
 }
 
 /// The twelve fields of `LeadSource`, in proto order.
@@ -280,6 +284,11 @@ pub enum Payload {
     IdentityLinked {
         lead_id: Str,
     },
+    ContactRoleAssigned {
+        role: Num,
+        primary: bool,
+        rep_id: Str,
+    },
 }
 
 /// A wire event as a client (or a producer writing straight to the topic) could send it.
@@ -350,6 +359,7 @@ impl Payload {
                     industry: c.industry.get(),
                     segment: c.segment.i32(),
                     employees: c.employees.u32(),
+                    account_id: c.account_id.get(),
                 }),
                 source: source.as_ref().map(|LeadSource(s)| pb::LeadSource {
                     channel: s[0].get(),
@@ -478,6 +488,15 @@ impl Payload {
             }),
             Payload::IdentityLinked { lead_id } => P::IdentityLinked(pb::IdentityLinked {
                 lead_id: lead_id.get(),
+            }),
+            Payload::ContactRoleAssigned {
+                role,
+                primary,
+                rep_id,
+            } => P::ContactRoleAssigned(pb::ContactRoleAssigned {
+                role: role.i32(),
+                primary: *primary,
+                rep_id: rep_id.get(),
             }),
         }
     }

@@ -41,6 +41,7 @@ pub fn client_events() -> Vec<pb::Event> {
                 industry: "manufacturing".into(),
                 segment: pb::Segment::Ka as i32,
                 employees: 1200,
+                account_id: "crm-0042".into(),
             }),
             source: Some(pb::LeadSource {
                 channel: "paid_search".into(),
@@ -114,6 +115,11 @@ pub fn client_events() -> Vec<pb::Event> {
             code: pb::DisqualifyReason::NotABuyer as i32,
             rep_id: String::new(),
         }),
+        P::ContactRoleAssigned(pb::ContactRoleAssigned {
+            role: pb::ContactRole::DecisionMaker as i32,
+            primary: true,
+            rep_id: "rep-7".into(),
+        }),
     ];
     payloads
         .into_iter()
@@ -129,6 +135,30 @@ pub fn client_events() -> Vec<pb::Event> {
             ..Default::default()
         })
         .collect()
+}
+
+/// An anonymous visitor's touch and its link to a lead, as a client sends them.
+pub fn visitor_events() -> Vec<pb::Event> {
+    let touch = client_events().remove(1);
+    let visitor = |id: &str, payload| pb::Event {
+        lead_id: String::new(),
+        visitor_id: "cookie-1".into(),
+        payload: Some(payload),
+        source: Some(pb::SourceRef {
+            system: "hubspot".into(),
+            event_id: id.into(),
+        }),
+        ..touch.clone()
+    };
+    vec![
+        visitor("visit-1", touch.payload.clone().expect("a touch")),
+        visitor(
+            "link-1",
+            P::IdentityLinked(pb::IdentityLinked {
+                lead_id: "lead-42".into(),
+            }),
+        ),
+    ]
 }
 
 /// What ingest writes to the log for a client event.
@@ -174,6 +204,20 @@ pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
                 "newer_writer".into(),
                 record_input(&leadledger_log::envelope::encode(&newer)),
             ));
+            for (name, e) in ["visitor_touch", "visitor_linked"]
+                .into_iter()
+                .zip(visitor_events().into_iter().map(prepared))
+            {
+                out.push((name.into(), record_input(&leadledger_log::envelope::encode(&e))));
+            }
+            // A record naming both a lead and a visitor, which ingest refuses (a crash of
+            // the target once, when it held that ingest accepts what the validator does).
+            let mut both = prepared(client_events().remove(12));
+            both.visitor_id = "recycled".into();
+            out.push((
+                "lead_and_visitor".into(),
+                record_input(&leadledger_log::envelope::encode(&both)),
+            ));
             out
         }
         "validate_request" => {
@@ -188,6 +232,7 @@ pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
                 ("capture", vec![all[0].clone()]),
                 ("every_type", all.clone()),
                 ("invalid_signed", vec![all[0].clone(), invalid]),
+                ("visitor", visitor_events()),
             ]
             .into_iter()
             .map(|(name, events)| {

@@ -51,6 +51,7 @@ pub fn captured(lead: &str, src: &str, when: DateTime<Utc>, channel: &str) -> pb
                 industry: "finance".into(),
                 segment: pb::Segment::Ka as i32,
                 employees: 800,
+                ..Default::default()
             }),
             source: Some(pb::LeadSource {
                 channel: channel.into(),
@@ -138,4 +139,25 @@ pub fn linked(visitor: &str, lead: &str, src: &str, when: DateTime<Utc>) -> pb::
             }),
         )
     }
+}
+
+/// The contact of `lead` takes `role` on its account's buying committee.
+pub fn role(
+    lead: &str,
+    src: &str,
+    when: DateTime<Utc>,
+    role: pb::ContactRole,
+    primary: bool,
+) -> pb::Event {
+    event(
+        lead,
+        "salesforce",
+        src,
+        when,
+        Payload::ContactRoleAssigned(pb::ContactRoleAssigned {
+            role: role as i32,
+            primary,
+            rep_id: "rep-07".into(),
+        }),
+    )
 }

@@ -11,7 +11,7 @@ use leadledger_api::convert::time_to_proto;
 use leadledger_api::pb::ingest_service_client::IngestServiceClient;
 use leadledger_api::pb::query_service_client::QueryServiceClient;
 use leadledger_api::pb::{self, event::Payload};
-use leadledger_e2e::events::{accepted, at, captured, event, linked, mql, signed, touch};
+use leadledger_e2e::events::{accepted, at, captured, event, linked, mql, role, signed, touch};
 use leadledger_e2e::{append, violation_fields, TestEnv};
 use prost::Message as _;
 use tokio_stream::wrappers::ReceiverStream;
@@ -41,6 +41,7 @@ enum Call {
     Merge(pb::MergeLeadsRequest),
     Unmerge(pb::UnmergeLeadRequest),
     Duplicates(pb::ListDuplicateCandidatesRequest),
+    Account(pb::GetAccountRequest),
 }
 
 /// What the error must carry besides its code.
@@ -793,6 +794,66 @@ fn cases() -> Vec<Case> {
                 "events[0].visitor_id",
                 "events[0].payload.identity_linked.lead_id",
             ]),
+        ),
+        // --- accounts and buying committees (docs/IDENTITY.md) ---
+        case(
+            "a committee role left unspecified, by a rep id too long",
+            || {
+                let mut e = role("L-1", "r1", at(4, 2, 9), pb::ContactRole::Unspecified, false);
+                if let Some(Payload::ContactRoleAssigned(r)) = e.payload.as_mut() {
+                    r.rep_id = "r".repeat(129);
+                }
+                one(e)
+            },
+            INVALID,
+            Fields(&[
+                "events[0].payload.contact_role_assigned.role",
+                "events[0].payload.contact_role_assigned.rep_id",
+            ]),
+        ),
+        case(
+            "a committee role of a number this server does not know",
+            || {
+                let mut e = role("L-1", "r1", at(4, 2, 9), pb::ContactRole::User, false);
+                if let Some(Payload::ContactRoleAssigned(r)) = e.payload.as_mut() {
+                    r.role = 99;
+                }
+                one(e)
+            },
+            INVALID,
+            FieldsAndMessage(
+                &["events[0].payload.contact_role_assigned.role"],
+                "got 99",
+            ),
+        ),
+        case(
+            "a committee role of an anonymous visitor",
+            || {
+                one(pb::Event {
+                    visitor_id: "ck-1".into(),
+                    ..role("", "r1", at(4, 2, 9), pb::ContactRole::User, false)
+                })
+            },
+            INVALID,
+            FieldsAndMessage(&["events[0].visitor_id"], "touches and its identity_linked only"),
+        ),
+        case(
+            "an account id with a control character",
+            || cap_with(|c| c.company.as_mut().unwrap().account_id = "crm\u{7}".into()),
+            INVALID,
+            FieldsAndMessage(
+                &["events[0].payload.lead_captured.company.account_id"],
+                "control characters",
+            ),
+        ),
+        case(
+            "an account id with spaces around it",
+            || cap_with(|c| c.company.as_mut().unwrap().account_id = " crm-7 ".into()),
+            INVALID,
+            FieldsAndMessage(
+                &["events[0].payload.lead_captured.company.account_id"],
+                "white space",
+            ),
         ),
         // --- contact and company shapes ---
         case(
@@ -1669,6 +1730,78 @@ fn cases() -> Vec<Case> {
             Fields(&["min_score"]),
         ),
         case(
+            "GetAccount naming neither an account nor a lead",
+            || Call::Account(pb::GetAccountRequest {
+                tenant_id: T.into(),
+                ..Default::default()
+            }),
+            INVALID,
+            FieldsAndMessage(&["account"], "name an account, or a lead"),
+        ),
+        case(
+            "GetAccount naming an account and a lead",
+            || Call::Account(pb::GetAccountRequest {
+                tenant_id: T.into(),
+                account: "domain:acme.com".into(),
+                lead_id: "L-1".into(),
+                ..Default::default()
+            }),
+            INVALID,
+            FieldsAndMessage(&["lead_id"], "not both"),
+        ),
+        case(
+            "GetAccount of a free-mail domain, a foreign page token, a page of 5000",
+            || Call::Account(pb::GetAccountRequest {
+                tenant_id: T.into(),
+                account: "domain:qq.com".into(),
+                page_token: "%%".into(),
+                page_size: 5000,
+                ..Default::default()
+            }),
+            INVALID,
+            Fields(&["account", "page_token", "page_size"]),
+        ),
+        case(
+            "GetAccount of a bare domain",
+            || Call::Account(pb::GetAccountRequest {
+                tenant_id: T.into(),
+                account: "acme.com".into(),
+                ..Default::default()
+            }),
+            INVALID,
+            FieldsAndMessage(&["account"], "account:<id>, domain:<domain> or lead:<id>"),
+        ),
+        case(
+            "GetAccount of a lead id in a reserved namespace",
+            || Call::Account(pb::GetAccountRequest {
+                tenant_id: T.into(),
+                lead_id: "~visitor/ck-1".into(),
+                ..Default::default()
+            }),
+            INVALID,
+            Fields(&["lead_id"]),
+        ),
+        case(
+            "GetAccount of an account nobody is in",
+            || Call::Account(pb::GetAccountRequest {
+                tenant_id: T.into(),
+                account: "domain:nobody.example".into(),
+                ..Default::default()
+            }),
+            Code::NotFound,
+            Message("no account domain:nobody.example"),
+        ),
+        case(
+            "GetAccount of a lead the ledger does not have",
+            || Call::Account(pb::GetAccountRequest {
+                tenant_id: T.into(),
+                lead_id: "L-NEVER".into(),
+                ..Default::default()
+            }),
+            Code::NotFound,
+            Message("no lead L-NEVER"),
+        ),
+        case(
             "Velocity consistency token of another tenant",
             || velocity(|r| r.consistency_token = "ct2:globex:some.topic:0@5".into()),
             Code::PermissionDenied,
@@ -1722,6 +1855,7 @@ async fn send(
             .list_duplicate_candidates(r)
             .await
             .map(|_| ()),
+        Call::Account(r) => query.get_account(r).await.map(|_| ()),
     })
 }
 

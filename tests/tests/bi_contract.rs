@@ -78,6 +78,15 @@ async fn the_bi_schema_is_the_documented_contract() -> anyhow::Result<()> {
             .fetch_one(pool)
             .await?;
     assert_eq!(link, ("ck-1".to_string(), two[0].clone()));
+    // Every live lead is in one account, as `leads` has it.
+    let (contacts, leads, mismatched): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM bi.account_contacts), (SELECT count(*) FROM leads), \
+           (SELECT count(*) FROM bi.account_contacts c JOIN leads l USING (tenant_id, lead_id) \
+            WHERE c.account IS DISTINCT FROM l.account_key OR c.account = '')",
+    )
+    .fetch_one(pool)
+    .await?;
+    assert_eq!((contacts, mismatched), (leads, 0));
 
     // The views and their columns, as the catalog has them.
     let rows: Vec<(String, String, String, bool)> = sqlx::query_as(

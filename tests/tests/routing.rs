@@ -110,6 +110,7 @@ fn captured(
                 industry: industry.into(),
                 segment: segment as i32,
                 employees: 100,
+                ..Default::default()
             }),
             source: Some(pb::LeadSource {
                 channel: "webinar".into(),

@@ -187,6 +187,7 @@ async fn every_column_of_a_leads_row_holds_its_own_field() -> anyhow::Result<()>
                 industry: f("industry"),
                 segment: pb::Segment::Smb as i32,
                 employees: 42,
+                ..Default::default()
             }),
             source: Some(pb::LeadSource {
                 channel: f("channel"),

@@ -201,6 +201,7 @@ fn company(v: &mut Violations, field: &str, c: Option<&pb::Company>) -> Company 
         industry: c.industry.clone(),
         segment,
         employees: c.employees,
+        account_id: c.account_id.clone(),
     }
 }
 
@@ -413,6 +414,13 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
         P::IdentityLinked(x) => {
             Payload::IdentityLinked(leadledger_domain::identity::visitor::IdentityLinked {
                 lead: x.lead_id.clone(),
+            })
+        }
+        P::ContactRoleAssigned(x) => {
+            Payload::ContactRoleAssigned(leadledger_domain::account::RoleAssigned {
+                role: x.role,
+                primary: x.primary,
+                rep_id: x.rep_id.clone(),
             })
         }
         P::OwnershipRequested(o) => Payload::OwnershipRequested(OwnershipRequest {

@@ -1,7 +1,8 @@
 //! Accounts: which leads belong to the same company, and the account-level path.
 //!
 //! B2B deals are bought by several people, so a deal may owe something to a colleague's
-//! webinar visit. Leads join an account by **company domain** (the capture's
+//! webinar visit. Leads join an account by the source system's **account id** when their
+//! capture gives one (`leadledger_domain::account`), else by **company domain** (the capture's
 //! `company.domain`, or the contact e-mail's domain when that is empty or free mail),
 //! normalised: lower-cased, scheme, `www.`, path and trailing dot removed. Sub-domains stay
 //! distinct (`cn.acme.com` ≠ `acme.com`): merging them needs a public-suffix list and a
@@ -21,7 +22,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::touch::{Journey, Path};
 
@@ -34,30 +34,17 @@ pub const DEFAULT_LOOKBACK_DAYS: u32 = 90;
 /// (and its stored credits) grow with the account — quadratic in its size.
 pub const MAX_COLLEAGUE_TOUCHES: usize = 50;
 
-/// Which account a lead belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum AccountKey {
-    /// A company domain shared by its leads.
-    Domain(String),
-    /// A lead on its own (free-mail or no domain), by lead id.
-    Lead(String),
-}
-
+pub use leadledger_domain::account::{account_key, AccountKey};
 pub use leadledger_domain::company::{is_free_mail, normalize_domain, FREE_MAIL_DOMAINS};
-
-/// The account of a lead: the first of its company domain and its e-mail domain
-/// (`leadledger_domain::privacy::email_domain`, empty for a text with no `@`) that names an
-/// employer (present and not free mail); with neither, the lead is its own account.
-pub fn account_key(lead_id: &str, company_domain: &str, email_domain: &str) -> AccountKey {
-    match leadledger_domain::company::employer_domain(company_domain, email_domain) {
-        Some(d) => AccountKey::Domain(d),
-        None => AccountKey::Lead(lead_id.to_string()),
-    }
-}
 
 /// The account of a journey.
 pub fn key_of(j: &Journey) -> AccountKey {
-    account_key(&j.lead_id, &j.company_domain, &j.email_domain)
+    account_key(
+        &j.lead_id,
+        &j.account_id,
+        &j.company_domain,
+        &j.email_domain,
+    )
 }
 
 /// The journeys of each account, as indices into `journeys` (in their order).
@@ -152,18 +139,42 @@ mod tests {
     }
 
     #[test]
+    fn an_explicit_account_id_joins_leads_whatever_their_domains() {
+        let j = |lead: &str, account: &str, domain: &str| Journey {
+            lead_id: lead.into(),
+            account_id: account.into(),
+            company_domain: domain.into(),
+            ..Default::default()
+        };
+        let journeys = [
+            j("l1", "crm-7", "acme.com"),
+            j("l2", "crm-7", "acme-china.cn"),
+            j("l3", "", "acme.com"),
+            j("l4", "crm-7", ""),
+        ];
+        let groups: Vec<(AccountKey, Vec<usize>)> = group(&journeys).into_iter().collect();
+        assert_eq!(
+            groups,
+            [
+                (AccountKey::Explicit("crm-7".into()), vec![0, 1, 3]),
+                (AccountKey::Domain("acme.com".into()), vec![2]),
+            ]
+        );
+    }
+
+    #[test]
     fn company_domain_first_then_email() {
         assert_eq!(
-            account_key("l1", "ACME.com", &email_domain("x@other.com")),
+            account_key("l1", "", "ACME.com", &email_domain("x@other.com")),
             AccountKey::Domain("acme.com".into())
         );
         assert_eq!(
-            account_key("l1", "", &email_domain("x@Acme.com")),
+            account_key("l1", "", "", &email_domain("x@Acme.com")),
             AccountKey::Domain("acme.com".into())
         );
-        assert_eq!(account_key("l1", "", ""), AccountKey::Lead("l1".into()));
+        assert_eq!(account_key("l1", "", "", ""), AccountKey::Lead("l1".into()));
         assert_eq!(
-            account_key("l1", "", &email_domain("alice")),
+            account_key("l1", "", "", &email_domain("alice")),
             AccountKey::Lead("l1".into())
         );
     }
@@ -179,12 +190,12 @@ mod tests {
             "foxmail.com",
         ] {
             assert_eq!(
-                account_key("l1", d, ""),
+                account_key("l1", "", d, ""),
                 AccountKey::Lead("l1".into()),
                 "{d}"
             );
             assert_eq!(
-                account_key("l1", "", &email_domain(&format!("zhang@{d}"))),
+                account_key("l1", "", "", &email_domain(&format!("zhang@{d}"))),
                 AccountKey::Lead("l1".into()),
                 "{d}"
             );
@@ -192,7 +203,7 @@ mod tests {
         // A free-mail company domain (a form that copied the e-mail's) falls back to a
         // corporate e-mail domain.
         assert_eq!(
-            account_key("l2", "gmail.com", &email_domain("x@acme.com")),
+            account_key("l2", "", "gmail.com", &email_domain("x@acme.com")),
             AccountKey::Domain("acme.com".into())
         );
     }

@@ -182,6 +182,10 @@ impl Path {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Journey {
     pub lead_id: String,
+    /// The source system's account id (`Company.account_id`): the account key when given
+    /// (see [`crate::account`]).
+    #[serde(default)]
+    pub account_id: String,
     /// `company.domain` of the first capture: the account key (see [`crate::account`]).
     pub company_domain: String,
     /// The domain of the contact's e-mail (never the address: it may be sealed, or erased):
@@ -282,6 +286,7 @@ pub fn journey(events: &[Event]) -> Journey {
     }
     Journey {
         lead_id,
+        account_id: state.company.account_id.clone(),
         company_domain: state.company.domain.clone(),
         email_domain: state.email_domain.clone(),
         region: state.company.region.clone(),

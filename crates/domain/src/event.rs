@@ -75,6 +75,10 @@ pub struct Company {
     pub industry: String,
     pub segment: Segment,
     pub employees: u32,
+    /// The source system's account id (a CRM's); leads with one are that account, whatever
+    /// their domains (`crate::account`). Absent from bodies written before it existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub account_id: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -440,6 +444,8 @@ pub enum Payload {
     /// A visitor (the event's key, `~visitor/…`) is a lead: its touches are the lead's
     /// (`crate::identity::visitor`). Sent by clients.
     IdentityLinked(crate::identity::visitor::IdentityLinked),
+    /// The lead's contact takes a role on its account's buying committee. Sent by clients.
+    ContactRoleAssigned(crate::account::RoleAssigned),
     /// A payload this reader does not know (a newer writer): kept, never folded.
     Unknown {
         event_type: String,
@@ -477,6 +483,7 @@ impl Payload {
             Payload::MergeRequested(_) => "merge_requested",
             Payload::UnmergeRequested(_) => "unmerge_requested",
             Payload::IdentityLinked(_) => "identity_linked",
+            Payload::ContactRoleAssigned(_) => "contact_role_assigned",
             Payload::Unknown { event_type } => event_type,
         }
     }

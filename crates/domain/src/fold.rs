@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::account::{AccountKey, ContactRole};
 use crate::event::{Company, Contact, Event, LeadSource, Owner, Payload, PocOutcome};
 use crate::reason::{code_name, Exit};
 use crate::stage::{Stage, TransitionKind};
@@ -75,6 +76,13 @@ pub struct LeadState {
     pub follow_up_count: u32,
     /// Business time of the first sales follow-up.
     pub first_follow_up_at: Option<DateTime<Utc>>,
+    /// The contact's role on its account's buying committee (the latest `ContactRoleAssigned`
+    /// in timeline order), and when it was given; `None` before any, or for a role number
+    /// this reader does not know.
+    pub contact_role: Option<ContactRole>,
+    pub contact_role_at: Option<DateTime<Utc>>,
+    /// Whether that latest assignment made the contact its account's primary one.
+    pub primary_contact: bool,
 }
 
 impl LeadState {
@@ -95,6 +103,17 @@ impl LeadState {
             .get(&self.signed_currency)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// The lead's account when it shares one with other leads (an explicit account id, else
+    /// its employer's domain); `None` when it is an account on its own
+    /// ([`crate::account::shared_key`]).
+    pub fn shared_account(&self) -> Option<AccountKey> {
+        crate::account::shared_key(
+            &self.company.account_id,
+            &self.company.domain,
+            &self.email_domain,
+        )
     }
 
     /// Whether the lead reached `stage` or a later main-line stage.
@@ -198,6 +217,18 @@ fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
             st.email_domain = c.email_domain();
             st.company = c.company.clone();
             st.source = c.source.clone();
+        }
+        // A later capture is data, not the lead's company, but for the source system's account
+        // id when the lead had none: the explicit account wins when given.
+        Payload::LeadCaptured(c)
+            if st.company.account_id.is_empty() && !c.company.account_id.is_empty() =>
+        {
+            st.company.account_id.clone_from(&c.company.account_id);
+        }
+        Payload::ContactRoleAssigned(r) => {
+            st.contact_role = ContactRole::from_number(r.role);
+            st.contact_role_at = Some(e.occurred_at);
+            st.primary_contact = r.primary;
         }
         Payload::TouchRecorded(_) => st.touch_count += 1,
         Payload::HandedOff(owner) => set_owner(st, owner.clone(), e.occurred_at),

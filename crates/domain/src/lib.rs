@@ -20,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod company;
 pub mod cut;
 pub mod event;

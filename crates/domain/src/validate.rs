@@ -46,8 +46,13 @@ impl Violations {
         self.0.len()
     }
 
-    /// Appends another collection, prefixing each path with `prefix.`.
+    /// Appends another collection, prefixing each path with `prefix.` (an empty prefix
+    /// leaves the paths as they are).
     pub fn extend_prefixed(&mut self, prefix: &str, other: Violations) {
+        if prefix.is_empty() {
+            self.0.extend(other.0);
+            return;
+        }
         for v in other.0 {
             self.add(format!("{prefix}.{}", v.field), v.description);
         }
@@ -380,6 +385,16 @@ fn payload(v: &mut Violations, p: &Payload) {
         ),
         // Checked with its visitor (`visitor::event`).
         Payload::IdentityLinked(_) => {}
+        Payload::ContactRoleAssigned(r) => {
+            let f = "payload.contact_role_assigned";
+            if crate::account::ContactRole::from_number(r.role).is_none() {
+                v.add(
+                    format!("{f}.role"),
+                    format!("must be one of the ContactRole values (got {})", r.role),
+                );
+            }
+            text(v, &format!("{f}.rep_id"), &r.rep_id, ID);
+        }
         Payload::Unknown { .. } => v.add("payload", "required: exactly one payload must be set"),
     }
 }
@@ -432,6 +447,15 @@ fn company(v: &mut Violations, f: &str, c: &Company) {
     }
     text(v, &format!("{f}.region"), &c.region, 64);
     text(v, &format!("{f}.industry"), &c.industry, 64);
+    let account = format!("{f}.account_id");
+    let before = v.len();
+    text(v, &account, &c.account_id, ID);
+    if v.len() == before && c.account_id.trim() != c.account_id {
+        v.add(
+            account,
+            "must not start or end with white space (it is compared exactly)",
+        );
+    }
 }
 
 fn source(v: &mut Violations, f: &str, s: &LeadSource) {

@@ -303,6 +303,12 @@ fn violations_can_be_prefixed_into_a_batch() {
         ]
     );
     assert_eq!(batch.len(), 2);
+    let mut alone = Violations::default();
+    alone.extend_prefixed("", validate::event(&e, now()));
+    assert_eq!(
+        fields(&alone),
+        ["payload.signed.amount_minor", "payload.signed.currency"]
+    );
 }
 
 #[test]

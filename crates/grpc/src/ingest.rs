@@ -141,31 +141,7 @@ pub fn prepare(
     if e.schema_version == 0 {
         e.schema_version = leadledger_domain::event::FIRST_SCHEMA_VERSION;
     }
-    // An anonymous visitor's facts are filed under its key (docs/IDENTITY.md, "Anonymous
-    // visitors"): its touches and its link sit in its own order. Its key is the server's to
-    // make: a client names the visitor in `visitor_id`.
-    if !e.visitor_id.is_empty() {
-        if e.lead_id.is_empty() {
-            e.lead_id = visitor::key(&e.visitor_id);
-        } else {
-            v.add(
-                "visitor_id",
-                "set either lead_id (a lead's fact) or visitor_id (an anonymous visitor's), \
-                 not both",
-            );
-        }
-    } else if visitor::is_visitor(&e.lead_id) {
-        v.add(
-            "lead_id",
-            "must not start with `~` (reserved for spend and visitors): name an anonymous \
-             visitor in visitor_id",
-        );
-    }
-    // Spend is no fact about a lead: it is filed under its own key (validation refuses any
-    // other lead id for it, and the `~` of spend keys in a lead's).
-    if let (true, Some(pb::event::Payload::SpendRecorded(s))) = (e.lead_id.is_empty(), &e.payload) {
-        e.lead_id = leadledger_domain::spend::key(&s.channel, &s.campaign);
-    }
+    file(&mut e, &mut v);
     let domain = convert::event_from_proto_best_effort(&e, Mode::Request, "", &mut v);
     // Every problem of the event in one answer: the domain rules run even when a field was
     // structurally invalid, but a field already reported is not reported twice.
@@ -194,6 +170,35 @@ pub fn prepare(
     e.event_type = convert::event_type_of(&e).to_string();
     e.trace = trace.cloned();
     Some(e)
+}
+
+/// Files a client's fact under its key, the `lead_id` it goes to the log with: an anonymous
+/// visitor's facts under the visitor's key (docs/IDENTITY.md, "Anonymous visitors": its
+/// touches and its link sit in its own order, and the key is the server's to make, a client
+/// names the visitor in `visitor_id`); spend, no fact about a lead, under its channel and
+/// campaign's (validation refuses any other lead id for it). The only rules ingest adds to
+/// the conversion and the domain validator; public for the fuzz targets, which hold that.
+pub fn file(e: &mut pb::Event, v: &mut Violations) {
+    if !e.visitor_id.is_empty() {
+        if e.lead_id.is_empty() {
+            e.lead_id = visitor::key(&e.visitor_id);
+        } else {
+            v.add(
+                "visitor_id",
+                "set either lead_id (a lead's fact) or visitor_id (an anonymous visitor's), \
+                 not both",
+            );
+        }
+    } else if visitor::is_visitor(&e.lead_id) {
+        v.add(
+            "lead_id",
+            "must not start with `~` (reserved for spend and visitors): name an anonymous \
+             visitor in visitor_id",
+        );
+    }
+    if let (true, Some(pb::event::Payload::SpendRecorded(s))) = (e.lead_id.is_empty(), &e.payload) {
+        e.lead_id = leadledger_domain::spend::key(&s.channel, &s.campaign);
+    }
 }
 
 /// Validates the events of one `Append` for `tenant` at `now`: the batch size, then every
@@ -390,7 +395,6 @@ impl IngestService for Ingest {
             for f in &mut v.0 {
                 f.field = f
                     .field
-                    .trim_start_matches('.')
                     .replace("payload.lead_captured", "lead")
                     .replace("source.system", "source_system")
                     .replace("source.event_id", "source_event_id");

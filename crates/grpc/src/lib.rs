@@ -10,8 +10,10 @@
 //! - [`context`]: what every handler starts from: [`context::ReadContext`] (store, topic,
 //!   read-your-writes waits on the consistency token), the tenant, paging.
 //! - [`query`]: `QueryService` over the read models; `list` its `ListLeads` (the leads
-//!   behind any figure); [`velocity`] and [`cohorts`] its measures computed on request, [`measures`] what they parse alike, [`reasons`] why
-//!   leads leave the main line, [`revenue`] the revenue equation.
+//!   behind any figure); `account` its `GetAccount` (an account's leads, committee and
+//!   owners); [`velocity`] and [`cohorts`] its measures computed on request, [`measures`] what
+//!   they parse alike, [`reasons`] why leads leave the main line, [`revenue`] the revenue
+//!   equation.
 //! - [`attribution`]: `AttributionService`: credits by group, models side by side, Markov and
 //!   Shapley diagnostics.
 //! - [`ownership`]: `OwnershipService`: claim/assign as intents decided in log order.
@@ -36,6 +38,7 @@
 
 #![forbid(unsafe_code)]
 
+mod account;
 pub mod attribution;
 pub mod auth;
 pub mod body;

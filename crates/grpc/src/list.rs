@@ -5,6 +5,7 @@
 use leadledger_api::convert::{stored_stage_to_proto, time_to_proto};
 use leadledger_api::pb;
 use leadledger_api::ApiError;
+use leadledger_domain::account::ContactRole;
 use leadledger_domain::{Stage, Violations};
 use leadledger_store::leads::{self, Cursor, ExitFilter, LeadFilter, LeadRow};
 use tonic::{Request, Response, Status};
@@ -45,6 +46,7 @@ pub(crate) fn lead_to_proto(r: &LeadRow) -> pb::Lead {
                 _ => pb::Segment::Unspecified,
             } as i32,
             employees: u32::try_from(r.employees).unwrap_or(0),
+            account_id: r.account_id.clone(),
         }),
         source: Some(pb::LeadSource {
             channel: r.channel.clone(),
@@ -69,6 +71,9 @@ pub(crate) fn lead_to_proto(r: &LeadRow) -> pb::Lead {
         collected_amount_minor: r.collected_amount_minor,
         feedback_required: u32::try_from(r.feedback_required).unwrap_or(0),
         feedback_filled: u32::try_from(r.feedback_filled).unwrap_or(0),
+        account: r.account_key.clone(),
+        contact_role: ContactRole::parse(&r.contact_role).map_or(0, ContactRole::number),
+        primary_contact: r.primary_contact,
     }
 }
 

@@ -130,6 +130,15 @@ impl QueryService for QuerySvc {
         }))
     }
 
+    async fn get_account(
+        &self,
+        request: Request<pb::GetAccountRequest>,
+    ) -> Result<Response<pb::GetAccountResponse>, Status> {
+        Ok(Response::new(
+            crate::account::get(&self.ctx, &request).await?,
+        ))
+    }
+
     async fn list_leads(
         &self,
         request: Request<pb::ListLeadsRequest>,

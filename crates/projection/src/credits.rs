@@ -16,12 +16,15 @@ use leadledger_attribution::Journey;
 /// `(tenant, lead)`.
 pub type LeadKey = (String, String);
 
-/// An account as stored in `attribution_accounts.account_key`: `domain:<d>` or `lead:<id>`.
+/// An account as stored in `attribution_accounts.account_key`: `account:<id>`,
+/// `domain:<d>` or `lead:<id>` ([`AccountKey::text`]).
 pub fn key_text(k: &AccountKey) -> String {
-    match k {
-        AccountKey::Domain(d) => format!("domain:{d}"),
-        AccountKey::Lead(l) => format!("lead:{l}"),
-    }
+    k.text()
+}
+
+/// Whether a stored account key names an account several leads share (not `lead:<id>`).
+fn shared(key: &str) -> bool {
+    !key.starts_with("lead:")
 }
 
 /// FNV-1a over the lead's touchpoints (stable across builds, unlike `DefaultHasher`): a
@@ -68,7 +71,7 @@ pub fn accounts(
     let mut current = BTreeSet::new();
     for (lead, j) in queued {
         let k = key_text(&account::key_of(j));
-        if k.starts_with("domain:") {
+        if shared(&k) {
             current.insert((lead.0.clone(), k.clone()));
         }
         let before = stored.get(lead);
@@ -76,7 +79,7 @@ pub fn accounts(
             continue;
         }
         for key in before.map(|(bk, _)| bk.clone()).into_iter().chain([k]) {
-            if key.starts_with("domain:") {
+            if shared(&key) {
                 recompute.insert((lead.0.clone(), key));
             }
         }
@@ -106,10 +109,7 @@ pub fn fresh(
             if !targets.contains(&(t.clone(), j.lead_id.clone())) {
                 continue;
             }
-            let colleagues: &[&Journey] = match key {
-                AccountKey::Domain(_) => members,
-                AccountKey::Lead(_) => &[],
-            };
+            let colleagues: &[&Journey] = if key.is_shared() { members } else { &[] };
             let mut rows = lead_credits(set, j, colleagues);
             rows.conversions.sort();
             rows.credits.sort();

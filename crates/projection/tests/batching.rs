@@ -42,6 +42,12 @@ fn payload(kind: u8, lead: usize) -> Payload {
                 industry: "retail".into(),
                 segment: Segment::Ka,
                 employees: 300,
+                // Every third lead in one CRM account, whatever its domain.
+                account_id: if lead.is_multiple_of(3) {
+                    "crm-1".into()
+                } else {
+                    String::new()
+                },
             },
             source: LeadSource {
                 channel: ["search", "webinar", "partner"][usize::from(kind) % 3].into(),
@@ -116,7 +122,12 @@ fn payload(kind: u8, lead: usize) -> Payload {
             code: 5,
             rep_id: String::new(),
         },
-        _ => unreachable!("kinds are 0..16"),
+        16 => Payload::ContactRoleAssigned(leadledger_domain::account::RoleAssigned {
+            role: 1 + (lead % 6) as i32,
+            primary: lead.is_multiple_of(2),
+            rep_id: rep,
+        }),
+        _ => unreachable!("kinds are 0..17"),
     }
 }
 
@@ -366,7 +377,7 @@ fn delivery(log: &[Logged], picks: &[u8]) -> Vec<Logged> {
 }
 
 fn facts() -> impl Strategy<Value = Vec<(usize, u8, i64)>> {
-    prop::collection::vec((0usize..6, 0u8..16, 0i64..20_000), 1..60)
+    prop::collection::vec((0usize..6, 0u8..17, 0i64..20_000), 1..60)
 }
 
 proptest! {

@@ -195,6 +195,8 @@ impl Account {
             industry: self.industry().to_string(),
             segment: self.segment() as i32,
             employees: self.employees,
+            // The simulated sources have no CRM account ids: accounts form by domain.
+            account_id: String::new(),
         }
     }
 }

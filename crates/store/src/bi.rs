@@ -20,7 +20,8 @@ const PUBLISH_LOCK: &str = include_str!("sql/bi_publish_lock.sql");
 const SEARCH_PATH: &str = include_str!("sql/bi_search_path.sql");
 
 /// The views of the contract (schema `bi`), as `sql/bi_contract.sql` creates them.
-pub const CONTRACT_VIEWS: [&str; 13] = [
+pub const CONTRACT_VIEWS: [&str; 14] = [
+    "account_contacts",
     "account_ownership_conflicts",
     "attribution_credits_by_model",
     "funnel_counts",

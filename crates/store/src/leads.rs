@@ -10,7 +10,7 @@ pub use crate::filters::{ExitFilter, LeadFilter};
 use crate::StoreError;
 use leadledger_projection::funnel::{CellRanges, Level};
 
-const LEAD_SELECT: &str = include_str!("sql/leads_select.sql");
+pub(crate) const LEAD_SELECT: &str = include_str!("sql/leads_select.sql");
 const VISITS: &str = include_str!("sql/leads_visits.sql");
 const TRANSITIONS: &str = include_str!("sql/leads_transitions.sql");
 const TIMELINE: &str = include_str!("sql/leads_timeline.sql");
@@ -37,6 +37,14 @@ pub struct LeadRow {
     pub region: String,
     pub industry: String,
     pub segment: String,
+    /// The source system's account id; the lead's account (`account:<id>`, `domain:<d>` or
+    /// `lead:<id>`); its contact's committee role, when given, and whether it is its
+    /// account's primary contact (migration 0028).
+    pub account_id: String,
+    pub account_key: String,
+    pub contact_role: String,
+    pub contact_role_at: Option<DateTime<Utc>>,
+    pub primary_contact: bool,
     pub employees: i32,
     pub channel: String,
     pub campaign: String,

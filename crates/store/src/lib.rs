@@ -36,6 +36,7 @@
 //! - [`exits`]: exits with their reasons, counted and listed (`Reasons`).
 //! - [`spend`]: marketing spend overlapping a range of days, and the capture → signed
 //!   turnover of each channel's won leads (`Roi`).
+//! - [`accounts`]: one account's leads, stages, committee and owners (`GetAccount`).
 //! - [`duplicates`]: duplicate candidates, leads sharing a duplicate rule's key.
 //! - [`identity`]: merged leads as readers see them (groups, the merge audit, decisions).
 //! - [`gauges`]: what the metrics sampler reads (SLA clocks at risk and breached, the
@@ -47,6 +48,7 @@
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
 
+pub mod accounts;
 pub mod applied;
 pub mod bi;
 pub mod checkpoints;

@@ -119,6 +119,7 @@ pub fn company_to_proto(c: &Company) -> pb::Company {
             Segment::Smb => pb::Segment::Smb,
         } as i32,
         employees: c.employees,
+        account_id: c.account_id.clone(),
     }
 }
 
@@ -172,6 +173,7 @@ pub fn event_type_of(e: &pb::Event) -> &'static str {
             P::MergeRequested(_) => "merge_requested",
             P::UnmergeRequested(_) => "unmerge_requested",
             P::IdentityLinked(_) => "identity_linked",
+            P::ContactRoleAssigned(_) => "contact_role_assigned",
         },
     }
 }

@@ -183,6 +183,7 @@ fn lead(i: usize, touches: usize, rng: &mut Rng, accounts: &mut Vec<u64>) -> Vec
                     Segment::Smb
                 },
                 employees: 100,
+                account_id: String::new(),
             },
             source: LeadSource {
                 channel: first.into(),

@@ -62,6 +62,7 @@ pub fn captured(channel: &str) -> Payload {
             industry: "retail".into(),
             segment: Segment::Ka,
             employees: 1200,
+            account_id: String::new(),
         },
         source: LeadSource {
             channel: channel.into(),

@@ -9,6 +9,7 @@
 //! tables below: a name and a value can never drift apart.
 
 use chrono::{DateTime, Utc};
+use leadledger_domain::account::AccountKey;
 use leadledger_domain::event::PocOutcome;
 use leadledger_domain::identity::matching::MatchKeys;
 use leadledger_domain::{LeadState, Stage};
@@ -36,6 +37,12 @@ const TEXT: &[Column<String>] = &[
     ("region", |s| s.company.region.clone()),
     ("industry", |s| s.company.industry.clone()),
     ("segment", |s| s.company.segment.as_str().to_string()),
+    ("account_id", |s| s.company.account_id.clone()),
+    ("contact_role", |s| {
+        s.contact_role
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_default()
+    }),
     ("channel", |s| s.source.channel.clone()),
     ("campaign", |s| s.source.campaign.clone()),
     ("medium", |s| s.source.medium.clone()),
@@ -74,6 +81,7 @@ const TIMES: &[Column<Ts>] = &[
     ("last_event_at", |s| s.last_event_at),
     ("owner_since", |s| s.owner_since),
     ("contact_erased_at", |s| s.contact_erased_at),
+    ("contact_role_at", |s| s.contact_role_at),
 ];
 
 /// `integer` columns.
@@ -94,7 +102,16 @@ const OTHERS: &[&str] = &[
     "max_rank",
     "signed_amount_minor",
     "collected_amount_minor",
+    "primary_contact",
+    "account_key",
 ];
+
+/// The account a lead is in, as stored (`AccountKey::text`).
+fn account_key(lead: &str, st: &LeadState) -> String {
+    st.shared_account()
+        .unwrap_or_else(|| AccountKey::Lead(lead.to_string()))
+        .text()
+}
 
 /// The `leads` row of a folded lead, as the queries read it back (`ListLeads` at a cut of
 /// the log), from the same column tables the upsert writes.
@@ -134,6 +151,11 @@ pub(crate) fn row_of(tenant: &str, lead: &str, st: &LeadState, f: &LeadFeedback)
         region: text("region"),
         industry: text("industry"),
         segment: text("segment"),
+        account_id: text("account_id"),
+        account_key: account_key(lead, st),
+        contact_role: text("contact_role"),
+        contact_role_at: time("contact_role_at"),
+        primary_contact: st.primary_contact,
         employees: int("employees"),
         channel: text("channel"),
         campaign: text("campaign"),
@@ -171,6 +193,8 @@ pub struct LeadRows {
     max_rank: Vec<i16>,
     amount: Vec<i64>,
     collected: Vec<i64>,
+    primary: Vec<bool>,
+    account: Vec<String>,
 }
 
 impl Default for LeadRows {
@@ -191,6 +215,8 @@ impl LeadRows {
             max_rank: Vec::with_capacity(n),
             amount: Vec::with_capacity(n),
             collected: Vec::with_capacity(n),
+            primary: Vec::with_capacity(n),
+            account: Vec::with_capacity(n),
         }
     }
 
@@ -216,6 +242,8 @@ impl LeadRows {
         self.max_rank.push(i16::from(st.max_rank));
         self.amount.push(st.signed_amount_minor);
         self.collected.push(st.collected_minor());
+        self.primary.push(st.primary_contact);
+        self.account.push(account_key(lead, st));
     }
 
     /// Inserts the rows, or replaces every column of the rows already there.
@@ -237,6 +265,8 @@ impl LeadRows {
             .bind(self.max_rank)
             .bind(self.amount)
             .bind(self.collected)
+            .bind(self.primary)
+            .bind(self.account)
             .execute(conn)
             .await?;
         Ok(())
@@ -255,7 +285,12 @@ fn upsert_sql() -> &'static str {
             .map(|c| (c, "text"))
             .chain(TIMES.iter().map(|(c, _)| (*c, "timestamptz")))
             .chain(INTS.iter().map(|(c, _)| (*c, "int4")))
-            .chain(OTHERS.iter().copied().zip(["text", "int2", "int8", "int8"]));
+            .chain(
+                OTHERS
+                    .iter()
+                    .copied()
+                    .zip(["text", "int2", "int8", "int8", "bool", "text"]),
+            );
         let (cols, params): (Vec<&str>, Vec<String>) = typed
             .enumerate()
             .map(|(i, (c, ty))| (c, format!("${}::{ty}[]", i + 1)))

@@ -84,3 +84,11 @@ CREATE OR REPLACE VIEW bi.visitor_links WITH (security_invoker = true) AS
 SELECT tenant_id, substr(visitor_key, 10) AS visitor_id, lead_id, linked_at, linked_by,
        link_event AS link_event_id
 FROM visitor_links;
+
+-- Every lead with its account and its contact's role on the buying committee
+-- (docs/IDENTITY.md, "Accounts and buying committees").
+CREATE OR REPLACE VIEW bi.account_contacts WITH (security_invoker = true) AS
+SELECT tenant_id, account_key AS account, lead_id, account_id, company_name,
+       nullif(contact_role, '') AS contact_role, contact_role_at, primary_contact, stage,
+       nullif(owner_rep_id, '') AS owner_rep_id, captured_at
+FROM leads;

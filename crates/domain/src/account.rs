@@ -1,0 +1,220 @@
+//! Accounts and buying committees: which leads are people of the same company, and what
+//! each one is in the deal (docs/IDENTITY.md, "Accounts and buying committees").
+//!
+//! A lead's account is, in this order of precedence:
+//! 1. the **explicit account id** its capture gives (`Company.account_id`, the CRM's account),
+//!    whatever its domains say;
+//! 2. its **employer's domain** ([`crate::company::employer_domain`]: the company domain, else
+//!    the e-mail's, never a free-mail one);
+//! 3. **itself**, when it has neither.
+//!
+//! A contact's role on the committee comes from `ContactRoleAssigned` facts, the latest one
+//! (in the lead's timeline order) holding.
+
+use serde::{Deserialize, Serialize};
+
+/// Which account a lead belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AccountKey {
+    /// An account id given by the source system (`Company.account_id`).
+    Explicit(String),
+    /// A company domain shared by its leads.
+    Domain(String),
+    /// A lead on its own (free mail or no domain, no account id), by lead id.
+    Lead(String),
+}
+
+impl AccountKey {
+    /// The key as stored and as the API names it: `account:<id>`, `domain:<d>` or
+    /// `lead:<id>`.
+    pub fn text(&self) -> String {
+        match self {
+            AccountKey::Explicit(id) => format!("account:{id}"),
+            AccountKey::Domain(d) => format!("domain:{d}"),
+            AccountKey::Lead(l) => format!("lead:{l}"),
+        }
+    }
+
+    /// The key named by `text` (as [`AccountKey::text`] writes it); a domain is normalised
+    /// ([`crate::company::normalize_domain`]). `None` for another prefix, an empty id or a
+    /// free-mail domain (which never forms an account).
+    pub fn parse(text: &str) -> Option<AccountKey> {
+        let (kind, rest) = text.split_once(':')?;
+        if rest.is_empty() {
+            return None;
+        }
+        match kind {
+            "account" => Some(AccountKey::Explicit(rest.to_string())),
+            "domain" => crate::company::normalize_domain(rest)
+                .filter(|d| !crate::company::is_free_mail(d))
+                .map(AccountKey::Domain),
+            "lead" => Some(AccountKey::Lead(rest.to_string())),
+            _ => None,
+        }
+    }
+
+    /// Whether several leads can share this account (an explicit id or a domain).
+    pub fn is_shared(&self) -> bool {
+        !matches!(self, AccountKey::Lead(_))
+    }
+}
+
+/// The shared account of a lead with `account_id`, `company_domain` and `email_domain`;
+/// `None` when the lead is an account on its own.
+pub fn shared_key(
+    account_id: &str,
+    company_domain: &str,
+    email_domain: &str,
+) -> Option<AccountKey> {
+    if !account_id.is_empty() {
+        return Some(AccountKey::Explicit(account_id.to_string()));
+    }
+    crate::company::employer_domain(company_domain, email_domain).map(AccountKey::Domain)
+}
+
+/// The account of lead `lead_id` (see [`shared_key`]; otherwise the lead itself).
+pub fn account_key(
+    lead_id: &str,
+    account_id: &str,
+    company_domain: &str,
+    email_domain: &str,
+) -> AccountKey {
+    shared_key(account_id, company_domain, email_domain)
+        .unwrap_or_else(|| AccountKey::Lead(lead_id.to_string()))
+}
+
+/// A contact's part in the buying committee (proto `ContactRole`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ContactRole {
+    DecisionMaker,
+    Champion,
+    Influencer,
+    User,
+    Procurement,
+    /// No longer part of the committee (a role taken back).
+    NotInvolved,
+}
+
+impl ContactRole {
+    pub const ALL: [ContactRole; 6] = [
+        ContactRole::DecisionMaker,
+        ContactRole::Champion,
+        ContactRole::Influencer,
+        ContactRole::User,
+        ContactRole::Procurement,
+        ContactRole::NotInvolved,
+    ];
+
+    /// The proto number.
+    pub fn number(self) -> i32 {
+        match self {
+            ContactRole::DecisionMaker => 1,
+            ContactRole::Champion => 2,
+            ContactRole::Influencer => 3,
+            ContactRole::User => 4,
+            ContactRole::Procurement => 5,
+            ContactRole::NotInvolved => 6,
+        }
+    }
+
+    /// The role of a proto number; `None` for 0 (unspecified) or a number this reader does
+    /// not know.
+    pub fn from_number(n: i32) -> Option<ContactRole> {
+        ContactRole::ALL.into_iter().find(|r| r.number() == n)
+    }
+
+    /// The name read models and reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactRole::DecisionMaker => "decision_maker",
+            ContactRole::Champion => "champion",
+            ContactRole::Influencer => "influencer",
+            ContactRole::User => "user",
+            ContactRole::Procurement => "procurement",
+            ContactRole::NotInvolved => "not_involved",
+        }
+    }
+
+    /// The role named `s` (as [`ContactRole::as_str`] writes it).
+    pub fn parse(s: &str) -> Option<ContactRole> {
+        ContactRole::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// `ContactRoleAssigned`: the lead's contact takes `role` on its account's buying committee;
+/// with `primary`, it is the account's primary contact (the latest such assignment in the
+/// account holds). Sent by clients (a CRM's contact roles).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleAssigned {
+    /// Proto `ContactRole` number (validated at ingest; a number a newer writer added reads as
+    /// no role).
+    pub role: i32,
+    #[serde(default)]
+    pub primary: bool,
+    /// Who said so (a rep or a CRM user), optional.
+    #[serde(default)]
+    pub rep_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_explicit_account_id_wins_then_the_employer_then_the_lead() {
+        assert_eq!(
+            account_key("l1", "crm-7", "acme.com", "x@globex.com"),
+            AccountKey::Explicit("crm-7".into())
+        );
+        assert_eq!(
+            account_key("l1", "", "https://www.Acme.com/", "globex.com"),
+            AccountKey::Domain("acme.com".into())
+        );
+        assert_eq!(
+            account_key("l1", "", "", "globex.com"),
+            AccountKey::Domain("globex.com".into())
+        );
+        // Free mail never forms an account.
+        assert_eq!(
+            account_key("l1", "", "qq.com", "gmail.com"),
+            AccountKey::Lead("l1".into())
+        );
+        assert_eq!(shared_key("", "", ""), None);
+    }
+
+    #[test]
+    fn keys_read_back_as_written() {
+        for k in [
+            AccountKey::Explicit("crm:7/x".into()),
+            AccountKey::Domain("acme.com".into()),
+            AccountKey::Lead("l-1".into()),
+        ] {
+            assert_eq!(AccountKey::parse(&k.text()), Some(k.clone()));
+            assert_eq!(k.is_shared(), !matches!(k, AccountKey::Lead(_)));
+        }
+        assert_eq!(
+            AccountKey::parse("domain:WWW.Acme.com"),
+            Some(AccountKey::Domain("acme.com".into()))
+        );
+        for bad in [
+            "domain:qq.com",
+            "domain:",
+            "account:",
+            "acme.com",
+            "team:x",
+            "",
+        ] {
+            assert_eq!(AccountKey::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn roles_have_one_number_and_one_name() {
+        for r in ContactRole::ALL {
+            assert_eq!(ContactRole::from_number(r.number()), Some(r));
+            assert_eq!(ContactRole::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(ContactRole::from_number(0), None);
+        assert_eq!(ContactRole::from_number(7), None);
+    }
+}

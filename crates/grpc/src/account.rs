@@ -1,0 +1,257 @@
+//! `QueryService.GetAccount`: one account, its leads, its buying committee and who owns its
+//! open leads (docs/IDENTITY.md, "Accounts and buying committees"). A query over the
+//! `leads` rows the projector keeps (`account_key`, `contact_role`, `primary_contact`).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use leadledger_api::convert::{stored_stage_to_proto, time_to_proto};
+use leadledger_api::pb;
+use leadledger_api::ApiError;
+use leadledger_domain::account::{AccountKey, ContactRole};
+use leadledger_domain::validate::lead_ref;
+use leadledger_domain::Violations;
+use leadledger_store::accounts::{self, Member};
+use leadledger_store::identity;
+use tonic::Request;
+
+use crate::context::{page_size, take_page, ReadContext};
+use crate::list::lead_to_proto;
+
+/// The longest account id (`Company.account_id`'s limit).
+const MAX_ACCOUNT_ID: usize = 128;
+
+/// The account a request names, or its violation.
+fn account_of(v: &mut Violations, text: &str) -> Option<AccountKey> {
+    let key = AccountKey::parse(text);
+    match &key {
+        None => v.add(
+            "account",
+            "must be account:<id>, domain:<domain> or lead:<id> (a free-mail domain is no \
+             account)",
+        ),
+        Some(AccountKey::Explicit(id)) if id.chars().count() > MAX_ACCOUNT_ID => v.add(
+            "account",
+            format!("an account id has at most {MAX_ACCOUNT_ID} characters"),
+        ),
+        Some(AccountKey::Lead(id)) => lead_ref(v, "account", id),
+        Some(_) => {}
+    }
+    key
+}
+
+/// Serves one `GetAccount` call.
+pub(crate) async fn get(
+    query: &ReadContext,
+    request: &Request<pb::GetAccountRequest>,
+) -> Result<pb::GetAccountResponse, ApiError> {
+    let r = request.get_ref();
+    let mut v = Violations::default();
+    let key = match (r.account.as_str(), r.lead_id.as_str()) {
+        ("", "") => {
+            v.add("account", "required: name an account, or a lead in lead_id");
+            None
+        }
+        (a, "") => account_of(&mut v, a),
+        ("", lead) => {
+            lead_ref(&mut v, "lead_id", lead);
+            None
+        }
+        _ => {
+            v.add("lead_id", "set either account or lead_id, not both");
+            None
+        }
+    };
+    let after = match r.page_token.as_str() {
+        "" => String::new(),
+        t => decode_token(t).unwrap_or_else(|| {
+            v.add("page_token", "not a page token issued by this service");
+            String::new()
+        }),
+    };
+    let size = page_size(r.page_size).unwrap_or_else(|_| {
+        v.add("page_size", "must be 1..1000");
+        0
+    });
+    if !v.is_empty() {
+        return Err(ApiError::invalid(v));
+    }
+    let tenant = query
+        .admit(request, &r.tenant_id, &r.consistency_token)
+        .await?;
+    let pool = &query.store().pool;
+    let key = match key {
+        Some(k) => k.text(),
+        None => {
+            // A lead merged into another is in its survivor's account.
+            let lead = &r.lead_id;
+            let live = identity::survivor_of(pool, &tenant, lead)
+                .await?
+                .unwrap_or_else(|| lead.clone());
+            accounts::of_lead(pool, &tenant, &live)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("no lead {lead} for tenant {tenant}")))?
+        }
+    };
+    let account = accounts::get(pool, &tenant, &key, &after, size + 1)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no account {key} for tenant {tenant}")))?;
+    let (leads, more) = take_page(account.leads, size);
+    let next_page_token = match (more, leads.last()) {
+        (true, Some(last)) => URL_SAFE_NO_PAD.encode(&last.lead_id),
+        _ => String::new(),
+    };
+    let mut stages: Vec<pb::AccountStageCount> = account
+        .stages
+        .iter()
+        .filter_map(|(stage, n)| {
+            stage.as_deref().map(|s| pb::AccountStageCount {
+                stage: stored_stage_to_proto(Some(s)),
+                leads: count(*n),
+            })
+        })
+        .collect();
+    stages.sort_by_key(|s| s.stage);
+    Ok(pb::GetAccountResponse {
+        account: key,
+        name: account.name,
+        lead_count: count(account.stages.iter().map(|(_, n)| n).sum()),
+        stages,
+        committee: committee(&account.members),
+        primary_lead_id: primary(&account.members).unwrap_or_default(),
+        owners: account
+            .owners
+            .into_iter()
+            .map(|(rep_id, n)| pb::AccountOwner {
+                rep_id,
+                open_leads: count(n),
+            })
+            .collect(),
+        leads: leads.iter().map(lead_to_proto).collect(),
+        next_page_token,
+    })
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The members holding a role (not `not_involved`), by role then lead id.
+fn committee(members: &[Member]) -> Vec<pb::CommitteeMember> {
+    let mut out: Vec<(ContactRole, &Member)> = members
+        .iter()
+        .filter_map(|m| ContactRole::parse(&m.contact_role).map(|r| (r, m)))
+        .filter(|(r, _)| *r != ContactRole::NotInvolved)
+        .collect();
+    out.sort_by(|(ra, a), (rb, b)| (ra, &a.lead_id).cmp(&(rb, &b.lead_id)));
+    out.into_iter()
+        .map(|(role, m)| pb::CommitteeMember {
+            lead_id: m.lead_id.clone(),
+            role: role.number(),
+            assigned_at: m.contact_role_at.map(time_to_proto),
+            primary: m.primary_contact,
+            name: m.contact_name.clone(),
+            title: m.contact_title.clone(),
+        })
+        .collect()
+}
+
+/// The primary contact's lead: the latest assignment made primary, ties to the smallest
+/// lead id.
+fn primary(members: &[Member]) -> Option<String> {
+    members
+        .iter()
+        .filter(|m| m.primary_contact)
+        .max_by(|a, b| {
+            a.contact_role_at
+                .cmp(&b.contact_role_at)
+                .then_with(|| b.lead_id.cmp(&a.lead_id))
+        })
+        .map(|m| m.lead_id.clone())
+}
+
+fn decode_token(t: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(t).ok()?;
+    let lead = String::from_utf8(bytes).ok()?;
+    let mut v = Violations::default();
+    lead_ref(&mut v, "page_token", &lead);
+    v.is_empty().then_some(lead)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn member(lead: &str, role: &str, minute: u32, primary: bool) -> Member {
+        Member {
+            lead_id: lead.into(),
+            contact_role: role.into(),
+            contact_role_at: Some(Utc.with_ymd_and_hms(2026, 5, 1, 9, minute, 0).unwrap()),
+            primary_contact: primary,
+            contact_name: String::new(),
+            contact_title: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_committee_is_by_role_then_lead_and_leaves_out_who_left_it() {
+        let m = [
+            member("b", "user", 1, false),
+            member("a", "user", 2, false),
+            member("c", "decision_maker", 3, false),
+            member("d", "not_involved", 4, false),
+            member("e", "", 5, true),
+        ];
+        let got: Vec<(String, i32)> = committee(&m)
+            .into_iter()
+            .map(|c| (c.lead_id, c.role))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("c".to_string(), 1),
+                ("a".to_string(), 4),
+                ("b".to_string(), 4)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_primary_is_the_latest_assignment_made_primary() {
+        let m = [
+            member("a", "champion", 1, true),
+            member("b", "user", 3, true),
+            member("c", "user", 5, false),
+        ];
+        assert_eq!(primary(&m).as_deref(), Some("b"));
+        let tie = [member("z", "user", 1, true), member("y", "user", 1, true)];
+        assert_eq!(primary(&tie).as_deref(), Some("y"));
+        assert_eq!(primary(&m[2..]), None);
+    }
+
+    #[test]
+    fn accounts_are_named_as_leads_name_them() {
+        let mut v = Violations::default();
+        assert_eq!(
+            account_of(&mut v, "domain:WWW.acme.com"),
+            Some(AccountKey::Domain("acme.com".into()))
+        );
+        assert!(v.is_empty());
+        for bad in [
+            "acme.com",
+            "domain:gmail.com",
+            "lead:~visitor/x",
+            "account:",
+        ] {
+            let mut v = Violations::default();
+            account_of(&mut v, bad);
+            assert_eq!(v.0.len(), 1, "{bad}");
+            assert_eq!(v.0[0].field, "account");
+        }
+        assert_eq!(
+            decode_token(&URL_SAFE_NO_PAD.encode("lead-9")).as_deref(),
+            Some("lead-9")
+        );
+        assert_eq!(decode_token("%%"), None);
+    }
+}
