@@ -193,8 +193,8 @@ async fn accounts_committees_and_primary_contacts() -> anyhow::Result<()> {
     assert_eq!(acme.leads[1].account, "domain:acme.com");
     assert_eq!(acme.leads[1].contact_role(), Champion);
 
-    // The CRM account, asked for by one of its leads: two domains, one account; the latest
-    // primary assignment holds.
+    // The CRM account, asked for by one of its leads: two domains, one account; the contact
+    // made primary last is the primary one.
     let crm = q.get_account(get("", "A4", 0, "")).await?.into_inner();
     assert_eq!(crm.account, "account:crm-7");
     assert_eq!(ids(&crm), ["A4", "A5"]);
@@ -202,7 +202,7 @@ async fn accounts_committees_and_primary_contacts() -> anyhow::Result<()> {
         committee(&crm),
         [
             ("A5".to_string(), DecisionMaker, true),
-            ("A4".to_string(), Procurement, true)
+            ("A4".to_string(), Procurement, false)
         ]
     );
     assert_eq!(crm.primary_lead_id, "A5");
@@ -261,6 +261,22 @@ async fn accounts_committees_and_primary_contacts() -> anyhow::Result<()> {
     // Account-level attribution follows the explicit account: A5's signing owes something to
     // A4's partner touch (another domain), nothing to the Acme-domain leads.
     assert_eq!(account_path_leads(&env, "A5").await?, ["A4", "A5"]);
+
+    // BI tools see one primary contact per account, the one `GetAccount` names.
+    let primaries: Vec<(String, String)> = sqlx::query_as(
+        "SELECT account, lead_id FROM bi.account_contacts \
+         WHERE tenant_id = $1 AND primary_contact ORDER BY 1",
+    )
+    .bind(T)
+    .fetch_all(&env.store.pool)
+    .await?;
+    assert_eq!(
+        primaries,
+        [
+            ("account:crm-7".to_string(), "A5".to_string()),
+            ("domain:acme.com".to_string(), "A1".to_string())
+        ]
+    );
 
     // Another tenant sees nothing.
     let other = q

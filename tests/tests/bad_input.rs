@@ -827,6 +827,12 @@ fn cases() -> Vec<Case> {
             ),
         ),
         case(
+            "a contact no longer involved made the primary one",
+            || one(role("L-1", "r1", at(4, 2, 9), pb::ContactRole::NotInvolved, true)),
+            INVALID,
+            Fields(&["events[0].payload.contact_role_assigned.primary"]),
+        ),
+        case(
             "a committee role of an anonymous visitor",
             || {
                 one(pb::Event {

@@ -20,7 +20,8 @@
 //! - [`split`]: exact largest-remainder apportionment of a value by weights.
 //! - [`markov`]: Markov-chain removal effects (order ≥ 1), transition-matrix export.
 //! - [`shapley`]: Shapley values (exact up to 12 channels, seeded sampling above).
-//! - [`account`]: account keys from company domains, free-mail rule, account-level paths.
+//! - [`account`]: account keys (explicit account ids, else company domains; the free-mail
+//!   rule), account-level paths.
 
 #![forbid(unsafe_code)]
 

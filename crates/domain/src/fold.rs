@@ -81,8 +81,12 @@ pub struct LeadState {
     /// this reader does not know.
     pub contact_role: Option<ContactRole>,
     pub contact_role_at: Option<DateTime<Utc>>,
-    /// Whether that latest assignment made the contact its account's primary one.
+    /// Whether that latest assignment says the contact is its account's primary one, and
+    /// when the contact was last made primary (kept through later assignments). The account's
+    /// primary contact is the lead made primary last, while its own latest assignment still
+    /// says so (docs/IDENTITY.md).
     pub primary_contact: bool,
+    pub primary_since: Option<DateTime<Utc>>,
 }
 
 impl LeadState {
@@ -195,8 +199,12 @@ fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
                     .find(|s| s.rank() == Some(st.max_rank)),
             });
     st.event_count += 1;
-    // An erasure is no activity on the lead (a stale lead stays stale).
-    if !matches!(e.payload, Payload::ContactErased(_)) {
+    // An erasure, or a CRM's role sync, is no activity on the lead (a stale lead stays
+    // stale).
+    if !matches!(
+        e.payload,
+        Payload::ContactErased(_) | Payload::ContactRoleAssigned(_)
+    ) {
         st.last_event_at = Some(
             st.last_event_at
                 .map_or(e.occurred_at, |t| t.max(e.occurred_at)),
@@ -229,6 +237,9 @@ fn apply(st: &mut LeadState, e: &Event, granted: &HashSet<Uuid>) {
             st.contact_role = ContactRole::from_number(r.role);
             st.contact_role_at = Some(e.occurred_at);
             st.primary_contact = r.primary;
+            if r.primary {
+                st.primary_since = Some(e.occurred_at);
+            }
         }
         Payload::TouchRecorded(_) => st.touch_count += 1,
         Payload::HandedOff(owner) => set_owner(st, owner.clone(), e.occurred_at),

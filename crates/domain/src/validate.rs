@@ -387,11 +387,16 @@ fn payload(v: &mut Violations, p: &Payload) {
         Payload::IdentityLinked(_) => {}
         Payload::ContactRoleAssigned(r) => {
             let f = "payload.contact_role_assigned";
-            if crate::account::ContactRole::from_number(r.role).is_none() {
-                v.add(
+            match crate::account::ContactRole::from_number(r.role) {
+                None => v.add(
                     format!("{f}.role"),
                     format!("must be one of the ContactRole values (got {})", r.role),
-                );
+                ),
+                Some(crate::account::ContactRole::NotInvolved) if r.primary => v.add(
+                    format!("{f}.primary"),
+                    "a contact no longer involved cannot be the primary one",
+                ),
+                Some(_) => {}
             }
             text(v, &format!("{f}.rep_id"), &r.rep_id, ID);
         }

@@ -10,8 +10,7 @@ use leadledger_api::ApiError;
 use leadledger_domain::account::{AccountKey, ContactRole};
 use leadledger_domain::validate::lead_ref;
 use leadledger_domain::Violations;
-use leadledger_store::accounts::{self, Member};
-use leadledger_store::identity;
+use leadledger_store::accounts::{self, Found, Member, Which};
 use tonic::Request;
 
 use crate::context::{page_size, take_page, ReadContext};
@@ -78,23 +77,33 @@ pub(crate) async fn get(
     let tenant = query
         .admit(request, &r.tenant_id, &r.consistency_token)
         .await?;
-    let pool = &query.store().pool;
-    let key = match key {
+    let which = match &key {
         Some(k) => k.text(),
-        None => {
-            // A lead merged into another is in its survivor's account.
-            let lead = &r.lead_id;
-            let live = identity::survivor_of(pool, &tenant, lead)
-                .await?
-                .unwrap_or_else(|| lead.clone());
-            accounts::of_lead(pool, &tenant, &live)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(format!("no lead {lead} for tenant {tenant}")))?
-        }
+        None => String::new(),
     };
-    let account = accounts::get(pool, &tenant, &key, &after, size + 1)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no account {key} for tenant {tenant}")))?;
+    let which = match key {
+        Some(_) => Which::Key(&which),
+        None => Which::OfLead(&r.lead_id),
+    };
+    let (key, account) =
+        match accounts::get(&query.store().pool, &tenant, which, &after, size + 1).await? {
+            Found::Account { key, account } => (key, account),
+            Found::NoLead => {
+                return Err(ApiError::NotFound(format!(
+                    "no lead {} for tenant {tenant}",
+                    r.lead_id
+                )))
+            }
+            Found::NoAccount => {
+                return Err(ApiError::NotFound(format!(
+                    "no account {which} for tenant {tenant}",
+                    which = match which {
+                        Which::Key(k) => k,
+                        Which::OfLead(l) => l,
+                    }
+                )))
+            }
+        };
     let (leads, more) = take_page(account.leads, size);
     let next_page_token = match (more, leads.last()) {
         (true, Some(last)) => URL_SAFE_NO_PAD.encode(&last.lead_id),
@@ -111,13 +120,14 @@ pub(crate) async fn get(
         })
         .collect();
     stages.sort_by_key(|s| s.stage);
+    let primary = primary(&account.members);
     Ok(pb::GetAccountResponse {
         account: key,
         name: account.name,
         lead_count: count(account.stages.iter().map(|(_, n)| n).sum()),
         stages,
-        committee: committee(&account.members),
-        primary_lead_id: primary(&account.members).unwrap_or_default(),
+        committee: committee(&account.members, primary.as_deref()),
+        primary_lead_id: primary.unwrap_or_default(),
         owners: account
             .owners
             .into_iter()
@@ -135,8 +145,9 @@ fn count(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// The members holding a role (not `not_involved`), by role then lead id.
-fn committee(members: &[Member]) -> Vec<pb::CommitteeMember> {
+/// The members holding a role (not `not_involved`), by role then lead id; `primary` marks the
+/// account's primary contact.
+fn committee(members: &[Member], primary: Option<&str>) -> Vec<pb::CommitteeMember> {
     let mut out: Vec<(ContactRole, &Member)> = members
         .iter()
         .filter_map(|m| ContactRole::parse(&m.contact_role).map(|r| (r, m)))
@@ -148,24 +159,27 @@ fn committee(members: &[Member]) -> Vec<pb::CommitteeMember> {
             lead_id: m.lead_id.clone(),
             role: role.number(),
             assigned_at: m.contact_role_at.map(time_to_proto),
-            primary: m.primary_contact,
+            primary: primary == Some(m.lead_id.as_str()),
             name: m.contact_name.clone(),
             title: m.contact_title.clone(),
         })
         .collect()
 }
 
-/// The primary contact's lead: the latest assignment made primary, ties to the smallest
-/// lead id.
+/// The account's primary contact: the member made primary last (ties: the smallest lead
+/// id), while its own latest assignment still says primary. Making a contact primary takes it
+/// from the one before; a later assignment of that contact without `primary` leaves the
+/// account with none until someone is made primary again.
 fn primary(members: &[Member]) -> Option<String> {
     members
         .iter()
-        .filter(|m| m.primary_contact)
+        .filter(|m| m.primary_since.is_some())
         .max_by(|a, b| {
-            a.contact_role_at
-                .cmp(&b.contact_role_at)
+            a.primary_since
+                .cmp(&b.primary_since)
                 .then_with(|| b.lead_id.cmp(&a.lead_id))
         })
+        .filter(|m| m.primary_contact)
         .map(|m| m.lead_id.clone())
 }
 
@@ -182,12 +196,19 @@ mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
 
-    fn member(lead: &str, role: &str, minute: u32, primary: bool) -> Member {
+    fn t(minute: u32) -> Option<chrono::DateTime<Utc>> {
+        Some(Utc.with_ymd_and_hms(2026, 5, 1, 9, minute, 0).unwrap())
+    }
+
+    /// A member assigned `role` at `minute`, its latest assignment saying `primary`, last made
+    /// primary at `since`.
+    fn member(lead: &str, role: &str, minute: u32, primary: bool, since: Option<u32>) -> Member {
         Member {
             lead_id: lead.into(),
             contact_role: role.into(),
-            contact_role_at: Some(Utc.with_ymd_and_hms(2026, 5, 1, 9, minute, 0).unwrap()),
+            contact_role_at: t(minute),
             primary_contact: primary,
+            primary_since: since.and_then(t),
             contact_name: String::new(),
             contact_title: String::new(),
         }
@@ -196,22 +217,22 @@ mod tests {
     #[test]
     fn the_committee_is_by_role_then_lead_and_leaves_out_who_left_it() {
         let m = [
-            member("b", "user", 1, false),
-            member("a", "user", 2, false),
-            member("c", "decision_maker", 3, false),
-            member("d", "not_involved", 4, false),
-            member("e", "", 5, true),
+            member("b", "user", 1, false, None),
+            member("a", "user", 2, false, None),
+            member("c", "decision_maker", 3, true, Some(3)),
+            member("d", "not_involved", 4, false, None),
+            member("e", "some_future_role", 5, false, None),
         ];
-        let got: Vec<(String, i32)> = committee(&m)
+        let got: Vec<(String, i32, bool)> = committee(&m, Some("c"))
             .into_iter()
-            .map(|c| (c.lead_id, c.role))
+            .map(|c| (c.lead_id, c.role, c.primary))
             .collect();
         assert_eq!(
             got,
             [
-                ("c".to_string(), 1),
-                ("a".to_string(), 4),
-                ("b".to_string(), 4)
+                ("c".to_string(), 1, true),
+                ("a".to_string(), 4, false),
+                ("b".to_string(), 4, false)
             ]
         );
     }
@@ -219,14 +240,24 @@ mod tests {
     #[test]
     fn the_primary_is_the_latest_assignment_made_primary() {
         let m = [
-            member("a", "champion", 1, true),
-            member("b", "user", 3, true),
-            member("c", "user", 5, false),
+            member("a", "champion", 1, true, Some(1)),
+            member("b", "user", 3, true, Some(3)),
+            member("c", "user", 5, false, None),
         ];
         assert_eq!(primary(&m).as_deref(), Some("b"));
-        let tie = [member("z", "user", 1, true), member("y", "user", 1, true)];
+        let tie = [
+            member("z", "user", 1, true, Some(1)),
+            member("y", "user", 1, true, Some(1)),
+        ];
         assert_eq!(primary(&tie).as_deref(), Some("y"));
         assert_eq!(primary(&m[2..]), None);
+        // b's later assignment without `primary` gives the account none: a's older claim
+        // was taken by b's.
+        let withdrawn = [
+            member("a", "champion", 1, true, Some(1)),
+            member("b", "champion", 6, false, Some(3)),
+        ];
+        assert_eq!(primary(&withdrawn), None);
     }
 
     #[test]

@@ -176,8 +176,9 @@ pub fn prepare(
 /// visitor's facts under the visitor's key (docs/IDENTITY.md, "Anonymous visitors": its
 /// touches and its link sit in its own order, and the key is the server's to make, a client
 /// names the visitor in `visitor_id`); spend, no fact about a lead, under its channel and
-/// campaign's (validation refuses any other lead id for it). The only rules ingest adds to
-/// the conversion and the domain validator; public for the fuzz targets, which hold that.
+/// campaign's (validation refuses any other lead id for it). With the tenant, the reserved
+/// source systems and the types leadledger writes itself, the rules ingest adds to the
+/// conversion and the domain validator; public for the fuzz targets, which hold that.
 pub fn file(e: &mut pb::Event, v: &mut Violations) {
     if !e.visitor_id.is_empty() {
         if e.lead_id.is_empty() {

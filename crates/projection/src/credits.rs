@@ -1,8 +1,8 @@
 //! What the credits worker writes, as plain values: which leads a step recomputes, their
 //! fresh credit rows, and what changed against the stored ones.
 //!
-//! A lead's account-level credits depend on its colleagues' touchpoints (the leads sharing
-//! its company domain), so a lead whose touchpoints or account changed makes its colleagues
+//! A lead's account-level credits depend on its colleagues' touchpoints (the leads of its
+//! account: the same explicit account id, else the same employer domain), so a lead whose touchpoints or account changed makes its colleagues
 //! (under the account it was stored under and the one it is in now) be recomputed too. A
 //! stage change alone does not. Rows are compared with the stored ones and only the changed
 //! leads are written, with the totals moved by "new − old" ([`changes`]).

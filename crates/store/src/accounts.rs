@@ -14,14 +14,16 @@ const COMMITTEE: &str = include_str!("sql/accounts_committee.sql");
 const OWNERS: &str = include_str!("sql/accounts_owners.sql");
 const OF_LEAD: &str = include_str!("sql/accounts_of_lead.sql");
 
-/// A lead of the account whose contact holds a role, or is its primary one.
+/// A lead of the account whose contact was given a role.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Member {
     pub lead_id: String,
-    /// `ContactRole::as_str`; empty for a primary contact given no role.
+    /// `ContactRole::as_str` (or a name a newer writer added).
     pub contact_role: String,
     pub contact_role_at: Option<DateTime<Utc>>,
+    /// Whether its latest assignment says primary, and when it was last made primary.
     pub primary_contact: bool,
+    pub primary_since: Option<DateTime<Utc>>,
     /// Empty once erased.
     pub contact_name: String,
     pub contact_title: String,
@@ -41,38 +43,62 @@ pub struct Account {
     pub leads: Vec<LeadRow>,
 }
 
-/// The account `lead` is in, `None` for a lead the tenant does not have.
-pub async fn of_lead(
-    pool: &PgPool,
-    tenant: &str,
-    lead: &str,
-) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query_scalar(OF_LEAD)
-        .bind(tenant)
-        .bind(lead)
-        .fetch_optional(pool)
-        .await?)
+/// Which account to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Which<'a> {
+    /// By its key, as `leads.account_key` spells it.
+    Key(&'a str),
+    /// The account of a lead (its survivor's, when it is merged into another).
+    OfLead(&'a str),
 }
 
-/// Account `key` of `tenant` (as `leads.account_key` spells it), with its leads after
-/// `after` (a lead id; `""` from the start), at most `limit`; `None` when it has no lead.
-/// One snapshot: every statement in one repeatable-read transaction.
+/// What [`get`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    Account {
+        key: String,
+        account: Account,
+    },
+    /// The lead asked for is not the tenant's.
+    NoLead,
+    /// No lead is in the account asked for.
+    NoAccount,
+}
+
+/// The account `which` names for `tenant`, with its leads after `after` (a lead id; `""`
+/// from the start), at most `limit`. One snapshot: every statement, the lead's account
+/// included, in one repeatable-read transaction.
 pub async fn get(
     pool: &PgPool,
     tenant: &str,
-    key: &str,
+    which: Which<'_>,
     after: &str,
     limit: i64,
-) -> Result<Option<Account>, StoreError> {
+) -> Result<Found, StoreError> {
     let mut conn = pool.acquire().await?;
     let mut tx = crate::db::snapshot(&mut conn).await?;
+    let key = match which {
+        Which::Key(k) => k.to_string(),
+        Which::OfLead(lead) => {
+            let key: Option<String> = sqlx::query_scalar(OF_LEAD)
+                .bind(tenant)
+                .bind(lead)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match key {
+                Some(k) => k,
+                None => return Ok(Found::NoLead),
+            }
+        }
+    };
+    let key = key.as_str();
     let stages: Vec<(Option<String>, i64)> = sqlx::query_as(STAGES)
         .bind(tenant)
         .bind(key)
         .fetch_all(&mut *tx)
         .await?;
     if stages.is_empty() {
-        return Ok(None);
+        return Ok(Found::NoAccount);
     }
     let name: Option<String> = sqlx::query_scalar(NAME)
         .bind(tenant)
@@ -101,11 +127,14 @@ pub async fn get(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Some(Account {
-        name: name.unwrap_or_default(),
-        stages,
-        members,
-        owners,
-        leads,
-    }))
+    Ok(Found::Account {
+        key: key.to_string(),
+        account: Account {
+            name: name.unwrap_or_default(),
+            stages,
+            members,
+            owners,
+            leads,
+        },
+    })
 }

@@ -38,13 +38,14 @@ pub struct LeadRow {
     pub industry: String,
     pub segment: String,
     /// The source system's account id; the lead's account (`account:<id>`, `domain:<d>` or
-    /// `lead:<id>`); its contact's committee role, when given, and whether it is its
-    /// account's primary contact (migration 0028).
+    /// `lead:<id>`); its contact's committee role, when given; whether its latest assignment
+    /// says primary, and when it was last made primary (migration 0028).
     pub account_id: String,
     pub account_key: String,
     pub contact_role: String,
     pub contact_role_at: Option<DateTime<Utc>>,
     pub primary_contact: bool,
+    pub primary_since: Option<DateTime<Utc>>,
     pub employees: i32,
     pub channel: String,
     pub campaign: String,

@@ -82,6 +82,7 @@ const TIMES: &[Column<Ts>] = &[
     ("owner_since", |s| s.owner_since),
     ("contact_erased_at", |s| s.contact_erased_at),
     ("contact_role_at", |s| s.contact_role_at),
+    ("primary_since", |s| s.primary_since),
 ];
 
 /// `integer` columns.
@@ -156,6 +157,7 @@ pub(crate) fn row_of(tenant: &str, lead: &str, st: &LeadState, f: &LeadFeedback)
         contact_role: text("contact_role"),
         contact_role_at: time("contact_role_at"),
         primary_contact: st.primary_contact,
+        primary_since: time("primary_since"),
         employees: int("employees"),
         channel: text("channel"),
         campaign: text("campaign"),

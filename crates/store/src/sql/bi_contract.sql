@@ -89,6 +89,9 @@ FROM visitor_links;
 -- (docs/IDENTITY.md, "Accounts and buying committees").
 CREATE OR REPLACE VIEW bi.account_contacts WITH (security_invoker = true) AS
 SELECT tenant_id, account_key AS account, lead_id, account_id, company_name,
-       nullif(contact_role, '') AS contact_role, contact_role_at, primary_contact, stage,
-       nullif(owner_rep_id, '') AS owner_rep_id, captured_at
+       nullif(contact_role, '') AS contact_role, contact_role_at,
+       primary_contact AND lead_id = first_value(lead_id) OVER (
+         PARTITION BY tenant_id, account_key ORDER BY primary_since DESC NULLS LAST, lead_id
+       ) AS primary_contact,
+       stage, nullif(owner_rep_id, '') AS owner_rep_id, captured_at
 FROM leads;
