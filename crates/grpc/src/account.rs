@@ -13,7 +13,7 @@ use leadledger_domain::Violations;
 use leadledger_store::accounts::{self, Found, Member, Which};
 use tonic::Request;
 
-use crate::context::{page_size, take_page, ReadContext};
+use crate::context::{page_size_or_violation, take_page, ReadContext};
 use crate::list::lead_to_proto;
 
 /// The longest account id (`Company.account_id`'s limit).
@@ -67,10 +67,7 @@ pub(crate) async fn get(
             String::new()
         }),
     };
-    let size = page_size(r.page_size).unwrap_or_else(|_| {
-        v.add("page_size", "must be 1..1000");
-        0
-    });
+    let size = page_size_or_violation(&mut v, r.page_size);
     if !v.is_empty() {
         return Err(ApiError::invalid(v));
     }

@@ -287,6 +287,15 @@ pub(crate) fn page_size(n: u32) -> Result<i64, ApiError> {
     }
 }
 
+/// [`page_size`] for a request that reports every problem at once: an out-of-range size is a
+/// violation in `v` (and 0 returned).
+pub(crate) fn page_size_or_violation(v: &mut leadledger_domain::Violations, n: u32) -> i64 {
+    page_size(n).unwrap_or_else(|_| {
+        v.add("page_size", "must be 1..1000");
+        0
+    })
+}
+
 /// A listing's page from the rows read for it (`page_size + 1` of them): the first
 /// `page_size`, and whether more follow.
 pub(crate) fn take_page<T>(mut rows: Vec<T>, page_size: i64) -> (Vec<T>, bool) {

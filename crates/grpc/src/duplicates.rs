@@ -12,7 +12,7 @@ use leadledger_store::identity;
 use tonic::Request;
 
 use crate::command;
-use crate::context::{page_size, take_page, ReadContext};
+use crate::context::{page_size_or_violation, take_page, ReadContext};
 
 /// A page token: the last pair's score (its bits, so it compares exactly) and ids.
 fn encode_token(c: &Candidate) -> String {
@@ -71,13 +71,7 @@ pub(crate) async fn list(
             a
         }
     };
-    let size = match page_size(r.page_size) {
-        Ok(n) => n,
-        Err(_) => {
-            v.add("page_size", "must be 1..1000");
-            0
-        }
-    };
+    let size = page_size_or_violation(&mut v, r.page_size);
     if !v.is_empty() {
         return Err(ApiError::invalid(v));
     }
