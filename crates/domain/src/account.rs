@@ -24,6 +24,9 @@ pub enum AccountKey {
     Lead(String),
 }
 
+/// The prefix of a lead that is an account on its own (`lead:<id>`).
+const LEAD_PREFIX: &str = "lead:";
+
 impl AccountKey {
     /// The key as stored and as the API names it: `account:<id>`, `domain:<d>` or
     /// `lead:<id>`.
@@ -31,8 +34,14 @@ impl AccountKey {
         match self {
             AccountKey::Explicit(id) => format!("account:{id}"),
             AccountKey::Domain(d) => format!("domain:{d}"),
-            AccountKey::Lead(l) => format!("lead:{l}"),
+            AccountKey::Lead(l) => format!("{LEAD_PREFIX}{l}"),
         }
+    }
+
+    /// Whether a key as [`AccountKey::text`] writes it names an account several leads can
+    /// share ([`AccountKey::is_shared`] without parsing it).
+    pub fn text_is_shared(text: &str) -> bool {
+        !text.starts_with(LEAD_PREFIX)
     }
 
     /// The key named by `text` (as [`AccountKey::text`] writes it); a domain is normalised
@@ -59,28 +68,21 @@ impl AccountKey {
     }
 }
 
-/// The shared account of a lead with `account_id`, `company_domain` and `email_domain`;
-/// `None` when the lead is an account on its own.
-pub fn shared_key(
-    account_id: &str,
-    company_domain: &str,
-    email_domain: &str,
-) -> Option<AccountKey> {
-    if !account_id.is_empty() {
-        return Some(AccountKey::Explicit(account_id.to_string()));
-    }
-    crate::company::employer_domain(company_domain, email_domain).map(AccountKey::Domain)
-}
-
-/// The account of lead `lead_id` (see [`shared_key`]; otherwise the lead itself).
+/// The account of lead `lead_id` with `account_id`, `company_domain` and `email_domain`: the
+/// explicit id, else the employer's domain, else the lead itself (the module's rule).
 pub fn account_key(
     lead_id: &str,
     account_id: &str,
     company_domain: &str,
     email_domain: &str,
 ) -> AccountKey {
-    shared_key(account_id, company_domain, email_domain)
-        .unwrap_or_else(|| AccountKey::Lead(lead_id.to_string()))
+    if !account_id.is_empty() {
+        return AccountKey::Explicit(account_id.to_string());
+    }
+    match crate::company::employer_domain(company_domain, email_domain) {
+        Some(d) => AccountKey::Domain(d),
+        None => AccountKey::Lead(lead_id.to_string()),
+    }
 }
 
 /// A contact's part in the buying committee (proto `ContactRole`).
@@ -179,7 +181,7 @@ mod tests {
             account_key("l1", "", "qq.com", "gmail.com"),
             AccountKey::Lead("l1".into())
         );
-        assert_eq!(shared_key("", "", ""), None);
+        assert_eq!(account_key("l1", "", "", ""), AccountKey::Lead("l1".into()));
     }
 
     #[test]
@@ -191,6 +193,7 @@ mod tests {
         ] {
             assert_eq!(AccountKey::parse(&k.text()), Some(k.clone()));
             assert_eq!(k.is_shared(), !matches!(k, AccountKey::Lead(_)));
+            assert_eq!(AccountKey::text_is_shared(&k.text()), k.is_shared());
         }
         assert_eq!(
             AccountKey::parse("domain:WWW.Acme.com"),

@@ -109,11 +109,11 @@ impl LeadState {
             .unwrap_or(0)
     }
 
-    /// The lead's account when it shares one with other leads (an explicit account id, else
-    /// its employer's domain); `None` when it is an account on its own
-    /// ([`crate::account::shared_key`]).
-    pub fn shared_account(&self) -> Option<AccountKey> {
-        crate::account::shared_key(
+    /// The account of this lead, `lead_id` (an explicit account id, else its employer's
+    /// domain, else itself: [`crate::account::account_key`]).
+    pub fn account(&self, lead_id: &str) -> AccountKey {
+        crate::account::account_key(
+            lead_id,
             &self.company.account_id,
             &self.company.domain,
             &self.email_domain,

@@ -91,6 +91,7 @@ pub fn lead_id(v: &mut Violations, field: &str, id: &str) {
     }
 }
 
+mod account;
 mod commands;
 mod visitor;
 pub use commands::{erasure, lead_ref, merge, unmerge, MAX_ERASURE_REASON, MAX_MERGE_REASON};
@@ -385,21 +386,7 @@ fn payload(v: &mut Violations, p: &Payload) {
         ),
         // Checked with its visitor (`visitor::event`).
         Payload::IdentityLinked(_) => {}
-        Payload::ContactRoleAssigned(r) => {
-            let f = "payload.contact_role_assigned";
-            match crate::account::ContactRole::from_number(r.role) {
-                None => v.add(
-                    format!("{f}.role"),
-                    format!("must be one of the ContactRole values (got {})", r.role),
-                ),
-                Some(crate::account::ContactRole::NotInvolved) if r.primary => v.add(
-                    format!("{f}.primary"),
-                    "a contact no longer involved cannot be the primary one",
-                ),
-                Some(_) => {}
-            }
-            text(v, &format!("{f}.rep_id"), &r.rep_id, ID);
-        }
+        Payload::ContactRoleAssigned(r) => account::role(v, r),
         Payload::Unknown { .. } => v.add("payload", "required: exactly one payload must be set"),
     }
 }
@@ -452,15 +439,7 @@ fn company(v: &mut Violations, f: &str, c: &Company) {
     }
     text(v, &format!("{f}.region"), &c.region, 64);
     text(v, &format!("{f}.industry"), &c.industry, 64);
-    let account = format!("{f}.account_id");
-    let before = v.len();
-    text(v, &account, &c.account_id, ID);
-    if v.len() == before && c.account_id.trim() != c.account_id {
-        v.add(
-            account,
-            "must not start or end with white space (it is compared exactly)",
-        );
-    }
+    account::account_id(v, &format!("{f}.account_id"), &c.account_id);
 }
 
 fn source(v: &mut Violations, f: &str, s: &LeadSource) {

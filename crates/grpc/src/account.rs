@@ -74,14 +74,8 @@ pub(crate) async fn get(
     let tenant = query
         .admit(request, &r.tenant_id, &r.consistency_token)
         .await?;
-    let which = match &key {
-        Some(k) => k.text(),
-        None => String::new(),
-    };
-    let which = match key {
-        Some(_) => Which::Key(&which),
-        None => Which::OfLead(&r.lead_id),
-    };
+    let key = key.map(|k| k.text());
+    let which = key.as_deref().map_or(Which::OfLead(&r.lead_id), Which::Key);
     let (key, account) =
         match accounts::get(&query.store().pool, &tenant, which, &after, size + 1).await? {
             Found::Account { key, account } => (key, account),
@@ -91,13 +85,11 @@ pub(crate) async fn get(
                     r.lead_id
                 )))
             }
+            // Only for a key asked for: a lead's own account holds the lead.
             Found::NoAccount => {
                 return Err(ApiError::NotFound(format!(
-                    "no account {which} for tenant {tenant}",
-                    which = match which {
-                        Which::Key(k) => k,
-                        Which::OfLead(l) => l,
-                    }
+                    "no account {} for tenant {tenant}",
+                    key.unwrap_or_default()
                 )))
             }
         };

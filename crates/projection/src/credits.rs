@@ -16,17 +16,6 @@ use leadledger_attribution::Journey;
 /// `(tenant, lead)`.
 pub type LeadKey = (String, String);
 
-/// An account as stored in `attribution_accounts.account_key`: `account:<id>`,
-/// `domain:<d>` or `lead:<id>` ([`AccountKey::text`]).
-pub fn key_text(k: &AccountKey) -> String {
-    k.text()
-}
-
-/// Whether a stored account key names an account several leads share (not `lead:<id>`).
-fn shared(key: &str) -> bool {
-    !key.starts_with("lead:")
-}
-
 /// FNV-1a over the lead's touchpoints (stable across builds, unlike `DefaultHasher`): a
 /// changed fingerprint means its colleagues' account-level paths may have changed.
 pub fn touches_fingerprint(j: &Journey) -> i64 {
@@ -70,8 +59,8 @@ pub fn accounts(
     let mut recompute = BTreeSet::new();
     let mut current = BTreeSet::new();
     for (lead, j) in queued {
-        let k = key_text(&account::key_of(j));
-        if shared(&k) {
+        let k = account::key_of(j).text();
+        if AccountKey::text_is_shared(&k) {
             current.insert((lead.0.clone(), k.clone()));
         }
         let before = stored.get(lead);
@@ -79,7 +68,7 @@ pub fn accounts(
             continue;
         }
         for key in before.map(|(bk, _)| bk.clone()).into_iter().chain([k]) {
-            if shared(&key) {
+            if AccountKey::text_is_shared(&key) {
                 recompute.insert((lead.0.clone(), key));
             }
         }

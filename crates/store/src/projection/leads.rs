@@ -9,7 +9,6 @@
 //! tables below: a name and a value can never drift apart.
 
 use chrono::{DateTime, Utc};
-use leadledger_domain::account::AccountKey;
 use leadledger_domain::event::PocOutcome;
 use leadledger_domain::identity::matching::MatchKeys;
 use leadledger_domain::{LeadState, Stage};
@@ -107,13 +106,6 @@ const OTHERS: &[&str] = &[
     "account_key",
 ];
 
-/// The account a lead is in, as stored (`AccountKey::text`).
-fn account_key(lead: &str, st: &LeadState) -> String {
-    st.shared_account()
-        .unwrap_or_else(|| AccountKey::Lead(lead.to_string()))
-        .text()
-}
-
 /// The `leads` row of a folded lead, as the queries read it back (`ListLeads` at a cut of
 /// the log), from the same column tables the upsert writes.
 pub(crate) fn row_of(tenant: &str, lead: &str, st: &LeadState, f: &LeadFeedback) -> LeadRow {
@@ -153,7 +145,7 @@ pub(crate) fn row_of(tenant: &str, lead: &str, st: &LeadState, f: &LeadFeedback)
         industry: text("industry"),
         segment: text("segment"),
         account_id: text("account_id"),
-        account_key: account_key(lead, st),
+        account_key: st.account(lead).text(),
         contact_role: text("contact_role"),
         contact_role_at: time("contact_role_at"),
         primary_contact: st.primary_contact,
@@ -245,7 +237,7 @@ impl LeadRows {
         self.amount.push(st.signed_amount_minor);
         self.collected.push(st.collected_minor());
         self.primary.push(st.primary_contact);
-        self.account.push(account_key(lead, st));
+        self.account.push(st.account(lead).text());
     }
 
     /// Inserts the rows, or replaces every column of the rows already there.

@@ -11,7 +11,7 @@ use leadledger_attribution::account;
 use leadledger_attribution::precompute::ModelSet;
 use leadledger_attribution::{journey, Journey};
 use leadledger_domain::Event;
-use leadledger_projection::credits::{self as compute, key_text, touches_fingerprint, LeadKey};
+use leadledger_projection::credits::{self as compute, touches_fingerprint, LeadKey};
 use leadledger_store::checkpoints::{self, CORE};
 use leadledger_store::credits::{self, BulkTotals, PROJECTION};
 use leadledger_store::{timeline, StoreError};
@@ -117,7 +117,7 @@ async fn recompute(
             (
                 t.as_str(),
                 l.as_str(),
-                key_text(&account::key_of(j)),
+                account::key_of(j).text(),
                 touches_fingerprint(j),
             )
         })
