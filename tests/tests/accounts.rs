@@ -2,12 +2,15 @@
 //! committees"), against the real broker and PostgreSQL: which account each lead is in (an
 //! explicit account id first, then the employer's domain, never free mail), the committee
 //! and primary contact `GetAccount` answers, account-level attribution over an explicit
-//! account whose leads have different domains, merges, another tenant, and a replay.
+//! account whose leads have different domains, merges, another tenant, and a replay; the
+//! account-level funnel and attribution under each account scope (everyone, the committee,
+//! the primary contact), live and at a cut.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use leadledger_api::convert::time_to_proto;
+use leadledger_api::pb::attribution_service_client::AttributionServiceClient;
 use leadledger_api::pb::identity_service_client::IdentityServiceClient;
 use leadledger_api::pb::{self, event::Payload, ContactRole, Stage};
 use leadledger_e2e::events::{accepted, at, event, mql, role, signed, touch};
@@ -319,5 +322,147 @@ async fn accounts_committees_and_primary_contacts() -> anyhow::Result<()> {
     let live = dump_read_models(&env.store).await?;
     let replayed = env.replay("accounts-replay").await?;
     assert_same_rows(&dump_read_models(&replayed).await?, &live, "replay");
+    env.cleanup().await
+}
+
+/// `(reached counts, accounts left out)` of a one-group account funnel (no group when empty).
+fn account_counts(r: &pb::FunnelResponse) -> (Vec<i64>, i64) {
+    let reached = r
+        .groups
+        .first()
+        .map(|g| g.stages.iter().map(|s| s.leads).collect())
+        .unwrap_or_default();
+    (reached, r.accounts_left_out)
+}
+
+/// Linear revenue credits by channel of the account level under `scope`, and whether they
+/// came from the precomputed credits.
+async fn linear_by_scope(
+    env: &TestEnv,
+    scope: pb::AccountScope,
+) -> anyhow::Result<(Vec<(String, i64)>, bool)> {
+    let mut a = AttributionServiceClient::connect(format!("http://{}", env.addr)).await?;
+    let r = a
+        .attribution(pb::AttributionRequest {
+            tenant_id: T.into(),
+            model: "linear".into(),
+            level: pb::AttributionLevel::Account.into(),
+            account_scope: scope.into(),
+            conversion: pb::ConversionKind::Revenue.into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let mut groups: Vec<(String, i64)> =
+        r.groups.into_iter().map(|g| (g.value, g.credit)).collect();
+    groups.sort();
+    Ok((groups, r.precomputed))
+}
+
+#[tokio::test]
+async fn account_level_funnel_and_attribution_by_scope() -> anyhow::Result<()> {
+    let env = TestEnv::start(2).await?;
+    let mut ingest = env.ingest().await?;
+    let ack = append(&mut ingest, T, facts()).await?;
+    env.wait_credits_caught_up(Duration::from_secs(60)).await?;
+    let mut q = env.query().await?;
+    let funnel = |scope: pb::AccountScope,
+                  from: Option<DateTime<Utc>>,
+                  as_of: Option<DateTime<Utc>>| pb::FunnelRequest {
+        tenant_id: T.into(),
+        level: pb::FunnelLevel::Account.into(),
+        account_scope: scope.into(),
+        captured_from: from.map(time_to_proto),
+        as_of: as_of.map(time_to_proto),
+        consistency_token: ack.consistency_token.clone(),
+        ..Default::default()
+    };
+    use pb::AccountScope::*;
+    // Accounts: acme.com (A1, A2: SQL), A3 alone (free mail), crm-7 (A4, A5: signed),
+    // globex.com (G1, not involved).
+    let all = q
+        .funnel(funnel(AllContacts, None, None))
+        .await?
+        .into_inner();
+    assert_eq!(account_counts(&all), (vec![4, 2, 2, 1, 1], 0));
+    assert_eq!(all.level(), pb::FunnelLevel::Account);
+    assert_eq!(all.groups[0].signed_amount_minor["CNY"], 90_000_000);
+    // The committee leaves out A3 (no role) and globex (its only contact is not involved).
+    let committee = q.funnel(funnel(Committee, None, None)).await?.into_inner();
+    assert_eq!(account_counts(&committee), (vec![2, 2, 2, 1, 1], 2));
+    assert_eq!(committee.account_scope(), Committee);
+    // The primary contacts are A1 and A5.
+    let primary = q
+        .funnel(funnel(PrimaryContact, None, None))
+        .await?
+        .into_inner();
+    assert_eq!(account_counts(&primary), (vec![2, 2, 2, 1, 1], 2));
+    // An account is in a period by its opener's capture: from 6 March, only globex (every
+    // contact; acme, A3 and crm-7 were opened before) or crm-7 (its primary contact A5 was
+    // captured on the 6th).
+    let from = Some(at(3, 6, 0));
+    let all = q
+        .funnel(funnel(AllContacts, from, None))
+        .await?
+        .into_inner();
+    assert_eq!(account_counts(&all), (vec![1, 0, 0, 0, 0], 0));
+    let primary = q
+        .funnel(funnel(PrimaryContact, from, None))
+        .await?
+        .into_inner();
+    assert_eq!(account_counts(&primary), (vec![1, 1, 1, 1, 1], 1));
+    // The lead funnel is unchanged: six leads.
+    let leads = q
+        .funnel(pb::FunnelRequest {
+            tenant_id: T.into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    assert_eq!(leads.groups[0].stages[0].leads, 6);
+    assert_eq!(leads.level(), pb::FunnelLevel::Lead);
+
+    // As of 19 March: A5 was still at acme.com (its CRM account came on the 20th) and not
+    // yet accepted; acme's primary is A1 (SQL), crm-7's is A4 (captured).
+    let primary = q
+        .funnel(funnel(PrimaryContact, None, Some(at(3, 19, 0))))
+        .await?
+        .into_inner();
+    assert_eq!(account_counts(&primary), (vec![2, 1, 1, 0, 0], 2));
+    // At a cut after every fact, the folded leads give the live answer, every scope.
+    for scope in [AllContacts, Committee, PrimaryContact] {
+        for from in [None, Some(at(3, 6, 0))] {
+            let live = q.funnel(funnel(scope, from, None)).await?.into_inner();
+            let cut = q
+                .funnel(funnel(scope, from, Some(at(12, 1, 0))))
+                .await?
+                .into_inner();
+            assert_eq!(cut, live, "{scope:?} from {from:?}");
+        }
+    }
+
+    // Account-level attribution of A5's 900 000.00 (linear). Every contact (precomputed) and
+    // the committee: A4's website capture and partner touch, A5's two captures and SEM.
+    let five = vec![
+        ("partner".to_string(), 18_000_000),
+        ("sem".to_string(), 18_000_000),
+        ("website".to_string(), 54_000_000),
+    ];
+    assert_eq!(
+        linear_by_scope(&env, Unspecified).await?,
+        (five.clone(), true)
+    );
+    assert_eq!(linear_by_scope(&env, Committee).await?, (five, false));
+    // The primary contact is A5 itself: no colleague's touch.
+    assert_eq!(
+        linear_by_scope(&env, PrimaryContact).await?,
+        (
+            vec![
+                ("sem".to_string(), 30_000_000),
+                ("website".to_string(), 60_000_000)
+            ],
+            false
+        )
+    );
     env.cleanup().await
 }

@@ -1094,6 +1094,35 @@ fn cases() -> Vec<Case> {
             INVALID,
             Fields(&["currency"]),
         ),
+        // --- account scope: an account-level word ---
+        case(
+            "Attribution account scope at contact level",
+            || {
+                Call::Attribution(pb::AttributionRequest {
+                    tenant_id: T.into(),
+                    model: "linear".into(),
+                    conversion: pb::ConversionKind::Signed as i32,
+                    account_scope: pb::AccountScope::PrimaryContact as i32,
+                    ..Default::default()
+                })
+            },
+            INVALID,
+            FieldsAndMessage(&["account_scope"], "ATTRIBUTION_LEVEL_ACCOUNT"),
+        ),
+        case(
+            "CompareModels unknown account scope",
+            || {
+                Call::CompareModels(pb::CompareModelsRequest {
+                    tenant_id: T.into(),
+                    conversion: pb::ConversionKind::Signed as i32,
+                    level: pb::AttributionLevel::Account as i32,
+                    account_scope: 12,
+                    ..Default::default()
+                })
+            },
+            INVALID,
+            FieldsAndMessage(&["account_scope"], "unknown value 12"),
+        ),
         // --- CaptureLead ---
         case(
             "CaptureLead without lead",
@@ -1335,6 +1364,30 @@ fn cases() -> Vec<Case> {
             },
             INVALID,
             Fields(&["as_of", "known_at"]),
+        ),
+        case(
+            "Funnel unknown level",
+            || funnel(|r| r.level = 9),
+            INVALID,
+            FieldsAndMessage(&["level"], "unknown value 9"),
+        ),
+        case(
+            "Funnel account scope at lead level",
+            || funnel(|r| r.account_scope = pb::AccountScope::Committee as i32),
+            INVALID,
+            FieldsAndMessage(&["account_scope"], "FUNNEL_LEVEL_ACCOUNT"),
+        ),
+        case(
+            "Funnel unknown account scope and dimension at account level: all at once",
+            || {
+                funnel(|r| {
+                    r.level = pb::FunnelLevel::Account as i32;
+                    r.account_scope = 7;
+                    r.group_by = vec![42];
+                })
+            },
+            INVALID,
+            Fields(&["group_by[0]", "account_scope"]),
         ),
         case(
             "Velocity known_at nanos negative",

@@ -3,6 +3,8 @@
 //! definition is in docs/ANALYTICS.md; the code follows it word for word.
 //!
 //! # Layout
+//! - [`accounts`]: the funnel at account level, the contacts standing for each account
+//!   chosen by scope (everyone, the buying committee, the primary contact).
 //! - [`cohorts`]: capture cohorts and the share of each that reached each stage within
 //!   1, 2, … N weeks (cumulative curves).
 //! - `lead`: [`LeadStays`], a lead as the measures read it (key, capture, owner, stays).
@@ -15,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod cohorts;
 mod lead;
 pub mod reasons;

@@ -18,6 +18,9 @@
 //! level equals the contact level exactly when no colleague touch lies in the window. The
 //! milestones stay the converting lead's (LC is its capture, OC/CW its SQL and signing), and
 //! FT is the first touch of the merged path, which may be a colleague's.
+//!
+//! Which colleagues count is the level's [`Scope`] ([`selected`]): every lead of the account
+//! (the default, and what is precomputed), the buying committee, or the primary contact.
 
 use std::collections::BTreeMap;
 
@@ -34,7 +37,8 @@ pub const DEFAULT_LOOKBACK_DAYS: u32 = 90;
 /// (and its stored credits) grow with the account — quadratic in its size.
 pub const MAX_COLLEAGUE_TOUCHES: usize = 50;
 
-pub use leadledger_domain::account::{account_key, AccountKey};
+pub use leadledger_domain::account::{account_key, AccountKey, Scope};
+use leadledger_domain::account::{primary_contact, PrimaryClaim};
 pub use leadledger_domain::company::{is_free_mail, normalize_domain, FREE_MAIL_DOMAINS};
 
 /// The account of a journey.
@@ -45,6 +49,25 @@ pub fn key_of(j: &Journey) -> AccountKey {
         &j.company_domain,
         &j.email_domain,
     )
+}
+
+/// The members of one account (`members`) that `scope` selects, in their order: every one, the
+/// buying committee (a role other than `NOT_INVOLVED`), or the primary contact
+/// ([`leadledger_domain::account::primary_contact`]).
+pub fn selected<'a>(members: &[&'a Journey], scope: Scope) -> Vec<&'a Journey> {
+    if scope == Scope::AllContacts {
+        return members.to_vec();
+    }
+    let primary = primary_contact(members.iter().map(|j| PrimaryClaim {
+        lead_id: &j.lead_id,
+        primary_contact: j.primary_contact,
+        primary_since: j.primary_since,
+    }));
+    members
+        .iter()
+        .copied()
+        .filter(|j| scope.selects(j.role, primary == Some(j.lead_id.as_str())))
+        .collect()
 }
 
 /// The journeys of each account, as indices into `journeys` (in their order).

@@ -39,6 +39,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use account::Scope;
 pub use models::{ChannelWeights, Model, PositionWeights};
 pub use touch::{journey, journeys, Journey, Milestones, Path, TouchKind, Touchpoint};
 
@@ -169,9 +170,13 @@ pub fn channel_totals<'a>(credits: impl IntoIterator<Item = &'a Credit>) -> BTre
 pub enum Level {
     /// The converting lead's own touches.
     Contact,
-    /// The lead's own touches plus those of the other leads of its account in the
-    /// `lookback_days` before the conversion (see [`account`]).
-    Account { lookback_days: u32 },
+    /// The lead's own touches plus those of the other leads of its account that `scope`
+    /// selects, in the `lookback_days` before the conversion (see [`account`]).
+    Account {
+        lookback_days: u32,
+        #[serde(default)]
+        scope: Scope,
+    },
 }
 
 impl Level {
@@ -179,6 +184,7 @@ impl Level {
     pub fn account() -> Level {
         Level::Account {
             lookback_days: account::DEFAULT_LOOKBACK_DAYS,
+            scope: Scope::AllContacts,
         }
     }
 }
@@ -243,11 +249,15 @@ fn level_path(
 ) -> Path {
     match level {
         Level::Contact => lead.path.clone(),
-        Level::Account { lookback_days } => {
+        Level::Account {
+            lookback_days,
+            scope,
+        } => {
             let members: Vec<&Journey> = accounts
                 .get(&account::key_of(lead))
                 .map(|ix| ix.iter().map(|&i| &journeys[i]).collect())
                 .unwrap_or_default();
+            let members = account::selected(&members, scope);
             account::account_path(&members, lead, at, Duration::days(i64::from(lookback_days)))
         }
     }
@@ -269,7 +279,8 @@ pub struct ChannelPath {
 /// - Account level: one path per account (a free-mail lead is its own account). An account
 ///   converts when any of its leads does: its path is the account path of the earliest
 ///   conversion (ties: smaller lead id), and its value is the sum of its leads' conversion
-///   values. An account that never converted contributes all its leads' touches.
+///   values. An account that never converted contributes the touches of the leads the
+///   level's scope selects.
 ///
 /// Paths without any touch are left out: they say nothing about channels.
 pub fn channel_paths(journeys: &[Journey], kind: ConversionKind, level: Level) -> Vec<ChannelPath> {
@@ -291,7 +302,7 @@ pub fn channel_paths(journeys: &[Journey], kind: ConversionKind, level: Level) -
                 });
             }
         }
-        Level::Account { .. } => {
+        Level::Account { scope, .. } => {
             let accounts = account::group(journeys);
             for ix in accounts.values() {
                 let members: Vec<&Journey> = ix.iter().map(|&i| &journeys[i]).collect();
@@ -312,7 +323,9 @@ pub fn channel_paths(journeys: &[Journey], kind: ConversionKind, level: Level) -
                             .sum(),
                     },
                     None => {
-                        let all = members.iter().flat_map(|j| j.path.touches.clone());
+                        let all = account::selected(&members, scope)
+                            .into_iter()
+                            .flat_map(|j| j.path.touches.clone());
                         ChannelPath {
                             channels: Path::new(all.collect(), Milestones::default()).channels(),
                             converted: false,

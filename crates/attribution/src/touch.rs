@@ -25,6 +25,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use leadledger_domain::account::ContactRole;
 use leadledger_domain::event::{LeadSource, TouchRecorded};
 use leadledger_domain::{fold, Event, Payload, Stage, SCHEMA_VERSION};
 use serde::{Deserialize, Serialize};
@@ -196,6 +197,15 @@ pub struct Journey {
     pub region: String,
     pub industry: String,
     pub segment: String,
+    /// Its contact's latest role on the account's buying committee (`None`: none given, or
+    /// one this reader does not know), whether its latest assignment says primary, and when it
+    /// was last made primary: who an account-level [`crate::account::Scope`] selects.
+    #[serde(default)]
+    pub role: Option<ContactRole>,
+    #[serde(default)]
+    pub primary_contact: bool,
+    #[serde(default)]
+    pub primary_since: Option<DateTime<Utc>>,
     /// When the lead was captured; the lead's first fact when the log has no capture.
     /// Reports put a conversion in a period by this date or by the conversion's own.
     pub captured_at: Option<DateTime<Utc>>,
@@ -292,6 +302,9 @@ pub fn journey(events: &[Event]) -> Journey {
         region: state.company.region.clone(),
         industry: state.company.industry.clone(),
         segment: state.company.segment.as_str().to_string(),
+        role: state.contact_role,
+        primary_contact: state.primary_contact,
+        primary_since: state.primary_since,
         captured_at: state.captured_at.or(events.first().map(|e| e.occurred_at)),
         path: Path::new(
             touches,

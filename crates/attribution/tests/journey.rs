@@ -338,3 +338,99 @@ fn channel_paths_per_lead_and_per_account() {
     assert_eq!(acme.channels, ["webinar", "seo", "email", "event"]);
     assert_eq!((acme.converted, acme.value_minor), (true, 100_000));
 }
+
+/// A's account with roles: B is a champion (day 1), E the primary decision maker (day 2).
+fn tenant_with_roles() -> Vec<leadledger_domain::Event> {
+    use leadledger_domain::account::{ContactRole, RoleAssigned};
+    let role = |lead: &str, n: u128, at, role: ContactRole, primary: bool| {
+        event(
+            lead,
+            n,
+            at,
+            Payload::ContactRoleAssigned(RoleAssigned {
+                role: role.number(),
+                primary,
+                rep_id: String::new(),
+            }),
+        )
+    };
+    let mut events = tenant();
+    events.push(role("B", 14, day(1), ContactRole::Champion, false));
+    events.push(role("E", 22, day(2), ContactRole::DecisionMaker, true));
+    events
+}
+
+#[test]
+fn the_account_scope_chooses_whose_touches_count() {
+    use leadledger_attribution::Scope;
+    let level = |scope| Level::Account {
+        lookback_days: 110,
+        scope,
+    };
+    let channels_of_a = |events: &[leadledger_domain::Event], scope| {
+        let js = journeys(events);
+        let a = attribute(&js, ConversionKind::Revenue, level(scope), &Model::Linear).unwrap();
+        let a = a
+            .credited
+            .iter()
+            .find(|x| x.conversion.lead_id == "A")
+            .unwrap()
+            .credits
+            .iter()
+            .map(|c| c.channel.clone())
+            .collect::<Vec<_>>();
+        a
+    };
+    let roles = tenant_with_roles();
+    // Every contact: E's list (day −75), A's webinar, B's seo, A's e-mail, B's event.
+    assert_eq!(
+        channels_of_a(&roles, Scope::AllContacts),
+        ["list", "webinar", "seo", "email", "event"]
+    );
+    // The committee: B and E hold roles.
+    assert_eq!(
+        channels_of_a(&roles, Scope::Committee),
+        ["list", "webinar", "seo", "email", "event"]
+    );
+    // The primary contact: E alone beside A's own.
+    assert_eq!(
+        channels_of_a(&roles, Scope::PrimaryContact),
+        ["list", "webinar", "email"]
+    );
+    // Without roles, the committee and the primary contact select no colleague: the
+    // converting lead's own path stays.
+    let plain = tenant();
+    assert_eq!(
+        channels_of_a(&plain, Scope::Committee),
+        ["webinar", "email"]
+    );
+    assert_eq!(
+        channels_of_a(&plain, Scope::PrimaryContact),
+        ["webinar", "email"]
+    );
+    // B taken off the committee: its touches leave A's path.
+    let mut off = tenant_with_roles();
+    off.push(event(
+        "B",
+        15,
+        day(3),
+        Payload::ContactRoleAssigned(leadledger_domain::account::RoleAssigned {
+            role: leadledger_domain::account::ContactRole::NotInvolved.number(),
+            primary: false,
+            rep_id: String::new(),
+        }),
+    ));
+    assert_eq!(
+        channels_of_a(&off, Scope::Committee),
+        ["list", "webinar", "email"]
+    );
+    // The data-driven paths of a non-converting account take the selected members only.
+    let paths = channel_paths(
+        &journeys(&roles),
+        ConversionKind::Revenue,
+        level(Scope::PrimaryContact),
+    );
+    assert!(paths
+        .iter()
+        .any(|p| p.channels == ["list", "webinar", "email"] && p.converted));
+}

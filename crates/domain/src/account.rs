@@ -11,6 +11,7 @@
 //! A contact's role on the committee comes from `ContactRoleAssigned` facts, the latest one
 //! (in the lead's timeline order) holding.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Which account a lead belongs to.
@@ -158,6 +159,69 @@ pub struct RoleAssigned {
     pub rep_id: String,
 }
 
+/// A member's primary-contact facts, as [`primary_contact`] reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrimaryClaim<'a> {
+    pub lead_id: &'a str,
+    /// Whether the member's latest role assignment says primary.
+    pub primary_contact: bool,
+    /// When the member was last made primary.
+    pub primary_since: Option<DateTime<Utc>>,
+}
+
+/// An account's primary contact among its members: the member made primary last (ties: the
+/// smallest lead id), while its own latest assignment still says primary. Making a contact
+/// primary takes it from the one before; a later assignment of that contact without
+/// `primary` leaves the account with none until someone is made primary again.
+pub fn primary_contact<'a>(members: impl IntoIterator<Item = PrimaryClaim<'a>>) -> Option<&'a str> {
+    members
+        .into_iter()
+        .filter(|m| m.primary_since.is_some())
+        .max_by(|a, b| {
+            a.primary_since
+                .cmp(&b.primary_since)
+                .then_with(|| b.lead_id.cmp(a.lead_id))
+        })
+        .filter(|m| m.primary_contact)
+        .map(|m| m.lead_id)
+}
+
+/// Which of an account's contacts stand for it in an account-level measure (proto
+/// `AccountScope`; docs/IDENTITY.md, "Account-level funnel and attribution").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    /// Every lead of the account.
+    #[default]
+    AllContacts,
+    /// The buying committee: the leads holding a role other than `NOT_INVOLVED`.
+    Committee,
+    /// The account's primary contact alone ([`primary_contact`]).
+    PrimaryContact,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::AllContacts, Scope::Committee, Scope::PrimaryContact];
+
+    /// Whether a member with `role` (its latest; `None` for none or one this reader does not
+    /// know) that is (`is_primary`) or is not the account's primary contact is selected.
+    pub fn selects(self, role: Option<ContactRole>, is_primary: bool) -> bool {
+        match self {
+            Scope::AllContacts => true,
+            Scope::Committee => role.is_some_and(|r| r != ContactRole::NotInvolved),
+            Scope::PrimaryContact => is_primary,
+        }
+    }
+
+    /// The name responses and the docs use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::AllContacts => "all_contacts",
+            Scope::Committee => "committee",
+            Scope::PrimaryContact => "primary_contact",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +272,58 @@ mod tests {
             "",
         ] {
             assert_eq!(AccountKey::parse(bad), None, "{bad}");
+        }
+    }
+
+    fn claim(lead: &str, primary: bool, since: Option<u32>) -> PrimaryClaim<'_> {
+        use chrono::TimeZone;
+        PrimaryClaim {
+            lead_id: lead,
+            primary_contact: primary,
+            primary_since: since.map(|m| Utc.with_ymd_and_hms(2026, 5, 1, 9, m, 0).unwrap()),
+        }
+    }
+
+    #[test]
+    fn the_primary_is_the_latest_assignment_made_primary() {
+        let m = [
+            claim("a", true, Some(1)),
+            claim("b", true, Some(3)),
+            claim("c", false, None),
+        ];
+        assert_eq!(primary_contact(m), Some("b"));
+        assert_eq!(
+            primary_contact([claim("z", true, Some(1)), claim("y", true, Some(1))]),
+            Some("y")
+        );
+        assert_eq!(primary_contact([claim("c", false, None)]), None);
+        // b's later assignment without `primary` gives the account none: a's older claim was
+        // taken by b's.
+        assert_eq!(
+            primary_contact([claim("a", true, Some(1)), claim("b", false, Some(3))]),
+            None
+        );
+    }
+
+    #[test]
+    fn scopes_select_everyone_the_committee_or_the_primary() {
+        use ContactRole::*;
+        for (scope, role, primary, selected) in [
+            (Scope::AllContacts, None, false, true),
+            (Scope::AllContacts, Some(NotInvolved), false, true),
+            (Scope::Committee, Some(User), false, true),
+            (Scope::Committee, Some(DecisionMaker), true, true),
+            (Scope::Committee, Some(NotInvolved), false, false),
+            (Scope::Committee, None, false, false),
+            (Scope::PrimaryContact, Some(Champion), false, false),
+            (Scope::PrimaryContact, Some(Champion), true, true),
+            (Scope::PrimaryContact, None, true, true),
+        ] {
+            assert_eq!(
+                scope.selects(role, primary),
+                selected,
+                "{scope:?} {role:?} {primary}"
+            );
         }
     }
 

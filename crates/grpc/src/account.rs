@@ -7,7 +7,7 @@ use base64::Engine;
 use leadledger_api::convert::{stored_stage_to_proto, time_to_proto};
 use leadledger_api::pb;
 use leadledger_api::ApiError;
-use leadledger_domain::account::{AccountKey, ContactRole};
+use leadledger_domain::account::{AccountKey, ContactRole, PrimaryClaim};
 use leadledger_domain::validate::lead_ref;
 use leadledger_domain::Violations;
 use leadledger_store::accounts::{self, Found, Member, Which};
@@ -155,21 +155,14 @@ fn committee(members: &[Member], primary: Option<&str>) -> Vec<pb::CommitteeMemb
         .collect()
 }
 
-/// The account's primary contact: the member made primary last (ties: the smallest lead
-/// id), while its own latest assignment still says primary. Making a contact primary takes it
-/// from the one before; a later assignment of that contact without `primary` leaves the
-/// account with none until someone is made primary again.
+/// The account's primary contact ([`leadledger_domain::account::primary_contact`]).
 fn primary(members: &[Member]) -> Option<String> {
-    members
-        .iter()
-        .filter(|m| m.primary_since.is_some())
-        .max_by(|a, b| {
-            a.primary_since
-                .cmp(&b.primary_since)
-                .then_with(|| b.lead_id.cmp(&a.lead_id))
-        })
-        .filter(|m| m.primary_contact)
-        .map(|m| m.lead_id.clone())
+    leadledger_domain::account::primary_contact(members.iter().map(|m| PrimaryClaim {
+        lead_id: &m.lead_id,
+        primary_contact: m.primary_contact,
+        primary_since: m.primary_since,
+    }))
+    .map(str::to_string)
 }
 
 fn decode_token(t: &str) -> Option<String> {
@@ -227,26 +220,14 @@ mod tests {
     }
 
     #[test]
-    fn the_primary_is_the_latest_assignment_made_primary() {
+    fn the_primary_is_read_from_the_members() {
         let m = [
             member("a", "champion", 1, true, Some(1)),
             member("b", "user", 3, true, Some(3)),
             member("c", "user", 5, false, None),
         ];
         assert_eq!(primary(&m).as_deref(), Some("b"));
-        let tie = [
-            member("z", "user", 1, true, Some(1)),
-            member("y", "user", 1, true, Some(1)),
-        ];
-        assert_eq!(primary(&tie).as_deref(), Some("y"));
         assert_eq!(primary(&m[2..]), None);
-        // b's later assignment without `primary` gives the account none: a's older claim
-        // was taken by b's.
-        let withdrawn = [
-            member("a", "champion", 1, true, Some(1)),
-            member("b", "champion", 6, false, Some(3)),
-        ];
-        assert_eq!(primary(&withdrawn), None);
     }
 
     #[test]

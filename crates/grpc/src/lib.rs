@@ -46,6 +46,7 @@ pub mod cohorts;
 mod command;
 pub mod context;
 mod duplicates;
+mod funnel;
 pub mod health;
 pub mod identity;
 pub mod ingest;

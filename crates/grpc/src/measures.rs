@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use leadledger_api::convert::time_from_proto;
 use leadledger_api::pb;
 use leadledger_api::ApiError;
+use leadledger_domain::account::Scope;
 use leadledger_domain::{Cut, Stage, Violations};
 use leadledger_store::leads::Dimension;
 use leadledger_store::stays::{LeadDimension, StaysQuery};
@@ -43,6 +44,32 @@ pub fn funnel_dimension(d: i32) -> Option<Dimension> {
         P::Segment => Dimension::Segment,
         P::CaptureMonth => Dimension::CaptureMonth,
     })
+}
+
+/// An `AccountScope` (unspecified: all contacts); a violation of `account_scope` for an
+/// unknown number.
+pub fn account_scope(v: &mut Violations, n: i32) -> Option<Scope> {
+    use pb::AccountScope as P;
+    Some(match P::try_from(n) {
+        Ok(P::Unspecified | P::AllContacts) => Scope::AllContacts,
+        Ok(P::Committee) => Scope::Committee,
+        Ok(P::PrimaryContact) => Scope::PrimaryContact,
+        Err(_) => {
+            v.add("account_scope", format!("unknown value {n}"));
+            return None;
+        }
+    })
+}
+
+/// The proto number of a scope.
+pub fn account_scope_to_proto(s: Scope) -> i32 {
+    use pb::AccountScope as P;
+    match s {
+        Scope::AllContacts => P::AllContacts,
+        Scope::Committee => P::Committee,
+        Scope::PrimaryContact => P::PrimaryContact,
+    }
+    .into()
 }
 
 fn dimension(d: i32) -> Option<LeadDimension> {

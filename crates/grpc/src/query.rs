@@ -1,12 +1,11 @@
-//! The query service: leads, timelines, lists (`crate::list`), funnels, velocity (`crate::velocity`), cohorts
+//! The query service: leads, timelines, lists (`crate::list`), funnels (`crate::funnel`), velocity (`crate::velocity`), cohorts
 //! (`crate::cohorts`), exit reasons (`crate::reasons`) and the revenue equation
 //! (`crate::revenue`) from the read models, with read-your-writes through consistency
 //! tokens.
 
-use leadledger_api::convert::{stored_stage_to_proto, time_from_proto, time_to_proto};
+use leadledger_api::convert::{stored_stage_to_proto, time_to_proto};
 use leadledger_api::pb::{self, query_service_server::QueryService};
 use leadledger_api::ApiError;
-use leadledger_domain::Stage;
 use leadledger_store::leads;
 use prost::Message as _;
 use tonic::{Request, Response, Status};
@@ -24,16 +23,6 @@ impl QuerySvc {
     pub fn new(ctx: ReadContext) -> Self {
         Self { ctx }
     }
-}
-
-fn optional_time(
-    field: &str,
-    t: Option<&prost_types::Timestamp>,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
-    t.map(|t| {
-        time_from_proto(t).ok_or_else(|| ApiError::invalid_field(field, "not a valid timestamp"))
-    })
-    .transpose()
 }
 
 #[tonic::async_trait]
@@ -150,60 +139,7 @@ impl QueryService for QuerySvc {
         &self,
         request: Request<pb::FunnelRequest>,
     ) -> Result<Response<pb::FunnelResponse>, Status> {
-        let r = request.get_ref();
-        let tenant = self
-            .ctx
-            .admit(&request, &r.tenant_id, &r.consistency_token)
-            .await?;
-        let mut v = leadledger_domain::Violations::default();
-        let dims =
-            crate::measures::dimensions(&mut v, &r.group_by, crate::measures::funnel_dimension);
-        let cut = crate::measures::cut(&mut v, r.as_of.as_ref(), r.known_at.as_ref());
-        if !v.is_empty() {
-            return Err(ApiError::invalid(v).into());
-        }
-        let from = optional_time("captured_from", r.captured_from.as_ref())?;
-        let to = optional_time("captured_to", r.captured_to.as_ref())?;
-        let pool = &self.ctx.store().pool;
-        let rows = if cut.is_live() {
-            leads::funnel(pool, &tenant, &dims, from, to).await
-        } else {
-            leadledger_store::cut::funnel(pool, &tenant, &dims, from, to, &cut).await
-        }
-        .map_err(ApiError::from)?;
-        let groups = rows
-            .into_iter()
-            .map(|row| pb::FunnelGroup {
-                key: row.key,
-                stages: Stage::MAIN_LINE
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| pb::StageCount {
-                        stage: s.number(),
-                        leads: row.reached[i],
-                        conversion_from_previous: if i == 0 || row.reached[i - 1] == 0 {
-                            0.0
-                        } else {
-                            row.reached[i] as f64 / row.reached[i - 1] as f64
-                        },
-                    })
-                    .collect(),
-                signed_amount_minor: row
-                    .signed
-                    .iter()
-                    .map(|t| (t.currency.clone(), t.amount))
-                    .collect(),
-                collected_amount_minor: row
-                    .signed
-                    .into_iter()
-                    .map(|t| (t.currency, t.collected))
-                    .collect(),
-            })
-            .collect();
-        Ok(Response::new(pb::FunnelResponse {
-            group_by: r.group_by.clone(),
-            groups,
-        }))
+        crate::funnel::serve(&self.ctx, request).await
     }
 
     async fn velocity(

@@ -371,7 +371,7 @@ fn cells_of(level: Option<Level>) -> (&'static str, &'static str) {
 }
 
 /// The `text[]` group key built from its element expressions (an empty array for none).
-fn key_expr<S: AsRef<str>>(elements: &[S]) -> String {
+pub(crate) fn key_expr<S: AsRef<str>>(elements: &[S]) -> String {
     let elements: Vec<&str> = elements.iter().map(AsRef::as_ref).collect();
     format!("ARRAY[{}]::text[]", elements.join(", "))
 }

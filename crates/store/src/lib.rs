@@ -48,6 +48,7 @@
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
 
+pub mod account_funnel;
 pub mod accounts;
 pub mod applied;
 pub mod bi;

@@ -13,7 +13,7 @@ use leadledger_api::pb::{self, attribution_service_server::AttributionService};
 use leadledger_api::ApiError;
 use leadledger_attribution::precompute::{self, ModelSet};
 use leadledger_attribution::{
-    self as attr, markov, shapley, ConversionKind, Journey, Level, Model,
+    self as attr, markov, shapley, ConversionKind, Journey, Level, Model, Scope,
 };
 use leadledger_domain::Cut;
 use leadledger_store::applied::Applied;
@@ -128,8 +128,12 @@ impl AttributionSvc {
         };
         let lookback_ok = match lvl {
             Level::Contact => true,
-            Level::Account { lookback_days } => {
-                r.lookback_days == 0 || lookback_days == self.set.lookback_days
+            Level::Account {
+                lookback_days,
+                scope,
+            } => {
+                (r.lookback_days == 0 || lookback_days == self.set.lookback_days)
+                    && scope == Scope::AllContacts
             }
         };
         half_life_ok && lookback_ok && r.custom_weights.is_none()
@@ -200,7 +204,7 @@ impl AttributionSvc {
             return Err(ApiError::invalid_field("model", "required"));
         }
         let kind = conversion(r.conversion)?;
-        let lvl = level(r.level, r.lookback_days)?;
+        let lvl = level(r.level, r.lookback_days, r.account_scope)?;
         let dimension = group_by(r.group_by)?;
         let basis = basis(r.period_basis)?;
         let currency = currency_or_default(&r.currency)?;
@@ -225,8 +229,9 @@ impl AttributionSvc {
             .wait_for(request, tenant, &r.consistency_token)
             .await?;
         let lvl = match lvl {
-            Level::Account { .. } if r.lookback_days == 0 => Level::Account {
+            Level::Account { scope, .. } if r.lookback_days == 0 => Level::Account {
                 lookback_days: self.set.lookback_days,
+                scope,
             },
             l => l,
         };
@@ -299,7 +304,7 @@ impl AttributionService for AttributionSvc {
             .await?;
         let r = request.into_inner();
         let kind = conversion(r.conversion)?;
-        let lvl = level(r.level, r.lookback_days)?;
+        let lvl = level(r.level, r.lookback_days, r.account_scope)?;
         let currency = currency_or_default(&r.currency)?;
         let half_life_hours = half_life(r.half_life_hours)?;
         let order = markov_order("markov_order", r.markov_order)?;
@@ -364,7 +369,7 @@ impl AttributionService for AttributionSvc {
             .await?;
         let r = request.into_inner();
         let kind = conversion(r.conversion)?;
-        let lvl = level(r.level, 0)?;
+        let lvl = level(r.level, 0, r.account_scope)?;
         let order = markov_order("order", r.order)?;
         let journeys = self
             .journeys(&tenant, r.captured_from.as_ref(), r.captured_to.as_ref())
@@ -413,7 +418,7 @@ impl AttributionService for AttributionSvc {
             .await?;
         let r = request.into_inner();
         let kind = conversion(r.conversion)?;
-        let lvl = level(r.level, 0)?;
+        let lvl = level(r.level, 0, r.account_scope)?;
         let mut config = shapley::ShapleyConfig::default();
         if r.seed != 0 {
             config.seed = r.seed;

@@ -31,12 +31,32 @@ pub(super) fn conversion(n: i32) -> Result<ConversionKind, ApiError> {
     })
 }
 
-pub(super) fn level(n: i32, lookback_days: u32) -> Result<Level, ApiError> {
+/// The level of `level` `n`, with `lookback_days` and, at account level, `account_scope`
+/// `scope` (refused at contact level).
+pub(super) fn level(n: i32, lookback_days: u32, scope: i32) -> Result<Level, ApiError> {
+    let mut v = leadledger_domain::Violations::default();
+    let Some(account_scope) = crate::measures::account_scope(&mut v, scope) else {
+        return Err(ApiError::invalid(v));
+    };
     match pb::AttributionLevel::try_from(n) {
-        Ok(pb::AttributionLevel::Unspecified | pb::AttributionLevel::Contact) => Ok(Level::Contact),
+        Ok(pb::AttributionLevel::Unspecified | pb::AttributionLevel::Contact) => {
+            if scope != 0 {
+                return Err(ApiError::invalid_field(
+                    "account_scope",
+                    "only with level ATTRIBUTION_LEVEL_ACCOUNT",
+                ));
+            }
+            Ok(Level::Contact)
+        }
         Ok(pb::AttributionLevel::Account) => Ok(match lookback_days {
-            0 => Level::account(),
-            1..=3650 => Level::Account { lookback_days },
+            0 => Level::Account {
+                lookback_days: attr::account::DEFAULT_LOOKBACK_DAYS,
+                scope: account_scope,
+            },
+            1..=3650 => Level::Account {
+                lookback_days,
+                scope: account_scope,
+            },
             _ => return Err(ApiError::invalid_field("lookback_days", "must be 1..3650")),
         }),
         Err(_) => Err(ApiError::invalid_field(

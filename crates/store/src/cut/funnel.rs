@@ -1,8 +1,11 @@
-//! `Funnel` at a cut: the same groups as [`crate::leads::funnel`], counted over folded leads.
+//! `Funnel` at a cut: the same groups as [`crate::leads::funnel`] (and, at account level,
+//! [`crate::account_funnel::funnel`]), counted over folded leads.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use leadledger_analytics::accounts::{self, Member};
+use leadledger_domain::account::Scope;
 use leadledger_domain::{Cut, LeadState};
 use sqlx::PgPool;
 
@@ -50,4 +53,40 @@ pub async fn funnel(
         .into_iter()
         .map(|(key, t)| FunnelRow::of_totals(key, t.reached, t.signed))
         .collect())
+}
+
+/// The account funnel ([`crate::account_funnel::funnel`]) under `cut`: every lead of the
+/// tenant folded from the events the cut admits.
+pub async fn account_funnel(
+    pool: &PgPool,
+    tenant: &str,
+    dims: &[Dimension],
+    scope: Scope,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    cut: &Cut,
+) -> Result<accounts::Funnel, StoreError> {
+    let mut members = Vec::new();
+    let add = |lead: &str, st: LeadState, _: &[leadledger_domain::Event]| {
+        members.push(Member {
+            account: st.account(lead).text(),
+            lead_id: lead.to_string(),
+            captured_at: st.captured_at,
+            max_rank: st.max_rank,
+            role: st.contact_role,
+            primary_contact: st.primary_contact,
+            primary_since: st.primary_since,
+            key: dims.iter().map(|d| d.of_state(&st)).collect(),
+            signed: (st.max_rank >= 5).then(|| {
+                (
+                    st.signed_currency.clone(),
+                    st.signed_amount_minor,
+                    st.collected_minor(),
+                )
+            }),
+        });
+    };
+    // Every lead: an account's opener may lie outside the period.
+    for_each_lead(pool, tenant, cut, Captured::default(), add).await?;
+    Ok(accounts::funnel(members, scope, from, to))
 }

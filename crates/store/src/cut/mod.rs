@@ -9,7 +9,7 @@
 //! (docs/ANALYTICS.md, "As of and as known on"; docs/BENCHMARKS-queries.md).
 //!
 //! - [`for_each_lead`]: the loader, one folded lead at a time.
-//! - [`funnel()`]: `Funnel` at a cut. `stays` and `exits` call the loader themselves when
+//! - [`funnel()`], [`account_funnel`]: `Funnel` at a cut, by lead and by account. `stays` and `exits` call the loader themselves when
 //!   their query carries a cut, `reps` for the leaderboard.
 //! - [`spend`]: `Roi`'s spend statements and turnover at a cut.
 //! - [`list_leads`]: `ListLeads` at a cut (the leads behind a figure asked at one).
@@ -30,7 +30,7 @@ use uuid::Uuid;
 use crate::timeline::decode;
 use crate::StoreError;
 
-pub use funnel::funnel;
+pub use funnel::{account_funnel, funnel};
 pub use leads::list_leads;
 
 const TIMELINES: &str = include_str!("sql/timelines.sql");
@@ -67,16 +67,7 @@ impl Captured {
 
 /// Whether a capture time falls in `[from, to)` (a lead never captured falls in a window
 /// only when it has no bound, as in the read models' queries).
-pub fn in_window(
-    captured_at: Option<DateTime<Utc>>,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-) -> bool {
-    match captured_at {
-        None => from.is_none() && to.is_none(),
-        Some(t) => from.is_none_or(|f| t >= f) && to.is_none_or(|u| t < u),
-    }
-}
+pub use leadledger_analytics::accounts::in_window;
 
 /// Calls `each` with every lead of `tenant` that `captured` selects and has at least one
 /// event the cut admits, in lead id order (the survivors of merges live under the cut last):
