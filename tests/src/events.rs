@@ -161,3 +161,17 @@ pub fn role(
         }),
     )
 }
+
+/// `lead`'s contact was referred by `referrer`'s.
+pub fn referred(lead: &str, src: &str, when: DateTime<Utc>, referrer: &str) -> pb::Event {
+    event(
+        lead,
+        "salesforce",
+        src,
+        when,
+        Payload::ReferredBy(pb::ReferredBy {
+            referrer_lead_id: referrer.into(),
+            rep_id: "rep-07".into(),
+        }),
+    )
+}

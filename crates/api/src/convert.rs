@@ -423,6 +423,10 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
                 rep_id: x.rep_id.clone(),
             })
         }
+        P::ReferredBy(x) => Payload::ReferredBy(leadledger_domain::account::Referred {
+            referrer: x.referrer_lead_id.clone(),
+            rep_id: x.rep_id.clone(),
+        }),
         P::OwnershipRequested(o) => Payload::OwnershipRequested(OwnershipRequest {
             mode: match pb::OwnershipMode::try_from(o.mode) {
                 Ok(pb::OwnershipMode::Assign) => OwnershipMode::Assign,

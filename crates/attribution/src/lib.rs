@@ -21,7 +21,8 @@
 //! - [`markov`]: Markov-chain removal effects (order ≥ 1), transition-matrix export.
 //! - [`shapley`]: Shapley values (exact up to 12 channels, seeded sampling above).
 //! - [`account`]: account keys (explicit account ids, else company domains; the free-mail
-//!   rule), account-level paths.
+//!   rule), account-level paths, the account scope (who stands for an account).
+//! - [`referral`]: `ReferredBy` facts as touches of the referrer's channel.
 
 #![forbid(unsafe_code)]
 
@@ -29,6 +30,7 @@ pub mod account;
 pub mod markov;
 pub mod models;
 pub mod precompute;
+pub mod referral;
 pub mod shapley;
 pub mod split;
 pub mod touch;

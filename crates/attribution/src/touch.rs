@@ -31,6 +31,7 @@ use leadledger_domain::{fold, Event, Payload, Stage, SCHEMA_VERSION};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::referral::{Referral, Source};
 use crate::{Conversion, ConversionKind, COUNT_UNIT};
 
 /// How a touchpoint came about.
@@ -40,6 +41,8 @@ pub enum TouchKind {
     Capture,
     /// A `TouchRecorded`.
     Touch,
+    /// A `ReferredBy`: the referrer's source is the touch ([`crate::referral`]).
+    Referral,
 }
 
 /// One marketing touch on a lead's path.
@@ -206,6 +209,14 @@ pub struct Journey {
     pub primary_contact: bool,
     #[serde(default)]
     pub primary_since: Option<DateTime<Utc>>,
+    /// The lead's source (its first capture's channel and campaign): what a referral by this
+    /// lead reads as ([`crate::referral`]).
+    #[serde(default)]
+    pub source: Source,
+    /// Its `ReferredBy` facts, in path order; on the path only once resolved
+    /// ([`crate::referral::resolve`]).
+    #[serde(default)]
+    pub referrals: Vec<Referral>,
     /// When the lead was captured; the lead's first fact when the log has no capture.
     /// Reports put a conversion in a period by this date or by the conversion's own.
     pub captured_at: Option<DateTime<Utc>>,
@@ -237,6 +248,7 @@ pub fn journey(events: &[Event]) -> Journey {
     let events = distinct(events);
     let state = fold(events.iter().copied());
     let mut touches = Vec::new();
+    let mut referrals = Vec::new();
     let mut capture = None;
     for e in &events {
         if e.schema_version > SCHEMA_VERSION {
@@ -249,6 +261,11 @@ pub fn journey(events: &[Event]) -> Journey {
                 touches.push(Touchpoint::from_capture(e, &c.source));
             }
             Payload::TouchRecorded(t) => touches.push(Touchpoint::from_touch(e, t)),
+            Payload::ReferredBy(r) => referrals.push(Referral {
+                event_id: e.event_id,
+                at: e.occurred_at,
+                referrer: r.referrer.clone(),
+            }),
             _ => {}
         }
     }
@@ -302,6 +319,15 @@ pub fn journey(events: &[Event]) -> Journey {
         region: state.company.region.clone(),
         industry: state.company.industry.clone(),
         segment: state.company.segment.as_str().to_string(),
+        source: Source {
+            channel: state.source.channel.clone(),
+            campaign: if state.source.campaign.is_empty() {
+                state.source.utm_campaign.clone()
+            } else {
+                state.source.campaign.clone()
+            },
+        },
+        referrals,
         role: state.contact_role,
         primary_contact: state.primary_contact,
         primary_since: state.primary_since,
@@ -318,13 +344,16 @@ pub fn journey(events: &[Event]) -> Journey {
     }
 }
 
-/// Reads the journeys of every lead in `events` (grouped by `lead_id`, in lead id order).
+/// Reads the journeys of every lead in `events` (grouped by `lead_id`, in lead id order),
+/// their referrals resolved among them ([`crate::referral::resolve_among`], no merges).
 pub fn journeys(events: &[Event]) -> Vec<Journey> {
     let mut by_lead: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
     for e in events {
         by_lead.entry(&e.lead_id).or_default().push(e.clone());
     }
-    by_lead.values().map(|evs| journey(evs)).collect()
+    let mut out: Vec<Journey> = by_lead.values().map(|evs| journey(evs)).collect();
+    crate::referral::resolve_among(&mut out, &Default::default());
+    out
 }
 
 /// One version per event id, in `(occurred_at, event_id)` order (the fold's rule).

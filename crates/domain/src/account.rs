@@ -159,6 +159,18 @@ pub struct RoleAssigned {
     pub rep_id: String,
 }
 
+/// `ReferredBy`: the lead's contact was referred by the contact of lead `referrer` (a
+/// colleague, a customer). Attribution reads it as a touch of the referrer's channel
+/// (`leadledger_attribution::touch`, "Referrals"). Sent by clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Referred {
+    /// The referring lead's id.
+    pub referrer: String,
+    /// Who recorded it, optional.
+    #[serde(default)]
+    pub rep_id: String,
+}
+
 /// A member's primary-contact facts, as [`primary_contact`] reads them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PrimaryClaim<'a> {

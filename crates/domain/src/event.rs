@@ -446,6 +446,7 @@ pub enum Payload {
     IdentityLinked(crate::identity::visitor::IdentityLinked),
     /// The lead's contact takes a role on its account's buying committee. Sent by clients.
     ContactRoleAssigned(crate::account::RoleAssigned),
+    ReferredBy(crate::account::Referred),
     /// A payload this reader does not know (a newer writer): kept, never folded.
     Unknown {
         event_type: String,
@@ -484,6 +485,7 @@ impl Payload {
             Payload::UnmergeRequested(_) => "unmerge_requested",
             Payload::IdentityLinked(_) => "identity_linked",
             Payload::ContactRoleAssigned(_) => "contact_role_assigned",
+            Payload::ReferredBy(_) => "referred_by",
             Payload::Unknown { event_type } => event_type,
         }
     }

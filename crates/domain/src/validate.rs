@@ -159,6 +159,7 @@ pub fn event(e: &Event, now: DateTime<Utc>) -> Violations {
         _ => {}
     }
     payload(&mut v, &e.payload);
+    account::self_referral(&mut v, e);
     v
 }
 
@@ -387,6 +388,8 @@ fn payload(v: &mut Violations, p: &Payload) {
         // Checked with its visitor (`visitor::event`).
         Payload::IdentityLinked(_) => {}
         Payload::ContactRoleAssigned(r) => account::role(v, r),
+        // Also checked against its lead (`account::self_referral`).
+        Payload::ReferredBy(r) => account::referral(v, r),
         Payload::Unknown { .. } => v.add("payload", "required: exactly one payload must be set"),
     }
 }

@@ -180,5 +180,6 @@ async fn at_cut(
         cut::Captured::window(from, to, &q.cut),
         add,
     )
-    .await
+    .await?;
+    Ok(())
 }

@@ -174,6 +174,7 @@ pub fn event_type_of(e: &pb::Event) -> &'static str {
             P::UnmergeRequested(_) => "unmerge_requested",
             P::IdentityLinked(_) => "identity_linked",
             P::ContactRoleAssigned(_) => "contact_role_assigned",
+            P::ReferredBy(_) => "referred_by",
         },
     }
 }

@@ -83,11 +83,18 @@ impl AttributionSvc {
             .transpose()
         };
         let (from, to) = (time("captured_from", from)?, time("captured_to", to)?);
-        let events =
-            leadledger_store::timeline::of_tenant(&self.query.store().pool, tenant, from, to)
-                .await
-                .map_err(leadledger_api::ApiError::from)?;
-        blocking(move || attr::journeys(&events)).await
+        let pool = &self.query.store().pool;
+        let events = leadledger_store::timeline::of_tenant(pool, tenant, from, to)
+            .await
+            .map_err(leadledger_api::ApiError::from)?;
+        let mut journeys = blocking(move || attr::journeys(&events)).await?;
+        // Referrers by their projected sources, as the precomputed credits read them.
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(leadledger_store::StoreError::from)?;
+        credits::referrals::resolve(&mut conn, journeys.iter_mut().map(|j| (tenant, j))).await?;
+        Ok(journeys)
     }
 
     /// Every journey of `tenant` from the events `cut` admits.
@@ -95,11 +102,17 @@ impl AttributionSvc {
         let mut events = Vec::new();
         let every = leadledger_store::cut::Captured::default();
         let pool = &self.query.store().pool;
-        leadledger_store::cut::for_each_lead(pool, tenant, cut, every, |_, _, e| {
+        let roots = leadledger_store::cut::for_each_lead(pool, tenant, cut, every, |_, _, e| {
             events.extend_from_slice(e)
         })
         .await?;
-        blocking(move || attr::journeys(&events)).await
+        // Referrers by their sources under the cut, through its merges.
+        blocking(move || {
+            let mut journeys = attr::journeys(&events);
+            attr::referral::resolve_among(&mut journeys, &roots);
+            journeys
+        })
+        .await
     }
 }
 

@@ -8,7 +8,8 @@
 //! position of attribution queries). A lead's change also changes the account-level credits
 //! of its colleagues, so a step recomputes every lead of the accounts it touches, compares
 //! with the stored rows and writes only what changed, with the totals moved by
-//! "new − old".
+//! "new − old". A lead's source also changes the referral touches of the leads it referred:
+//! those are recomputed with it ([`referrals`]).
 //!
 //! One worker at a time: the caller holds [`LOCK_KEY`] as a session advisory lock on the
 //! connection it passes in (see `leadledger_workers::credits`).
@@ -20,8 +21,10 @@
 //! - `rows`: a lead's stored credit rows and account.
 //! - `totals`: the additive totals, moved by "new − old".
 //! - `report`: the precomputed report read by attribution queries.
+//! - [`referrals`]: the leads a lead referred, and referrers' sources.
 //! - `sql/`: the static statements.
 
+pub mod referrals;
 mod report;
 mod rows;
 mod totals;

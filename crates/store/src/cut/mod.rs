@@ -73,14 +73,15 @@ pub use leadledger_analytics::accounts::in_window;
 /// event the cut admits, in lead id order (the survivors of merges live under the cut last):
 /// its id, its state folded from those events (granted ownership requests applied) and the
 /// events themselves. A merge the cut admits folds its merged lead into its survivor, as the
-/// projector would have over the cut log.
+/// projector would have over the cut log. Returns those merges and links: merged lead or
+/// linked visitor → the lead it is folded into.
 pub async fn for_each_lead(
     pool: &PgPool,
     tenant: &str,
     cut: &Cut,
     captured: Captured,
     mut each: impl FnMut(&str, LeadState, &[Event]),
-) -> Result<(), StoreError> {
+) -> Result<HashMap<String, String>, StoreError> {
     let mut conn = pool.acquire().await?;
     let mut tx = crate::db::snapshot(&mut conn).await?;
     let granted: HashSet<Uuid> = sqlx::query_scalar(GRANTED)
@@ -154,6 +155,10 @@ pub async fn for_each_lead(
     for (root, events) in groups {
         each(&root, fold_with(&events, &granted), &events);
     }
+    let roots = survivor
+        .into_iter()
+        .map(|(l, s)| (l.to_string(), s.to_string()))
+        .collect();
     tx.commit().await?;
-    Ok(())
+    Ok(roots)
 }

@@ -1,5 +1,5 @@
 //! One step of the credits worker, in one REPEATABLE READ transaction: take queued leads,
-//! recompute them and their account colleagues, write what changed, and when the queue is
+//! recompute them, the leads they referred and their account colleagues, write what changed, and when the queue is
 //! empty store the core checkpoints the snapshot saw as the credits' own.
 //!
 //! What is recomputed and what changed is `leadledger_projection::credits` (pure); the rows
@@ -59,11 +59,14 @@ pub async fn step_into(
         ..Default::default()
     };
     if !rows.is_empty() {
-        let dirty: BTreeSet<LeadKey> = rows
+        let mut dirty: BTreeSet<LeadKey> = rows
             .iter()
             .map(|(_, t, l)| (t.clone(), l.clone()))
             .collect();
         out.queued = dirty.len();
+        // The leads they referred: a referrer's source is on their paths.
+        let referred = credits::referrals::referred_by(&mut tx, &dirty).await?;
+        dirty.extend(referred);
         (out.recomputed, out.changed) =
             recompute(&mut tx, set, &dirty, bulk.as_deref_mut()).await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
@@ -149,8 +152,14 @@ async fn load_journeys(
         let key = (r.event.tenant_id.clone(), r.event.lead_id.clone());
         events.entry(key).or_default().push(r.event);
     }
-    Ok(events
+    let mut journeys: HashMap<LeadKey, Journey> = events
         .into_iter()
         .map(|(k, evs)| (k, journey(&evs)))
-        .collect())
+        .collect();
+    credits::referrals::resolve(
+        &mut *conn,
+        journeys.iter_mut().map(|((t, _), j)| (t.as_str(), j)),
+    )
+    .await?;
+    Ok(journeys)
 }

@@ -1,0 +1,180 @@
+//! Referrals: a `ReferredBy` fact is a touch of the **referrer's channel** on the referred
+//! lead's path (docs/ATTRIBUTION.md, "Referrals").
+//!
+//! The referrer is another lead, often in another partition of the log, so its channel is
+//! not known where the fact is folded. A journey keeps its referrals apart
+//! ([`Journey::referrals`]); [`resolve`] turns them into touchpoints once the referrers'
+//! sources are known: at the referral's time, with the referrer's source channel and
+//! campaign (its capture's), and the channel [`UNKNOWN_REFERRER`] while the referrer is not a
+//! lead of the tenant or has no channel. Resolving again replaces what an earlier call added,
+//! so a journey is resolved against the sources of the moment it is credited at.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::touch::{Journey, Path, TouchKind, Touchpoint};
+
+/// The channel of a referral whose referrer is unknown or has none.
+pub const UNKNOWN_REFERRER: &str = "referral";
+
+/// One `ReferredBy` fact of a journey.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Referral {
+    pub event_id: Uuid,
+    pub at: DateTime<Utc>,
+    /// The referring lead's id, as the fact names it.
+    pub referrer: String,
+}
+
+/// A referrer's source: its channel and campaign.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub channel: String,
+    pub campaign: String,
+}
+
+/// Puts `j`'s referrals on its path as touchpoints of kind [`TouchKind::Referral`], each
+/// with the source `source_of` gives its referrer (the unknown referrer's channel for
+/// `None` or an empty channel). Touchpoints an earlier call added are replaced.
+pub fn resolve(j: &mut Journey, source_of: impl Fn(&str) -> Option<Source>) {
+    let has_old = j.path.touches.iter().any(|t| t.kind == TouchKind::Referral);
+    if j.referrals.is_empty() && !has_old {
+        return;
+    }
+    let mut touches: Vec<Touchpoint> = std::mem::take(&mut j.path.touches)
+        .into_iter()
+        .filter(|t| t.kind != TouchKind::Referral)
+        .collect();
+    for r in &j.referrals {
+        let source = source_of(&r.referrer)
+            .filter(|s| !s.channel.is_empty())
+            .unwrap_or_else(|| Source {
+                channel: UNKNOWN_REFERRER.to_string(),
+                campaign: String::new(),
+            });
+        touches.push(Touchpoint {
+            at: r.at,
+            event_id: r.event_id,
+            lead_id: j.lead_id.clone(),
+            channel: source.channel,
+            campaign: source.campaign,
+            keyword: String::new(),
+            kind: TouchKind::Referral,
+        });
+    }
+    j.path = Path::new(touches, std::mem::take(&mut j.path.milestones));
+}
+
+/// Resolves the referrals of `journeys` among themselves: a referrer is found by its lead id
+/// (after `root_of`, which names the lead a merged referrer now belongs to), its source being
+/// its journey's [`Journey::source`].
+pub fn resolve_among(journeys: &mut [Journey], root_of: &HashMap<String, String>) {
+    if journeys.iter().all(|j| j.referrals.is_empty()) {
+        return;
+    }
+    let sources: HashMap<String, Source> = journeys
+        .iter()
+        .map(|j| (j.lead_id.clone(), j.source.clone()))
+        .collect();
+    for j in journeys.iter_mut().filter(|j| !j.referrals.is_empty()) {
+        resolve(j, |referrer| {
+            let root = root_of.get(referrer).map_or(referrer, String::as_str);
+            sources.get(root).cloned()
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::touch::Milestones;
+    use chrono::TimeZone;
+
+    fn day(d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 5, d, 9, 0, 0).unwrap()
+    }
+
+    fn journey(lead: &str, channel: &str, referrals: &[(&str, u32)]) -> Journey {
+        Journey {
+            lead_id: lead.into(),
+            source: Source {
+                channel: channel.into(),
+                campaign: format!("{channel}-q2"),
+            },
+            path: Path::new(
+                vec![Touchpoint {
+                    at: day(1),
+                    event_id: Uuid::from_u128(lead.len() as u128),
+                    lead_id: lead.into(),
+                    channel: channel.into(),
+                    campaign: String::new(),
+                    keyword: String::new(),
+                    kind: TouchKind::Capture,
+                }],
+                Milestones::default(),
+            ),
+            referrals: referrals
+                .iter()
+                .enumerate()
+                .map(|(i, (r, d))| Referral {
+                    event_id: Uuid::from_u128(100 + i as u128),
+                    at: day(*d),
+                    referrer: (*r).into(),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn channels(j: &Journey) -> Vec<(&str, &str, TouchKind)> {
+        j.path
+            .touches
+            .iter()
+            .map(|t| (t.channel.as_str(), t.campaign.as_str(), t.kind))
+            .collect()
+    }
+
+    #[test]
+    fn a_referral_is_a_touch_of_the_referrers_channel() {
+        let mut js = vec![
+            journey("customer", "event", &[]),
+            journey("new", "website", &[("customer", 3), ("stranger", 2)]),
+        ];
+        resolve_among(&mut js, &HashMap::new());
+        assert_eq!(
+            channels(&js[1]),
+            [
+                ("website", "", TouchKind::Capture),
+                ("referral", "", TouchKind::Referral),
+                ("event", "event-q2", TouchKind::Referral),
+            ]
+        );
+        // The referrer's own path is untouched.
+        assert_eq!(channels(&js[0]), [("event", "", TouchKind::Capture)]);
+    }
+
+    #[test]
+    fn resolving_again_replaces_and_a_merged_referrer_is_found_through_its_survivor() {
+        let mut js = vec![
+            journey("survivor", "partner", &[]),
+            journey("new", "website", &[("merged", 3)]),
+        ];
+        resolve_among(&mut js, &HashMap::new());
+        assert_eq!(channels(&js[1])[1].0, "referral");
+        let root = HashMap::from([("merged".to_string(), "survivor".to_string())]);
+        resolve_among(&mut js, &root);
+        assert_eq!(
+            channels(&js[1]),
+            [
+                ("website", "", TouchKind::Capture),
+                ("partner", "partner-q2", TouchKind::Referral)
+            ]
+        );
+        // A referrer with no channel reads as the unknown referrer's.
+        resolve(&mut js[1], |_| Some(Source::default()));
+        assert_eq!(channels(&js[1])[1].0, UNKNOWN_REFERRER);
+    }
+}

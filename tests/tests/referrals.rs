@@ -1,0 +1,147 @@
+//! Referrals (issue 18 item 4, docs/ATTRIBUTION.md "Referrals"), against the real broker and
+//! PostgreSQL: a `ReferredBy` fact is a touch of the referrer's channel on the referred
+//! lead's path; a referrer captured later, or merged into another lead, changes the
+//! precomputed credits of the leads it referred; the on-request models read the same
+//! paths; a replay gives the same rows.
+
+use std::time::Duration;
+
+use leadledger_api::pb::attribution_service_client::AttributionServiceClient;
+use leadledger_api::pb::identity_service_client::IdentityServiceClient;
+use leadledger_api::pb::{self};
+use leadledger_e2e::events::{at, captured, referred, signed};
+use leadledger_e2e::{append, assert_same_rows, dump_read_models, TestEnv};
+
+const T: &str = "acme";
+
+/// The channels on `lead`'s contact-level path of its signing, in path order, as the
+/// credits worker stored them.
+async fn path(env: &TestEnv, lead: &str) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT channel FROM attribution_credits WHERE tenant_id = $1 AND lead_id = $2 \
+         AND level = 'contact' AND conversion = 'signed' ORDER BY touch_index",
+    )
+    .bind(T)
+    .bind(lead)
+    .fetch_all(&env.store.pool)
+    .await?)
+}
+
+/// Signed credits by channel under linear: precomputed (`Attribution`) and on request
+/// (`CompareModels`), sorted.
+async fn by_channel(env: &TestEnv) -> anyhow::Result<(Vec<(String, i64)>, Vec<(String, i64)>)> {
+    let mut a = AttributionServiceClient::connect(format!("http://{}", env.addr)).await?;
+    let stored = a
+        .attribution(pb::AttributionRequest {
+            tenant_id: T.into(),
+            model: "linear".into(),
+            conversion: pb::ConversionKind::Signed.into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    assert!(stored.precomputed);
+    let mut stored: Vec<(String, i64)> = stored
+        .groups
+        .into_iter()
+        .map(|g| (g.value, g.credit))
+        .collect();
+    stored.sort();
+    let asked = a
+        .compare_models(pb::CompareModelsRequest {
+            tenant_id: T.into(),
+            conversion: pb::ConversionKind::Signed.into(),
+            models: vec!["linear".into()],
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let mut asked: Vec<(String, i64)> = asked.models[0]
+        .channels
+        .iter()
+        .map(|c| (c.channel.clone(), c.credit))
+        .collect();
+    asked.sort();
+    Ok((stored, asked))
+}
+
+#[tokio::test]
+async fn a_referral_is_a_touch_of_the_referrers_channel() -> anyhow::Result<()> {
+    let mut env = TestEnv::start(2).await?;
+    let mut ingest = env.ingest().await?;
+    // C1, a customer from the expo, refers N1; N2 names a referrer the ledger has not
+    // heard of yet; N3 is referred by M, whom S (captured first, from ads) turns out to be.
+    append(
+        &mut ingest,
+        T,
+        vec![
+            captured("C1", "c1", at(3, 1, 9), "event"),
+            signed("C1", "w1", at(3, 20, 9), 10_000_000),
+            captured("N1", "n1", at(4, 1, 9), "website"),
+            referred("N1", "r1", at(4, 2, 9), "C1"),
+            signed("N1", "w2", at(4, 20, 9), 20_000_000),
+            captured("N2", "n2", at(4, 1, 9), "website"),
+            referred("N2", "r2", at(4, 2, 9), "G1"),
+            signed("N2", "w3", at(4, 20, 9), 20_000_000),
+            captured("S", "s", at(3, 1, 9), "ads"),
+            captured("M", "m", at(3, 2, 9), "seo"),
+            captured("N3", "n3", at(4, 1, 9), "website"),
+            referred("N3", "r3", at(4, 2, 9), "M"),
+            signed("N3", "w4", at(4, 20, 9), 20_000_000),
+        ],
+    )
+    .await?;
+    env.wait_credits_caught_up(Duration::from_secs(60)).await?;
+    assert_eq!(path(&env, "N1").await?, ["website", "event"]);
+    // Not a lead yet: the referral is a touch of the channel "referral".
+    assert_eq!(path(&env, "N2").await?, ["website", "referral"]);
+    assert_eq!(path(&env, "N3").await?, ["website", "seo"]);
+    // The referrer's own path is untouched.
+    assert_eq!(path(&env, "C1").await?, ["event"]);
+    let (stored, asked) = by_channel(&env).await?;
+    assert_eq!(stored, asked);
+
+    // G1 is captured from a partner: N2's path follows, with nothing of N2's own logged.
+    append(
+        &mut ingest,
+        T,
+        vec![captured("G1", "g1", at(5, 1, 9), "partner")],
+    )
+    .await?;
+    env.wait_credits_caught_up(Duration::from_secs(60)).await?;
+    assert_eq!(path(&env, "N2").await?, ["website", "partner"]);
+
+    // M is merged into S: N3's referral is now S's source.
+    let mut identity = IdentityServiceClient::connect(format!("http://{}", env.addr)).await?;
+    identity
+        .merge_leads(pb::MergeLeadsRequest {
+            tenant_id: T.into(),
+            survivor_id: "S".into(),
+            merged_ids: vec!["M".into()],
+            reason: "one person".into(),
+            requested_by: "ops@acme.example".into(),
+            request_id: "m-1".into(),
+        })
+        .await?;
+    env.wait_credits_caught_up(Duration::from_secs(60)).await?;
+    assert_eq!(path(&env, "N3").await?, ["website", "ads"]);
+    let (stored, asked) = by_channel(&env).await?;
+    assert_eq!(stored, asked);
+    // Linear over signed deals: C1 1 (event), N1 ½ website ½ event, N2 ½ website ½ partner,
+    // N3 ½ website ½ ads, in milli-conversions.
+    assert_eq!(
+        stored,
+        [
+            ("ads".to_string(), 500),
+            ("event".to_string(), 1_500),
+            ("partner".to_string(), 500),
+            ("website".to_string(), 1_500)
+        ]
+    );
+
+    // A replay from offset 0 gives the same rows.
+    let live = dump_read_models(&env.store).await?;
+    let replayed = env.replay("referrals-replay").await?;
+    assert_same_rows(&dump_read_models(&replayed).await?, &live, "replay");
+    env.cleanup().await
+}
