@@ -289,6 +289,10 @@ pub enum Payload {
         primary: bool,
         rep_id: Str,
     },
+    ReferredBy {
+        referrer_lead_id: Str,
+        rep_id: Str,
+    },
 }
 
 /// A wire event as a client (or a producer writing straight to the topic) could send it.
@@ -496,6 +500,13 @@ impl Payload {
             } => P::ContactRoleAssigned(pb::ContactRoleAssigned {
                 role: role.i32(),
                 primary: *primary,
+                rep_id: rep_id.get(),
+            }),
+            Payload::ReferredBy {
+                referrer_lead_id,
+                rep_id,
+            } => P::ReferredBy(pb::ReferredBy {
+                referrer_lead_id: referrer_lead_id.get(),
                 rep_id: rep_id.get(),
             }),
         }

@@ -120,6 +120,10 @@ pub fn client_events() -> Vec<pb::Event> {
             primary: true,
             rep_id: "rep-7".into(),
         }),
+        P::ReferredBy(pb::ReferredBy {
+            referrer_lead_id: "lead-7".into(),
+            rep_id: "rep-7".into(),
+        }),
     ];
     payloads
         .into_iter()

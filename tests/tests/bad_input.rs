@@ -11,7 +11,9 @@ use leadledger_api::convert::time_to_proto;
 use leadledger_api::pb::ingest_service_client::IngestServiceClient;
 use leadledger_api::pb::query_service_client::QueryServiceClient;
 use leadledger_api::pb::{self, event::Payload};
-use leadledger_e2e::events::{accepted, at, captured, event, linked, mql, role, signed, touch};
+use leadledger_e2e::events::{
+    accepted, at, captured, event, linked, mql, referred, role, signed, touch,
+};
 use leadledger_e2e::{append, violation_fields, TestEnv};
 use prost::Message as _;
 use tokio_stream::wrappers::ReceiverStream;
@@ -838,6 +840,47 @@ fn cases() -> Vec<Case> {
                 one(pb::Event {
                     visitor_id: "ck-1".into(),
                     ..role("", "r1", at(4, 2, 9), pb::ContactRole::User, false)
+                })
+            },
+            INVALID,
+            FieldsAndMessage(&["events[0].visitor_id"], "touches and its identity_linked only"),
+        ),
+        case(
+            "a referral naming no referrer, by a rep id too long",
+            || {
+                let mut e = referred("L-1", "f1", at(4, 2, 9), "");
+                if let Some(Payload::ReferredBy(r)) = e.payload.as_mut() {
+                    r.rep_id = "r".repeat(129);
+                }
+                one(e)
+            },
+            INVALID,
+            Fields(&[
+                "events[0].payload.referred_by.referrer_lead_id",
+                "events[0].payload.referred_by.rep_id",
+            ]),
+        ),
+        case(
+            "a lead referring itself",
+            || one(referred("L-1", "f1", at(4, 2, 9), "L-1")),
+            INVALID,
+            FieldsAndMessage(
+                &["events[0].payload.referred_by.referrer_lead_id"],
+                "cannot refer itself",
+            ),
+        ),
+        case(
+            "a referral by a reserved key",
+            || one(referred("L-1", "f1", at(4, 2, 9), "~visitor/ck-1")),
+            INVALID,
+            FieldsAndMessage(&["events[0].payload.referred_by.referrer_lead_id"], "`~`"),
+        ),
+        case(
+            "a referral of an anonymous visitor",
+            || {
+                one(pb::Event {
+                    visitor_id: "ck-1".into(),
+                    ..referred("", "f1", at(4, 2, 9), "L-2")
                 })
             },
             INVALID,
