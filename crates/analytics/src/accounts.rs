@@ -82,44 +82,78 @@ pub fn funnel(
     for m in members {
         accounts.entry(m.account.clone()).or_default().push(m);
     }
-    let mut groups: BTreeMap<Vec<String>, Group> = BTreeMap::new();
-    let mut left_out = 0;
-    for members in accounts.into_values() {
+    let mut counter = Counter::new(scope, from, to);
+    for members in accounts.values() {
+        counter.add(members);
+    }
+    counter.finish()
+}
+
+/// The member that opened an account among `members`: the earliest captured (never-captured
+/// members last), ties by lead id.
+fn opener<'a>(members: impl Iterator<Item = &'a Member>) -> Option<&'a Member> {
+    members.min_by(|a, b| {
+        (a.captured_at.is_none(), a.captured_at, &a.lead_id).cmp(&(
+            b.captured_at.is_none(),
+            b.captured_at,
+            &b.lead_id,
+        ))
+    })
+}
+
+/// The account funnel counted one account at a time (a reader streaming the leads ordered
+/// by account keeps one account in memory, not the tenant).
+#[derive(Debug, Clone)]
+pub struct Counter {
+    scope: Scope,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    groups: BTreeMap<Vec<String>, Group>,
+    left_out: i64,
+}
+
+impl Counter {
+    pub fn new(scope: Scope, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Self {
+        Counter {
+            scope,
+            from,
+            to,
+            groups: BTreeMap::new(),
+            left_out: 0,
+        }
+    }
+
+    /// Counts one account: `members` are all its leads (each account once).
+    pub fn add(&mut self, members: &[Member]) {
         let primary = primary_contact(members.iter().map(|m| PrimaryClaim {
             lead_id: &m.lead_id,
             primary_contact: m.primary_contact,
             primary_since: m.primary_since,
-        }))
-        .map(str::to_string);
+        }));
         let selected: Vec<&Member> = members
             .iter()
-            .filter(|m| scope.selects(m.role, primary.as_deref() == Some(m.lead_id.as_str())))
+            .filter(|m| {
+                self.scope
+                    .selects(m.role, primary == Some(m.lead_id.as_str()))
+            })
             .collect();
-        // Never-captured members sort last, then by lead id.
-        let first_of = |ms: &[&Member]| -> Option<(Option<DateTime<Utc>>, String)> {
-            ms.iter()
-                .map(|m| (m.captured_at.is_none(), m.captured_at, &m.lead_id))
-                .min()
-                .map(|(_, at, lead)| (at, lead.clone()))
-        };
-        let Some((captured_at, first)) = first_of(&selected) else {
-            let all: Vec<&Member> = members.iter().collect();
-            if first_of(&all).is_some_and(|(at, _)| in_window(at, from, to)) {
-                left_out += 1;
+        let Some(first) = opener(selected.iter().copied()) else {
+            if opener(members.iter()).is_some_and(|m| in_window(m.captured_at, self.from, self.to))
+            {
+                self.left_out += 1;
             }
-            continue;
+            return;
         };
-        if !in_window(captured_at, from, to) {
-            continue;
+        if !in_window(first.captured_at, self.from, self.to) {
+            return;
         }
-        let opener = selected
-            .iter()
-            .find(|m| m.lead_id == first)
-            .expect("first is a selected member");
-        let g = groups.entry(opener.key.clone()).or_insert_with(|| Group {
-            key: opener.key.clone(),
-            ..Group::default()
-        });
+        let g = self
+            .groups
+            .entry(first.key.clone())
+            .or_insert_with(|| Group {
+                key: first.key.clone(),
+                ..Group::default()
+            });
         let rank = selected.iter().map(|m| m.max_rank).max().unwrap_or(0);
         g.reached[0] += 1;
         for (r, n) in (2..=5u8).zip(g.reached.iter_mut().skip(1)) {
@@ -132,9 +166,13 @@ pub fn funnel(
             t[2] += collected;
         }
     }
-    Funnel {
-        groups: groups.into_values().collect(),
-        left_out,
+
+    /// The groups by key, and the accounts left out.
+    pub fn finish(self) -> Funnel {
+        Funnel {
+            groups: self.groups.into_values().collect(),
+            left_out: self.left_out,
+        }
     }
 }
 

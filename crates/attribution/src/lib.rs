@@ -35,15 +35,16 @@ pub mod shapley;
 pub mod split;
 pub mod touch;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
+use leadledger_domain::Event;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use account::Scope;
 pub use models::{ChannelWeights, Model, PositionWeights};
-pub use touch::{journey, journeys, Journey, Milestones, Path, TouchKind, Touchpoint};
+pub use touch::{journey, Journey, Milestones, Path, TouchKind, Touchpoint};
 
 /// One counted conversion in credit units: credits of count conversions are in
 /// milli-conversions, so a lead reaching MQL over three touches credits 334 + 333 + 333 and
@@ -164,6 +165,14 @@ pub fn channel_totals<'a>(credits: impl IntoIterator<Item = &'a Credit>) -> BTre
     for c in credits {
         *out.entry(c.channel.clone()).or_default() += c.amount_minor;
     }
+    out
+}
+
+/// Reads the journeys of every lead in `events` (grouped by `lead_id`, in lead id order),
+/// their referrals resolved among them ([`referral::resolve_among`], no merges).
+pub fn journeys(events: &[Event]) -> Vec<Journey> {
+    let mut out = touch::unresolved_journeys(events);
+    referral::resolve_among(&mut out, &HashMap::new());
     out
 }
 

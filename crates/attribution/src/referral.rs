@@ -11,30 +11,11 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
 use crate::touch::{Journey, Path, TouchKind, Touchpoint};
+pub use crate::touch::{Referral, Source};
 
 /// The channel of a referral whose referrer is unknown or has none.
 pub const UNKNOWN_REFERRER: &str = "referral";
-
-/// One `ReferredBy` fact of a journey.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Referral {
-    pub event_id: Uuid,
-    pub at: DateTime<Utc>,
-    /// The referring lead's id, as the fact names it.
-    pub referrer: String,
-}
-
-/// A referrer's source: its channel and campaign.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Source {
-    pub channel: String,
-    pub campaign: String,
-}
 
 /// Puts `j`'s referrals on its path as touchpoints of kind [`TouchKind::Referral`], each
 /// with the source `source_of` gives its referrer (the unknown referrer's channel for
@@ -91,7 +72,8 @@ pub fn resolve_among(journeys: &mut [Journey], root_of: &HashMap<String, String>
 mod tests {
     use super::*;
     use crate::touch::Milestones;
-    use chrono::TimeZone;
+    use chrono::{DateTime, TimeZone, Utc};
+    use uuid::Uuid;
 
     fn day(d: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 5, d, 9, 0, 0).unwrap()

@@ -31,7 +31,6 @@ use leadledger_domain::{fold, Event, Payload, Stage, SCHEMA_VERSION};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::referral::{Referral, Source};
 use crate::{Conversion, ConversionKind, COUNT_UNIT};
 
 /// How a touchpoint came about.
@@ -43,6 +42,23 @@ pub enum TouchKind {
     Touch,
     /// A `ReferredBy`: the referrer's source is the touch ([`crate::referral`]).
     Referral,
+}
+
+/// One `ReferredBy` fact of a journey ([`crate::referral`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Referral {
+    pub event_id: Uuid,
+    pub at: DateTime<Utc>,
+    /// The referring lead's id, as the fact names it.
+    pub referrer: String,
+}
+
+/// A lead's source as a referral by it reads ([`crate::referral`]): its channel and
+/// campaign.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub channel: String,
+    pub campaign: String,
 }
 
 /// One marketing touch on a lead's path.
@@ -345,15 +361,13 @@ pub fn journey(events: &[Event]) -> Journey {
 }
 
 /// Reads the journeys of every lead in `events` (grouped by `lead_id`, in lead id order),
-/// their referrals resolved among them ([`crate::referral::resolve_among`], no merges).
-pub fn journeys(events: &[Event]) -> Vec<Journey> {
+/// their referrals not resolved ([`crate::journeys`] resolves them).
+pub(crate) fn unresolved_journeys(events: &[Event]) -> Vec<Journey> {
     let mut by_lead: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
     for e in events {
         by_lead.entry(&e.lead_id).or_default().push(e.clone());
     }
-    let mut out: Vec<Journey> = by_lead.values().map(|evs| journey(evs)).collect();
-    crate::referral::resolve_among(&mut out, &Default::default());
-    out
+    by_lead.values().map(|evs| journey(evs)).collect()
 }
 
 /// One version per event id, in `(occurred_at, event_id)` order (the fold's rule).

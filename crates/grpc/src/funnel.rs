@@ -7,7 +7,7 @@ use leadledger_api::pb;
 use leadledger_api::ApiError;
 use leadledger_domain::account::Scope;
 use leadledger_domain::{Cut, Stage, Violations};
-use leadledger_store::leads::{self, Dimension, FunnelRow, SignedTotals};
+use leadledger_store::leads::{self, Dimension, FunnelRow};
 use tonic::{Request, Response, Status};
 
 use crate::context::ReadContext;
@@ -94,20 +94,7 @@ pub async fn serve(
             let rows = f
                 .groups
                 .into_iter()
-                .map(|g| FunnelRow {
-                    key: g.key,
-                    reached: g.reached,
-                    signed: g
-                        .signed
-                        .into_iter()
-                        .map(|(currency, [won, amount, collected])| SignedTotals {
-                            currency,
-                            won,
-                            amount,
-                            collected,
-                        })
-                        .collect(),
-                })
+                .map(|g| FunnelRow::of_totals(g.key, g.reached, g.signed))
                 .collect();
             (rows, pb::FunnelLevel::Account, f.left_out)
         }

@@ -294,7 +294,7 @@ pub struct FunnelRow {
 impl FunnelRow {
     /// A group from its reached counts and, per currency, its won leads, signed amount and
     /// collected amount.
-    pub(crate) fn of_totals(
+    pub fn of_totals(
         key: Vec<String>,
         reached: [i64; 5],
         signed: std::collections::BTreeMap<String, [i64; 3]>,

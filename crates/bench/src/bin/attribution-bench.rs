@@ -985,6 +985,7 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
     );
     let velocity = velocity_queries(&mut client, args).await?;
     let reasons = reasons_queries(&mut client).await?;
+    let accounts = account_funnel_queries(&mut client).await?;
     let cut = cut_queries(&mut client).await?;
     server.stop().await;
     let (due, due_before) = due_alert_polls(store).await?;
@@ -1009,10 +1010,11 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
         &mut revenue,
     ));
     kinds.push(("`ListLeads`, stage × channel, page of 50".into(), &mut list));
-    let (mut velocity, mut reasons, mut cut) = (velocity, reasons, cut);
+    let (mut velocity, mut reasons, mut accounts, mut cut) = (velocity, reasons, accounts, cut);
     for (name, samples) in velocity
         .iter_mut()
         .chain(reasons.iter_mut())
+        .chain(accounts.iter_mut())
         .chain(cut.iter_mut())
     {
         kinds.push((name.clone(), samples));
@@ -1071,6 +1073,12 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
          and lists the latest 100; {reasons_n} timed queries per range after one warm-up, \
          rotating three groupings (none; channel + rep; exit month + reached stage), the \
          last with `reached = SQL` and kinds lost and recycled.\n\n\
+         `Funnel` by account (docs/ANALYTICS.md, \"Account-level funnel\"): {ACCOUNT_QUERIES} \
+         timed per scope after one warm-up. It reads every lead of the tenant (an account's \
+         opener may lie before the period) and counts them one account at a time (the rows streamed in account order into \
+         `leadledger_analytics::accounts::Counter`); the generated leads hold no committee role, so \
+         the committee selects nobody and every account is left out: the same read, less \
+         counting.\n\n\
          The SLA worker's due-alert poll (`crates/store/src/sql/due_alerts.sql`) runs against \
          the clocks of the same fold (default policies) at day 365, after the rows a worker \
          that appended every due alert leaves (the alerts in `lead_events`, the clocks' \
@@ -1092,6 +1100,53 @@ async fn lookups(store: &Store, args: &Args, events: u64) -> anyhow::Result<()> 
     std::fs::write(&args.queries_out, &md)?;
     println!("{md}");
     Ok(())
+}
+
+/// Account-level `Funnel` queries timed per scope (each reads every lead of the tenant).
+const ACCOUNT_QUERIES: usize = 6;
+
+/// `Funnel` at account level (docs/ANALYTICS.md, "Account-level funnel") by channel over 30
+/// days from May 1, every contact and the buying committee: the timings per scope.
+async fn account_funnel_queries(
+    client: &mut leadledger_api::pb::query_service_client::QueryServiceClient<
+        tonic::transport::Channel,
+    >,
+) -> anyhow::Result<Vec<(String, Vec<Duration>)>> {
+    let mut out = Vec::new();
+    for (name, scope) in [
+        ("every contact", pb::AccountScope::AllContacts),
+        ("committee", pb::AccountScope::Committee),
+    ] {
+        let mut samples = Vec::new();
+        for q in 0..=ACCOUNT_QUERIES {
+            let t = Instant::now();
+            let r = client
+                .funnel(pb::FunnelRequest {
+                    tenant_id: TENANT.into(),
+                    group_by: vec![pb::FunnelDimension::Channel as i32],
+                    captured_from: Some(ts(day(30))),
+                    captured_to: Some(ts(day(60))),
+                    level: pb::FunnelLevel::Account.into(),
+                    account_scope: scope.into(),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            let took = t.elapsed();
+            anyhow::ensure!(
+                scope != pb::AccountScope::AllContacts || !r.groups.is_empty(),
+                "the account funnel found no account"
+            );
+            if q > 0 {
+                samples.push(took);
+            }
+        }
+        out.push((
+            format!("`Funnel` by account ({name}), by channel, 30 days"),
+            samples,
+        ));
+    }
+    Ok(out)
 }
 
 /// Queries timed per kind at a cut (each folds every admitted event: tens of seconds at 1M
