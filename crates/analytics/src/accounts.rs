@@ -127,6 +127,7 @@ impl Counter {
     pub fn add(&mut self, members: &[Member]) {
         let primary = primary_contact(members.iter().map(|m| PrimaryClaim {
             lead_id: &m.lead_id,
+            has_role: m.role.is_some(),
             primary_contact: m.primary_contact,
             primary_since: m.primary_since,
         }));
@@ -138,7 +139,9 @@ impl Counter {
             })
             .collect();
         let Some(first) = opener(selected.iter().copied()) else {
-            if opener(members.iter()).is_some_and(|m| in_window(m.captured_at, self.from, self.to))
+            if members
+                .iter()
+                .any(|m| in_window(m.captured_at, self.from, self.to))
             {
                 self.left_out += 1;
             }
@@ -288,9 +291,14 @@ mod tests {
         let f = funnel(tenant(), Scope::Committee, day(3), day(10));
         assert_eq!(counts(&f).len(), 2);
         assert_eq!(f.left_out, 1);
-        // Left out counts only accounts captured in the period.
+        // Left out counts the accounts with a lead captured in the period and no selected
+        // contact: Acme has its primary Wang (captured before the period: out, not left out).
         let f = funnel(tenant(), Scope::PrimaryContact, day(6), None);
         assert_eq!((counts(&f).len(), f.left_out), (0, 0));
+        let mut t = tenant();
+        t[1].role = None; // Wang off the committee: Acme has none, and Zhao came on day 9.
+        let f = funnel(t, Scope::Committee, day(6), None);
+        assert_eq!((counts(&f).len(), f.left_out), (0, 1));
     }
 
     #[test]

@@ -60,6 +60,7 @@ pub fn selected<'a>(members: &[&'a Journey], scope: Scope) -> Vec<&'a Journey> {
     }
     let primary = primary_contact(members.iter().map(|j| PrimaryClaim {
         lead_id: &j.lead_id,
+        has_role: j.role.is_some(),
         primary_contact: j.primary_contact,
         primary_since: j.primary_since,
     }));

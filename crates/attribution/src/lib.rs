@@ -291,7 +291,7 @@ pub struct ChannelPath {
 ///   converts when any of its leads does: its path is the account path of the earliest
 ///   conversion (ties: smaller lead id), and its value is the sum of its leads' conversion
 ///   values. An account that never converted contributes the touches of the leads the
-///   level's scope selects.
+///   level's scope selects, or of all its leads when it selects none.
 ///
 /// Paths without any touch are left out: they say nothing about channels.
 pub fn channel_paths(journeys: &[Journey], kind: ConversionKind, level: Level) -> Vec<ChannelPath> {
@@ -334,9 +334,14 @@ pub fn channel_paths(journeys: &[Journey], kind: ConversionKind, level: Level) -
                             .sum(),
                     },
                     None => {
-                        let all = account::selected(&members, scope)
-                            .into_iter()
-                            .flat_map(|j| j.path.touches.clone());
+                        // The selected contacts' touches; an account with none selected keeps
+                        // all its leads' (as a converting one keeps its converting lead's):
+                        // dropping it would leave mostly converted paths to learn from.
+                        let mut chosen = account::selected(&members, scope);
+                        if chosen.is_empty() {
+                            chosen = members.clone();
+                        }
+                        let all = chosen.into_iter().flat_map(|j| j.path.touches.clone());
                         ChannelPath {
                             channels: Path::new(all.collect(), Milestones::default()).channels(),
                             converted: false,

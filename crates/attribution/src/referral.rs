@@ -18,9 +18,15 @@ pub use crate::touch::{Referral, Source};
 pub const UNKNOWN_REFERRER: &str = "referral";
 
 /// Puts `j`'s referrals on its path as touchpoints of kind [`TouchKind::Referral`], each
-/// with the source `source_of` gives its referrer (the unknown referrer's channel for
-/// `None` or an empty channel). Touchpoints an earlier call added are replaced.
-pub fn resolve(j: &mut Journey, source_of: impl Fn(&str) -> Option<Source>) {
+/// with the source `source_of` gives its referrer's root (`root_of`: the lead a merged
+/// referrer now belongs to; the unknown referrer's channel for `None` or an empty channel).
+/// A referral whose referrer's root is `j` itself (a merge joined them) is no touch.
+/// Touchpoints an earlier call added are replaced.
+pub fn resolve(
+    j: &mut Journey,
+    root_of: impl Fn(&str) -> String,
+    source_of: impl Fn(&str) -> Option<Source>,
+) {
     let has_old = j.path.touches.iter().any(|t| t.kind == TouchKind::Referral);
     if j.referrals.is_empty() && !has_old {
         return;
@@ -30,7 +36,13 @@ pub fn resolve(j: &mut Journey, source_of: impl Fn(&str) -> Option<Source>) {
         .filter(|t| t.kind != TouchKind::Referral)
         .collect();
     for r in &j.referrals {
-        let source = source_of(&r.referrer)
+        let root = root_of(&r.referrer);
+        if root == j.lead_id {
+            // The referrer is now this lead's own group (a merge joined them): no one else's
+            // word brought it.
+            continue;
+        }
+        let source = source_of(&root)
             .filter(|s| !s.channel.is_empty())
             .unwrap_or_else(|| Source {
                 channel: UNKNOWN_REFERRER.to_string(),
@@ -61,10 +73,16 @@ pub fn resolve_among(journeys: &mut [Journey], root_of: &HashMap<String, String>
         .map(|j| (j.lead_id.clone(), j.source.clone()))
         .collect();
     for j in journeys.iter_mut().filter(|j| !j.referrals.is_empty()) {
-        resolve(j, |referrer| {
-            let root = root_of.get(referrer).map_or(referrer, String::as_str);
-            sources.get(root).cloned()
-        });
+        resolve(
+            j,
+            |referrer| {
+                root_of
+                    .get(referrer)
+                    .map_or(referrer, String::as_str)
+                    .to_string()
+            },
+            |root| sources.get(root).cloned(),
+        );
     }
 }
 
@@ -156,7 +174,11 @@ mod tests {
             ]
         );
         // A referrer with no channel reads as the unknown referrer's.
-        resolve(&mut js[1], |_| Some(Source::default()));
+        resolve(&mut js[1], str::to_string, |_| Some(Source::default()));
         assert_eq!(channels(&js[1])[1].0, UNKNOWN_REFERRER);
+        // Merged with its referrer, a lead was referred by no one else.
+        let root = HashMap::from([("merged".to_string(), "new".to_string())]);
+        resolve_among(&mut js, &root);
+        assert_eq!(channels(&js[1]), [("website", "", TouchKind::Capture)]);
     }
 }

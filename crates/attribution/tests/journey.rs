@@ -433,4 +433,17 @@ fn the_account_scope_chooses_whose_touches_count() {
     assert!(paths
         .iter()
         .any(|p| p.channels == ["list", "webinar", "email"] && p.converted));
+    // An account that selects nobody and never converted keeps all its leads' touches: the
+    // committee of a tenant without roles learns from the same accounts as every contact.
+    let plain = journeys(&tenant());
+    let all = channel_paths(&plain, ConversionKind::Revenue, level(Scope::AllContacts));
+    let committee = channel_paths(&plain, ConversionKind::Revenue, level(Scope::Committee));
+    assert_eq!(committee.len(), all.len());
+    assert_eq!(
+        committee
+            .iter()
+            .filter(|p| !p.converted)
+            .collect::<Vec<_>>(),
+        all.iter().filter(|p| !p.converted).collect::<Vec<_>>()
+    );
 }

@@ -175,6 +175,9 @@ pub struct Referred {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PrimaryClaim<'a> {
     pub lead_id: &'a str,
+    /// Whether the member holds a role this reader knows: a member without one (none given,
+    /// or a newer writer's) is on no committee and claims nothing.
+    pub has_role: bool,
     /// Whether the member's latest role assignment says primary.
     pub primary_contact: bool,
     /// When the member was last made primary.
@@ -184,11 +187,12 @@ pub struct PrimaryClaim<'a> {
 /// An account's primary contact among its members: the member made primary last (ties: the
 /// smallest lead id), while its own latest assignment still says primary. Making a contact
 /// primary takes it from the one before; a later assignment of that contact without
-/// `primary` leaves the account with none until someone is made primary again.
+/// `primary` leaves the account with none until someone is made primary again. Only members
+/// holding a known role take part (as `GetAccount`'s committee lists them).
 pub fn primary_contact<'a>(members: impl IntoIterator<Item = PrimaryClaim<'a>>) -> Option<&'a str> {
     members
         .into_iter()
-        .filter(|m| m.primary_since.is_some())
+        .filter(|m| m.has_role && m.primary_since.is_some())
         .max_by(|a, b| {
             a.primary_since
                 .cmp(&b.primary_since)
@@ -291,6 +295,7 @@ mod tests {
         use chrono::TimeZone;
         PrimaryClaim {
             lead_id: lead,
+            has_role: true,
             primary_contact: primary,
             primary_since: since.map(|m| Utc.with_ymd_and_hms(2026, 5, 1, 9, m, 0).unwrap()),
         }
@@ -314,6 +319,15 @@ mod tests {
         assert_eq!(
             primary_contact([claim("a", true, Some(1)), claim("b", false, Some(3))]),
             None
+        );
+        // A member whose role this reader does not know claims nothing.
+        let unknown = PrimaryClaim {
+            has_role: false,
+            ..claim("c", true, Some(5))
+        };
+        assert_eq!(
+            primary_contact([claim("a", true, Some(1)), unknown]),
+            Some("a")
         );
     }
 

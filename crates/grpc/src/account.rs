@@ -159,6 +159,7 @@ fn committee(members: &[Member], primary: Option<&str>) -> Vec<pb::CommitteeMemb
 fn primary(members: &[Member]) -> Option<String> {
     leadledger_domain::account::primary_contact(members.iter().map(|m| PrimaryClaim {
         lead_id: &m.lead_id,
+        has_role: ContactRole::parse(&m.contact_role).is_some(),
         primary_contact: m.primary_contact,
         primary_since: m.primary_since,
     }))

@@ -93,11 +93,15 @@ pub async fn resolve<'a>(
         .map(|(t, l, channel, campaign)| ((t, l), Source { channel, campaign }))
         .collect();
     for (tenant, j) in referring.iter_mut() {
-        referral::resolve(j, |referrer| {
-            sources
-                .get(&root_of(&(tenant.to_string(), referrer.to_string())))
-                .cloned()
-        });
+        referral::resolve(
+            j,
+            |referrer| root_of(&(tenant.to_string(), referrer.to_string())).1,
+            |root| {
+                sources
+                    .get(&(tenant.to_string(), root.to_string()))
+                    .cloned()
+            },
+        );
     }
     Ok(())
 }
