@@ -340,8 +340,8 @@ pub async fn quarter_told_in_two(
         tenant: TENANT.into(),
         ..Default::default()
     });
-    let mut occurred: Vec<_> = sim
-        .deliveries
+    let deliveries = with_referrals(sim.deliveries);
+    let mut occurred: Vec<_> = deliveries
         .iter()
         .filter_map(|e| {
             e.occurred_at
@@ -351,7 +351,7 @@ pub async fn quarter_told_in_two(
         .collect();
     occurred.sort();
     let mut ingest = env.ingest().await?;
-    let chunks: Vec<_> = sim.deliveries.chunks(500).collect();
+    let chunks: Vec<_> = deliveries.chunks(500).collect();
     let mut known_at = None;
     for (i, chunk) in chunks.iter().enumerate() {
         if i == chunks.len() * 3 / 5 {
@@ -366,6 +366,47 @@ pub async fn quarter_told_in_two(
         occurred,
         known_at: known_at.expect("more than one chunk"),
     })
+}
+
+/// `deliveries` with a `ReferredBy` after every fifth lead's first capture, naming the lead
+/// captured two captures before (often in another partition), half an hour after the capture:
+/// the simulator sends no referrals yet, and attribution at a cut must resolve them.
+fn with_referrals(deliveries: Vec<pb::Event>) -> Vec<pb::Event> {
+    use pb::event::Payload;
+    let mut out = Vec::with_capacity(deliveries.len() + deliveries.len() / 20);
+    let mut captured: Vec<String> = Vec::new();
+    for e in deliveries {
+        let first_capture =
+            matches!(e.payload, Some(Payload::LeadCaptured(_))) && !captured.contains(&e.lead_id);
+        let referral = first_capture.then(|| {
+            captured.push(e.lead_id.clone());
+            let n = captured.len();
+            (n.is_multiple_of(5) && n > 2).then(|| {
+                let at = e
+                    .occurred_at
+                    .as_ref()
+                    .and_then(leadledger_api::convert::time_from_proto)
+                    .expect("a capture has its time")
+                    + chrono::TimeDelta::minutes(30);
+                pb::Event {
+                    lead_id: e.lead_id.clone(),
+                    occurred_at: Some(leadledger_api::convert::time_to_proto(at)),
+                    source: Some(pb::SourceRef {
+                        system: "salesforce".into(),
+                        event_id: format!("referral-{}", e.lead_id),
+                    }),
+                    payload: Some(Payload::ReferredBy(pb::ReferredBy {
+                        referrer_lead_id: captured[n - 3].clone(),
+                        rep_id: String::new(),
+                    })),
+                    ..Default::default()
+                }
+            })
+        });
+        out.push(e);
+        out.extend(referral.flatten());
+    }
+    out
 }
 
 /// Every lead of tenant [`TENANT`] as `GetLead` answers it, paged through `ListLeads`.
