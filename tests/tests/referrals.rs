@@ -1,8 +1,8 @@
 //! Referrals (issue 18 item 4, docs/ATTRIBUTION.md "Referrals"), against the real broker and
 //! PostgreSQL: a `ReferredBy` fact is a touch of the referrer's channel on the referred
-//! lead's path; a referrer captured later, or merged into another lead, changes the
-//! precomputed credits of the leads it referred; the on-request models read the same
-//! paths; a replay gives the same rows.
+//! lead's path; a referrer captured later, merged into another lead or unmerged, changes the
+//! precomputed credits of the leads it referred, also once a referred lead is merged into
+//! another; the on-request models read the same paths; a replay gives the same rows.
 
 use std::time::Duration;
 
@@ -138,6 +138,46 @@ async fn a_referral_is_a_touch_of_the_referrers_channel() -> anyhow::Result<()> 
             ("website".to_string(), 1_500)
         ]
     );
+
+    // Unmerged, M is its own lead again: N3's referral is M's source once more.
+    identity
+        .unmerge_lead(pb::UnmergeLeadRequest {
+            tenant_id: T.into(),
+            lead_id: "M".into(),
+            reason: "two people".into(),
+            requested_by: "ops@acme.example".into(),
+            request_id: "u-1".into(),
+        })
+        .await?;
+    env.wait_credits_caught_up(Duration::from_secs(60)).await?;
+    assert_eq!(path(&env, "N3").await?, ["website", "seo"]);
+
+    // A referred lead merged into another: its referral is on the survivor's path, and
+    // follows its referrer when that changes (G1 merged into S, who came from ads).
+    append(
+        &mut ingest,
+        T,
+        vec![captured("Y", "y", at(3, 31, 9), "social")],
+    )
+    .await?;
+    env.wait_caught_up(Duration::from_secs(60)).await?;
+    let merge = |survivor: &str, merged: &str, id: &str| pb::MergeLeadsRequest {
+        tenant_id: T.into(),
+        survivor_id: survivor.into(),
+        merged_ids: vec![merged.into()],
+        reason: "one person".into(),
+        requested_by: "ops@acme.example".into(),
+        request_id: id.into(),
+    };
+    identity.merge_leads(merge("Y", "N2", "m-2")).await?;
+    env.wait_credits_caught_up(Duration::from_secs(60)).await?;
+    assert_eq!(path(&env, "Y").await?, ["social", "website", "partner"]);
+    assert_eq!(path(&env, "N2").await?, Vec::<String>::new());
+    identity.merge_leads(merge("S", "G1", "m-3")).await?;
+    env.wait_credits_caught_up(Duration::from_secs(60)).await?;
+    assert_eq!(path(&env, "Y").await?, ["social", "website", "ads"]);
+    let (stored, asked) = by_channel(&env).await?;
+    assert_eq!(stored, asked);
 
     // A replay from offset 0 gives the same rows.
     let live = dump_read_models(&env.store).await?;
