@@ -361,8 +361,10 @@ pub fn journey(events: &[Event]) -> Journey {
 }
 
 /// Reads the journeys of every lead in `events` (grouped by `lead_id`, in lead id order),
-/// their referrals not resolved ([`crate::journeys`] resolves them).
-pub(crate) fn unresolved_journeys(events: &[Event]) -> Vec<Journey> {
+/// their referrals not resolved ([`crate::journeys`] resolves them among themselves; a
+/// reader holding the referrers' sources elsewhere resolves them with
+/// [`crate::referral::resolve`]).
+pub fn unresolved_journeys(events: &[Event]) -> Vec<Journey> {
     let mut by_lead: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
     for e in events {
         by_lead.entry(&e.lead_id).or_default().push(e.clone());

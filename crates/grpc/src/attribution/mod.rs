@@ -87,7 +87,7 @@ impl AttributionSvc {
         let events = leadledger_store::timeline::of_tenant(pool, tenant, from, to)
             .await
             .map_err(leadledger_api::ApiError::from)?;
-        let mut journeys = blocking(move || attr::journeys(&events)).await?;
+        let mut journeys = blocking(move || attr::touch::unresolved_journeys(&events)).await?;
         // Referrers by their projected sources, as the precomputed credits read them.
         let mut conn = pool
             .acquire()

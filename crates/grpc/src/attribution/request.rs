@@ -48,16 +48,13 @@ pub(super) fn level(n: i32, lookback_days: u32, scope: i32) -> Result<Level, Api
             }
             Ok(Level::Contact)
         }
-        Ok(pb::AttributionLevel::Account) => Ok(match lookback_days {
-            0 => Level::Account {
-                lookback_days: attr::account::DEFAULT_LOOKBACK_DAYS,
-                scope: account_scope,
+        Ok(pb::AttributionLevel::Account) => Ok(Level::Account {
+            lookback_days: match lookback_days {
+                0 => attr::account::DEFAULT_LOOKBACK_DAYS,
+                1..=3650 => lookback_days,
+                _ => return Err(ApiError::invalid_field("lookback_days", "must be 1..3650")),
             },
-            1..=3650 => Level::Account {
-                lookback_days,
-                scope: account_scope,
-            },
-            _ => return Err(ApiError::invalid_field("lookback_days", "must be 1..3650")),
+            scope: account_scope,
         }),
         Err(_) => Err(ApiError::invalid_field(
             "level",

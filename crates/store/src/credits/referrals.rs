@@ -9,6 +9,7 @@ use leadledger_attribution::Journey;
 use leadledger_projection::credits::LeadKey;
 use sqlx::PgConnection;
 
+use super::rows::unzip_leads;
 use crate::StoreError;
 
 const REFERRED_BY: &str = include_str!("sql/referred_by.sql");
@@ -23,30 +24,20 @@ pub async fn referred_by(
     if leads.is_empty() {
         return Ok(BTreeSet::new());
     }
-    let (tenants, ids): (Vec<&str>, Vec<&str>) =
-        leads.iter().map(|(t, l)| (t.as_str(), l.as_str())).unzip();
     // The leads and every member of their groups: a referral may name a merged lead.
-    let roots = crate::identity::groups(&mut *conn, &tenants, &ids).await?;
-    let mut named: BTreeSet<(&str, &str)> = tenants.iter().copied().zip(ids).collect();
-    named.extend(roots.keys().map(|(t, l)| (t.as_str(), l.as_str())));
-    let (tenants, ids): (Vec<&str>, Vec<&str>) = named.into_iter().unzip();
+    let mut named = leads.clone();
+    named.extend(roots_of(&mut *conn, leads).await?.into_keys());
+    let (tenants, ids) = unzip_leads(&named);
     let referred: Vec<LeadKey> = sqlx::query_as(REFERRED_BY)
         .bind(&tenants)
         .bind(&ids)
         .fetch_all(&mut *conn)
         .await?;
-    let (tenants, ids): (Vec<&str>, Vec<&str>) = referred
-        .iter()
-        .map(|(t, l)| (t.as_str(), l.as_str()))
-        .unzip();
-    let roots = crate::identity::groups(&mut *conn, &tenants, &ids).await?;
+    let referred: BTreeSet<LeadKey> = referred.into_iter().collect();
+    let roots = roots_of(&mut *conn, &referred).await?;
     Ok(referred
         .iter()
-        .map(|k| {
-            roots
-                .get(k)
-                .map_or_else(|| k.clone(), |r| (k.0.clone(), r.clone()))
-        })
+        .map(|k| rooted(&roots, k))
         .filter(|k| !leads.contains(k))
         .collect())
 }
@@ -72,17 +63,9 @@ pub async fn resolve<'a>(
                 .map(|r| (t.to_string(), r.referrer.clone()))
         })
         .collect();
-    let (tenants, ids): (Vec<&str>, Vec<&str>) =
-        named.iter().map(|(t, l)| (t.as_str(), l.as_str())).unzip();
-    let roots = crate::identity::groups(&mut *conn, &tenants, &ids).await?;
-    let root_of = |k: &LeadKey| {
-        roots
-            .get(k)
-            .map_or_else(|| k.clone(), |r| (k.0.clone(), r.clone()))
-    };
-    let wanted: BTreeSet<LeadKey> = named.iter().map(root_of).collect();
-    let (tenants, ids): (Vec<&str>, Vec<&str>) =
-        wanted.iter().map(|(t, l)| (t.as_str(), l.as_str())).unzip();
+    let roots = roots_of(&mut *conn, &named).await?;
+    let wanted: BTreeSet<LeadKey> = named.iter().map(|k| rooted(&roots, k)).collect();
+    let (tenants, ids) = unzip_leads(&wanted);
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(REFERRER_SOURCES)
         .bind(&tenants)
         .bind(&ids)
@@ -95,7 +78,7 @@ pub async fn resolve<'a>(
     for (tenant, j) in referring.iter_mut() {
         referral::resolve(
             j,
-            |referrer| root_of(&(tenant.to_string(), referrer.to_string())).1,
+            |referrer| rooted(&roots, &(tenant.to_string(), referrer.to_string())).1,
             |root| {
                 sources
                     .get(&(tenant.to_string(), root.to_string()))
@@ -104,4 +87,20 @@ pub async fn resolve<'a>(
         );
     }
     Ok(())
+}
+
+/// The live merges and links of the groups of `leads`: member → its root.
+async fn roots_of(
+    conn: &mut PgConnection,
+    leads: &BTreeSet<LeadKey>,
+) -> Result<HashMap<LeadKey, String>, StoreError> {
+    let (tenants, ids) = unzip_leads(leads);
+    crate::identity::groups(conn, &tenants, &ids).await
+}
+
+/// `k` as its group's root (itself when it is in no group).
+fn rooted(roots: &HashMap<LeadKey, String>, k: &LeadKey) -> LeadKey {
+    roots
+        .get(k)
+        .map_or_else(|| k.clone(), |r| (k.0.clone(), r.clone()))
 }

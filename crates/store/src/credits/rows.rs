@@ -25,7 +25,8 @@ const INSERT_CREDITS: &str = include_str!("sql/insert_credits.sql");
 const UPSERT_ACCOUNTS: &str = include_str!("sql/upsert_accounts.sql");
 const DROP_ACCOUNTS: &str = include_str!("sql/drop_accounts.sql");
 
-fn unzip_leads(leads: &BTreeSet<LeadKey>) -> (Vec<&str>, Vec<&str>) {
+/// `leads` as the two arrays the statements bind: tenants and lead ids.
+pub(super) fn unzip_leads(leads: &BTreeSet<LeadKey>) -> (Vec<&str>, Vec<&str>) {
     leads.iter().map(|(t, l)| (t.as_str(), l.as_str())).unzip()
 }
 
