@@ -49,6 +49,7 @@ const KNOWN: &[&str] = &[
     "cookie-1",
     "~visitor/cookie-1",
     "~spend/web/q1",
+    "~account/domain:acme.com",
 ];
 
 /// A string field.
@@ -293,6 +294,14 @@ pub enum Payload {
         referrer_lead_id: Str,
         rep_id: Str,
     },
+    TargetAccountListed {
+        account: Str,
+        name: Str,
+        tier: Str,
+        owner_rep_id: Str,
+        owner_team: Str,
+        delisted: bool,
+    },
 }
 
 /// A wire event as a client (or a producer writing straight to the topic) could send it.
@@ -508,6 +517,21 @@ impl Payload {
             } => P::ReferredBy(pb::ReferredBy {
                 referrer_lead_id: referrer_lead_id.get(),
                 rep_id: rep_id.get(),
+            }),
+            Payload::TargetAccountListed {
+                account,
+                name,
+                tier,
+                owner_rep_id,
+                owner_team,
+                delisted,
+            } => P::TargetAccountListed(pb::TargetAccountListed {
+                account: account.get(),
+                name: name.get(),
+                tier: tier.get(),
+                owner_rep_id: owner_rep_id.get(),
+                owner_team: owner_team.get(),
+                delisted: *delisted,
             }),
         }
     }

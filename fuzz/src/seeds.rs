@@ -165,6 +165,28 @@ pub fn visitor_events() -> Vec<pb::Event> {
     ]
 }
 
+/// A target-account listing, as a client sends it (no lead id: ingest files it under the
+/// account's key).
+pub fn account_events() -> Vec<pb::Event> {
+    let touch = client_events().remove(1);
+    vec![pb::Event {
+        lead_id: String::new(),
+        payload: Some(P::TargetAccountListed(pb::TargetAccountListed {
+            account: "www.Acme.com".into(),
+            name: "Acme".into(),
+            tier: "KA".into(),
+            owner_rep_id: "rep-7".into(),
+            owner_team: "ka-desk".into(),
+            delisted: false,
+        })),
+        source: Some(pb::SourceRef {
+            system: "salesforce".into(),
+            event_id: "list-1".into(),
+        }),
+        ..touch
+    }]
+}
+
 /// What ingest writes to the log for a client event.
 pub fn prepared(e: pb::Event) -> pb::Event {
     let mut v = Violations::default();
@@ -214,6 +236,12 @@ pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
             {
                 out.push((name.into(), record_input(&leadledger_log::envelope::encode(&e))));
             }
+            for e in account_events().into_iter().map(prepared) {
+                out.push((
+                    "target_account_listed".into(),
+                    record_input(&leadledger_log::envelope::encode(&e)),
+                ));
+            }
             // A record naming both a lead and a visitor, which ingest refuses (a crash of
             // the target once, when it held that ingest accepts what the validator does).
             let mut both = prepared(client_events().remove(12));
@@ -237,6 +265,7 @@ pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
                 ("every_type", all.clone()),
                 ("invalid_signed", vec![all[0].clone(), invalid]),
                 ("visitor", visitor_events()),
+                ("account", account_events()),
             ]
             .into_iter()
             .map(|(name, events)| {

@@ -99,6 +99,20 @@ pub struct TestEnv {
     extra_dbs: Vec<String>,
 }
 
+/// The account rules of [`TestEnv`]'s ownership service: `KA=account_owner`,
+/// `SMB=first_claim`, none for any other account.
+pub fn test_account_rules() -> leadledger_domain::account::ownership::Rules {
+    use leadledger_domain::account::ownership::{Rule, Rules};
+    Rules {
+        by_tier: [
+            ("KA".to_string(), Rule::AccountOwner),
+            ("SMB".to_string(), Rule::FirstClaim),
+        ]
+        .into(),
+        default: Rule::None,
+    }
+}
+
 impl TestEnv {
     /// Starts everything with a new topic of `partitions` partitions (no Kafka headers, as
     /// against the Tansu dev broker).
@@ -156,10 +170,12 @@ impl TestEnv {
             attribution: Some(leadledger_grpc::attribution::AttributionSvc::new(
                 query.clone(),
             )),
-            ownership: Some(leadledger_grpc::ownership::OwnershipSvc::new(
-                producer.clone(),
-                query.clone(),
-            )),
+            // Key accounts to their owner, SMB to the first claim (every other account: no
+            // account rule, as shipped), so every suite's claims take the account step.
+            ownership: Some(
+                leadledger_grpc::ownership::OwnershipSvc::new(producer.clone(), query.clone())
+                    .with_account_rules(test_account_rules()),
+            ),
             privacy: Some(leadledger_grpc::privacy::PrivacySvc::new(
                 producer.clone(),
                 query.clone(),
@@ -408,6 +424,8 @@ pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
         ("identity_decisions", "intent_id, tenant_id"),
         ("lead_merges", "tenant_id, lead_id, merge_intent"),
         ("visitor_links", "tenant_id, visitor_key"),
+        ("account_holdings", "tenant_id, account_key"),
+        ("account_rulings", "intent_id, tenant_id"),
         (
             "funnel_cells",
             "tenant_id, capture_day, channel, campaign, region, industry, segment, currency",

@@ -112,6 +112,25 @@ fn crm(p: Payload) -> pb::Event {
     event("L-1", "salesforce", "x1", at(4, 2, 9), p)
 }
 
+/// A target-account listing sent as clients send it: no lead id.
+fn listing(l: pb::TargetAccountListed) -> pb::Event {
+    event(
+        "",
+        "crm",
+        "t1",
+        at(4, 2, 9),
+        Payload::TargetAccountListed(l),
+    )
+}
+
+fn touch_payload() -> Payload {
+    Payload::TouchRecorded(pb::TouchRecorded {
+        channel: "email".into(),
+        touch_type: pb::TouchType::AdClick as i32,
+        ..Default::default()
+    })
+}
+
 fn signed_with(amount_minor: i64, currency: &str) -> Call {
     one(crm(Payload::Signed(pb::Signed {
         amount_minor,
@@ -1716,6 +1735,84 @@ fn cases() -> Vec<Case> {
             },
             Code::NotFound,
             Message("no capture"),
+        ),
+        case(
+            "a client-sent account_ownership_requested (only ClaimLead/AssignLead write it)",
+            || {
+                one(crm(Payload::AccountOwnershipRequested(
+                    pb::AccountOwnershipRequested::default(),
+                )))
+            },
+            INVALID,
+            FieldsAndMessage(&["events[0].payload"], "ownership"),
+        ),
+        case(
+            "a target account that is free mail, with no tier, a name too long",
+            || {
+                one(listing(pb::TargetAccountListed {
+                    account: "gmail.com".into(),
+                    name: "n".repeat(257),
+                    ..Default::default()
+                }))
+            },
+            INVALID,
+            Fields(&[
+                "events[0].payload.target_account_listed.account",
+                "events[0].payload.target_account_listed.name",
+                "events[0].payload.target_account_listed.tier",
+            ]),
+        ),
+        case(
+            "a target account that is a lead on its own, a tier with spaces around it",
+            || {
+                one(listing(pb::TargetAccountListed {
+                    account: "lead:L-1".into(),
+                    tier: " KA".into(),
+                    ..Default::default()
+                }))
+            },
+            INVALID,
+            FieldsAndMessage(
+                &[
+                    "events[0].payload.target_account_listed.account",
+                    "events[0].payload.target_account_listed.tier",
+                ],
+                "no target account",
+            ),
+        ),
+        case(
+            "a target account sent under a lead id",
+            || {
+                one(pb::Event {
+                    lead_id: "L-1".into(),
+                    ..listing(pb::TargetAccountListed {
+                        account: "acme.com".into(),
+                        tier: "KA".into(),
+                        ..Default::default()
+                    })
+                })
+            },
+            INVALID,
+            FieldsAndMessage(&["events[0].lead_id"], "account's key"),
+        ),
+        case(
+            "a delisting that names an owner",
+            || {
+                one(listing(pb::TargetAccountListed {
+                    account: "account:crm-7".into(),
+                    owner_rep_id: "ann".into(),
+                    delisted: true,
+                    ..Default::default()
+                }))
+            },
+            INVALID,
+            Fields(&["events[0].payload.target_account_listed.owner_rep_id"]),
+        ),
+        case(
+            "a fact filed under an account's key by hand",
+            || one(event("~account/domain:acme.com", "crm", "x9", at(4, 2, 9), touch_payload())),
+            INVALID,
+            FieldsAndMessage(&["events[0].lead_id"], "reserved"),
         ),
         case(
             "a client-sent merge_requested (only MergeLeads writes it)",

@@ -176,15 +176,21 @@ async fn the_bi_schema_is_the_documented_contract() -> anyhow::Result<()> {
     );
 
     // What the contract forbids, PostgreSQL refuses: a column renamed or retyped.
+    const REST: &str = "account_key, rep_open_leads, rep_since, tier, holder_rep_id, \
+                        holder_since, holder_by, last_rule";
     for forbidden in [
-        "CREATE OR REPLACE VIEW bi.account_ownership_conflicts AS \
-         SELECT tenant_id, company_domain AS domain, reps, open_leads \
-         FROM account_ownership_conflicts",
-        "CREATE OR REPLACE VIEW bi.account_ownership_conflicts AS \
-         SELECT tenant_id, company_domain, reps, open_leads::int4 AS open_leads \
-         FROM account_ownership_conflicts",
+        format!(
+            "CREATE OR REPLACE VIEW bi.account_ownership_conflicts AS \
+             SELECT tenant_id, company_domain AS domain, reps, open_leads, {REST} \
+             FROM account_ownership_conflicts"
+        ),
+        format!(
+            "CREATE OR REPLACE VIEW bi.account_ownership_conflicts AS \
+             SELECT tenant_id, company_domain, reps, open_leads::int4 AS open_leads, {REST} \
+             FROM account_ownership_conflicts"
+        ),
     ] {
-        let e = sqlx::raw_sql(forbidden).execute(pool).await.unwrap_err();
+        let e = sqlx::raw_sql(&forbidden).execute(pool).await.unwrap_err();
         assert!(e.to_string().contains("cannot change"), "{e}");
     }
     env.cleanup().await

@@ -1104,6 +1104,18 @@ async fn invalid_handoff_requests_get_field_violations_and_append_nothing() -> a
             &["lead_id"],
         ),
         (
+            "claim with a consistency token that is no token",
+            fields(
+                own.claim_lead(pb::ClaimLeadRequest {
+                    consistency_token: "ct2:x".into(),
+                    ..claim("L-1", "ann", "")
+                })
+                .await
+                .map(drop),
+            ),
+            &["consistency_token"],
+        ),
+        (
             "claim with a blank request id",
             fields(own.claim_lead(claim("L-1", "ann", "  ")).await.map(drop)),
             &["request_id"],

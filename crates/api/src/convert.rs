@@ -6,6 +6,7 @@
 //! itself, read models' parts for answers, a wire event's type name) is in `to_proto`.
 
 use chrono::{DateTime, Utc};
+use leadledger_domain::account::ownership::{Listing, Request as AccountRequest, Rule, Rules};
 use leadledger_domain::event::{
     ClockPause, ClockResume, Company, Contact, Feedback, LeadCaptured, LeadSource, Owner,
     OwnershipMode, OwnershipRequest, PocOutcome, Routing, Segment, SlaAlert, SourceRef,
@@ -428,22 +429,57 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
             rep_id: x.rep_id.clone(),
         }),
         P::OwnershipRequested(o) => Payload::OwnershipRequested(OwnershipRequest {
-            mode: match pb::OwnershipMode::try_from(o.mode) {
-                Ok(pb::OwnershipMode::Assign) => OwnershipMode::Assign,
-                Ok(pb::OwnershipMode::Claim) => OwnershipMode::Claim,
-                _ => {
-                    v.add(
-                        "payload.ownership_requested.mode",
-                        format!("must be CLAIM or ASSIGN, got {}", o.mode),
-                    );
-                    OwnershipMode::Claim
-                }
-            },
+            mode: ownership_mode(v, "payload.ownership_requested.mode", o.mode),
             rep_id: o.rep_id.clone(),
             team: o.team.clone(),
             requested_by: o.requested_by.clone(),
             expected_rep_id: o.expected_rep_id.clone(),
+            account_ruling: o.account_ruling_id.clone(),
         }),
+        P::TargetAccountListed(x) => Payload::TargetAccountListed(Listing {
+            account: x.account.clone(),
+            name: x.name.clone(),
+            tier: x.tier.clone(),
+            owner_rep_id: x.owner_rep_id.clone(),
+            owner_team: x.owner_team.clone(),
+            delisted: x.delisted,
+        }),
+        P::AccountOwnershipRequested(x) => {
+            let f = "payload.account_ownership_requested";
+            let mut rule = |field: String, n: i32| {
+                Rule::from_number(n).unwrap_or_else(|| {
+                    v.add(field, format!("not an AccountRule value: {n}"));
+                    Rule::None
+                })
+            };
+            let by_tier = x
+                .rules
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.tier.clone(), rule(format!("{f}.rules[{i}].rule"), t.rule)))
+                .collect();
+            let default = rule(format!("{f}.default_rule"), x.default_rule);
+            Payload::AccountOwnershipRequested(AccountRequest {
+                lead: x.lead_id.clone(),
+                mode: ownership_mode(v, &format!("{f}.mode"), x.mode),
+                rep_id: x.rep_id.clone(),
+                team: x.team.clone(),
+                requested_by: x.requested_by.clone(),
+                rules: Rules { by_tier, default },
+            })
+        }
+    }
+}
+
+/// An ownership mode from the wire (CLAIM or ASSIGN).
+fn ownership_mode(v: &mut Violations, field: &str, n: i32) -> OwnershipMode {
+    match pb::OwnershipMode::try_from(n) {
+        Ok(pb::OwnershipMode::Assign) => OwnershipMode::Assign,
+        Ok(pb::OwnershipMode::Claim) => OwnershipMode::Claim,
+        _ => {
+            v.add(field, format!("must be CLAIM or ASSIGN, got {n}"));
+            OwnershipMode::Claim
+        }
     }
 }
 
@@ -664,6 +700,18 @@ mod tests {
                 team: "east".into(),
                 requested_by: "boss".into(),
                 expected_rep_id: "bob".into(),
+                account_ruling: "r1".into(),
+            }),
+            Payload::AccountOwnershipRequested(AccountRequest {
+                lead: "l1".into(),
+                mode: OwnershipMode::Claim,
+                rep_id: "ann".into(),
+                team: "east".into(),
+                requested_by: "ann".into(),
+                rules: Rules {
+                    by_tier: [("KA".to_string(), Rule::AccountOwner)].into(),
+                    default: Rule::FirstClaim,
+                },
             }),
         ];
         for payload in payloads {

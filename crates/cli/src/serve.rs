@@ -179,10 +179,11 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
         attribution: query
             .clone()
             .map(|q| AttributionSvc::with_models(q, cfg.attribution.clone())),
-        ownership: producer
-            .clone()
-            .zip(query.clone())
-            .map(|(p, q)| OwnershipSvc::new(p, q).with_log_budget(log_budget.clone())),
+        ownership: producer.clone().zip(query.clone()).map(|(p, q)| {
+            OwnershipSvc::new(p, q)
+                .with_log_budget(log_budget.clone())
+                .with_account_rules(cfg.account_rules.clone())
+        }),
         privacy: producer
             .clone()
             .zip(query.clone())

@@ -303,12 +303,8 @@ impl Escalation {
     }
 }
 
-/// Claim (a rep takes a lead nobody else owns) or assign (a manager decides).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum OwnershipMode {
-    Claim,
-    Assign,
-}
+/// Claim or assign (defined beside the account rules, which rule on both).
+pub use crate::account::ownership::OwnershipMode;
 
 /// An intent to change a lead's owner, decided in log order by the projector
 /// ([`crate::ownership::decide`]).
@@ -321,6 +317,10 @@ pub struct OwnershipRequest {
     pub requested_by: String,
     /// Assign only: the rep the manager expects to own the lead now; empty: any.
     pub expected_rep_id: String,
+    /// The account ruling that let it through (`AccountOwnershipRequested`'s id); empty
+    /// when no account rule was asked.
+    #[serde(default)]
+    pub account_ruling: String,
 }
 
 impl OwnershipRequest {
@@ -447,6 +447,11 @@ pub enum Payload {
     /// The lead's contact takes a role on its account's buying committee. Sent by clients.
     ContactRoleAssigned(crate::account::RoleAssigned),
     ReferredBy(crate::account::Referred),
+    /// A company on the target-account list (key `~account/…`, no lead's). Sent by clients.
+    TargetAccountListed(crate::account::ownership::Listing),
+    /// Written by the ownership commands under the lead's account key; ruled on by the
+    /// projector in that key's order (`crate::account::ownership::rule`).
+    AccountOwnershipRequested(crate::account::ownership::Request),
     /// A payload this reader does not know (a newer writer): kept, never folded.
     Unknown {
         event_type: String,
@@ -486,6 +491,8 @@ impl Payload {
             Payload::IdentityLinked(_) => "identity_linked",
             Payload::ContactRoleAssigned(_) => "contact_role_assigned",
             Payload::ReferredBy(_) => "referred_by",
+            Payload::TargetAccountListed(_) => "target_account_listed",
+            Payload::AccountOwnershipRequested(_) => "account_ownership_requested",
             Payload::Unknown { event_type } => event_type,
         }
     }
@@ -502,6 +509,16 @@ impl Payload {
                 | Payload::ContactErased(_)
                 | Payload::MergeRequested(_)
                 | Payload::UnmergeRequested(_)
+                | Payload::AccountOwnershipRequested(_)
+        )
+    }
+
+    /// Whether this is an account's fact (filed under its account key, `~account/…`, no
+    /// lead's).
+    pub fn is_account(&self) -> bool {
+        matches!(
+            self,
+            Payload::TargetAccountListed(_) | Payload::AccountOwnershipRequested(_)
         )
     }
 

@@ -107,6 +107,7 @@ mod tests {
             team: "east".into(),
             requested_by: rep.into(),
             expected_rep_id: String::new(),
+            account_ruling: String::new(),
         }
     }
 

@@ -102,7 +102,9 @@ pub fn event(e: &Event, now: DateTime<Utc>) -> Violations {
     tenant_id(&mut v, "tenant_id", &e.tenant_id);
     // A visitor's fact is checked as the visitor's (its key stands in the lead id).
     let visitor = crate::identity::visitor::is_visitor(&e.lead_id);
-    if !visitor {
+    // An account's fact likewise (its key is checked with its payload).
+    let account_fact = e.payload.is_account();
+    if !visitor && !account_fact {
         lead_id(&mut v, "lead_id", &e.lead_id);
     }
     visitor::event(&mut v, e);
@@ -150,16 +152,17 @@ pub fn event(e: &Event, now: DateTime<Utc>) -> Violations {
             "lead_id",
             "must be empty for spend_recorded (the server files it under the spend's key)",
         ),
-        None if e.lead_id.starts_with('~') && !visitor => {
+        None if e.lead_id.starts_with('~') && !visitor && !account_fact => {
             v.add(
                 "lead_id",
-                "must not start with `~` (reserved for spend and visitors)",
+                "must not start with `~` (reserved for spend, visitors and accounts)",
             );
         }
         _ => {}
     }
     payload(&mut v, &e.payload);
     account::self_referral(&mut v, e);
+    account::filed_under_account(&mut v, e);
     v
 }
 
@@ -377,7 +380,8 @@ fn payload(v: &mut Violations, p: &Payload) {
         | Payload::OwnershipRequested(_)
         | Payload::ContactErased(_)
         | Payload::MergeRequested(_)
-        | Payload::UnmergeRequested(_) => v.add(
+        | Payload::UnmergeRequested(_)
+        | Payload::AccountOwnershipRequested(_) => v.add(
             "payload",
             format!(
                 "`{}` is written by leadledger itself (SLA worker, router, ownership, \
@@ -390,6 +394,7 @@ fn payload(v: &mut Violations, p: &Payload) {
         Payload::ContactRoleAssigned(r) => account::role(v, r),
         // Also checked against its lead (`account::self_referral`).
         Payload::ReferredBy(r) => account::referral(v, r),
+        Payload::TargetAccountListed(l) => account::listing(v, l),
         Payload::Unknown { .. } => v.add("payload", "required: exactly one payload must be set"),
     }
 }
@@ -408,6 +413,7 @@ pub fn written_by_leadledger(event_type: &str) -> bool {
             | "contact_erased"
             | "merge_requested"
             | "unmerge_requested"
+            | "account_ownership_requested"
     )
 }
 
@@ -633,6 +639,7 @@ mod tests {
                 team: String::new(),
                 requested_by: String::new(),
                 expected_rep_id: String::new(),
+                account_ruling: String::new(),
             }),
         ];
         for p in &leadledger_only {

@@ -11,6 +11,7 @@ use futures::Stream;
 use leadledger_api::convert::{self, Mode};
 use leadledger_api::pb::{self, ingest_service_server::IngestService};
 use leadledger_api::ApiError;
+use leadledger_domain::account::ownership;
 use leadledger_domain::identity::visitor;
 use leadledger_domain::{ids, validate, Violations};
 use leadledger_log::{EventProducer, Position};
@@ -176,7 +177,8 @@ pub fn prepare(
 /// visitor's facts under the visitor's key (docs/IDENTITY.md, "Anonymous visitors": its
 /// touches and its link sit in its own order, and the key is the server's to make, a client
 /// names the visitor in `visitor_id`); spend, no fact about a lead, under its channel and
-/// campaign's (validation refuses any other lead id for it). With the tenant, the reserved
+/// campaign's (validation refuses any other lead id for it); a target-account listing under
+/// its account's (`~account/…`). With the tenant, the reserved
 /// source systems and the types leadledger writes itself, the rules ingest adds to the
 /// conversion and the domain validator; public for the fuzz targets, which hold that.
 pub fn file(e: &mut pb::Event, v: &mut Violations) {
@@ -197,8 +199,17 @@ pub fn file(e: &mut pb::Event, v: &mut Violations) {
              visitor in visitor_id",
         );
     }
-    if let (true, Some(pb::event::Payload::SpendRecorded(s))) = (e.lead_id.is_empty(), &e.payload) {
-        e.lead_id = leadledger_domain::spend::key(&s.channel, &s.campaign);
+    match (e.lead_id.is_empty(), &e.payload) {
+        (true, Some(pb::event::Payload::SpendRecorded(s))) => {
+            e.lead_id = leadledger_domain::spend::key(&s.channel, &s.campaign);
+        }
+        // An account it is not stays unfiled: validation names the account field.
+        (true, Some(pb::event::Payload::TargetAccountListed(l))) => {
+            if let Some(k) = ownership::parse_account(&l.account) {
+                e.lead_id = ownership::log_key(&k);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -6,13 +6,17 @@
 //! the projector decides it against everything before it in that partition
 //! (`leadledger_domain::ownership::decide`), and the call waits — within its deadline, via
 //! the process's checkpoint watcher — until the projection has applied the intent's offset,
-//! then answers with the stored decision.
+//! then answers with the stored decision. With account rules, an account step comes first
+//! ([`account`]).
+
+mod account;
 
 use std::collections::HashMap;
 
 use leadledger_api::convert::time_to_proto;
 use leadledger_api::pb::{self, ownership_service_server::OwnershipService};
 use leadledger_api::ApiError;
+use leadledger_domain::account::ownership::Rules;
 use leadledger_domain::event::{OwnershipMode, OwnershipRequest};
 use leadledger_domain::{validate, Payload, Violations};
 use leadledger_log::{EventProducer, Position};
@@ -37,6 +41,8 @@ pub struct OwnershipSvc {
     query: ReadContext,
     /// Room in the log's queue, shared with ingest (`limits.log_queue`).
     budget: crate::shed::LogBudget,
+    /// The account rules per tier (`ownership.account_rules`); none by default here.
+    rules: Rules,
 }
 
 /// A command, validated.
@@ -44,6 +50,8 @@ struct Command {
     tenant: String,
     lead_id: String,
     request_id: String,
+    /// Waited for before the lead's account is read.
+    consistency_token: String,
     req: OwnershipRequest,
 }
 
@@ -53,7 +61,14 @@ impl OwnershipSvc {
             producer,
             query,
             budget: crate::shed::LogBudget::default(),
+            rules: Rules::default(),
         }
+    }
+
+    /// Rules claims and assignments of an account's leads by `rules` first.
+    pub fn with_account_rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
+        self
     }
 
     /// Takes room for its intents in `budget` (the one ingest uses).
@@ -67,17 +82,36 @@ impl OwnershipSvc {
     async fn execute<T>(
         &self,
         request: &Request<T>,
-        cmd: Command,
+        mut cmd: Command,
     ) -> Result<(pb::OwnershipDecision, String), ApiError> {
         let intent_id = command::fact_id(&cmd.tenant, SOURCE_SYSTEM, &cmd.request_id);
-        // A retry of a decided request answers from the stored decision: no second record.
+        let ruling_id = command::fact_id(&cmd.tenant, account::SOURCE_SYSTEM, &cmd.request_id);
+        // A retry of a decided request answers from the stored decision (and ruling): no
+        // second record.
+        if !cmd.consistency_token.is_empty() {
+            self.query
+                .wait_for(request, &cmd.tenant, &cmd.consistency_token)
+                .await?;
+        }
         let pool = &self.query.store().pool;
+        let mut ruling = decisions::ruling(pool, &cmd.tenant, ruling_id)
+            .await
+            .map_err(ApiError::from)?;
         let decided = decisions::decision(pool, &cmd.tenant, intent_id)
             .await
             .map_err(ApiError::from)?;
         let decision = match decided {
             Some(d) => d,
             None => {
+                if ruling.is_none() {
+                    ruling = self.rule_on_account(request, &cmd, ruling_id).await?;
+                }
+                if let Some(r) = &ruling {
+                    if !r.allowed {
+                        return Err(account::refusal(r));
+                    }
+                    cmd.req.account_ruling = r.intent_id.to_string();
+                }
                 let position = self.append(request, &cmd, intent_id).await?;
                 self.wait_decided(request, &cmd, intent_id, &position)
                     .await?
@@ -95,7 +129,9 @@ impl OwnershipSvc {
         if !decision.granted {
             return Err(refusal(&decision));
         }
-        Ok((decision_to_proto(&decision), token))
+        let mut answer = decision_to_proto(&decision);
+        answer.account_ruling = ruling.as_ref().map(account::ruling_to_proto);
+        Ok((answer, token))
     }
 
     async fn append<T>(
@@ -193,6 +229,7 @@ fn decision_to_proto(d: &DecisionRow) -> pb::OwnershipDecision {
             offset: d.offset,
         }),
         requested_at: Some(time_to_proto(d.requested_at)),
+        account_ruling: None,
     }
 }
 
@@ -227,6 +264,7 @@ fn command(
         tenant,
         lead_id: lead_id.to_string(),
         request_id: request_id.to_string(),
+        consistency_token: String::new(),
         req: OwnershipRequest {
             mode,
             rep_id: rep_id.to_string(),
@@ -237,6 +275,7 @@ fn command(
                 requested_by.to_string()
             },
             expected_rep_id: expected_rep_id.to_string(),
+            account_ruling: String::new(),
         },
     })
 }
@@ -248,7 +287,7 @@ impl OwnershipService for OwnershipSvc {
         request: Request<pb::ClaimLeadRequest>,
     ) -> Result<Response<pb::ClaimLeadResponse>, Status> {
         let r = request.get_ref();
-        let cmd = command(
+        let mut cmd = command(
             tenant::resolve(&request, &r.tenant_id),
             OwnershipMode::Claim,
             &r.lead_id,
@@ -258,6 +297,7 @@ impl OwnershipService for OwnershipSvc {
             "",
             &r.request_id,
         )?;
+        cmd.consistency_token.clone_from(&r.consistency_token);
         let (decision, consistency_token) = self.execute(&request, cmd).await?;
         Ok(Response::new(pb::ClaimLeadResponse {
             decision: Some(decision),
@@ -270,7 +310,7 @@ impl OwnershipService for OwnershipSvc {
         request: Request<pb::AssignLeadRequest>,
     ) -> Result<Response<pb::AssignLeadResponse>, Status> {
         let r = request.get_ref();
-        let cmd = command(
+        let mut cmd = command(
             tenant::resolve(&request, &r.tenant_id),
             OwnershipMode::Assign,
             &r.lead_id,
@@ -280,6 +320,7 @@ impl OwnershipService for OwnershipSvc {
             &r.expected_rep_id,
             &r.request_id,
         )?;
+        cmd.consistency_token.clone_from(&r.consistency_token);
         let (decision, consistency_token) = self.execute(&request, cmd).await?;
         Ok(Response::new(pb::AssignLeadResponse {
             decision: Some(decision),
@@ -307,17 +348,13 @@ impl OwnershipService for OwnershipSvc {
         .map_err(ApiError::from)?;
         let (rows, more) = take_page(rows, page_size);
         let next_page_token = match rows.last() {
-            Some(last) if more => last.company_domain.clone(),
+            Some(last) if more => last.account_key.clone(),
             _ => String::new(),
         };
         Ok(Response::new(pb::ListOwnershipConflictsResponse {
             conflicts: rows
                 .into_iter()
-                .map(|c| pb::OwnershipConflict {
-                    company_domain: c.company_domain,
-                    rep_ids: c.reps,
-                    open_leads: c.open_leads,
-                })
+                .map(|c| account::conflict_to_proto(c, &self.rules))
                 .collect(),
             next_page_token,
         }))

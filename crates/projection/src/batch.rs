@@ -128,10 +128,13 @@ pub fn project(batch: Batch<'_>, derive: &Derivations) -> Projected {
 
     // Per root (the survivor of merged leads), in `(tenant, lead)` order: the stored events
     // (what its current rows were folded from, unless its group changed), then the batch's.
-    // Spend statements, identity intents and visitors' links are no lead's (a link alone
+    // Spend statements, identity intents, account facts and visitors' links are no lead's (a link alone
     // makes no lead: its visitor's touches do).
     let is_lead_fact = |e: &Event| {
-        spend::statement(e).is_none() && !e.payload.is_identity() && !e.payload.is_link()
+        spend::statement(e).is_none()
+            && !e.payload.is_identity()
+            && !e.payload.is_link()
+            && !e.payload.is_account()
     };
     let mut timelines: BTreeMap<LeadKey, Timeline> = BTreeMap::new();
     // The groups the batch changed, as they were: their stored events by the root before.

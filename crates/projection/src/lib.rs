@@ -20,9 +20,12 @@
 //! - [`credits`]: what the credits worker recomputes, and what changed against the stored rows.
 //! - [`derivations`]: what the projection derives with (each tenant's SLA policy set).
 //! - [`spend`]: the batch's marketing spend statements (no lead's facts), latest per period.
+//! - [`accounts`]: the batch's account facts (target-account listings, account rulings on
+//!   claims and assignments), applied in each account key's log order.
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod batch;
 pub mod clocks;
 pub mod credits;

@@ -97,6 +97,7 @@ fn payload(kind: u8, lead: usize) -> Payload {
             team: "east-ka".into(),
             requested_by: "manager-1".into(),
             expected_rep_id: String::new(),
+            account_ruling: String::new(),
         }),
         12 => Payload::SpendRecorded(leadledger_domain::spend::Spend {
             channel: ["sem", "seo"][lead % 2].into(),

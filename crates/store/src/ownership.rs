@@ -1,7 +1,10 @@
-//! Reads behind `OwnershipService`: one decision by its intent id, and the accounts whose
-//! open leads have more than one owning rep (view `account_ownership_conflicts`).
+//! Reads behind `OwnershipService`: one decision or account ruling by its intent id, a lead's
+//! account, and the accounts whose open leads have more than one owning rep or an owner
+//! other than the account's (view `account_ownership_conflicts`).
 
 use chrono::{DateTime, Utc};
+use leadledger_domain::account::ownership::{HeldBy, Holder, Rule};
+pub use leadledger_projection::accounts::RulingRow;
 pub use leadledger_projection::DecisionRow;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -10,6 +13,8 @@ use crate::StoreError;
 
 const DECISION: &str = include_str!("sql/ownership_decision.sql");
 const CONFLICTS: &str = include_str!("sql/ownership_conflicts.sql");
+const RULING: &str = include_str!("sql/account_ruling.sql");
+const ACCOUNT_OF_LEAD: &str = include_str!("sql/accounts_of_lead.sql");
 
 /// `ownership_decisions` as selected.
 #[derive(sqlx::FromRow)]
@@ -67,15 +72,38 @@ pub async fn decision(
     .transpose()
 }
 
-/// One account owned by several reps.
+/// One account owned by several reps, or by another rep than its holder.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ConflictRow {
+    pub account_key: String,
     pub company_domain: String,
     pub reps: Vec<String>,
     pub open_leads: i64,
+    /// Per rep of `reps`: their open leads of the account, and since when they own the
+    /// earliest.
+    pub rep_open_leads: Vec<i64>,
+    pub rep_since: Vec<Option<DateTime<Utc>>>,
+    pub tier: String,
+    pub holder_rep_id: String,
+    pub holder_team: Option<String>,
+    pub holder_since: Option<DateTime<Utc>>,
+    pub holder_by: String,
 }
 
-/// A page of conflicts ordered by company domain, after `after` (exclusive).
+impl ConflictRow {
+    /// The account's holder, if any.
+    pub fn holder(&self) -> Option<Holder> {
+        Some(Holder {
+            rep_id: self.holder_rep_id.clone(),
+            team: self.holder_team.clone().unwrap_or_default(),
+            since: self.holder_since?,
+            by: HeldBy::parse(&self.holder_by)?,
+        })
+        .filter(|h| !h.rep_id.is_empty())
+    }
+}
+
+/// A page of conflicts ordered by account, after `after` (exclusive).
 pub async fn conflicts(
     pool: &PgPool,
     tenant: &str,
@@ -88,4 +116,91 @@ pub async fn conflicts(
         .bind(limit)
         .fetch_all(pool)
         .await?)
+}
+
+/// The account lead `lead` is in (its survivor's, when merged into another), as the read
+/// models hold it; `None` for a lead they do not hold.
+pub async fn account_of_lead(
+    pool: &PgPool,
+    tenant: &str,
+    lead: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar(ACCOUNT_OF_LEAD)
+        .bind(tenant)
+        .bind(lead)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// `account_rulings` as selected.
+#[derive(sqlx::FromRow)]
+struct StoredRuling {
+    tenant_id: String,
+    intent_id: Uuid,
+    account_key: String,
+    lead_id: String,
+    log_partition: i32,
+    log_offset: i64,
+    mode: String,
+    rep_id: String,
+    team: String,
+    requested_by: String,
+    requested_at: DateTime<Utc>,
+    tier: String,
+    rule: String,
+    allowed: bool,
+    holder_rep_id: String,
+    holder_since: Option<DateTime<Utc>>,
+    holder_by: String,
+    reason: String,
+}
+
+/// The ruling on one account intent, if the projector has made it (scoped to the tenant).
+pub async fn ruling(
+    pool: &PgPool,
+    tenant: &str,
+    intent_id: Uuid,
+) -> Result<Option<RulingRow>, StoreError> {
+    let row: Option<StoredRuling> = sqlx::query_as(RULING)
+        .bind(intent_id)
+        .bind(tenant)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r| {
+        let corrupt =
+            |what: &str, v: &str| StoreError::Corrupt(format!("account ruling {what} {v:?}"));
+        let holder = match (r.holder_rep_id.is_empty(), r.holder_since) {
+            (false, Some(since)) => Some(Holder {
+                by: HeldBy::parse(&r.holder_by)
+                    .ok_or_else(|| corrupt("holder_by", &r.holder_by))?,
+                rep_id: r.holder_rep_id,
+                team: String::new(),
+                since,
+            }),
+            _ => None,
+        };
+        Ok(RulingRow {
+            mode: match r.mode.as_str() {
+                "claim" => "claim",
+                "assign" => "assign",
+                other => return Err(corrupt("mode", other)),
+            },
+            rule: Rule::parse(&r.rule).ok_or_else(|| corrupt("rule", &r.rule))?,
+            intent_id: r.intent_id,
+            tenant: r.tenant_id,
+            account: r.account_key,
+            lead: r.lead_id,
+            partition: r.log_partition,
+            offset: r.log_offset,
+            rep_id: r.rep_id,
+            team: r.team,
+            requested_by: r.requested_by,
+            requested_at: r.requested_at,
+            tier: r.tier,
+            allowed: r.allowed,
+            holder,
+            reason: r.reason,
+        })
+    })
+    .transpose()
 }

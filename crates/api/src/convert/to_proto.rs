@@ -39,15 +39,32 @@ pub fn internal_payload_to_proto(p: &Payload) -> Option<P> {
         Payload::MergeRequested(x) => P::MergeRequested(super::privacy::merge_to_proto(x)),
         Payload::UnmergeRequested(x) => P::UnmergeRequested(super::privacy::unmerge_to_proto(x)),
         Payload::OwnershipRequested(o) => P::OwnershipRequested(pb::OwnershipRequested {
-            mode: match o.mode {
-                OwnershipMode::Claim => pb::OwnershipMode::Claim,
-                OwnershipMode::Assign => pb::OwnershipMode::Assign,
-            } as i32,
+            mode: mode_to_proto(o.mode),
             rep_id: o.rep_id.clone(),
             team: o.team.clone(),
             requested_by: o.requested_by.clone(),
             expected_rep_id: o.expected_rep_id.clone(),
+            account_ruling_id: o.account_ruling.clone(),
         }),
+        Payload::AccountOwnershipRequested(r) => {
+            P::AccountOwnershipRequested(pb::AccountOwnershipRequested {
+                lead_id: r.lead.clone(),
+                mode: mode_to_proto(r.mode),
+                rep_id: r.rep_id.clone(),
+                team: r.team.clone(),
+                requested_by: r.requested_by.clone(),
+                rules: r
+                    .rules
+                    .by_tier
+                    .iter()
+                    .map(|(tier, rule)| pb::TierRule {
+                        tier: tier.clone(),
+                        rule: rule.number(),
+                    })
+                    .collect(),
+                default_rule: r.rules.default.number(),
+            })
+        }
         _ => return None,
     })
 }
@@ -175,8 +192,18 @@ pub fn event_type_of(e: &pb::Event) -> &'static str {
             P::IdentityLinked(_) => "identity_linked",
             P::ContactRoleAssigned(_) => "contact_role_assigned",
             P::ReferredBy(_) => "referred_by",
+            P::TargetAccountListed(_) => "target_account_listed",
+            P::AccountOwnershipRequested(_) => "account_ownership_requested",
         },
     }
+}
+
+fn mode_to_proto(m: OwnershipMode) -> i32 {
+    let m = match m {
+        OwnershipMode::Claim => pb::OwnershipMode::Claim,
+        OwnershipMode::Assign => pb::OwnershipMode::Assign,
+    };
+    m as i32
 }
 
 /// A routing's (or reassignment's) eligible reps and their weights, for the wire.

@@ -160,6 +160,16 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "tenants with their own auto-merge rules: tenant=email+phone,tenant2=none; the others use identity.auto_merge",
     ),
     (
+        "ownership.account_rules",
+        "KA=account_owner",
+        "the rule deciding a claim or assignment of a lead whose account another rep owns, per target-account tier: tier=rule,tier2=rule with rules none, account_owner, first_claim (docs/IDENTITY.md, \"Account ownership\")",
+    ),
+    (
+        "ownership.default_account_rule",
+        "none",
+        "the rule for accounts of a tier not in ownership.account_rules, and accounts on no target list: none, account_owner or first_claim",
+    ),
+    (
         "identity.auto_merge_tick_ms",
         "60000",
         "how often the auto-merge worker (roles sla and all) looks for duplicates its rules merge",

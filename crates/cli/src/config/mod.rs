@@ -23,8 +23,8 @@ mod values;
 
 pub use keys::KEYS;
 use values::{
-    auto_merge_rules, boolean, choice, custom_models, kafka_properties, non_empty, number,
-    policy_file, tenant_policy_files, tls_files, traces,
+    account_rules, auto_merge_rules, boolean, choice, custom_models, kafka_properties, non_empty,
+    number, policy_file, tenant_policy_files, tls_files, traces,
 };
 
 /// A place settings come from.
@@ -137,6 +137,8 @@ pub struct Config {
     pub sla: TenantPolicies,
     /// The SLA worker's scan interval.
     pub sla_tick: Duration,
+    /// The account rules per tier (`ownership.*`).
+    pub account_rules: leadledger_domain::account::ownership::Rules,
     /// The auto-merge rules and the worker's tick (`identity.*`).
     pub auto_merge: leadledger_workers::auto_merge::AutoMergeConfig,
     /// The webhook deliverer's settings (`webhooks.*`).
@@ -395,6 +397,10 @@ impl Config {
                 10,
                 3_600_000,
             )?),
+            account_rules: account_rules(
+                &get("ownership.account_rules"),
+                &get("ownership.default_account_rule"),
+            )?,
             auto_merge: leadledger_workers::auto_merge::AutoMergeConfig {
                 rules: auto_merge_rules(
                     &get("identity.auto_merge"),
@@ -659,6 +665,40 @@ mod tests {
                 "0",
                 "identity.auto_merge_tick_ms",
             ),
+        ] {
+            let e = Config::resolve(&[&pairs(&[(key, bad)])]).unwrap_err();
+            assert!(e.0.contains(key), "{e}");
+            assert!(e.0.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn account_rules_parse_per_tier_and_bad_ones_are_named() {
+        use leadledger_domain::account::ownership::Rule;
+        let c = Config::resolve(&[]).unwrap();
+        assert_eq!(c.account_rules.of("KA"), Rule::AccountOwner);
+        assert_eq!(c.account_rules.of(""), Rule::None);
+        let c = Config::resolve(&[&pairs(&[
+            (
+                "ownership.account_rules",
+                "KA=account_owner, SMB = first_claim",
+            ),
+            ("ownership.default_account_rule", "first_claim"),
+        ])])
+        .unwrap();
+        assert_eq!(c.account_rules.of("SMB"), Rule::FirstClaim);
+        assert_eq!(c.account_rules.of("MM"), Rule::FirstClaim);
+        let c = Config::resolve(&[&pairs(&[("ownership.account_rules", "")])]).unwrap();
+        assert!(!c.account_rules.any(), "empty: no account step at all");
+        for (key, bad, says) in [
+            ("ownership.account_rules", "KA=owner", "no rule"),
+            ("ownership.account_rules", "KA", "not tier=rule"),
+            (
+                "ownership.account_rules",
+                "KA=none,KA=first_claim",
+                "listed twice",
+            ),
+            ("ownership.default_account_rule", "sometimes", "no rule"),
         ] {
             let e = Config::resolve(&[&pairs(&[(key, bad)])]).unwrap_err();
             assert!(e.0.contains(key), "{e}");

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use leadledger_attribution::{Model, PositionWeights};
+use leadledger_domain::account::ownership::{Rule as AccountRule, Rules as AccountRules};
 use leadledger_domain::identity::matching::Rule;
 use leadledger_sla::PolicySet;
 use leadledger_workers::auto_merge::AutoMergeRules;
@@ -281,6 +282,35 @@ pub(super) fn auto_merge_rules(
             return Err(ConfigError(format!(
                 "{KEY}: tenant {tenant:?} is listed twice"
             )));
+        }
+    }
+    Ok(out)
+}
+
+/// `ownership.account_rules` (`KA=account_owner,SMB=first_claim`) and
+/// `ownership.default_account_rule`.
+pub(super) fn account_rules(by_tier: &str, default: &str) -> Result<AccountRules, ConfigError> {
+    const KEY: &str = "ownership.account_rules";
+    let rule = |key: &str, name: &str| {
+        AccountRule::parse(name).ok_or_else(|| {
+            ConfigError(format!(
+                "{key}: {name:?} is no rule (none, account_owner, first_claim)"
+            ))
+        })
+    };
+    let mut out = AccountRules {
+        by_tier: BTreeMap::new(),
+        default: rule("ownership.default_account_rule", default.trim())?,
+    };
+    for part in by_tier.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (tier, name) = part
+            .split_once('=')
+            .map(|(t, r)| (t.trim(), r.trim()))
+            .filter(|(t, r)| !t.is_empty() && !r.is_empty())
+            .ok_or_else(|| ConfigError(format!("{KEY}: {part:?} is not tier=rule")))?;
+        let r = rule(&format!("{KEY}[{tier}]"), name)?;
+        if out.by_tier.insert(tier.to_string(), r).is_some() {
+            return Err(ConfigError(format!("{KEY}: tier {tier:?} is listed twice")));
         }
     }
     Ok(out)

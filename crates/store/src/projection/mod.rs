@@ -8,7 +8,8 @@
 //! reads what it needs and writes what it returns:
 //!
 //! 1. [`ProjectionTx::insert_events`]: the timeline rows; the events new to the read models.
-//! 2. [`ProjectionTx::identity`]: the batch's merge decisions, and the merged groups of the
+//! 2. [`ProjectionTx::accounts`]: the batch's account facts (listings, rulings) applied to
+//!    the accounts' holdings. [`ProjectionTx::identity`]: the batch's merge decisions, and the merged groups of the
 //!    leads it touches (locked). [`ProjectionTx::timelines`], [`ProjectionTx::granted`]: the
 //!    stored timelines of every lead of those groups, and their granted ownership requests.
 //! 3. [`ProjectionTx::write`]: the rows `leadledger_projection::project` returned.
@@ -19,12 +20,14 @@
 //! - `leads`: `leads` rows, upserted as column arrays.
 //! - `stages`, `clocks`, `decisions`: stage rows, SLA clocks, ownership decisions.
 //! - `spend`: `marketing_spend` rows (the statement recorded last per period).
+//! - `accounts`: `account_holdings` and `account_rulings` (target accounts, account rulings).
 //! - `identity`: merged groups: their locks, the live merges, the merge decisions.
 //! - `scrub`: clear contacts of erased leads taken out of their timeline rows.
 //! - `funnel`: the funnel cells moved by a batch's deltas; rebuilding them from `leads`.
 //! - `checkpoint`: moving the checkpoints, and noticing a database that lost commits.
 //! - `sql/`: the static statements.
 
+pub(crate) mod accounts;
 mod checkpoint;
 pub(crate) mod clocks;
 pub(crate) mod decisions;
@@ -188,6 +191,19 @@ impl ProjectionTx {
             touched.insert((t.clone(), s.clone()));
         }
         Ok(Regroup::new(groups.root, groups.via, &decisions))
+    }
+
+    /// Applies the account facts among `new` (target-account listings, account rulings on
+    /// claims and assignments) in each account key's log order to the stored holdings, and
+    /// writes the rulings and the changed holdings. Independent of the leads' rows.
+    pub async fn accounts(&mut self, new: &[&Logged]) -> Result<(), StoreError> {
+        let ids = leadledger_projection::accounts::accounts_of(new.iter().copied());
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut holdings = accounts::holdings(&mut self.tx, &ids).await?;
+        let rows = leadledger_projection::accounts::apply(new, &mut holdings);
+        accounts::write(&mut self.tx, &rows).await
     }
 
     /// The bytes of the contacts' data keys among `ids` not destroyed.

@@ -57,7 +57,8 @@ SELECT tenant_id, lead_id, at, kind, team, rep_id, partner_id, granted, rule_id,
 FROM ownership_audit;
 
 CREATE OR REPLACE VIEW bi.account_ownership_conflicts WITH (security_invoker = true) AS
-SELECT tenant_id, company_domain, reps, open_leads
+SELECT tenant_id, company_domain, reps, open_leads, account_key, rep_open_leads, rep_since, tier,
+       holder_rep_id, holder_since, holder_by, last_rule
 FROM account_ownership_conflicts;
 
 CREATE OR REPLACE VIEW bi.attribution_credits_by_model WITH (security_invoker = true) AS

@@ -133,10 +133,12 @@ pub async fn apply(
         // decisions. Merged groups bring in every lead of the group.
         let mut touched: BTreeSet<(String, String)> = new
             .iter()
-            .filter(|r| !r.event.payload.is_identity())
+            .filter(|r| !r.event.payload.is_identity() && !r.event.payload.is_account())
             .map(|r| (r.event.tenant_id.clone(), r.event.lead_id.clone()))
             .collect();
         let regroup = tx.identity(&new, &mut touched).await?;
+        // Account facts belong to no lead: decided apart, in their keys' log order.
+        tx.accounts(&new).await?;
         let (tenants, ids): (Vec<&str>, Vec<&str>) = touched
             .iter()
             .map(|(t, l)| (t.as_str(), l.as_str()))
