@@ -56,6 +56,7 @@ impl TestEnv {
             Duration::from_millis(50),
         );
         cfg.clock = clock;
+        cfg.account_rules = crate::test_account_rules();
         let stop = CancellationToken::new();
         let task = tokio::spawn(sla_worker::run(
             leadledger_workers::sla_worker::Deps {

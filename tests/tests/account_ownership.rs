@@ -5,17 +5,21 @@
 //! goes to the first rep ruled on, also when two reps claim two of its leads at once; an
 //! account on no list and a free-mail lead are decided per lead; a retry rules once; a
 //! re-listing hands the account over; `ListOwnershipConflicts` and its BI view show who,
-//! since when and the rule; and a replay from offset 0 rules the same.
+//! since when and the rule; the router gives a key account's MQL to its owner; and a replay
+//! from offset 0 rules the same.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use leadledger_api::convert::time_to_proto;
 use leadledger_api::pb::ownership_service_client::OwnershipServiceClient;
 use leadledger_api::pb::{self, event::Payload, AccountRule};
-use leadledger_e2e::events::{at, event};
+use leadledger_e2e::events::{at, event, mql};
 use leadledger_e2e::{append, assert_same_rows, dump_read_models, TestEnv};
+use leadledger_sla::PolicySet;
+use leadledger_workers::sla_worker::ManualClock;
 use tonic::transport::Channel;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -100,6 +104,32 @@ async fn owner_of(env: &TestEnv, lead: &str) -> anyhow::Result<String> {
     )
 }
 
+/// `(lead, rep, rule, queue)` of the first `n` routings, waited for.
+async fn wait_for_routings(
+    env: &TestEnv,
+    n: usize,
+) -> anyhow::Result<Vec<(String, String, String, String)>> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT lead_id, \
+                    coalesce(body -> 'payload' -> 'LeadRouted' -> 'owner' ->> 'rep_id', ''), \
+                    coalesce(body -> 'payload' -> 'LeadRouted' ->> 'rule_id', ''), \
+                    coalesce(body -> 'payload' -> 'LeadRouted' -> 'owner' ->> 'queue', '') \
+             FROM lead_events WHERE tenant_id = $1 AND event_type = 'lead_routed' \
+             ORDER BY lead_id",
+        )
+        .bind(T)
+        .fetch_all(&env.store.pool)
+        .await?;
+        if rows.len() >= n {
+            return Ok(rows);
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "routed only {rows:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn conflicts(
     own: &mut OwnershipServiceClient<Channel>,
     page_size: u32,
@@ -164,9 +194,31 @@ async fn account_rules_decide_claims_in_the_accounts_log_order() -> anyhow::Resu
             listed("l1", listed_at, "www.bigco.com", "KA", "ann"),
             listed("l2", listed_at, "domain:small.io", "SMB", ""),
             listed("l3", listed_at, "solo.net", "KA", "gil"),
+            listed("l5", listed_at, "account:crm-99", "KA", "ivy"),
         ],
     )
     .await?;
+    // GetAccount shows the tier and the owner; a listed account with no lead yet is found.
+    let mut q = env.query().await?;
+    for (account, leads, owner) in [("bigco.com", 3, "ann"), ("account:crm-99", 0, "ivy")] {
+        let a = q
+            .get_account(pb::GetAccountRequest {
+                tenant_id: T.into(),
+                account: if account.contains(':') {
+                    account.to_string()
+                } else {
+                    format!("domain:{account}")
+                },
+                consistency_token: ack.consistency_token.clone(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        assert_eq!((a.tier.as_str(), a.lead_count), ("KA", leads), "{account}");
+        let o = a.owner.expect("an owner");
+        assert_eq!((o.rep_id.as_str(), o.held_by.as_str()), (owner, "listing"));
+        assert_eq!(o.since, Some(time_to_proto(listed_at)));
+    }
     let after_listing = |req: pb::ClaimLeadRequest| pb::ClaimLeadRequest {
         consistency_token: ack.consistency_token.clone(),
         ..req
@@ -361,6 +413,52 @@ async fn account_rules_decide_claims_in_the_accounts_log_order() -> anyhow::Resu
     assert_eq!(meta["owner_rep_id"], "bob");
     assert_eq!(meta["owner_since"], handover.to_rfc3339());
     assert_eq!(owner_of(&env, "K1").await?, "ann");
+
+    // The router gives a key account's new MQL to the account's owner, and an MQL of an
+    // account on no list to its rules (here: the queue).
+    let ack = append(
+        &mut ingest,
+        T,
+        vec![
+            capture("K4", at(3, 10, 9), "d@bigco.com", "bigco.com"),
+            mql("K4", "m-k4", at(3, 10, 10)),
+            mql("U1", "m-u1", at(3, 10, 10)),
+            capture("U3", at(3, 10, 9), "c@unlisted.org", "unlisted.org"),
+            mql("U3", "m-u3", at(3, 10, 11)),
+        ],
+    )
+    .await?;
+    q.get_lead(pb::GetLeadRequest {
+        tenant_id: T.into(),
+        lead_id: "K4".into(),
+        consistency_token: ack.consistency_token,
+        ..Default::default()
+    })
+    .await?;
+    let worker = env.start_sla_worker(
+        PolicySet::from_toml("version = 1\n[routing]\ndefault = { queue = \"triage\" }\n")?,
+        Arc::new(ManualClock::new(at(3, 10, 12))),
+    )?;
+    let routed: Vec<(String, String, String, String)> = wait_for_routings(&env, 2).await?;
+    worker.stop().await;
+    assert_eq!(
+        routed,
+        [
+            (
+                "K4".to_string(),
+                "bob".to_string(),
+                "account_owner".to_string(),
+                String::new()
+            ),
+            (
+                "U3".to_string(),
+                String::new(),
+                String::new(),
+                "triage".to_string()
+            ),
+        ]
+    );
+    assert_eq!(owner_of(&env, "K4").await?, "bob");
 
     env.wait_caught_up(Duration::from_secs(60)).await?;
     let live = dump_read_models(&env.store).await?;

@@ -255,7 +255,10 @@ pub async fn run(cfg: Config, role: Role) -> anyhow::Result<()> {
                 store: s.clone(),
                 producer: p.clone(),
                 topic: cfg.log.topic.clone(),
-                cfg: SlaConfig::new(std::sync::Arc::new(cfg.sla.clone()), cfg.sla_tick),
+                cfg: SlaConfig {
+                    account_rules: cfg.account_rules.clone(),
+                    ..SlaConfig::new(std::sync::Arc::new(cfg.sla.clone()), cfg.sla_tick)
+                },
             },
             shutdown.clone(),
         ))),

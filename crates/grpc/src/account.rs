@@ -7,6 +7,7 @@ use base64::Engine;
 use leadledger_api::convert::{stored_stage_to_proto, time_to_proto};
 use leadledger_api::pb;
 use leadledger_api::ApiError;
+use leadledger_domain::account::ownership::Holder;
 use leadledger_domain::account::{AccountKey, ContactRole, PrimaryClaim};
 use leadledger_domain::validate::lead_ref;
 use leadledger_domain::Violations;
@@ -112,7 +113,11 @@ pub(crate) async fn get(
     let primary = primary(&account.members);
     Ok(pb::GetAccountResponse {
         account: key,
-        name: account.name,
+        name: if account.name.is_empty() {
+            account.holding.name.clone()
+        } else {
+            account.name
+        },
         lead_count: count(account.stages.iter().map(|(_, n)| n).sum()),
         stages,
         committee: committee(&account.members, primary.as_deref()),
@@ -127,7 +132,19 @@ pub(crate) async fn get(
             .collect(),
         leads: leads.iter().map(lead_to_proto).collect(),
         next_page_token,
+        tier: account.holding.tier.clone(),
+        owner: account.holding.holder.as_ref().map(holder_to_proto),
     })
+}
+
+/// Who owns an account, for the wire (`GetAccount`, ownership rulings and conflicts).
+pub(crate) fn holder_to_proto(h: &Holder) -> pb::AccountHolder {
+    pb::AccountHolder {
+        rep_id: h.rep_id.clone(),
+        team: h.team.clone(),
+        since: Some(time_to_proto(h.since)),
+        held_by: h.by.as_str().to_string(),
+    }
 }
 
 fn count(n: i64) -> u32 {

@@ -3,6 +3,7 @@
 //! Every statement reads one account through the `leads_by_account` index.
 
 use chrono::{DateTime, Utc};
+use leadledger_domain::account::ownership::Holding;
 use sqlx::PgPool;
 
 use crate::leads::{LeadRow, LEAD_SELECT};
@@ -13,6 +14,7 @@ const NAME: &str = include_str!("sql/accounts_name.sql");
 const COMMITTEE: &str = include_str!("sql/accounts_committee.sql");
 const OWNERS: &str = include_str!("sql/accounts_owners.sql");
 const OF_LEAD: &str = include_str!("sql/accounts_of_lead.sql");
+const HOLDING: &str = include_str!("sql/accounts_holding.sql");
 
 /// A lead of the account whose contact was given a role.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -41,6 +43,8 @@ pub struct Account {
     pub owners: Vec<(String, i64)>,
     /// Leads after the page cursor, by lead id, at most the limit asked for.
     pub leads: Vec<LeadRow>,
+    /// Its tier on the target-account list and who owns it (default: not listed, nobody).
+    pub holding: Holding,
 }
 
 /// Which account to read.
@@ -97,9 +101,19 @@ pub async fn get(
         .bind(key)
         .fetch_all(&mut *tx)
         .await?;
-    if stages.is_empty() {
+    let holding: Option<crate::projection::accounts::StoredHolding> = sqlx::query_as(HOLDING)
+        .bind(tenant)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+    // A listed account is one before any lead of it is captured.
+    if stages.is_empty() && holding.is_none() {
         return Ok(Found::NoAccount);
     }
+    let holding = match holding {
+        Some(h) => h.holding()?.1,
+        None => Holding::default(),
+    };
     let name: Option<String> = sqlx::query_scalar(NAME)
         .bind(tenant)
         .bind(key)
@@ -135,6 +149,7 @@ pub async fn get(
             members,
             owners,
             leads,
+            holding,
         },
     })
 }

@@ -13,6 +13,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use leadledger_domain::account::ownership::{HeldBy, Holder};
+
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -134,8 +136,8 @@ pub async fn due_escalations(
         .await?)
 }
 
-/// A lead in stage `mql` that nobody owns, with its latest MQL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A lead in stage `mql` that nobody owns, with its latest MQL and its account's holding.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Candidate {
     pub tenant_id: String,
     pub lead_id: String,
@@ -146,6 +148,26 @@ pub struct Candidate {
     pub channel: String,
     pub mql_event_id: Uuid,
     pub mql_at: DateTime<Utc>,
+    pub account_key: String,
+    /// Its account's tier on the target-account list ("" when not listed).
+    pub tier: String,
+    pub holder_rep_id: String,
+    pub holder_team: String,
+    pub holder_since: Option<DateTime<Utc>>,
+    pub holder_by: String,
+}
+
+impl Candidate {
+    /// The rep who owns the lead's account, if anyone does.
+    pub fn holder(&self) -> Option<Holder> {
+        Some(Holder {
+            rep_id: self.holder_rep_id.clone(),
+            team: self.holder_team.clone(),
+            since: self.holder_since?,
+            by: HeldBy::parse(&self.holder_by)?,
+        })
+        .filter(|h| !h.rep_id.is_empty())
+    }
 }
 
 /// Which tenants route: every tenant but some (the default policy set routes), plus some
@@ -166,36 +188,13 @@ pub async fn routing_candidates(
     tenants: &RoutingTenants<'_>,
     limit: i64,
 ) -> Result<Vec<Candidate>, StoreError> {
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        Uuid,
-        DateTime<Utc>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(ROUTING_CANDIDATES)
+    Ok(sqlx::query_as(ROUTING_CANDIDATES)
         .bind(limit)
         .bind(tenants.only)
         .bind(tenants.all_but.is_some())
         .bind(tenants.all_but.unwrap_or(&[]))
         .fetch_all(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Candidate {
-            tenant_id: r.0,
-            lead_id: r.1,
-            region: r.2,
-            industry: r.3,
-            segment: r.4,
-            channel: r.5,
-            mql_event_id: r.6,
-            mql_at: r.7,
-        })
-        .collect())
+        .await?)
 }
 
 /// A rep's record as the read models show it, over the leads the rep owns now.

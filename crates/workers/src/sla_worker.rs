@@ -103,6 +103,9 @@ pub struct SlaConfig {
     /// Most alerts, and most routings, appended per tick: a backlog drains over several
     /// ticks instead of one huge append.
     pub chunk: i64,
+    /// The account rules per tier (`ownership.account_rules`): an MQL whose account another
+    /// rule gives to its owner is routed to that owner.
+    pub account_rules: leadledger_domain::account::ownership::Rules,
 }
 
 impl SlaConfig {
@@ -113,6 +116,7 @@ impl SlaConfig {
             tick,
             clock: Arc::new(WallClock),
             chunk: 500,
+            account_rules: Default::default(),
         }
     }
 }
@@ -283,6 +287,7 @@ impl Worker<'_> {
         let routings = route::decide(
             &mut tx,
             &self.cfg.policies,
+            &self.cfg.account_rules,
             &self.pending,
             self.cfg.chunk,
             now,

@@ -22,6 +22,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::{Command, OwnershipSvc};
+use crate::account::holder_to_proto;
 use crate::{command, token::Token};
 
 /// The source system of account ruling intents; with the request id it makes their id.
@@ -131,15 +132,6 @@ pub(super) fn refusal(r: &RulingRow) -> ApiError {
             ("intent_id".to_string(), r.intent_id.to_string()),
             ("reason".to_string(), r.reason.clone()),
         ]),
-    }
-}
-
-pub(super) fn holder_to_proto(h: &Holder) -> pb::AccountHolder {
-    pb::AccountHolder {
-        rep_id: h.rep_id.clone(),
-        team: h.team.clone(),
-        since: Some(time_to_proto(h.since)),
-        held_by: h.by.as_str().to_string(),
     }
 }
 

@@ -4,11 +4,16 @@
 //! feedback, conversion, open leads); a replay could not re-read them as they were, in the
 //! same order. So the decision is made once, here, and recorded in the log with its inputs
 //! (the weights, the skipped reps); the projector and every replay only read it.
+//!
+//! A lead whose account another rep owns, under an account rule that gives the account's
+//! leads to its owner (`ownership.account_rules`), goes to that owner, not to a rotation:
+//! the routing names the rule (`rule_id` = `account_owner` or `first_claim`) and why.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use leadledger_domain::event::{Routing, Segment};
+use leadledger_domain::account::ownership::{Rule, Rules};
+use leadledger_domain::event::{Owner, Routing, Segment};
 use leadledger_domain::{ids, Event, Payload};
 use leadledger_sla::routing::{LeadFacts, SkipReason};
 use leadledger_sla::{assign, RepRecord, TenantPolicies};
@@ -28,6 +33,7 @@ const NEUTRAL_CONVERSION: f64 = 0.0;
 pub(super) async fn decide(
     conn: &mut PgConnection,
     policies: &TenantPolicies,
+    account_rules: &Rules,
     pending: &HashMap<Uuid, Pending>,
     chunk: i64,
     now: DateTime<Utc>,
@@ -91,6 +97,23 @@ pub(super) async fn decide(
                 record(r, stats.get(&key), open)
             })
             .collect();
+        if let Some(routing) = to_account_owner(&c, account_rules) {
+            *extra
+                .entry((c.tenant_id.clone(), routing.owner.rep_id.clone()))
+                .or_default() += 1;
+            let rep = Some(routing.owner.rep_id.clone());
+            let event = internal_event(
+                id,
+                &c.tenant_id,
+                &c.lead_id,
+                c.mql_at,
+                now,
+                ROUTER_SOURCE,
+                Payload::LeadRouted(routing),
+            );
+            out.push((event, rep));
+            continue;
+        }
         let facts = lead_facts(&c.region, &c.industry, &c.segment, &c.channel);
         let a = assign(&facts, &setup.rules, &records, c.mql_event_id);
         if let Some(rep) = &a.rep_id {
@@ -120,6 +143,32 @@ pub(super) async fn decide(
         out.push((event, a.rep_id));
     }
     Ok(out)
+}
+
+/// The routing of `c` to its account's owner, when its account's rule gives the account's
+/// leads to an owner and someone owns it.
+fn to_account_owner(c: &Candidate, rules: &Rules) -> Option<Routing> {
+    let rule = rules.of(&c.tier);
+    let holder = c.holder().filter(|_| rule != Rule::None)?;
+    Some(Routing {
+        owner: Owner {
+            team: holder.team.clone(),
+            rep_id: holder.rep_id.clone(),
+            ..Owner::default()
+        },
+        rule_id: rule.as_str().to_string(),
+        reason: format!(
+            "account {} is owned by rep `{}` since {} (by {}); rule {} gives it its leads",
+            c.account_key,
+            holder.rep_id,
+            holder.since.to_rfc3339(),
+            holder.by.as_str(),
+            rule.as_str()
+        ),
+        weights: Vec::new(),
+        skipped: Vec::new(),
+        mql_event_id: c.mql_event_id,
+    })
 }
 
 /// Open leads per `(tenant, rep)` that the read models do not show yet: given by routings
