@@ -302,6 +302,19 @@ pub enum Payload {
         owner_team: Str,
         delisted: bool,
     },
+    AccountCoverageAssigned {
+        account: Str,
+        role: i32,
+        rep_id: Str,
+        removed: bool,
+    },
+    RenewalScheduled {
+        account: Str,
+        contract_id: Str,
+        renews_on: Str,
+        amount_minor: i64,
+        currency: Str,
+    },
 }
 
 /// A wire event as a client (or a producer writing straight to the topic) could send it.
@@ -532,6 +545,30 @@ impl Payload {
                 owner_rep_id: owner_rep_id.get(),
                 owner_team: owner_team.get(),
                 delisted: *delisted,
+            }),
+            Payload::AccountCoverageAssigned {
+                account,
+                role,
+                rep_id,
+                removed,
+            } => P::AccountCoverageAssigned(pb::AccountCoverageAssigned {
+                account: account.get(),
+                role: *role,
+                rep_id: rep_id.get(),
+                removed: *removed,
+            }),
+            Payload::RenewalScheduled {
+                account,
+                contract_id,
+                renews_on,
+                amount_minor,
+                currency,
+            } => P::RenewalScheduled(pb::RenewalScheduled {
+                account: account.get(),
+                contract_id: contract_id.get(),
+                renews_on: renews_on.get(),
+                amount_minor: *amount_minor,
+                currency: currency.get(),
             }),
         }
     }

@@ -169,7 +169,37 @@ pub fn visitor_events() -> Vec<pb::Event> {
 /// account's key).
 pub fn account_events() -> Vec<pb::Event> {
     let touch = client_events().remove(1);
-    vec![pb::Event {
+    let fact = |id: &str, payload| pb::Event {
+        lead_id: String::new(),
+        payload: Some(payload),
+        source: Some(pb::SourceRef {
+            system: "salesforce".into(),
+            event_id: id.into(),
+        }),
+        ..touch.clone()
+    };
+    let mut out = vec![
+        fact(
+            "cover-1",
+            P::AccountCoverageAssigned(pb::AccountCoverageAssigned {
+                account: "account:crm-7".into(),
+                role: pb::CoverageRole::Presales as i32,
+                rep_id: "rep-7".into(),
+                removed: false,
+            }),
+        ),
+        fact(
+            "renew-1",
+            P::RenewalScheduled(pb::RenewalScheduled {
+                account: "acme.com".into(),
+                contract_id: "C-1".into(),
+                renews_on: "2027-03-31".into(),
+                amount_minor: 1_200_000,
+                currency: "CNY".into(),
+            }),
+        ),
+    ];
+    out.insert(0, pb::Event {
         lead_id: String::new(),
         payload: Some(P::TargetAccountListed(pb::TargetAccountListed {
             account: "www.Acme.com".into(),
@@ -184,7 +214,8 @@ pub fn account_events() -> Vec<pb::Event> {
             event_id: "list-1".into(),
         }),
         ..touch
-    }]
+    });
+    out
 }
 
 /// What ingest writes to the log for a client event.
@@ -238,7 +269,7 @@ pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
             }
             for e in account_events().into_iter().map(prepared) {
                 out.push((
-                    "target_account_listed".into(),
+                    e.event_type.clone(),
                     record_input(&leadledger_log::envelope::encode(&e)),
                 ));
             }

@@ -426,6 +426,8 @@ pub async fn dump_read_models(store: &Store) -> anyhow::Result<Vec<String>> {
         ("visitor_links", "tenant_id, visitor_key"),
         ("account_holdings", "tenant_id, account_key"),
         ("account_rulings", "intent_id, tenant_id"),
+        ("account_coverage", "tenant_id, account_key, role, rep_id"),
+        ("account_renewals", "tenant_id, account_key, contract_id"),
         (
             "funnel_cells",
             "tenant_id, capture_day, channel, campaign, region, industry, segment, currency",

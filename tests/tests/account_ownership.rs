@@ -432,7 +432,6 @@ async fn account_rules_decide_claims_in_the_accounts_log_order() -> anyhow::Resu
         tenant_id: T.into(),
         lead_id: "K4".into(),
         consistency_token: ack.consistency_token,
-        ..Default::default()
     })
     .await?;
     let worker = env.start_sla_worker(

@@ -1796,6 +1796,47 @@ fn cases() -> Vec<Case> {
             FieldsAndMessage(&["events[0].lead_id"], "account's key"),
         ),
         case(
+            "a coverage of an unknown role by nobody, at free mail",
+            || {
+                one(pb::Event {
+                    payload: Some(Payload::AccountCoverageAssigned(
+                        pb::AccountCoverageAssigned {
+                            account: "qq.com".into(),
+                            role: 9,
+                            ..Default::default()
+                        },
+                    )),
+                    ..listing(Default::default())
+                })
+            },
+            INVALID,
+            Fields(&[
+                "events[0].payload.account_coverage_assigned.account",
+                "events[0].payload.account_coverage_assigned.role",
+                "events[0].payload.account_coverage_assigned.rep_id",
+            ]),
+        ),
+        case(
+            "a renewal with no date and contract, an amount without a currency",
+            || {
+                one(pb::Event {
+                    payload: Some(Payload::RenewalScheduled(pb::RenewalScheduled {
+                        account: "account:crm-7".into(),
+                        renews_on: "31/03/2027".into(),
+                        amount_minor: 100,
+                        ..Default::default()
+                    })),
+                    ..listing(Default::default())
+                })
+            },
+            INVALID,
+            Fields(&[
+                "events[0].payload.renewal_scheduled.renews_on",
+                "events[0].payload.renewal_scheduled.contract_id",
+                "events[0].payload.renewal_scheduled.currency",
+            ]),
+        ),
+        case(
             "a delisting that names an owner",
             || {
                 one(listing(pb::TargetAccountListed {

@@ -6,6 +6,7 @@
 //! itself, read models' parts for answers, a wire event's type name) is in `to_proto`.
 
 use chrono::{DateTime, Utc};
+use leadledger_domain::account::coverage::{CoverageAssigned, RenewalScheduled};
 use leadledger_domain::account::ownership::{Listing, Request as AccountRequest, Rule, Rules};
 use leadledger_domain::event::{
     ClockPause, ClockResume, Company, Contact, Feedback, LeadCaptured, LeadSource, Owner,
@@ -443,6 +444,27 @@ fn payload_from_proto(p: &P, v: &mut Violations) -> Payload {
             owner_rep_id: x.owner_rep_id.clone(),
             owner_team: x.owner_team.clone(),
             delisted: x.delisted,
+        }),
+        P::AccountCoverageAssigned(x) => Payload::AccountCoverageAssigned(CoverageAssigned {
+            account: x.account.clone(),
+            role: x.role,
+            rep_id: x.rep_id.clone(),
+            removed: x.removed,
+        }),
+        P::RenewalScheduled(x) => Payload::RenewalScheduled(RenewalScheduled {
+            account: x.account.clone(),
+            contract_id: x.contract_id.clone(),
+            renews_on: chrono::NaiveDate::parse_from_str(&x.renews_on, "%Y-%m-%d").unwrap_or_else(
+                |_| {
+                    v.add(
+                        "payload.renewal_scheduled.renews_on",
+                        "required: a date YYYY-MM-DD",
+                    );
+                    chrono::NaiveDate::MIN
+                },
+            ),
+            amount_minor: x.amount_minor,
+            currency: x.currency.clone(),
         }),
         P::AccountOwnershipRequested(x) => {
             let f = "payload.account_ownership_requested";

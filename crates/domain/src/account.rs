@@ -14,6 +14,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod coverage;
 pub mod ownership;
 
 /// Which account a lead belongs to.

@@ -452,6 +452,10 @@ pub enum Payload {
     /// Written by the ownership commands under the lead's account key; ruled on by the
     /// projector in that key's order (`crate::account::ownership::rule`).
     AccountOwnershipRequested(crate::account::ownership::Request),
+    /// Who covers an account in a role (key `~account/…`). Sent by clients.
+    AccountCoverageAssigned(crate::account::coverage::CoverageAssigned),
+    /// A customer account's contract renews on a date (key `~account/…`). Sent by clients.
+    RenewalScheduled(crate::account::coverage::RenewalScheduled),
     /// A payload this reader does not know (a newer writer): kept, never folded.
     Unknown {
         event_type: String,
@@ -493,6 +497,8 @@ impl Payload {
             Payload::ReferredBy(_) => "referred_by",
             Payload::TargetAccountListed(_) => "target_account_listed",
             Payload::AccountOwnershipRequested(_) => "account_ownership_requested",
+            Payload::AccountCoverageAssigned(_) => "account_coverage_assigned",
+            Payload::RenewalScheduled(_) => "renewal_scheduled",
             Payload::Unknown { event_type } => event_type,
         }
     }
@@ -515,11 +521,27 @@ impl Payload {
 
     /// Whether this is an account's fact (filed under its account key, `~account/…`, no
     /// lead's).
+    ///
+    /// The account a client's account fact names ([`Payload::client_account`]) decides its
+    /// key.
     pub fn is_account(&self) -> bool {
         matches!(
             self,
-            Payload::TargetAccountListed(_) | Payload::AccountOwnershipRequested(_)
+            Payload::TargetAccountListed(_)
+                | Payload::AccountOwnershipRequested(_)
+                | Payload::AccountCoverageAssigned(_)
+                | Payload::RenewalScheduled(_)
         )
+    }
+
+    /// The account a client's account fact names, as sent (its key comes from it).
+    pub fn client_account(&self) -> Option<&str> {
+        match self {
+            Payload::TargetAccountListed(l) => Some(&l.account),
+            Payload::AccountCoverageAssigned(c) => Some(&c.account),
+            Payload::RenewalScheduled(r) => Some(&r.account),
+            _ => None,
+        }
     }
 
     /// Whether this is an identity intent (filed under [`crate::identity::KEY`], no lead's).

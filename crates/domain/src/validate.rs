@@ -395,6 +395,24 @@ fn payload(v: &mut Violations, p: &Payload) {
         // Also checked against its lead (`account::self_referral`).
         Payload::ReferredBy(r) => account::referral(v, r),
         Payload::TargetAccountListed(l) => account::listing(v, l),
+        Payload::AccountCoverageAssigned(c) => account::coverage(v, c),
+        Payload::RenewalScheduled(r) => {
+            let f = "payload.renewal_scheduled";
+            account::target(v, &format!("{f}.account"), &r.account);
+            text(v, &format!("{f}.contract_id"), &r.contract_id, ID);
+            if r.contract_id.trim().is_empty() {
+                v.add(format!("{f}.contract_id"), "required");
+            }
+            if !(0..=MAX_AMOUNT_MINOR).contains(&r.amount_minor) {
+                v.add(format!("{f}.amount_minor"), "must be 0..10^15");
+            }
+            if (r.amount_minor > 0 || !r.currency.is_empty()) && !is_currency(&r.currency) {
+                v.add(
+                    format!("{f}.currency"),
+                    "must be an ISO 4217 code such as CNY, USD or EUR (required with an amount)",
+                );
+            }
+        }
         Payload::Unknown { .. } => v.add("payload", "required: exactly one payload must be set"),
     }
 }

@@ -177,8 +177,8 @@ pub fn prepare(
 /// visitor's facts under the visitor's key (docs/IDENTITY.md, "Anonymous visitors": its
 /// touches and its link sit in its own order, and the key is the server's to make, a client
 /// names the visitor in `visitor_id`); spend, no fact about a lead, under its channel and
-/// campaign's (validation refuses any other lead id for it); a target-account listing under
-/// its account's (`~account/…`). With the tenant, the reserved
+/// campaign's (validation refuses any other lead id for it); an account's facts (its
+/// listing, coverage, renewals) under its account's (`~account/…`). With the tenant, the reserved
 /// source systems and the types leadledger writes itself, the rules ingest adds to the
 /// conversion and the domain validator; public for the fuzz targets, which hold that.
 pub fn file(e: &mut pb::Event, v: &mut Violations) {
@@ -203,13 +203,25 @@ pub fn file(e: &mut pb::Event, v: &mut Violations) {
         (true, Some(pb::event::Payload::SpendRecorded(s))) => {
             e.lead_id = leadledger_domain::spend::key(&s.channel, &s.campaign);
         }
-        // An account it is not stays unfiled: validation names the account field.
-        (true, Some(pb::event::Payload::TargetAccountListed(l))) => {
-            if let Some(k) = ownership::parse_account(&l.account) {
+        // An account fact under its account's key; an account it is not stays unfiled:
+        // validation names the account field.
+        (true, Some(p)) => {
+            if let Some(k) = client_account(p).and_then(ownership::parse_account) {
                 e.lead_id = ownership::log_key(&k);
             }
         }
         _ => {}
+    }
+}
+
+/// The account a client's account fact names (its key comes from it).
+fn client_account(p: &pb::event::Payload) -> Option<&str> {
+    use pb::event::Payload as P;
+    match p {
+        P::TargetAccountListed(l) => Some(&l.account),
+        P::AccountCoverageAssigned(c) => Some(&c.account),
+        P::RenewalScheduled(r) => Some(&r.account),
+        _ => None,
     }
 }
 

@@ -11,7 +11,7 @@
 //!   read-your-writes waits on the consistency token), the tenant, paging.
 //! - [`query`]: `QueryService` over the read models; `list` its `ListLeads` (the leads
 //!   behind any figure); `account` its `GetAccount` (an account's leads, committee and
-//!   owners); [`velocity`] and [`cohorts`] its measures computed on request, [`measures`] what
+//!   owners); `target_accounts` its `ListTargetAccounts` (coverage, customers, renewals); [`velocity`] and [`cohorts`] its measures computed on request, [`measures`] what
 //!   they parse alike, [`reasons`] why leads leave the main line, [`revenue`] the revenue
 //!   equation.
 //! - [`attribution`]: `AttributionService`: credits by group, models side by side, Markov and
@@ -66,6 +66,7 @@ pub mod sla;
 mod sla_fields;
 pub mod sla_watch;
 mod sla_whatif;
+mod target_accounts;
 pub mod tenant;
 pub mod token;
 pub mod trace;

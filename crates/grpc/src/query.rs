@@ -128,6 +128,15 @@ impl QueryService for QuerySvc {
         ))
     }
 
+    async fn list_target_accounts(
+        &self,
+        request: Request<pb::ListTargetAccountsRequest>,
+    ) -> Result<Response<pb::ListTargetAccountsResponse>, Status> {
+        Ok(Response::new(
+            crate::target_accounts::list(&self.ctx, &request).await?,
+        ))
+    }
+
     async fn list_leads(
         &self,
         request: Request<pb::ListLeadsRequest>,

@@ -1,12 +1,14 @@
-//! The batch's account facts (`~account/…` keys): target-account listings and the account
-//! rulings on claims and assignments, applied in each key's log order to the account's
-//! holding (the rules are the domain's, [`leadledger_domain::account::ownership`]). A key's
+//! The batch's account facts (`~account/…` keys): target-account listings, the account
+//! rulings on claims and assignments, coverage by role and renewal dates, applied in each
+//! key's log order (the holding, each coverage slot and each contract's renewal: the last
+//! fact in that order stands) (the rules are the domain's, [`leadledger_domain::account::ownership`]). A key's
 //! facts share a partition, so `(partition, offset)` order is its log order, and a replay
 //! in any batching leaves the same holdings and rulings.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
+use leadledger_domain::account::coverage::{CoverageRole, RenewalScheduled};
 use leadledger_domain::account::ownership::{self, Holder, Holding, Rule};
 use leadledger_domain::event::OwnershipMode;
 use leadledger_domain::Payload;
@@ -40,6 +42,12 @@ pub struct RulingRow {
     pub reason: String,
 }
 
+/// A coverage slot: `(tenant, account, role, rep)`.
+pub type SlotId = (String, String, CoverageRole, String);
+
+/// A contract's renewal: `(tenant, account, contract)`.
+pub type ContractId = (String, String, String);
+
 /// What the batch's account facts leave.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountRows {
@@ -47,6 +55,11 @@ pub struct AccountRows {
     pub rulings: Vec<RulingRow>,
     /// The holdings the batch changed, after it, in key order.
     pub holdings: Vec<(AccountId, Holding)>,
+    /// The coverage slots the batch set, in key order: since when (the latest assignment's
+    /// time), or `None` for a slot taken away.
+    pub coverage: Vec<(SlotId, Option<DateTime<Utc>>)>,
+    /// The renewals the batch scheduled, in key order: the latest per contract.
+    pub renewals: Vec<(ContractId, RenewalScheduled, DateTime<Utc>)>,
 }
 
 /// The accounts `new` holds facts of (whose stored holdings the batch needs).
@@ -71,6 +84,8 @@ pub fn apply(new: &[&Logged], holdings: &mut BTreeMap<AccountId, Holding>) -> Ac
     facts.sort_by_key(|r| (r.partition, r.offset));
     let mut out = AccountRows::default();
     let mut changed = BTreeSet::new();
+    let mut coverage = BTreeMap::new();
+    let mut renewals = BTreeMap::new();
     for r in facts {
         let e = &r.event;
         let Some(account) = ownership::account_of_key(&e.lead_id) else {
@@ -112,9 +127,26 @@ pub fn apply(new: &[&Logged], holdings: &mut BTreeMap<AccountId, Holding>) -> Ac
                     reason: ruling.reason,
                 });
             }
+            Payload::AccountCoverageAssigned(c) => {
+                // A role this reader does not know (a newer writer's) is left alone.
+                if let Some(role) = CoverageRole::from_number(c.role) {
+                    let slot = (id.0, id.1, role, c.rep_id.clone());
+                    let since = (!c.removed).then(|| e.occurred_at.trunc_subsecs(6));
+                    coverage.insert(slot, since);
+                }
+            }
+            Payload::RenewalScheduled(r) => {
+                let contract = (id.0, id.1, r.contract_id.clone());
+                renewals.insert(contract, (r.clone(), e.occurred_at.trunc_subsecs(6)));
+            }
             _ => {}
         }
     }
+    out.coverage = coverage.into_iter().collect();
+    out.renewals = renewals
+        .into_iter()
+        .map(|(k, (r, at))| (k, r, at))
+        .collect();
     out.holdings = changed
         .into_iter()
         .map(|id| {
@@ -167,6 +199,25 @@ mod tests {
         })
     }
 
+    fn covered(rep: &str, removed: bool) -> Payload {
+        Payload::AccountCoverageAssigned(leadledger_domain::account::coverage::CoverageAssigned {
+            account: "acme.com".into(),
+            role: CoverageRole::Service.number(),
+            rep_id: rep.into(),
+            removed,
+        })
+    }
+
+    fn renewal(contract: &str, month: u32) -> Payload {
+        Payload::RenewalScheduled(RenewalScheduled {
+            account: "acme.com".into(),
+            contract_id: contract.into(),
+            renews_on: chrono::NaiveDate::from_ymd_opt(2027, month, 1).unwrap(),
+            amount_minor: 0,
+            currency: String::new(),
+        })
+    }
+
     fn listed(tier: &str) -> Payload {
         Payload::TargetAccountListed(Listing {
             account: "acme.com".into(),
@@ -190,6 +241,11 @@ mod tests {
                     event_type: "x".into(),
                 },
             ),
+            logged(5, k, covered("ann", false)),
+            logged(6, k, covered("bob", false)),
+            logged(7, k, covered("ann", true)),
+            logged(8, k, renewal("C-1", 3)),
+            logged(9, k, renewal("C-1", 4)),
         ];
         // Shuffled within the batch: the offsets order them.
         let all: Vec<&Logged> = log.iter().rev().collect();
@@ -204,12 +260,40 @@ mod tests {
         assert_eq!(one.rulings[2].holder.as_ref().unwrap().rep_id, "cat");
         let mut h2 = BTreeMap::new();
         let mut rulings = Vec::new();
+        // Batches of two: the slots and contracts each batch leaves, latest batch last.
+        let mut coverage = BTreeMap::new();
+        let mut renewals = BTreeMap::new();
         for chunk in log.chunks(2) {
             let refs: Vec<&Logged> = chunk.iter().collect();
-            rulings.extend(apply(&refs, &mut h2).rulings);
+            let rows = apply(&refs, &mut h2);
+            rulings.extend(rows.rulings);
+            coverage.extend(rows.coverage);
+            renewals.extend(rows.renewals.into_iter().map(|(k, r, at)| (k, (r, at))));
         }
+        let coverage: Vec<_> = coverage.into_iter().collect();
+        let renewals: Vec<_> = renewals
+            .into_iter()
+            .map(|(k, (r, at))| (k, r, at))
+            .collect();
         assert_eq!(rulings, one.rulings);
         assert_eq!(h, h2);
+        assert_eq!(
+            (coverage, renewals),
+            (one.coverage.clone(), one.renewals.clone())
+        );
+        // The last fact of each slot and contract stands.
+        assert_eq!(
+            one.coverage
+                .iter()
+                .map(|((_, _, role, rep), since)| (*role, rep.as_str(), since.is_some()))
+                .collect::<Vec<_>>(),
+            [
+                (CoverageRole::Service, "ann", false),
+                (CoverageRole::Service, "bob", true)
+            ]
+        );
+        assert_eq!(one.renewals.len(), 1);
+        assert_eq!(one.renewals[0].1.renews_on.format("%m").to_string(), "04");
         assert_eq!(
             one.holdings
                 .iter()

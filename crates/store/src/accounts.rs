@@ -61,7 +61,7 @@ pub enum Which<'a> {
 pub enum Found {
     Account {
         key: String,
-        account: Account,
+        account: Box<Account>,
     },
     /// The lead asked for is not the tenant's.
     NoLead,
@@ -143,13 +143,13 @@ pub async fn get(
     tx.commit().await?;
     Ok(Found::Account {
         key: key.to_string(),
-        account: Account {
+        account: Box::new(Account {
             name: name.unwrap_or_default(),
             stages,
             members,
             owners,
             leads,
             holding,
-        },
+        }),
     })
 }

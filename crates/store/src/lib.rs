@@ -77,6 +77,7 @@ pub mod sla_reports;
 pub mod sla_whatif;
 pub mod spend;
 pub mod stays;
+pub mod target_accounts;
 pub mod timeline;
 pub mod webhooks;
 

@@ -194,6 +194,8 @@ pub fn event_type_of(e: &pb::Event) -> &'static str {
             P::ReferredBy(_) => "referred_by",
             P::TargetAccountListed(_) => "target_account_listed",
             P::AccountOwnershipRequested(_) => "account_ownership_requested",
+            P::AccountCoverageAssigned(_) => "account_coverage_assigned",
+            P::RenewalScheduled(_) => "renewal_scheduled",
         },
     }
 }

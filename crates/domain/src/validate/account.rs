@@ -2,6 +2,7 @@
 //! a `contact_role_assigned` fact, a `referred_by` fact, a `target_account_listed` fact.
 
 use super::{lead_ref, text, Violations, ID};
+use crate::account::coverage::{CoverageAssigned, CoverageRole};
 use crate::account::ownership::{self, Listing, MAX_TIER};
 use crate::account::{ContactRole, Referred, RoleAssigned};
 use crate::event::{Event, Payload};
@@ -55,6 +56,36 @@ pub(super) fn self_referral(v: &mut Violations, e: &Event) {
     }
 }
 
+/// An account a client's account fact names at field `f`: one several leads can share.
+pub(super) fn target(v: &mut Violations, f: &str, account: &str) {
+    match ownership::parse_account(account) {
+        None => v.add(
+            f,
+            "must be account:<id> or domain:<domain> (or a bare domain); a free-mail domain \
+             and a lead on its own are no target account",
+        ),
+        Some(crate::account::AccountKey::Explicit(id)) => account_id(v, f, &id),
+        Some(_) => {}
+    }
+}
+
+/// An `account_coverage_assigned` payload: an account, a known role, who.
+pub(super) fn coverage(v: &mut Violations, c: &CoverageAssigned) {
+    let f = "payload.account_coverage_assigned";
+    target(v, &format!("{f}.account"), &c.account);
+    if CoverageRole::from_number(c.role).is_none() {
+        v.add(
+            format!("{f}.role"),
+            format!("must be one of the CoverageRole values (got {})", c.role),
+        );
+    }
+    if c.rep_id.trim().is_empty() {
+        v.add(format!("{f}.rep_id"), "required");
+    } else {
+        text(v, &format!("{f}.rep_id"), &c.rep_id, ID);
+    }
+}
+
 /// Longest account name on the target list.
 const NAME: usize = 256;
 
@@ -62,17 +93,7 @@ const NAME: usize = 256;
 /// delisted), an owner's id and team within limits.
 pub(super) fn listing(v: &mut Violations, l: &Listing) {
     let f = "payload.target_account_listed";
-    match ownership::parse_account(&l.account) {
-        None => v.add(
-            format!("{f}.account"),
-            "must be account:<id> or domain:<domain> (or a bare domain); a free-mail domain \
-             and a lead on its own are no target account",
-        ),
-        Some(crate::account::AccountKey::Explicit(id)) => {
-            account_id(v, &format!("{f}.account"), &id)
-        }
-        Some(_) => {}
-    }
+    target(v, &format!("{f}.account"), &l.account);
     text(v, &format!("{f}.name"), &l.name, NAME);
     if l.delisted {
         if !l.owner_rep_id.is_empty() {
@@ -96,16 +117,18 @@ pub(super) fn listing(v: &mut Violations, l: &Listing) {
     text(v, &format!("{f}.owner_team"), &l.owner_team, ID);
 }
 
-/// A listing sits under its account's key (the server files it there; other facts with a
+/// An account fact sits under its account's key (the server files it there; other facts with a
 /// `~` key are refused with the lead id).
 pub(super) fn filed_under_account(v: &mut Violations, e: &Event) {
-    if let Payload::TargetAccountListed(l) = &e.payload {
-        let key = ownership::parse_account(&l.account).map(|k| ownership::log_key(&k));
+    if let Some(account) = e.payload.client_account() {
+        let key = ownership::parse_account(account).map(|k| ownership::log_key(&k));
         if key.is_some_and(|k| k != e.lead_id) {
             v.add(
                 "lead_id",
-                "must be empty for target_account_listed (the server files it under the \
-                 account's key)",
+                format!(
+                    "must be empty for {} (the server files it under the account's key)",
+                    e.payload.event_type()
+                ),
             );
         }
     }

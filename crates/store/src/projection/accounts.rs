@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use leadledger_domain::account::ownership::{HeldBy, Holder, Holding};
 use leadledger_projection::accounts::{AccountId, AccountRows};
 use sqlx::{Postgres, Transaction};
@@ -15,6 +15,9 @@ use crate::StoreError;
 const HOLDINGS: &str = include_str!("sql/account_holdings.sql");
 const UPSERT: &str = include_str!("sql/upsert_account_holdings.sql");
 const INSERT_RULINGS: &str = include_str!("sql/insert_account_rulings.sql");
+const UPSERT_COVERAGE: &str = include_str!("sql/upsert_account_coverage.sql");
+const DELETE_COVERAGE: &str = include_str!("sql/delete_account_coverage.sql");
+const UPSERT_RENEWALS: &str = include_str!("sql/upsert_account_renewals.sql");
 
 column_arrays! {
     struct HoldingRows<'a> {
@@ -26,6 +29,37 @@ column_arrays! {
         holder_team: &'a str,
         holder_since: Option<DateTime<Utc>>,
         holder_by: &'a str,
+    }
+}
+
+column_arrays! {
+    struct CoverageRows<'a> {
+        tenant: &'a str,
+        account: &'a str,
+        role: &'a str,
+        rep: &'a str,
+        since: DateTime<Utc>,
+    }
+}
+
+column_arrays! {
+    struct SlotRows<'a> {
+        tenant: &'a str,
+        account: &'a str,
+        role: &'a str,
+        rep: &'a str,
+    }
+}
+
+column_arrays! {
+    struct RenewalRows<'a> {
+        tenant: &'a str,
+        account: &'a str,
+        contract: &'a str,
+        renews_on: NaiveDate,
+        amount: i64,
+        currency: &'a str,
+        scheduled_at: DateTime<Utc>,
     }
 }
 
@@ -107,7 +141,50 @@ pub(super) async fn holdings(
     rows.into_iter().map(StoredHolding::holding).collect()
 }
 
-/// Writes the rulings and the changed holdings.
+/// Writes the coverage slots and renewals the batch set.
+async fn write_coverage(
+    tx: &mut Transaction<'static, Postgres>,
+    rows: &AccountRows,
+) -> Result<(), StoreError> {
+    let mut set = CoverageRows::default();
+    let mut gone = SlotRows::default();
+    for ((tenant, account, role, rep), since) in &rows.coverage {
+        match since {
+            Some(at) => set.push(tenant, account, role.as_str(), rep, *at),
+            None => gone.push(tenant, account, role.as_str(), rep),
+        }
+    }
+    if !set.tenant.is_empty() {
+        set.bind(sqlx::query(UPSERT_COVERAGE))
+            .execute(&mut **tx)
+            .await?;
+    }
+    if !gone.tenant.is_empty() {
+        gone.bind(sqlx::query(DELETE_COVERAGE))
+            .execute(&mut **tx)
+            .await?;
+    }
+    if !rows.renewals.is_empty() {
+        let mut cols = RenewalRows::default();
+        for ((tenant, account, contract), r, at) in &rows.renewals {
+            cols.push(
+                tenant,
+                account,
+                contract,
+                r.renews_on,
+                r.amount_minor,
+                &r.currency,
+                *at,
+            );
+        }
+        cols.bind(sqlx::query(UPSERT_RENEWALS))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes the rulings, the changed holdings, coverage and renewals.
 pub(super) async fn write(
     tx: &mut Transaction<'static, Postgres>,
     rows: &AccountRows,
@@ -158,5 +235,5 @@ pub(super) async fn write(
             .execute(&mut **tx)
             .await?;
     }
-    Ok(())
+    write_coverage(tx, rows).await
 }
