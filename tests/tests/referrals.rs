@@ -2,7 +2,10 @@
 //! PostgreSQL: a `ReferredBy` fact is a touch of the referrer's channel on the referred
 //! lead's path; a referrer captured later, merged into another lead or unmerged, changes the
 //! precomputed credits of the leads it referred, also once a referred lead is merged into
-//! another; the on-request models read the same paths; a replay gives the same rows.
+//! another; the on-request models read the same paths; a replay gives the same rows. A
+//! referral by a customer (its account had a signed lead then) is credited to the referring
+//! account (channel `customer_referral`, campaign the account), also when the signing that
+//! made it a customer is told after the referral.
 
 use std::time::Duration;
 
@@ -92,7 +95,8 @@ async fn a_referral_is_a_touch_of_the_referrers_channel() -> anyhow::Result<()> 
     )
     .await?;
     env.wait_credits_caught_up(Duration::from_secs(60)).await?;
-    assert_eq!(path(&env, "N1").await?, ["website", "event"]);
+    // C1 had signed before it referred N1: a customer's referral, credited to its account.
+    assert_eq!(path(&env, "N1").await?, ["website", "customer_referral"]);
     // Not a lead yet: the referral is a touch of the channel "referral".
     assert_eq!(path(&env, "N2").await?, ["website", "referral"]);
     assert_eq!(path(&env, "N3").await?, ["website", "seo"]);
@@ -127,13 +131,14 @@ async fn a_referral_is_a_touch_of_the_referrers_channel() -> anyhow::Result<()> 
     assert_eq!(path(&env, "N3").await?, ["website", "ads"]);
     let (stored, asked) = by_channel(&env).await?;
     assert_eq!(stored, asked);
-    // Linear over signed deals: C1 1 (event), N1 ½ website ½ event, N2 ½ website ½ partner,
-    // N3 ½ website ½ ads, in milli-conversions.
+    // Linear over signed deals: C1 1 (event), N1 ½ website ½ C1's account, N2 ½ website ½
+    // partner, N3 ½ website ½ ads, in milli-conversions.
     assert_eq!(
         stored,
         [
             ("ads".to_string(), 500),
-            ("event".to_string(), 1_500),
+            ("customer_referral".to_string(), 500),
+            ("event".to_string(), 1_000),
             ("partner".to_string(), 500),
             ("website".to_string(), 1_500)
         ]
@@ -182,6 +187,86 @@ async fn a_referral_is_a_touch_of_the_referrers_channel() -> anyhow::Result<()> 
     // A replay from offset 0 gives the same rows.
     let live = dump_read_models(&env.store).await?;
     let replayed = env.replay("referrals-replay").await?;
+    assert_same_rows(&dump_read_models(&replayed).await?, &live, "replay");
+    env.cleanup().await
+}
+
+/// A capture of `lead` from `channel`, by a person at `domain`.
+fn at_company(
+    lead: &str,
+    when: chrono::DateTime<chrono::Utc>,
+    channel: &str,
+    domain: &str,
+) -> pb::Event {
+    let mut e = captured(lead, &format!("cap-{lead}"), when, channel);
+    if let Some(pb::event::Payload::LeadCaptured(c)) = e.payload.as_mut() {
+        if let Some(contact) = c.contact.as_mut() {
+            contact.email = format!("{}@{domain}", lead.to_lowercase());
+        }
+        if let Some(company) = c.company.as_mut() {
+            company.domain = domain.into();
+        }
+    }
+    e
+}
+
+#[tokio::test]
+async fn a_customers_referral_is_credited_to_the_referring_account() -> anyhow::Result<()> {
+    let mut env = TestEnv::start(2).await?;
+    let mut ingest = env.ingest().await?;
+    // P1 and P2 work at cust.example; P1 refers N on 3-15. P2 signed on 3-10, but that is
+    // told only after N's path was credited.
+    append(
+        &mut ingest,
+        T,
+        vec![
+            at_company("P1", at(3, 1, 9), "event", "cust.example"),
+            at_company("P2", at(3, 1, 10), "seo", "cust.example"),
+            captured("N", "n", at(3, 14, 9), "website"),
+            referred("N", "r", at(3, 15, 9), "P1"),
+            signed("N", "w", at(4, 1, 9), 20_000_000),
+            // Q is referred by P1 before the account's first signing: not a customer's word.
+            captured("Q", "q", at(3, 5, 9), "website"),
+            referred("Q", "rq", at(3, 6, 9), "P1"),
+            signed("Q", "wq", at(4, 1, 9), 20_000_000),
+        ],
+    )
+    .await?;
+    env.wait_credits_caught_up(Duration::from_secs(60)).await?;
+    assert_eq!(path(&env, "N").await?, ["website", "event"]);
+    append(
+        &mut ingest,
+        T,
+        vec![signed("P2", "w2", at(3, 10, 9), 5_000_000)],
+    )
+    .await?;
+    env.wait_credits_caught_up(Duration::from_secs(60)).await?;
+    // P2's signing made the account a customer before P1's referral of N, not of Q.
+    assert_eq!(path(&env, "N").await?, ["website", "customer_referral"]);
+    assert_eq!(path(&env, "Q").await?, ["website", "event"]);
+    let (stored, asked) = by_channel(&env).await?;
+    assert_eq!(stored, asked);
+    // By campaign, the referral's half of N's deal is the referring account's.
+    let mut a = AttributionServiceClient::connect(format!("http://{}", env.addr)).await?;
+    let by_campaign = a
+        .attribution(pb::AttributionRequest {
+            tenant_id: T.into(),
+            model: "linear".into(),
+            conversion: pb::ConversionKind::Signed.into(),
+            group_by: pb::GroupBy::Campaign.into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let account = by_campaign
+        .groups
+        .iter()
+        .find(|g| g.value == "domain:cust.example")
+        .expect("the referring account is a campaign");
+    assert_eq!(account.credit, 500);
+
+    let live = dump_read_models(&env.store).await?;
+    let replayed = env.replay("customer-referrals-replay").await?;
     assert_same_rows(&dump_read_models(&replayed).await?, &live, "replay");
     env.cleanup().await
 }

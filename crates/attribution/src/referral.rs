@@ -6,16 +6,23 @@
 //! ([`Journey::referrals`]); [`resolve`] turns them into touchpoints once the referrers'
 //! sources are known: at the referral's time, with the referrer's source channel and
 //! campaign (its capture's), and the channel [`UNKNOWN_REFERRER`] while the referrer is not a
-//! lead of the tenant or has no channel. Resolving again replaces what an earlier call added,
-//! so a journey is resolved against the sources of the moment it is credited at.
+//! lead of the tenant or has no channel. A referral by a **customer** — the referrer's account
+//! had a signed lead at the referral's time — is credited back to that account: channel
+//! [`CUSTOMER_REFERRAL`], campaign the referring account's key. Resolving again replaces
+//! what an earlier call added, so a journey is resolved against the sources of the moment it
+//! is credited at.
 
 use std::collections::HashMap;
 
+use crate::account::key_of;
 use crate::touch::{Journey, Path, TouchKind, Touchpoint};
 pub use crate::touch::{Referral, Source};
 
 /// The channel of a referral whose referrer is unknown or has none.
 pub const UNKNOWN_REFERRER: &str = "referral";
+
+/// The channel of a referral by a customer (its campaign: the referring account's key).
+pub const CUSTOMER_REFERRAL: &str = "customer_referral";
 
 /// Puts `j`'s referrals on its path as touchpoints of kind [`TouchKind::Referral`], each
 /// with the source `source_of` gives its referrer's root (`root_of`: the lead a merged
@@ -42,18 +49,22 @@ pub fn resolve(
             // word brought it.
             continue;
         }
-        let source = source_of(&root)
-            .filter(|s| !s.channel.is_empty())
-            .unwrap_or_else(|| Source {
-                channel: UNKNOWN_REFERRER.to_string(),
-                campaign: String::new(),
-            });
+        let source = source_of(&root);
+        let (channel, campaign) = match source {
+            Some(s)
+                if !s.account.is_empty() && s.customer_since.is_some_and(|since| since <= r.at) =>
+            {
+                (CUSTOMER_REFERRAL.to_string(), s.account)
+            }
+            Some(s) if !s.channel.is_empty() => (s.channel, s.campaign),
+            _ => (UNKNOWN_REFERRER.to_string(), String::new()),
+        };
         touches.push(Touchpoint {
             at: r.at,
             event_id: r.event_id,
             lead_id: j.lead_id.clone(),
-            channel: source.channel,
-            campaign: source.campaign,
+            channel,
+            campaign,
             keyword: String::new(),
             kind: TouchKind::Referral,
         });
@@ -68,9 +79,25 @@ pub fn resolve_among(journeys: &mut [Journey], root_of: &HashMap<String, String>
     if journeys.iter().all(|j| j.referrals.is_empty()) {
         return;
     }
+    // Each account's first signing: a referrer of a customer account refers as a customer.
+    let mut signed: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
+    for j in journeys.iter() {
+        if let Some(at) = j.path.milestones.signed_at {
+            let first = signed.entry(key_of(j).text()).or_insert(at);
+            *first = (*first).min(at);
+        }
+    }
     let sources: HashMap<String, Source> = journeys
         .iter()
-        .map(|j| (j.lead_id.clone(), j.source.clone()))
+        .map(|j| {
+            let account = key_of(j).text();
+            let source = Source {
+                customer_since: signed.get(&account).copied(),
+                account,
+                ..j.source.clone()
+            };
+            (j.lead_id.clone(), source)
+        })
         .collect();
     for j in journeys.iter_mut().filter(|j| !j.referrals.is_empty()) {
         resolve(
@@ -103,6 +130,7 @@ mod tests {
             source: Source {
                 channel: channel.into(),
                 campaign: format!("{channel}-q2"),
+                ..Source::default()
             },
             path: Path::new(
                 vec![Touchpoint {
@@ -154,6 +182,31 @@ mod tests {
         );
         // The referrer's own path is untouched.
         assert_eq!(channels(&js[0]), [("event", "", TouchKind::Capture)]);
+    }
+
+    #[test]
+    fn a_customers_referral_is_credited_to_its_account_from_its_first_signing() {
+        let mut customer = journey("c1", "event", &[]);
+        customer.company_domain = "cust.com".into();
+        // A colleague at the same account signed on day 4.
+        let mut colleague = journey("c2", "seo", &[]);
+        colleague.company_domain = "cust.com".into();
+        colleague.path.milestones.signed_at = Some(day(4));
+        let mut js = vec![
+            customer,
+            colleague,
+            journey("before", "website", &[("c1", 3)]),
+            journey("after", "website", &[("c1", 5)]),
+        ];
+        resolve_among(&mut js, &HashMap::new());
+        assert_eq!(
+            channels(&js[2])[1],
+            ("event", "event-q2", TouchKind::Referral)
+        );
+        assert_eq!(
+            channels(&js[3])[1],
+            (CUSTOMER_REFERRAL, "domain:cust.com", TouchKind::Referral)
+        );
     }
 
     #[test]

@@ -54,11 +54,18 @@ pub struct Referral {
 }
 
 /// A lead's source as a referral by it reads ([`crate::referral`]): its channel and
-/// campaign.
+/// campaign, and its account with the time the account became a customer (its first lead
+/// signed), when the resolver knows them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
     pub channel: String,
     pub campaign: String,
+    /// The lead's account key (`account:<id>`, `domain:<d>`, `lead:<id>`); empty: unknown.
+    #[serde(default)]
+    pub account: String,
+    /// When the first lead of that account signed; `None`: not a customer.
+    #[serde(default)]
+    pub customer_since: Option<DateTime<Utc>>,
 }
 
 /// One marketing touch on a lead's path.
@@ -342,6 +349,9 @@ pub fn journey(events: &[Event]) -> Journey {
             } else {
                 state.source.campaign.clone()
             },
+            // Known once the journeys are read together (`crate::referral`).
+            account: String::new(),
+            customer_since: None,
         },
         referrals,
         role: state.contact_role,

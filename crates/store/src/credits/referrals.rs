@@ -1,8 +1,11 @@
 //! Referrals as the credits read them (docs/ATTRIBUTION.md, "Referrals"): which leads a
-//! changed lead referred (they are recomputed with it), and each referrer's source, through
-//! the merges of the moment (a merged referrer's source is its survivor's).
+//! changed lead referred (they are recomputed with it; for a signed lead, also those its
+//! account colleagues referred), and each referrer's source and account, through the merges
+//! of the moment (a merged referrer's source is its survivor's).
 
 use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
 
 use leadledger_attribution::referral::{self, Source};
 use leadledger_attribution::Journey;
@@ -14,6 +17,7 @@ use crate::StoreError;
 
 const REFERRED_BY: &str = include_str!("sql/referred_by.sql");
 const REFERRER_SOURCES: &str = include_str!("sql/referrer_sources.sql");
+const SIGNED_COLLEAGUES: &str = include_str!("sql/signed_colleagues.sql");
 
 /// The leads (each as its group's root) whose referrals name one of `leads` or a lead merged
 /// into one of them, `leads` themselves left out.
@@ -24,9 +28,17 @@ pub async fn referred_by(
     if leads.is_empty() {
         return Ok(BTreeSet::new());
     }
-    // The leads and every member of their groups: a referral may name a merged lead.
+    // The leads and every member of their groups: a referral may name a merged lead. And
+    // the colleagues of those that signed: their account may have become a customer.
     let mut named = leads.clone();
     named.extend(roots_of(&mut *conn, leads).await?.into_keys());
+    let (tenants, ids) = unzip_leads(leads);
+    let colleagues: Vec<LeadKey> = sqlx::query_as(SIGNED_COLLEAGUES)
+        .bind(&tenants)
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    named.extend(colleagues);
     let (tenants, ids) = unzip_leads(&named);
     let referred: Vec<LeadKey> = sqlx::query_as(REFERRED_BY)
         .bind(&tenants)
@@ -66,14 +78,32 @@ pub async fn resolve<'a>(
     let roots = roots_of(&mut *conn, &named).await?;
     let wanted: BTreeSet<LeadKey> = named.iter().map(|k| rooted(&roots, k)).collect();
     let (tenants, ids) = unzip_leads(&wanted);
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(REFERRER_SOURCES)
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<DateTime<Utc>>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(REFERRER_SOURCES)
         .bind(&tenants)
         .bind(&ids)
         .fetch_all(&mut *conn)
         .await?;
     let sources: HashMap<LeadKey, Source> = rows
         .into_iter()
-        .map(|(t, l, channel, campaign)| ((t, l), Source { channel, campaign }))
+        .map(|(t, l, channel, campaign, account, customer_since)| {
+            (
+                (t, l),
+                Source {
+                    channel,
+                    campaign,
+                    account,
+                    customer_since,
+                },
+            )
+        })
         .collect();
     for (tenant, j) in referring.iter_mut() {
         referral::resolve(
