@@ -184,11 +184,16 @@ fn primary(members: &[Member]) -> Option<String> {
 }
 
 fn decode_token(t: &str) -> Option<String> {
-    let bytes = URL_SAFE_NO_PAD.decode(t).ok()?;
-    let lead = String::from_utf8(bytes).ok()?;
+    let lead = decode_key(t)?;
     let mut v = Violations::default();
     lead_ref(&mut v, "page_token", &lead);
     v.is_empty().then_some(lead)
+}
+
+/// The key a keyset page token carries (URL-safe base64 of it, as this module writes them).
+pub(crate) fn decode_key(t: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(t).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]

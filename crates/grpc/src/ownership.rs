@@ -194,18 +194,20 @@ impl OwnershipSvc {
     }
 }
 
-/// FAILED_PRECONDITION naming the lead and its owner, with the owner in `ErrorInfo`.
-fn refusal(d: &DecisionRow) -> ApiError {
-    let verb = if d.mode == "assign" {
+/// "claim of lead L for rep `R` refused: why" (an assignment's likewise).
+fn refused(mode: &str, lead: &str, rep: &str, why: &str) -> String {
+    let verb = if mode == "assign" {
         "assignment"
     } else {
         "claim"
     };
+    format!("{verb} of lead {lead} for rep `{rep}` refused: {why}")
+}
+
+/// FAILED_PRECONDITION naming the lead and its owner, with the owner in `ErrorInfo`.
+fn refusal(d: &DecisionRow) -> ApiError {
     ApiError::Refused {
-        message: format!(
-            "{verb} of lead {} for rep `{}` refused: {}",
-            d.lead, d.rep_id, d.reason
-        ),
+        message: refused(d.mode, &d.lead, &d.rep_id, &d.reason),
         reason: REFUSED.into(),
         metadata: HashMap::from([
             ("lead_id".to_string(), d.lead.clone()),

@@ -16,7 +16,7 @@ use leadledger_domain::Violations;
 use leadledger_store::target_accounts::{self, Filter, TargetAccount};
 use tonic::Request;
 
-use crate::account::holder_to_proto;
+use crate::account::{decode_key, holder_to_proto};
 use crate::context::{page_size_or_violation, take_page, ReadContext};
 use crate::sla_fields::time_or;
 
@@ -66,14 +66,10 @@ pub(crate) async fn list(
     };
     let after = match r.page_token.as_str() {
         "" => String::new(),
-        t => URL_SAFE_NO_PAD
-            .decode(t)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .unwrap_or_else(|| {
-                v.add("page_token", "not a page token issued by this service");
-                String::new()
-            }),
+        t => decode_key(t).unwrap_or_else(|| {
+            v.add("page_token", "not a page token issued by this service");
+            String::new()
+        }),
     };
     let size = page_size_or_violation(&mut v, r.page_size);
     if !v.is_empty() {

@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, SubsecRound, Utc};
 use leadledger_domain::account::coverage::{CoverageRole, RenewalScheduled};
 use leadledger_domain::account::ownership::{self, Holder, Holding, Rule};
-use leadledger_domain::event::OwnershipMode;
 use leadledger_domain::Payload;
 use uuid::Uuid;
 
@@ -112,10 +111,7 @@ pub fn apply(new: &[&Logged], holdings: &mut BTreeMap<AccountId, Holding>) -> Ac
                     lead: req.lead.clone(),
                     partition: r.partition,
                     offset: r.offset,
-                    mode: match req.mode {
-                        OwnershipMode::Claim => "claim",
-                        OwnershipMode::Assign => "assign",
-                    },
+                    mode: req.mode.as_str(),
                     rep_id: req.rep_id.clone(),
                     team: req.team.clone(),
                     requested_by: req.requested_by.clone(),
@@ -188,7 +184,7 @@ mod tests {
     fn claim(lead: &str, rep: &str) -> Payload {
         Payload::AccountOwnershipRequested(Request {
             lead: lead.into(),
-            mode: OwnershipMode::Claim,
+            mode: leadledger_domain::event::OwnershipMode::Claim,
             rep_id: rep.into(),
             team: String::new(),
             requested_by: rep.into(),

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use leadledger_domain::event::{OwnershipMode, OwnershipRequest};
+use leadledger_domain::event::OwnershipRequest;
 use leadledger_domain::{fold_with, ownership, Payload};
 use uuid::Uuid;
 
@@ -87,10 +87,7 @@ pub(crate) fn decide(
             lead: e.lead_id.clone(),
             partition: r.partition,
             offset: r.offset,
-            mode: match req.mode {
-                OwnershipMode::Claim => "claim",
-                OwnershipMode::Assign => "assign",
-            },
+            mode: req.mode.as_str(),
             rep_id: req.rep_id.clone(),
             team: req.team.clone(),
             requested_by: req.requested_by.clone(),

@@ -3,7 +3,7 @@
 //! other than the account's (view `account_ownership_conflicts`).
 
 use chrono::{DateTime, Utc};
-use leadledger_domain::account::ownership::{HeldBy, Holder, Rule};
+use leadledger_domain::account::ownership::{HeldBy, Holder, OwnershipMode, Rule};
 pub use leadledger_projection::accounts::RulingRow;
 pub use leadledger_projection::DecisionRow;
 use sqlx::PgPool;
@@ -35,6 +35,13 @@ struct StoredDecision {
     reason: String,
 }
 
+/// A stored ownership mode, as the rows name it.
+fn mode(s: &str) -> Result<&'static str, StoreError> {
+    OwnershipMode::parse(s)
+        .map(OwnershipMode::as_str)
+        .ok_or_else(|| StoreError::Corrupt(format!("ownership mode {s:?}")))
+}
+
 /// The decision of one intent, if the projector has made it. Scoped to the tenant, so an
 /// intent id of another tenant reads as undecided.
 pub async fn decision(
@@ -49,11 +56,7 @@ pub async fn decision(
         .await?;
     row.map(|r| {
         Ok(DecisionRow {
-            mode: match r.mode.as_str() {
-                "claim" => "claim",
-                "assign" => "assign",
-                other => return Err(StoreError::Corrupt(format!("ownership mode {other:?}"))),
-            },
+            mode: mode(&r.mode)?,
             intent_id: r.intent_id,
             tenant: r.tenant_id,
             lead: r.lead_id,
@@ -180,11 +183,7 @@ pub async fn ruling(
             _ => None,
         };
         Ok(RulingRow {
-            mode: match r.mode.as_str() {
-                "claim" => "claim",
-                "assign" => "assign",
-                other => return Err(corrupt("mode", other)),
-            },
+            mode: mode(&r.mode)?,
             rule: Rule::parse(&r.rule).ok_or_else(|| corrupt("rule", &r.rule))?,
             intent_id: r.intent_id,
             tenant: r.tenant_id,

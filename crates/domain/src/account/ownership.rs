@@ -37,6 +37,25 @@ pub enum OwnershipMode {
     Assign,
 }
 
+impl OwnershipMode {
+    /// Its storage name: `claim` or `assign`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OwnershipMode::Claim => "claim",
+            OwnershipMode::Assign => "assign",
+        }
+    }
+
+    /// From its storage name.
+    pub fn parse(s: &str) -> Option<OwnershipMode> {
+        match s {
+            "claim" => Some(OwnershipMode::Claim),
+            "assign" => Some(OwnershipMode::Assign),
+            _ => None,
+        }
+    }
+}
+
 /// The prefix of account keys in the log; no lead id may start with `~`.
 pub const KEY_PREFIX: &str = "~account/";
 

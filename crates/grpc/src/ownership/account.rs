@@ -104,17 +104,9 @@ impl OwnershipSvc {
 
 /// FAILED_PRECONDITION naming the account's owner, since when, and the rule.
 pub(super) fn refusal(r: &RulingRow) -> ApiError {
-    let verb = if r.mode == "assign" {
-        "assignment"
-    } else {
-        "claim"
-    };
     let holder = r.holder.as_ref();
     ApiError::Refused {
-        message: format!(
-            "{verb} of lead {} for rep `{}` refused: {}",
-            r.lead, r.rep_id, r.reason
-        ),
+        message: super::refused(r.mode, &r.lead, &r.rep_id, &r.reason),
         reason: REFUSED.into(),
         metadata: HashMap::from([
             ("lead_id".to_string(), r.lead.clone()),

@@ -64,7 +64,9 @@ pub async fn step_into(
             .map(|(_, t, l)| (t.clone(), l.clone()))
             .collect();
         out.queued = dirty.len();
-        // The leads they referred: a referrer's source is on their paths.
+        // The leads they referred: a referrer's source is on their paths. In a rebuild too:
+        // the projector goes on queueing while it runs, and a referrer changed then must
+        // take along leads an earlier step of the rebuild already computed.
         let referred = credits::referrals::referred_by(&mut tx, &dirty).await?;
         dirty.extend(referred);
         (out.recomputed, out.changed) =

@@ -97,40 +97,34 @@ pub(super) async fn decide(
                 record(r, stats.get(&key), open)
             })
             .collect();
-        if let Some(routing) = to_account_owner(&c, account_rules) {
-            *extra
-                .entry((c.tenant_id.clone(), routing.owner.rep_id.clone()))
-                .or_default() += 1;
-            let rep = Some(routing.owner.rep_id.clone());
-            let event = internal_event(
-                id,
-                &c.tenant_id,
-                &c.lead_id,
-                c.mql_at,
-                now,
-                ROUTER_SOURCE,
-                Payload::LeadRouted(routing),
-            );
-            out.push((event, rep));
-            continue;
-        }
-        let facts = lead_facts(&c.region, &c.industry, &c.segment, &c.channel);
-        let a = assign(&facts, &setup.rules, &records, c.mql_event_id);
-        if let Some(rep) = &a.rep_id {
+        // A lead whose account's rule names its owner goes to the owner; any other to the
+        // routing rules.
+        let (routing, rep) = match to_account_owner(&c, account_rules) {
+            Some(routing) => {
+                let rep = Some(routing.owner.rep_id.clone());
+                (routing, rep)
+            }
+            None => {
+                let facts = lead_facts(&c.region, &c.industry, &c.segment, &c.channel);
+                let a = assign(&facts, &setup.rules, &records, c.mql_event_id);
+                let routing = Routing {
+                    owner: a.owner(),
+                    rule_id: a.rule_id.clone().unwrap_or_default(),
+                    reason: a.reason.clone(),
+                    weights: a.weights.clone(),
+                    skipped: a
+                        .skipped
+                        .iter()
+                        .map(|(rep, why)| (rep.clone(), describe(why)))
+                        .collect(),
+                    mql_event_id: c.mql_event_id,
+                };
+                (routing, a.rep_id)
+            }
+        };
+        if let Some(rep) = &rep {
             *extra.entry((c.tenant_id.clone(), rep.clone())).or_default() += 1;
         }
-        let routing = Routing {
-            owner: a.owner(),
-            rule_id: a.rule_id.clone().unwrap_or_default(),
-            reason: a.reason.clone(),
-            weights: a.weights.clone(),
-            skipped: a
-                .skipped
-                .iter()
-                .map(|(rep, why)| (rep.clone(), describe(why)))
-                .collect(),
-            mql_event_id: c.mql_event_id,
-        };
         let event = internal_event(
             id,
             &c.tenant_id,
@@ -140,7 +134,7 @@ pub(super) async fn decide(
             ROUTER_SOURCE,
             Payload::LeadRouted(routing),
         );
-        out.push((event, a.rep_id));
+        out.push((event, rep));
     }
     Ok(out)
 }
