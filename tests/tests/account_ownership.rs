@@ -251,6 +251,23 @@ async fn account_rules_decide_claims_in_the_accounts_log_order() -> anyhow::Resu
     .fetch_one(&env.store.pool)
     .await?;
     assert_eq!(rulings, 1);
+    // The same request id for another lead: refused, nothing appended.
+    let reused = own
+        .claim_lead(after_listing(claim("K2", "bob", "bob-k1")))
+        .await
+        .unwrap_err();
+    assert_eq!(reused.code(), Code::InvalidArgument, "{reused:?}");
+    assert_eq!(leadledger_e2e::violation_fields(&reused), ["request_id"]);
+    // A conflicts page token of the company-domain era is no account key.
+    let old = own
+        .list_ownership_conflicts(pb::ListOwnershipConflictsRequest {
+            tenant_id: T.into(),
+            page_token: "bigco.com".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(leadledger_e2e::violation_fields(&old), ["page_token"]);
     // A manager's assignment is refused the same way; the owner's claim is granted.
     let assign = own
         .assign_lead(pb::AssignLeadRequest {

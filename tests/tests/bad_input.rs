@@ -1837,6 +1837,22 @@ fn cases() -> Vec<Case> {
             ]),
         ),
         case(
+            "a renewal before 1900",
+            || {
+                one(pb::Event {
+                    payload: Some(Payload::RenewalScheduled(pb::RenewalScheduled {
+                        account: "acme.com".into(),
+                        contract_id: "C-1".into(),
+                        renews_on: "0999-12-31".into(),
+                        ..Default::default()
+                    })),
+                    ..listing(Default::default())
+                })
+            },
+            INVALID,
+            FieldsAndMessage(&["events[0].payload.renewal_scheduled.renews_on"], "1900"),
+        ),
+        case(
             "a delisting that names an owner",
             || {
                 one(listing(pb::TargetAccountListed {

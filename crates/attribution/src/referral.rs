@@ -14,6 +14,8 @@
 
 use std::collections::HashMap;
 
+use chrono::SubsecRound;
+
 use crate::account::key_of;
 use crate::touch::{Journey, Path, TouchKind, Touchpoint};
 pub use crate::touch::{Referral, Source};
@@ -51,8 +53,12 @@ pub fn resolve(
         }
         let source = source_of(&root);
         let (channel, campaign) = match source {
+            // Compared as the store keeps times (microseconds), so the paths that read the
+            // first signing from `leads` and the one that folds it agree.
             Some(s)
-                if !s.account.is_empty() && s.customer_since.is_some_and(|since| since <= r.at) =>
+                if !s.account.is_empty()
+                    && s.customer_since
+                        .is_some_and(|since| since.trunc_subsecs(6) <= r.at.trunc_subsecs(6)) =>
             {
                 (CUSTOMER_REFERRAL.to_string(), s.account)
             }
@@ -82,8 +88,9 @@ pub fn resolve_among(journeys: &mut [Journey], root_of: &HashMap<String, String>
     // Each account's first signing: a referrer of a customer account refers as a customer.
     let mut signed: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
     for j in journeys.iter() {
-        if let Some(at) = j.path.milestones.signed_at {
-            let first = signed.entry(key_of(j).text()).or_insert(at);
+        let key = key_of(j);
+        if let (Some(at), true) = (j.path.milestones.signed_at, key.is_shared()) {
+            let first = signed.entry(key.text()).or_insert(at);
             *first = (*first).min(at);
         }
     }

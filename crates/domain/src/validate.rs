@@ -403,6 +403,13 @@ fn payload(v: &mut Violations, p: &Payload) {
             if r.contract_id.trim().is_empty() {
                 v.add(format!("{f}.contract_id"), "required");
             }
+            // Within what every store keeps as a date (PostgreSQL's `date` ends at 4713 BC).
+            if !(1900..=9999).contains(&chrono::Datelike::year(&r.renews_on)) {
+                v.add(
+                    format!("{f}.renews_on"),
+                    "must be a date between 1900-01-01 and 9999-12-31",
+                );
+            }
             if !(0..=MAX_AMOUNT_MINOR).contains(&r.amount_minor) {
                 v.add(format!("{f}.amount_minor"), "must be 0..10^15");
             }

@@ -85,27 +85,29 @@ impl OwnershipSvc {
         mut cmd: Command,
     ) -> Result<(pb::OwnershipDecision, String), ApiError> {
         let intent_id = command::fact_id(&cmd.tenant, SOURCE_SYSTEM, &cmd.request_id);
-        let ruling_id = command::fact_id(&cmd.tenant, account::SOURCE_SYSTEM, &cmd.request_id);
-        // A retry of a decided request answers from the stored decision (and ruling): no
-        // second record.
         if !cmd.consistency_token.is_empty() {
             self.query
                 .wait_for(request, &cmd.tenant, &cmd.consistency_token)
                 .await?;
         }
+        // A retry of a decided request answers from the stored decision (and ruling): no
+        // second record.
         let pool = &self.query.store().pool;
-        let mut ruling = decisions::ruling(pool, &cmd.tenant, ruling_id)
-            .await
-            .map_err(ApiError::from)?;
         let decided = decisions::decision(pool, &cmd.tenant, intent_id)
             .await
             .map_err(ApiError::from)?;
+        if let Some(d) = &decided {
+            same_request(&cmd, &d.lead, &d.rep_id, d.mode)?;
+        }
+        let account = self.account_of(&cmd).await?;
+        let ruling = match (&decided, &account) {
+            (Some(_), Some(a)) => self.stored_ruling(&cmd, a).await?,
+            (None, Some(a)) => Some(self.rule_on_account(request, &cmd, a).await?),
+            (_, None) => None,
+        };
         let decision = match decided {
             Some(d) => d,
             None => {
-                if ruling.is_none() {
-                    ruling = self.rule_on_account(request, &cmd, ruling_id).await?;
-                }
                 if let Some(r) = &ruling {
                     if !r.allowed {
                         return Err(account::refusal(r));
@@ -192,6 +194,21 @@ impl OwnershipSvc {
                 ApiError::Internal("the request was applied but has no decision".into())
             })
     }
+}
+
+/// A stored decision or ruling found by the request id is this request's: the same lead,
+/// rep and mode; else the request id was used for another request, and nothing is appended.
+fn same_request(cmd: &Command, lead: &str, rep: &str, mode: &str) -> Result<(), ApiError> {
+    if lead == cmd.lead_id && rep == cmd.req.rep_id && mode == cmd.req.mode.as_str() {
+        return Ok(());
+    }
+    Err(ApiError::invalid_field(
+        "request_id",
+        format!(
+            "already used for a {mode} of lead {lead} for rep `{rep}`: a retry must repeat its \
+             request, another request needs another id"
+        ),
+    ))
 }
 
 /// "claim of lead L for rep `R` refused: why" (an assignment's likewise).
@@ -340,6 +357,17 @@ impl OwnershipService for OwnershipSvc {
             .admit(&request, &r.tenant_id, &r.consistency_token)
             .await?;
         let page_size = page_size(r.page_size)?;
+        // Pages go by account key; a token of an older version (a company domain) is no key.
+        if !r.page_token.is_empty()
+            && leadledger_domain::account::AccountKey::parse(&r.page_token).is_none()
+        {
+            return Err(ApiError::invalid_field(
+                "page_token",
+                "not a page token issued by this service (pages now go by account: start again \
+                 without one)",
+            )
+            .into());
+        }
         let rows = decisions::conflicts(
             &self.query.store().pool,
             &tenant,

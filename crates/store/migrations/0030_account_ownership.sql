@@ -35,6 +35,7 @@ CREATE TABLE account_rulings (
     rule          text        NOT NULL,
     allowed       boolean     NOT NULL,
     holder_rep_id text        NOT NULL,
+    holder_team   text        NOT NULL,
     holder_since  timestamptz,
     holder_by     text        NOT NULL,
     reason        text        NOT NULL,

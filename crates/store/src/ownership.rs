@@ -153,6 +153,7 @@ struct StoredRuling {
     rule: String,
     allowed: bool,
     holder_rep_id: String,
+    holder_team: String,
     holder_since: Option<DateTime<Utc>>,
     holder_by: String,
     reason: String,
@@ -177,7 +178,7 @@ pub async fn ruling(
                 by: HeldBy::parse(&r.holder_by)
                     .ok_or_else(|| corrupt("holder_by", &r.holder_by))?,
                 rep_id: r.holder_rep_id,
-                team: String::new(),
+                team: r.holder_team,
                 since,
             }),
             _ => None,

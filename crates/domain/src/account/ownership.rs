@@ -292,15 +292,27 @@ impl Holding {
     }
 }
 
+/// Who owns the account as `rule` sees it: under `account_owner` only a listed holder
+/// (the list names the owner; a holder by first claim is nobody's owner there), under
+/// `first_claim` any holder, under `none` nobody.
+pub fn owner_under(rule: Rule, holder: Option<&Holder>) -> Option<&Holder> {
+    match rule {
+        Rule::None => None,
+        Rule::AccountOwner => holder.filter(|h| h.by == HeldBy::Listing),
+        Rule::FirstClaim => holder,
+    }
+}
+
 /// Rules on `req` against the account's holding just before it in its key's log order.
 pub fn rule(account: &str, holding: &Holding, req: &Request) -> Ruling {
     let rule = req.rules.of(&holding.tier);
+    let owner = owner_under(rule, holding.holder.as_ref());
     let tier_words = if holding.tier.is_empty() {
         "an account on no target list".to_string()
     } else {
         format!("a `{}` account", holding.tier)
     };
-    let (allowed, reason) = match (rule, &holding.holder) {
+    let (allowed, reason) = match (rule, owner) {
         (Rule::None, _) => (
             true,
             format!("no account rule for {tier_words}: the lead is decided alone"),
@@ -431,6 +443,17 @@ mod tests {
         h.list(&listing("SMB", "ann"), at(0));
         let r = run(&mut h, &[("bob", 1)]);
         assert!(!r[0].allowed);
+    }
+
+    #[test]
+    fn under_account_owner_a_holder_by_first_claim_owns_nothing() {
+        let mut h = Holding::default();
+        h.list(&listing("SMB", ""), at(0));
+        run(&mut h, &[("bob", 1)]);
+        h.list(&listing("KA", ""), at(2));
+        assert_eq!(h.holder.as_ref().unwrap().by, HeldBy::FirstClaim);
+        let r = run(&mut h, &[("cat", 3)]);
+        assert!(r[0].allowed, "{}", r[0].reason);
     }
 
     #[test]

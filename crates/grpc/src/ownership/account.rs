@@ -6,7 +6,7 @@
 //! that key's log order against the account's holding, and the call waits for the ruling.
 //! Refused: the caller hears who owns the account, since when, and the rule. Allowed: the
 //! lead's own intent follows, naming the ruling. The ruling's id comes from the request id
-//! (a system of its own), so a retry finds it and never rules twice.
+//! and the account (a system of its own), so a retry finds it and never rules twice.
 
 use std::collections::HashMap;
 
@@ -32,15 +32,10 @@ pub const SOURCE_SYSTEM: &str = "leadledger.account_ownership";
 pub const REFUSED: &str = "ACCOUNT_OWNERSHIP_REFUSED";
 
 impl OwnershipSvc {
-    /// Rules on `cmd` by its lead's account rule, as intent `ruling_id`: `None` when no
-    /// rule is configured or the read models put the lead in no shared account (a lead
-    /// they do not hold is the lead step's to refuse).
-    pub(super) async fn rule_on_account<T>(
-        &self,
-        request: &Request<T>,
-        cmd: &Command,
-        ruling_id: Uuid,
-    ) -> Result<Option<RulingRow>, ApiError> {
+    /// The shared account the read models put `cmd`'s lead in, when account rules are
+    /// configured (`None`: no rules, or no such account — a lead they do not hold is the
+    /// lead step's to refuse).
+    pub(super) async fn account_of(&self, cmd: &Command) -> Result<Option<AccountKey>, ApiError> {
         if !self.rules.any() {
             return Ok(None);
         }
@@ -48,17 +43,45 @@ impl OwnershipSvc {
         let key = decisions::account_of_lead(pool, &cmd.tenant, &cmd.lead_id)
             .await
             .map_err(ApiError::from)?;
-        let Some(account) = key
+        Ok(key
             .as_deref()
             .and_then(AccountKey::parse)
-            .filter(AccountKey::is_shared)
-        else {
-            return Ok(None);
-        };
+            .filter(AccountKey::is_shared))
+    }
+
+    /// The stored ruling on `cmd` for `account`, if any (checked to be `cmd`'s).
+    pub(super) async fn stored_ruling(
+        &self,
+        cmd: &Command,
+        account: &AccountKey,
+    ) -> Result<Option<RulingRow>, ApiError> {
+        let id = ruling_id(cmd, account);
+        let found = decisions::ruling(&self.query.store().pool, &cmd.tenant, id)
+            .await
+            .map_err(ApiError::from)?;
+        if let Some(r) = &found {
+            super::same_request(cmd, &r.lead, &r.rep_id, r.mode)?;
+        }
+        Ok(found)
+    }
+
+    /// Rules on `cmd` by `account`'s rule: the stored ruling of a retry, else a new intent
+    /// appended under the account's key and waited for.
+    pub(super) async fn rule_on_account<T>(
+        &self,
+        request: &Request<T>,
+        cmd: &Command,
+        account: &AccountKey,
+    ) -> Result<RulingRow, ApiError> {
+        if let Some(r) = self.stored_ruling(cmd, account).await? {
+            return Ok(r);
+        }
+        let pool = &self.query.store().pool;
+        let ruling_id = ruling_id(cmd, account);
         let fact = command::fact(
             ruling_id,
             &cmd.tenant,
-            &ownership::log_key(&account),
+            &ownership::log_key(account),
             SOURCE_SYSTEM,
             &cmd.request_id,
             Payload::AccountOwnershipRequested(AccountRequest {
@@ -94,12 +117,25 @@ impl OwnershipSvc {
         decisions::ruling(pool, &cmd.tenant, ruling_id)
             .await
             .map_err(ApiError::from)?
-            .map(Some)
             .ok_or_else(|| {
                 tracing::error!(%ruling_id, "account intent applied but no ruling stored");
                 ApiError::Internal("the account request was applied but has no ruling".into())
             })
     }
+}
+
+/// The ruling intent's id: from the request id and the account (a retry after the lead
+/// changed accounts is another ruling, never one id under two keys), under a source system of
+/// its own; a fresh UUIDv7 without a request id.
+fn ruling_id(cmd: &Command, account: &AccountKey) -> Uuid {
+    if cmd.request_id.is_empty() {
+        return command::fact_id(&cmd.tenant, SOURCE_SYSTEM, "");
+    }
+    command::fact_id(
+        &cmd.tenant,
+        SOURCE_SYSTEM,
+        &format!("{}\u{1f}{}", cmd.request_id, account.text()),
+    )
 }
 
 /// FAILED_PRECONDITION naming the account's owner, since when, and the rule.
@@ -206,7 +242,8 @@ pub(super) fn conflict_to_proto(c: ConflictRow, rules: &Rules) -> pb::OwnershipC
         })
         .collect();
     let rule = rules.of(&c.tier);
-    let (winner_rep_id, explanation) = winner(rule, holder.as_ref(), &owners);
+    let (winner_rep_id, explanation) =
+        winner(rule, ownership::owner_under(rule, holder.as_ref()), &owners);
     pb::OwnershipConflict {
         company_domain: c.company_domain,
         rep_ids: c.reps,

@@ -30,15 +30,16 @@ pub async fn referred_by(
     }
     // The leads and every member of their groups: a referral may name a merged lead. And
     // the colleagues of those that signed: their account may have become a customer.
-    let mut named = leads.clone();
-    named.extend(roots_of(&mut *conn, leads).await?.into_keys());
     let (tenants, ids) = unzip_leads(leads);
     let colleagues: Vec<LeadKey> = sqlx::query_as(SIGNED_COLLEAGUES)
         .bind(&tenants)
         .bind(&ids)
         .fetch_all(&mut *conn)
         .await?;
+    let mut named = leads.clone();
     named.extend(colleagues);
+    let members = roots_of(&mut *conn, &named).await?;
+    named.extend(members.into_keys());
     let (tenants, ids) = unzip_leads(&named);
     let referred: Vec<LeadKey> = sqlx::query_as(REFERRED_BY)
         .bind(&tenants)

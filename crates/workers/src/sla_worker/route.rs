@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use leadledger_domain::account::ownership::{Rule, Rules};
+use leadledger_domain::account::ownership::{owner_under, Rules};
 use leadledger_domain::event::{Owner, Routing, Segment};
 use leadledger_domain::{ids, Event, Payload};
 use leadledger_sla::routing::{LeadFacts, SkipReason};
@@ -143,7 +143,8 @@ pub(super) async fn decide(
 /// leads to an owner and someone owns it.
 fn to_account_owner(c: &Candidate, rules: &Rules) -> Option<Routing> {
     let rule = rules.of(&c.tier);
-    let holder = c.holder().filter(|_| rule != Rule::None)?;
+    let holder = c.holder();
+    let holder = owner_under(rule, holder.as_ref())?;
     Some(Routing {
         owner: Owner {
             team: holder.team.clone(),
