@@ -520,10 +520,7 @@ impl Payload {
     }
 
     /// Whether this is an account's fact (filed under its account key, `~account/…`, no
-    /// lead's).
-    ///
-    /// The account a client's account fact names ([`Payload::client_account`]) decides its
-    /// key.
+    /// lead's; [`Payload::client_account`] names the account).
     pub fn is_account(&self) -> bool {
         matches!(
             self,

@@ -396,30 +396,7 @@ fn payload(v: &mut Violations, p: &Payload) {
         Payload::ReferredBy(r) => account::referral(v, r),
         Payload::TargetAccountListed(l) => account::listing(v, l),
         Payload::AccountCoverageAssigned(c) => account::coverage(v, c),
-        Payload::RenewalScheduled(r) => {
-            let f = "payload.renewal_scheduled";
-            account::target(v, &format!("{f}.account"), &r.account);
-            text(v, &format!("{f}.contract_id"), &r.contract_id, ID);
-            if r.contract_id.trim().is_empty() {
-                v.add(format!("{f}.contract_id"), "required");
-            }
-            // Within what every store keeps as a date (PostgreSQL's `date` ends at 4713 BC).
-            if !(1900..=9999).contains(&chrono::Datelike::year(&r.renews_on)) {
-                v.add(
-                    format!("{f}.renews_on"),
-                    "must be a date between 1900-01-01 and 9999-12-31",
-                );
-            }
-            if !(0..=MAX_AMOUNT_MINOR).contains(&r.amount_minor) {
-                v.add(format!("{f}.amount_minor"), "must be 0..10^15");
-            }
-            if (r.amount_minor > 0 || !r.currency.is_empty()) && !is_currency(&r.currency) {
-                v.add(
-                    format!("{f}.currency"),
-                    "must be an ISO 4217 code such as CNY, USD or EUR (required with an amount)",
-                );
-            }
-        }
+        Payload::RenewalScheduled(r) => account::renewal(v, r),
         Payload::Unknown { .. } => v.add("payload", "required: exactly one payload must be set"),
     }
 }

@@ -1,8 +1,9 @@
 //! The rules of accounts and buying committees (`crate::account`): a capture's account id and
-//! a `contact_role_assigned` fact, a `referred_by` fact, a `target_account_listed` fact.
+//! a `contact_role_assigned` fact, a `referred_by` fact, and the account facts
+//! (`target_account_listed`, `account_coverage_assigned`, `renewal_scheduled`).
 
-use super::{lead_ref, text, Violations, ID};
-use crate::account::coverage::{CoverageAssigned, CoverageRole};
+use super::{is_currency, lead_ref, text, Violations, ID, MAX_AMOUNT_MINOR};
+use crate::account::coverage::{CoverageAssigned, CoverageRole, RenewalScheduled};
 use crate::account::ownership::{self, Listing, MAX_TIER};
 use crate::account::{ContactRole, Referred, RoleAssigned};
 use crate::event::{Event, Payload};
@@ -83,6 +84,33 @@ pub(super) fn coverage(v: &mut Violations, c: &CoverageAssigned) {
         v.add(format!("{f}.rep_id"), "required");
     } else {
         text(v, &format!("{f}.rep_id"), &c.rep_id, ID);
+    }
+}
+
+/// A `renewal_scheduled` payload: an account, a contract, a date a store can keep, an
+/// amount with its currency.
+pub(super) fn renewal(v: &mut Violations, r: &RenewalScheduled) {
+    let f = "payload.renewal_scheduled";
+    target(v, &format!("{f}.account"), &r.account);
+    text(v, &format!("{f}.contract_id"), &r.contract_id, ID);
+    if r.contract_id.trim().is_empty() {
+        v.add(format!("{f}.contract_id"), "required");
+    }
+    // Within what every store keeps as a date (PostgreSQL's `date` ends at 4713 BC).
+    if !(1900..=9999).contains(&chrono::Datelike::year(&r.renews_on)) {
+        v.add(
+            format!("{f}.renews_on"),
+            "must be a date between 1900-01-01 and 9999-12-31",
+        );
+    }
+    if !(0..=MAX_AMOUNT_MINOR).contains(&r.amount_minor) {
+        v.add(format!("{f}.amount_minor"), "must be 0..10^15");
+    }
+    if (r.amount_minor > 0 || !r.currency.is_empty()) && !is_currency(&r.currency) {
+        v.add(
+            format!("{f}.currency"),
+            "must be an ISO 4217 code such as CNY, USD or EUR (required with an amount)",
+        );
     }
 }
 
