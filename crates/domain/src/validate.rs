@@ -259,17 +259,13 @@ fn payload(v: &mut Violations, p: &Payload) {
             currency,
             contract_id,
         } => {
-            if *amount_minor <= 0 {
-                v.add("payload.signed.amount_minor", "must be greater than 0");
-            } else if *amount_minor > MAX_AMOUNT_MINOR {
-                v.add("payload.signed.amount_minor", "must be at most 10^15");
-            }
-            if !is_currency(currency) {
-                v.add(
-                    "payload.signed.currency",
-                    "must be an ISO 4217 code such as CNY, USD or EUR",
-                );
-            }
+            money(
+                v,
+                "payload.signed",
+                *amount_minor,
+                currency,
+                Amount::Positive,
+            );
             text(v, "payload.signed.contract_id", contract_id, ID);
         }
         Payload::SpendRecorded(s) => {
@@ -287,17 +283,7 @@ fn payload(v: &mut Violations, p: &Payload) {
                     "at most 366 days after period_start",
                 );
             }
-            if s.amount_minor < 0 {
-                v.add(format!("{f}.amount_minor"), "must not be negative");
-            } else if s.amount_minor > MAX_AMOUNT_MINOR {
-                v.add(format!("{f}.amount_minor"), "must be at most 10^15");
-            }
-            if !is_currency(&s.currency) {
-                v.add(
-                    format!("{f}.currency"),
-                    "must be an ISO 4217 code such as CNY, USD or EUR",
-                );
-            }
+            money(v, f, s.amount_minor, &s.currency, Amount::ZeroOrMore);
         }
         Payload::PaymentCollected {
             amount_minor,
@@ -306,17 +292,7 @@ fn payload(v: &mut Violations, p: &Payload) {
             contract_id,
         } => {
             let f = "payload.payment_collected";
-            if *amount_minor <= 0 {
-                v.add(format!("{f}.amount_minor"), "must be greater than 0");
-            } else if *amount_minor > MAX_AMOUNT_MINOR {
-                v.add(format!("{f}.amount_minor"), "must be at most 10^15");
-            }
-            if !is_currency(currency) {
-                v.add(
-                    format!("{f}.currency"),
-                    "must be an ISO 4217 code such as CNY, USD or EUR",
-                );
-            }
+            money(v, f, *amount_minor, currency, Amount::Positive);
             text(v, &format!("{f}.payment_id"), payment_id, ID);
             text(v, &format!("{f}.contract_id"), contract_id, ID);
         }
@@ -574,6 +550,38 @@ pub fn is_domain(s: &str) -> bool {
                     && tld.starts_with("xn--")
                     && tld.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         })
+}
+
+/// Which amounts a money field takes.
+#[derive(Clone, Copy)]
+enum Amount {
+    /// A deal or a payment: more than nothing.
+    Positive,
+    /// Spend: nothing is a statement too.
+    ZeroOrMore,
+}
+
+/// An amount in minor units up to [`MAX_AMOUNT_MINOR`] and its ISO 4217 currency, the
+/// fields `{f}.amount_minor` and `{f}.currency`.
+fn money(v: &mut Violations, f: &str, amount_minor: i64, currency: &str, amount: Amount) {
+    match amount {
+        Amount::Positive if amount_minor <= 0 => {
+            v.add(format!("{f}.amount_minor"), "must be greater than 0")
+        }
+        Amount::ZeroOrMore if amount_minor < 0 => {
+            v.add(format!("{f}.amount_minor"), "must not be negative")
+        }
+        _ if amount_minor > MAX_AMOUNT_MINOR => {
+            v.add(format!("{f}.amount_minor"), "must be at most 10^15")
+        }
+        _ => {}
+    }
+    if !is_currency(currency) {
+        v.add(
+            format!("{f}.currency"),
+            "must be an ISO 4217 code such as CNY, USD or EUR",
+        );
+    }
 }
 
 /// Active ISO 4217 currency codes.
